@@ -1,0 +1,195 @@
+//! Building and running a server: the state every handler shares and the router.
+//!
+//! `App::build` binds the listener first (port 0 is fine), so tests learn the port
+//! before the server runs, and everything else is constructed from a [`Config`] alone.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::DefaultBodyLimit;
+use axum::http::Request;
+use axum::routing::{any, get};
+use base64::Engine;
+use rand::RngCore;
+use secrecy::ExposeSecret;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::TokenKeys;
+use crate::config::{Config, JwtConfig};
+use crate::error::AppError;
+use crate::metrics::Metrics;
+use crate::storage::Db;
+use crate::storage::journal::Journal;
+use crate::sync::RoomRegistry;
+use crate::sync::room::{RoomContext, RoomSettings};
+
+/// What every handler can reach; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub journal: Journal,
+    pub tokens: Arc<TokenKeys>,
+    pub rooms: RoomRegistry,
+    pub metrics: Arc<Metrics>,
+    /// Cancelled when the server starts shutting down; sockets and rooms watch it.
+    pub shutdown: CancellationToken,
+}
+
+/// A server bound to its address, ready to run.
+pub struct App {
+    listener: TcpListener,
+    state: AppState,
+    tracker: TaskTracker,
+}
+
+impl App {
+    /// Connects to the database (migrating it), resolves the token keys, loads the demo
+    /// if asked, and binds the listener.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let db = Db::connect(&config.database_url)
+            .await
+            .context("opening the database")?;
+        let tokens = Arc::new(token_keys(&db, &config.jwt).await?);
+        let metrics = Arc::new(Metrics::default());
+        let shutdown = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        let journal = Journal::start(db.clone());
+        let ctx = RoomContext {
+            journal: journal.clone(),
+            metrics: Arc::clone(&metrics),
+            settings: RoomSettings {
+                idle_unload: config.room_idle_unload,
+                compact_after_updates: config.compact_after_updates,
+            },
+            shutdown: shutdown.clone(),
+        };
+        let rooms = RoomRegistry::new(ctx, tracker.clone());
+        if config.demo {
+            crate::demo::load(&db, &journal)
+                .await
+                .context("loading the demo")?;
+        }
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding {}", config.listen))?;
+        let state = AppState {
+            config: Arc::new(config),
+            db,
+            journal,
+            tokens,
+            rooms,
+            metrics,
+            shutdown,
+        };
+        Ok(Self {
+            listener,
+            state,
+            tracker,
+        })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or(self.state.config.listen)
+    }
+
+    /// The port actually bound.
+    pub fn port(&self) -> u16 {
+        self.local_addr().port()
+    }
+
+    /// The shared state (for tests that reach past HTTP).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `signal` resolves, then closes every socket (code 1012, so clients
+    /// reconnect), waits for each room to store and compact what it holds, and closes
+    /// the database.
+    pub async fn run_until(
+        self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Self {
+            listener,
+            state,
+            tracker,
+        } = self;
+        let shutdown = state.shutdown.clone();
+        let db = state.db.clone();
+        let app = router(state);
+        let stop = shutdown.clone();
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                tokio::select! {
+                    () = signal => {},
+                    () = stop.cancelled() => {},
+                }
+                stop.cancel();
+            })
+            .await
+            .context("serving")?;
+        shutdown.cancel();
+        tracker.close();
+        tracker.wait().await;
+        db.close().await;
+        Ok(())
+    }
+}
+
+/// Our HS256 secret (from the flag, or the one kept in the database) or the identity
+/// provider's RS256 key.
+pub async fn token_keys(db: &Db, jwt: &JwtConfig) -> anyhow::Result<TokenKeys> {
+    Ok(match jwt {
+        JwtConfig::Hs256(Some(secret)) => TokenKeys::hs256(secret.expose_secret().as_bytes()),
+        JwtConfig::Hs256(None) => {
+            let secret = db
+                .setting_or_insert("jwt_secret", || {
+                    let mut bytes = [0u8; 32];
+                    rand::rng().fill_bytes(&mut bytes);
+                    base64::engine::general_purpose::STANDARD.encode(bytes)
+                })
+                .await?;
+            TokenKeys::hs256(secret.as_bytes())
+        }
+        JwtConfig::Rs256 {
+            public_pem,
+            private_pem,
+        } => TokenKeys::rs256(public_pem, private_pem.as_deref())?,
+    })
+}
+
+/// Every route of the server.
+pub fn router(state: AppState) -> Router {
+    let max_body = state.config.max_body_bytes;
+    let web = crate::web::service(state.config.web_dir.as_deref());
+    Router::new()
+        .merge(crate::auth::routes::router())
+        .merge(crate::documents::routes::router())
+        .merge(crate::health::router())
+        .merge(crate::openapi::router())
+        .route("/ws/{doc_id}", get(crate::sync::connection::upgrade))
+        .route("/api", any(api_not_found))
+        .route("/api/{*rest}", any(api_not_found))
+        .fallback_service(web)
+        .layer(DefaultBodyLimit::max(max_body))
+        // Spans carry the path only: the query string of /ws holds the token.
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
+            tracing::info_span!("http", method = %request.method(), path = %request.uri().path())
+        }))
+        .with_state(state)
+}
+
+async fn api_not_found() -> AppError {
+    AppError::NotFound("no such API route".into())
+}

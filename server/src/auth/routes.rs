@@ -1,0 +1,137 @@
+//! `POST /api/login`, `GET /api/me` and `GET /api/organisations`.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+
+use crate::app::AppState;
+use crate::auth::AuthUser;
+use crate::auth::jwt::Identity;
+use crate::auth::password::verify_password;
+use crate::error::{ApiJson, ApiResult, AppError};
+use crate::ids::{OrgId, UserId};
+
+/// How long a token from a password login lasts: a working day.
+pub const LOGIN_TOKEN_TTL: Duration = Duration::from_secs(12 * 3600);
+/// Longest username or password looked at; longer input is refused before hashing.
+const MAX_CREDENTIAL_CHARS: usize = 256;
+
+/// The routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/login", post(login))
+        .route("/api/me", get(me))
+        .route("/api/organisations", get(list_organisations))
+}
+
+/// Credentials for a password login.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+/// A token and who it is for.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginResponse {
+    /// Send as `Authorization: Bearer …`, and as `?token=` on the WebSocket.
+    pub token: String,
+    pub user: MeResponse,
+}
+
+/// The caller as the server sees them.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MeResponse {
+    pub id: String,
+    pub name: String,
+    pub org: String,
+    pub org_name: String,
+}
+
+/// An organisation that can be invited to a document.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OrganisationResponse {
+    pub id: String,
+    pub name: String,
+}
+
+/// Logs in with a username and password and returns a token.
+#[utoipa::path(post, path = "/api/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, body = crate::error::ErrorResponse)))]
+#[tracing::instrument(skip(state, request), fields(username = %request.username))]
+pub async fn login(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<LoginRequest>,
+) -> ApiResult<ApiJson<LoginResponse>> {
+    if !state.tokens.can_issue() {
+        return Err(AppError::BadRequest(
+            "password login is disabled: this server trusts an external identity provider".into(),
+        ));
+    }
+    if request.username.chars().count() > MAX_CREDENTIAL_CHARS
+        || request.password.chars().count() > MAX_CREDENTIAL_CHARS
+    {
+        return Err(AppError::Unauthorized("wrong username or password".into()));
+    }
+    let row = state.db.find_login(request.username.trim()).await?;
+    let hash = row.as_ref().and_then(|r| r.password_hash.clone());
+    if !verify_password(hash, request.password).await? {
+        return Err(AppError::Unauthorized("wrong username or password".into()));
+    }
+    let row = row.ok_or_else(|| AppError::Unauthorized("wrong username or password".into()))?;
+    let identity = Identity {
+        user: UserId::parse(row.id)?,
+        name: row.name,
+        org: OrgId::parse(row.org_id)?,
+    };
+    let token = state.tokens.issue(&identity, LOGIN_TOKEN_TTL)?;
+    let user = me_response(&state, identity).await?;
+    Ok(ApiJson(LoginResponse { token, user }))
+}
+
+/// Who the token belongs to.
+#[utoipa::path(get, path = "/api/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = MeResponse), (status = 401, body = crate::error::ErrorResponse)))]
+pub async fn me(
+    State(state): State<AppState>,
+    AuthUser(identity): AuthUser,
+) -> ApiResult<ApiJson<MeResponse>> {
+    Ok(ApiJson(me_response(&state, identity).await?))
+}
+
+/// Every organisation known to this server, by name.
+#[utoipa::path(get, path = "/api/organisations", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = [OrganisationResponse])))]
+pub async fn list_organisations(
+    State(state): State<AppState>,
+    _caller: AuthUser,
+) -> ApiResult<ApiJson<Vec<OrganisationResponse>>> {
+    let orgs = state.db.orgs().await?;
+    Ok(ApiJson(
+        orgs.into_iter()
+            .map(|o| OrganisationResponse {
+                id: o.id,
+                name: o.name,
+            })
+            .collect(),
+    ))
+}
+
+async fn me_response(state: &AppState, identity: Identity) -> ApiResult<MeResponse> {
+    let org_name = state
+        .db
+        .org(&identity.org)
+        .await?
+        .map_or_else(|| identity.org.to_string(), |o| o.name);
+    Ok(MeResponse {
+        id: identity.user.to_string(),
+        name: identity.name,
+        org: identity.org.to_string(),
+        org_name,
+    })
+}

@@ -1,0 +1,155 @@
+//! The command line: `forankra serve`, `forankra demo`, `forankra token`.
+//!
+//! Every setting is a flag with an environment variable behind it (clap's `env`), so the
+//! same binary is configured by hand, by systemd units and by docker compose alike.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use secrecy::SecretString;
+
+use crate::config::{Config, DEFAULT_MAX_MESSAGE_BYTES, JwtConfig};
+
+/// Förankra: real-time collaborative drafting for documents many organisations shape together.
+#[derive(Debug, Parser)]
+#[command(name = "forankra", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Run the server with the demo data loaded (same as `serve --demo`).
+    Demo(ServeArgs),
+    /// Print a signed token for a user, creating the user and organisation if needed.
+    Token(TokenArgs),
+}
+
+/// Where the data lives.
+#[derive(Debug, Args)]
+pub struct DatabaseArgs {
+    /// `postgres://…` selects PostgreSQL; a path or `sqlite://PATH` an embedded SQLite file.
+    #[arg(long, env = "DATABASE_URL", default_value = "forankra.db")]
+    pub database_url: String,
+}
+
+/// How tokens are signed and checked.
+#[derive(Debug, Args)]
+pub struct JwtArgs {
+    /// HS256 secret. Without one the server makes one and keeps it in its database.
+    #[arg(long, env = "FORANKRA_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// PEM file with an identity provider's RSA public key: accept only RS256 tokens
+    /// signed by it (password login is then off).
+    #[arg(long, env = "FORANKRA_JWT_PUBLIC_KEY", conflicts_with = "jwt_secret")]
+    pub jwt_public_key: Option<PathBuf>,
+    /// PEM file with the matching RSA private key, to sign RS256 tokens too.
+    #[arg(long, env = "FORANKRA_JWT_PRIVATE_KEY", requires = "jwt_public_key")]
+    pub jwt_private_key: Option<PathBuf>,
+}
+
+impl JwtArgs {
+    /// Reads the keys named by the flags.
+    pub fn resolve(&self) -> anyhow::Result<JwtConfig> {
+        match &self.jwt_public_key {
+            None => Ok(JwtConfig::Hs256(
+                self.jwt_secret.clone().map(SecretString::from),
+            )),
+            Some(public) => {
+                let public_pem = std::fs::read(public)
+                    .with_context(|| format!("reading the public key {}", public.display()))?;
+                let private_pem = self
+                    .jwt_private_key
+                    .as_ref()
+                    .map(|p| {
+                        std::fs::read(p)
+                            .with_context(|| format!("reading the private key {}", p.display()))
+                    })
+                    .transpose()?;
+                Ok(JwtConfig::Rs256 {
+                    public_pem,
+                    private_pem,
+                })
+            }
+        }
+    }
+}
+
+/// `forankra serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "FORANKRA_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub jwt: JwtArgs,
+    /// Load the demo organisations, users (passwords printed) and draft programme.
+    #[arg(long, env = "FORANKRA_DEMO")]
+    pub demo: bool,
+    /// Largest WebSocket message accepted, in bytes.
+    #[arg(long, env = "FORANKRA_MAX_MESSAGE_BYTES", default_value_t = DEFAULT_MAX_MESSAGE_BYTES)]
+    pub max_message_bytes: usize,
+    /// Largest HTTP request body accepted, in bytes.
+    #[arg(long, env = "FORANKRA_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// How long an empty room stays in memory (e.g. 30s, 5m).
+    #[arg(long, env = "FORANKRA_ROOM_IDLE", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub room_idle: Duration,
+    /// Log entries after which an open document is compacted into a snapshot.
+    #[arg(long, env = "FORANKRA_COMPACT_AFTER", default_value_t = 500)]
+    pub compact_after: i64,
+    /// Folder of the built web app served at `/` (default: web/dist if it exists).
+    #[arg(long, env = "FORANKRA_WEB_DIR")]
+    pub web_dir: Option<PathBuf>,
+}
+
+impl ServeArgs {
+    /// The server's settings; `demo` forces the demo data on.
+    pub fn into_config(self, demo: bool) -> anyhow::Result<Config> {
+        let web_dir = self.web_dir.or_else(|| {
+            let default = PathBuf::from("web/dist");
+            default.join("index.html").exists().then_some(default)
+        });
+        Ok(Config {
+            listen: self.listen,
+            database_url: self.database.database_url,
+            jwt: self.jwt.resolve()?,
+            max_message_bytes: self.max_message_bytes,
+            max_body_bytes: self.max_body_bytes,
+            room_idle_unload: self.room_idle,
+            compact_after_updates: self.compact_after,
+            web_dir,
+            demo: demo || self.demo,
+        })
+    }
+}
+
+/// `forankra token`.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// The user id (the token's `sub`).
+    #[arg(long)]
+    pub user: String,
+    /// The user's display name.
+    #[arg(long)]
+    pub name: String,
+    /// The organisation id the user acts for.
+    #[arg(long)]
+    pub org: String,
+    /// How long the token is valid (e.g. 1h, 30m, 7d).
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    pub ttl: Duration,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub jwt: JwtArgs,
+}

@@ -1,0 +1,62 @@
+//! Runtime settings of a server, resolved from flags and environment by `cli`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+/// Default limit on one WebSocket message: a whole large document fits in a sync step 2.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+
+/// Where JWTs are checked against.
+#[derive(Debug, Clone)]
+pub enum JwtConfig {
+    /// HS256 with this secret; `None` means the secret kept in the database.
+    Hs256(Option<SecretString>),
+    /// RS256 with an identity provider's public key (PEM), and optionally a private key
+    /// so this server can sign too.
+    Rs256 {
+        public_pem: Vec<u8>,
+        private_pem: Option<Vec<u8>>,
+    },
+}
+
+/// Everything a running server needs to know.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where to listen; port 0 picks a free one.
+    pub listen: SocketAddr,
+    /// `postgres://…`, `sqlite://…` or a SQLite file path.
+    pub database_url: String,
+    pub jwt: JwtConfig,
+    /// Largest WebSocket message accepted, in bytes.
+    pub max_message_bytes: usize,
+    /// Largest HTTP request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// How long an empty room stays in memory.
+    pub room_idle_unload: Duration,
+    /// Log entries after which an open room compacts.
+    pub compact_after_updates: i64,
+    /// The built web app to serve at `/`, if any.
+    pub web_dir: Option<PathBuf>,
+    /// Load the demo organisations, users and draft at start.
+    pub demo: bool,
+}
+
+impl Config {
+    /// Settings for tests and embedding: an ephemeral port and the given database.
+    pub fn for_tests(database_url: impl Into<String>) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database_url: database_url.into(),
+            jwt: JwtConfig::Hs256(None),
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            max_body_bytes: 4 * 1024 * 1024,
+            room_idle_unload: Duration::from_secs(30),
+            compact_after_updates: 500,
+            web_dir: None,
+            demo: false,
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! `forankra serve --demo`: organisations, users and a draft to try the product with.
+//!
+//! The draft is a fictional remiss version of "Stockholms stads trygghetsprogram
+//! 2020–2023", written from what the two real consultation responses in `shared/seeds`
+//! say about it; the organisations and roles mirror that consultation. Loading is
+//! idempotent: a second run keeps the document and its edits and only prints fresh
+//! passwords (the old ones stop working).
+
+use anyhow::Context;
+use rand::Rng;
+use serde::Deserialize;
+
+use crate::auth::password::hash_password;
+use crate::auth::{PrincipalKind, Role};
+use crate::documents::content;
+use crate::documents::store::NewDocument;
+use crate::ids::{DocId, OrgId, UserId};
+use crate::storage::Db;
+use crate::storage::journal::Journal;
+
+/// The demo draft's id, so its address is stable: `/d/trygghetsprogram-2020-2023`.
+pub const DEMO_DOC_ID: &str = "trygghetsprogram-2020-2023";
+/// The organisation that owns the demo draft.
+pub const OWNER_ORG: &str = "stadsledningskontoret";
+
+const SEED: &str = include_str!("seed.json");
+const DRAFT: &str = include_str!("trygghetsprogram.md");
+/// Characters of generated passwords: no look-alikes (0/O, 1/l/I).
+const PASSWORD_ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+const PASSWORD_LEN: usize = 14;
+
+/// The parts of `seed.json` read here.
+#[derive(Debug, Deserialize)]
+pub struct Seed {
+    pub organisations: Vec<SeedOrg>,
+    pub users: Vec<SeedUser>,
+    pub document: SeedDocument,
+    pub members: Vec<SeedMember>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SeedOrg {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SeedUser {
+    pub id: String,
+    pub username: String,
+    pub name: String,
+    pub org: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SeedDocument {
+    pub title: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SeedMember {
+    pub org: String,
+    pub role: Role,
+}
+
+/// A demo login, as printed.
+#[derive(Debug, Clone)]
+pub struct DemoLogin {
+    pub username: String,
+    pub password: String,
+    pub name: String,
+    pub org_name: String,
+}
+
+/// The parsed seed.
+pub fn seed() -> anyhow::Result<Seed> {
+    serde_json::from_str(SEED).context("demo/seed.json")
+}
+
+/// Loads the demo and prints the logins.
+pub async fn load(db: &Db, _journal: &Journal) -> anyhow::Result<Vec<DemoLogin>> {
+    let seed = seed()?;
+    for org in &seed.organisations {
+        db.upsert_org(&OrgId::parse(org.id.as_str())?, &org.name)
+            .await?;
+    }
+    let mut logins = Vec::with_capacity(seed.users.len());
+    for user in &seed.users {
+        let id = UserId::parse(user.id.as_str())?;
+        db.ensure_user(&id, &user.name, &OrgId::parse(user.org.as_str())?)
+            .await?;
+        let password = generate_password();
+        db.set_login(&id, &user.username, &hash_password(password.clone()).await?)
+            .await?;
+        let org_name = seed
+            .organisations
+            .iter()
+            .find(|o| o.id == user.org)
+            .map_or(user.org.clone(), |o| o.name.clone());
+        logins.push(DemoLogin {
+            username: user.username.clone(),
+            password,
+            name: user.name.clone(),
+            org_name,
+        });
+    }
+    create_document(db, &seed).await?;
+    print_logins(&logins);
+    Ok(logins)
+}
+
+async fn create_document(db: &Db, seed: &Seed) -> anyhow::Result<()> {
+    let id = DocId::parse(DEMO_DOC_ID)?;
+    if db.document(&id).await?.is_some() {
+        return Ok(());
+    }
+    let owner = OrgId::parse(OWNER_ORG)?;
+    let creator = seed
+        .users
+        .iter()
+        .find(|u| u.org == OWNER_ORG)
+        .context("the seed has no owner user")?;
+    let creator = UserId::parse(creator.id.as_str())?;
+    let initial_update = Some(content::update_from_markdown(DRAFT));
+    db.create_document(NewDocument {
+        id: &id,
+        title: &seed.document.title,
+        owner_org: &owner,
+        created_by: &creator,
+        initial_update,
+    })
+    .await?;
+    for member in &seed.members {
+        db.set_member(&id, PrincipalKind::Org, &member.org, member.role, &creator)
+            .await?;
+    }
+    Ok(())
+}
+
+fn generate_password() -> String {
+    let mut rng = rand::rng();
+    (0..PASSWORD_LEN)
+        .map(|_| PASSWORD_ALPHABET[rng.random_range(0..PASSWORD_ALPHABET.len())] as char)
+        .collect()
+}
+
+fn print_logins(logins: &[DemoLogin]) {
+    println!(
+        "Förankra demo: the draft \"{DEMO_DOC_ID}\" and these logins (new passwords on every start):"
+    );
+    println!(
+        "  {:<22} {:<16} {:<20} organisation",
+        "username", "password", "name"
+    );
+    for login in logins {
+        println!(
+            "  {:<22} {:<16} {:<20} {}",
+            login.username, login.password, login.name, login.org_name
+        );
+    }
+}

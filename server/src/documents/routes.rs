@@ -1,0 +1,394 @@
+//! `/api/documents…`: create, list, read, rename, delete, membership and content.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+
+use crate::app::AppState;
+use crate::auth::{AuthUser, Identity, PrincipalKind, Role, access::effective_role};
+use crate::documents::content::{self, Format};
+use crate::documents::model::*;
+use crate::documents::store::NewDocument;
+use crate::error::{ApiJson, ApiPath, ApiResult, AppError, ErrorResponse};
+use crate::ids::{DocId, OrgId, UserId};
+use crate::sync::close::{self, CloseReason};
+
+/// Largest Markdown accepted for a new document, in bytes.
+const MAX_MARKDOWN_BYTES: usize = 2 * 1024 * 1024;
+
+/// The routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/documents", get(list_documents).post(create_document))
+        .route(
+            "/api/documents/{id}",
+            get(get_document)
+                .patch(rename_document)
+                .delete(delete_document),
+        )
+        .route("/api/documents/{id}/members", get(list_members))
+        .route(
+            "/api/documents/{id}/members/{org_id}",
+            put(set_org_member).delete(remove_org_member),
+        )
+        .route(
+            "/api/documents/{id}/user-members/{user_id}",
+            put(set_user_member).delete(remove_user_member),
+        )
+        .route("/api/documents/{id}/markdown", get(document_markdown))
+        .route("/api/documents/{id}/html", get(document_html))
+        .route("/api/documents/{id}/text", get(document_text))
+}
+
+/// Loads the document and checks that the caller has at least `needed` on it.
+pub async fn authorize(
+    state: &AppState,
+    id: &str,
+    who: &Identity,
+    needed: Role,
+) -> ApiResult<(DocId, DocumentRow, Role)> {
+    let not_found = || AppError::NotFound("no such document".into());
+    let id = DocId::parse(id).map_err(|_| not_found())?;
+    let row = state.db.document(&id).await?.ok_or_else(not_found)?;
+    let members = state.db.members(&id).await?;
+    let role = effective_role(&members, &who.user, &who.org)
+        .ok_or_else(|| AppError::Forbidden("you have no access to this document".into()))?;
+    if role < needed {
+        return Err(AppError::Forbidden(format!(
+            "this needs the {} role; you are {}",
+            needed.as_str(),
+            role.as_str()
+        )));
+    }
+    Ok((id, row, role))
+}
+
+fn check_title(title: &str) -> ApiResult<String> {
+    let title = title.trim();
+    if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
+        return Err(AppError::Unprocessable(format!(
+            "the title must be 1 to {MAX_TITLE_CHARS} characters"
+        )));
+    }
+    if title.chars().any(char::is_control) {
+        return Err(AppError::Unprocessable(
+            "the title contains control characters".into(),
+        ));
+    }
+    Ok(title.to_owned())
+}
+
+/// Documents the caller can see, with the caller's role, most recently edited first.
+#[utoipa::path(get, path = "/api/documents", tag = "documents", security(("bearer" = [])),
+    responses((status = 200, body = [DocumentResponse]), (status = 401, body = ErrorResponse)))]
+pub async fn list_documents(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+) -> ApiResult<ApiJson<Vec<DocumentResponse>>> {
+    let docs = state.db.documents_for(&who.user, &who.org).await?;
+    Ok(ApiJson(
+        docs.into_iter()
+            .map(|(row, role)| DocumentResponse::new(row, role))
+            .collect(),
+    ))
+}
+
+/// Creates a document, optionally from Markdown; the caller's organisation owns it.
+#[utoipa::path(post, path = "/api/documents", tag = "documents", security(("bearer" = [])),
+    request_body = CreateDocumentRequest,
+    responses((status = 201, body = DocumentResponse), (status = 422, body = ErrorResponse)))]
+#[tracing::instrument(skip_all, fields(user = %who.user))]
+pub async fn create_document(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    ApiJson(request): ApiJson<CreateDocumentRequest>,
+) -> ApiResult<(StatusCode, ApiJson<DocumentResponse>)> {
+    let title = check_title(&request.title)?;
+    let initial_update = match request.markdown.as_deref() {
+        Some(md) if md.len() > MAX_MARKDOWN_BYTES => {
+            return Err(AppError::PayloadTooLarge(format!(
+                "the Markdown is over {MAX_MARKDOWN_BYTES} bytes"
+            )));
+        }
+        Some(md) if !md.trim().is_empty() => {
+            let md = md.to_owned();
+            Some(
+                tokio::task::spawn_blocking(move || content::update_from_markdown(&md))
+                    .await
+                    .map_err(anyhow::Error::from)?,
+            )
+        }
+        _ => None,
+    };
+    state.db.ensure_user(&who.user, &who.name, &who.org).await?;
+    let id = DocId::generate();
+    state
+        .db
+        .create_document(NewDocument {
+            id: &id,
+            title: &title,
+            owner_org: &who.org,
+            created_by: &who.user,
+            initial_update,
+        })
+        .await?;
+    let row = state
+        .db
+        .document(&id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the new document vanished"))?;
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(DocumentResponse::new(row, Role::Owner)),
+    ))
+}
+
+/// A document's metadata and the caller's role.
+#[utoipa::path(get, path = "/api/documents/{id}", tag = "documents", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = DocumentResponse), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+pub async fn get_document(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<ApiJson<DocumentResponse>> {
+    let (_, row, role) = authorize(&state, &id, &who, Role::Viewer).await?;
+    Ok(ApiJson(DocumentResponse::new(row, role)))
+}
+
+/// Renames a document (owners).
+#[utoipa::path(patch, path = "/api/documents/{id}", tag = "documents", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = UpdateDocumentRequest,
+    responses((status = 200, body = DocumentResponse), (status = 403, body = ErrorResponse)))]
+pub async fn rename_document(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(request): ApiJson<UpdateDocumentRequest>,
+) -> ApiResult<ApiJson<DocumentResponse>> {
+    let (id, _, role) = authorize(&state, &id, &who, Role::Owner).await?;
+    let title = check_title(&request.title)?;
+    state.db.rename_document(&id, &title).await?;
+    let row = state
+        .db
+        .document(&id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("no such document".into()))?;
+    Ok(ApiJson(DocumentResponse::new(row, role)))
+}
+
+/// Deletes a document and closes every connection to it (owners).
+#[utoipa::path(delete, path = "/api/documents/{id}", tag = "documents", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 204), (status = 403, body = ErrorResponse)))]
+pub async fn delete_document(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    let (id, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
+    state.db.delete_document(&id).await?;
+    state
+        .rooms
+        .close_document(
+            &id,
+            CloseReason::new(close::NOT_FOUND, "the document was deleted"),
+        )
+        .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Who has which role on the document. Every member may see it: that is the point.
+#[utoipa::path(get, path = "/api/documents/{id}/members", tag = "members", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = [MemberResponse]), (status = 403, body = ErrorResponse)))]
+pub async fn list_members(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<ApiJson<Vec<MemberResponse>>> {
+    let (id, _, _) = authorize(&state, &id, &who, Role::Viewer).await?;
+    member_list(&state, &id).await.map(ApiJson)
+}
+
+async fn member_list(state: &AppState, id: &DocId) -> ApiResult<Vec<MemberResponse>> {
+    let rows = state.db.member_rows(id).await?;
+    rows.into_iter()
+        .map(|row| {
+            MemberResponse::try_from(row).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))
+        })
+        .collect()
+}
+
+/// Gives an organisation a role on the document (owners).
+#[utoipa::path(put, path = "/api/documents/{id}/members/{org_id}", tag = "members", security(("bearer" = [])),
+    params(("id" = String, Path), ("org_id" = String, Path)), request_body = SetMemberRequest,
+    responses((status = 200, body = [MemberResponse]), (status = 403, body = ErrorResponse), (status = 409, body = ErrorResponse)))]
+pub async fn set_org_member(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    ApiPath((id, org)): ApiPath<(String, String)>,
+    ApiJson(request): ApiJson<SetMemberRequest>,
+) -> ApiResult<ApiJson<Vec<MemberResponse>>> {
+    let (id, row, _) = authorize(&state, &id, &who, Role::Owner).await?;
+    let org = OrgId::parse(org)?;
+    if org.as_str() == row.owner_org && request.role != Role::Owner {
+        return Err(AppError::Conflict(
+            "the owning organisation stays owner".into(),
+        ));
+    }
+    state.db.ensure_org(&org, org.as_str()).await?;
+    state
+        .db
+        .set_member(
+            &id,
+            PrincipalKind::Org,
+            org.as_str(),
+            request.role,
+            &who.user,
+        )
+        .await?;
+    membership_changed(&state, &id).await
+}
+
+/// Takes an organisation's role away and closes its connections (owners).
+#[utoipa::path(delete, path = "/api/documents/{id}/members/{org_id}", tag = "members", security(("bearer" = [])),
+    params(("id" = String, Path), ("org_id" = String, Path)),
+    responses((status = 200, body = [MemberResponse]), (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse)))]
+pub async fn remove_org_member(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    ApiPath((id, org)): ApiPath<(String, String)>,
+) -> ApiResult<ApiJson<Vec<MemberResponse>>> {
+    let (id, row, _) = authorize(&state, &id, &who, Role::Owner).await?;
+    if org == row.owner_org {
+        return Err(AppError::Conflict(
+            "the owning organisation cannot be removed".into(),
+        ));
+    }
+    if !state
+        .db
+        .remove_member(&id, PrincipalKind::Org, &org)
+        .await?
+    {
+        return Err(AppError::NotFound(
+            "that organisation has no role here".into(),
+        ));
+    }
+    membership_changed(&state, &id).await
+}
+
+/// Gives one user a role on the document, whatever their organisation's (owners).
+#[utoipa::path(put, path = "/api/documents/{id}/user-members/{user_id}", tag = "members", security(("bearer" = [])),
+    params(("id" = String, Path), ("user_id" = String, Path)), request_body = SetMemberRequest,
+    responses((status = 200, body = [MemberResponse]), (status = 403, body = ErrorResponse)))]
+pub async fn set_user_member(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    ApiPath((id, user)): ApiPath<(String, String)>,
+    ApiJson(request): ApiJson<SetMemberRequest>,
+) -> ApiResult<ApiJson<Vec<MemberResponse>>> {
+    let (id, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
+    let user = UserId::parse(user)?;
+    state
+        .db
+        .set_member(
+            &id,
+            PrincipalKind::User,
+            user.as_str(),
+            request.role,
+            &who.user,
+        )
+        .await?;
+    membership_changed(&state, &id).await
+}
+
+/// Takes a user's own role away (owners).
+#[utoipa::path(delete, path = "/api/documents/{id}/user-members/{user_id}", tag = "members", security(("bearer" = [])),
+    params(("id" = String, Path), ("user_id" = String, Path)),
+    responses((status = 200, body = [MemberResponse]), (status = 404, body = ErrorResponse)))]
+pub async fn remove_user_member(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    ApiPath((id, user)): ApiPath<(String, String)>,
+) -> ApiResult<ApiJson<Vec<MemberResponse>>> {
+    let (id, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
+    if !state
+        .db
+        .remove_member(&id, PrincipalKind::User, &user)
+        .await?
+    {
+        return Err(AppError::NotFound(
+            "that user has no role of their own here".into(),
+        ));
+    }
+    membership_changed(&state, &id).await
+}
+
+/// Pushes the new membership to the live room, so revoked or lowered roles take effect
+/// on open sockets now, and answers with the new list.
+async fn membership_changed(
+    state: &AppState,
+    id: &DocId,
+) -> ApiResult<ApiJson<Vec<MemberResponse>>> {
+    let members = state.db.members(id).await?;
+    state.rooms.members_changed(id, members).await;
+    member_list(state, id).await.map(ApiJson)
+}
+
+async fn render(state: &AppState, who: &Identity, id: &str, format: Format) -> ApiResult<String> {
+    let (id, _, _) = authorize(state, id, who, Role::Viewer).await?;
+    state
+        .rooms
+        .read(&id, move |doc| content::render(doc, format))
+        .await
+        .map_err(|e| AppError::Unavailable(e.to_string()))
+}
+
+fn text_response(body: String, content_type: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+/// The document as Markdown.
+#[utoipa::path(get, path = "/api/documents/{id}/markdown", tag = "content", security(("bearer" = [])),
+    params(("id" = String, Path)), responses((status = 200, content_type = "text/markdown", body = String)))]
+pub async fn document_markdown(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Response> {
+    Ok(text_response(
+        render(&state, &who, &id, Format::Markdown).await?,
+        "text/markdown; charset=utf-8",
+    ))
+}
+
+/// The document as an HTML fragment (every text escaped).
+#[utoipa::path(get, path = "/api/documents/{id}/html", tag = "content", security(("bearer" = [])),
+    params(("id" = String, Path)), responses((status = 200, content_type = "text/html", body = String)))]
+pub async fn document_html(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Response> {
+    Ok(text_response(
+        render(&state, &who, &id, Format::Html).await?,
+        "text/html; charset=utf-8",
+    ))
+}
+
+/// The document as plain text.
+#[utoipa::path(get, path = "/api/documents/{id}/text", tag = "content", security(("bearer" = [])),
+    params(("id" = String, Path)), responses((status = 200, content_type = "text/plain", body = String)))]
+pub async fn document_text(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Response> {
+    Ok(text_response(
+        render(&state, &who, &id, Format::Text).await?,
+        "text/plain; charset=utf-8",
+    ))
+}

@@ -1,0 +1,24 @@
+//! Förankra: a real-time collaborative drafting server.
+//!
+//! The library holds everything; `main.rs` only parses the command line and calls in.
+//! Integration tests build the same [`app::App`] on `127.0.0.1:0` and talk to it over
+//! real sockets, so the code they exercise is the code that ships.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod documents;
+pub mod error;
+pub mod health;
+pub mod ids;
+pub mod metrics;
+pub mod openapi;
+pub mod storage;
+pub mod sync;
+pub mod telemetry;
+pub mod web;
+
+pub use app::{App, AppState};
+pub use config::Config;

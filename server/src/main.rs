@@ -1,0 +1,81 @@
+//! The `forankra` binary: parse the command line, then hand over to the library.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use forankra::auth::Identity;
+use forankra::cli::{Cli, Command, TokenArgs};
+use forankra::ids::{OrgId, UserId};
+use forankra::storage::Db;
+use forankra::{App, telemetry};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve(args.into_config(false)?).await,
+        Command::Demo(args) => serve(args.into_config(true)?).await,
+        Command::Token(args) => token(args).await,
+    }
+}
+
+async fn serve(config: forankra::Config) -> anyhow::Result<()> {
+    telemetry::init();
+    let app = App::build(config).await?;
+    tracing::info!(address = %app.local_addr(), "Förankra is listening");
+    app.run_until(shutdown_signal()).await
+}
+
+/// Prints a token valid for the server that uses the same database and key settings.
+async fn token(args: TokenArgs) -> anyhow::Result<()> {
+    let identity = Identity {
+        user: UserId::parse(args.user).context("--user")?,
+        name: forankra::auth::jwt::check_name(args.name).context("--name")?,
+        org: OrgId::parse(args.org).context("--org")?,
+    };
+    let db = Db::connect(&args.database.database_url)
+        .await
+        .context("opening the database")?;
+    db.ensure_user(&identity.user, &identity.name, &identity.org)
+        .await?;
+    let keys = forankra::app::token_keys(&db, &args.jwt.resolve()?).await?;
+    let token = keys.issue(&identity, args.ttl)?;
+    db.close().await;
+    eprintln!(
+        "token for {} ({}) valid {}:",
+        identity.name,
+        identity.org,
+        humantime::format_duration(Duration::from_secs(args.ttl.as_secs()))
+    );
+    println!("{token}");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: storing open documents");
+}

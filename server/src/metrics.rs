@@ -1,0 +1,151 @@
+//! Counters for `/metrics`, in the Prometheus text format.
+//!
+//! A handful of atomics and one fixed-bucket histogram cover what an operator watches
+//! (connections, rooms, relay volume and latency, refusals); that is not worth a metrics
+//! framework and its global registry.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+/// Upper bounds of the relay latency buckets, in seconds.
+const LATENCY_BUCKETS_SECS: [f64; 14] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
+
+/// A cumulative histogram with fixed buckets.
+#[derive(Debug, Default)]
+pub struct Histogram {
+    buckets: [AtomicU64; LATENCY_BUCKETS_SECS.len()],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+impl Histogram {
+    /// Records one observation.
+    pub fn observe(&self, value: Duration) {
+        let secs = value.as_secs_f64();
+        if let Some(i) = LATENCY_BUCKETS_SECS.iter().position(|&b| secs <= b) {
+            self.buckets[i].fetch_add(1, Relaxed);
+        }
+        self.count.fetch_add(1, Relaxed);
+        self.sum_micros.fetch_add(value.as_micros() as u64, Relaxed);
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+        let mut cumulative = 0;
+        for (bound, bucket) in LATENCY_BUCKETS_SECS.iter().zip(&self.buckets) {
+            cumulative += bucket.load(Relaxed);
+            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
+        }
+        let count = self.count.load(Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let sum = self.sum_micros.load(Relaxed) as f64 / 1e6;
+        let _ = writeln!(out, "{name}_sum {sum}\n{name}_count {count}");
+    }
+}
+
+/// Everything `/metrics` reports.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub connections: AtomicI64,
+    pub rooms_open: AtomicI64,
+    pub updates_stored: AtomicU64,
+    pub updates_relayed: AtomicU64,
+    pub update_bytes: AtomicU64,
+    pub updates_dropped_read_only: AtomicU64,
+    pub slow_clients_disconnected: AtomicU64,
+    pub connections_refused: AtomicU64,
+    pub malformed_messages: AtomicU64,
+    pub storage_failures: AtomicU64,
+    pub compactions: AtomicU64,
+    /// From receiving an update to handing it to the other clients' outboxes, which
+    /// includes the durable commit.
+    pub relay_latency: Histogram,
+}
+
+impl Metrics {
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity(4096);
+        let gauges = [
+            (
+                "forankra_connections",
+                "Open WebSocket connections.",
+                self.connections.load(Relaxed),
+            ),
+            (
+                "forankra_rooms_open",
+                "Documents loaded in memory.",
+                self.rooms_open.load(Relaxed),
+            ),
+        ];
+        for (name, help, value) in gauges {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+            );
+        }
+        let counters = [
+            (
+                "forankra_updates_stored_total",
+                "Document updates made durable.",
+                &self.updates_stored,
+            ),
+            (
+                "forankra_updates_relayed_total",
+                "Document updates relayed to other clients (one per recipient).",
+                &self.updates_relayed,
+            ),
+            (
+                "forankra_update_bytes_total",
+                "Bytes of document updates stored.",
+                &self.update_bytes,
+            ),
+            (
+                "forankra_updates_dropped_read_only_total",
+                "Updates from viewers and commenters, dropped.",
+                &self.updates_dropped_read_only,
+            ),
+            (
+                "forankra_slow_clients_disconnected_total",
+                "Clients disconnected because their outbox was full.",
+                &self.slow_clients_disconnected,
+            ),
+            (
+                "forankra_connections_refused_total",
+                "WebSocket connections closed at admission (token, access, document).",
+                &self.connections_refused,
+            ),
+            (
+                "forankra_malformed_messages_total",
+                "Connections closed for a malformed or oversized message.",
+                &self.malformed_messages,
+            ),
+            (
+                "forankra_storage_failures_total",
+                "Group commits that failed.",
+                &self.storage_failures,
+            ),
+            (
+                "forankra_compactions_total",
+                "Update logs compacted into a snapshot.",
+                &self.compactions,
+            ),
+        ];
+        for (name, help, value) in counters {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                value.load(Relaxed)
+            );
+        }
+        self.relay_latency.render(
+            &mut out,
+            "forankra_relay_latency_seconds",
+            "Time from receiving an update to relaying it, durable commit included.",
+        );
+        out
+    }
+}

@@ -1,0 +1,292 @@
+//! The append-only update log of every document, with group commit and compaction.
+//!
+//! An update is relayed only after it is in the database, so the cost of a commit sits on
+//! the latency path. A single writer task keeps that cheap: it takes every operation that
+//! queued up while the previous commit ran and writes them all in one transaction, so
+//! one fsync covers many updates from many rooms (group commit). No debounce: nothing
+//! waits for a timer, and nothing is acknowledged before it is written (the y-websocket
+//! LevelDB queue that lost work on SIGTERM is the counter-example).
+//!
+//! Compaction replaces a prefix of the log with a snapshot in the same transaction that
+//! deletes that prefix, so a crash leaves either the old rows or the new snapshot, never
+//! neither. Loading reads the log before the snapshot, which makes it safe against a
+//! compaction running concurrently on another node: at worst an update is read twice,
+//! and applying a Yjs update twice is a no-op.
+
+use bytes::Bytes;
+use sqlx::{FromRow, QueryBuilder};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::ids::DocId;
+use crate::on_pool;
+use crate::storage::{BeginWrite, Db, StoreError, now_ms};
+
+/// Most operations one group commit takes.
+const MAX_OPS_PER_COMMIT: usize = 1024;
+/// Rows per multi-row INSERT statement (4 binds each, well under SQLite's bind limit).
+const ROWS_PER_INSERT: usize = 256;
+/// Operations that may wait for the writer before submitters are slowed down.
+const QUEUE_CAPACITY: usize = if cfg!(test) { 1 } else { 4096 };
+
+/// What the database holds for one document.
+#[derive(Debug, Default)]
+pub struct StoredDoc {
+    /// The compacted state, if the document was ever compacted.
+    pub snapshot: Option<Vec<u8>>,
+    /// The updates appended after the snapshot, oldest first.
+    pub updates: Vec<Vec<u8>>,
+    /// Sequence number of the newest update.
+    pub head_seq: i64,
+}
+
+/// How many bytes a document takes in the database (for compaction figures and tests).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromRow)]
+pub struct StoredSize {
+    pub snapshot_bytes: i64,
+    pub log_bytes: i64,
+    pub log_rows: i64,
+}
+
+type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
+enum Op {
+    Append {
+        doc: DocId,
+        updates: Vec<Bytes>,
+        reply: Reply<i64>,
+    },
+    Compact {
+        doc: DocId,
+        snapshot: Vec<u8>,
+        upto_seq: i64,
+        reply: Reply<()>,
+    },
+}
+
+/// Handle to the writer task; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Journal {
+    db: Db,
+    ops: mpsc::Sender<Op>,
+}
+
+impl Journal {
+    /// Starts the writer task. It ends once every `Journal` clone is dropped and the queue
+    /// is drained. Shutdown need not wait for it: every writer of the journal (the rooms)
+    /// waits for its own last write before it finishes.
+    pub fn start(db: Db) -> Self {
+        let (ops, rx) = mpsc::channel(QUEUE_CAPACITY);
+        tokio::spawn(run_writer(db.clone(), rx));
+        Self { db, ops }
+    }
+
+    /// Queues `updates` for the next group commit. The returned receiver resolves with the
+    /// document's new head sequence number once they are durable.
+    pub async fn submit_append(
+        &self,
+        doc: DocId,
+        updates: Vec<Bytes>,
+    ) -> Result<oneshot::Receiver<Result<i64, StoreError>>, StoreError> {
+        let (reply, done) = oneshot::channel();
+        self.ops
+            .send(Op::Append {
+                doc,
+                updates,
+                reply,
+            })
+            .await
+            .map_err(|_| StoreError::WriterGone)?;
+        Ok(done)
+    }
+
+    /// Appends and waits until durable.
+    pub async fn append(&self, doc: DocId, updates: Vec<Bytes>) -> Result<i64, StoreError> {
+        self.submit_append(doc, updates)
+            .await?
+            .await
+            .map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Replaces the log up to `upto_seq` with `snapshot`, which must contain every update
+    /// up to and including that sequence number.
+    pub async fn compact(
+        &self,
+        doc: DocId,
+        snapshot: Vec<u8>,
+        upto_seq: i64,
+    ) -> Result<(), StoreError> {
+        let (reply, done) = oneshot::channel();
+        self.ops
+            .send(Op::Compact {
+                doc,
+                snapshot,
+                upto_seq,
+                reply,
+            })
+            .await
+            .map_err(|_| StoreError::WriterGone)?;
+        done.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Reads a document's snapshot and log; `None` if there is no such document.
+    #[tracing::instrument(skip(self))]
+    pub async fn load(&self, doc: &DocId) -> Result<Option<StoredDoc>, StoreError> {
+        on_pool!(&self.db, pool => {
+            let head: Option<(i64,)> = sqlx::query_as("SELECT head_seq FROM documents WHERE id = $1")
+                .bind(doc.as_str())
+                .fetch_optional(pool)
+                .await?;
+            let Some((head_seq,)) = head else { return Ok(None) };
+            // The log first, then the snapshot: see the module comment.
+            let log: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+                "SELECT seq, data FROM document_updates WHERE doc_id = $1 ORDER BY seq",
+            )
+            .bind(doc.as_str())
+            .fetch_all(pool)
+            .await?;
+            let snapshot: Option<(i64, Vec<u8>)> =
+                sqlx::query_as("SELECT seq, data FROM document_snapshots WHERE doc_id = $1")
+                    .bind(doc.as_str())
+                    .fetch_optional(pool)
+                    .await?;
+            let snapshot_seq = snapshot.as_ref().map_or(0, |s| s.0);
+            let updates = log.into_iter().filter(|(seq, _)| *seq > snapshot_seq).map(|(_, d)| d).collect();
+            let head_seq = head_seq.max(snapshot_seq);
+            Ok(Some(StoredDoc { snapshot: snapshot.map(|s| s.1), updates, head_seq }))
+        })
+    }
+
+    /// Bytes stored for a document.
+    pub async fn stored_size(&self, doc: &DocId) -> Result<StoredSize, StoreError> {
+        on_pool!(&self.db, pool => {
+            let size: StoredSize = sqlx::query_as(
+                "SELECT \
+                   COALESCE((SELECT SUM(LENGTH(data)) FROM document_snapshots WHERE doc_id = $1), 0) AS snapshot_bytes, \
+                   COALESCE((SELECT SUM(LENGTH(data)) FROM document_updates WHERE doc_id = $1), 0) AS log_bytes, \
+                   (SELECT COUNT(*) FROM document_updates WHERE doc_id = $1) AS log_rows",
+            )
+            .bind(doc.as_str())
+            .fetch_one(pool)
+            .await?;
+            Ok(size)
+        })
+    }
+}
+
+async fn run_writer(db: Db, mut rx: mpsc::Receiver<Op>) {
+    let mut ops = Vec::with_capacity(MAX_OPS_PER_COMMIT);
+    while rx.recv_many(&mut ops, MAX_OPS_PER_COMMIT).await > 0 {
+        match write_batch(&db, &ops).await {
+            Ok(outcomes) => {
+                for (op, outcome) in ops.drain(..).zip(outcomes) {
+                    reply(op, outcome);
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, ops = ops.len(), "group commit failed");
+                for op in ops.drain(..) {
+                    reply(
+                        op,
+                        Err(StoreError::Database(sqlx::Error::Protocol(format!(
+                            "group commit failed: {error}"
+                        )))),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// What happened to one operation of a committed batch.
+enum Outcome {
+    Appended(i64),
+    Compacted,
+    NoSuchDocument,
+}
+
+fn reply(op: Op, outcome: Result<Outcome, StoreError>) {
+    // A dropped receiver means the room went away; the data is written either way.
+    match op {
+        Op::Append { reply, .. } => {
+            let _ = reply.send(outcome.and_then(|o| match o {
+                Outcome::Appended(seq) => Ok(seq),
+                _ => Err(StoreError::NoSuchDocument),
+            }));
+        }
+        Op::Compact { reply, .. } => {
+            let _ = reply.send(outcome.and_then(|o| match o {
+                Outcome::Compacted => Ok(()),
+                _ => Err(StoreError::NoSuchDocument),
+            }));
+        }
+    }
+}
+
+async fn write_batch(db: &Db, ops: &[Op]) -> Result<Vec<Result<Outcome, StoreError>>, StoreError> {
+    let now = now_ms();
+    on_pool!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let mut outcomes = Vec::with_capacity(ops.len());
+        for op in ops {
+            let outcome = match op {
+                Op::Append { doc, updates, .. } => {
+                    let head: Option<(i64,)> = sqlx::query_as(
+                        "UPDATE documents SET head_seq = head_seq + $2, updated_at = $3 WHERE id = $1 RETURNING head_seq",
+                    )
+                    .bind(doc.as_str())
+                    .bind(updates.len() as i64)
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    match head {
+                        None => Outcome::NoSuchDocument,
+                        Some((head,)) => {
+                            let first = head - updates.len() as i64 + 1;
+                            for (chunk_index, chunk) in updates.chunks(ROWS_PER_INSERT).enumerate() {
+                                let base = first + (chunk_index * ROWS_PER_INSERT) as i64;
+                                let mut insert = QueryBuilder::new(
+                                    "INSERT INTO document_updates (doc_id, seq, data, created_at) ",
+                                );
+                                insert.push_values(chunk.iter().enumerate(), |mut row, (i, update)| {
+                                    row.push_bind(doc.as_str())
+                                        .push_bind(base + i as i64)
+                                        .push_bind(update.as_ref())
+                                        .push_bind(now);
+                                });
+                                insert.build().execute(&mut *tx).await?;
+                            }
+                            Outcome::Appended(head)
+                        }
+                    }
+                }
+                Op::Compact { doc, snapshot, upto_seq, .. } => {
+                    let written = sqlx::query(
+                        "INSERT INTO document_snapshots (doc_id, seq, data, created_at) \
+                         SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM documents WHERE id = $1) \
+                         ON CONFLICT (doc_id) DO UPDATE SET seq = excluded.seq, data = excluded.data, \
+                         created_at = excluded.created_at WHERE document_snapshots.seq <= excluded.seq",
+                    )
+                    .bind(doc.as_str())
+                    .bind(*upto_seq)
+                    .bind(snapshot.as_slice())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    if written.rows_affected() == 0 {
+                        Outcome::NoSuchDocument
+                    } else {
+                        sqlx::query("DELETE FROM document_updates WHERE doc_id = $1 AND seq <= $2")
+                            .bind(doc.as_str())
+                            .bind(*upto_seq)
+                            .execute(&mut *tx)
+                            .await?;
+                        Outcome::Compacted
+                    }
+                }
+            };
+            outcomes.push(Ok(outcome));
+        }
+        tx.commit().await?;
+        Ok(outcomes)
+    })
+}

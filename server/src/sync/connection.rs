@@ -1,0 +1,305 @@
+//! `GET /ws/{doc_id}?token=…`: one WebSocket connection to a document's room.
+//!
+//! The upgrade is always accepted and refusals are sent as close codes (see `close`),
+//! because the y-websocket client retries an HTTP error forever. After admission the
+//! connection runs two loops: this task reads and parses frames and feeds the room, a
+//! writer task owns the sink and drains the outbox, pings, and closes when asked.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::{Duration, Instant};
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use bytes::Bytes;
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::app::AppState;
+use crate::auth::{Identity, Role, access::effective_role};
+use crate::ids::DocId;
+use crate::sync::ConnId;
+use crate::sync::close::{self, CloseReason};
+use crate::sync::protocol::parse_frame;
+use crate::sync::registry::RoomHandle;
+use crate::sync::room::{Peer, RoomCommand};
+
+/// Frames that may wait in one client's outbox before it counts as too slow.
+const OUTBOX_CAPACITY: usize = 1024;
+/// How often the server pings an idle client.
+const PING_INTERVAL: Duration = Duration::from_secs(20);
+/// A client silent for this long (no message, no pong) is disconnected.
+const RECEIVE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest a single write may take before the client counts as gone.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a refused socket waits for the client's close reply.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The query string of the WebSocket URL.
+#[derive(Debug, Deserialize)]
+pub struct WsParams {
+    token: Option<String>,
+}
+
+/// Upgrades and hands the socket to [`serve`].
+pub async fn upgrade(
+    State(state): State<AppState>,
+    Path(doc): Path<String>,
+    params: Result<Query<WsParams>, QueryRejection>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let token = params.ok().and_then(|Query(p)| p.token);
+    let limit = state.config.max_message_bytes;
+    ws.max_message_size(limit)
+        .max_frame_size(limit)
+        .on_upgrade(move |socket| serve(state, doc, token, socket))
+}
+
+type Sink = SplitSink<WebSocket, Message>;
+type Stream = SplitStream<WebSocket>;
+
+async fn serve(state: AppState, doc: String, token: Option<String>, socket: WebSocket) {
+    let (mut sink, mut stream) = socket.split();
+    let (doc, identity, role) = match admit(&state, doc, token).await {
+        Ok(admitted) => admitted,
+        Err(reason) => {
+            state.metrics.connections_refused.fetch_add(1, Relaxed);
+            tracing::info!(code = reason.code, reason = %reason.reason, "connection refused");
+            close_socket(&mut sink, &mut stream, reason).await;
+            return;
+        }
+    };
+    let (outbox, outbox_rx) = mpsc::channel(OUTBOX_CAPACITY);
+    let (close_tx, close_rx) = watch::channel(None);
+    let close_tx = Arc::new(close_tx);
+    let peer = Peer {
+        identity: identity.clone(),
+        role,
+        outbox,
+        close: Arc::clone(&close_tx),
+    };
+    let (room, conn) = match state.rooms.join(&doc, peer).await {
+        Ok(joined) => joined,
+        Err(error) => {
+            tracing::warn!(doc = %doc, %error, "join failed");
+            close_socket(
+                &mut sink,
+                &mut stream,
+                CloseReason::new(close::INTERNAL, "the document could not be opened"),
+            )
+            .await;
+            return;
+        }
+    };
+    state.metrics.connections.fetch_add(1, Relaxed);
+    tracing::debug!(doc = %doc, user = %identity.user, conn, ?role, "connected");
+    let mut writer = tokio::spawn(write_loop(
+        sink,
+        outbox_rx,
+        close_rx,
+        state.shutdown.clone(),
+    ));
+    let reader = read_loop(&mut stream, &room, conn, &state);
+    tokio::pin!(reader);
+    let writer_done = tokio::select! {
+        reason = &mut reader => {
+            if let Some(reason) = reason {
+                state.metrics.malformed_messages.fetch_add(1, Relaxed);
+                tracing::info!(doc = %doc, conn, code = reason.code, reason = %reason.reason, "closing connection");
+                close_tx.send_replace(Some(reason));
+            }
+            false
+        }
+        _ = &mut writer => {
+            // Closed by the room or by shutdown: give the client's close reply a moment.
+            let _ = tokio::time::timeout(CLOSE_TIMEOUT, &mut reader).await;
+            true
+        }
+    };
+    let _ = room.send(RoomCommand::Leave { conn }).await;
+    // The writer ends once the room has dropped this peer's outbox, or on a close.
+    if !writer_done
+        && tokio::time::timeout(WRITE_TIMEOUT + CLOSE_TIMEOUT, writer)
+            .await
+            .is_err()
+    {
+        tracing::warn!(conn, "writer did not finish in time");
+    }
+    state.metrics.connections.fetch_sub(1, Relaxed);
+    tracing::debug!(doc = %doc, conn, "disconnected");
+}
+
+/// Token, document and role; a close reason when any of them is missing.
+async fn admit(
+    state: &AppState,
+    doc: String,
+    token: Option<String>,
+) -> Result<(DocId, Identity, Role), CloseReason> {
+    let token = token
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| CloseReason::new(close::UNAUTHORIZED, "a token is required"))?;
+    let identity = state
+        .tokens
+        .verify(&token)
+        .map_err(|e| CloseReason::new(close::UNAUTHORIZED, e.to_string()))?;
+    let doc =
+        DocId::parse(doc).map_err(|_| CloseReason::new(close::NOT_FOUND, "no such document"))?;
+    let internal = |error: crate::storage::StoreError| {
+        tracing::error!(%error, "admission query failed");
+        CloseReason::new(close::INTERNAL, "the server could not check access")
+    };
+    if state.db.document(&doc).await.map_err(internal)?.is_none() {
+        return Err(CloseReason::new(close::NOT_FOUND, "no such document"));
+    }
+    let members = state.db.members(&doc).await.map_err(internal)?;
+    let role = effective_role(&members, &identity.user, &identity.org)
+        .ok_or_else(|| CloseReason::new(close::FORBIDDEN, "no access to this document"))?;
+    Ok((doc, identity, role))
+}
+
+/// Reads until the client goes; returns why the server must close, if it must.
+async fn read_loop(
+    stream: &mut Stream,
+    room: &RoomHandle,
+    conn: ConnId,
+    state: &AppState,
+) -> Option<CloseReason> {
+    let cancelled = state.shutdown.clone();
+    loop {
+        let next = tokio::select! {
+            next = tokio::time::timeout(RECEIVE_TIMEOUT, stream.next()) => next,
+            () = cancelled.cancelled() => return None,
+        };
+        let message = match next {
+            Err(_) => {
+                return Some(CloseReason::new(
+                    close::GOING_AWAY,
+                    "nothing received for 60 s",
+                ));
+            }
+            Ok(None) => return None,
+            Ok(Some(Err(error))) => return read_error(error, state.config.max_message_bytes),
+            Ok(Some(Ok(message))) => message,
+        };
+        match message {
+            Message::Binary(frame) => {
+                let messages = match parse_frame(&frame, Instant::now()) {
+                    Ok(messages) => messages,
+                    Err(error) => {
+                        return Some(CloseReason::new(
+                            close::MALFORMED,
+                            format!("malformed message: {error}"),
+                        ));
+                    }
+                };
+                for message in messages {
+                    if room
+                        .send(RoomCommand::Message { conn, message })
+                        .await
+                        .is_err()
+                    {
+                        return None;
+                    }
+                }
+            }
+            Message::Text(_) => {
+                return Some(CloseReason::new(
+                    close::MALFORMED,
+                    "text frames are not part of the y-websocket protocol",
+                ));
+            }
+            Message::Close(_) => return None,
+            Message::Ping(_) | Message::Pong(_) => {}
+        }
+    }
+}
+
+/// A read error worth a close frame: an oversized message. Others mean the socket is gone.
+fn read_error(error: axum::Error, limit: usize) -> Option<CloseReason> {
+    use tokio_tungstenite::tungstenite::Error as WsError;
+    let inner = error.into_inner();
+    match inner.downcast_ref::<WsError>() {
+        Some(WsError::Capacity(_)) => Some(CloseReason::new(
+            close::TOO_LARGE,
+            format!("message larger than {limit} bytes"),
+        )),
+        Some(WsError::Protocol(e)) => Some(CloseReason::new(
+            close::MALFORMED,
+            format!("protocol error: {e}"),
+        )),
+        _ => None,
+    }
+}
+
+async fn write_loop(
+    mut sink: Sink,
+    mut outbox: mpsc::Receiver<Bytes>,
+    mut close_rx: watch::Receiver<Option<CloseReason>>,
+    shutdown: CancellationToken,
+) {
+    let start = tokio::time::Instant::now() + PING_INTERVAL;
+    let mut ping = tokio::time::interval_at(start, PING_INTERVAL);
+    let mut close_open = true;
+    loop {
+        tokio::select! {
+            biased;
+            changed = close_rx.changed(), if close_open => {
+                if changed.is_err() {
+                    close_open = false;
+                    continue;
+                }
+                let reason = close_rx.borrow_and_update().clone();
+                if let Some(reason) = reason {
+                    send_close(&mut sink, reason).await;
+                    return;
+                }
+            }
+            () = shutdown.cancelled() => {
+                send_close(&mut sink, CloseReason::new(close::RESTARTING, "the server is restarting")).await;
+                return;
+            }
+            frame = outbox.recv() => match frame {
+                Some(frame) => {
+                    if !matches!(tokio::time::timeout(WRITE_TIMEOUT, sink.send(Message::Binary(frame))).await, Ok(Ok(()))) {
+                        return;
+                    }
+                }
+                None => {
+                    let _ = sink.close().await;
+                    return;
+                }
+            },
+            _ = ping.tick() => {
+                if !matches!(tokio::time::timeout(WRITE_TIMEOUT, sink.send(Message::Ping(Bytes::new()))).await, Ok(Ok(()))) {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+async fn send_close(sink: &mut Sink, reason: CloseReason) {
+    let frame = CloseFrame {
+        code: reason.code,
+        reason: reason.reason.into(),
+    };
+    let _ = tokio::time::timeout(WRITE_TIMEOUT, sink.send(Message::Close(Some(frame)))).await;
+}
+
+/// Closes a socket that was never admitted, waiting briefly for the client's reply.
+async fn close_socket(sink: &mut Sink, stream: &mut Stream, reason: CloseReason) {
+    send_close(sink, reason).await;
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
+        while let Some(Ok(message)) = stream.next().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
+}

@@ -1,0 +1,239 @@
+//! The y-websocket wire format, parsed strictly.
+//!
+//! A frame holds one or more messages, each a varuint type and a payload: 0 sync (step 1
+//! with a state vector, step 2 or update with a v1 update), 1 awareness, 2 auth, 3
+//! awareness query. yrs's `MessageReader` stops quietly at a truncated message; the
+//! server must instead refuse it, so this module reads the frame itself and reports
+//! exactly what is wrong. Every update and awareness payload is decoded here, in the
+//! connection's task, so a room never sees bytes that do not decode.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use yrs::encoding::read::{Cursor, Read};
+use yrs::sync::protocol::{MSG_AUTH, MSG_AWARENESS, MSG_QUERY_AWARENESS, MSG_SYNC};
+use yrs::sync::protocol::{MSG_SYNC_STEP_1, MSG_SYNC_STEP_2, MSG_SYNC_UPDATE};
+use yrs::sync::{AwarenessUpdate, Message, SyncMessage};
+use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::Encode;
+use yrs::{StateVector, Update};
+
+/// What is wrong with a frame.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ProtocolError {
+    #[error("empty frame")]
+    Empty,
+    #[error("truncated message")]
+    Truncated,
+    #[error("unknown sync message type {0}")]
+    UnknownSyncType(u64),
+    #[error("the state vector does not decode")]
+    BadStateVector,
+    #[error("the update does not decode")]
+    BadUpdate,
+    #[error("the awareness update does not decode")]
+    BadAwareness,
+}
+
+/// A document update received from a client, decoded, with its original bytes (which
+/// are what is stored and relayed).
+pub struct IncomingUpdate {
+    pub update: Update,
+    pub raw: Bytes,
+    pub received: Instant,
+}
+
+/// One message from a client.
+pub enum Inbound {
+    /// "Here is what I have; send me what I lack."
+    SyncStep1(StateVector),
+    /// A sync step 2 or an update: content to store and relay.
+    Update(IncomingUpdate),
+    /// Presence. `message` is the whole encoded message, relayed as it came.
+    Awareness {
+        update: AwarenessUpdate,
+        message: Bytes,
+    },
+    /// "Send me everyone's presence."
+    AwarenessQuery,
+    /// Auth messages and custom message types: accepted and ignored.
+    Ignored,
+}
+
+/// Parses every message in `frame`.
+pub fn parse_frame(frame: &Bytes, received: Instant) -> Result<Vec<Inbound>, ProtocolError> {
+    if frame.is_empty() {
+        return Err(ProtocolError::Empty);
+    }
+    let mut cursor = Cursor::new(frame);
+    let mut messages = Vec::with_capacity(1);
+    while cursor.has_content() {
+        messages.push(parse_message(frame, &mut cursor, received)?);
+    }
+    Ok(messages)
+}
+
+fn parse_message(
+    frame: &Bytes,
+    cursor: &mut Cursor<'_>,
+    received: Instant,
+) -> Result<Inbound, ProtocolError> {
+    let start = cursor.next;
+    let tag: u64 = cursor.read_var().map_err(|_| ProtocolError::Truncated)?;
+    match tag {
+        t if t == u64::from(MSG_SYNC) => parse_sync(frame, cursor, received),
+        t if t == u64::from(MSG_AWARENESS) => {
+            let payload = cursor.read_buf().map_err(|_| ProtocolError::Truncated)?;
+            let update =
+                AwarenessUpdate::decode_v1(payload).map_err(|_| ProtocolError::BadAwareness)?;
+            Ok(Inbound::Awareness {
+                update,
+                message: frame.slice(start..cursor.next),
+            })
+        }
+        t if t == u64::from(MSG_AUTH) => {
+            let kind: u64 = cursor.read_var().map_err(|_| ProtocolError::Truncated)?;
+            if kind == 0 {
+                cursor.read_string().map_err(|_| ProtocolError::Truncated)?;
+            }
+            Ok(Inbound::Ignored)
+        }
+        t if t == u64::from(MSG_QUERY_AWARENESS) => Ok(Inbound::AwarenessQuery),
+        _ => {
+            cursor.read_buf().map_err(|_| ProtocolError::Truncated)?;
+            Ok(Inbound::Ignored)
+        }
+    }
+}
+
+fn parse_sync(
+    frame: &Bytes,
+    cursor: &mut Cursor<'_>,
+    received: Instant,
+) -> Result<Inbound, ProtocolError> {
+    let kind: u64 = cursor.read_var().map_err(|_| ProtocolError::Truncated)?;
+    let len = cursor
+        .read_buf()
+        .map_err(|_| ProtocolError::Truncated)?
+        .len();
+    let end = cursor.next;
+    let raw = frame.slice(end - len..end);
+    match kind {
+        k if k == u64::from(MSG_SYNC_STEP_1) => StateVector::decode_v1(&raw)
+            .map(Inbound::SyncStep1)
+            .map_err(|_| ProtocolError::BadStateVector),
+        k if k == u64::from(MSG_SYNC_STEP_2) || k == u64::from(MSG_SYNC_UPDATE) => {
+            let update = Update::decode_v1(&raw).map_err(|_| ProtocolError::BadUpdate)?;
+            Ok(Inbound::Update(IncomingUpdate {
+                update,
+                raw,
+                received,
+            }))
+        }
+        other => Err(ProtocolError::UnknownSyncType(other)),
+    }
+}
+
+/// A sync step 1 frame carrying the server's state vector.
+pub fn sync_step1(sv: StateVector) -> Bytes {
+    Message::Sync(SyncMessage::SyncStep1(sv)).encode_v1().into()
+}
+
+/// A sync step 2 frame carrying what the client lacks.
+pub fn sync_step2(update: Vec<u8>) -> Bytes {
+    Message::Sync(SyncMessage::SyncStep2(update))
+        .encode_v1()
+        .into()
+}
+
+/// An update frame for relaying a stored update.
+pub fn update(update: &[u8]) -> Bytes {
+    // 0 (sync), 2 (update), varuint length, payload: written by hand to copy the payload once.
+    let mut frame = Vec::with_capacity(update.len() + 12);
+    frame.push(MSG_SYNC);
+    frame.push(MSG_SYNC_UPDATE);
+    write_var(&mut frame, update.len() as u64);
+    frame.extend_from_slice(update);
+    frame.into()
+}
+
+/// An awareness frame.
+pub fn awareness(update: AwarenessUpdate) -> Bytes {
+    Message::Awareness(update).encode_v1().into()
+}
+
+fn write_var(out: &mut Vec<u8>, mut n: u64) {
+    while n >= 0x80 {
+        out.push((n as u8 & 0x7f) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use yrs::{Doc, GetString, Text, Transact};
+
+    fn some_update() -> Vec<u8> {
+        let doc = Doc::new();
+        let text = doc.get_or_insert_text("t");
+        let mut txn = doc.transact_mut();
+        text.insert(&mut txn, 0, "Förankra");
+        txn.encode_update_v1()
+    }
+
+    #[test]
+    fn an_update_frame_round_trips_through_the_parser() {
+        let raw = some_update();
+        let frame = update(&raw);
+        let expected: Bytes = Message::Sync(SyncMessage::Update(raw.clone()))
+            .encode_v1()
+            .into();
+        assert_eq!(frame, expected);
+        let parsed = parse_frame(&frame, Instant::now()).unwrap();
+        let [Inbound::Update(incoming)] = parsed.as_slice() else {
+            panic!("expected one update")
+        };
+        assert_eq!(incoming.raw.as_ref(), raw.as_slice());
+        let doc = Doc::new();
+        let text = doc.get_or_insert_text("t");
+        let mut txn = doc.transact_mut();
+        txn.apply_update(Update::decode_v1(&incoming.raw).unwrap())
+            .unwrap();
+        assert_eq!(text.get_string(&txn), "Förankra");
+    }
+
+    #[test]
+    fn malformed_frames_are_named() {
+        let now = Instant::now();
+        assert_eq!(
+            parse_frame(&Bytes::new(), now).err(),
+            Some(ProtocolError::Empty)
+        );
+        let frame = update(&some_update());
+        let truncated = frame.slice(..frame.len() - 3);
+        assert_eq!(
+            parse_frame(&truncated, now).err(),
+            Some(ProtocolError::Truncated)
+        );
+        let bad = Bytes::from_static(&[0, 2, 3, 0xff, 0xff, 0xff]);
+        assert_eq!(parse_frame(&bad, now).err(), Some(ProtocolError::BadUpdate));
+        let bad_kind = Bytes::from_static(&[0, 9, 0]);
+        assert_eq!(
+            parse_frame(&bad_kind, now).err(),
+            Some(ProtocolError::UnknownSyncType(9))
+        );
+    }
+
+    #[test]
+    fn several_messages_in_one_frame_are_all_read() {
+        let mut frame = Message::AwarenessQuery.encode_v1();
+        frame.extend(Message::Sync(SyncMessage::SyncStep1(StateVector::default())).encode_v1());
+        let parsed = parse_frame(&frame.into(), Instant::now()).unwrap();
+        assert!(matches!(
+            parsed.as_slice(),
+            [Inbound::AwarenessQuery, Inbound::SyncStep1(_)]
+        ));
+    }
+}

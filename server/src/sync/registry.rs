@@ -1,0 +1,208 @@
+//! The map from document id to its open room.
+//!
+//! A room is inserted into the map before it loads, and the load happens inside the
+//! room's own task, so joins that race on a cold document all queue on the same channel
+//! and share one load (hocuspocus keeps a map of loading promises for the same reason;
+//! y-sweet's check-then-load is the race this avoids). A room removes itself, under the
+//! map's lock and only if the entry is still its own generation, before it unloads;
+//! a join that reaches it after that gets its peer back and opens a fresh room.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::task::TaskTracker;
+use yrs::Doc;
+
+use crate::auth::Member;
+use crate::ids::DocId;
+use crate::sync::ConnId;
+use crate::sync::close::CloseReason;
+use crate::sync::room::{self, COMMAND_CAPACITY, JoinError, Peer, RoomCommand, RoomContext};
+
+/// Why a room could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum RoomError {
+    #[error("the document could not be opened: {0}")]
+    Unavailable(String),
+    #[error("the room closed")]
+    Closed,
+}
+
+/// A sender to one room's task.
+#[derive(Clone)]
+pub struct RoomHandle {
+    commands: mpsc::Sender<RoomCommand>,
+}
+
+impl RoomHandle {
+    /// Sends a command, waiting while the room's queue is full.
+    pub async fn send(&self, command: RoomCommand) -> Result<(), RoomError> {
+        self.commands
+            .send(command)
+            .await
+            .map_err(|_| RoomError::Closed)
+    }
+}
+
+struct Entry {
+    generation: u64,
+    handle: RoomHandle,
+}
+
+struct Inner {
+    rooms: Mutex<HashMap<DocId, Entry>>,
+    next_generation: AtomicU64,
+    next_conn: AtomicU64,
+    ctx: RoomContext,
+    tracker: TaskTracker,
+}
+
+/// Every open room of this process; cheap to clone.
+#[derive(Clone)]
+pub struct RoomRegistry {
+    inner: Arc<Inner>,
+}
+
+impl RoomRegistry {
+    /// An empty registry whose rooms run on `tracker`, so shutdown can wait for them.
+    pub fn new(ctx: RoomContext, tracker: TaskTracker) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                rooms: Mutex::new(HashMap::new()),
+                next_generation: AtomicU64::new(1),
+                next_conn: AtomicU64::new(1),
+                ctx,
+                tracker,
+            }),
+        }
+    }
+
+    fn rooms(&self) -> std::sync::MutexGuard<'_, HashMap<DocId, Entry>> {
+        // The map holds no invariant a panic could break halfway: recover from poisoning.
+        self.inner
+            .rooms
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The room of `id`, started (and loading) if it was not open.
+    pub fn open(&self, id: &DocId) -> RoomHandle {
+        let mut rooms = self.rooms();
+        if let Some(entry) = rooms.get(id) {
+            return entry.handle.clone();
+        }
+        let (commands, rx) = mpsc::channel(COMMAND_CAPACITY);
+        let handle = RoomHandle { commands };
+        let generation = self.inner.next_generation.fetch_add(1, Relaxed);
+        rooms.insert(
+            id.clone(),
+            Entry {
+                generation,
+                handle: handle.clone(),
+            },
+        );
+        drop(rooms);
+        self.inner.tracker.spawn(room::run(
+            id.clone(),
+            generation,
+            self.clone(),
+            self.inner.ctx.clone(),
+            rx,
+        ));
+        handle
+    }
+
+    /// The room of `id` if it is open; never loads.
+    pub fn get(&self, id: &DocId) -> Option<RoomHandle> {
+        self.rooms().get(id).map(|e| e.handle.clone())
+    }
+
+    /// Removes the room's entry if it still belongs to that generation of the room.
+    pub(crate) fn unregister(&self, id: &DocId, generation: u64) {
+        let mut rooms = self.rooms();
+        if rooms.get(id).is_some_and(|e| e.generation == generation) {
+            rooms.remove(id);
+        }
+    }
+
+    /// Adds a connection to the document's room, opening it if needed.
+    pub async fn join(
+        &self,
+        id: &DocId,
+        mut peer: Peer,
+    ) -> Result<(RoomHandle, ConnId), RoomError> {
+        let conn = self.inner.next_conn.fetch_add(1, Relaxed);
+        // A room found unloading hands the peer back; a fresh one is opened. Twice in a
+        // row would need two full unloads during one join.
+        for _ in 0..3 {
+            let handle = self.open(id);
+            let (reply, joined) = oneshot::channel();
+            if let Err(mpsc::error::SendError(command)) = handle
+                .commands
+                .send(RoomCommand::Join { conn, peer, reply })
+                .await
+            {
+                match command {
+                    RoomCommand::Join { peer: returned, .. } => {
+                        peer = returned;
+                        continue;
+                    }
+                    _ => return Err(RoomError::Closed),
+                }
+            }
+            match joined.await {
+                Ok(Ok(())) => return Ok((handle, conn)),
+                Ok(Err(JoinError::Closed(returned))) => peer = returned,
+                Ok(Err(JoinError::Failed(why))) => return Err(RoomError::Unavailable(why)),
+                Err(_) => return Err(RoomError::Closed),
+            }
+        }
+        Err(RoomError::Unavailable("the room kept closing".into()))
+    }
+
+    /// Runs `read` against the document's current state, loading the room if needed.
+    pub async fn read<R: Send + 'static>(
+        &self,
+        id: &DocId,
+        read: impl FnOnce(&Doc) -> R + Send + 'static,
+    ) -> Result<R, RoomError> {
+        let (reply, result) = oneshot::channel();
+        let mut command = RoomCommand::Read(Box::new(move |doc: &Doc| {
+            let _ = reply.send(read(doc));
+        }));
+        // A room that closed its channel between open() and send() hands the command
+        // back; an unloading room still runs the readers it had queued.
+        for _ in 0..3 {
+            match self.open(id).commands.send(command).await {
+                Ok(()) => {
+                    return result.await.map_err(|_| {
+                        RoomError::Unavailable("the document could not be read".into())
+                    });
+                }
+                Err(mpsc::error::SendError(returned)) => command = returned,
+            }
+        }
+        Err(RoomError::Closed)
+    }
+
+    /// Tells an open room that the membership changed; a closed room needs no telling.
+    pub async fn members_changed(&self, id: &DocId, members: Vec<Member>) {
+        if let Some(handle) = self.get(id) {
+            let _ = handle.send(RoomCommand::Members(members)).await;
+        }
+    }
+
+    /// Closes every connection to a deleted document.
+    pub async fn close_document(&self, id: &DocId, reason: CloseReason) {
+        if let Some(handle) = self.get(id) {
+            let _ = handle.send(RoomCommand::Close(reason)).await;
+        }
+    }
+
+    /// How many rooms are open.
+    pub fn open_rooms(&self) -> usize {
+        self.rooms().len()
+    }
+}

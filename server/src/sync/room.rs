@@ -1,0 +1,586 @@
+//! One open document: the task that owns its `Doc`, presence and connections.
+//!
+//! Every change to a room goes through its command channel, so the state needs no lock.
+//! An update from an editor travels: connection (decoded) → room (queued) → journal
+//! (group commit) → room (applied to the `Doc`, relayed to every other connection).
+//! Applying after the commit keeps the `Doc` equal to what is durable, so a sync step 2
+//! answered to a joining client never contains anything a crash could take back.
+//!
+//! While one batch is being committed, further updates queue up and go in the next
+//! batch: one commit in flight per room, as many updates per commit as arrived.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_util::sync::CancellationToken;
+use yrs::{Doc, ReadTxn, StateVector, Transact};
+
+use crate::auth::{Identity, Member, Role, access::effective_role};
+use crate::documents::content;
+use crate::ids::DocId;
+use crate::metrics::Metrics;
+use crate::storage::StoreError;
+use crate::storage::journal::Journal;
+use crate::sync::ConnId;
+use crate::sync::close::{self, CloseReason};
+use crate::sync::presence::Presence;
+use crate::sync::protocol::{self, Inbound, IncomingUpdate};
+use crate::sync::registry::RoomRegistry;
+
+/// Commands a room's channel can hold before senders wait (1 under test, to surface
+/// interleavings).
+pub const COMMAND_CAPACITY: usize = if cfg!(test) { 1 } else { 1024 };
+
+/// A connection as its room sees it.
+pub struct Peer {
+    pub identity: Identity,
+    pub role: Role,
+    /// Frames to send; bounded, and a full outbox disconnects the client.
+    pub outbox: mpsc::Sender<Bytes>,
+    /// Set to close the socket with a code and reason.
+    pub close: Arc<watch::Sender<Option<CloseReason>>>,
+}
+
+impl Peer {
+    fn close(&self, reason: CloseReason) {
+        self.close.send_replace(Some(reason));
+    }
+}
+
+/// Why a join did not happen.
+pub enum JoinError {
+    /// The room is unloading; the peer is handed back to try a fresh room.
+    Closed(Peer),
+    /// The document could not be loaded.
+    Failed(String),
+}
+
+/// A closure run against the room's `Doc`.
+pub type DocReader = Box<dyn FnOnce(&Doc) + Send>;
+
+/// What a room can be asked to do.
+pub enum RoomCommand {
+    Join {
+        conn: ConnId,
+        peer: Peer,
+        reply: oneshot::Sender<Result<(), JoinError>>,
+    },
+    Message {
+        conn: ConnId,
+        message: Inbound,
+    },
+    Leave {
+        conn: ConnId,
+    },
+    /// The document's membership changed: re-derive every connection's role.
+    Members(Vec<Member>),
+    /// Read the document (exports, anchors).
+    Read(DocReader),
+    /// The document is gone: close every connection and unload without compacting.
+    Close(CloseReason),
+}
+
+/// Tunables of every room.
+#[derive(Debug, Clone)]
+pub struct RoomSettings {
+    /// How long an empty room stays loaded.
+    pub idle_unload: Duration,
+    /// Log entries after which the room compacts while open.
+    pub compact_after_updates: i64,
+}
+
+/// What a room needs from the rest of the server.
+#[derive(Clone)]
+pub struct RoomContext {
+    pub journal: Journal,
+    pub metrics: Arc<Metrics>,
+    pub settings: RoomSettings,
+    pub shutdown: CancellationToken,
+}
+
+struct Pending {
+    origin: ConnId,
+    incoming: IncomingUpdate,
+}
+
+struct Inflight {
+    batch: Vec<Pending>,
+    done: oneshot::Receiver<Result<i64, StoreError>>,
+}
+
+/// The state of one open document.
+pub struct Room {
+    id: DocId,
+    generation: u64,
+    registry: RoomRegistry,
+    ctx: RoomContext,
+    doc: Doc,
+    presence: Presence,
+    peers: HashMap<ConnId, Peer>,
+    members: Option<Vec<Member>>,
+    head_seq: i64,
+    compacted_seq: i64,
+    pending: Vec<Pending>,
+    inflight: Option<Inflight>,
+    idle_since: Option<Instant>,
+}
+
+/// Loads the document and serves commands until the room unloads.
+pub async fn run(
+    id: DocId,
+    generation: u64,
+    registry: RoomRegistry,
+    ctx: RoomContext,
+    mut commands: mpsc::Receiver<RoomCommand>,
+) {
+    let stored = match ctx.journal.load(&id).await {
+        Ok(Some(stored)) => stored,
+        Ok(None) => {
+            return refuse_all(&id, generation, &registry, commands, "no such document").await;
+        }
+        Err(error) => {
+            tracing::error!(doc = %id, %error, "loading a document failed");
+            return refuse_all(
+                &id,
+                generation,
+                &registry,
+                commands,
+                "the document could not be loaded",
+            )
+            .await;
+        }
+    };
+    let doc = content::doc_from_parts(
+        stored.snapshot.as_deref(),
+        stored.updates.iter().map(Vec::as_slice),
+    );
+    // A log with entries after the snapshot is compacted at the next opportunity.
+    let compacted_seq = if stored.updates.is_empty() {
+        stored.head_seq
+    } else {
+        0
+    };
+    ctx.metrics.rooms_open.fetch_add(1, Relaxed);
+    let mut room = Room {
+        id,
+        generation,
+        registry,
+        doc,
+        presence: Presence::default(),
+        peers: HashMap::new(),
+        members: None,
+        head_seq: stored.head_seq,
+        compacted_seq,
+        pending: Vec::new(),
+        inflight: None,
+        idle_since: Some(Instant::now()),
+        ctx,
+    };
+    room.serve(&mut commands).await;
+    room.ctx.metrics.rooms_open.fetch_sub(1, Relaxed);
+}
+
+async fn refuse_all(
+    id: &DocId,
+    generation: u64,
+    registry: &RoomRegistry,
+    mut commands: mpsc::Receiver<RoomCommand>,
+    why: &str,
+) {
+    registry.unregister(id, generation);
+    commands.close();
+    while let Some(command) = commands.recv().await {
+        if let RoomCommand::Join { reply, .. } = command {
+            let _ = reply.send(Err(JoinError::Failed(why.to_owned())));
+        }
+    }
+}
+
+impl Room {
+    async fn serve(&mut self, commands: &mut mpsc::Receiver<RoomCommand>) {
+        let shutdown = self.ctx.shutdown.clone();
+        loop {
+            let idle_deadline = self.unload_deadline();
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(RoomCommand::Close(reason)) => {
+                        self.close_all(reason);
+                        self.registry.unregister(&self.id, self.generation);
+                        drain_closed(commands, &self.doc);
+                        return;
+                    }
+                    Some(command) => self.handle(command).await,
+                    None => break,
+                },
+                result = wait_inflight(&mut self.inflight) => self.on_committed(result).await,
+                () = sleep_until_opt(idle_deadline) => break,
+                () = shutdown.cancelled() => {
+                    self.close_all(CloseReason::new(close::RESTARTING, "the server is restarting"));
+                    break;
+                }
+            }
+        }
+        self.unload(commands).await;
+    }
+
+    fn unload_deadline(&self) -> Option<tokio::time::Instant> {
+        let idle = self.peers.is_empty() && self.inflight.is_none() && self.pending.is_empty();
+        match (idle, self.idle_since) {
+            (true, Some(since)) => Some((since + self.ctx.settings.idle_unload).into()),
+            _ => None,
+        }
+    }
+
+    async fn handle(&mut self, command: RoomCommand) {
+        match command {
+            RoomCommand::Join { conn, peer, reply } => {
+                self.join(conn, peer);
+                let _ = reply.send(Ok(()));
+            }
+            RoomCommand::Message { conn, message } => self.on_message(conn, message).await,
+            RoomCommand::Leave { conn } => self.leave(conn),
+            RoomCommand::Members(members) => self.on_members(members),
+            RoomCommand::Read(reader) => reader(&self.doc),
+            RoomCommand::Close(_) => {}
+        }
+    }
+
+    fn join(&mut self, conn: ConnId, mut peer: Peer) {
+        if let Some(members) = &self.members {
+            match effective_role(members, &peer.identity.user, &peer.identity.org) {
+                Some(role) => peer.role = role,
+                None => {
+                    peer.close(CloseReason::new(
+                        close::FORBIDDEN,
+                        "no access to this document",
+                    ));
+                    return;
+                }
+            }
+        }
+        let step1 = protocol::sync_step1(self.doc.transact().state_vector());
+        let presence = self.presence.snapshot().map(protocol::awareness);
+        self.peers.insert(conn, peer);
+        self.idle_since = None;
+        self.send(conn, step1);
+        if let Some(frame) = presence {
+            self.send(conn, frame);
+        }
+    }
+
+    async fn on_message(&mut self, conn: ConnId, message: Inbound) {
+        let Some(peer) = self.peers.get(&conn) else {
+            return;
+        };
+        match message {
+            Inbound::SyncStep1(sv) => {
+                let diff = self.doc.transact().encode_diff_v1(&sv);
+                self.send(conn, protocol::sync_step2(diff));
+            }
+            Inbound::Update(incoming) => {
+                if !peer.role.can_edit() {
+                    self.ctx
+                        .metrics
+                        .updates_dropped_read_only
+                        .fetch_add(1, Relaxed);
+                    return;
+                }
+                self.pending.push(Pending {
+                    origin: conn,
+                    incoming,
+                });
+                if self.inflight.is_none() {
+                    self.start_commit().await;
+                }
+            }
+            Inbound::Awareness { update, message } => {
+                if self.presence.apply(conn, &update) {
+                    self.broadcast(&message, None);
+                }
+            }
+            Inbound::AwarenessQuery => {
+                if let Some(update) = self.presence.snapshot() {
+                    self.send(conn, protocol::awareness(update));
+                }
+            }
+            Inbound::Ignored => {}
+        }
+    }
+
+    fn leave(&mut self, conn: ConnId) {
+        if self.peers.remove(&conn).is_none() {
+            return;
+        }
+        if let Some(removal) = self.presence.remove_conn(conn) {
+            self.broadcast(&protocol::awareness(removal), None);
+        }
+        if self.peers.is_empty() {
+            self.idle_since = Some(Instant::now());
+        }
+    }
+
+    fn on_members(&mut self, members: Vec<Member>) {
+        let mut revoked = Vec::new();
+        for (&conn, peer) in &mut self.peers {
+            match effective_role(&members, &peer.identity.user, &peer.identity.org) {
+                Some(role) => peer.role = role,
+                None => revoked.push(conn),
+            }
+        }
+        for conn in revoked {
+            self.disconnect(
+                conn,
+                CloseReason::new(close::FORBIDDEN, "access to this document was revoked"),
+            );
+        }
+        self.members = Some(members);
+    }
+
+    async fn start_commit(&mut self) {
+        let batch = std::mem::take(&mut self.pending);
+        let raws = batch.iter().map(|p| p.incoming.raw.clone()).collect();
+        match self.ctx.journal.submit_append(self.id.clone(), raws).await {
+            Ok(done) => self.inflight = Some(Inflight { batch, done }),
+            Err(error) => self.fail_batch(batch, error),
+        }
+    }
+
+    async fn on_committed(&mut self, result: (Vec<Pending>, Result<i64, StoreError>)) {
+        let (batch, outcome) = result;
+        match outcome {
+            Ok(head_seq) => {
+                self.head_seq = head_seq;
+                self.apply_and_relay(batch);
+                self.maybe_compact(self.ctx.settings.compact_after_updates)
+                    .await;
+            }
+            Err(error) => self.fail_batch(batch, error),
+        }
+        if !self.pending.is_empty() {
+            self.start_commit().await;
+        }
+    }
+
+    fn apply_and_relay(&mut self, batch: Vec<Pending>) {
+        let metrics = Arc::clone(&self.ctx.metrics);
+        let mut frames = Vec::with_capacity(batch.len());
+        {
+            let mut txn = self.doc.transact_mut();
+            for Pending { origin, incoming } in batch {
+                metrics.updates_stored.fetch_add(1, Relaxed);
+                metrics
+                    .update_bytes
+                    .fetch_add(incoming.raw.len() as u64, Relaxed);
+                if let Err(error) = txn.apply_update(incoming.update) {
+                    tracing::warn!(doc = %self.id, %error, "a stored update could not be applied");
+                }
+                frames.push((origin, protocol::update(&incoming.raw), incoming.received));
+            }
+        }
+        for (origin, frame, received) in frames {
+            let delivered = self.broadcast(&frame, Some(origin));
+            metrics.updates_relayed.fetch_add(delivered as u64, Relaxed);
+            metrics.relay_latency.observe(received.elapsed());
+        }
+    }
+
+    /// A batch that could not be stored is not applied or relayed. Its senders are
+    /// disconnected: they still hold the updates and send them again when they re-sync.
+    fn fail_batch(&mut self, batch: Vec<Pending>, error: StoreError) {
+        tracing::error!(doc = %self.id, %error, updates = batch.len(), "storing updates failed");
+        self.ctx.metrics.storage_failures.fetch_add(1, Relaxed);
+        let mut origins: Vec<ConnId> = batch.iter().map(|p| p.origin).collect();
+        origins.dedup();
+        for conn in origins {
+            self.disconnect(
+                conn,
+                CloseReason::new(
+                    close::TRY_AGAIN,
+                    "the update could not be stored; reconnect",
+                ),
+            );
+        }
+    }
+
+    /// Compacts when at least `threshold` log entries accumulated since the last time.
+    async fn maybe_compact(&mut self, threshold: i64) {
+        if self.head_seq - self.compacted_seq < threshold.max(1) {
+            return;
+        }
+        let snapshot = self
+            .doc
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        let upto = self.head_seq;
+        let journal = self.ctx.journal.clone();
+        let metrics = Arc::clone(&self.ctx.metrics);
+        let id = self.id.clone();
+        // The writer orders it after every append already queued; the room need not wait.
+        tokio::spawn(async move {
+            match journal.compact(id.clone(), snapshot, upto).await {
+                Ok(()) => {
+                    metrics.compactions.fetch_add(1, Relaxed);
+                }
+                Err(error) => tracing::warn!(doc = %id, %error, "compaction failed; the log stays"),
+            }
+        });
+        self.compacted_seq = upto;
+    }
+
+    /// Sends to every peer but `except`; returns how many got it.
+    fn broadcast(&mut self, frame: &Bytes, except: Option<ConnId>) -> usize {
+        let mut delivered = 0;
+        let mut slow = Vec::new();
+        for (&conn, peer) in &self.peers {
+            if Some(conn) == except {
+                continue;
+            }
+            match peer.outbox.try_send(frame.clone()) {
+                Ok(()) => delivered += 1,
+                Err(_) => slow.push(conn),
+            }
+        }
+        for conn in slow {
+            self.on_slow(conn);
+        }
+        delivered
+    }
+
+    fn send(&mut self, conn: ConnId, frame: Bytes) {
+        let Some(peer) = self.peers.get(&conn) else {
+            return;
+        };
+        if peer.outbox.try_send(frame).is_err() {
+            self.on_slow(conn);
+        }
+    }
+
+    fn on_slow(&mut self, conn: ConnId) {
+        self.ctx
+            .metrics
+            .slow_clients_disconnected
+            .fetch_add(1, Relaxed);
+        self.disconnect(
+            conn,
+            CloseReason::new(
+                close::TRY_AGAIN,
+                "the connection could not keep up; reconnect",
+            ),
+        );
+    }
+
+    fn disconnect(&mut self, conn: ConnId, reason: CloseReason) {
+        if let Some(peer) = self.peers.get(&conn) {
+            peer.close(reason);
+        }
+        self.leave(conn);
+    }
+
+    fn close_all(&mut self, reason: CloseReason) {
+        for peer in self.peers.values() {
+            peer.close(reason.clone());
+        }
+        self.peers.clear();
+        self.presence = Presence::default();
+    }
+
+    /// Leaves the registry, answers what is still queued, stores what is in flight and
+    /// compacts, so the next load starts from one snapshot.
+    async fn unload(&mut self, commands: &mut mpsc::Receiver<RoomCommand>) {
+        self.registry.unregister(&self.id, self.generation);
+        commands.close();
+        // Updates still queued from connections that are gone are stored all the same:
+        // their senders believe them sent.
+        while let Some(command) = commands.recv().await {
+            match command {
+                RoomCommand::Join { peer, reply, .. } => {
+                    let _ = reply.send(Err(JoinError::Closed(peer)));
+                }
+                RoomCommand::Message {
+                    conn,
+                    message: Inbound::Update(incoming),
+                } => {
+                    self.pending.push(Pending {
+                        origin: conn,
+                        incoming,
+                    });
+                }
+                RoomCommand::Read(reader) => reader(&self.doc),
+                _ => {}
+            }
+        }
+        loop {
+            if self.inflight.is_some() {
+                let result = wait_inflight(&mut self.inflight).await;
+                let (batch, outcome) = result;
+                match outcome {
+                    Ok(head) => {
+                        self.head_seq = head;
+                        self.apply_and_relay(batch);
+                    }
+                    Err(error) => self.fail_batch(batch, error),
+                }
+            } else if !self.pending.is_empty() {
+                self.start_commit().await;
+            } else {
+                break;
+            }
+        }
+        if self.head_seq > self.compacted_seq {
+            let snapshot = self
+                .doc
+                .transact()
+                .encode_state_as_update_v1(&StateVector::default());
+            match self
+                .ctx
+                .journal
+                .compact(self.id.clone(), snapshot, self.head_seq)
+                .await
+            {
+                Ok(()) => {
+                    self.ctx.metrics.compactions.fetch_add(1, Relaxed);
+                }
+                Err(error) => tracing::warn!(doc = %self.id, %error, "compaction at unload failed"),
+            }
+        }
+        tracing::debug!(doc = %self.id, "room unloaded");
+    }
+}
+
+/// Runs the readers still queued on a room that is going away and refuses its joins.
+fn drain_closed(commands: &mut mpsc::Receiver<RoomCommand>, doc: &Doc) {
+    commands.close();
+    while let Ok(command) = commands.try_recv() {
+        match command {
+            RoomCommand::Join { reply, .. } => {
+                let _ = reply.send(Err(JoinError::Failed("the document was deleted".into())));
+            }
+            RoomCommand::Read(reader) => reader(doc),
+            _ => {}
+        }
+    }
+}
+
+async fn wait_inflight(inflight: &mut Option<Inflight>) -> (Vec<Pending>, Result<i64, StoreError>) {
+    match inflight {
+        Some(current) => {
+            let outcome = (&mut current.done)
+                .await
+                .unwrap_or(Err(StoreError::WriterGone));
+            let batch = inflight.take().map(|i| i.batch).unwrap_or_default();
+            (batch, outcome)
+        }
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until_opt(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}

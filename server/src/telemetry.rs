@@ -1,0 +1,19 @@
+//! Logging: one line per event through `tracing`, filtered by `RUST_LOG`.
+//!
+//! Nothing logs a token or a password: the HTTP span records the path without its query
+//! string (which carries the WebSocket token), and credentials are never fields.
+
+use tracing_subscriber::EnvFilter;
+
+/// Installs the global subscriber; a second call (as in tests) is a no-op.
+pub fn init() {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn,sqlx=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .compact()
+        .try_init();
+}
