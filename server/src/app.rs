@@ -176,6 +176,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(crate::auth::routes::router())
         .merge(crate::documents::routes::router())
+        .merge(crate::comments::routes::router())
         .merge(crate::health::router())
         .merge(crate::openapi::router())
         .route("/ws/{doc_id}", get(crate::sync::connection::upgrade))

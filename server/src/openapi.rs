@@ -31,6 +31,17 @@ use crate::error::ApiJson;
         crate::documents::routes::document_markdown,
         crate::documents::routes::document_html,
         crate::documents::routes::document_text,
+        crate::comments::routes::create_thread,
+        crate::comments::routes::list_threads,
+        crate::comments::routes::get_thread,
+        crate::comments::routes::reply,
+        crate::comments::routes::edit_comment,
+        crate::comments::routes::delete_comment,
+        crate::comments::routes::resolve_thread,
+        crate::comments::routes::reopen_thread,
+        crate::comments::routes::reanchor_thread,
+        crate::comments::routes::accept_proposal,
+        crate::comments::routes::reject_proposal,
         crate::health::healthz,
         crate::health::metrics,
     ),
@@ -40,6 +51,8 @@ use crate::error::ApiJson;
         (name = "documents", description = "Drafts"),
         (name = "members", description = "Which organisations and users take part, with which role"),
         (name = "content", description = "A draft's text as Markdown, HTML or plain text"),
+        (name = "threads", description = "Comment threads anchored to the text: open, reply, resolve with an outcome, proposals. \
+            Live events: send a WebSocket message of type 100 on the document's socket to receive every thread change as type 100 + JSON."),
         (name = "operations", description = "Health and metrics"),
     )
 )]

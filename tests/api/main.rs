@@ -1,1 +1,14 @@
+//! Integration tests: the real server on 127.0.0.1:0, real sockets, real clients.
+//!
+//! Every test that touches storage runs twice, on SQLite and on PostgreSQL
+//! (`TEST_DATABASE_URL`), through `both_dbs!`.
 
+mod helpers;
+
+mod auth;
+mod documents;
+mod durability;
+mod hostile;
+mod interop;
+mod members;
+mod sync;

@@ -82,6 +82,7 @@ async fn serve(state: AppState, doc: String, token: Option<String>, socket: WebS
         role,
         outbox,
         close: Arc::clone(&close_tx),
+        events: false,
     };
     let (room, conn) = match state.rooms.join(&doc, peer).await {
         Ok(joined) => joined,

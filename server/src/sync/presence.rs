@@ -107,14 +107,14 @@ impl Presence {
             if self.owners.values().any(|o| o.contains(&client)) {
                 continue;
             }
-            if let Some(state) = self.states.remove(&client) {
-                if !state.is_removed() {
-                    let entry = AwarenessUpdateEntry {
-                        clock: state.clock + 1,
-                        json: NULL_STATE.into(),
-                    };
-                    clients.insert(client, entry);
-                }
+            if let Some(state) = self.states.remove(&client)
+                && !state.is_removed()
+            {
+                let entry = AwarenessUpdateEntry {
+                    clock: state.clock + 1,
+                    json: NULL_STATE.into(),
+                };
+                clients.insert(client, entry);
             }
         }
         (!clients.is_empty()).then_some(AwarenessUpdate { clients })

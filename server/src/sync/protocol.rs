@@ -56,7 +56,9 @@ pub enum Inbound {
     },
     /// "Send me everyone's presence."
     AwarenessQuery,
-    /// Auth messages and custom message types: accepted and ignored.
+    /// "Send me thread events" (see `comments::events`).
+    SubscribeEvents,
+    /// Auth messages and other custom message types: accepted and ignored.
     Ignored,
 }
 
@@ -99,9 +101,13 @@ fn parse_message(
             Ok(Inbound::Ignored)
         }
         t if t == u64::from(MSG_QUERY_AWARENESS) => Ok(Inbound::AwarenessQuery),
-        _ => {
+        t => {
             cursor.read_buf().map_err(|_| ProtocolError::Truncated)?;
-            Ok(Inbound::Ignored)
+            Ok(if t == crate::comments::events::MSG_EVENTS {
+                Inbound::SubscribeEvents
+            } else {
+                Inbound::Ignored
+            })
         }
     }
 }

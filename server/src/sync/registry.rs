@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::task::TaskTracker;
 use yrs::Doc;
 
@@ -53,6 +53,8 @@ struct Entry {
 
 struct Inner {
     rooms: Mutex<HashMap<DocId, Entry>>,
+    /// Room tasks still running (loading, serving or storing their last work).
+    running: watch::Sender<usize>,
     next_generation: AtomicU64,
     next_conn: AtomicU64,
     ctx: RoomContext,
@@ -71,6 +73,7 @@ impl RoomRegistry {
         Self {
             inner: Arc::new(Inner {
                 rooms: Mutex::new(HashMap::new()),
+                running: watch::Sender::new(0),
                 next_generation: AtomicU64::new(1),
                 next_conn: AtomicU64::new(1),
                 ctx,
@@ -103,14 +106,20 @@ impl RoomRegistry {
                 handle: handle.clone(),
             },
         );
+        self.inner.running.send_modify(|n| *n += 1);
         drop(rooms);
-        self.inner.tracker.spawn(room::run(
+        let room = room::run(
             id.clone(),
             generation,
             self.clone(),
             self.inner.ctx.clone(),
             rx,
-        ));
+        );
+        let registry = self.clone();
+        self.inner.tracker.spawn(async move {
+            room.await;
+            registry.inner.running.send_modify(|n| *n -= 1);
+        });
         handle
     }
 
@@ -187,6 +196,33 @@ impl RoomRegistry {
         Err(RoomError::Closed)
     }
 
+    /// Makes a server-side change: `make` computes an update from the current document;
+    /// resolves once it is stored and relayed to every client.
+    pub async fn edit(
+        &self,
+        id: &DocId,
+        make: impl FnOnce(&Doc) -> Result<Vec<u8>, String> + Send + 'static,
+    ) -> Result<(), RoomError> {
+        let (done, stored) = oneshot::channel();
+        let mut command = RoomCommand::Edit {
+            make: Box::new(make),
+            done,
+        };
+        for _ in 0..3 {
+            match self.open(id).commands.send(command).await {
+                Ok(()) => {
+                    return match stored.await {
+                        Ok(Ok(())) => Ok(()),
+                        Ok(Err(why)) => Err(RoomError::Unavailable(why)),
+                        Err(_) => Err(RoomError::Closed),
+                    };
+                }
+                Err(mpsc::error::SendError(returned)) => command = returned,
+            }
+        }
+        Err(RoomError::Closed)
+    }
+
     /// Tells an open room that the membership changed; a closed room needs no telling.
     pub async fn members_changed(&self, id: &DocId, members: Vec<Member>) {
         if let Some(handle) = self.get(id) {
@@ -199,6 +235,12 @@ impl RoomRegistry {
         if let Some(handle) = self.get(id) {
             let _ = handle.send(RoomCommand::Close(reason)).await;
         }
+    }
+
+    /// Resolves once no room task runs: every document unloaded, stored and compacted.
+    pub async fn until_all_closed(&self) {
+        let mut running = self.inner.running.subscribe();
+        let _ = running.wait_for(|&n| n == 0).await;
     }
 
     /// How many rooms are open.

@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
-use yrs::{Doc, ReadTxn, StateVector, Transact};
+use yrs::updates::decoder::Decode;
+use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
 use crate::auth::{Identity, Member, Role, access::effective_role};
 use crate::documents::content;
@@ -43,6 +44,8 @@ pub struct Peer {
     pub outbox: mpsc::Sender<Bytes>,
     /// Set to close the socket with a code and reason.
     pub close: Arc<watch::Sender<Option<CloseReason>>>,
+    /// Whether the client asked for thread events.
+    pub events: bool,
 }
 
 impl Peer {
@@ -61,6 +64,11 @@ pub enum JoinError {
 
 /// A closure run against the room's `Doc`.
 pub type DocReader = Box<dyn FnOnce(&Doc) + Send>;
+/// A closure computing a server-made update from the room's `Doc` (without changing it).
+pub type DocEditor = Box<dyn FnOnce(&Doc) -> Result<Vec<u8>, String> + Send>;
+
+/// The origin of updates the server makes itself: no connection has this id.
+const SERVER_ORIGIN: ConnId = 0;
 
 /// What a room can be asked to do.
 pub enum RoomCommand {
@@ -80,6 +88,14 @@ pub enum RoomCommand {
     Members(Vec<Member>),
     /// Read the document (exports, anchors).
     Read(DocReader),
+    /// A change made by the server (an accepted proposal): `make` computes the update
+    /// from the current document; `done` hears once it is stored and relayed.
+    Edit {
+        make: DocEditor,
+        done: oneshot::Sender<Result<(), String>>,
+    },
+    /// A thread event for the subscribed connections.
+    Event(Bytes),
     /// The document is gone: close every connection and unload without compacting.
     Close(CloseReason),
 }
@@ -105,6 +121,8 @@ pub struct RoomContext {
 struct Pending {
     origin: ConnId,
     incoming: IncomingUpdate,
+    /// Told when the update is stored and relayed (server-made edits).
+    done: Option<oneshot::Sender<Result<(), String>>>,
 }
 
 struct Inflight {
@@ -245,6 +263,8 @@ impl Room {
             RoomCommand::Leave { conn } => self.leave(conn),
             RoomCommand::Members(members) => self.on_members(members),
             RoomCommand::Read(reader) => reader(&self.doc),
+            RoomCommand::Edit { make, done } => self.server_edit(make, done).await,
+            RoomCommand::Event(frame) => self.publish_event(&frame),
             RoomCommand::Close(_) => {}
         }
     }
@@ -281,6 +301,9 @@ impl Room {
                 let diff = self.doc.transact().encode_diff_v1(&sv);
                 self.send(conn, protocol::sync_step2(diff));
             }
+            // Every client answers the server's step 1 with a step 2, usually empty:
+            // nothing to store or relay.
+            Inbound::Update(incoming) if incoming.update.is_empty() => {}
             Inbound::Update(incoming) => {
                 if !peer.role.can_edit() {
                     self.ctx
@@ -292,6 +315,7 @@ impl Room {
                 self.pending.push(Pending {
                     origin: conn,
                     incoming,
+                    done: None,
                 });
                 if self.inflight.is_none() {
                     self.start_commit().await;
@@ -307,7 +331,51 @@ impl Room {
                     self.send(conn, protocol::awareness(update));
                 }
             }
+            Inbound::SubscribeEvents => {
+                if let Some(peer) = self.peers.get_mut(&conn) {
+                    peer.events = true;
+                }
+            }
             Inbound::Ignored => {}
+        }
+    }
+
+    async fn server_edit(&mut self, make: DocEditor, done: oneshot::Sender<Result<(), String>>) {
+        let made = make(&self.doc).and_then(|raw| {
+            let update = Update::decode_v1(&raw).map_err(|e| e.to_string())?;
+            Ok((update, raw))
+        });
+        match made {
+            Ok((update, raw)) => {
+                let incoming = IncomingUpdate {
+                    update,
+                    raw: raw.into(),
+                    received: Instant::now(),
+                };
+                self.pending.push(Pending {
+                    origin: SERVER_ORIGIN,
+                    incoming,
+                    done: Some(done),
+                });
+                if self.inflight.is_none() {
+                    self.start_commit().await;
+                }
+            }
+            Err(error) => {
+                let _ = done.send(Err(error));
+            }
+        }
+    }
+
+    fn publish_event(&mut self, frame: &Bytes) {
+        let subscribers: Vec<ConnId> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.events)
+            .map(|(&c, _)| c)
+            .collect();
+        for conn in subscribers {
+            self.send(conn, frame.clone());
         }
     }
 
@@ -370,7 +438,12 @@ impl Room {
         let mut frames = Vec::with_capacity(batch.len());
         {
             let mut txn = self.doc.transact_mut();
-            for Pending { origin, incoming } in batch {
+            for Pending {
+                origin,
+                incoming,
+                done,
+            } in batch
+            {
                 metrics.updates_stored.fetch_add(1, Relaxed);
                 metrics
                     .update_bytes
@@ -378,13 +451,21 @@ impl Room {
                 if let Err(error) = txn.apply_update(incoming.update) {
                     tracing::warn!(doc = %self.id, %error, "a stored update could not be applied");
                 }
-                frames.push((origin, protocol::update(&incoming.raw), incoming.received));
+                frames.push((
+                    origin,
+                    protocol::update(&incoming.raw),
+                    incoming.received,
+                    done,
+                ));
             }
         }
-        for (origin, frame, received) in frames {
+        for (origin, frame, received, done) in frames {
             let delivered = self.broadcast(&frame, Some(origin));
             metrics.updates_relayed.fetch_add(delivered as u64, Relaxed);
             metrics.relay_latency.observe(received.elapsed());
+            if let Some(done) = done {
+                let _ = done.send(Ok(()));
+            }
         }
     }
 
@@ -393,7 +474,13 @@ impl Room {
     fn fail_batch(&mut self, batch: Vec<Pending>, error: StoreError) {
         tracing::error!(doc = %self.id, %error, updates = batch.len(), "storing updates failed");
         self.ctx.metrics.storage_failures.fetch_add(1, Relaxed);
-        let mut origins: Vec<ConnId> = batch.iter().map(|p| p.origin).collect();
+        let mut origins = Vec::with_capacity(batch.len());
+        for pending in batch {
+            origins.push(pending.origin);
+            if let Some(done) = pending.done {
+                let _ = done.send(Err("the change could not be stored".into()));
+            }
+        }
         origins.dedup();
         for conn in origins {
             self.disconnect(
@@ -503,12 +590,14 @@ impl Room {
                 RoomCommand::Message {
                     conn,
                     message: Inbound::Update(incoming),
-                } => {
+                } if !incoming.update.is_empty() => {
                     self.pending.push(Pending {
                         origin: conn,
                         incoming,
+                        done: None,
                     });
                 }
+                RoomCommand::Edit { make, done } => self.server_edit(make, done).await,
                 RoomCommand::Read(reader) => reader(&self.doc),
                 _ => {}
             }

@@ -1,0 +1,254 @@
+//! Resolving a thread's anchor against the current document.
+//!
+//! An anchor is two Yjs relative positions (yrs `StickyIndex`) made in the browser from
+//! the selection, so they follow the text through every later edit. To report what a
+//! thread points at now, the document's `default` fragment is laid out as one linear
+//! text (each XmlText in document order, joined by "\n"); both positions are mapped into
+//! it and the quote is what lies between them. Positions may sit inside an XmlText (the
+//! usual case) or between the children of an element or of the fragment (y-prosemirror
+//! makes those at block boundaries), which map to where that child's text begins.
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use yrs::branch::BranchPtr;
+use yrs::types::xml::XmlOut;
+use yrs::updates::decoder::Decode;
+use yrs::{Array, ArrayRef, BranchID, Doc, GetString, ReadTxn, StickyIndex, TextRef, Transact};
+
+use crate::documents::content::FRAGMENT;
+
+/// Longest encoded position accepted (a relative position is a few dozen bytes).
+const MAX_POSITION_BYTES: usize = 1024;
+
+/// Why an anchor cannot be used.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AnchorError {
+    #[error("the anchor's {0} is not standard base64")]
+    NotBase64(&'static str),
+    #[error("the anchor's {0} is too long")]
+    TooLong(&'static str),
+    #[error("the anchor's {0} is not a Yjs relative position")]
+    NotAPosition(&'static str),
+    #[error("the anchor does not point into this document's text")]
+    Unresolvable,
+    #[error("the anchor covers no text: select the passage to comment on")]
+    Empty,
+}
+
+/// A decoded pair of positions, with the bytes as they were sent (kept verbatim).
+#[derive(Debug, Clone)]
+pub struct Anchor {
+    pub start: Vec<u8>,
+    pub end: Vec<u8>,
+}
+
+impl Anchor {
+    /// Decodes and checks both positions.
+    pub fn decode(start: &str, end: &str) -> Result<Self, AnchorError> {
+        Ok(Self {
+            start: decode_position(start, "start")?,
+            end: decode_position(end, "end")?,
+        })
+    }
+
+    /// The positions as the API shows them.
+    pub fn encoded(&self) -> (String, String) {
+        (STANDARD.encode(&self.start), STANDARD.encode(&self.end))
+    }
+}
+
+fn decode_position(text: &str, which: &'static str) -> Result<Vec<u8>, AnchorError> {
+    if text.len() > MAX_POSITION_BYTES * 2 {
+        return Err(AnchorError::TooLong(which));
+    }
+    let bytes = STANDARD
+        .decode(text.trim())
+        .map_err(|_| AnchorError::NotBase64(which))?;
+    StickyIndex::decode_v1(&bytes).map_err(|_| AnchorError::NotAPosition(which))?;
+    Ok(bytes)
+}
+
+/// The XML children of an element or fragment. `XmlFragment::children` stops at the first
+/// child that is not XML, which a hostile client can insert; reading the children as an
+/// array skips such entries instead.
+fn xml_children<T: ReadTxn>(txn: &T, node: &impl AsRef<ArrayRef>) -> Vec<XmlOut> {
+    node.as_ref()
+        .iter(txn)
+        .filter_map(|out| XmlOut::try_from(out).ok())
+        .collect()
+}
+
+/// The branch behind an XML node, for comparing positions by branch id.
+fn branch_of(node: &impl AsRef<yrs::branch::Branch>) -> BranchPtr {
+    BranchPtr::from(node.as_ref())
+}
+
+/// What an anchor points at now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    /// Index of the top-level block holding the start; `None` when nothing is left.
+    pub paragraph: Option<i64>,
+    /// The text between start and end now.
+    pub quote: String,
+}
+
+impl Resolved {
+    /// All of the anchored text is gone.
+    pub fn is_orphaned(&self) -> bool {
+        self.quote.is_empty()
+    }
+}
+
+/// The document's text laid out linearly, in UTF-16 units as Yjs counts them.
+struct Layout {
+    text: Vec<u16>,
+    /// Where each XmlText starts.
+    spans: HashMap<BranchID, usize>,
+    /// Where the text of each element begins and ends.
+    elements: HashMap<BranchID, (usize, usize)>,
+    /// Start of each top-level block, in order.
+    blocks: Vec<usize>,
+}
+
+impl Layout {
+    fn build<T: ReadTxn>(txn: &T, fragment: &yrs::XmlFragmentRef) -> Self {
+        let mut layout = Layout {
+            text: Vec::new(),
+            spans: HashMap::new(),
+            elements: HashMap::new(),
+            blocks: Vec::new(),
+        };
+        let mut first = true;
+        for child in xml_children(txn, fragment) {
+            layout.blocks.push(layout.next_start(first));
+            layout.visit(txn, child, &mut first);
+        }
+        layout
+    }
+
+    fn next_start(&self, first: bool) -> usize {
+        if first { 0 } else { self.text.len() + 1 }
+    }
+
+    fn visit<T: ReadTxn>(&mut self, txn: &T, node: XmlOut, first: &mut bool) {
+        match node {
+            XmlOut::Text(text) => {
+                if !*first {
+                    self.text.push(u16::from(b'\n'));
+                }
+                *first = false;
+                let branch = branch_of(&text);
+                self.spans.insert(branch.id(), self.text.len());
+                let plain = TextRef::from(branch).get_string(txn);
+                self.text.extend(plain.encode_utf16());
+            }
+            XmlOut::Element(element) => {
+                let id = branch_of(&element).id();
+                let enter = self.next_start(*first);
+                for child in xml_children(txn, &element) {
+                    self.visit(txn, child, first);
+                }
+                // An element without text of its own sits where the next text would start.
+                let exit = if *first { 0 } else { self.text.len() };
+                self.elements.insert(id, (enter.min(exit), exit));
+            }
+            XmlOut::Fragment(_) => {}
+        }
+    }
+
+    /// Maps a relative position to an offset in the layout.
+    fn locate<T: ReadTxn>(&self, txn: &T, position: &[u8]) -> Option<usize> {
+        let sticky = StickyIndex::decode_v1(position).ok()?;
+        let offset = sticky.get_offset(txn)?;
+        if offset.branch.is_deleted() {
+            return None;
+        }
+        let index = offset.index as usize;
+        if let Some(&start) = self.spans.get(&offset.branch.id()) {
+            return Some((start + index).min(self.text.len()));
+        }
+        // A position between the children of an element or of the fragment: where the
+        // index-th child's text begins, or the end of the container's text.
+        let children: Vec<XmlOut> = match XmlOut::try_from(offset.branch).ok()? {
+            XmlOut::Element(e) => xml_children(txn, &e),
+            XmlOut::Fragment(f) => xml_children(txn, &f),
+            XmlOut::Text(_) => return None,
+        };
+        match children.get(index) {
+            Some(child) => self.start_of(child),
+            None => children.last().and_then(|c| self.end_of(c)).or(Some(0)),
+        }
+    }
+
+    fn start_of(&self, node: &XmlOut) -> Option<usize> {
+        match node {
+            XmlOut::Text(t) => self.spans.get(&branch_of(t).id()).copied(),
+            XmlOut::Element(e) => self.elements.get(&branch_of(e).id()).map(|r| r.0),
+            XmlOut::Fragment(_) => None,
+        }
+    }
+
+    fn end_of(&self, node: &XmlOut) -> Option<usize> {
+        match node {
+            XmlOut::Text(t) => {
+                let start = *self.spans.get(&branch_of(t).id())?;
+                let len = self.text[start..]
+                    .iter()
+                    .position(|&c| c == u16::from(b'\n'))
+                    .unwrap_or(self.text.len() - start);
+                Some(start + len)
+            }
+            XmlOut::Element(e) => self.elements.get(&branch_of(e).id()).map(|r| r.1),
+            XmlOut::Fragment(_) => None,
+        }
+    }
+
+    fn block_of(&self, offset: usize) -> Option<i64> {
+        let index = self.blocks.partition_point(|&start| start <= offset);
+        index.checked_sub(1).map(|i| i as i64)
+    }
+}
+
+/// Resolves an anchor against the document's current text.
+pub fn resolve(doc: &Doc, anchor: &Anchor) -> Resolved {
+    let txn = doc.transact();
+    let Some(fragment) = txn.get_xml_fragment(FRAGMENT) else {
+        return Resolved {
+            paragraph: None,
+            quote: String::new(),
+        };
+    };
+    let layout = Layout::build(&txn, &fragment);
+    let (Some(start), Some(end)) = (
+        layout.locate(&txn, &anchor.start),
+        layout.locate(&txn, &anchor.end),
+    ) else {
+        return Resolved {
+            paragraph: None,
+            quote: String::new(),
+        };
+    };
+    if end <= start {
+        return Resolved {
+            paragraph: layout.block_of(start),
+            quote: String::new(),
+        };
+    }
+    let quote = String::from_utf16_lossy(&layout.text[start..end]);
+    Resolved {
+        paragraph: layout.block_of(start),
+        quote,
+    }
+}
+
+/// Resolves an anchor for a new thread: it must point into the text and cover some.
+pub fn resolve_new(doc: &Doc, anchor: &Anchor) -> Result<Resolved, AnchorError> {
+    let resolved = resolve(doc, anchor);
+    match resolved.paragraph {
+        None => Err(AnchorError::Unresolvable),
+        Some(_) if resolved.is_orphaned() => Err(AnchorError::Empty),
+        Some(_) => Ok(resolved),
+    }
+}

@@ -1,0 +1,53 @@
+//! Live thread events on the document's own WebSocket.
+//!
+//! A client that wants them sends one message of type [`MSG_EVENTS`] (any payload); from
+//! then on the room sends it a message of that type, a varuint type followed by a JSON
+//! string, for every thread change. Riding on the document's socket keeps events in
+//! order with document updates (an accepted proposal's text change arrives before the
+//! thread shows as resolved) and needs no second connection. A stock y-websocket client
+//! never subscribes, so it never sees a message type it does not know.
+
+use bytes::Bytes;
+use serde::Serialize;
+
+use crate::app::AppState;
+use crate::comments::model::ThreadResponse;
+use crate::ids::DocId;
+use crate::sync::room::RoomCommand;
+
+/// The y-websocket message type of thread events (types 0–3 belong to y-protocols).
+pub const MSG_EVENTS: u64 = 100;
+
+/// What changed.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum ThreadEvent {
+    /// A thread was opened or changed (comments, status, anchor): its full new state.
+    Thread { thread: Box<ThreadResponse> },
+}
+
+/// The event as a WebSocket frame: varuint type, varuint length, JSON bytes.
+pub fn frame(event: &ThreadEvent) -> Bytes {
+    let json = serde_json::to_vec(event).unwrap_or_default();
+    let mut out = Vec::with_capacity(json.len() + 8);
+    write_var(&mut out, MSG_EVENTS);
+    write_var(&mut out, json.len() as u64);
+    out.extend_from_slice(&json);
+    out.into()
+}
+
+fn write_var(out: &mut Vec<u8>, mut n: u64) {
+    while n >= 0x80 {
+        out.push((n as u8 & 0x7f) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+/// Sends the event to the document's subscribed sockets on this node, if the document
+/// is open here (if it is not, nobody is connected to be told).
+pub async fn publish(state: &AppState, doc: &DocId, event: ThreadEvent) {
+    if let Some(room) = state.rooms.get(doc) {
+        let _ = room.send(RoomCommand::Event(frame(&event))).await;
+    }
+}

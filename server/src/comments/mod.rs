@@ -1,0 +1,15 @@
+//! Comment threads anchored to the text, with stances, proposals and resolutions.
+//!
+//! Threads are relational rows, never marks in the CRDT: a commenter needs no write
+//! access to the document, and nobody can alter another organisation's comments by
+//! editing text. A thread's anchor is a pair of Yjs relative positions made in the
+//! browser; the server resolves it against the live document (`anchor`) to report the
+//! paragraph, the quote and whether the text is still there. Every change is pushed to
+//! the document's open sockets (`events`).
+
+pub mod anchor;
+pub mod events;
+pub mod model;
+pub mod proposal;
+pub mod routes;
+pub mod store;

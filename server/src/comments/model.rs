@@ -1,0 +1,237 @@
+//! Threads and comments: rows, vocabularies and the JSON the API speaks.
+
+use serde::{Deserialize, Serialize};
+use sqlx::FromRow;
+
+/// What an organisation says about the passage (the remiss vocabulary).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Stance {
+    /// Supports the passage.
+    Tillstyrker,
+    /// Opposes it.
+    Avstyrker,
+    /// Proposes a change (may carry replacement text).
+    Andringsforslag,
+    /// Has no objection.
+    IngenErinran,
+}
+
+/// How the owners handled a thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Taken into account.
+    Beaktad,
+    /// Partly taken into account.
+    DelvisBeaktad,
+    /// Not taken into account.
+    EjBeaktad,
+    /// Noted.
+    Noterad,
+}
+
+/// Open or resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ThreadStatus {
+    Open,
+    Resolved,
+}
+
+/// Whether the anchored text is still as it was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AnchorState {
+    /// The quote is unchanged.
+    Attached,
+    /// The text is there but differs from the original quote.
+    Changed,
+    /// All of the anchored text was deleted.
+    Orphaned,
+}
+
+macro_rules! text_enum {
+    ($ty:ty { $($variant:ident = $text:literal),* $(,)? }) => {
+        impl $ty {
+            /// The name stored in the database and used in the API.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text),* }
+            }
+
+            /// Parses the stored name.
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($text => Some(Self::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+text_enum!(Stance { Tillstyrker = "tillstyrker", Avstyrker = "avstyrker", Andringsforslag = "andringsforslag", IngenErinran = "ingen_erinran" });
+text_enum!(Outcome { Beaktad = "beaktad", DelvisBeaktad = "delvis_beaktad", EjBeaktad = "ej_beaktad", Noterad = "noterad" });
+text_enum!(ThreadStatus { Open = "open", Resolved = "resolved" });
+
+/// A `threads` row.
+#[derive(Debug, Clone, FromRow)]
+pub struct ThreadRow {
+    pub id: String,
+    pub doc_id: String,
+    pub anchor_start: Vec<u8>,
+    pub anchor_end: Vec<u8>,
+    pub original_quote: String,
+    pub original_paragraph: i64,
+    pub doc_version: Vec<u8>,
+    pub author_id: String,
+    pub author_name: String,
+    pub org_id: String,
+    pub org_name: Option<String>,
+    pub stance: Option<String>,
+    pub proposal: Option<String>,
+    pub status: String,
+    pub outcome: Option<String>,
+    pub motivation: Option<String>,
+    pub resolved_by: Option<String>,
+    pub resolved_by_name: Option<String>,
+    pub resolved_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A `comments` row with its organisation's name.
+#[derive(Debug, Clone, FromRow)]
+pub struct CommentRow {
+    pub id: String,
+    pub thread_id: String,
+    pub author_id: String,
+    pub author_name: String,
+    pub org_id: String,
+    pub org_name: Option<String>,
+    pub body: String,
+    pub created_at: i64,
+    pub edited_at: Option<i64>,
+    pub deleted_at: Option<i64>,
+}
+
+/// A range as two Yjs relative positions, standard base64 of `Y.encodeRelativePosition`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AnchorRequest {
+    pub start: String,
+    pub end: String,
+}
+
+/// `POST /api/documents/{id}/threads`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct CreateThreadRequest {
+    pub anchor: AnchorRequest,
+    /// The first comment, plain text.
+    pub body: String,
+    pub stance: Option<Stance>,
+    /// Replacement text for the anchored range (a change proposal).
+    pub proposal: Option<String>,
+}
+
+/// A reply, or an edit of one's own comment.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct CommentRequest {
+    pub body: String,
+}
+
+/// `POST …/resolve`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ResolveRequest {
+    pub outcome: Outcome,
+    /// Why: shown to the organisation that commented and in the compilation.
+    #[serde(default)]
+    pub motivation: String,
+}
+
+/// `POST …/proposal/accept` and `…/proposal/reject`.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct DecideProposalRequest {
+    #[serde(default)]
+    pub motivation: String,
+}
+
+/// `PUT …/anchor`: move a thread to a new range.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ReanchorRequest {
+    pub anchor: AnchorRequest,
+}
+
+/// Filters of `GET /api/documents/{id}/threads`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct ThreadFilter {
+    pub status: Option<ThreadStatus>,
+    /// Organisation id of the thread's author.
+    pub org: Option<String>,
+    pub stance: Option<Stance>,
+    /// 0-based index of the top-level block holding the anchor's start.
+    pub paragraph: Option<i64>,
+}
+
+/// A thread's anchor, resolved against the current text.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AnchorResponse {
+    pub start: String,
+    pub end: String,
+    /// 0-based index of the top-level block holding the start; `null` when orphaned.
+    pub paragraph: Option<i64>,
+    /// The text now between start and end.
+    pub quote: String,
+    /// The text when the thread was opened.
+    pub original_quote: String,
+    pub original_paragraph: i64,
+    pub state: AnchorState,
+}
+
+/// One comment.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CommentResponse {
+    pub id: String,
+    /// Plain text; empty once deleted.
+    pub body: String,
+    /// The author's user id.
+    pub author: String,
+    pub author_name: String,
+    pub org: String,
+    pub org_name: String,
+    pub created_at: i64,
+    pub edited_at: Option<i64>,
+    pub deleted: bool,
+}
+
+/// How a thread was resolved.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResolutionResponse {
+    pub outcome: Outcome,
+    pub motivation: String,
+    pub resolved_by: String,
+    pub resolved_by_name: String,
+    pub resolved_at: i64,
+}
+
+/// A thread with its comments and resolved anchor.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ThreadResponse {
+    pub id: String,
+    pub document: String,
+    pub status: ThreadStatus,
+    pub stance: Option<Stance>,
+    pub proposal: Option<String>,
+    /// The user who opened it.
+    pub author: String,
+    pub author_name: String,
+    pub org: String,
+    pub org_name: String,
+    pub anchor: AnchorResponse,
+    /// Base64 of the document's state vector when the thread was opened.
+    pub version: String,
+    pub resolution: Option<ResolutionResponse>,
+    pub comments: Vec<CommentResponse>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}

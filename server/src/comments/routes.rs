@@ -1,0 +1,575 @@
+//! `/api/documents/{id}/threads…`: open, list, reply, edit, resolve, reopen, re-anchor,
+//! accept or reject a proposal.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, patch, post, put};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use yrs::updates::encoder::Encode;
+use yrs::{ReadTxn, Transact};
+
+use crate::app::AppState;
+use crate::auth::{AuthUser, Identity, Role};
+use crate::comments::anchor::{self, Anchor};
+use crate::comments::events::{self, ThreadEvent};
+use crate::comments::model::*;
+use crate::comments::proposal;
+use crate::comments::store::{Author, NewThread};
+use crate::documents::routes::authorize;
+use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
+use crate::ids::DocId;
+
+/// Longest comment, motivation or proposal, in characters.
+pub const MAX_TEXT_CHARS: usize = 20_000;
+
+/// The routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/documents/{id}/threads",
+            get(list_threads).post(create_thread),
+        )
+        .route("/api/documents/{id}/threads/{thread_id}", get(get_thread))
+        .route(
+            "/api/documents/{id}/threads/{thread_id}/comments",
+            post(reply),
+        )
+        .route(
+            "/api/documents/{id}/threads/{thread_id}/comments/{comment_id}",
+            patch(edit_comment).delete(delete_comment),
+        )
+        .route(
+            "/api/documents/{id}/threads/{thread_id}/resolve",
+            post(resolve_thread),
+        )
+        .route(
+            "/api/documents/{id}/threads/{thread_id}/reopen",
+            post(reopen_thread),
+        )
+        .route(
+            "/api/documents/{id}/threads/{thread_id}/anchor",
+            put(reanchor_thread),
+        )
+        .route(
+            "/api/documents/{id}/threads/{thread_id}/proposal/accept",
+            post(accept_proposal),
+        )
+        .route(
+            "/api/documents/{id}/threads/{thread_id}/proposal/reject",
+            post(reject_proposal),
+        )
+}
+
+fn check_text(text: &str, what: &str, required: bool) -> ApiResult<String> {
+    let trimmed = text.trim();
+    if required && trimmed.is_empty() {
+        return Err(AppError::Unprocessable(format!("the {what} is empty")));
+    }
+    if trimmed.chars().count() > MAX_TEXT_CHARS {
+        return Err(AppError::Unprocessable(format!(
+            "the {what} is over {MAX_TEXT_CHARS} characters"
+        )));
+    }
+    Ok(trimmed.to_owned())
+}
+
+fn author(who: &Identity) -> Author<'_> {
+    Author {
+        id: who.user.as_str(),
+        name: &who.name,
+        org: who.org.as_str(),
+    }
+}
+
+fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+impl From<anchor::AnchorError> for AppError {
+    fn from(e: anchor::AnchorError) -> Self {
+        AppError::Unprocessable(e.to_string())
+    }
+}
+
+fn comment_response(row: CommentRow) -> CommentResponse {
+    let deleted = row.deleted_at.is_some();
+    CommentResponse {
+        id: row.id,
+        body: if deleted { String::new() } else { row.body },
+        org_name: row.org_name.unwrap_or_else(|| row.org_id.clone()),
+        author: row.author_id,
+        author_name: row.author_name,
+        org: row.org_id,
+        created_at: row.created_at,
+        edited_at: row.edited_at,
+        deleted,
+    }
+}
+
+/// Builds responses, resolving every anchor in one read of the document.
+async fn respond(
+    state: &AppState,
+    doc: &DocId,
+    rows: Vec<(ThreadRow, Vec<CommentRow>)>,
+) -> ApiResult<Vec<ThreadResponse>> {
+    let anchors: Vec<Anchor> = rows
+        .iter()
+        .map(|(t, _)| Anchor {
+            start: t.anchor_start.clone(),
+            end: t.anchor_end.clone(),
+        })
+        .collect();
+    let resolved = state
+        .rooms
+        .read(doc, move |d| {
+            anchors
+                .iter()
+                .map(|a| anchor::resolve(d, a))
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    Ok(rows
+        .into_iter()
+        .zip(resolved)
+        .map(|((row, comments), now)| thread_response(row, comments, now))
+        .collect())
+}
+
+fn thread_response(
+    row: ThreadRow,
+    comments: Vec<CommentRow>,
+    now: anchor::Resolved,
+) -> ThreadResponse {
+    let state = if now.is_orphaned() {
+        AnchorState::Orphaned
+    } else if now.quote == row.original_quote {
+        AnchorState::Attached
+    } else {
+        AnchorState::Changed
+    };
+    let resolution = match (
+        row.outcome.as_deref().and_then(Outcome::parse),
+        row.resolved_at,
+    ) {
+        (Some(outcome), Some(resolved_at)) => Some(ResolutionResponse {
+            outcome,
+            motivation: row.motivation.unwrap_or_default(),
+            resolved_by: row.resolved_by.unwrap_or_default(),
+            resolved_by_name: row.resolved_by_name.unwrap_or_default(),
+            resolved_at,
+        }),
+        _ => None,
+    };
+    ThreadResponse {
+        anchor: AnchorResponse {
+            start: STANDARD.encode(&row.anchor_start),
+            end: STANDARD.encode(&row.anchor_end),
+            paragraph: now.paragraph.filter(|_| state != AnchorState::Orphaned),
+            quote: now.quote,
+            original_quote: row.original_quote,
+            original_paragraph: row.original_paragraph,
+            state,
+        },
+        version: STANDARD.encode(&row.doc_version),
+        status: ThreadStatus::parse(&row.status).unwrap_or(ThreadStatus::Open),
+        stance: row.stance.as_deref().and_then(Stance::parse),
+        proposal: row.proposal,
+        org_name: row.org_name.unwrap_or_else(|| row.org_id.clone()),
+        author: row.author_id,
+        author_name: row.author_name,
+        org: row.org_id,
+        resolution,
+        comments: comments.into_iter().map(comment_response).collect(),
+        id: row.id,
+        document: row.doc_id,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    }
+}
+
+/// Loads one thread, resolves it, tells the room's subscribers, and returns it.
+async fn publish_thread(
+    state: &AppState,
+    doc: &DocId,
+    thread_id: &str,
+) -> ApiResult<ThreadResponse> {
+    let row = state
+        .db
+        .thread(doc, thread_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("no such thread".into()))?;
+    let thread = respond(state, doc, vec![row])
+        .await?
+        .pop()
+        .ok_or_else(|| anyhow::anyhow!("thread vanished"))?;
+    events::publish(
+        state,
+        doc,
+        ThreadEvent::Thread {
+            thread: Box::new(thread.clone()),
+        },
+    )
+    .await;
+    Ok(thread)
+}
+
+async fn load_thread(
+    state: &AppState,
+    doc: &DocId,
+    thread_id: &str,
+) -> ApiResult<(ThreadRow, Vec<CommentRow>)> {
+    state
+        .db
+        .thread(doc, thread_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("no such thread".into()))
+}
+
+/// Opens a thread on a range (commenters, editors, owners).
+#[utoipa::path(post, path = "/api/documents/{id}/threads", tag = "threads", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = CreateThreadRequest,
+    responses((status = 201, body = ThreadResponse), (status = 403, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+#[tracing::instrument(skip_all, fields(user = %who.user))]
+pub async fn create_thread(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(request): ApiJson<CreateThreadRequest>,
+) -> ApiResult<(StatusCode, ApiJson<ThreadResponse>)> {
+    let (doc, _, _) = authorize(&state, &id, &who, Role::Commenter).await?;
+    let body = check_text(&request.body, "comment", true)?;
+    let proposal = request
+        .proposal
+        .as_deref()
+        .map(|p| check_text(p, "proposal", false))
+        .transpose()?;
+    let stance = match (request.stance, &proposal) {
+        (None, Some(_)) => Some(Stance::Andringsforslag),
+        (Some(s), Some(_)) if s != Stance::Andringsforslag => {
+            return Err(AppError::Unprocessable(
+                "a proposal goes with the stance andringsforslag".into(),
+            ));
+        }
+        (stance, _) => stance,
+    };
+    let anchor = Anchor::decode(&request.anchor.start, &request.anchor.end)?;
+    let probe = anchor.clone();
+    let (resolved, version) = state
+        .rooms
+        .read(&doc, move |d| {
+            (
+                anchor::resolve_new(d, &probe),
+                d.transact().state_vector().encode_v1(),
+            )
+        })
+        .await
+        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    let resolved = resolved?;
+    state.db.ensure_user(&who.user, &who.name, &who.org).await?;
+    let thread_id = new_id();
+    state
+        .db
+        .insert_thread(&NewThread {
+            id: &thread_id,
+            comment_id: &new_id(),
+            doc: &doc,
+            anchor_start: &anchor.start,
+            anchor_end: &anchor.end,
+            quote: &resolved.quote,
+            paragraph: resolved.paragraph.unwrap_or(0),
+            doc_version: &version,
+            author: author(&who),
+            stance,
+            proposal: proposal.as_deref(),
+            body: &body,
+        })
+        .await?;
+    let thread = publish_thread(&state, &doc, &thread_id).await?;
+    Ok((StatusCode::CREATED, ApiJson(thread)))
+}
+
+/// Threads with their anchors resolved against the current text, oldest first.
+#[utoipa::path(get, path = "/api/documents/{id}/threads", tag = "threads", security(("bearer" = [])),
+    params(("id" = String, Path), ThreadFilter),
+    responses((status = 200, body = [ThreadResponse]), (status = 403, body = ErrorResponse)))]
+pub async fn list_threads(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(filter): ApiQuery<ThreadFilter>,
+) -> ApiResult<ApiJson<Vec<ThreadResponse>>> {
+    let (doc, _, _) = authorize(&state, &id, &who, Role::Viewer).await?;
+    let rows = state.db.threads(&doc).await?;
+    let rows = rows
+        .into_iter()
+        .filter(|(t, _)| filter.status.is_none_or(|s| t.status == s.as_str()))
+        .filter(|(t, _)| filter.org.as_deref().is_none_or(|o| t.org_id == o))
+        .filter(|(t, _)| {
+            filter
+                .stance
+                .is_none_or(|s| t.stance.as_deref() == Some(s.as_str()))
+        })
+        .collect();
+    let mut threads = respond(&state, &doc, rows).await?;
+    if let Some(paragraph) = filter.paragraph {
+        threads.retain(|t| t.anchor.paragraph == Some(paragraph));
+    }
+    Ok(ApiJson(threads))
+}
+
+/// One thread.
+#[utoipa::path(get, path = "/api/documents/{id}/threads/{thread_id}", tag = "threads", security(("bearer" = [])),
+    params(("id" = String, Path), ("thread_id" = String, Path)),
+    responses((status = 200, body = ThreadResponse), (status = 404, body = ErrorResponse)))]
+pub async fn get_thread(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    ApiPath((id, thread_id)): ApiPath<(String, String)>,
+) -> ApiResult<ApiJson<ThreadResponse>> {
+    let (doc, _, _) = authorize(&state, &id, &who, Role::Viewer).await?;
+    let row = load_thread(&state, &doc, &thread_id).await?;
+    let thread = respond(&state, &doc, vec![row])
+        .await?
+        .pop()
+        .ok_or_else(|| anyhow::anyhow!("thread vanished"))?;
+    Ok(ApiJson(thread))
+}
+
+/// Replies in a thread (commenters, editors, owners).
+#[utoipa::path(post, path = "/api/documents/{id}/threads/{thread_id}/comments", tag = "threads", security(("bearer" = [])),
+    params(("id" = String, Path), ("thread_id" = String, Path)), request_body = CommentRequest,
+    responses((status = 201, body = ThreadResponse), (status = 403, body = ErrorResponse)))]
+pub async fn reply(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    ApiPath((id, thread_id)): ApiPath<(String, String)>,
+    ApiJson(request): ApiJson<CommentRequest>,
+) -> ApiResult<(StatusCode, ApiJson<ThreadResponse>)> {
+    let (doc, _, _) = authorize(&state, &id, &who, Role::Commenter).await?;
+    load_thread(&state, &doc, &thread_id).await?;
+    let body = check_text(&request.body, "comment", true)?;
+    state.db.ensure_user(&who.user, &who.name, &who.org).await?;
+    state
+        .db
+        .insert_comment(&new_id(), &thread_id, &author(&who), &body)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(publish_thread(&state, &doc, &thread_id).await?),
+    ))
+}
+
+/// Checks that the comment exists in the thread, is not deleted, and is the caller's.
+async fn own_comment(
+    state: &AppState,
+    who: &Identity,
+    id: &str,
+    thread_id: &str,
+    comment_id: &str,
+) -> ApiResult<DocId> {
+    let (doc, _, _) = authorize(state, id, who, Role::Commenter).await?;
+    let (_, comments) = load_thread(state, &doc, thread_id).await?;
+    let comment = comments
+        .iter()
+        .find(|c| c.id == comment_id && c.deleted_at.is_none())
+        .ok_or_else(|| AppError::NotFound("no such comment".into()))?;
+    if comment.author_id != who.user.as_str() {
+        return Err(AppError::Forbidden(
+            "only its author may change a comment".into(),
+        ));
+    }
+    Ok(doc)
+}
+
+/// Edits one's own comment.
+#[utoipa::path(patch, path = "/api/documents/{id}/threads/{thread_id}/comments/{comment_id}", tag = "threads",
+    security(("bearer" = [])),
+    params(("id" = String, Path), ("thread_id" = String, Path), ("comment_id" = String, Path)), request_body = CommentRequest,
+    responses((status = 200, body = ThreadResponse), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+pub async fn edit_comment(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    ApiPath((id, thread_id, comment_id)): ApiPath<(String, String, String)>,
+    ApiJson(request): ApiJson<CommentRequest>,
+) -> ApiResult<ApiJson<ThreadResponse>> {
+    let doc = own_comment(&state, &who, &id, &thread_id, &comment_id).await?;
+    let body = check_text(&request.body, "comment", true)?;
+    state
+        .db
+        .edit_comment(&thread_id, &comment_id, &body)
+        .await?;
+    Ok(ApiJson(publish_thread(&state, &doc, &thread_id).await?))
+}
+
+/// Deletes one's own comment (its place in the thread stays, without its text).
+#[utoipa::path(delete, path = "/api/documents/{id}/threads/{thread_id}/comments/{comment_id}", tag = "threads",
+    security(("bearer" = [])),
+    params(("id" = String, Path), ("thread_id" = String, Path), ("comment_id" = String, Path)),
+    responses((status = 200, body = ThreadResponse), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+pub async fn delete_comment(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    ApiPath((id, thread_id, comment_id)): ApiPath<(String, String, String)>,
+) -> ApiResult<ApiJson<ThreadResponse>> {
+    let doc = own_comment(&state, &who, &id, &thread_id, &comment_id).await?;
+    state.db.delete_comment(&thread_id, &comment_id).await?;
+    Ok(ApiJson(publish_thread(&state, &doc, &thread_id).await?))
+}
+
+/// Resolves a thread with an outcome and a motivation (owners).
+#[utoipa::path(post, path = "/api/documents/{id}/threads/{thread_id}/resolve", tag = "threads", security(("bearer" = [])),
+    params(("id" = String, Path), ("thread_id" = String, Path)), request_body = ResolveRequest,
+    responses((status = 200, body = ThreadResponse), (status = 403, body = ErrorResponse), (status = 409, body = ErrorResponse)))]
+pub async fn resolve_thread(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    ApiPath((id, thread_id)): ApiPath<(String, String)>,
+    ApiJson(request): ApiJson<ResolveRequest>,
+) -> ApiResult<ApiJson<ThreadResponse>> {
+    let (doc, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
+    let (row, _) = load_thread(&state, &doc, &thread_id).await?;
+    if row.status == ThreadStatus::Resolved.as_str() {
+        return Err(AppError::Conflict(
+            "the thread is already resolved; reopen it first".into(),
+        ));
+    }
+    let motivation = check_text(&request.motivation, "motivation", false)?;
+    state
+        .db
+        .resolve_thread(&thread_id, request.outcome, &motivation, &author(&who))
+        .await?;
+    Ok(ApiJson(publish_thread(&state, &doc, &thread_id).await?))
+}
+
+/// Opens a resolved thread again (owners).
+#[utoipa::path(post, path = "/api/documents/{id}/threads/{thread_id}/reopen", tag = "threads", security(("bearer" = [])),
+    params(("id" = String, Path), ("thread_id" = String, Path)),
+    responses((status = 200, body = ThreadResponse), (status = 403, body = ErrorResponse), (status = 409, body = ErrorResponse)))]
+pub async fn reopen_thread(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    ApiPath((id, thread_id)): ApiPath<(String, String)>,
+) -> ApiResult<ApiJson<ThreadResponse>> {
+    let (doc, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
+    let (row, _) = load_thread(&state, &doc, &thread_id).await?;
+    if row.status == ThreadStatus::Open.as_str() {
+        return Err(AppError::Conflict("the thread is open".into()));
+    }
+    state.db.reopen_thread(&thread_id).await?;
+    Ok(ApiJson(publish_thread(&state, &doc, &thread_id).await?))
+}
+
+/// Moves a thread to a new range, e.g. after its text was deleted (owners, or the
+/// thread's author).
+#[utoipa::path(put, path = "/api/documents/{id}/threads/{thread_id}/anchor", tag = "threads", security(("bearer" = [])),
+    params(("id" = String, Path), ("thread_id" = String, Path)), request_body = ReanchorRequest,
+    responses((status = 200, body = ThreadResponse), (status = 403, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+pub async fn reanchor_thread(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    ApiPath((id, thread_id)): ApiPath<(String, String)>,
+    ApiJson(request): ApiJson<ReanchorRequest>,
+) -> ApiResult<ApiJson<ThreadResponse>> {
+    let (doc, _, role) = authorize(&state, &id, &who, Role::Commenter).await?;
+    let (row, _) = load_thread(&state, &doc, &thread_id).await?;
+    if role != Role::Owner && row.author_id != who.user.as_str() {
+        return Err(AppError::Forbidden(
+            "only owners and the thread's author may move it".into(),
+        ));
+    }
+    let anchor = Anchor::decode(&request.anchor.start, &request.anchor.end)?;
+    let probe = anchor.clone();
+    state
+        .rooms
+        .read(&doc, move |d| anchor::resolve_new(d, &probe))
+        .await
+        .map_err(|e| AppError::Unavailable(e.to_string()))??;
+    state
+        .db
+        .set_thread_anchor(&thread_id, &anchor.start, &anchor.end)
+        .await?;
+    Ok(ApiJson(publish_thread(&state, &doc, &thread_id).await?))
+}
+
+/// Accepts a change proposal (owners): the server replaces the anchored text with the
+/// proposal, as an edit every client receives, and resolves the thread as `beaktad`.
+#[utoipa::path(post, path = "/api/documents/{id}/threads/{thread_id}/proposal/accept", tag = "threads",
+    security(("bearer" = [])),
+    params(("id" = String, Path), ("thread_id" = String, Path)), request_body = DecideProposalRequest,
+    responses((status = 200, body = ThreadResponse), (status = 403, body = ErrorResponse), (status = 409, body = ErrorResponse)))]
+pub async fn accept_proposal(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    ApiPath((id, thread_id)): ApiPath<(String, String)>,
+    ApiJson(request): ApiJson<DecideProposalRequest>,
+) -> ApiResult<ApiJson<ThreadResponse>> {
+    let (doc, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
+    let (row, _) = open_proposal(&state, &doc, &thread_id).await?;
+    let motivation = check_text(&request.motivation, "motivation", false)?;
+    let text = row.proposal.clone().unwrap_or_default();
+    let anchor = Anchor {
+        start: row.anchor_start.clone(),
+        end: row.anchor_end.clone(),
+    };
+    let (tx, new_anchor) = tokio::sync::oneshot::channel();
+    state
+        .rooms
+        .edit(&doc, move |d| {
+            let (update, moved) =
+                proposal::replacement(d, &anchor, &text).map_err(|e| e.to_string())?;
+            let _ = tx.send(moved);
+            Ok(update)
+        })
+        .await
+        .map_err(|e| AppError::Conflict(e.to_string()))?;
+    if let Ok(moved) = new_anchor.await {
+        state
+            .db
+            .set_thread_anchor(&thread_id, &moved.start, &moved.end)
+            .await?;
+    }
+    state
+        .db
+        .resolve_thread(&thread_id, Outcome::Beaktad, &motivation, &author(&who))
+        .await?;
+    Ok(ApiJson(publish_thread(&state, &doc, &thread_id).await?))
+}
+
+/// Rejects a change proposal with a motivation (owners): resolved as `ej_beaktad`.
+#[utoipa::path(post, path = "/api/documents/{id}/threads/{thread_id}/proposal/reject", tag = "threads",
+    security(("bearer" = [])),
+    params(("id" = String, Path), ("thread_id" = String, Path)), request_body = DecideProposalRequest,
+    responses((status = 200, body = ThreadResponse), (status = 403, body = ErrorResponse), (status = 409, body = ErrorResponse)))]
+pub async fn reject_proposal(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    ApiPath((id, thread_id)): ApiPath<(String, String)>,
+    ApiJson(request): ApiJson<DecideProposalRequest>,
+) -> ApiResult<ApiJson<ThreadResponse>> {
+    let (doc, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
+    open_proposal(&state, &doc, &thread_id).await?;
+    let motivation = check_text(&request.motivation, "motivation", false)?;
+    state
+        .db
+        .resolve_thread(&thread_id, Outcome::EjBeaktad, &motivation, &author(&who))
+        .await?;
+    Ok(ApiJson(publish_thread(&state, &doc, &thread_id).await?))
+}
+
+async fn open_proposal(
+    state: &AppState,
+    doc: &DocId,
+    thread_id: &str,
+) -> ApiResult<(ThreadRow, Vec<CommentRow>)> {
+    let (row, comments) = load_thread(state, doc, thread_id).await?;
+    if row.proposal.is_none() {
+        return Err(AppError::Conflict("the thread carries no proposal".into()));
+    }
+    if row.status != ThreadStatus::Open.as_str() {
+        return Err(AppError::Conflict("the thread is already resolved".into()));
+    }
+    Ok((row, comments))
+}

@@ -1,0 +1,646 @@
+//! Test support: servers (in-process and as a real process), databases and a
+//! y-websocket client holding a yrs `Doc`.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use yrs::sync::{Awareness, AwarenessUpdate, Message, SyncMessage};
+use yrs::types::xml::XmlOut;
+use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::Encode;
+use yrs::{
+    Doc, GetString, OffsetKind, Options, ReadTxn, StateVector, Transact, TransactionMut, Update,
+    XmlElementPrelim, XmlFragment, XmlFragmentRef, XmlTextPrelim,
+};
+
+use forankra::auth::Identity;
+use forankra::ids::{OrgId, UserId};
+use forankra::{App, AppState, Config};
+
+/// How long any single wait in a test may take before it fails.
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// Runs a test body once per database backend: `sqlite` always, `postgres` when
+/// `TEST_DATABASE_URL` is set (and fails under `CI=true` when it is not).
+#[macro_export]
+macro_rules! both_dbs {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let f = $body;
+                f($crate::helpers::Backend::Sqlite)
+                    .await
+                    .expect("test failed on SQLite");
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if !$crate::helpers::postgres_available(concat!(module_path!(), "::postgres")) {
+                    return;
+                }
+                let f = $body;
+                f($crate::helpers::Backend::Postgres)
+                    .await
+                    .expect("test failed on PostgreSQL");
+            }
+        }
+    };
+}
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Whether PostgreSQL tests can run; says loudly when one is skipped, and fails under CI.
+pub fn postgres_available(test: &str) -> bool {
+    if std::env::var("TEST_DATABASE_URL").is_ok() {
+        return true;
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+        panic!("{test}: CI=true but TEST_DATABASE_URL is not set; PostgreSQL tests must run in CI");
+    }
+    eprintln!(
+        "SKIPPED {test}: set TEST_DATABASE_URL=postgres://USER@HOST/DB to run it on PostgreSQL"
+    );
+    false
+}
+
+/// A fresh, empty database that is removed when dropped.
+pub struct TestDb {
+    pub url: String,
+    backend: Backend,
+    _dir: Option<tempfile::TempDir>,
+    pg_admin: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub async fn fresh(backend: Backend) -> Result<Self> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir()?;
+                let url = dir.path().join("forankra.db").display().to_string();
+                Ok(Self {
+                    url,
+                    backend,
+                    _dir: Some(dir),
+                    pg_admin: None,
+                })
+            }
+            Backend::Postgres => {
+                let admin = std::env::var("TEST_DATABASE_URL").context("TEST_DATABASE_URL")?;
+                let name = format!("forankra_test_{}", uuid_like());
+                let mut conn = sqlx_connect(&admin).await?;
+                sqlx_execute(&mut conn, &format!("CREATE DATABASE {name}")).await?;
+                let url = replace_db_name(&admin, &name);
+                Ok(Self {
+                    url,
+                    backend,
+                    _dir: None,
+                    pg_admin: Some((admin, name)),
+                })
+            }
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = self.pg_admin.take() {
+            // Drop runs outside async; a short-lived runtime on its own thread does the SQL.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                rt.block_on(async {
+                    let mut conn = sqlx_connect(&admin).await?;
+                    sqlx_execute(
+                        &mut conn,
+                        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                    )
+                    .await
+                })
+            })
+            .join();
+        }
+    }
+}
+
+async fn sqlx_connect(url: &str) -> Result<forankra_tests::PgConnection> {
+    forankra_tests::pg_connect(url).await
+}
+
+async fn sqlx_execute(conn: &mut forankra_tests::PgConnection, sql: &str) -> Result<()> {
+    forankra_tests::pg_execute(conn, sql).await
+}
+
+fn replace_db_name(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let prefix = match base.rfind('/') {
+        Some(i) if i > "postgres://".len() => &base[..i],
+        _ => base,
+    };
+    match query {
+        Some(q) => format!("{prefix}/{name}?{q}"),
+        None => format!("{prefix}/{name}"),
+    }
+}
+
+fn uuid_like() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{:x}{:x}", nanos, std::process::id())
+}
+
+/// A server running in this process.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub db: TestDb,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<()>>>,
+    pub http: reqwest::Client,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Result<Self> {
+        Self::spawn_on(TestDb::fresh(backend).await?, |_| {}).await
+    }
+
+    pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> Result<Self> {
+        Self::spawn_on(TestDb::fresh(backend).await?, configure).await
+    }
+
+    /// Starts a server on an existing database (for restarts).
+    pub async fn spawn_on(db: TestDb, configure: impl FnOnce(&mut Config)) -> Result<Self> {
+        forankra::telemetry::init();
+        let mut config = Config::for_tests(db.url.clone());
+        configure(&mut config);
+        let app = App::build(config).await?;
+        let addr = app.local_addr();
+        let state = app.state().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(app.run_until(async move {
+            let _ = stopped.await;
+        }));
+        Ok(Self {
+            addr,
+            state,
+            db,
+            stop: Some(stop),
+            task: Some(task),
+            http: reqwest::Client::new(),
+        })
+    }
+
+    /// Shuts down gracefully and hands back the database for a restart.
+    pub async fn stop(mut self) -> Result<TestDb> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(WAIT, task)
+                .await
+                .context("shutdown timed out")???;
+        }
+        let placeholder = TestDb {
+            url: String::new(),
+            backend: self.db.backend,
+            _dir: None,
+            pg_admin: None,
+        };
+        Ok(std::mem::replace(&mut self.db, placeholder))
+    }
+
+    pub fn token(&self, user: &str, org: &str) -> String {
+        let identity = Identity {
+            user: UserId::parse(user).expect("user id"),
+            name: format!("{user} i {org}"),
+            org: OrgId::parse(org).expect("org id"),
+        };
+        self.state
+            .tokens
+            .issue(&identity, Duration::from_secs(3600))
+            .expect("token")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn ws_url(&self, doc: &str, token: &str) -> String {
+        format!("ws://{}/ws/{doc}?token={token}", self.addr)
+    }
+
+    pub async fn create_doc(
+        &self,
+        token: &str,
+        title: &str,
+        markdown: Option<&str>,
+    ) -> Result<String> {
+        let mut body = json!({ "title": title });
+        if let Some(md) = markdown {
+            body["markdown"] = json!(md);
+        }
+        let response = self
+            .http
+            .post(self.url("/api/documents"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await?;
+        if response.status() != 201 {
+            bail!(
+                "create document: {} {}",
+                response.status(),
+                response.text().await?
+            );
+        }
+        let doc: Value = response.json().await?;
+        Ok(doc["id"].as_str().context("id")?.to_owned())
+    }
+
+    /// Gives an organisation a role; returns the HTTP status.
+    pub async fn set_role(&self, token: &str, doc: &str, org: &str, role: &str) -> Result<u16> {
+        let response = self
+            .http
+            .put(self.url(&format!("/api/documents/{doc}/members/{org}")))
+            .bearer_auth(token)
+            .json(&json!({ "role": role }))
+            .send()
+            .await?;
+        Ok(response.status().as_u16())
+    }
+
+    pub async fn get_text(&self, token: &str, path: &str) -> Result<(u16, String)> {
+        let response = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await?;
+        Ok((response.status().as_u16(), response.text().await?))
+    }
+
+    pub async fn metric(&self, name: &str) -> Result<f64> {
+        let text = self
+            .http
+            .get(self.url("/metrics"))
+            .send()
+            .await?
+            .text()
+            .await?;
+        metric_value(&text, name)
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Reads one sample from Prometheus text.
+pub fn metric_value(text: &str, name: &str) -> Result<f64> {
+    text.lines()
+        .find_map(|line| {
+            line.strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix(' '))
+        })
+        .ok_or_else(|| anyhow!("metric {name} missing"))?
+        .trim()
+        .parse()
+        .context("metric value")
+}
+
+/// The `forankra` binary as a child process (for SIGKILL trials).
+pub struct ProcessServer {
+    pub child: tokio::process::Child,
+    pub addr: SocketAddr,
+}
+
+/// The path of the `forankra` binary built by this `cargo test` run.
+pub fn binary_path() -> Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .context("target dir")?;
+    let bin = dir.join(format!("forankra{}", std::env::consts::EXE_SUFFIX));
+    if !bin.exists() {
+        bail!(
+            "{} not found: run the tests with `cargo test --workspace`, which builds it",
+            bin.display()
+        );
+    }
+    Ok(bin)
+}
+
+impl ProcessServer {
+    /// Starts `forankra serve` on a free port and waits for its "listening" line.
+    pub async fn start(db_url: &str, secret: &str, extra: &[&str]) -> Result<Self> {
+        let mut child = tokio::process::Command::new(binary_path()?)
+            .arg("serve")
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--database-url",
+                db_url,
+                "--jwt-secret",
+                secret,
+            ])
+            .args(extra)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        let stderr = child.stderr.take().context("stderr")?;
+        let mut lines = BufReader::new(stderr).lines();
+        let addr = tokio::time::timeout(WAIT, async {
+            while let Some(line) = lines.next_line().await? {
+                if let Some(rest) = line.split("address=").nth(1) {
+                    let addr: SocketAddr =
+                        rest.split_whitespace().next().unwrap_or_default().parse()?;
+                    return Ok(addr);
+                }
+            }
+            bail!("the server exited before listening")
+        })
+        .await
+        .context("server start timed out")??;
+        // Keep draining stderr so the child never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok(Self { child, addr })
+    }
+
+    pub fn ws_url(&self, doc: &str, token: &str) -> String {
+        format!("ws://{}/ws/{doc}?token={token}", self.addr)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn kill(mut self) -> Result<()> {
+        self.child.start_kill()?; // SIGKILL
+        self.child.wait().await?;
+        Ok(())
+    }
+}
+
+/// A y-websocket client: a WebSocket and a yrs `Doc`, kept in step.
+pub struct WsClient {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    pub doc: Doc,
+    pub presence: HashMap<u64, String>,
+    pub synced: bool,
+    pub closed: Option<(u16, String)>,
+    pub frames_received: usize,
+}
+
+pub fn new_doc() -> Doc {
+    Doc::with_options(Options {
+        offset_kind: OffsetKind::Utf16,
+        ..Options::default()
+    })
+}
+
+impl WsClient {
+    /// Connects and completes the handshake (our step 1 answered by the server's step 2).
+    pub async fn connect(url: &str) -> Result<Self> {
+        let mut client = Self::connect_unsynced(url).await?;
+        let sv = client.state_vector();
+        client
+            .send_message(Message::Sync(SyncMessage::SyncStep1(sv)))
+            .await?;
+        client
+            .wait_for(|c| c.synced)
+            .await
+            .context("waiting for sync step 2")?;
+        Ok(client)
+    }
+
+    /// Opens the socket without any protocol messages.
+    pub async fn connect_unsynced(url: &str) -> Result<Self> {
+        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url)).await??;
+        Ok(Self {
+            ws,
+            doc: new_doc(),
+            presence: HashMap::new(),
+            synced: false,
+            closed: None,
+            frames_received: 0,
+        })
+    }
+
+    pub async fn send_message(&mut self, message: Message) -> Result<()> {
+        self.send_raw(message.encode_v1()).await
+    }
+
+    pub async fn send_raw(&mut self, bytes: Vec<u8>) -> Result<()> {
+        self.ws.send(WsMessage::Binary(bytes.into())).await?;
+        Ok(())
+    }
+
+    pub async fn send_text(&mut self, text: &str) -> Result<()> {
+        self.ws.send(WsMessage::Text(text.into())).await?;
+        Ok(())
+    }
+
+    /// Makes a local change and sends it as one update.
+    pub async fn edit(
+        &mut self,
+        change: impl FnOnce(&mut TransactionMut, &XmlFragmentRef),
+    ) -> Result<Vec<u8>> {
+        let frag = self.doc.get_or_insert_xml_fragment("default");
+        let update = {
+            let mut txn = self.doc.transact_mut();
+            change(&mut txn, &frag);
+            txn.encode_update_v1()
+        };
+        self.send_message(Message::Sync(SyncMessage::Update(update.clone())))
+            .await?;
+        Ok(update)
+    }
+
+    /// Appends a paragraph, as Tiptap would.
+    pub async fn append_paragraph(&mut self, text: &str) -> Result<Vec<u8>> {
+        let text = text.to_owned();
+        self.edit(move |txn, frag| {
+            let len = frag.len(txn);
+            frag.insert(
+                txn,
+                len,
+                XmlElementPrelim::new(
+                    "paragraph",
+                    [yrs::types::xml::XmlIn::from(XmlTextPrelim::new(text))],
+                ),
+            );
+        })
+        .await
+    }
+
+    /// The text of each top-level block.
+    pub fn paragraphs(&self) -> Vec<String> {
+        let txn = self.doc.transact();
+        let Some(frag) = txn.get_xml_fragment("default") else {
+            return Vec::new();
+        };
+        frag.children(&txn)
+            .map(|child| match child {
+                XmlOut::Element(el) => el
+                    .children(&txn)
+                    .filter_map(|c| match c {
+                        XmlOut::Text(t) => Some(t.get_string(&txn)),
+                        _ => None,
+                    })
+                    .collect::<String>(),
+                XmlOut::Text(t) => t.get_string(&txn),
+                XmlOut::Fragment(_) => String::new(),
+            })
+            .collect()
+    }
+
+    pub fn state_vector(&self) -> StateVector {
+        self.doc.transact().state_vector()
+    }
+
+    /// Sends our presence.
+    pub async fn set_presence(&mut self, clock: u32, json: &str) -> Result<()> {
+        let mut clients = HashMap::new();
+        clients.insert(
+            self.doc.client_id(),
+            yrs::sync::awareness::AwarenessUpdateEntry {
+                clock,
+                json: json.into(),
+            },
+        );
+        self.send_message(Message::Awareness(AwarenessUpdate { clients }))
+            .await
+    }
+
+    /// Reads and handles messages until `done` holds, the socket closes, or `WAIT` passes.
+    pub async fn wait_for(&mut self, done: impl Fn(&Self) -> bool) -> Result<()> {
+        tokio::time::timeout(WAIT, async {
+            while !done(self) {
+                if self.closed.is_some() {
+                    bail!("the server closed the socket: {:?}", self.closed);
+                }
+                self.read_one().await?;
+            }
+            Ok(())
+        })
+        .await
+        .context("timed out")?
+    }
+
+    /// Waits for the server to close the socket; returns the code and reason.
+    pub async fn expect_close(&mut self) -> Result<(u16, String)> {
+        tokio::time::timeout(WAIT, async {
+            while self.closed.is_none() {
+                self.read_one().await?;
+            }
+            Ok::<_, anyhow::Error>(())
+        })
+        .await
+        .context("timed out waiting for a close")??;
+        self.closed.clone().context("closed")
+    }
+
+    async fn read_one(&mut self) -> Result<()> {
+        let Some(message) = self.ws.next().await else {
+            self.closed.get_or_insert((1006, "stream ended".into()));
+            return Ok(());
+        };
+        match message {
+            Ok(WsMessage::Binary(bytes)) => {
+                self.frames_received += 1;
+                self.handle_frame(&bytes).await
+            }
+            Ok(WsMessage::Close(frame)) => {
+                let (code, reason) = frame
+                    .map(|f| (u16::from(f.code), f.reason.to_string()))
+                    .unwrap_or((u16::from(CloseCode::Status), String::new()));
+                self.closed = Some((code, reason));
+                Ok(())
+            }
+            Ok(_) => Ok(()),
+            Err(error) => {
+                self.closed.get_or_insert((1006, error.to_string()));
+                Ok(())
+            }
+        }
+    }
+
+    async fn handle_frame(&mut self, bytes: &[u8]) -> Result<()> {
+        let message = Message::decode_v1(bytes)?;
+        match message {
+            Message::Sync(SyncMessage::SyncStep1(sv)) => {
+                let diff = self.doc.transact().encode_diff_v1(&sv);
+                self.send_message(Message::Sync(SyncMessage::SyncStep2(diff)))
+                    .await?;
+            }
+            Message::Sync(SyncMessage::SyncStep2(update)) => {
+                self.doc
+                    .transact_mut()
+                    .apply_update(Update::decode_v1(&update)?)?;
+                self.synced = true;
+            }
+            Message::Sync(SyncMessage::Update(update)) => {
+                self.doc
+                    .transact_mut()
+                    .apply_update(Update::decode_v1(&update)?)?;
+            }
+            Message::Awareness(update) => {
+                for (client, entry) in update.clients {
+                    if &*entry.json == "null" {
+                        self.presence.remove(&client.get());
+                    } else {
+                        self.presence.insert(client.get(), entry.json.to_string());
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    pub async fn close(mut self) -> Result<()> {
+        self.ws.close(None).await?;
+        while let Some(Ok(_)) = self.ws.next().await {}
+        Ok(())
+    }
+}
+
+/// Keeps the `Awareness` type in scope for tests that build updates by hand.
+pub type _Awareness = Awareness;
