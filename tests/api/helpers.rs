@@ -426,6 +426,8 @@ pub struct WsClient {
     pub synced: bool,
     pub closed: Option<(u16, String)>,
     pub frames_received: usize,
+    /// Thread events received (after `subscribe_events`).
+    pub events: Vec<Value>,
 }
 
 pub fn new_doc() -> Doc {
@@ -460,6 +462,7 @@ impl WsClient {
             synced: false,
             closed: None,
             frames_received: 0,
+            events: Vec::new(),
         })
     }
 
@@ -630,9 +633,53 @@ impl WsClient {
                     }
                 }
             }
+            Message::Custom(100, json) => self.events.push(serde_json::from_slice(&json)?),
             _ => {}
         }
         Ok(())
+    }
+
+    /// Asks the server for thread events on this socket, and waits until it has seen the
+    /// request: the room answers one connection's messages in order, so the answer to a
+    /// sync step 1 sent after it proves the subscription is in place.
+    pub async fn subscribe_events(&mut self) -> Result<()> {
+        self.send_message(Message::Custom(100, b"threads".to_vec()))
+            .await?;
+        self.synced = false;
+        let sv = self.state_vector();
+        self.send_message(Message::Sync(SyncMessage::SyncStep1(sv)))
+            .await?;
+        self.wait_for(|c| c.synced).await
+    }
+
+    /// A Yjs anchor (base64 relative positions) around the first occurrence of `word`.
+    pub fn anchor_for(&self, word: &str) -> Result<Value> {
+        use base64::Engine;
+        use yrs::{Assoc, IndexedSequence};
+        let txn = self.doc.transact();
+        let frag = txn.get_xml_fragment("default").context("no content")?;
+        for block in frag.children(&txn) {
+            let XmlOut::Element(el) = block else { continue };
+            for child in el.children(&txn) {
+                let XmlOut::Text(text) = child else { continue };
+                let plain = text.get_string(&txn);
+                if let Some(byte_index) = plain.find(word) {
+                    let index = plain[..byte_index].encode_utf16().count() as u32;
+                    let len = word.encode_utf16().count() as u32;
+                    let start = text
+                        .sticky_index(&txn, index, Assoc::After)
+                        .context("start")?;
+                    let end = text
+                        .sticky_index(&txn, index + len, Assoc::Before)
+                        .context("end")?;
+                    let b64 = base64::engine::general_purpose::STANDARD;
+                    return Ok(
+                        json!({ "start": b64.encode(start.encode_v1()), "end": b64.encode(end.encode_v1()) }),
+                    );
+                }
+            }
+        }
+        bail!("{word} not found")
     }
 
     pub async fn close(mut self) -> Result<()> {

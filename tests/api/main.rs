@@ -6,9 +6,11 @@
 mod helpers;
 
 mod auth;
+mod demo;
 mod documents;
 mod durability;
 mod hostile;
 mod interop;
 mod members;
 mod sync;
+mod threads;

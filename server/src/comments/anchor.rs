@@ -252,3 +252,38 @@ pub fn resolve_new(doc: &Doc, anchor: &Anchor) -> Result<Resolved, AnchorError> 
         Some(_) => Ok(resolved),
     }
 }
+
+/// An anchor around the first occurrence of `quote` within one XmlText of the document
+/// (for seeding threads from text, as the demo does).
+pub fn anchor_for_quote(doc: &Doc, quote: &str) -> Option<Anchor> {
+    use yrs::updates::encoder::Encode;
+    use yrs::{Assoc, IndexedSequence};
+    let txn = doc.transact();
+    let fragment = txn.get_xml_fragment(FRAGMENT)?;
+    let mut pending = xml_children(&txn, &fragment);
+    while !pending.is_empty() {
+        let node = pending.remove(0);
+        match node {
+            XmlOut::Text(text) => {
+                let plain = TextRef::from(branch_of(&text)).get_string(&txn);
+                if let Some(at) = plain.find(quote) {
+                    let from = plain[..at].encode_utf16().count() as u32;
+                    let to = from + quote.encode_utf16().count() as u32;
+                    let start = text.sticky_index(&txn, from, Assoc::After)?;
+                    let end = text.sticky_index(&txn, to, Assoc::Before)?;
+                    return Some(Anchor {
+                        start: start.encode_v1(),
+                        end: end.encode_v1(),
+                    });
+                }
+            }
+            XmlOut::Element(element) => {
+                let mut children = xml_children(&txn, &element);
+                children.append(&mut pending);
+                pending = children;
+            }
+            XmlOut::Fragment(_) => {}
+        }
+    }
+    None
+}

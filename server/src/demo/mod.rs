@@ -10,8 +10,14 @@ use anyhow::Context;
 use rand::Rng;
 use serde::Deserialize;
 
+use yrs::updates::encoder::Encode;
+use yrs::{ReadTxn, Transact};
+
 use crate::auth::password::hash_password;
 use crate::auth::{PrincipalKind, Role};
+use crate::comments::anchor::{anchor_for_quote, resolve};
+use crate::comments::model::{Outcome, Stance};
+use crate::comments::store::{Author, NewThread};
 use crate::documents::content;
 use crate::documents::store::NewDocument;
 use crate::ids::{DocId, OrgId, UserId};
@@ -36,6 +42,35 @@ pub struct Seed {
     pub users: Vec<SeedUser>,
     pub document: SeedDocument,
     pub members: Vec<SeedMember>,
+    #[serde(default)]
+    pub threads: Vec<SeedThread>,
+}
+
+/// A thread of the demo, quoting the draft's text.
+#[derive(Debug, Deserialize)]
+pub struct SeedThread {
+    pub org: String,
+    pub author: String,
+    pub quote: String,
+    pub stance: Option<Stance>,
+    pub body: String,
+    pub proposal: Option<String>,
+    #[serde(default)]
+    pub replies: Vec<SeedReply>,
+    pub resolution: Option<SeedResolution>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SeedReply {
+    pub author: String,
+    pub body: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SeedResolution {
+    pub outcome: Outcome,
+    pub motivation: String,
+    pub by: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -121,17 +156,74 @@ async fn create_document(db: &Db, seed: &Seed) -> anyhow::Result<()> {
         .find(|u| u.org == OWNER_ORG)
         .context("the seed has no owner user")?;
     let creator = UserId::parse(creator.id.as_str())?;
-    let initial_update = Some(content::update_from_markdown(DRAFT));
+    let initial_update = content::update_from_markdown(DRAFT);
+    let doc = content::doc_from_parts(Some(&initial_update), []);
     db.create_document(NewDocument {
         id: &id,
         title: &seed.document.title,
         owner_org: &owner,
         created_by: &creator,
-        initial_update,
+        initial_update: Some(initial_update),
     })
     .await?;
     for member in &seed.members {
         db.set_member(&id, PrincipalKind::Org, &member.org, member.role, &creator)
+            .await?;
+    }
+    for thread in &seed.threads {
+        create_thread(db, seed, &id, &doc, thread).await?;
+    }
+    Ok(())
+}
+
+/// Opens one demo thread with its replies and resolution.
+async fn create_thread(
+    db: &Db,
+    seed: &Seed,
+    id: &DocId,
+    doc: &yrs::Doc,
+    thread: &SeedThread,
+) -> anyhow::Result<()> {
+    let user = |user_id: &str| -> anyhow::Result<Author<'_>> {
+        let found = seed
+            .users
+            .iter()
+            .find(|u| u.id == user_id)
+            .with_context(|| format!("no demo user {user_id}"))?;
+        Ok(Author {
+            id: &found.id,
+            name: &found.name,
+            org: &found.org,
+        })
+    };
+    let anchor = anchor_for_quote(doc, &thread.quote)
+        .with_context(|| format!("quote not in the draft: {}", thread.quote))?;
+    let resolved = resolve(doc, &anchor);
+    let thread_id = uuid::Uuid::new_v4().simple().to_string();
+    let version = doc.transact().state_vector().encode_v1();
+    db.insert_thread(&NewThread {
+        id: &thread_id,
+        comment_id: &uuid::Uuid::new_v4().simple().to_string(),
+        doc: id,
+        anchor_start: &anchor.start,
+        anchor_end: &anchor.end,
+        quote: &resolved.quote,
+        paragraph: resolved.paragraph.unwrap_or(0),
+        doc_version: &version,
+        author: user(&thread.author)?,
+        stance: thread.stance,
+        proposal: thread.proposal.as_deref(),
+        body: &thread.body,
+    })
+    .await?;
+    for reply in &thread.replies {
+        let comment_id = uuid::Uuid::new_v4().simple().to_string();
+        db.insert_comment(&comment_id, &thread_id, &user(&reply.author)?, &reply.body)
+            .await?;
+    }
+    if let Some(resolution) = &thread.resolution {
+        let by = user(&resolution.by)?;
+        db.resolve_thread(&thread_id, resolution.outcome, &resolution.motivation, &by)
             .await?;
     }
     Ok(())
