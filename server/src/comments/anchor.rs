@@ -213,34 +213,28 @@ impl Layout {
 
 /// Resolves an anchor against the document's current text.
 pub fn resolve(doc: &Doc, anchor: &Anchor) -> Resolved {
+    resolve_all(doc, std::slice::from_ref(anchor)).pop().unwrap_or(Resolved { paragraph: None, quote: String::new() })
+}
+
+/// Resolves many anchors, laying the document out once.
+pub fn resolve_all(doc: &Doc, anchors: &[Anchor]) -> Vec<Resolved> {
+    let gone = || Resolved { paragraph: None, quote: String::new() };
     let txn = doc.transact();
     let Some(fragment) = txn.get_xml_fragment(FRAGMENT) else {
-        return Resolved {
-            paragraph: None,
-            quote: String::new(),
-        };
+        return anchors.iter().map(|_| gone()).collect();
     };
     let layout = Layout::build(&txn, &fragment);
-    let (Some(start), Some(end)) = (
-        layout.locate(&txn, &anchor.start),
-        layout.locate(&txn, &anchor.end),
-    ) else {
-        return Resolved {
-            paragraph: None,
-            quote: String::new(),
-        };
-    };
-    if end <= start {
-        return Resolved {
-            paragraph: layout.block_of(start),
-            quote: String::new(),
-        };
-    }
-    let quote = String::from_utf16_lossy(&layout.text[start..end]);
-    Resolved {
-        paragraph: layout.block_of(start),
-        quote,
-    }
+    anchors
+        .iter()
+        .map(|anchor| match (layout.locate(&txn, &anchor.start), layout.locate(&txn, &anchor.end)) {
+            (Some(start), Some(end)) if end > start => Resolved {
+                paragraph: layout.block_of(start),
+                quote: String::from_utf16_lossy(&layout.text[start..end]),
+            },
+            (Some(start), Some(_)) => Resolved { paragraph: layout.block_of(start), quote: String::new() },
+            _ => gone(),
+        })
+        .collect()
 }
 
 /// Resolves an anchor for a new thread: it must point into the text and cover some.

@@ -123,12 +123,7 @@ async fn respond(
         .collect();
     let resolved = state
         .rooms
-        .read(doc, move |d| {
-            anchors
-                .iter()
-                .map(|a| anchor::resolve(d, a))
-                .collect::<Vec<_>>()
-        })
+        .read(doc, move |d| anchor::resolve_all(d, &anchors))
         .await
         .map_err(|e| AppError::Unavailable(e.to_string()))?;
     Ok(rows
