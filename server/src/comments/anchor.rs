@@ -213,12 +213,20 @@ impl Layout {
 
 /// Resolves an anchor against the document's current text.
 pub fn resolve(doc: &Doc, anchor: &Anchor) -> Resolved {
-    resolve_all(doc, std::slice::from_ref(anchor)).pop().unwrap_or(Resolved { paragraph: None, quote: String::new() })
+    resolve_all(doc, std::slice::from_ref(anchor))
+        .pop()
+        .unwrap_or(Resolved {
+            paragraph: None,
+            quote: String::new(),
+        })
 }
 
 /// Resolves many anchors, laying the document out once.
 pub fn resolve_all(doc: &Doc, anchors: &[Anchor]) -> Vec<Resolved> {
-    let gone = || Resolved { paragraph: None, quote: String::new() };
+    let gone = || Resolved {
+        paragraph: None,
+        quote: String::new(),
+    };
     let txn = doc.transact();
     let Some(fragment) = txn.get_xml_fragment(FRAGMENT) else {
         return anchors.iter().map(|_| gone()).collect();
@@ -226,13 +234,21 @@ pub fn resolve_all(doc: &Doc, anchors: &[Anchor]) -> Vec<Resolved> {
     let layout = Layout::build(&txn, &fragment);
     anchors
         .iter()
-        .map(|anchor| match (layout.locate(&txn, &anchor.start), layout.locate(&txn, &anchor.end)) {
-            (Some(start), Some(end)) if end > start => Resolved {
-                paragraph: layout.block_of(start),
-                quote: String::from_utf16_lossy(&layout.text[start..end]),
-            },
-            (Some(start), Some(_)) => Resolved { paragraph: layout.block_of(start), quote: String::new() },
-            _ => gone(),
+        .map(|anchor| {
+            match (
+                layout.locate(&txn, &anchor.start),
+                layout.locate(&txn, &anchor.end),
+            ) {
+                (Some(start), Some(end)) if end > start => Resolved {
+                    paragraph: layout.block_of(start),
+                    quote: String::from_utf16_lossy(&layout.text[start..end]),
+                },
+                (Some(start), Some(_)) => Resolved {
+                    paragraph: layout.block_of(start),
+                    quote: String::new(),
+                },
+                _ => gone(),
+            }
         })
         .collect()
 }
