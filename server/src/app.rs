@@ -22,6 +22,7 @@ use tokio_util::task::TaskTracker;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::TokenKeys;
+use crate::cluster::Cluster;
 use crate::config::{Config, JwtConfig};
 use crate::error::AppError;
 use crate::metrics::Metrics;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
     pub journal: Journal,
+    /// The link to the other nodes (a no-op on SQLite).
+    pub cluster: Cluster,
     pub tokens: Arc<TokenKeys>,
     pub rooms: RoomRegistry,
     pub metrics: Arc<Metrics>,
@@ -61,9 +64,14 @@ impl App {
         let metrics = Arc::new(Metrics::default());
         let shutdown = CancellationToken::new();
         let tracker = TaskTracker::new();
-        let journal = Journal::start(db.clone());
+        let cluster = match &db {
+            Db::Postgres(pool) => Cluster::start(pool.clone(), shutdown.clone()),
+            Db::Sqlite(_) => Cluster::single(),
+        };
+        let journal = Journal::start(db.clone(), cluster.node().map(str::to_owned));
         let ctx = RoomContext {
             journal: journal.clone(),
+            cluster: cluster.clone(),
             metrics: Arc::clone(&metrics),
             settings: RoomSettings {
                 idle_unload: config.room_idle_unload,
@@ -84,6 +92,7 @@ impl App {
             config: Arc::new(config),
             db,
             journal,
+            cluster,
             tokens,
             rooms,
             metrics,
@@ -127,6 +136,12 @@ impl App {
         } = self;
         let shutdown = state.shutdown.clone();
         let db = state.db.clone();
+        if let (Some(pool), Some(node)) = (state.cluster.pool(), state.cluster.node()) {
+            tracing::info!(node, "clustered through PostgreSQL");
+            let listener =
+                crate::cluster::listener::run(state.clone(), pool.clone(), node.to_owned());
+            tokio::spawn(listener);
+        }
         let app = router(state);
         let stop = shutdown.clone();
         axum::serve(listener, app)

@@ -17,3 +17,15 @@ pub fn init() {
         .compact()
         .try_init();
 }
+
+/// Like [`init`], but writing through the test harness, which shows a test's log only
+/// when that test fails.
+pub fn init_for_tests() {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn,sqlx=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_test_writer()
+        .try_init();
+}

@@ -200,7 +200,7 @@ impl TestApp {
 
     /// Starts a server on an existing database (for restarts).
     pub async fn spawn_on(db: TestDb, configure: impl FnOnce(&mut Config)) -> Result<Self> {
-        forankra::telemetry::init();
+        forankra::telemetry::init_for_tests();
         let mut config = Config::for_tests(db.url.clone());
         configure(&mut config);
         let app = App::build(config).await?;
@@ -358,7 +358,7 @@ pub fn binary_path() -> Result<PathBuf> {
     let bin = dir.join(format!("forankra{}", std::env::consts::EXE_SUFFIX));
     if !bin.exists() {
         bail!(
-            "{} not found: run the tests with `cargo test --workspace`, which builds it",
+            "{} not found: build it first with `cargo build --bins` (scripts/test does)",
             bin.display()
         );
     }
@@ -379,7 +379,10 @@ impl ProcessServer {
                 secret,
             ])
             .args(extra)
-            .env("RUST_LOG", "info")
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
@@ -398,8 +401,13 @@ impl ProcessServer {
         })
         .await
         .context("server start timed out")??;
-        // Keep draining stderr so the child never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        // Keep draining stderr so the child never blocks on a full pipe; the lines go to
+        // the test's output, which the harness shows when the test fails.
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                eprintln!("[{addr}] {line}");
+            }
+        });
         Ok(Self { child, addr })
     }
 
@@ -409,6 +417,18 @@ impl ProcessServer {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// A token this server accepts, signed with its `--jwt-secret`.
+    pub fn token(secret: &str, user: &str, org: &str) -> String {
+        let identity = Identity {
+            user: UserId::parse(user).expect("user id"),
+            name: format!("{user} i {org}"),
+            org: OrgId::parse(org).expect("org id"),
+        };
+        forankra::auth::TokenKeys::hs256(secret.as_bytes())
+            .issue(&identity, Duration::from_secs(3600))
+            .expect("token")
     }
 
     pub async fn kill(mut self) -> Result<()> {
@@ -450,6 +470,19 @@ impl WsClient {
             .await
             .context("waiting for sync step 2")?;
         Ok(client)
+    }
+
+    /// Moves to another server (as a provider does when its node goes away), keeping
+    /// the document: both sides' sync steps bring each other up to date.
+    pub async fn reconnect(&mut self, url: &str) -> Result<()> {
+        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url)).await??;
+        self.ws = ws;
+        self.closed = None;
+        self.synced = false;
+        let sv = self.state_vector();
+        self.send_message(Message::Sync(SyncMessage::SyncStep1(sv)))
+            .await?;
+        self.wait_for(|c| c.synced).await
     }
 
     /// Opens the socket without any protocol messages.
@@ -494,6 +527,15 @@ impl WsClient {
         self.send_message(Message::Sync(SyncMessage::Update(update.clone())))
             .await?;
         Ok(update)
+    }
+
+    /// Appends a paragraph locally only, as an editor does while offline.
+    pub fn append_paragraph_offline(&mut self, text: &str) {
+        let frag = self.doc.get_or_insert_xml_fragment("default");
+        let mut txn = self.doc.transact_mut();
+        let len = frag.len(&txn);
+        let text = yrs::types::xml::XmlIn::from(XmlTextPrelim::new(text));
+        frag.insert(&mut txn, len, XmlElementPrelim::new("paragraph", [text]));
     }
 
     /// Appends a paragraph, as Tiptap would.

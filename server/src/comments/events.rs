@@ -11,6 +11,7 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use crate::app::AppState;
+use crate::cluster::Notice;
 use crate::comments::model::ThreadResponse;
 use crate::ids::DocId;
 use crate::sync::room::RoomCommand;
@@ -45,9 +46,38 @@ fn write_var(out: &mut Vec<u8>, mut n: u64) {
 }
 
 /// Sends the event to the document's subscribed sockets on this node, if the document
-/// is open here (if it is not, nobody is connected to be told).
+/// is open here (if it is not, nobody is connected to be told), and tells the other nodes.
 pub async fn publish(state: &AppState, doc: &DocId, event: ThreadEvent) {
+    let ThreadEvent::Thread { thread } = &event;
+    state.cluster.publish(Notice::Thread {
+        d: doc.to_string(),
+        id: thread.id.clone(),
+    });
+    deliver(state, doc, &event).await;
+}
+
+async fn deliver(state: &AppState, doc: &DocId, event: &ThreadEvent) {
     if let Some(room) = state.rooms.get(doc) {
-        let _ = room.send(RoomCommand::Event(frame(&event))).await;
+        let _ = room.send(RoomCommand::Event(frame(event))).await;
+    }
+}
+
+/// Another node changed a thread: clients here hear of it too, from the database's state.
+pub async fn relay_from_elsewhere(state: &AppState, doc: &DocId, thread_id: &str) {
+    if state.rooms.get(doc).is_none() {
+        return;
+    }
+    match crate::comments::routes::thread_by_id(state, doc, thread_id).await {
+        Ok(thread) => {
+            deliver(
+                state,
+                doc,
+                &ThreadEvent::Thread {
+                    thread: Box::new(thread),
+                },
+            )
+            .await
+        }
+        Err(error) => tracing::warn!(%error, "relaying another node's thread change failed"),
     }
 }

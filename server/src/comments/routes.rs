@@ -185,21 +185,26 @@ fn thread_response(
     }
 }
 
+/// One thread with its anchor resolved against the current text.
+pub async fn thread_by_id(
+    state: &AppState,
+    doc: &DocId,
+    thread_id: &str,
+) -> ApiResult<ThreadResponse> {
+    let row = load_thread(state, doc, thread_id).await?;
+    respond(state, doc, vec![row])
+        .await?
+        .pop()
+        .ok_or_else(|| AppError::NotFound("no such thread".into()))
+}
+
 /// Loads one thread, resolves it, tells the room's subscribers, and returns it.
 async fn publish_thread(
     state: &AppState,
     doc: &DocId,
     thread_id: &str,
 ) -> ApiResult<ThreadResponse> {
-    let row = state
-        .db
-        .thread(doc, thread_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("no such thread".into()))?;
-    let thread = respond(state, doc, vec![row])
-        .await?
-        .pop()
-        .ok_or_else(|| anyhow::anyhow!("thread vanished"))?;
+    let thread = thread_by_id(state, doc, thread_id).await?;
     events::publish(
         state,
         doc,
@@ -325,12 +330,7 @@ pub async fn get_thread(
     ApiPath((id, thread_id)): ApiPath<(String, String)>,
 ) -> ApiResult<ApiJson<ThreadResponse>> {
     let (doc, _, _) = authorize(&state, &id, &who, Role::Viewer).await?;
-    let row = load_thread(&state, &doc, &thread_id).await?;
-    let thread = respond(&state, &doc, vec![row])
-        .await?
-        .pop()
-        .ok_or_else(|| anyhow::anyhow!("thread vanished"))?;
-    Ok(ApiJson(thread))
+    Ok(ApiJson(thread_by_id(&state, &doc, &thread_id).await?))
 }
 
 /// Replies in a thread (commenters, editors, owners).

@@ -8,6 +8,7 @@ use axum::routing::{get, put};
 
 use crate::app::AppState;
 use crate::auth::{AuthUser, Identity, PrincipalKind, Role, access::effective_role};
+use crate::cluster::Notice;
 use crate::documents::content::{self, Format};
 use crate::documents::model::*;
 use crate::documents::store::NewDocument;
@@ -197,6 +198,7 @@ pub async fn delete_document(
             CloseReason::new(close::NOT_FOUND, "the document was deleted"),
         )
         .await;
+    state.cluster.publish(Notice::Deleted { d: id.to_string() });
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -335,6 +337,7 @@ async fn membership_changed(
 ) -> ApiResult<ApiJson<Vec<MemberResponse>>> {
     let members = state.db.members(id).await?;
     state.rooms.members_changed(id, members).await;
+    state.cluster.publish(Notice::Members { d: id.to_string() });
     member_list(state, id).await.map(ApiJson)
 }
 

@@ -17,6 +17,7 @@ use bytes::Bytes;
 use sqlx::{FromRow, QueryBuilder};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::cluster::notice::{CHANNEL, Envelope, Notice};
 use crate::ids::DocId;
 use crate::on_pool;
 use crate::storage::{BeginWrite, Db, StoreError, now_ms};
@@ -63,6 +64,14 @@ enum Op {
     },
 }
 
+/// What a room lacks: entries after its position, and the snapshot if the log was
+/// compacted past it.
+#[derive(Debug, Default)]
+pub struct CatchUp {
+    pub snapshot: Option<(i64, Vec<u8>)>,
+    pub updates: Vec<(i64, Vec<u8>)>,
+}
+
 /// Handle to the writer task; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Journal {
@@ -74,9 +83,13 @@ impl Journal {
     /// Starts the writer task. It ends once every `Journal` clone is dropped and the queue
     /// is drained. Shutdown need not wait for it: every writer of the journal (the rooms)
     /// waits for its own last write before it finishes.
-    pub fn start(db: Db) -> Self {
+    ///
+    /// With a `node` id (PostgreSQL, several nodes), every commit that appends also
+    /// NOTIFYs the other nodes, inside the same transaction, so they hear of exactly
+    /// what was committed.
+    pub fn start(db: Db, node: Option<String>) -> Self {
         let (ops, rx) = mpsc::channel(QUEUE_CAPACITY);
-        tokio::spawn(run_writer(db.clone(), rx));
+        tokio::spawn(run_writer(db.clone(), node, rx));
         Self { db, ops }
     }
 
@@ -150,9 +163,38 @@ impl Journal {
                     .fetch_optional(pool)
                     .await?;
             let snapshot_seq = snapshot.as_ref().map_or(0, |s| s.0);
+            // Entries committed after the documents row was read are in the log read
+            // after it: the position reached is the newest entry actually read.
+            let last_logged = log.last().map_or(0, |(seq, _)| *seq);
+            let head_seq = head_seq.max(snapshot_seq).max(last_logged);
             let updates = log.into_iter().filter(|(seq, _)| *seq > snapshot_seq).map(|(_, d)| d).collect();
-            let head_seq = head_seq.max(snapshot_seq);
             Ok(Some(StoredDoc { snapshot: snapshot.map(|s| s.1), updates, head_seq }))
+        })
+    }
+
+    /// What was stored for `doc` after sequence number `after`, in order; with the
+    /// snapshot if the log was compacted past `after`. Reads the log before the snapshot,
+    /// like `load`, so a concurrent compaction cannot hide anything.
+    pub async fn read_after(&self, doc: &DocId, after: i64) -> Result<CatchUp, StoreError> {
+        on_pool!(&self.db, pool => {
+            let updates: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+                "SELECT seq, data FROM document_updates WHERE doc_id = $1 AND seq > $2 ORDER BY seq",
+            )
+            .bind(doc.as_str())
+            .bind(after)
+            .fetch_all(pool)
+            .await?;
+            if updates.first().is_some_and(|(seq, _)| *seq == after + 1) {
+                return Ok(CatchUp { snapshot: None, updates });
+            }
+            let snapshot: Option<(i64, Vec<u8>)> = sqlx::query_as(
+                "SELECT seq, data FROM document_snapshots WHERE doc_id = $1 AND seq > $2",
+            )
+            .bind(doc.as_str())
+            .bind(after)
+            .fetch_optional(pool)
+            .await?;
+            Ok(CatchUp { snapshot, updates })
         })
     }
 
@@ -173,10 +215,10 @@ impl Journal {
     }
 }
 
-async fn run_writer(db: Db, mut rx: mpsc::Receiver<Op>) {
+async fn run_writer(db: Db, node: Option<String>, mut rx: mpsc::Receiver<Op>) {
     let mut ops = Vec::with_capacity(MAX_OPS_PER_COMMIT);
     while rx.recv_many(&mut ops, MAX_OPS_PER_COMMIT).await > 0 {
-        match write_batch(&db, &ops).await {
+        match write_batch(&db, node.as_deref(), &ops).await {
             Ok(outcomes) => {
                 for (op, outcome) in ops.drain(..).zip(outcomes) {
                     reply(op, outcome);
@@ -222,8 +264,13 @@ fn reply(op: Op, outcome: Result<Outcome, StoreError>) {
     }
 }
 
-async fn write_batch(db: &Db, ops: &[Op]) -> Result<Vec<Result<Outcome, StoreError>>, StoreError> {
+async fn write_batch(
+    db: &Db,
+    node: Option<&str>,
+    ops: &[Op],
+) -> Result<Vec<Result<Outcome, StoreError>>, StoreError> {
     let now = now_ms();
+    let mut notices = Vec::new();
     on_pool!(db, pool => {
         let mut tx = pool.begin_write().await?;
         let mut outcomes = Vec::with_capacity(ops.len());
@@ -255,6 +302,9 @@ async fn write_batch(db: &Db, ops: &[Op]) -> Result<Vec<Result<Outcome, StoreErr
                                 });
                                 insert.build().execute(&mut *tx).await?;
                             }
+                            if let Some(node) = node {
+                                notices.push(Envelope { n: node.to_owned(), notice: Notice::Updated { d: doc.to_string(), seq: head } }.encode());
+                            }
                             Outcome::Appended(head)
                         }
                     }
@@ -285,6 +335,10 @@ async fn write_batch(db: &Db, ops: &[Op]) -> Result<Vec<Result<Outcome, StoreErr
                 }
             };
             outcomes.push(Ok(outcome));
+        }
+        // Delivered by PostgreSQL only if, and when, the transaction commits.
+        for payload in &notices {
+            sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(payload.as_str()).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(outcomes)

@@ -223,12 +223,15 @@ async fn read_loop(
 /// A read error worth a close frame: an oversized message. Others mean the socket is gone.
 fn read_error(error: axum::Error, limit: usize) -> Option<CloseReason> {
     use tokio_tungstenite::tungstenite::Error as WsError;
+    use tokio_tungstenite::tungstenite::error::ProtocolError;
     let inner = error.into_inner();
     match inner.downcast_ref::<WsError>() {
         Some(WsError::Capacity(_)) => Some(CloseReason::new(
             close::TOO_LARGE,
             format!("message larger than {limit} bytes"),
         )),
+        // A client that vanished without a close frame is gone, not malformed.
+        Some(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake)) => None,
         Some(WsError::Protocol(e)) => Some(CloseReason::new(
             close::MALFORMED,
             format!("protocol error: {e}"),

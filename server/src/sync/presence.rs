@@ -42,9 +42,19 @@ impl Presence {
     /// Applies an update sent by `conn`; true if any entry was newer than what the room
     /// had, in which case the update is worth relaying.
     pub fn apply(&mut self, conn: ConnId, update: &AwarenessUpdate) -> bool {
+        self.apply_from(conn, update, true)
+    }
+
+    /// Applies an update relayed by another node, whose clients all stand behind one
+    /// pseudo-connection (so the per-connection limit does not apply).
+    pub fn apply_remote(&mut self, conn: ConnId, update: &AwarenessUpdate) -> bool {
+        self.apply_from(conn, update, false)
+    }
+
+    fn apply_from(&mut self, conn: ConnId, update: &AwarenessUpdate, limited: bool) -> bool {
         let mut changed = false;
         for (&client, entry) in &update.clients {
-            if !self.may_announce(conn, client) {
+            if limited && !self.may_announce(conn, client) {
                 continue;
             }
             let current = self.states.get(&client);

@@ -243,6 +243,16 @@ impl RoomRegistry {
         let _ = running.wait_for(|&n| n == 0).await;
     }
 
+    /// Every open room.
+    pub fn all_open(&self) -> Vec<RoomHandle> {
+        self.rooms().values().map(|e| e.handle.clone()).collect()
+    }
+
+    /// The ids of every open document.
+    pub fn open_ids(&self) -> Vec<DocId> {
+        self.rooms().keys().cloned().collect()
+    }
+
     /// How many rooms are open.
     pub fn open_rooms(&self) -> usize {
         self.rooms().len()

@@ -9,7 +9,7 @@
 //! While one batch is being committed, further updates queue up and go in the next
 //! batch: one commit in flight per room, as many updates per commit as arrived.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
@@ -21,6 +21,7 @@ use yrs::updates::decoder::Decode;
 use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
 use crate::auth::{Identity, Member, Role, access::effective_role};
+use crate::cluster::{Cluster, Notice};
 use crate::documents::content;
 use crate::ids::DocId;
 use crate::metrics::Metrics;
@@ -96,9 +97,25 @@ pub enum RoomCommand {
     },
     /// A thread event for the subscribed connections.
     Event(Bytes),
+    /// Word from another node (see `cluster`).
+    Remote(RemoteNotice),
     /// The document is gone: close every connection and unload without compacting.
     Close(CloseReason),
 }
+
+/// What another node's notices mean for a room.
+#[derive(Debug)]
+pub enum RemoteNotice {
+    /// The log has entries up to `head` (unknown: look): read what is missing.
+    CatchUp { head: Option<i64> },
+    /// A presence message from a client of `node`.
+    Awareness { node: String, message: Bytes },
+    /// `node` fell silent: its clients' presence goes.
+    NodeGone { node: String },
+}
+
+/// Pseudo-connection ids for other nodes' clients in `presence`, far above real ones.
+const REMOTE_CONN_BASE: ConnId = 1 << 62;
 
 /// Tunables of every room.
 #[derive(Debug, Clone)]
@@ -113,6 +130,7 @@ pub struct RoomSettings {
 #[derive(Clone)]
 pub struct RoomContext {
     pub journal: Journal,
+    pub cluster: Cluster,
     pub metrics: Arc<Metrics>,
     pub settings: RoomSettings,
     pub shutdown: CancellationToken,
@@ -140,8 +158,16 @@ pub struct Room {
     presence: Presence,
     peers: HashMap<ConnId, Peer>,
     members: Option<Vec<Member>>,
-    head_seq: i64,
+    /// Every log entry up to this sequence number is in `doc`.
+    applied_seq: i64,
     compacted_seq: i64,
+    /// Our own entries above `applied_seq` (other nodes' entries sit between): skipped
+    /// when catching up, because they were relayed when they were committed.
+    own_seqs: BTreeSet<i64>,
+    /// A catch-up is due once the commit in flight is done.
+    catch_up_due: bool,
+    /// The pseudo-connection standing for each other node's clients in `presence`.
+    remote_nodes: HashMap<String, ConnId>,
     pending: Vec<Pending>,
     inflight: Option<Inflight>,
     idle_since: Option<Instant>,
@@ -191,8 +217,11 @@ pub async fn run(
         presence: Presence::default(),
         peers: HashMap::new(),
         members: None,
-        head_seq: stored.head_seq,
+        applied_seq: stored.head_seq,
         compacted_seq,
+        own_seqs: BTreeSet::new(),
+        catch_up_due: false,
+        remote_nodes: HashMap::new(),
         pending: Vec::new(),
         inflight: None,
         idle_since: Some(Instant::now()),
@@ -265,6 +294,11 @@ impl Room {
             RoomCommand::Read(reader) => reader(&self.doc),
             RoomCommand::Edit { make, done } => self.server_edit(make, done).await,
             RoomCommand::Event(frame) => self.publish_event(&frame),
+            RoomCommand::Remote(notice) => {
+                if let Some(RemoteNotice::CatchUp { head }) = self.on_remote(notice) {
+                    self.catch_up(head).await;
+                }
+            }
             RoomCommand::Close(_) => {}
         }
     }
@@ -324,6 +358,9 @@ impl Room {
             Inbound::Awareness { update, message } => {
                 if self.presence.apply(conn, &update) {
                     self.broadcast(&message, None);
+                    self.ctx
+                        .cluster
+                        .publish(Notice::awareness(self.id.as_str(), &message));
                 }
             }
             Inbound::AwarenessQuery => {
@@ -384,7 +421,11 @@ impl Room {
             return;
         }
         if let Some(removal) = self.presence.remove_conn(conn) {
-            self.broadcast(&protocol::awareness(removal), None);
+            let message = protocol::awareness(removal);
+            self.broadcast(&message, None);
+            self.ctx
+                .cluster
+                .publish(Notice::awareness(self.id.as_str(), &message));
         }
         if self.peers.is_empty() {
             self.idle_since = Some(Instant::now());
@@ -420,8 +461,8 @@ impl Room {
     async fn on_committed(&mut self, result: (Vec<Pending>, Result<i64, StoreError>)) {
         let (batch, outcome) = result;
         match outcome {
-            Ok(head_seq) => {
-                self.head_seq = head_seq;
+            Ok(head) => {
+                self.record_own(head, batch.len());
                 self.apply_and_relay(batch);
                 self.maybe_compact(self.ctx.settings.compact_after_updates)
                     .await;
@@ -430,7 +471,120 @@ impl Room {
         }
         if !self.pending.is_empty() {
             self.start_commit().await;
+        } else if self.catch_up_due {
+            self.catch_up(None).await;
         }
+    }
+
+    /// Notes the sequence numbers of a batch of ours that ended at `head`. If another
+    /// node's entries came in between, they are read from the log.
+    fn record_own(&mut self, head: i64, count: usize) {
+        let first = head - count as i64 + 1;
+        if first == self.applied_seq + 1 {
+            self.applied_seq = head;
+        } else {
+            self.own_seqs.extend(first..=head);
+            self.catch_up_due = true;
+        }
+    }
+
+    /// Applies and relays what other nodes stored after `applied_seq`, in order.
+    async fn catch_up(&mut self, head: Option<i64>) {
+        if head.is_some_and(|h| h <= self.applied_seq) {
+            return;
+        }
+        if self.inflight.is_some() {
+            self.catch_up_due = true;
+            return;
+        }
+        self.catch_up_due = false;
+        let read = match self
+            .ctx
+            .journal
+            .read_after(&self.id, self.applied_seq)
+            .await
+        {
+            Ok(read) => read,
+            Err(error) => {
+                tracing::warn!(doc = %self.id, %error, "catching up from the log failed");
+                return;
+            }
+        };
+        let mut frames = Vec::new();
+        {
+            let mut txn = self.doc.transact_mut();
+            if let Some((seq, snapshot)) = read.snapshot {
+                // Compacted past us: take the whole state and relay what we lacked.
+                let before = txn.state_vector();
+                if let Ok(update) = Update::decode_v1(&snapshot) {
+                    let _ = txn.apply_update(update);
+                }
+                frames.push(protocol::update(&txn.encode_diff_v1(&before)));
+                self.applied_seq = self.applied_seq.max(seq);
+            }
+            for (seq, data) in read.updates {
+                if seq <= self.applied_seq {
+                    continue;
+                }
+                match Update::decode_v1(&data) {
+                    Ok(update) => {
+                        if let Err(error) = txn.apply_update(update) {
+                            tracing::warn!(doc = %self.id, %error, "a logged update could not be applied");
+                        }
+                    }
+                    Err(error) => {
+                        tracing::warn!(doc = %self.id, %error, "a logged update does not decode")
+                    }
+                }
+                if !self.own_seqs.contains(&seq) {
+                    frames.push(protocol::update(&data));
+                }
+                self.applied_seq = seq;
+            }
+        }
+        let applied = self.applied_seq;
+        self.own_seqs.retain(|&s| s > applied);
+        for frame in frames {
+            let delivered = self.broadcast(&frame, None);
+            self.ctx
+                .metrics
+                .updates_relayed
+                .fetch_add(delivered as u64, Relaxed);
+        }
+        self.maybe_compact(self.ctx.settings.compact_after_updates)
+            .await;
+    }
+
+    fn on_remote(&mut self, notice: RemoteNotice) -> Option<RemoteNotice> {
+        match notice {
+            RemoteNotice::Awareness { node, message } => {
+                let conn = self.remote_conn(&node);
+                if let Ok(messages) = protocol::parse_frame(&message, Instant::now()) {
+                    for inbound in messages {
+                        if let Inbound::Awareness { update, message } = inbound
+                            && self.presence.apply_remote(conn, &update)
+                        {
+                            self.broadcast(&message, None);
+                        }
+                    }
+                }
+                None
+            }
+            RemoteNotice::NodeGone { node } => {
+                if let Some(conn) = self.remote_nodes.remove(&node)
+                    && let Some(removal) = self.presence.remove_conn(conn)
+                {
+                    self.broadcast(&protocol::awareness(removal), None);
+                }
+                None
+            }
+            catch_up => Some(catch_up),
+        }
+    }
+
+    fn remote_conn(&mut self, node: &str) -> ConnId {
+        let next = REMOTE_CONN_BASE + self.remote_nodes.len() as ConnId;
+        *self.remote_nodes.entry(node.to_owned()).or_insert(next)
     }
 
     fn apply_and_relay(&mut self, batch: Vec<Pending>) {
@@ -495,14 +649,14 @@ impl Room {
 
     /// Compacts when at least `threshold` log entries accumulated since the last time.
     async fn maybe_compact(&mut self, threshold: i64) {
-        if self.head_seq - self.compacted_seq < threshold.max(1) {
+        if self.applied_seq - self.compacted_seq < threshold.max(1) {
             return;
         }
         let snapshot = self
             .doc
             .transact()
             .encode_state_as_update_v1(&StateVector::default());
-        let upto = self.head_seq;
+        let upto = self.applied_seq;
         let journal = self.ctx.journal.clone();
         let metrics = Arc::clone(&self.ctx.metrics);
         let id = self.id.clone();
@@ -608,7 +762,7 @@ impl Room {
                 let (batch, outcome) = result;
                 match outcome {
                     Ok(head) => {
-                        self.head_seq = head;
+                        self.record_own(head, batch.len());
                         self.apply_and_relay(batch);
                     }
                     Err(error) => self.fail_batch(batch, error),
@@ -619,7 +773,7 @@ impl Room {
                 break;
             }
         }
-        if self.head_seq > self.compacted_seq {
+        if self.applied_seq > self.compacted_seq {
             let snapshot = self
                 .doc
                 .transact()
@@ -627,7 +781,7 @@ impl Room {
             match self
                 .ctx
                 .journal
-                .compact(self.id.clone(), snapshot, self.head_seq)
+                .compact(self.id.clone(), snapshot, self.applied_seq)
                 .await
             {
                 Ok(()) => {
