@@ -146,3 +146,47 @@ both_dbs!(
         Ok::<_, anyhow::Error>(())
     }
 );
+
+both_dbs!(
+    a_client_that_never_reads_is_disconnected_and_the_room_goes_on,
+    |backend| async move {
+        let app = TestApp::spawn(backend).await?;
+        let owner = app.token("anna", "stadsledningskontoret");
+        let doc = app.create_doc(&owner, "Långsam läsare", None).await?;
+        // A socket with a tiny receive buffer that is never read from.
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.set_recv_buffer_size(4096)?;
+        let stream = socket.connect(app.addr).await?;
+        let (mut stalled, _) =
+            tokio_tungstenite::client_async(app.ws_url(&doc, &owner), stream).await?;
+
+        let mut writer = WsClient::connect(&app.ws_url(&doc, &owner)).await?;
+        let mut reader = WsClient::connect(&app.ws_url(&doc, &owner)).await?;
+        let block = "trygghet ".repeat(2000);
+        let mut sent = 0;
+        while app
+            .metric("forankra_slow_clients_disconnected_total")
+            .await?
+            < 1.0
+        {
+            for _ in 0..50 {
+                writer.append_paragraph(&block).await?;
+                sent += 1;
+            }
+            reader.wait_for(|c| c.paragraphs().len() == sent).await?;
+            assert!(sent < 20_000, "the stalled client was never disconnected");
+        }
+        // Everyone else kept up all along, and the stalled socket was cut off.
+        writer.append_paragraph("Sista stycket").await?;
+        reader
+            .wait_for(|c| c.paragraphs().last().is_some_and(|p| p == "Sista stycket"))
+            .await?;
+        let ended = tokio::time::timeout(WAIT, async {
+            use futures_util::StreamExt;
+            while let Some(Ok(_)) = stalled.next().await {}
+        })
+        .await;
+        assert!(ended.is_ok(), "the stalled socket was not closed");
+        Ok::<_, anyhow::Error>(())
+    }
+);

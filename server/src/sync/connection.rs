@@ -268,11 +268,17 @@ async fn write_loop(
                 return;
             }
             frame = outbox.recv() => match frame {
-                Some(frame) => {
-                    if !matches!(tokio::time::timeout(WRITE_TIMEOUT, sink.send(Message::Binary(frame))).await, Ok(Ok(()))) {
-                        return;
+                Some(frame) => tokio::select! {
+                    sent = tokio::time::timeout(WRITE_TIMEOUT, sink.send(Message::Binary(frame))) => {
+                        if !matches!(sent, Ok(Ok(()))) {
+                            return;
+                        }
                     }
-                }
+                    // Told to close while a write is stuck: the client is not reading.
+                    // A half-written frame leaves no way to send a close frame, so the
+                    // connection is dropped; the client reconnects and re-syncs.
+                    _ = close_rx.changed() => return,
+                },
                 None => {
                     let _ = sink.close().await;
                     return;

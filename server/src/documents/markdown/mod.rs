@@ -68,4 +68,4 @@ pub use text::{block_texts, export_text};
 
 /// Deepest nesting of block containers we build or read. Far beyond any real draft, small
 /// enough that the recursive writers and readers stay well inside a 2 MiB thread stack.
-pub(super) const MAX_DEPTH: usize = 48;
+const MAX_DEPTH: usize = 48;
