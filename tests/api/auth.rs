@@ -214,3 +214,60 @@ both_dbs!(password_login_gives_a_working_token, |backend| async move {
     assert_eq!(me["name"], "Leila Haddad");
     Ok::<_, anyhow::Error>(())
 });
+
+/// Runs the binary's `token` subcommand; returns the last line of its output.
+async fn cli_token(db_url: &str, user: &str, org: &str) -> anyhow::Result<String> {
+    let output = tokio::process::Command::new(binary_path()?)
+        .args([
+            "token",
+            "--user",
+            user,
+            "--name",
+            "Anna Lind",
+            "--org",
+            org,
+            "--ttl",
+            "2h",
+        ])
+        .args(["--database-url", db_url])
+        .env_remove("FORANKRA_JWT_SECRET")
+        .output()
+        .await?;
+    anyhow::ensure!(
+        output.status.success(),
+        "token failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout)?;
+    Ok(stdout.lines().last().unwrap_or_default().trim().to_owned())
+}
+
+both_dbs!(
+    the_token_command_makes_tokens_the_server_accepts_across_restarts,
+    |backend| async move {
+        let db = TestDb::fresh(backend).await?;
+        let token = cli_token(&db.url, "anna", "utbildningsforvaltningen").await?;
+        assert_eq!(token.split('.').count(), 3, "{token}");
+        // No --jwt-secret: the server and the command share the secret kept in the database.
+        let server = ProcessServer::start_without_secret(&db.url).await?;
+        let http = reqwest::Client::new();
+        let me: serde_json::Value = http
+            .get(server.url("/api/me"))
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .json()
+            .await?;
+        assert_eq!(me["org"], "utbildningsforvaltningen");
+        server.kill().await?;
+        let server = ProcessServer::start_without_secret(&db.url).await?;
+        let again = http
+            .get(server.url("/api/me"))
+            .bearer_auth(&token)
+            .send()
+            .await?;
+        assert_eq!(again.status(), 200, "a token survives a restart");
+        server.kill().await?;
+        Ok::<_, anyhow::Error>(())
+    }
+);

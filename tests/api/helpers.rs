@@ -368,17 +368,22 @@ pub fn binary_path() -> Result<PathBuf> {
 impl ProcessServer {
     /// Starts `forankra serve` on a free port and waits for its "listening" line.
     pub async fn start(db_url: &str, secret: &str, extra: &[&str]) -> Result<Self> {
+        let mut args = vec!["--jwt-secret", secret];
+        args.extend_from_slice(extra);
+        Self::start_with(db_url, &args).await
+    }
+
+    /// Starts a server that uses the secret kept in its database.
+    pub async fn start_without_secret(db_url: &str) -> Result<Self> {
+        Self::start_with(db_url, &[]).await
+    }
+
+    async fn start_with(db_url: &str, extra: &[&str]) -> Result<Self> {
         let mut child = tokio::process::Command::new(binary_path()?)
             .arg("serve")
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--database-url",
-                db_url,
-                "--jwt-secret",
-                secret,
-            ])
+            .args(["--listen", "127.0.0.1:0", "--database-url", db_url])
             .args(extra)
+            .env_remove("FORANKRA_JWT_SECRET")
             .env(
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
