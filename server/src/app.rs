@@ -13,6 +13,7 @@ use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
 use axum::http::Request;
 use axum::routing::{any, get};
+use axum::serve::ListenerExt;
 use base64::Engine;
 use rand::RngCore;
 use secrecy::ExposeSecret;
@@ -64,6 +65,7 @@ impl App {
         let metrics = Arc::new(Metrics::default());
         let shutdown = CancellationToken::new();
         let tracker = TaskTracker::new();
+        db.spawn_checkpoints(shutdown.clone());
         let cluster = match &db {
             Db::Postgres(pool) => Cluster::start(pool.clone(), shutdown.clone()),
             Db::Sqlite(_) => Cluster::single(),
@@ -144,6 +146,12 @@ impl App {
         }
         let app = router(state);
         let stop = shutdown.clone();
+        // Small frames (one keystroke each) must leave at once: no Nagle delay.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(error) = tcp.set_nodelay(true) {
+                tracing::warn!(%error, "cannot set TCP_NODELAY");
+            }
+        });
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 tokio::select! {

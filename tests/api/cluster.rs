@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 
 const SECRET: &str = "one-secret-for-the-whole-cluster";
+const COMPACT_OFTEN: &[&str] = &["--compact-after", "7"];
 
 struct Cluster {
     db: TestDb,
@@ -21,8 +22,9 @@ impl Cluster {
             return Ok(None);
         }
         let db = TestDb::fresh(Backend::Postgres).await?;
-        let a = ProcessServer::start(&db.url, SECRET, &[]).await?;
-        let b = ProcessServer::start(&db.url, SECRET, &[]).await?;
+        // Compacting every few entries makes both nodes compact while the other appends.
+        let a = ProcessServer::start(&db.url, SECRET, COMPACT_OFTEN).await?;
+        let b = ProcessServer::start(&db.url, SECRET, COMPACT_OFTEN).await?;
         let owner = ProcessServer::token(SECRET, "maria", "stadsledningskontoret");
         Ok(Some(Self {
             db,
@@ -204,7 +206,7 @@ async fn a_killed_nodes_clients_move_over_and_lose_nothing() -> Result<()> {
 
     // Node A comes back while node B's clients write; a client on the new A catches up
     // and then follows live.
-    let a = ProcessServer::start(&db.url, SECRET, &[]).await?;
+    let a = ProcessServer::start(&db.url, SECRET, COMPACT_OFTEN).await?;
     let mut late = WsClient::connect(&a.ws_url(&doc, &owner)).await?;
     assert!(late.paragraphs().len() >= 110);
     for i in 0..20 {

@@ -322,7 +322,15 @@ async fn write_batch(
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
-                    if written.rows_affected() == 0 {
+                    // Nothing written: the document is gone, or another node already
+                    // stored a newer snapshot (which covers ours; the prefix can go).
+                    let exists = written.rows_affected() > 0
+                        || sqlx::query("SELECT 1 FROM documents WHERE id = $1")
+                            .bind(doc.as_str())
+                            .fetch_optional(&mut *tx)
+                            .await?
+                            .is_some();
+                    if !exists {
                         Outcome::NoSuchDocument
                     } else {
                         sqlx::query("DELETE FROM document_updates WHERE doc_id = $1 AND seq <= $2")

@@ -1,0 +1,179 @@
+//! The real server, started in this process for a scenario to measure.
+//!
+//! In-process rather than a child process so a scenario can reach past HTTP into the
+//! server's state (signing tokens, stored sizes, open rooms) without bench-only routes;
+//! every client still goes through real sockets, so the measured path is the one a
+//! browser takes. The database is a fresh SQLite file in a temporary directory, removed
+//! when the server is dropped.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use forankra::auth::Identity;
+use forankra::ids::{DocId, OrgId, UserId};
+use forankra::storage::journal::StoredSize;
+use forankra::{App, AppState, Config};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// Longest any single HTTP request to the server may take.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest a graceful shutdown may take (it flushes and compacts every open room).
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(20);
+/// How often the server's state is polled while waiting for it to change.
+const POLL_INTERVAL: Duration = Duration::from_millis(10);
+/// How long the tokens a scenario signs stay valid.
+const TOKEN_TTL: Duration = Duration::from_secs(3600);
+
+/// A server running in this process on an ephemeral loopback port.
+pub struct BenchServer {
+    addr: SocketAddr,
+    state: AppState,
+    http: reqwest::Client,
+    /// Dropping it (or sending on it) stops the server.
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<Result<()>>,
+    /// Declared last so the database outlives the server when dropped on an error path.
+    _dir: tempfile::TempDir,
+}
+
+impl BenchServer {
+    /// Starts a server on a fresh SQLite file, with `configure` applied to the test
+    /// configuration (port 0 on 127.0.0.1).
+    pub async fn start(configure: impl FnOnce(&mut Config)) -> Result<Self> {
+        let dir = tempfile::tempdir().context("creating a temporary directory")?;
+        let db_path = dir.path().join("forankra-bench.db");
+        let mut config = Config::for_tests(db_path.display().to_string());
+        configure(&mut config);
+        let app = App::build(config).await.context("building the server")?;
+        let addr = app.local_addr();
+        let state = app.state().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(app.run_until(async move {
+            // A dropped sender stops the server too.
+            let _ = stopped.await;
+        }));
+        let http = reqwest::Client::builder()
+            .timeout(HTTP_TIMEOUT)
+            .build()
+            .context("building the HTTP client")?;
+        Ok(Self {
+            addr,
+            state,
+            http,
+            stop,
+            task,
+            _dir: dir,
+        })
+    }
+
+    /// A token for `user` of `org`, signed with the server's own key.
+    pub fn token(&self, user: &str, org: &str) -> Result<String> {
+        let identity = Identity {
+            user: UserId::parse(user)?,
+            name: format!("{user} ({org})"),
+            org: OrgId::parse(org)?,
+        };
+        Ok(self.state.tokens.issue(&identity, TOKEN_TTL)?)
+    }
+
+    /// Creates an empty document through the public API (so the caller's organisation
+    /// owns it) and returns its id.
+    pub async fn create_document(&self, token: &str, title: &str) -> Result<DocId> {
+        let url = format!("http://{}/api/documents", self.addr);
+        let response = self
+            .http
+            .post(url)
+            .bearer_auth(token)
+            .json(&json!({ "title": title }))
+            .send()
+            .await
+            .context("POST /api/documents")?;
+        let status = response.status();
+        if status != reqwest::StatusCode::CREATED {
+            let body = response.text().await.unwrap_or_default();
+            bail!("POST /api/documents answered {status}: {body}");
+        }
+        let doc: Value = response.json().await.context("reading the new document")?;
+        let id = doc["id"]
+            .as_str()
+            .context("the new document has no \"id\"")?;
+        Ok(DocId::parse(id)?)
+    }
+
+    /// The y-websocket URL of a document.
+    pub fn ws_url(&self, doc: &DocId, token: &str) -> String {
+        format!("ws://{}/ws/{doc}?token={token}", self.addr)
+    }
+
+    /// Bytes the database holds for a document (log and snapshot).
+    pub async fn stored_size(&self, doc: &DocId) -> Result<StoredSize> {
+        Ok(self.state.journal.stored_size(doc).await?)
+    }
+
+    /// Waits until no room is open; returns how long that took.
+    pub async fn wait_until_unloaded(&self, limit: Duration) -> Result<Duration> {
+        let rooms = self.state.rooms.clone();
+        poll_until(limit, "every room to unload", move || {
+            let open = rooms.open_rooms();
+            async move { (open == 0).then_some(()) }
+        })
+        .await
+        .map(|((), waited)| waited)
+    }
+
+    /// Waits until the document's log has been folded into a snapshot. A room leaves the
+    /// registry before it writes its final snapshot, so an empty registry alone does not
+    /// mean compaction is done.
+    pub async fn wait_until_compacted(
+        &self,
+        doc: &DocId,
+        limit: Duration,
+    ) -> Result<(StoredSize, Duration)> {
+        poll_until(limit, "the document to be compacted", || async {
+            match self.stored_size(doc).await {
+                Ok(size) if size.log_rows == 0 && size.snapshot_bytes > 0 => Some(size),
+                _ => None,
+            }
+        })
+        .await
+    }
+
+    /// Stops the server gracefully and waits for it (bounded).
+    pub async fn stop(self) -> Result<()> {
+        let Self {
+            stop, task, _dir, ..
+        } = self;
+        // An error means the server already stopped on its own; the join below says why.
+        let _ = stop.send(());
+        tokio::time::timeout(SHUTDOWN_TIMEOUT, task)
+            .await
+            .context("the server did not stop in time")?
+            .context("the server task panicked")?
+            .context("the server failed")?;
+        drop(_dir);
+        Ok(())
+    }
+}
+
+/// Polls `check` until it yields a value or `limit` passes; returns the value and the
+/// time waited.
+async fn poll_until<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> Result<(T, Duration)>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let started = tokio::time::Instant::now();
+    let deadline = started + limit;
+    loop {
+        if let Some(value) = check().await {
+            return Ok((value, started.elapsed()));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            bail!("timed out after {limit:?} waiting for {what}");
+        }
+        tokio::time::sleep(POLL_INTERVAL).await;
+    }
+}
