@@ -46,6 +46,7 @@ pub async fn run(state: AppState, pool: PgPool, node: String) {
                             handle(&state, &pool, &node, envelope, &mut peers).await;
                         }
                     }
+                    Err(_) if shutdown.is_cancelled() => return,
                     Err(error) => {
                         tracing::warn!(%error, "cluster listener lost its connection; reconnecting");
                         break;

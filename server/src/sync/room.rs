@@ -511,6 +511,7 @@ impl Room {
             }
         };
         let mut frames = Vec::new();
+        let mut foreign = Vec::new();
         {
             let mut txn = self.doc.transact_mut();
             if let Some((seq, snapshot)) = read.snapshot {
@@ -537,13 +538,18 @@ impl Room {
                     }
                 }
                 if !self.own_seqs.contains(&seq) {
-                    frames.push(protocol::update(&data));
+                    foreign.push((SERVER_ORIGIN, Bytes::from(data), (), ()));
                 }
                 self.applied_seq = seq;
             }
         }
         let applied = self.applied_seq;
         self.own_seqs.retain(|&s| s > applied);
+        frames.extend(
+            relay_frames(&foreign)
+                .into_iter()
+                .map(|(_, frame, _)| frame),
+        );
         for frame in frames {
             let delivered = self.broadcast(&frame, None);
             self.ctx
@@ -589,7 +595,7 @@ impl Room {
 
     fn apply_and_relay(&mut self, batch: Vec<Pending>) {
         let metrics = Arc::clone(&self.ctx.metrics);
-        let mut frames = Vec::with_capacity(batch.len());
+        let mut relays = Vec::with_capacity(batch.len());
         {
             let mut txn = self.doc.transact_mut();
             for Pending {
@@ -605,17 +611,16 @@ impl Room {
                 if let Err(error) = txn.apply_update(incoming.update) {
                     tracing::warn!(doc = %self.id, %error, "a stored update could not be applied");
                 }
-                frames.push((
-                    origin,
-                    protocol::update(&incoming.raw),
-                    incoming.received,
-                    done,
-                ));
+                relays.push((origin, incoming.raw, incoming.received, done));
             }
         }
-        for (origin, frame, received, done) in frames {
-            let delivered = self.broadcast(&frame, Some(origin));
-            metrics.updates_relayed.fetch_add(delivered as u64, Relaxed);
+        for (origin, frame, updates) in relay_frames(&relays) {
+            let delivered = self.broadcast(&frame, origin);
+            metrics
+                .updates_relayed
+                .fetch_add((delivered * updates) as u64, Relaxed);
+        }
+        for (_, _, received, done) in relays {
             metrics.relay_latency.observe(received.elapsed());
             if let Some(done) = done {
                 let _ = done.send(Ok(()));
@@ -791,6 +796,43 @@ impl Room {
             }
         }
         tracing::debug!(doc = %self.id, "room unloaded");
+    }
+}
+
+/// Batches larger than this are relayed as one merged update, not one frame each: a
+/// burst (a paste, a catch-up after another node wrote a lot) must not overflow the
+/// outboxes of clients that are keeping up perfectly well.
+const MERGE_ABOVE: usize = 32;
+
+/// The frames that relay a committed batch, each with the connection it must skip and
+/// the number of updates it carries. Small batches go update by update, skipping each
+/// update's sender; a large one is merged into one update, which skips its sender only
+/// when it had just one.
+fn relay_frames<T, U>(relays: &[(ConnId, Bytes, T, U)]) -> Vec<(Option<ConnId>, Bytes, usize)> {
+    let one_by_one = || {
+        relays
+            .iter()
+            .map(|(origin, raw, ..)| (Some(*origin), protocol::update(raw), 1))
+            .collect()
+    };
+    if relays.len() <= MERGE_ABOVE {
+        return one_by_one();
+    }
+    let updates: Vec<&[u8]> = relays.iter().map(|(_, raw, ..)| raw.as_ref()).collect();
+    match yrs::merge_updates_v1(updates) {
+        Ok(merged) => {
+            let first = relays[0].0;
+            let single_origin = relays.iter().all(|(origin, ..)| *origin == first);
+            vec![(
+                single_origin.then_some(first),
+                protocol::update(&merged),
+                relays.len(),
+            )]
+        }
+        Err(error) => {
+            tracing::warn!(%error, "merging a batch failed; relaying it update by update");
+            one_by_one()
+        }
     }
 }
 
