@@ -111,12 +111,19 @@ both_dbs!(
         let (code, reason) = social.expect_close().await?;
         assert_eq!(code, 4403, "{reason}");
 
-        // Lowering to viewer keeps the socket but drops what it sends from then on.
+        // Lowering to viewer closes the socket with 4100 (reconnect and learn the new
+        // role); what a viewer sends after reconnecting is dropped.
         assert_eq!(
             app.set_role(&owner, &doc, "kulturforvaltningen", "viewer")
                 .await?,
             200
         );
+        let (code, reason) = kultur.expect_close().await?;
+        assert_eq!(code, 4100, "{reason}");
+        assert!(reason.contains("viewer"), "{reason}");
+        kultur
+            .reconnect(&app.ws_url(&doc, &app.token("ingrid", "kulturforvaltningen")))
+            .await?;
         kultur.append_paragraph("Efter nedgradering").await?;
         watcher.append_paragraph("Ägaren skriver").await?;
         let mut fresh = WsClient::connect(&app.ws_url(&doc, &owner)).await?;

@@ -12,6 +12,9 @@ pub const UNAUTHORIZED: u16 = 4401;
 pub const FORBIDDEN: u16 = 4403;
 /// No such document (or it was deleted).
 pub const NOT_FOUND: u16 = 4404;
+/// The connection's role changed: reconnect to learn the new one. Outside 4400–4499 on
+/// purpose, so the y-websocket client does reconnect.
+pub const ROLE_CHANGED: u16 = 4100;
 /// A message over the size limit.
 pub const TOO_LARGE: u16 = 4413;
 /// A malformed message.

@@ -432,19 +432,32 @@ impl Room {
         }
     }
 
+    /// Re-derives every connection's role. A connection that lost access closes with
+    /// 4403; one whose role changed closes with 4100, so its client reconnects and learns
+    /// what it may now do (an editor's page that silently turned read-only would let
+    /// its user type into the void). From the moment of the change, updates from a
+    /// connection no longer allowed to edit are dropped.
     fn on_members(&mut self, members: Vec<Member>) {
-        let mut revoked = Vec::new();
+        let mut closing = Vec::new();
         for (&conn, peer) in &mut self.peers {
             match effective_role(&members, &peer.identity.user, &peer.identity.org) {
-                Some(role) => peer.role = role,
-                None => revoked.push(conn),
+                Some(role) if role == peer.role => {}
+                Some(role) => {
+                    peer.role = role;
+                    let reason = format!(
+                        "your role on this document is now {}; reconnect",
+                        role.as_str()
+                    );
+                    closing.push((conn, CloseReason::new(close::ROLE_CHANGED, reason)));
+                }
+                None => closing.push((
+                    conn,
+                    CloseReason::new(close::FORBIDDEN, "access to this document was revoked"),
+                )),
             }
         }
-        for conn in revoked {
-            self.disconnect(
-                conn,
-                CloseReason::new(close::FORBIDDEN, "access to this document was revoked"),
-            );
+        for (conn, reason) in closing {
+            self.disconnect(conn, reason);
         }
         self.members = Some(members);
     }

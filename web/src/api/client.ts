@@ -1,0 +1,139 @@
+/**
+ * Calls to `/api`. Every request but login carries `Authorization: Bearer <token>`; an
+ * error answer becomes an `ApiError` with the server's `{error, message}`. A 401 on an
+ * authenticated call means the session is over: `onUnauthorized` sends the user to log in.
+ */
+import { clearSession, currentSession } from '../auth/session';
+import type {
+  CreateDocumentRequest,
+  DocumentInfo,
+  ErrorBody,
+  ExportFormat,
+  LoginResponse,
+  Me,
+  Member,
+  Organisation,
+  Role,
+} from './types';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** Thrown when the server cannot be reached at all. */
+export class NetworkError extends Error {
+  constructor(cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause));
+    this.name = 'NetworkError';
+  }
+}
+
+let unauthorizedHandler: () => void = () => {};
+
+/** Called once at start: what to do when the server says the token is no good. */
+export function onUnauthorized(handler: () => void): void {
+  unauthorizedHandler = handler;
+}
+
+interface RequestOptions {
+  method?: string;
+  body?: unknown;
+  /** Send no token (login). */
+  anonymous?: boolean;
+}
+
+async function send(path: string, options: RequestOptions = {}): Promise<Response> {
+  const headers: Record<string, string> = {};
+  if (options.body !== undefined) headers['Content-Type'] = 'application/json';
+  if (!options.anonymous) {
+    const session = currentSession();
+    if (session) headers.Authorization = `Bearer ${session.token}`;
+  }
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method: options.method ?? 'GET',
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    });
+  } catch (error) {
+    throw new NetworkError(error);
+  }
+  if (!response.ok) {
+    const error = await readError(response);
+    if (response.status === 401 && !options.anonymous) {
+      clearSession();
+      unauthorizedHandler();
+    }
+    throw error;
+  }
+  return response;
+}
+
+async function readError(response: Response): Promise<ApiError> {
+  try {
+    const body = (await response.json()) as Partial<ErrorBody>;
+    return new ApiError(
+      response.status,
+      body.error ?? 'error',
+      body.message ?? `${response.status} ${response.statusText}`,
+    );
+  } catch {
+    return new ApiError(response.status, 'error', `${response.status} ${response.statusText}`);
+  }
+}
+
+async function json<T>(path: string, options?: RequestOptions): Promise<T> {
+  const response = await send(path, options);
+  return (await response.json()) as T;
+}
+
+const docPath = (id: string) => `/api/documents/${encodeURIComponent(id)}`;
+
+export const api = {
+  login: (username: string, password: string) =>
+    json<LoginResponse>('/api/login', {
+      method: 'POST',
+      body: { username, password },
+      anonymous: true,
+    }),
+  me: () => json<Me>('/api/me'),
+  documents: () => json<DocumentInfo[]>('/api/documents'),
+  document: (id: string) => json<DocumentInfo>(docPath(id)),
+  createDocument: (request: CreateDocumentRequest) =>
+    json<DocumentInfo>('/api/documents', { method: 'POST', body: request }),
+  members: (id: string) => json<Member[]>(`${docPath(id)}/members`),
+  organisations: () => json<Organisation[]>('/api/organisations'),
+  setOrgRole: async (id: string, orgId: string, role: Role) => {
+    await send(`${docPath(id)}/members/${encodeURIComponent(orgId)}`, {
+      method: 'PUT',
+      body: { role },
+    });
+  },
+  removeOrg: async (id: string, orgId: string) => {
+    await send(`${docPath(id)}/members/${encodeURIComponent(orgId)}`, { method: 'DELETE' });
+  },
+  setUserRole: async (id: string, userId: string, role: Role) => {
+    await send(`${docPath(id)}/user-members/${encodeURIComponent(userId)}`, {
+      method: 'PUT',
+      body: { role },
+    });
+  },
+  removeUser: async (id: string, userId: string) => {
+    await send(`${docPath(id)}/user-members/${encodeURIComponent(userId)}`, {
+      method: 'DELETE',
+    });
+  },
+  /** The document as Markdown, HTML (a fragment) or plain text. */
+  exportText: async (id: string, format: ExportFormat) => {
+    const response = await send(`${docPath(id)}/${format}`);
+    return response.text();
+  },
+};

@@ -1,0 +1,281 @@
+/**
+ * `/d/{id}`: one document. The head (title, metadata, connection, who is here, downloads,
+ * members), the editor column (toolbar, read-only note, the text at a readable measure)
+ * and the comments margin on the right. The live parts belong to a `DocumentSession`
+ * that survives redraws (language switch) and ends when the user leaves the document.
+ */
+import { ApiError } from '../api/client';
+import { describeError } from '../api/errors';
+import { canEdit, type DocumentInfo } from '../api/types';
+import { announce } from '../app/announce';
+import { setPageTitle } from '../app/page';
+import { loginPath, navigate, setFlash, type TeardownReason, type View } from '../app/router';
+import { clearSession, currentSession } from '../auth/session';
+import { type CommentsPanel, commentsPanel } from '../comments/comments-panel';
+import { h, replaceChildren } from '../dom';
+import { createToolbar, type Toolbar } from '../editor/toolbar';
+import { formatDateTime, type MessageKey, t } from '../i18n';
+import { connectionIndicator, presenceList } from '../sync/indicators';
+import { exportButtons } from './export';
+import { MEMBERS_PANEL_ID, type MembersPanel, membersPanel } from './members-panel';
+import { DocumentSession, EDITOR_ID, READONLY_NOTE_ID, type ReadonlyReason } from './session';
+
+let active: DocumentSession | null = null;
+
+const READONLY_MESSAGES: Record<Exclude<ReadonlyReason, null>, MessageKey> = {
+  commenter: 'doc.readonly.commenter',
+  viewer: 'doc.readonly.viewer',
+  offline: 'doc.readonly.offline',
+  loading: 'doc.readonly.loading',
+};
+
+export function documentView(docId: string): View {
+  const session = currentSession();
+  if (!session) throw new Error('the route guard lets no one here without a session');
+  if (active && (active.docId !== docId || active.session.token !== session.token)) {
+    active.destroy();
+    active = null;
+  }
+  const doc = active ?? new DocumentSession(docId, session);
+  active = doc;
+
+  const cleanups: (() => void)[] = [];
+  let parts: { destroy(): void }[] = [];
+  const heading = h('h1', { tabindex: '-1', class: 'doc-title' });
+  const root = h('div', { class: 'doc-page' });
+
+  const drawParts = () => {
+    for (const part of parts) part.destroy();
+    parts = [];
+    const state = doc.infoState;
+    if (state.kind === 'error') {
+      replaceChildren(root, renderError(heading, state.error));
+      heading.focus();
+      setPageTitle(heading.textContent ?? '');
+      return;
+    }
+    const info = state.kind === 'ready' ? state.info : null;
+    heading.textContent = info?.title ?? t('app.loading');
+    setPageTitle(info?.title ?? t('app.loading'));
+
+    const connection = connectionIndicator(doc.connection);
+    const presence = presenceList(doc.presence);
+    const comments: CommentsPanel = commentsPanel(doc);
+    parts.push(connection, presence, comments);
+
+    const closedSlot = h('div', { class: 'doc-closed' });
+    const drawClosed = () => replaceChildren(closedSlot, renderClosed(doc));
+    drawClosed();
+    parts.push({ destroy: doc.connection.subscribe(drawClosed) });
+
+    const membersSlot = h('div', { class: 'members-slot' });
+    let members: MembersPanel | null = null;
+    const bar = h('div', { class: 'doc-bar' }, presence.el);
+    if (info) {
+      const toggle = h(
+        'button',
+        {
+          type: 'button',
+          class: 'button button--small members-toggle',
+          'aria-expanded': String(doc.ui.membersOpen),
+          'aria-controls': MEMBERS_PANEL_ID,
+        },
+        t('members.toggle'),
+      );
+      const showMembers = (open: boolean) => {
+        doc.ui.membersOpen = open;
+        toggle.setAttribute('aria-expanded', String(open));
+        members?.destroy();
+        members = open ? membersPanel(info) : null;
+        replaceChildren(membersSlot, members?.el);
+      };
+      toggle.addEventListener('click', () => {
+        showMembers(!doc.ui.membersOpen);
+        if (doc.ui.membersOpen) membersSlot.querySelector<HTMLElement>('#members-heading')?.focus();
+      });
+      showMembers(doc.ui.membersOpen);
+      parts.push({ destroy: () => members?.destroy() });
+      bar.append(
+        h(
+          'div',
+          { class: 'doc-bar__actions' },
+          exportButtons(info.id, () => info.title),
+          toggle,
+        ),
+      );
+    }
+
+    const editorColumn = renderEditorColumn(doc, info);
+    parts.push(editorColumn);
+
+    replaceChildren(
+      root,
+      h(
+        'div',
+        { class: 'doc-head' },
+        h('p', { class: 'doc-back' }, h('a', { href: '/' }, t('app.backToDocuments'))),
+        h(
+          'div',
+          { class: 'doc-head__row' },
+          h('div', { class: 'doc-head__title' }, heading, info && renderMeta(info)),
+          connection.el,
+        ),
+        closedSlot,
+        bar,
+        membersSlot,
+      ),
+      h('div', { class: 'doc-layout' }, editorColumn.el, comments.el),
+    );
+  };
+
+  drawParts();
+  doc.refreshEditorAttributes();
+  cleanups.push(
+    doc.onInfo((state, previous) => {
+      const focused = document.activeElement as HTMLElement | null;
+      const hadFocus = focused !== null && root.contains(focused);
+      drawParts();
+      if (previous.kind === 'loading') {
+        if (hadFocus && state.kind === 'ready') heading.focus();
+      } else if (hadFocus && document.activeElement !== focused) {
+        // A later change (role, title) redrew the page: keep focus where it was.
+        if (doc.editorHost.contains(focused)) doc.editor.commands.focus();
+        else {
+          const again = focused.isConnected ? focused : document.getElementById(focused.id);
+          (again ?? heading).focus();
+        }
+      }
+      if (
+        previous.kind === 'ready' &&
+        state.kind === 'ready' &&
+        previous.info.role !== state.info.role
+      ) {
+        announce(t('doc.roleChanged', { role: t(`role.${state.info.role}`) }));
+      }
+    }),
+  );
+
+  return {
+    el: root,
+    title: doc.infoState.kind === 'ready' ? doc.infoState.info.title : t('app.loading'),
+    focusTarget: heading,
+    destroy(reason: TeardownReason) {
+      for (const off of cleanups) off();
+      for (const part of parts) part.destroy();
+      if (reason === 'navigate' && active === doc) {
+        doc.destroy();
+        active = null;
+      }
+    },
+  };
+}
+
+function renderMeta(info: DocumentInfo): HTMLElement {
+  return h(
+    'p',
+    { class: 'doc-meta' },
+    t('doc.meta', {
+      org: info.ownerOrgName,
+      role: t(`role.${info.role}`),
+      updated: formatDateTime(info.updatedAt),
+    }),
+  );
+}
+
+function renderError(heading: HTMLElement, error: unknown): HTMLElement {
+  let message: string;
+  if (error instanceof ApiError && error.status === 404) message = t('doc.notFound');
+  else if (error instanceof ApiError && error.status === 403) message = t('doc.noAccess');
+  else message = t('doc.loadFailed', { message: describeError(error) });
+  heading.textContent = message;
+  return h(
+    'div',
+    { class: 'page page--narrow' },
+    heading,
+    h('p', {}, h('a', { href: '/' }, t('app.backToDocuments'))),
+  );
+}
+
+/** Why the server ended the connection for good, and what the user can do about it. */
+function renderClosed(doc: DocumentSession): HTMLElement | null {
+  const { state, closeCode } = doc.connection.status;
+  if (state !== 'disconnected' || closeCode === null) return null;
+  const known = [4400, 4401, 4403, 4404, 4413];
+  const message = known.includes(closeCode)
+    ? t(`connection.reason.${closeCode}` as MessageKey)
+    : t('connection.reason.other', { code: closeCode });
+  const action =
+    closeCode === 4401
+      ? h(
+          'button',
+          {
+            type: 'button',
+            class: 'button',
+            onclick: () => {
+              clearSession();
+              setFlash('login.sessionExpired');
+              navigate(loginPath(window.location.pathname));
+            },
+          },
+          t('connection.loginAgain'),
+        )
+      : closeCode === 4403 || closeCode === 4404
+        ? h('a', { href: '/', class: 'button' }, t('app.backToDocuments'))
+        : h(
+            'button',
+            { type: 'button', class: 'button', onclick: () => window.location.reload() },
+            t('connection.reload'),
+          );
+  return h(
+    'div',
+    { class: 'alert alert--error', role: 'alert', 'data-close-code': String(closeCode) },
+    h('p', {}, message),
+    action,
+  );
+}
+
+function renderEditorColumn(
+  doc: DocumentSession,
+  info: DocumentInfo | null,
+): { el: HTMLElement; destroy(): void } {
+  const mayEdit = info !== null && canEdit(info.role);
+  let toolbar: Toolbar | null = null;
+  if (mayEdit) toolbar = createToolbar(doc.editor, EDITOR_ID);
+
+  const note = h('p', { id: READONLY_NOTE_ID, class: 'readonly-note', hidden: true });
+  const drawNote = () => {
+    const reason = doc.readonlyReason;
+    note.hidden = reason === null;
+    note.textContent = reason === null ? '' : t(READONLY_MESSAGES[reason]);
+    note.dataset.reason = reason ?? '';
+  };
+  drawNote();
+  const offStatus = doc.connection.subscribe(drawNote);
+
+  // Alt+F10 moves from the text to the toolbar (the convention of desktop word processors).
+  const onKeydown = (event: KeyboardEvent) => {
+    if (toolbar && event.altKey && event.key === 'F10') {
+      event.preventDefault();
+      toolbar.focus();
+    }
+  };
+  doc.editorHost.addEventListener('keydown', onKeydown);
+
+  const el = h(
+    'section',
+    { class: 'doc-editor', 'aria-labelledby': 'doc-text-heading' },
+    h('h2', { id: 'doc-text-heading', class: 'visually-hidden' }, t('doc.textLabel')),
+    toolbar?.el,
+    toolbar && h('p', { class: 'visually-hidden' }, t('doc.toolbarHint')),
+    note,
+    h('div', { class: 'paper' }, doc.editorHost),
+  );
+  return {
+    el,
+    destroy() {
+      offStatus();
+      toolbar?.destroy();
+      doc.editorHost.removeEventListener('keydown', onKeydown);
+    },
+  };
+}

@@ -1,0 +1,198 @@
+/**
+ * One open document: its Y.Doc, the WebSocket provider, the editor, connection and
+ * presence trackers, and its metadata. It outlives the view that shows it, so a
+ * language switch redraws the page without reconnecting or losing the cursor, and it
+ * is destroyed when the user leaves the document.
+ *
+ * The editor starts read-only and becomes editable only when the role allows it (the
+ * server drops updates from viewers and commenters anyway), the text has synced once,
+ * and the server has not closed the connection for good.
+ */
+import type { Editor } from '@tiptap/core';
+import { WebsocketProvider } from 'y-websocket';
+import * as Y from 'yjs';
+import { api } from '../api/client';
+import { canEdit, type DocumentInfo } from '../api/types';
+import { announce } from '../app/announce';
+import type { Session } from '../auth/session';
+import { h } from '../dom';
+import { createEditor, setEditorAttributes } from '../editor/editor';
+import { t } from '../i18n';
+import { ConnectionTracker } from '../sync/connection';
+import { CONNECTION_LABEL } from '../sync/indicators';
+import { PresenceTracker, type PresenceUser, presenceUser } from '../sync/presence';
+
+export type InfoState =
+  | { kind: 'loading' }
+  | { kind: 'ready'; info: DocumentInfo }
+  | { kind: 'error'; error: unknown };
+
+/** Why the text is read-only right now, or null when it is editable. */
+export type ReadonlyReason = 'loading' | 'commenter' | 'viewer' | 'offline' | null;
+
+export const EDITOR_ID = 'document-editor';
+export const READONLY_NOTE_ID = 'document-readonly-note';
+
+export function websocketBase(): string {
+  const scheme = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${window.location.host}/ws`;
+}
+
+export class DocumentSession {
+  readonly ydoc = new Y.Doc();
+  readonly provider: WebsocketProvider;
+  readonly connection: ConnectionTracker;
+  readonly presence: PresenceTracker;
+  readonly editor: Editor;
+  /** The editor's element; views move it into their layout. */
+  readonly editorHost: HTMLElement;
+  readonly user: PresenceUser;
+  infoState: InfoState = { kind: 'loading' };
+  /** View state that survives a redraw. */
+  readonly ui = { membersOpen: false };
+  private readonly infoListeners = new Set<(state: InfoState, previous: InfoState) => void>();
+  private readonly unsubscribe: (() => void)[] = [];
+
+  constructor(
+    readonly docId: string,
+    readonly session: Session,
+  ) {
+    this.user = presenceUser(session.user);
+    this.provider = new WebsocketProvider(websocketBase(), docId, this.ydoc, {
+      params: { token: session.token },
+      disableBc: true,
+    });
+    this.connection = new ConnectionTracker(this.provider);
+    this.presence = new PresenceTracker(
+      this.provider.awareness,
+      this.user.id,
+      () => this.provider.wsconnected,
+    );
+    this.editorHost = h('div', { class: 'editor-host' });
+    this.editor = createEditor({
+      host: this.editorHost,
+      ydoc: this.ydoc,
+      provider: this.provider,
+      user: this.user,
+      attributes: this.editorAttributes(),
+    });
+    let wasConnected = false;
+    const onVisible = () => {
+      if (document.visibilityState === 'visible') void this.refreshInfo();
+    };
+    document.addEventListener('visibilitychange', onVisible);
+    this.unsubscribe.push(
+      () => document.removeEventListener('visibilitychange', onVisible),
+      this.connection.subscribe((status) => {
+        // Back after a disconnection: the role may have changed meanwhile.
+        if (status.state === 'connected' && wasConnected) void this.refreshInfo();
+        if (status.state === 'connected') wasConnected = true;
+        this.applyEditable();
+        announce(t('connection.announce', { state: t(CONNECTION_LABEL[status.state]) }));
+      }),
+      this.presence.onJoinLeave(({ joined, left }) => {
+        const messages = [
+          ...joined.map((p) => t('presence.joined', { name: p.name, org: p.org })),
+          ...left.map((p) => t('presence.left', { name: p.name, org: p.org })),
+        ];
+        announce(messages.join(' '));
+      }),
+    );
+    void this.loadInfo();
+  }
+
+  onInfo(listener: (state: InfoState, previous: InfoState) => void): () => void {
+    this.infoListeners.add(listener);
+    return () => this.infoListeners.delete(listener);
+  }
+
+  get role() {
+    return this.infoState.kind === 'ready' ? this.infoState.info.role : null;
+  }
+
+  get readonlyReason(): ReadonlyReason {
+    const role = this.role;
+    if (role === 'commenter' || role === 'viewer') return role;
+    const status = this.connection.status;
+    if (status.state === 'disconnected') return 'offline';
+    if (!role || !status.everSynced) return 'loading';
+    return null;
+  }
+
+  /** Re-reads the editor's attributes (e.g. after a language change). */
+  refreshEditorAttributes(): void {
+    setEditorAttributes(this.editor, this.editorAttributes());
+  }
+
+  destroy(): void {
+    for (const off of this.unsubscribe) off();
+    this.infoListeners.clear();
+    this.editor.destroy();
+    this.presence.destroy();
+    this.connection.destroy();
+    this.provider.destroy();
+    this.ydoc.destroy();
+  }
+
+  private async loadInfo(): Promise<void> {
+    try {
+      const info = await api.document(this.docId);
+      this.setInfo({ kind: 'ready', info });
+    } catch (error) {
+      // No such document or no access: stop the socket too (it would be refused).
+      this.provider.disconnect();
+      this.setInfo({ kind: 'error', error });
+    }
+  }
+
+  /**
+   * Reads the metadata again (after a reconnect, or when the tab becomes visible), so a
+   * role changed meanwhile takes effect. The server does not tell an open socket that its
+   * role was lowered; it only drops the updates from then on.
+   */
+  private async refreshInfo(): Promise<void> {
+    if (this.infoState.kind !== 'ready') return;
+    const known = this.infoState.info;
+    try {
+      const info = await api.document(this.docId);
+      if (info.role !== known.role || info.title !== known.title) {
+        this.setInfo({ kind: 'ready', info });
+      }
+    } catch {
+      // A refusal also reaches the socket (4403/4404), which says so; nothing to add.
+    }
+  }
+
+  private setInfo(state: InfoState): void {
+    const previous = this.infoState;
+    this.infoState = state;
+    this.applyEditable();
+    for (const listener of this.infoListeners) listener(state, previous);
+  }
+
+  private applyEditable(): void {
+    if (this.editor.isDestroyed) return;
+    const role = this.role;
+    const editable = role !== null && canEdit(role) && this.readonlyReason === null;
+    if (this.editor.isEditable !== editable) this.editor.setEditable(editable);
+    this.refreshEditorAttributes();
+  }
+
+  private editorAttributes(): Record<string, string> {
+    const title = this.infoState.kind === 'ready' ? this.infoState.info.title : '';
+    const attrs: Record<string, string> = {
+      id: EDITOR_ID,
+      class: 'document-text',
+      role: 'textbox',
+      'aria-multiline': 'true',
+      'aria-label': title ? t('doc.editorLabel', { title }) : t('doc.textLabel'),
+      lang: 'sv',
+      spellcheck: 'true',
+    };
+    if (this.readonlyReason !== null) {
+      attrs['aria-readonly'] = 'true';
+      attrs['aria-describedby'] = READONLY_NOTE_ID;
+    }
+    return attrs;
+  }
+}

@@ -1,0 +1,72 @@
+/** The connection indicator and the "here now" list, each kept current by its tracker. */
+import { h, replaceChildren } from '../dom';
+import { type MessageKey, t } from '../i18n';
+import type { ConnectionState, ConnectionTracker } from './connection';
+import { type PresenceTracker, personLabel } from './presence';
+
+export const CONNECTION_LABEL: Record<ConnectionState, MessageKey> = {
+  connecting: 'connection.connecting',
+  connected: 'connection.connected',
+  reconnecting: 'connection.reconnecting',
+  disconnected: 'connection.disconnected',
+};
+
+export interface Indicator {
+  el: HTMLElement;
+  destroy(): void;
+}
+
+export function connectionIndicator(tracker: ConnectionTracker): Indicator {
+  const text = h('span', { class: 'connection__text' });
+  const el = h(
+    'p',
+    { class: 'connection', 'data-testid': 'connection' },
+    h('span', { class: 'connection__dot', 'aria-hidden': 'true' }),
+    h('span', { class: 'visually-hidden' }, `${t('connection.label')}: `),
+    text,
+  );
+  const draw = () => {
+    const { state } = tracker.status;
+    el.dataset.state = state;
+    el.className = `connection connection--${state}`;
+    text.textContent = t(CONNECTION_LABEL[state]);
+  };
+  draw();
+  const off = tracker.subscribe(draw);
+  return { el, destroy: off };
+}
+
+export function presenceList(tracker: PresenceTracker): Indicator {
+  const list = h('ul', { class: 'presence__list', 'aria-labelledby': 'presence-heading' });
+  const el = h(
+    'section',
+    { class: 'presence', 'aria-labelledby': 'presence-heading', 'data-testid': 'presence' },
+    h('h2', { id: 'presence-heading', class: 'presence__heading' }, t('presence.title')),
+    list,
+  );
+  const draw = () => {
+    replaceChildren(
+      list,
+      tracker.list.map((person) =>
+        h(
+          'li',
+          {
+            class: `presence__person${person.isSelf ? ' presence__person--self' : ''}`,
+            'data-user-id': person.id,
+          },
+          h('span', {
+            class: 'presence__swatch',
+            'aria-hidden': 'true',
+            style: `background-color: ${person.color}`,
+          }),
+          person.isSelf
+            ? t('presence.you', { name: person.name })
+            : personLabel({ name: person.name, org: person.org }),
+        ),
+      ),
+    );
+  };
+  draw();
+  const off = tracker.subscribe(draw);
+  return { el, destroy: off };
+}
