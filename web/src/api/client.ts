@@ -6,6 +6,7 @@
 import { clearSession, currentSession } from '../auth/session';
 import type {
   CreateDocumentRequest,
+  CreateThreadRequest,
   DocumentInfo,
   ErrorBody,
   ExportFormat,
@@ -13,7 +14,9 @@ import type {
   Me,
   Member,
   Organisation,
+  Outcome,
   Role,
+  Thread,
 } from './types';
 
 export class ApiError extends Error {
@@ -136,4 +139,38 @@ export const api = {
     const response = await send(`${docPath(id)}/${format}`);
     return response.text();
   },
+  threads: (id: string) => json<Thread[]>(`${docPath(id)}/threads`),
+  createThread: (id: string, request: CreateThreadRequest) =>
+    json<Thread>(`${docPath(id)}/threads`, { method: 'POST', body: request }),
+  reply: (id: string, threadId: string, body: string) =>
+    json<Thread>(`${threadPath(id, threadId)}/comments`, { method: 'POST', body: { body } }),
+  editComment: (id: string, threadId: string, commentId: string, body: string) =>
+    json<Thread>(`${threadPath(id, threadId)}/comments/${encodeURIComponent(commentId)}`, {
+      method: 'PATCH',
+      body: { body },
+    }),
+  deleteComment: (id: string, threadId: string, commentId: string) =>
+    json<Thread>(`${threadPath(id, threadId)}/comments/${encodeURIComponent(commentId)}`, {
+      method: 'DELETE',
+    }),
+  resolve: (id: string, threadId: string, outcome: Outcome, motivation: string) =>
+    json<Thread>(`${threadPath(id, threadId)}/resolve`, {
+      method: 'POST',
+      body: { outcome, motivation },
+    }),
+  reopen: (id: string, threadId: string) =>
+    json<Thread>(`${threadPath(id, threadId)}/reopen`, { method: 'POST' }),
+  decideProposal: (
+    id: string,
+    threadId: string,
+    decision: 'accept' | 'reject',
+    motivation: string,
+  ) =>
+    json<Thread>(`${threadPath(id, threadId)}/proposal/${decision}`, {
+      method: 'POST',
+      body: { motivation },
+    }),
 };
+
+const threadPath = (id: string, threadId: string) =>
+  `${docPath(id)}/threads/${encodeURIComponent(threadId)}`;

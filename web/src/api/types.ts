@@ -69,3 +69,84 @@ export type ExportFormat = 'markdown' | 'html' | 'text';
 export function canEdit(role: Role): boolean {
   return role === 'owner' || role === 'editor';
 }
+
+/** A thread's position on the text of a change request or remark. */
+export type Stance = 'tillstyrker' | 'avstyrker' | 'andringsforslag' | 'ingen_erinran';
+export const STANCES: readonly Stance[] = [
+  'tillstyrker',
+  'avstyrker',
+  'andringsforslag',
+  'ingen_erinran',
+];
+
+/** How the owner dealt with a thread. */
+export type Outcome = 'beaktad' | 'delvis_beaktad' | 'ej_beaktad' | 'noterad';
+export const OUTCOMES: readonly Outcome[] = ['beaktad', 'delvis_beaktad', 'ej_beaktad', 'noterad'];
+
+export type AnchorState = 'attached' | 'changed' | 'orphaned';
+export type ThreadStatus = 'open' | 'resolved';
+
+/** The two relative positions (standard base64 of `Y.encodeRelativePosition`). */
+export interface AnchorInput {
+  start: string;
+  end: string;
+}
+
+/** `ThreadAnchor`: the anchor resolved against the current text. */
+export interface ThreadAnchor extends AnchorInput {
+  paragraph: number | null;
+  quote: string;
+  originalQuote: string;
+  originalParagraph: number | null;
+  state: AnchorState;
+}
+
+export interface ThreadComment {
+  id: string;
+  body: string;
+  author: string;
+  authorName: string;
+  org: string;
+  orgName: string;
+  createdAt: number;
+  editedAt: number | null;
+  deleted: boolean;
+}
+
+export interface Resolution {
+  outcome: Outcome;
+  motivation: string;
+  resolvedBy: string;
+  resolvedByName: string;
+  resolvedAt: number;
+}
+
+/** `ThreadResponse`. */
+export interface Thread {
+  id: string;
+  document: string;
+  status: ThreadStatus;
+  stance: Stance | null;
+  proposal: string | null;
+  author: string;
+  authorName: string;
+  org: string;
+  orgName: string;
+  anchor: ThreadAnchor;
+  resolution: Resolution | null;
+  comments: ThreadComment[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface CreateThreadRequest {
+  anchor: AnchorInput;
+  body: string;
+  stance?: Stance;
+  proposal?: string;
+}
+
+/** May this role open threads and reply? */
+export function canComment(role: Role): boolean {
+  return role !== 'viewer';
+}

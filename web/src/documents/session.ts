@@ -15,6 +15,7 @@ import { api } from '../api/client';
 import { canEdit, type DocumentInfo } from '../api/types';
 import { announce } from '../app/announce';
 import type { Session } from '../auth/session';
+import { ThreadStore } from '../comments/store';
 import { h } from '../dom';
 import { createEditor, setEditorAttributes } from '../editor/editor';
 import { t } from '../i18n';
@@ -47,6 +48,8 @@ export class DocumentSession {
   /** The editor's element; views move it into their layout. */
   readonly editorHost: HTMLElement;
   readonly user: PresenceUser;
+  /** The comment threads, kept live. */
+  readonly threads: ThreadStore;
   infoState: InfoState = { kind: 'loading' };
   /** View state that survives a redraw. */
   readonly ui = { membersOpen: false };
@@ -76,6 +79,7 @@ export class DocumentSession {
       user: this.user,
       attributes: this.editorAttributes(),
     });
+    this.threads = new ThreadStore(docId, this.editor, this.provider, session.user.id);
     let wasConnected = false;
     const onVisible = () => {
       if (document.visibilityState === 'visible') void this.refreshInfo();
@@ -127,6 +131,7 @@ export class DocumentSession {
   destroy(): void {
     for (const off of this.unsubscribe) off();
     this.infoListeners.clear();
+    this.threads.destroy();
     this.editor.destroy();
     this.presence.destroy();
     this.connection.destroy();
@@ -190,6 +195,8 @@ export class DocumentSession {
       spellcheck: 'true',
     };
     if (this.readonlyReason !== null) {
+      // Focusable though read-only: a commenter selects a range by keyboard to comment on.
+      attrs.tabindex = '0';
       attrs['aria-readonly'] = 'true';
       attrs['aria-describedby'] = READONLY_NOTE_ID;
     }

@@ -1,0 +1,107 @@
+/**
+ * Between the editor's selection and the API's anchors: two Yjs relative positions inside
+ * the `default` XmlFragment (start with assoc 0, end with assoc -1), each as standard
+ * base64 of `Y.encodeRelativePosition`. Tiptap 3 runs on `@tiptap/y-tiptap`, whose sync
+ * plugin state holds the fragment and the node mapping.
+ */
+import type { Editor } from '@tiptap/core';
+import type { EditorState } from '@tiptap/pm/state';
+import {
+  absolutePositionToRelativePosition,
+  relativePositionToAbsolutePosition,
+  ySyncPluginKey,
+} from '@tiptap/y-tiptap';
+import * as Y from 'yjs';
+import type { AnchorInput } from '../api/types';
+
+interface SyncState {
+  doc: Y.Doc;
+  type: Y.XmlFragment;
+  // biome-ignore lint/suspicious/noExplicitAny: y-tiptap types its mapping loosely.
+  binding: { mapping: any } | null;
+}
+
+function syncState(state: EditorState): SyncState | null {
+  const ystate = ySyncPluginKey.getState(state) as SyncState | undefined;
+  if (!ystate?.binding || !ystate.type) return null;
+  return ystate;
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
+function fromBase64(text: string): Uint8Array {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i += 1) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+/** Re-creates `rel` with another association when it points into a text. */
+function withAssoc(rel: Y.RelativePosition, doc: Y.Doc, assoc: number): Y.RelativePosition {
+  const abs = Y.createAbsolutePositionFromRelativePosition(rel, doc);
+  if (abs && abs.type instanceof Y.XmlText) {
+    return Y.createRelativePositionFromTypeIndex(abs.type, abs.index, assoc);
+  }
+  return rel;
+}
+
+/** The selection as an anchor, or null when nothing is selected (or not synced yet). */
+export function selectionAnchor(editor: Editor): AnchorInput | null {
+  const { from, to, empty } = editor.state.selection;
+  if (empty) return null;
+  const ystate = syncState(editor.state);
+  if (!ystate?.binding) return null;
+  const mapping = ystate.binding.mapping;
+  const start = withAssoc(
+    absolutePositionToRelativePosition(from, ystate.type, mapping),
+    ystate.doc,
+    0,
+  );
+  const end = withAssoc(
+    absolutePositionToRelativePosition(to, ystate.type, mapping),
+    ystate.doc,
+    -1,
+  );
+  return {
+    start: toBase64(Y.encodeRelativePosition(start)),
+    end: toBase64(Y.encodeRelativePosition(end)),
+  };
+}
+
+export interface DecodedAnchor {
+  start: Y.RelativePosition;
+  end: Y.RelativePosition;
+}
+
+export function decodeAnchor(anchor: AnchorInput): DecodedAnchor | null {
+  try {
+    return {
+      start: Y.decodeRelativePosition(fromBase64(anchor.start)),
+      end: Y.decodeRelativePosition(fromBase64(anchor.end)),
+    };
+  } catch {
+    return null;
+  }
+}
+
+/** The anchor's range in the editor's current document, or null when it has none. */
+export function anchorRange(
+  state: EditorState,
+  anchor: DecodedAnchor,
+): { from: number; to: number } | null {
+  const ystate = syncState(state);
+  if (!ystate?.binding) return null;
+  const mapping = ystate.binding.mapping;
+  const from = relativePositionToAbsolutePosition(ystate.doc, ystate.type, anchor.start, mapping);
+  const to = relativePositionToAbsolutePosition(ystate.doc, ystate.type, anchor.end, mapping);
+  if (from === null || to === null) return null;
+  const size = state.doc.content.size;
+  const a = Math.max(0, Math.min(from, size));
+  const b = Math.max(0, Math.min(to, size));
+  if (b <= a) return null;
+  return { from: a, to: b };
+}

@@ -1,0 +1,142 @@
+/**
+ * The form for a new thread: the selected text (quoted), a stance as a radio group,
+ * the comment, and for a change proposal the proposed replacement text.
+ */
+import { describeError } from '../api/errors';
+import { type AnchorInput, STANCES, type Stance, type Thread } from '../api/types';
+import { h, uid } from '../dom';
+import { t } from '../i18n';
+import type { ThreadStore } from './store';
+import { stanceLabel } from './thread-card';
+
+export interface ComposeOptions {
+  store: ThreadStore;
+  anchor: AnchorInput;
+  quote: string;
+  onDone(thread: Thread | null): void;
+}
+
+export function composeForm(options: ComposeOptions): { el: HTMLElement; focus(): void } {
+  const headingId = uid('compose-heading');
+  const bodyId = uid('compose-body');
+  const proposalId = uid('compose-proposal');
+  const proposalHintId = uid('compose-proposal-hint');
+  const errorId = uid('compose-error');
+  const group = uid('stance');
+
+  const radios = [null, ...STANCES].map((stance) => {
+    const id = uid('stance-option');
+    const input = h('input', {
+      type: 'radio',
+      name: group,
+      id,
+      value: stance ?? '',
+      checked: stance === null,
+    });
+    return {
+      stance,
+      input,
+      el: h('div', { class: 'radio' }, input, h('label', { for: id }, stanceLabel(stance))),
+    };
+  });
+  const body = h('textarea', { id: bodyId, rows: 4, required: true });
+  const proposal = h('textarea', {
+    id: proposalId,
+    rows: 3,
+    lang: 'sv',
+    'aria-describedby': proposalHintId,
+  });
+  const proposalField = h(
+    'div',
+    { class: 'field', hidden: true },
+    h('label', { for: proposalId }, t('comments.compose.proposal')),
+    h('p', { id: proposalHintId, class: 'hint' }, t('comments.compose.proposalHint')),
+    proposal,
+  );
+  const error = h('p', { id: errorId, class: 'field-error', role: 'alert' });
+  const submit = h(
+    'button',
+    { type: 'submit', class: 'button button--primary button--small' },
+    t('comments.compose.submit'),
+  );
+  const cancel = h(
+    'button',
+    { type: 'button', class: 'button button--small' },
+    t('comments.compose.cancel'),
+  );
+
+  const chosen = (): Stance | null => radios.find((r) => r.input.checked)?.stance ?? null;
+  for (const radio of radios) {
+    radio.input.addEventListener('change', () => {
+      proposalField.hidden = chosen() !== 'andringsforslag';
+    });
+  }
+
+  const form = h(
+    'form',
+    { class: 'compose', 'aria-labelledby': headingId, 'data-testid': 'compose' },
+    h('h3', { id: headingId }, t('comments.compose.title')),
+    h(
+      'figure',
+      { class: 'thread__quote' },
+      h('figcaption', { class: 'hint' }, t('comments.compose.quote')),
+      h('blockquote', { lang: 'sv' }, options.quote),
+    ),
+    h(
+      'fieldset',
+      { class: 'radio-group' },
+      h('legend', {}, t('comments.compose.stance')),
+      radios.map((r) => r.el),
+    ),
+    h('div', { class: 'field' }, h('label', { for: bodyId }, t('comments.compose.body')), body),
+    proposalField,
+    error,
+    h('div', { class: 'form-actions' }, submit, cancel),
+  );
+  cancel.addEventListener('click', () => options.onDone(null));
+  form.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') {
+      event.preventDefault();
+      options.onDone(null);
+    }
+  });
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const stance = chosen();
+    const text = body.value.trim();
+    const proposed = proposal.value.trim();
+    error.textContent = '';
+    body.removeAttribute('aria-invalid');
+    proposal.removeAttribute('aria-invalid');
+    if (!text) {
+      error.textContent = t('comments.compose.bodyMissing');
+      body.setAttribute('aria-invalid', 'true');
+      body.setAttribute('aria-describedby', errorId);
+      body.focus();
+      return;
+    }
+    if (stance === 'andringsforslag' && !proposed) {
+      error.textContent = t('comments.compose.proposalMissing');
+      proposal.setAttribute('aria-invalid', 'true');
+      proposal.focus();
+      return;
+    }
+    submit.disabled = true;
+    options.store.api
+      .createThread(options.store.docId, {
+        anchor: options.anchor,
+        body: text,
+        ...(stance ? { stance } : {}),
+        ...(stance === 'andringsforslag' ? { proposal: proposed } : {}),
+      })
+      .then((thread) => {
+        options.store.receive(thread);
+        options.onDone(thread);
+      })
+      .catch((failure: unknown) => {
+        submit.disabled = false;
+        error.textContent = t('comments.compose.failed', { message: describeError(failure) });
+      });
+  });
+  return { el: form, focus: () => radios[0]?.input.focus() };
+}

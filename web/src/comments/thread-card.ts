@@ -1,0 +1,478 @@
+/**
+ * One thread in the margin: who, stance, the quoted text (or a proposal as before/after),
+ * the comments with edit/delete for one's own, the resolution, a reply form, and the
+ * owner's actions (resolve with outcome and motivation, reopen, accept or reject a
+ * proposal). Bodies are plain text: they go in as text nodes, never as markup.
+ *
+ * The card keeps its element and its open forms across updates; only the display part
+ * is redrawn when the thread changes, so a live event never eats what someone is typing.
+ */
+import { describeError } from '../api/errors';
+import { OUTCOMES, type Outcome, type Role, type Thread, type ThreadComment } from '../api/types';
+import { announce } from '../app/announce';
+import { h, replaceChildren, uid } from '../dom';
+import { formatDateTime, type MessageKey, t } from '../i18n';
+import type { ThreadStore } from './store';
+
+export interface CardContext {
+  store: ThreadStore;
+  selfId: string;
+  role: () => Role | null;
+  /** Scrolls to the thread's text, selects it and focuses the editor. */
+  showInText(thread: Thread, returnTo: HTMLElement): void;
+}
+
+export function stanceLabel(stance: Thread['stance']): string {
+  return stance ? t(`stance.${stance}` as MessageKey) : t('comments.compose.noStance');
+}
+
+export class ThreadCard {
+  readonly el: HTMLElement;
+  private readonly display = h('div', { class: 'thread__display' });
+  private readonly actions = h('div', { class: 'thread__actions' });
+  private readonly status = h('p', { class: 'thread__status', role: 'status' });
+  private actionsKey = '';
+  private editing: { commentId: string; draft: string } | null = null;
+  private readonly headingId = uid('thread-heading');
+
+  constructor(
+    private thread: Thread,
+    private readonly ctx: CardContext,
+  ) {
+    this.el = h(
+      'article',
+      {
+        class: 'thread',
+        'aria-labelledby': this.headingId,
+        'data-thread-id': thread.id,
+        'data-testid': 'thread',
+        tabindex: '-1',
+      },
+      this.display,
+      this.actions,
+      this.status,
+    );
+    this.update(thread);
+  }
+
+  get id(): string {
+    return this.thread.id;
+  }
+
+  update(thread: Thread): void {
+    this.thread = thread;
+    const focused = document.activeElement as HTMLElement | null;
+    const refocus =
+      focused && this.display.contains(focused) ? focused.dataset.focusKey : undefined;
+    this.el.dataset.status = thread.status;
+    this.el.dataset.anchorState = thread.anchor.state;
+    this.el.classList.toggle('thread--resolved', thread.status === 'resolved');
+    replaceChildren(this.display, this.renderDisplay());
+    if (refocus) this.display.querySelector<HTMLElement>(`[data-focus-key="${refocus}"]`)?.focus();
+    const role = this.ctx.role();
+    const key = `${thread.status}|${thread.proposal ?? ''}|${role}`;
+    if (key !== this.actionsKey) {
+      this.actionsKey = key;
+      const hadFocus = focused !== null && this.actions.contains(focused);
+      replaceChildren(this.actions, this.renderActions());
+      if (hadFocus) this.actions.querySelector<HTMLElement>('button')?.focus();
+    }
+  }
+
+  setActive(active: boolean): void {
+    this.el.classList.toggle('thread--active', active);
+  }
+
+  private say(message: string): void {
+    this.status.textContent = message;
+    announce(message);
+  }
+
+  private async run(action: () => Promise<Thread>, done: string): Promise<boolean> {
+    try {
+      const thread = await action();
+      this.ctx.store.receive(thread);
+      this.say(done);
+      return true;
+    } catch (error) {
+      this.say(t('comments.actionFailed', { message: describeError(error) }));
+      return false;
+    }
+  }
+
+  private renderDisplay(): Node[] {
+    const thread = this.thread;
+    const orphaned = thread.anchor.state === 'orphaned';
+    const nodes: Node[] = [];
+    nodes.push(
+      h(
+        'h3',
+        { id: this.headingId, class: 'thread__heading' },
+        h('span', { class: 'thread__org' }, thread.orgName),
+        ' ',
+        h(
+          'span',
+          { class: `badge badge--stance badge--${thread.stance ?? 'none'}` },
+          stanceLabel(thread.stance),
+        ),
+        ' ',
+        h(
+          'span',
+          { class: `badge badge--${thread.status}` },
+          t(thread.status === 'open' ? 'comments.status.open' : 'comments.status.resolved'),
+        ),
+      ),
+    );
+    const quote = orphaned ? thread.anchor.originalQuote : thread.anchor.quote;
+    if (thread.proposal !== null && !orphaned) {
+      nodes.push(
+        h(
+          'div',
+          { class: 'proposal', 'data-testid': 'proposal' },
+          h('p', { class: 'proposal__title' }, t('comments.proposal.title')),
+          h(
+            'p',
+            { class: 'proposal__diff', lang: 'sv' },
+            h(
+              'del',
+              { class: 'proposal__before' },
+              h('span', { class: 'visually-hidden' }, `${t('comments.proposal.before')}: `),
+              quote,
+            ),
+            ' ',
+            h(
+              'ins',
+              { class: 'proposal__after' },
+              h('span', { class: 'visually-hidden' }, `${t('comments.proposal.after')}: `),
+              thread.proposal,
+            ),
+          ),
+        ),
+      );
+    } else {
+      nodes.push(
+        h(
+          'figure',
+          { class: 'thread__quote' },
+          h(
+            'figcaption',
+            { class: 'visually-hidden' },
+            t(orphaned ? 'comments.thread.originalQuote' : 'comments.thread.quote'),
+          ),
+          h('blockquote', { lang: 'sv', 'data-testid': 'thread-quote' }, quote),
+        ),
+      );
+    }
+    if (thread.anchor.state === 'changed' && thread.status === 'open') {
+      nodes.push(h('p', { class: 'thread__note' }, t('comments.thread.changed')));
+    }
+    if (!orphaned) {
+      const show = h(
+        'button',
+        {
+          type: 'button',
+          class: 'button button--small button--link',
+          'aria-label': t('comments.thread.showLabel', { org: thread.orgName }),
+          'data-focus-key': 'show',
+        },
+        t('comments.thread.show'),
+      );
+      show.addEventListener('click', () => this.ctx.showInText(this.thread, show));
+      nodes.push(h('p', { class: 'thread__show' }, show));
+    }
+    nodes.push(
+      h(
+        'ol',
+        { class: 'thread__comments' },
+        thread.comments.map((c) => this.renderComment(c)),
+      ),
+    );
+    if (thread.resolution) {
+      const r = thread.resolution;
+      nodes.push(
+        h(
+          'div',
+          { class: 'resolution', 'data-testid': 'resolution' },
+          h(
+            'p',
+            { class: 'resolution__title' },
+            t('comments.resolution.title', { outcome: t(`outcome.${r.outcome}` as MessageKey) }),
+          ),
+          h('p', { class: 'resolution__motivation' }, r.motivation),
+          h(
+            'p',
+            { class: 'resolution__by muted' },
+            t('comments.resolution.by', {
+              name: r.resolvedByName,
+              time: formatDateTime(r.resolvedAt),
+            }),
+          ),
+        ),
+      );
+    }
+    return nodes;
+  }
+
+  private renderComment(comment: ThreadComment): HTMLElement {
+    const own = comment.author === this.ctx.selfId && !comment.deleted;
+    const meta = h(
+      'p',
+      { class: 'comment__meta' },
+      h('span', { class: 'comment__author' }, `${comment.authorName} (${comment.orgName})`),
+      ' · ',
+      h(
+        'time',
+        { datetime: new Date(comment.createdAt).toISOString() },
+        formatDateTime(comment.createdAt),
+      ),
+      comment.editedAt !== null && !comment.deleted ? ` · ${t('comments.comment.edited')}` : '',
+    );
+    if (comment.deleted) {
+      return h(
+        'li',
+        { class: 'comment comment--deleted' },
+        meta,
+        h('p', { class: 'comment__body muted' }, t('comments.comment.deleted')),
+      );
+    }
+    if (own && this.editing?.commentId === comment.id) {
+      return h('li', { class: 'comment' }, meta, this.renderEditForm(comment));
+    }
+    const li = h(
+      'li',
+      { class: 'comment', 'data-testid': 'comment' },
+      meta,
+      h('p', { class: 'comment__body', lang: 'sv' }, comment.body),
+    );
+    if (own) {
+      const edit = h(
+        'button',
+        { type: 'button', class: 'button button--small', 'data-focus-key': `edit-${comment.id}` },
+        t('comments.comment.edit'),
+      );
+      edit.addEventListener('click', () => {
+        this.editing = { commentId: comment.id, draft: comment.body };
+        this.update(this.thread);
+        this.display.querySelector<HTMLTextAreaElement>('textarea')?.focus();
+      });
+      const remove = h(
+        'button',
+        {
+          type: 'button',
+          class: 'button button--small button--danger',
+          'data-focus-key': `delete-${comment.id}`,
+        },
+        t('comments.comment.delete'),
+      );
+      remove.addEventListener('click', () => {
+        if (!window.confirm(t('comments.comment.confirmDelete'))) return;
+        void this.run(
+          () => this.ctx.store.api.deleteComment(this.ctx.store.docId, this.thread.id, comment.id),
+          t('comments.comment.removed'),
+        ).then(() => this.el.focus());
+      });
+      li.append(h('div', { class: 'comment__tools' }, edit, remove));
+    }
+    return li;
+  }
+
+  private renderEditForm(comment: ThreadComment): HTMLElement {
+    const id = uid('edit');
+    const editing = this.editing as { commentId: string; draft: string };
+    const area = h('textarea', {
+      id,
+      rows: 3,
+      required: true,
+      'data-focus-key': `area-${comment.id}`,
+    });
+    area.value = editing.draft;
+    area.addEventListener('input', () => {
+      editing.draft = area.value;
+    });
+    const form = h(
+      'form',
+      { class: 'comment__edit' },
+      h('label', { for: id }, t('comments.comment.editLabel')),
+      area,
+      h(
+        'div',
+        { class: 'form-actions' },
+        h(
+          'button',
+          { type: 'submit', class: 'button button--small button--primary' },
+          t('comments.comment.save'),
+        ),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'button button--small',
+            onclick: () => {
+              this.editing = null;
+              this.update(this.thread);
+              this.display
+                .querySelector<HTMLElement>(`[data-focus-key="edit-${comment.id}"]`)
+                ?.focus();
+            },
+          },
+          t('comments.comment.cancel'),
+        ),
+      ),
+    );
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const body = area.value.trim();
+      if (!body) {
+        area.focus();
+        return;
+      }
+      void this.run(
+        () =>
+          this.ctx.store.api.editComment(this.ctx.store.docId, this.thread.id, comment.id, body),
+        t('comments.comment.saved'),
+      ).then((ok) => {
+        if (!ok) return;
+        this.editing = null;
+        this.update(this.thread);
+        this.display.querySelector<HTMLElement>(`[data-focus-key="edit-${comment.id}"]`)?.focus();
+      });
+    });
+    return form;
+  }
+
+  private renderActions(): Node[] {
+    const role = this.ctx.role();
+    if (role === null || role === 'viewer') return [];
+    const nodes: Node[] = [];
+    if (this.thread.status === 'open') nodes.push(this.renderReply());
+    if (role === 'owner') nodes.push(this.renderOwner());
+    return nodes;
+  }
+
+  private renderReply(): HTMLElement {
+    const id = uid('reply');
+    const area = h('textarea', { id, rows: 2, class: 'thread__reply-text' });
+    const form = h(
+      'form',
+      { class: 'thread__reply' },
+      h('label', { for: id }, t('comments.replyLabel')),
+      area,
+      h('button', { type: 'submit', class: 'button button--small' }, t('comments.replySubmit')),
+    );
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const body = area.value.trim();
+      if (!body) {
+        area.focus();
+        return;
+      }
+      void this.run(
+        () => this.ctx.store.api.reply(this.ctx.store.docId, this.thread.id, body),
+        t('comments.replied'),
+      ).then((ok) => {
+        if (ok) area.value = '';
+      });
+    });
+    return form;
+  }
+
+  private renderOwner(): HTMLElement {
+    if (this.thread.status === 'resolved') {
+      const reopen = h(
+        'button',
+        { type: 'button', class: 'button button--small' },
+        t('comments.resolve.reopen'),
+      );
+      reopen.addEventListener('click', () => {
+        void this.run(
+          () => this.ctx.store.api.reopen(this.ctx.store.docId, this.thread.id),
+          t('comments.resolve.reopened'),
+        );
+      });
+      return h('div', { class: 'thread__owner' }, reopen);
+    }
+    const outcomeId = uid('outcome');
+    const motivationId = uid('motivation');
+    const errorId = uid('motivation-error');
+    const outcome = h(
+      'select',
+      { id: outcomeId },
+      OUTCOMES.map((o) => h('option', { value: o }, t(`outcome.${o}` as MessageKey))),
+    );
+    const motivation = h('textarea', { id: motivationId, rows: 2 });
+    const error = h('p', { id: errorId, class: 'field-error', hidden: true });
+    const needMotivation = (): string | null => {
+      const text = motivation.value.trim();
+      error.hidden = Boolean(text);
+      error.textContent = text ? '' : t('comments.resolve.motivationMissing');
+      if (text) motivation.removeAttribute('aria-invalid');
+      else {
+        motivation.setAttribute('aria-invalid', 'true');
+        motivation.setAttribute('aria-describedby', errorId);
+        motivation.focus();
+      }
+      return text || null;
+    };
+    const resolve = h(
+      'button',
+      { type: 'submit', class: 'button button--small button--primary' },
+      t('comments.resolve.submit'),
+    );
+    const buttons: HTMLElement[] = [resolve];
+    if (this.thread.proposal !== null) {
+      for (const decision of ['accept', 'reject'] as const) {
+        const button = h(
+          'button',
+          { type: 'button', class: 'button button--small' },
+          t(decision === 'accept' ? 'comments.resolve.accept' : 'comments.resolve.reject'),
+        );
+        button.addEventListener('click', () => {
+          const text = needMotivation();
+          if (!text) return;
+          void this.run(
+            () =>
+              this.ctx.store.api.decideProposal(
+                this.ctx.store.docId,
+                this.thread.id,
+                decision,
+                text,
+              ),
+            t('comments.resolve.done'),
+          );
+        });
+        buttons.push(button);
+      }
+    }
+    const form = h(
+      'form',
+      { class: 'thread__owner' },
+      h(
+        'fieldset',
+        {},
+        h('legend', {}, t('comments.manage')),
+        h('label', { for: outcomeId }, t('comments.resolve.outcome')),
+        outcome,
+        h('label', { for: motivationId }, t('comments.resolve.motivation')),
+        motivation,
+        error,
+        h('div', { class: 'form-actions' }, buttons),
+      ),
+    );
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const text = needMotivation();
+      if (!text) return;
+      void this.run(
+        () =>
+          this.ctx.store.api.resolve(
+            this.ctx.store.docId,
+            this.thread.id,
+            outcome.value as Outcome,
+            text,
+          ),
+        t('comments.resolve.done'),
+      );
+    });
+    return form;
+  }
+}
