@@ -107,7 +107,7 @@ pub struct ServeArgs {
     /// Log entries after which an open document is compacted into a snapshot.
     #[arg(long, env = "FORANKRA_COMPACT_AFTER", default_value_t = 500)]
     pub compact_after: i64,
-    /// Folder of the built web app served at `/` (default: web/dist if it exists).
+    /// Folder of a built web app to serve at `/` instead of the one this binary carries.
     #[arg(long, env = "FORANKRA_WEB_DIR")]
     pub web_dir: Option<PathBuf>,
 }
@@ -115,10 +115,7 @@ pub struct ServeArgs {
 impl ServeArgs {
     /// The server's settings; `demo` forces the demo data on.
     pub fn into_config(self, demo: bool) -> anyhow::Result<Config> {
-        let web_dir = self.web_dir.or_else(|| {
-            let default = PathBuf::from("web/dist");
-            default.join("index.html").exists().then_some(default)
-        });
+        let web_dir = self.web_dir;
         Ok(Config {
             listen: self.listen,
             database_url: self.database.database_url,

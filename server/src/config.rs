@@ -38,7 +38,7 @@ pub struct Config {
     pub room_idle_unload: Duration,
     /// Log entries after which an open room compacts.
     pub compact_after_updates: i64,
-    /// The built web app to serve at `/`, if any.
+    /// A built web app to serve at `/` instead of the embedded one.
     pub web_dir: Option<PathBuf>,
     /// Load the demo organisations, users and draft at start.
     pub demo: bool,

@@ -22,6 +22,11 @@ async fn main() -> anyhow::Result<()> {
 
 async fn serve(config: forankra::Config) -> anyhow::Result<()> {
     telemetry::init();
+    if config.web_dir.is_none() && !forankra::web::has_embedded_app() {
+        tracing::warn!(
+            "this binary carries no web app: build web/ before the server, or pass --web-dir"
+        );
+    }
     let app = App::build(config).await?;
     tracing::info!(address = %app.local_addr(), "Förankra is listening");
     app.run_until(shutdown_signal()).await

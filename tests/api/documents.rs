@@ -150,3 +150,36 @@ both_dbs!(health_metrics_and_openapi_answer, |backend| async move {
     }
     Ok::<_, anyhow::Error>(())
 });
+
+both_dbs!(
+    the_web_app_is_served_with_its_routes_falling_back_to_the_page,
+    |backend| async move {
+        let app = TestApp::spawn(backend).await?;
+        let root = app.http.get(app.url("/")).send().await?;
+        assert_eq!(root.status(), 200);
+        let content_type = root
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        assert!(content_type.starts_with("text/html"), "{content_type}");
+        let page = root.text().await?;
+        assert!(page.contains("Förankra"), "{page}");
+        // A route of the app itself gets the same page; a missing asset does not.
+        let route = app
+            .http
+            .get(app.url("/d/trygghetsprogram-2020-2023"))
+            .send()
+            .await?;
+        assert_eq!(route.status(), 200);
+        assert_eq!(route.text().await?, page);
+        let asset = app
+            .http
+            .get(app.url("/assets/finns-inte.js"))
+            .send()
+            .await?;
+        assert_eq!(asset.status(), 404);
+        Ok::<_, anyhow::Error>(())
+    }
+);
