@@ -1,16 +1,28 @@
 //! `forankra-bench`: measurements of the real server, one subcommand per scenario.
 //!
-//! Every scenario starts the server in this process (see [`server`]) and talks to it
-//! over real loopback sockets, so the figures include the whole network path a browser
-//! would take while the harness can still read the server's state (stored bytes, open
-//! rooms) directly. Each scenario lives in its own module and prints a Markdown table;
-//! `--json` writes the same figures for scripts.
+//! `relay` starts the server in this process (see [`server`]) so it can read the
+//! server's state directly. The other scenarios start every server under test as a
+//! process of its own (see [`target`]): ours from the release build, and the peers it
+//! is compared with (the y-websocket reference server, Hocuspocus, y-sweet) by their
+//! start scripts in `bench/peers/`, so every server is measured the same way from
+//! outside, over real loopback sockets, its memory and CPU read from `/proc`. Each
+//! scenario lives in its own module and prints a Markdown table; `--json` writes the
+//! same figures for scripts.
 
 mod client;
+mod cluster;
+mod cold;
+mod connections;
 mod echo;
+mod fanout;
+mod load;
+mod procstat;
 mod relay;
 mod report;
 mod server;
+mod target;
+mod trace;
+mod typing;
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -27,22 +39,47 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Scenario {
     /// One writer types into a document, one reader receives: relay latency, storage
-    /// before and after compaction, and a loopback echo for reference.
+    /// before and after compaction, and a loopback echo for reference (in-process server).
     Relay(relay::RelayArgs),
+    /// N clients in each of M documents on one server, one writer per document at a
+    /// fixed total rate: fan-out latency, connect and sync times, server RSS and CPU.
+    Load(load::LoadArgs),
+    /// Scenario (a): one writer at 50 updates/s to 2, 50, 200 (and 500) clients in one
+    /// document, on ours and on every peer side by side, with the physical floors.
+    Fanout(fanout::FanoutArgs),
+    /// Scenario (b): many connections over many documents on one node (10,000 over
+    /// 1,000 by default): memory per connection, connect time, latency under that load.
+    Connections(connections::ConnectionsArgs),
+    /// Scenarios (c) and (d): the B4 editing trace pushed update by update, the server
+    /// restarted, a new client's first sync timed; stored bytes after compaction.
+    Cold(cold::ColdArgs),
+    /// Two nodes on one PostgreSQL database: same-node against cross-node relay
+    /// latency, and updates per second crossing from one node to the other.
+    Cluster(cluster::ClusterArgs),
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    // The server logs through `tracing`; keep it to warnings on stderr so stdout holds
-    // only the report (RUST_LOG overrides).
+    // The in-process server logs through `tracing`; keep it to warnings on stderr so
+    // stdout holds only the report (RUST_LOG overrides).
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
         .init();
+    // Thousands of client sockets: raise the soft limit on open files to the hard one.
+    // The servers started as child processes inherit it.
+    if let Err(error) = rlimit::increase_nofile_limit(u64::MAX) {
+        eprintln!("warning: could not raise the open-file limit: {error}");
+    }
     match cli.scenario {
         Scenario::Relay(args) => relay::run(args).await,
+        Scenario::Load(args) => load::run(args).await,
+        Scenario::Fanout(args) => fanout::run(args).await,
+        Scenario::Connections(args) => connections::run(args).await,
+        Scenario::Cold(args) => cold::run(args).await,
+        Scenario::Cluster(args) => cluster::run(args).await,
     }
 }

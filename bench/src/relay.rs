@@ -17,9 +17,7 @@
 //!   then shows what the log folds into.
 
 use std::collections::BTreeMap;
-use std::iter::Cycle;
 use std::path::PathBuf;
-use std::str::Chars;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -29,10 +27,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 use yrs::types::xml::XmlOut;
-use yrs::{
-    ClientID, Doc, GetString, ReadTxn, StateVector, Text, Transact, XmlElementPrelim, XmlFragment,
-    XmlFragmentRef, XmlTextPrelim, XmlTextRef,
-};
+use yrs::{ClientID, Doc, GetString, ReadTxn, StateVector, Transact, XmlFragment};
 
 use crate::client::YClient;
 use crate::echo;
@@ -40,26 +35,17 @@ use crate::report::{
     LatencySummary, StoredBytes, Table, latency, latency_histogram, record, thousands, write_json,
 };
 use crate::server::BenchServer;
+use crate::typing::{FRAGMENT, Typist};
 
 /// The organisation every client of this scenario acts for; it creates, so owns, the
 /// document.
 const ORG: &str = "bench";
-/// The field Tiptap's Collaboration extension keeps its tree in.
-const FRAGMENT: &str = "default";
 /// How long the emptied room stays loaded: short, so the run need not wait for it.
 const ROOM_IDLE_UNLOAD: Duration = Duration::from_millis(200);
 /// Longest wait for the room to unload, and then for its snapshot to be written.
 const UNLOAD_TIMEOUT: Duration = Duration::from_secs(15);
 /// Allowance beyond twice the nominal typing time for the writer and the reader.
 const RUN_SLACK: Duration = Duration::from_secs(30);
-
-/// What the writer types, over and over: from a real consultation response, with å ä ö
-/// (which count one UTF-16 unit but two UTF-8 bytes each). Free of `<`, `>` and `&`, so
-/// the fragment's XML form is the text itself inside its tags.
-const TYPED_TEXT: &str = "Förvaltningen har inte fått möjlighet att medverka i beredningen \
-    av förslaget. En sådan förankringsprocess hade kunnat bidra till kvaliteten på \
-    programmet. Förebyggande arbete i skolan är viktigt, och ansvarsfördelningen behöver \
-    bli tydligare för att programmet ska kunna genomföras. ";
 
 /// `forankra-bench relay`.
 #[derive(Debug, clap::Args)]
@@ -243,9 +229,9 @@ fn millis(d: Duration) -> u64 {
 
 /// A note from the writer to the reader: after this edit the writer's clock was `clock`,
 /// and the edit was sent at `at`.
-struct Sent {
-    clock: u32,
-    at: Instant,
+pub(crate) struct Sent {
+    pub(crate) clock: u32,
+    pub(crate) at: Instant,
 }
 
 /// Connects the two clients, lets the writer type while the reader measures, checks
@@ -320,7 +306,7 @@ async fn relay(server: &BenchServer, args: &RelayArgs) -> Result<Relayed> {
 }
 
 /// Waits for a task until `deadline`, aborting it if it has not finished by then.
-async fn join_by<T>(
+pub(crate) async fn join_by<T>(
     task: JoinHandle<Result<T>>,
     deadline: tokio::time::Instant,
     what: &str,
@@ -336,8 +322,8 @@ async fn join_by<T>(
 }
 
 /// What the writer ends with.
-struct Typed {
-    client: YClient,
+pub(crate) struct Typed {
+    pub(crate) client: YClient,
     text: String,
     frame_sizes: Vec<usize>,
     first_send: Instant,
@@ -346,13 +332,13 @@ struct Typed {
 
 /// Sends `edits` one-character updates at `rate` per second, noting each edit's clock
 /// and send instant for the reader, and handles whatever the server sends meanwhile.
-async fn type_text(
+pub(crate) async fn type_text(
     mut client: YClient,
     edits: u32,
     rate: u32,
     notes: mpsc::UnboundedSender<Sent>,
 ) -> Result<Typed> {
-    let mut typist = Typist::new(client.doc());
+    let mut typist = Typist::new(client.doc(), false, true);
     let mut ticker = tokio::time::interval(Duration::from_secs(1) / rate);
     // A late tick pushes the rest back rather than bursting to catch up, as a typist would.
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -379,74 +365,24 @@ async fn type_text(
     let (first_send, last_send) = sends.context("nothing was sent")?;
     Ok(Typed {
         client,
-        text: typist.typed,
+        text: typist.typed().unwrap_or_default().to_owned(),
         frame_sizes,
         first_send,
         last_send,
     })
 }
 
-/// Types [`TYPED_TEXT`] over and over, one character per edit, at the end of the first
-/// paragraph of the fragment, creating that paragraph (element and text) in the first
-/// edit, as Tiptap's tree has it.
-struct Typist {
-    fragment: XmlFragmentRef,
-    source: Cycle<Chars<'static>>,
-    text: Option<XmlTextRef>,
-    /// Where the next character goes, in UTF-16 units (the `Doc`'s offset kind).
-    offset: u32,
-    typed: String,
-}
-
-impl Typist {
-    fn new(doc: &Doc) -> Self {
-        Self {
-            fragment: doc.get_or_insert_xml_fragment(FRAGMENT),
-            source: TYPED_TEXT.chars().cycle(),
-            text: None,
-            offset: 0,
-            typed: String::new(),
-        }
-    }
-
-    /// Makes the next edit; returns its update and the writer's clock after it.
-    fn type_next(&mut self, doc: &Doc) -> (Vec<u8>, u32) {
-        // The source is a non-empty constant, so the cycle never ends.
-        let ch = self.source.next().unwrap_or(' ');
-        let mut buf = [0; 4];
-        let chunk: &str = ch.encode_utf8(&mut buf);
-        let update = {
-            let mut txn = doc.transact_mut();
-            match &self.text {
-                Some(text) => text.insert(&mut txn, self.offset, chunk),
-                None => {
-                    let paragraph =
-                        self.fragment
-                            .insert(&mut txn, 0, XmlElementPrelim::empty("paragraph"));
-                    self.text = Some(paragraph.insert(&mut txn, 0, XmlTextPrelim::new(chunk)));
-                }
-            }
-            txn.encode_update_v1()
-        };
-        // A char is one or two UTF-16 units.
-        self.offset += ch.len_utf16() as u32;
-        self.typed.push(ch);
-        let clock = doc.transact().state_vector().get(&doc.client_id());
-        (update, clock)
-    }
-}
-
 /// What the reader ends with.
-struct Received {
-    client: YClient,
-    latencies: Histogram<u64>,
+pub(crate) struct Received {
+    pub(crate) client: YClient,
+    pub(crate) latencies: Histogram<u64>,
     last_receipt: Instant,
 }
 
 /// Applies what the server relays until every one of the writer's `edits` has arrived,
 /// recording each edit's latency from its send to the receipt of the frame that
 /// completed it.
-async fn receive(
+pub(crate) async fn receive(
     mut client: YClient,
     writer: ClientID,
     edits: u32,
