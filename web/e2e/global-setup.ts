@@ -25,7 +25,7 @@ const START_TIMEOUT_MS = 90_000;
 const ANSI = /\u001b\[[0-9;]*m/g;
 
 /** The demo users the tests log in as; start-up waits until each one's password is read. */
-export const E2E_USERS = ['maria.holmberg', 'helena.strand', 'sara.nyberg'] as const;
+export const E2E_USERS = ['maria.holmberg', 'helena.strand', 'sara.nyberg', 'ingrid.fors'] as const;
 
 export interface DemoLogin {
   username: string;

@@ -1,3 +1,6 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { APIRequestContext, Page } from '@playwright/test';
 import {
   apiToken,
@@ -10,6 +13,9 @@ import {
   openDocument,
   test,
 } from './fixtures';
+
+/** Where screenshots kept as CI artefacts go (git-ignored): web/artifacts/. */
+const ARTIFACTS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'artifacts');
 
 /** A document of its own (owned by Stadsledningskontoret), Utbildningsförvaltningen commenting. */
 async function commentedDocument(request: APIRequestContext, title: string): Promise<string> {
@@ -183,4 +189,37 @@ test('a change proposal accepted by the owner changes the text in both editors',
     await sara.context.close();
     await maria.context.close();
   }
+});
+
+test('a screenshot of the document view with threads is saved as an artefact', async ({ page }) => {
+  await login(page, 'maria.holmberg');
+  await openDocument(page, DEMO_DOC_ID);
+  const margin = page.getByTestId('comments-margin');
+  await expect(margin.getByTestId('thread')).toHaveCount(10);
+
+  // Make one open thread (with a change proposal) active: its card is outlined and its
+  // text highlighted as active.
+  const card = thread(page, 'Målavsnittet säger inte vem');
+  await expect(card).toHaveAttribute('data-status', 'open');
+  await card.getByRole('button', { name: /Visa texten/ }).click();
+  await expect(card).toHaveClass(/thread--active/);
+  const active = editor(page).locator('.thread-highlight--active');
+  await expect(active).toBeVisible();
+  // Escape returns focus to the card; clearing the page's selection lets the picture show
+  // the active highlight rather than the selected text over it.
+  await page.keyboard.press('Escape');
+  await expect(card.getByRole('button', { name: /Visa texten/ })).toBeFocused();
+  await page.evaluate(() => window.getSelection()?.removeAllRanges());
+  await expect(card).toHaveClass(/thread--active/);
+
+  // The highlighted text in the middle of the window, the margin beside it.
+  await active.evaluate((el) => el.scrollIntoView({ block: 'center' }));
+  await expect(margin).toBeInViewport();
+  await expect(active).toBeInViewport();
+  await expect(card).toBeInViewport();
+
+  mkdirSync(ARTIFACTS_DIR, { recursive: true });
+  const path = join(ARTIFACTS_DIR, 'document-view-threads.png');
+  const png = await page.screenshot({ path, animations: 'disabled', caret: 'hide' });
+  expect(png.byteLength).toBeGreaterThan(10_000);
 });

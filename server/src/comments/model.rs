@@ -3,6 +3,12 @@
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 
+/// A new thread or comment id. Time-ordered (UUIDv7, monotonic within this process), so
+/// comments written in the same millisecond still list in the order they were written.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().simple().to_string()
+}
+
 /// What an organisation says about the passage (the remiss vocabulary).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -234,4 +240,17 @@ pub struct ThreadResponse {
     pub comments: Vec<CommentResponse>,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_made_in_one_millisecond_still_sort_in_order() {
+        let ids: Vec<String> = (0..2000).map(|_| new_id()).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted);
+    }
 }

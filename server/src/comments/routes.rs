@@ -83,10 +83,6 @@ fn author(who: &Identity) -> Author<'_> {
     }
 }
 
-fn new_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
-}
-
 impl From<anchor::AnchorError> for AppError {
     fn from(e: anchor::AnchorError) -> Self {
         AppError::Unprocessable(e.to_string())

@@ -16,7 +16,7 @@ use yrs::{ReadTxn, Transact};
 use crate::auth::password::hash_password;
 use crate::auth::{PrincipalKind, Role};
 use crate::comments::anchor::{anchor_for_quote, resolve};
-use crate::comments::model::{Outcome, Stance};
+use crate::comments::model::{Outcome, Stance, new_id};
 use crate::comments::store::{Author, NewThread};
 use crate::documents::content;
 use crate::documents::store::NewDocument;
@@ -199,11 +199,11 @@ async fn create_thread(
     let anchor = anchor_for_quote(doc, &thread.quote)
         .with_context(|| format!("quote not in the draft: {}", thread.quote))?;
     let resolved = resolve(doc, &anchor);
-    let thread_id = uuid::Uuid::new_v4().simple().to_string();
+    let thread_id = new_id();
     let version = doc.transact().state_vector().encode_v1();
     db.insert_thread(&NewThread {
         id: &thread_id,
-        comment_id: &uuid::Uuid::new_v4().simple().to_string(),
+        comment_id: &new_id(),
         doc: id,
         anchor_start: &anchor.start,
         anchor_end: &anchor.end,
@@ -217,7 +217,7 @@ async fn create_thread(
     })
     .await?;
     for reply in &thread.replies {
-        let comment_id = uuid::Uuid::new_v4().simple().to_string();
+        let comment_id = new_id();
         db.insert_comment(&comment_id, &thread_id, &user(&reply.author)?, &reply.body)
             .await?;
     }
