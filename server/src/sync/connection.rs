@@ -29,6 +29,8 @@ use crate::sync::protocol::parse_frame;
 use crate::sync::registry::RoomHandle;
 use crate::sync::room::{Peer, RoomCommand};
 
+/// Bytes read from a socket at a time.
+const READ_BUFFER_BYTES: usize = 4096;
 /// Frames that may wait in one client's outbox before it counts as too slow.
 const OUTBOX_CAPACITY: usize = 1024;
 /// How often the server pings an idle client.
@@ -55,7 +57,11 @@ pub async fn upgrade(
 ) -> Response {
     let token = params.ok().and_then(|Query(p)| p.token);
     let limit = state.config.max_message_bytes;
-    ws.max_message_size(limit)
+    // tungstenite zero-fills its read buffer up to this size before the first read; its
+    // 128 KiB default made every idle connection cost ~140 KiB. Larger messages still
+    // arrive whole: the buffer is only the unit of reading from the socket.
+    ws.read_buffer_size(READ_BUFFER_BYTES)
+        .max_message_size(limit)
         .max_frame_size(limit)
         .on_upgrade(move |socket| serve(state, doc, token, socket))
 }

@@ -9,7 +9,7 @@
 //! While one batch is being committed, further updates queue up and go in the next
 //! batch: one commit in flight per room, as many updates per commit as arrived.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
@@ -161,9 +161,6 @@ pub struct Room {
     /// Every log entry up to this sequence number is in `doc`.
     applied_seq: i64,
     compacted_seq: i64,
-    /// Our own entries above `applied_seq` (other nodes' entries sit between): skipped
-    /// when catching up, because they were relayed when they were committed.
-    own_seqs: BTreeSet<i64>,
     /// A catch-up is due once the commit in flight is done.
     catch_up_due: bool,
     /// The pseudo-connection standing for each other node's clients in `presence`.
@@ -219,7 +216,6 @@ pub async fn run(
         members: None,
         applied_seq: stored.head_seq,
         compacted_seq,
-        own_seqs: BTreeSet::new(),
         catch_up_due: false,
         remote_nodes: HashMap::new(),
         pending: Vec::new(),
@@ -496,7 +492,6 @@ impl Room {
         if first == self.applied_seq + 1 {
             self.applied_seq = head;
         } else {
-            self.own_seqs.extend(first..=head);
             self.catch_up_due = true;
         }
     }
@@ -523,17 +518,22 @@ impl Room {
                 return;
             }
         };
-        let mut frames = Vec::new();
-        let mut foreign = Vec::new();
-        {
+        // Our own entries among these are in the document already, so the changes this
+        // transaction makes are exactly what the other nodes added: relayed as one update.
+        let relay = {
             let mut txn = self.doc.transact_mut();
-            if let Some((seq, snapshot)) = read.snapshot {
-                // Compacted past us: take the whole state and relay what we lacked.
-                let before = txn.state_vector();
-                if let Ok(update) = Update::decode_v1(&snapshot) {
-                    let _ = txn.apply_update(update);
+            if let Some((seq, data)) = read.snapshot {
+                // Compacted past us: the snapshot holds what we lacked.
+                match Update::decode_v1(&data) {
+                    Ok(update) => {
+                        if let Err(error) = txn.apply_update(update) {
+                            tracing::warn!(doc = %self.id, %error, "a snapshot could not be applied");
+                        }
+                    }
+                    Err(error) => {
+                        tracing::warn!(doc = %self.id, %error, "a snapshot does not decode")
+                    }
                 }
-                frames.push(protocol::update(&txn.encode_diff_v1(&before)));
                 self.applied_seq = self.applied_seq.max(seq);
             }
             for (seq, data) in read.updates {
@@ -550,21 +550,12 @@ impl Room {
                         tracing::warn!(doc = %self.id, %error, "a logged update does not decode")
                     }
                 }
-                if !self.own_seqs.contains(&seq) {
-                    foreign.push((SERVER_ORIGIN, Bytes::from(data), (), ()));
-                }
                 self.applied_seq = seq;
             }
-        }
-        let applied = self.applied_seq;
-        self.own_seqs.retain(|&s| s > applied);
-        frames.extend(
-            relay_frames(&foreign)
-                .into_iter()
-                .map(|(_, frame, _)| frame),
-        );
-        for frame in frames {
-            let delivered = self.broadcast(&frame, None);
+            txn.encode_update_v1()
+        };
+        if Update::decode_v1(&relay).is_ok_and(|u| !u.is_empty()) {
+            let delivered = self.broadcast(&protocol::update(&relay), None);
             self.ctx
                 .metrics
                 .updates_relayed
@@ -608,7 +599,14 @@ impl Room {
 
     fn apply_and_relay(&mut self, batch: Vec<Pending>) {
         let metrics = Arc::clone(&self.ctx.metrics);
+        let first = batch.first().map(|p| p.origin);
+        let single_origin = first.filter(|&o| batch.iter().all(|p| p.origin == o));
+        let anyone_else = self.peers.keys().any(|&conn| Some(conn) != single_origin);
+        // A large batch (a paste, a fast client) goes out as one update: the changes the
+        // applying transaction made, encoded once, in time linear in the batch.
+        let merge = batch.len() > MERGE_ABOVE;
         let mut relays = Vec::with_capacity(batch.len());
+        let mut merged = None;
         {
             let mut txn = self.doc.transact_mut();
             for Pending {
@@ -626,12 +624,20 @@ impl Room {
                 }
                 relays.push((origin, incoming.raw, incoming.received, done));
             }
+            if merge && anyone_else {
+                merged = Some(txn.encode_update_v1());
+            }
         }
-        for (origin, frame, updates) in relay_frames(&relays) {
-            let delivered = self.broadcast(&frame, origin);
+        if let Some(update) = merged {
+            let delivered = self.broadcast(&protocol::update(&update), single_origin);
             metrics
                 .updates_relayed
-                .fetch_add((delivered * updates) as u64, Relaxed);
+                .fetch_add((delivered * relays.len()) as u64, Relaxed);
+        } else if !merge && anyone_else {
+            for (origin, raw, ..) in &relays {
+                let delivered = self.broadcast(&protocol::update(raw), Some(*origin));
+                metrics.updates_relayed.fetch_add(delivered as u64, Relaxed);
+            }
         }
         for (_, _, received, done) in relays {
             metrics.relay_latency.observe(received.elapsed());
@@ -812,42 +818,9 @@ impl Room {
     }
 }
 
-/// Batches larger than this are relayed as one merged update, not one frame each: a
-/// burst (a paste, a catch-up after another node wrote a lot) must not overflow the
-/// outboxes of clients that are keeping up perfectly well.
+/// Batches larger than this are relayed as one update, not one frame each: a burst (a
+/// paste, a fast client) must not overflow the outboxes of clients that keep up.
 const MERGE_ABOVE: usize = 32;
-
-/// The frames that relay a committed batch, each with the connection it must skip and
-/// the number of updates it carries. Small batches go update by update, skipping each
-/// update's sender; a large one is merged into one update, which skips its sender only
-/// when it had just one.
-fn relay_frames<T, U>(relays: &[(ConnId, Bytes, T, U)]) -> Vec<(Option<ConnId>, Bytes, usize)> {
-    let one_by_one = || {
-        relays
-            .iter()
-            .map(|(origin, raw, ..)| (Some(*origin), protocol::update(raw), 1))
-            .collect()
-    };
-    if relays.len() <= MERGE_ABOVE {
-        return one_by_one();
-    }
-    let updates: Vec<&[u8]> = relays.iter().map(|(_, raw, ..)| raw.as_ref()).collect();
-    match yrs::merge_updates_v1(updates) {
-        Ok(merged) => {
-            let first = relays[0].0;
-            let single_origin = relays.iter().all(|(origin, ..)| *origin == first);
-            vec![(
-                single_origin.then_some(first),
-                protocol::update(&merged),
-                relays.len(),
-            )]
-        }
-        Err(error) => {
-            tracing::warn!(%error, "merging a batch failed; relaying it update by update");
-            one_by_one()
-        }
-    }
-}
 
 /// Runs the readers still queued on a room that is going away and refuses its joins.
 fn drain_closed(commands: &mut mpsc::Receiver<RoomCommand>, doc: &Doc) {
