@@ -342,6 +342,35 @@ pub fn metric_value(text: &str, name: &str) -> Result<f64> {
         .context("metric value")
 }
 
+/// A server with one document owned by Stadsledningskontoret (user `maria`) and the given
+/// organisations invited with their roles: where most thread tests start.
+pub struct Draft {
+    pub app: TestApp,
+    /// The owner's token.
+    pub owner: String,
+    pub doc: String,
+}
+
+impl Draft {
+    pub async fn new(
+        backend: Backend,
+        title: &str,
+        markdown: &str,
+        invited: &[(&str, &str)],
+    ) -> Result<Self> {
+        let app = TestApp::spawn(backend).await?;
+        let owner = app.token("maria", "stadsledningskontoret");
+        let doc = app.create_doc(&owner, title, Some(markdown)).await?;
+        for (org, role) in invited {
+            let status = app.set_role(&owner, &doc, org, role).await?;
+            if status != 200 {
+                bail!("inviting {org} as {role}: {status}");
+            }
+        }
+        Ok(Self { app, owner, doc })
+    }
+}
+
 /// The `forankra` binary as a child process (for SIGKILL trials).
 pub struct ProcessServer {
     pub child: tokio::process::Child,

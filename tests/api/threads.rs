@@ -98,11 +98,13 @@ async fn node_anchor(app: &TestApp, doc: &str, token: &str, word: &str) -> Resul
 both_dbs!(
     anchors_made_by_npm_yjs_resolve_and_follow_the_text,
     |backend| async move {
-        let app = TestApp::spawn(backend).await?;
-        let owner = app.token("maria", "stadsledningskontoret");
-        let doc = app.create_doc(&owner, "Ankare", Some(DRAFT)).await?;
-        app.set_role(&owner, &doc, "utbildningsforvaltningen", "commenter")
-            .await?;
+        let Draft { app, owner, doc } = Draft::new(
+            backend,
+            "Ankare",
+            DRAFT,
+            &[("utbildningsforvaltningen", "commenter")],
+        )
+        .await?;
         let sara = app.token("sara", "utbildningsforvaltningen");
 
         let made = node_anchor(&app, &doc, &sara, "skolan").await?;
@@ -201,13 +203,16 @@ both_dbs!(
 both_dbs!(
     a_thread_is_answered_and_resolved_with_an_outcome,
     |backend| async move {
-        let app = TestApp::spawn(backend).await?;
-        let owner = app.token("maria", "stadsledningskontoret");
-        let doc = app.create_doc(&owner, "Livscykel", Some(DRAFT)).await?;
-        app.set_role(&owner, &doc, "arbetsmarknadsforvaltningen", "commenter")
-            .await?;
-        app.set_role(&owner, &doc, "kulturforvaltningen", "viewer")
-            .await?;
+        let Draft { app, owner, doc } = Draft::new(
+            backend,
+            "Livscykel",
+            DRAFT,
+            &[
+                ("arbetsmarknadsforvaltningen", "commenter"),
+                ("kulturforvaltningen", "viewer"),
+            ],
+        )
+        .await?;
         let leila = app.token("leila", "arbetsmarknadsforvaltningen");
         let viewer = app.token("ingrid", "kulturforvaltningen");
         let reader = WsClient::connect(&app.ws_url(&doc, &owner)).await?;
@@ -382,11 +387,13 @@ both_dbs!(
 both_dbs!(
     thread_changes_reach_open_clients_live,
     |backend| async move {
-        let app = TestApp::spawn(backend).await?;
-        let owner = app.token("maria", "stadsledningskontoret");
-        let doc = app.create_doc(&owner, "Live", Some(DRAFT)).await?;
-        app.set_role(&owner, &doc, "utbildningsforvaltningen", "commenter")
-            .await?;
+        let Draft { app, owner, doc } = Draft::new(
+            backend,
+            "Live",
+            DRAFT,
+            &[("utbildningsforvaltningen", "commenter")],
+        )
+        .await?;
         let sara = app.token("sara", "utbildningsforvaltningen");
         let mut watcher = WsClient::connect(&app.ws_url(&doc, &owner)).await?;
         watcher.subscribe_events().await?;
@@ -425,11 +432,13 @@ both_dbs!(
 both_dbs!(
     an_accepted_proposal_changes_the_text_for_everyone,
     |backend| async move {
-        let app = TestApp::spawn(backend).await?;
-        let owner = app.token("maria", "stadsledningskontoret");
-        let doc = app.create_doc(&owner, "Förslag", Some(DRAFT)).await?;
-        app.set_role(&owner, &doc, "arbetsmarknadsforvaltningen", "commenter")
-            .await?;
+        let Draft { app, owner, doc } = Draft::new(
+            backend,
+            "Förslag",
+            DRAFT,
+            &[("arbetsmarknadsforvaltningen", "commenter")],
+        )
+        .await?;
         let leila = app.token("leila", "arbetsmarknadsforvaltningen");
         let mut watcher = WsClient::connect(&app.ws_url(&doc, &owner)).await?;
         watcher.subscribe_events().await?;
