@@ -7,8 +7,7 @@ use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber; a second call (as in tests) is a no-op.
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn,sqlx=warn"));
+    let filter = filter();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
@@ -21,11 +20,16 @@ pub fn init() {
 /// Like [`init`], but writing through the test harness, which shows a test's log only
 /// when that test fails.
 pub fn init_for_tests() {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn,sqlx=warn"));
+    let filter = filter();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
         .with_test_writer()
         .try_init();
+}
+
+/// `RUST_LOG`, or info with the chatty HTTP and SQL layers at warn.
+fn filter() -> EnvFilter {
+    EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn,sqlx=warn"))
 }

@@ -14,6 +14,7 @@ use crate::app::AppState;
 use crate::cluster::Notice;
 use crate::comments::model::ThreadResponse;
 use crate::ids::DocId;
+use crate::sync::protocol::write_var;
 use crate::sync::room::RoomCommand;
 
 /// The y-websocket message type of thread events (types 0–3 belong to y-protocols).
@@ -35,14 +36,6 @@ pub fn frame(event: &ThreadEvent) -> Bytes {
     write_var(&mut out, json.len() as u64);
     out.extend_from_slice(&json);
     out.into()
-}
-
-fn write_var(out: &mut Vec<u8>, mut n: u64) {
-    while n >= 0x80 {
-        out.push((n as u8 & 0x7f) | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
 }
 
 /// Sends the event to the document's subscribed sockets on this node, if the document

@@ -168,7 +168,8 @@ pub fn awareness(update: AwarenessUpdate) -> Bytes {
     Message::Awareness(update).encode_v1().into()
 }
 
-fn write_var(out: &mut Vec<u8>, mut n: u64) {
+/// Appends `n` as a lib0 varuint.
+pub(crate) fn write_var(out: &mut Vec<u8>, mut n: u64) {
     while n >= 0x80 {
         out.push((n as u8 & 0x7f) | 0x80);
         n >>= 7;

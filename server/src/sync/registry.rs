@@ -136,6 +136,20 @@ impl RoomRegistry {
         }
     }
 
+    /// Sends `command` to the document's room, opening it if needed. A room that closed
+    /// its channel between `open()` and the send hands the command back and a fresh
+    /// room is opened; an unloading room still answers what it had queued.
+    async fn deliver(&self, id: &DocId, mut command: RoomCommand) -> Result<RoomHandle, RoomError> {
+        for _ in 0..3 {
+            let handle = self.open(id);
+            match handle.commands.send(command).await {
+                Ok(()) => return Ok(handle),
+                Err(mpsc::error::SendError(returned)) => command = returned,
+            }
+        }
+        Err(RoomError::Closed)
+    }
+
     /// Adds a connection to the document's room, opening it if needed.
     pub async fn join(
         &self,
@@ -146,21 +160,10 @@ impl RoomRegistry {
         // A room found unloading hands the peer back; a fresh one is opened. Twice in a
         // row would need two full unloads during one join.
         for _ in 0..3 {
-            let handle = self.open(id);
             let (reply, joined) = oneshot::channel();
-            if let Err(mpsc::error::SendError(command)) = handle
-                .commands
-                .send(RoomCommand::Join { conn, peer, reply })
-                .await
-            {
-                match command {
-                    RoomCommand::Join { peer: returned, .. } => {
-                        peer = returned;
-                        continue;
-                    }
-                    _ => return Err(RoomError::Closed),
-                }
-            }
+            let handle = self
+                .deliver(id, RoomCommand::Join { conn, peer, reply })
+                .await?;
             match joined.await {
                 Ok(Ok(())) => return Ok((handle, conn)),
                 Ok(Err(JoinError::Closed(returned))) => peer = returned,
@@ -178,22 +181,13 @@ impl RoomRegistry {
         read: impl FnOnce(&Doc) -> R + Send + 'static,
     ) -> Result<R, RoomError> {
         let (reply, result) = oneshot::channel();
-        let mut command = RoomCommand::Read(Box::new(move |doc: &Doc| {
+        let command = RoomCommand::Read(Box::new(move |doc: &Doc| {
             let _ = reply.send(read(doc));
         }));
-        // A room that closed its channel between open() and send() hands the command
-        // back; an unloading room still runs the readers it had queued.
-        for _ in 0..3 {
-            match self.open(id).commands.send(command).await {
-                Ok(()) => {
-                    return result.await.map_err(|_| {
-                        RoomError::Unavailable("the document could not be read".into())
-                    });
-                }
-                Err(mpsc::error::SendError(returned)) => command = returned,
-            }
-        }
-        Err(RoomError::Closed)
+        self.deliver(id, command).await?;
+        result
+            .await
+            .map_err(|_| RoomError::Unavailable("the document could not be read".into()))
     }
 
     /// Makes a server-side change: `make` computes an update from the current document;
@@ -204,23 +198,19 @@ impl RoomRegistry {
         make: impl FnOnce(&Doc) -> Result<Vec<u8>, String> + Send + 'static,
     ) -> Result<(), RoomError> {
         let (done, stored) = oneshot::channel();
-        let mut command = RoomCommand::Edit {
-            make: Box::new(make),
-            done,
-        };
-        for _ in 0..3 {
-            match self.open(id).commands.send(command).await {
-                Ok(()) => {
-                    return match stored.await {
-                        Ok(Ok(())) => Ok(()),
-                        Ok(Err(why)) => Err(RoomError::Unavailable(why)),
-                        Err(_) => Err(RoomError::Closed),
-                    };
-                }
-                Err(mpsc::error::SendError(returned)) => command = returned,
-            }
+        self.deliver(
+            id,
+            RoomCommand::Edit {
+                make: Box::new(make),
+                done,
+            },
+        )
+        .await?;
+        match stored.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(why)) => Err(RoomError::Unavailable(why)),
+            Err(_) => Err(RoomError::Closed),
         }
-        Err(RoomError::Closed)
     }
 
     /// Tells an open room that the membership changed; a closed room needs no telling.
