@@ -200,6 +200,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::auth::routes::router())
         .merge(crate::documents::routes::router())
         .merge(crate::comments::routes::router())
+        .merge(crate::audit::routes::router())
         .merge(crate::health::router())
         .merge(crate::openapi::router())
         .route("/ws/{doc_id}", get(crate::sync::connection::upgrade))

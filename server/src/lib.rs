@@ -5,6 +5,7 @@
 //! real sockets, so the code they exercise is the code that ships.
 
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod cluster;

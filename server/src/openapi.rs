@@ -42,6 +42,8 @@ use crate::error::ApiJson;
         crate::comments::routes::reanchor_thread,
         crate::comments::routes::accept_proposal,
         crate::comments::routes::reject_proposal,
+        crate::audit::routes::audit_trail,
+        crate::audit::routes::verify_trail,
         crate::health::healthz,
         crate::health::metrics,
     ),
@@ -53,6 +55,7 @@ use crate::error::ApiJson;
         (name = "content", description = "A draft's text as Markdown, HTML or plain text"),
         (name = "threads", description = "Comment threads anchored to the text: open, reply, resolve with an outcome, proposals. \
             Live events: send a WebSocket message of type 100 on the document's socket to receive every thread change as type 100 + JSON."),
+        (name = "remiss", description = "The remiss round: invitees and their status, versions, the participation report, the compilation, the audit trail, webhooks"),
         (name = "operations", description = "Health and metrics"),
     )
 )]

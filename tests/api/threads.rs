@@ -14,53 +14,6 @@ const DRAFT: &str = "# Trygghetsprogram\n\n\
 Förebyggande arbete i skolan är viktigt.\n\n\
 Programmet gäller 2020–2023 och ska följas upp årligen.\n";
 
-/// Calls the API and returns status and JSON body.
-async fn call(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> Result<(u16, Value)> {
-    let mut request = app.http.request(method, app.url(path)).bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await?;
-    let status = response.status().as_u16();
-    let text = response.text().await?;
-    Ok((
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    ))
-}
-
-async fn open_thread(
-    app: &TestApp,
-    token: &str,
-    doc: &str,
-    anchor: Value,
-    body: &str,
-    stance: Option<&str>,
-) -> Result<Value> {
-    let mut request = json!({ "anchor": anchor, "body": body });
-    if let Some(stance) = stance {
-        request["stance"] = json!(stance);
-    }
-    let (status, thread) = call(
-        app,
-        reqwest::Method::POST,
-        &format!("/api/documents/{doc}/threads"),
-        token,
-        Some(request),
-    )
-    .await?;
-    if status != 201 {
-        bail!("open thread: {status} {thread}");
-    }
-    Ok(thread)
-}
-
 /// An anchor made by the npm `yjs` package under Node, from a live WebsocketProvider.
 async fn node_anchor(app: &TestApp, doc: &str, token: &str, word: &str) -> Result<Value> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node");

@@ -10,7 +10,10 @@ use base64::engine::general_purpose::STANDARD;
 use yrs::updates::encoder::Encode;
 use yrs::{ReadTxn, Transact};
 
+use serde_json::json;
+
 use crate::app::AppState;
+use crate::audit::{self, Action};
 use crate::auth::{AuthUser, Identity, Role};
 use crate::comments::anchor::{self, Anchor};
 use crate::comments::events::{self, ThreadEvent};
@@ -212,6 +215,18 @@ async fn publish_thread(
     Ok(thread)
 }
 
+/// Records a thread change in the document's audit trail.
+async fn audited(
+    state: &AppState,
+    doc: &DocId,
+    who: &Identity,
+    action: Action,
+    detail: serde_json::Value,
+) -> ApiResult<()> {
+    audit::record(&state.db, doc, Some(who), action, detail).await?;
+    Ok(())
+}
+
 async fn load_thread(
     state: &AppState,
     doc: &DocId,
@@ -283,6 +298,9 @@ pub async fn create_thread(
             body: &body,
         })
         .await?;
+    let detail = json!({"thread": thread_id, "stance": stance, "paragraph": resolved.paragraph,
+        "quote": resolved.quote, "proposal": proposal});
+    audited(&state, &doc, &who, Action::ThreadOpened, detail).await?;
     let thread = publish_thread(&state, &doc, &thread_id).await?;
     Ok((StatusCode::CREATED, ApiJson(thread)))
 }
@@ -343,10 +361,13 @@ pub async fn reply(
     load_thread(&state, &doc, &thread_id).await?;
     let body = check_text(&request.body, "comment", true)?;
     state.db.ensure_user(&who.user, &who.name, &who.org).await?;
+    let comment_id = new_id();
     state
         .db
-        .insert_comment(&new_id(), &thread_id, &author(&who), &body)
+        .insert_comment(&comment_id, &thread_id, &author(&who), &body)
         .await?;
+    let detail = json!({"thread": thread_id, "comment": comment_id});
+    audited(&state, &doc, &who, Action::CommentAdded, detail).await?;
     Ok((
         StatusCode::CREATED,
         ApiJson(publish_thread(&state, &doc, &thread_id).await?),
@@ -392,6 +413,8 @@ pub async fn edit_comment(
         .db
         .edit_comment(&thread_id, &comment_id, &body)
         .await?;
+    let detail = json!({"thread": thread_id, "comment": comment_id});
+    audited(&state, &doc, &who, Action::CommentEdited, detail).await?;
     Ok(ApiJson(publish_thread(&state, &doc, &thread_id).await?))
 }
 
@@ -407,6 +430,8 @@ pub async fn delete_comment(
 ) -> ApiResult<ApiJson<ThreadResponse>> {
     let doc = own_comment(&state, &who, &id, &thread_id, &comment_id).await?;
     state.db.delete_comment(&thread_id, &comment_id).await?;
+    let detail = json!({"thread": thread_id, "comment": comment_id});
+    audited(&state, &doc, &who, Action::CommentDeleted, detail).await?;
     Ok(ApiJson(publish_thread(&state, &doc, &thread_id).await?))
 }
 
@@ -432,6 +457,8 @@ pub async fn resolve_thread(
         .db
         .resolve_thread(&thread_id, request.outcome, &motivation, &author(&who))
         .await?;
+    let detail = json!({"thread": thread_id, "outcome": request.outcome, "motivation": motivation});
+    audited(&state, &doc, &who, Action::ThreadResolved, detail).await?;
     Ok(ApiJson(publish_thread(&state, &doc, &thread_id).await?))
 }
 
@@ -450,6 +477,8 @@ pub async fn reopen_thread(
         return Err(AppError::Conflict("the thread is open".into()));
     }
     state.db.reopen_thread(&thread_id).await?;
+    let detail = json!({"thread": thread_id});
+    audited(&state, &doc, &who, Action::ThreadReopened, detail).await?;
     Ok(ApiJson(publish_thread(&state, &doc, &thread_id).await?))
 }
 
@@ -482,6 +511,8 @@ pub async fn reanchor_thread(
         .db
         .set_thread_anchor(&thread_id, &anchor.start, &anchor.end)
         .await?;
+    let detail = json!({"thread": thread_id});
+    audited(&state, &doc, &who, Action::ThreadReanchored, detail).await?;
     Ok(ApiJson(publish_thread(&state, &doc, &thread_id).await?))
 }
 
@@ -526,6 +557,10 @@ pub async fn accept_proposal(
         .db
         .resolve_thread(&thread_id, Outcome::Beaktad, &motivation, &author(&who))
         .await?;
+    let detail =
+        json!({"thread": thread_id, "outcome": Outcome::Beaktad, "motivation": motivation});
+    audited(&state, &doc, &who, Action::ProposalAccepted, detail.clone()).await?;
+    audited(&state, &doc, &who, Action::ThreadResolved, detail).await?;
     Ok(ApiJson(publish_thread(&state, &doc, &thread_id).await?))
 }
 
@@ -547,6 +582,10 @@ pub async fn reject_proposal(
         .db
         .resolve_thread(&thread_id, Outcome::EjBeaktad, &motivation, &author(&who))
         .await?;
+    let detail =
+        json!({"thread": thread_id, "outcome": Outcome::EjBeaktad, "motivation": motivation});
+    audited(&state, &doc, &who, Action::ProposalRejected, detail.clone()).await?;
+    audited(&state, &doc, &who, Action::ThreadResolved, detail).await?;
     Ok(ApiJson(publish_thread(&state, &doc, &thread_id).await?))
 }
 

@@ -5,8 +5,10 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
+use serde_json::json;
 
 use crate::app::AppState;
+use crate::audit::{self, Action};
 use crate::auth::{AuthUser, Identity, PrincipalKind, Role, access::effective_role};
 use crate::cluster::Notice;
 use crate::documents::content::{self, Format};
@@ -140,6 +142,14 @@ pub async fn create_document(
         .document(&id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("the new document vanished"))?;
+    audit::record(
+        &state.db,
+        &id,
+        Some(&who),
+        Action::DocumentCreated,
+        json!({"title": title}),
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         ApiJson(DocumentResponse::new(row, Role::Owner)),
@@ -242,6 +252,7 @@ pub async fn set_org_member(
         ));
     }
     state.db.ensure_org(&org, org.as_str()).await?;
+    let grant = Grant::new(&state, &id, PrincipalKind::Org, org.as_str()).await?;
     state
         .db
         .set_member(
@@ -252,6 +263,7 @@ pub async fn set_org_member(
             &who.user,
         )
         .await?;
+    grant.record(&state, &who, Some(request.role)).await?;
     membership_changed(&state, &id).await
 }
 
@@ -270,6 +282,7 @@ pub async fn remove_org_member(
             "the owning organisation cannot be removed".into(),
         ));
     }
+    let grant = Grant::new(&state, &id, PrincipalKind::Org, &org).await?;
     if !state
         .db
         .remove_member(&id, PrincipalKind::Org, &org)
@@ -279,6 +292,7 @@ pub async fn remove_org_member(
             "that organisation has no role here".into(),
         ));
     }
+    grant.record(&state, &who, None).await?;
     membership_changed(&state, &id).await
 }
 
@@ -294,6 +308,7 @@ pub async fn set_user_member(
 ) -> ApiResult<ApiJson<Vec<MemberResponse>>> {
     let (id, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
     let user = UserId::parse(user)?;
+    let grant = Grant::new(&state, &id, PrincipalKind::User, user.as_str()).await?;
     state
         .db
         .set_member(
@@ -304,6 +319,7 @@ pub async fn set_user_member(
             &who.user,
         )
         .await?;
+    grant.record(&state, &who, Some(request.role)).await?;
     membership_changed(&state, &id).await
 }
 
@@ -317,6 +333,7 @@ pub async fn remove_user_member(
     ApiPath((id, user)): ApiPath<(String, String)>,
 ) -> ApiResult<ApiJson<Vec<MemberResponse>>> {
     let (id, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
+    let grant = Grant::new(&state, &id, PrincipalKind::User, &user).await?;
     if !state
         .db
         .remove_member(&id, PrincipalKind::User, &user)
@@ -326,11 +343,60 @@ pub async fn remove_user_member(
             "that user has no role of their own here".into(),
         ));
     }
+    grant.record(&state, &who, None).await?;
     membership_changed(&state, &id).await
 }
 
 /// Pushes the new membership to the live room, so revoked or lowered roles take effect
 /// on open sockets now, and answers with the new list.
+/// A change to one principal's role, remembered from before it is made so the audit
+/// trail can say whether it was an invitation, a change or a removal.
+struct Grant<'a> {
+    doc: &'a DocId,
+    kind: PrincipalKind,
+    principal: &'a str,
+    before: Option<Role>,
+}
+
+impl<'a> Grant<'a> {
+    async fn new(
+        state: &AppState,
+        doc: &'a DocId,
+        kind: PrincipalKind,
+        principal: &'a str,
+    ) -> ApiResult<Self> {
+        let members = state.db.members(doc).await?;
+        let before = members
+            .iter()
+            .find(|m| m.kind == kind && m.id == principal)
+            .map(|m| m.role);
+        Ok(Self {
+            doc,
+            kind,
+            principal,
+            before,
+        })
+    }
+
+    /// Records the change once made; setting the role it already had records nothing.
+    async fn record(self, state: &AppState, who: &Identity, after: Option<Role>) -> ApiResult<()> {
+        let action = match (self.before, after) {
+            (None, Some(_)) => Action::MemberInvited,
+            (Some(b), Some(a)) if b != a => Action::MemberRoleChanged,
+            (Some(_), None) => Action::MemberRemoved,
+            _ => return Ok(()),
+        };
+        let detail = json!({
+            "kind": self.kind.as_str(),
+            "principal": self.principal,
+            "from": self.before.map(Role::as_str),
+            "to": after.map(Role::as_str),
+        });
+        audit::record(&state.db, self.doc, Some(who), action, detail).await?;
+        Ok(())
+    }
+}
+
 async fn membership_changed(
     state: &AppState,
     id: &DocId,

@@ -1,0 +1,184 @@
+//! The audit trail: who did what to a document, and when, in an append-only log whose
+//! entries are hash-chained (see [`chain`]).
+//!
+//! Handlers call [`record`] after their action has succeeded. Entries are numbered per
+//! document; two nodes appending at once race on the primary key and the loser retries
+//! on top of the winner, so the chain stays linear without locking the document row
+//! (which the update journal writes on every commit).
+
+pub mod chain;
+pub mod routes;
+
+use serde::Serialize;
+
+use crate::auth::Identity;
+use crate::ids::DocId;
+use crate::on_pool;
+use crate::storage::{BeginWrite, Db, StoreError, now_ms};
+
+/// How often an append retries after losing a race for the next number.
+const APPEND_ATTEMPTS: usize = 8;
+
+/// Everything the trail records. The names are stored, so they never change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    DocumentCreated,
+    MemberInvited,
+    MemberRoleChanged,
+    MemberRemoved,
+    RemissChanged,
+    FirstOpen,
+    ThreadOpened,
+    CommentAdded,
+    CommentEdited,
+    CommentDeleted,
+    ThreadResolved,
+    ThreadReopened,
+    ThreadReanchored,
+    ProposalAccepted,
+    ProposalRejected,
+    ResponseGiven,
+    ResponseDeclined,
+    VersionSaved,
+    ExportMade,
+    WebhookRegistered,
+    WebhookRemoved,
+    WebhookDelivered,
+    WebhookFailed,
+}
+
+impl Action {
+    /// The stored name, e.g. `thread_opened`.
+    pub fn as_str(self) -> &'static str {
+        use Action::*;
+        match self {
+            DocumentCreated => "document_created",
+            MemberInvited => "member_invited",
+            MemberRoleChanged => "member_role_changed",
+            MemberRemoved => "member_removed",
+            RemissChanged => "remiss_changed",
+            FirstOpen => "first_open",
+            ThreadOpened => "thread_opened",
+            CommentAdded => "comment_added",
+            CommentEdited => "comment_edited",
+            CommentDeleted => "comment_deleted",
+            ThreadResolved => "thread_resolved",
+            ThreadReopened => "thread_reopened",
+            ThreadReanchored => "thread_reanchored",
+            ProposalAccepted => "proposal_accepted",
+            ProposalRejected => "proposal_rejected",
+            ResponseGiven => "response_given",
+            ResponseDeclined => "response_declined",
+            VersionSaved => "version_saved",
+            ExportMade => "export_made",
+            WebhookRegistered => "webhook_registered",
+            WebhookRemoved => "webhook_removed",
+            WebhookDelivered => "webhook_delivered",
+            WebhookFailed => "webhook_failed",
+        }
+    }
+}
+
+/// One stored entry, exactly as hashed.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Entry {
+    pub seq: i64,
+    pub at: i64,
+    pub action: String,
+    pub actor_id: Option<String>,
+    pub actor_name: Option<String>,
+    pub org_id: Option<String>,
+    /// Serialised JSON.
+    pub detail: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// Appends one entry to the document's trail. `actor` is `None` for the server's own
+/// doings (webhook deliveries).
+pub async fn record(
+    db: &Db,
+    doc: &DocId,
+    actor: Option<&Identity>,
+    action: Action,
+    detail: serde_json::Value,
+) -> Result<Entry, StoreError> {
+    let mut entry = Entry {
+        seq: 0,
+        at: now_ms(),
+        action: action.as_str().to_owned(),
+        actor_id: actor.map(|a| a.user.to_string()),
+        actor_name: actor.map(|a| a.name.clone()),
+        org_id: actor.map(|a| a.org.to_string()),
+        detail: detail.to_string(),
+        prev_hash: String::new(),
+        hash: String::new(),
+    };
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match append(db, doc, &mut entry).await {
+            Err(StoreError::Database(e))
+                if is_unique_violation(&e) && attempt < APPEND_ATTEMPTS =>
+            {
+                continue;
+            }
+            result => return result.map(|()| entry),
+        }
+    }
+}
+
+/// Chains `entry` onto the current last entry and inserts it, in one transaction.
+async fn append(db: &Db, doc: &DocId, entry: &mut Entry) -> Result<(), StoreError> {
+    on_pool!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let last: Option<(i64, String)> = sqlx::query_as(
+            "SELECT seq, hash FROM audit_log WHERE doc_id = $1 ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(doc.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (seq, prev_hash) = last.unwrap_or_else(|| (0, chain::genesis(doc.as_str())));
+        entry.seq = seq + 1;
+        entry.prev_hash = prev_hash;
+        entry.hash = chain::hash(doc.as_str(), entry);
+        sqlx::query(
+            "INSERT INTO audit_log (doc_id, seq, at, action, actor_id, actor_name, org_id, detail, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(doc.as_str())
+        .bind(entry.seq)
+        .bind(entry.at)
+        .bind(&entry.action)
+        .bind(&entry.actor_id)
+        .bind(&entry.actor_name)
+        .bind(&entry.org_id)
+        .bind(&entry.detail)
+        .bind(&entry.prev_hash)
+        .bind(&entry.hash)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+    });
+    Ok(())
+}
+
+fn is_unique_violation(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .is_some_and(|e| e.is_unique_violation())
+}
+
+/// The whole trail of a document, oldest first.
+pub async fn entries(db: &Db, doc: &DocId) -> Result<Vec<Entry>, StoreError> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_as::<_, Entry>(
+            "SELECT seq, at, action, actor_id, actor_name, org_id, detail, prev_hash, hash \
+             FROM audit_log WHERE doc_id = $1 ORDER BY seq",
+        )
+        .bind(doc.as_str())
+        .fetch_all(pool)
+        .await?
+    }))
+}
