@@ -5,6 +5,7 @@ use yrs::updates::decoder::Decode;
 use yrs::{Doc, OffsetKind, Options, ReadTxn, StateVector, Transact, Update, XmlFragmentRef};
 
 use crate::documents::markdown;
+use crate::storage::snapshot::Snapshot;
 
 /// The fragment Tiptap's Collaboration extension edits (its `field` option).
 pub const FRAGMENT: &str = "default";
@@ -35,14 +36,19 @@ pub fn update_from_markdown(text: &str) -> Vec<u8> {
 /// Builds a `Doc` from a snapshot and the updates after it, skipping (and logging) any
 /// stored update that cannot be applied rather than refusing the whole document.
 pub fn doc_from_parts<'a>(
-    snapshot: Option<&'a [u8]>,
+    snapshot: Option<&Snapshot>,
     updates: impl IntoIterator<Item = &'a [u8]>,
 ) -> Doc {
     let doc = new_doc();
     {
         let mut txn = doc.transact_mut();
-        for bytes in snapshot.into_iter().chain(updates) {
-            match Update::decode_v1(bytes) {
+        let decoded = snapshot.map(Snapshot::decode).into_iter().chain(
+            updates
+                .into_iter()
+                .map(|bytes| Update::decode_v1(bytes).map_err(|e| e.to_string())),
+        );
+        for update in decoded {
+            match update {
                 Ok(update) => {
                     if let Err(error) = txn.apply_update(update) {
                         tracing::warn!(%error, "a stored update could not be applied");

@@ -20,6 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::cluster::notice::{CHANNEL, Envelope, Notice};
 use crate::ids::DocId;
 use crate::on_pool;
+use crate::storage::snapshot::Snapshot;
 use crate::storage::{BeginWrite, Db, StoreError, now_ms};
 
 /// Most operations one group commit takes.
@@ -33,7 +34,7 @@ const QUEUE_CAPACITY: usize = if cfg!(test) { 1 } else { 4096 };
 #[derive(Debug, Default)]
 pub struct StoredDoc {
     /// The compacted state, if the document was ever compacted.
-    pub snapshot: Option<Vec<u8>>,
+    pub snapshot: Option<Snapshot>,
     /// The updates appended after the snapshot, oldest first.
     pub updates: Vec<Vec<u8>>,
     /// Sequence number of the newest update.
@@ -58,7 +59,7 @@ enum Op {
     },
     Compact {
         doc: DocId,
-        snapshot: Vec<u8>,
+        snapshot: Snapshot,
         upto_seq: i64,
         reply: Reply<()>,
     },
@@ -68,7 +69,7 @@ enum Op {
 /// compacted past it.
 #[derive(Debug, Default)]
 pub struct CatchUp {
-    pub snapshot: Option<(i64, Vec<u8>)>,
+    pub snapshot: Option<(i64, Snapshot)>,
     pub updates: Vec<(i64, Vec<u8>)>,
 }
 
@@ -125,7 +126,7 @@ impl Journal {
     pub async fn compact(
         &self,
         doc: DocId,
-        snapshot: Vec<u8>,
+        snapshot: Snapshot,
         upto_seq: i64,
     ) -> Result<(), StoreError> {
         let (reply, done) = oneshot::channel();
@@ -157,18 +158,19 @@ impl Journal {
             .bind(doc.as_str())
             .fetch_all(pool)
             .await?;
-            let snapshot: Option<(i64, Vec<u8>)> =
-                sqlx::query_as("SELECT seq, data FROM document_snapshots WHERE doc_id = $1")
+            let snapshot: Option<(i64, Vec<u8>, i16)> =
+                sqlx::query_as("SELECT seq, data, encoding FROM document_snapshots WHERE doc_id = $1")
                     .bind(doc.as_str())
                     .fetch_optional(pool)
                     .await?;
+            let snapshot = snapshot.map(stored_snapshot).transpose()?;
             let snapshot_seq = snapshot.as_ref().map_or(0, |s| s.0);
             // Entries committed after the documents row was read are in the log read
             // after it: the position reached is the newest entry actually read.
             let last_logged = log.last().map_or(0, |(seq, _)| *seq);
             let head_seq = head_seq.max(snapshot_seq).max(last_logged);
             let updates = log.into_iter().filter(|(seq, _)| *seq > snapshot_seq).map(|(_, d)| d).collect();
-            Ok(Some(StoredDoc { snapshot: snapshot.map(|s| s.1), updates, head_seq }))
+            Ok(Some(StoredDoc { snapshot: snapshot.map(|(_, s)| s), updates, head_seq }))
         })
     }
 
@@ -187,13 +189,14 @@ impl Journal {
             if updates.first().is_some_and(|(seq, _)| *seq == after + 1) {
                 return Ok(CatchUp { snapshot: None, updates });
             }
-            let snapshot: Option<(i64, Vec<u8>)> = sqlx::query_as(
-                "SELECT seq, data FROM document_snapshots WHERE doc_id = $1 AND seq > $2",
+            let snapshot: Option<(i64, Vec<u8>, i16)> = sqlx::query_as(
+                "SELECT seq, data, encoding FROM document_snapshots WHERE doc_id = $1 AND seq > $2",
             )
             .bind(doc.as_str())
             .bind(after)
             .fetch_optional(pool)
             .await?;
+            let snapshot = snapshot.map(stored_snapshot).transpose()?;
             Ok(CatchUp { snapshot, updates })
         })
     }
@@ -213,6 +216,15 @@ impl Journal {
             Ok(size)
         })
     }
+}
+
+/// A `(seq, data, encoding)` row as a snapshot; an unknown encoding is a corrupt row.
+fn stored_snapshot(
+    (seq, data, encoding): (i64, Vec<u8>, i16),
+) -> Result<(i64, Snapshot), StoreError> {
+    Snapshot::from_stored(encoding, data)
+        .map(|s| (seq, s))
+        .map_err(StoreError::Corrupt)
 }
 
 async fn run_writer(db: Db, node: Option<String>, mut rx: mpsc::Receiver<Op>) {
@@ -311,15 +323,17 @@ async fn write_batch(
                 }
                 Op::Compact { doc, snapshot, upto_seq, .. } => {
                     let written = sqlx::query(
-                        "INSERT INTO document_snapshots (doc_id, seq, data, created_at) \
-                         SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM documents WHERE id = $1) \
+                        "INSERT INTO document_snapshots (doc_id, seq, data, created_at, encoding) \
+                         SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM documents WHERE id = $1) \
                          ON CONFLICT (doc_id) DO UPDATE SET seq = excluded.seq, data = excluded.data, \
-                         created_at = excluded.created_at WHERE document_snapshots.seq <= excluded.seq",
+                         created_at = excluded.created_at, encoding = excluded.encoding \
+                         WHERE document_snapshots.seq <= excluded.seq",
                     )
                     .bind(doc.as_str())
                     .bind(*upto_seq)
-                    .bind(snapshot.as_slice())
+                    .bind(snapshot.data.as_slice())
                     .bind(now)
+                    .bind(snapshot.encoding as i16)
                     .execute(&mut *tx)
                     .await?;
                     // Nothing written: the document is gone, or another node already

@@ -9,6 +9,7 @@
 
 pub mod journal;
 pub mod settings;
+pub mod snapshot;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -37,6 +38,8 @@ pub enum StoreError {
     WriterGone,
     #[error("no such document")]
     NoSuchDocument,
+    #[error("a stored row is corrupt: {0}")]
+    Corrupt(String),
 }
 
 /// Which database engine a [`Db`] talks to.

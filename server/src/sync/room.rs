@@ -18,7 +18,7 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 use yrs::updates::decoder::Decode;
-use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
+use yrs::{Doc, ReadTxn, Transact, Update};
 
 use crate::auth::{Identity, Member, Role, access::effective_role};
 use crate::cluster::{Cluster, Notice};
@@ -27,6 +27,7 @@ use crate::ids::DocId;
 use crate::metrics::Metrics;
 use crate::storage::StoreError;
 use crate::storage::journal::Journal;
+use crate::storage::snapshot::Snapshot;
 use crate::sync::ConnId;
 use crate::sync::close::{self, CloseReason};
 use crate::sync::presence::Presence;
@@ -196,7 +197,7 @@ pub async fn run(
         }
     };
     let doc = content::doc_from_parts(
-        stored.snapshot.as_deref(),
+        stored.snapshot.as_ref(),
         stored.updates.iter().map(Vec::as_slice),
     );
     // A log with entries after the snapshot is compacted at the next opportunity.
@@ -524,7 +525,7 @@ impl Room {
             let mut txn = self.doc.transact_mut();
             if let Some((seq, data)) = read.snapshot {
                 // Compacted past us: the snapshot holds what we lacked.
-                match Update::decode_v1(&data) {
+                match data.decode() {
                     Ok(update) => {
                         if let Err(error) = txn.apply_update(update) {
                             tracing::warn!(doc = %self.id, %error, "a snapshot could not be applied");
@@ -676,10 +677,7 @@ impl Room {
         if self.applied_seq - self.compacted_seq < threshold.max(1) {
             return;
         }
-        let snapshot = self
-            .doc
-            .transact()
-            .encode_state_as_update_v1(&StateVector::default());
+        let snapshot = Snapshot::of(&self.doc.transact());
         let upto = self.applied_seq;
         let journal = self.ctx.journal.clone();
         let metrics = Arc::clone(&self.ctx.metrics);
@@ -798,10 +796,7 @@ impl Room {
             }
         }
         if self.applied_seq > self.compacted_seq {
-            let snapshot = self
-                .doc
-                .transact()
-                .encode_state_as_update_v1(&StateVector::default());
+            let snapshot = Snapshot::of(&self.doc.transact());
             match self
                 .ctx
                 .journal
