@@ -104,7 +104,8 @@ pub struct ServeArgs {
     /// How long an empty room stays in memory (e.g. 30s, 5m).
     #[arg(long, env = "FORANKRA_ROOM_IDLE", default_value = "30s", value_parser = humantime::parse_duration)]
     pub room_idle: Duration,
-    /// Log entries after which an open document is compacted into a snapshot.
+    /// Fewest log entries after which an open document is compacted into a snapshot (it
+    /// also waits until the log holds as many bytes as the last snapshot).
     #[arg(long, env = "FORANKRA_COMPACT_AFTER", default_value_t = 500)]
     pub compact_after: i64,
     /// Folder of a built web app to serve at `/` instead of the one this binary carries.

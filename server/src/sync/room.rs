@@ -30,6 +30,7 @@ use crate::storage::journal::Journal;
 use crate::storage::snapshot::Snapshot;
 use crate::sync::ConnId;
 use crate::sync::close::{self, CloseReason};
+use crate::sync::compaction::CompactionPolicy;
 use crate::sync::presence::Presence;
 use crate::sync::protocol::{self, Inbound, IncomingUpdate};
 use crate::sync::registry::RoomRegistry;
@@ -162,6 +163,7 @@ pub struct Room {
     /// Every log entry up to this sequence number is in `doc`.
     applied_seq: i64,
     compacted_seq: i64,
+    compaction: CompactionPolicy,
     /// A catch-up is due once the commit in flight is done.
     catch_up_due: bool,
     /// The pseudo-connection standing for each other node's clients in `presence`.
@@ -206,6 +208,11 @@ pub async fn run(
     } else {
         0
     };
+    let compaction = CompactionPolicy::new(
+        ctx.settings.compact_after_updates,
+        stored.snapshot.as_ref().map_or(0, |s| s.data.len()),
+        stored.updates.iter().map(Vec::len).sum(),
+    );
     ctx.metrics.rooms_open.fetch_add(1, Relaxed);
     let mut room = Room {
         id,
@@ -217,6 +224,7 @@ pub async fn run(
         members: None,
         applied_seq: stored.head_seq,
         compacted_seq,
+        compaction,
         catch_up_due: false,
         remote_nodes: HashMap::new(),
         pending: Vec::new(),
@@ -473,9 +481,10 @@ impl Room {
         match outcome {
             Ok(head) => {
                 self.record_own(head, batch.len());
+                let bytes = batch.iter().map(|p| p.incoming.raw.len()).sum();
+                self.compaction.logged(bytes);
                 self.apply_and_relay(batch);
-                self.maybe_compact(self.ctx.settings.compact_after_updates)
-                    .await;
+                self.maybe_compact().await;
             }
             Err(error) => self.fail_batch(batch, error),
         }
@@ -541,6 +550,7 @@ impl Room {
                 if seq <= self.applied_seq {
                     continue;
                 }
+                self.compaction.logged(data.len());
                 match Update::decode_v1(&data) {
                     Ok(update) => {
                         if let Err(error) = txn.apply_update(update) {
@@ -562,8 +572,7 @@ impl Room {
                 .updates_relayed
                 .fetch_add(delivered as u64, Relaxed);
         }
-        self.maybe_compact(self.ctx.settings.compact_after_updates)
-            .await;
+        self.maybe_compact().await;
     }
 
     fn on_remote(&mut self, notice: RemoteNotice) -> Option<RemoteNotice> {
@@ -672,12 +681,14 @@ impl Room {
         }
     }
 
-    /// Compacts when at least `threshold` log entries accumulated since the last time.
-    async fn maybe_compact(&mut self, threshold: i64) {
-        if self.applied_seq - self.compacted_seq < threshold.max(1) {
+    /// Compacts when the log has grown enough since the last time (see
+    /// [`CompactionPolicy`]).
+    async fn maybe_compact(&mut self) {
+        if !self.compaction.due(self.applied_seq - self.compacted_seq) {
             return;
         }
         let snapshot = Snapshot::of(&self.doc.transact());
+        self.compaction.compacted(snapshot.data.len());
         let upto = self.applied_seq;
         let journal = self.ctx.journal.clone();
         let metrics = Arc::clone(&self.ctx.metrics);
