@@ -43,6 +43,8 @@ pub struct AppState {
     pub tokens: Arc<TokenKeys>,
     pub rooms: RoomRegistry,
     pub metrics: Arc<Metrics>,
+    /// Invitees' first opens already recorded by this node (`remiss::activity`).
+    pub seen_opens: crate::remiss::SeenOpens,
     /// Cancelled when the server starts shutting down; sockets and rooms watch it.
     pub shutdown: CancellationToken,
 }
@@ -98,6 +100,7 @@ impl App {
             tokens,
             rooms,
             metrics,
+            seen_opens: Default::default(),
             shutdown,
         };
         Ok(Self {
@@ -201,6 +204,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::documents::routes::router())
         .merge(crate::comments::routes::router())
         .merge(crate::audit::routes::router())
+        .merge(crate::remiss::routes::router())
         .merge(crate::health::router())
         .merge(crate::openapi::router())
         .route("/ws/{doc_id}", get(crate::sync::connection::upgrade))

@@ -38,6 +38,10 @@ pub enum AppError {
     Conflict(String),
     #[error("{0}")]
     Unprocessable(String),
+    /// The remiss round no longer takes this contribution (after the svarsdatum or in
+    /// `avslutad`); the message names the date or the phase.
+    #[error("{0}")]
+    RemissClosed(String),
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("the service is unavailable: {0}")]
@@ -57,6 +61,7 @@ impl AppError {
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
+            Self::RemissClosed(_) => (StatusCode::CONFLICT, "remiss_closed"),
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Storage(_) | Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),

@@ -18,6 +18,7 @@ pub mod health;
 pub mod ids;
 pub mod metrics;
 pub mod openapi;
+pub mod remiss;
 pub mod storage;
 pub mod sync;
 pub mod telemetry;

@@ -14,5 +14,6 @@ mod durability;
 mod hostile;
 mod interop;
 mod members;
+mod remiss;
 mod sync;
 mod threads;

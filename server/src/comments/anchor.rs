@@ -92,6 +92,9 @@ pub struct Resolved {
     pub paragraph: Option<i64>,
     /// The text between start and end now.
     pub quote: String,
+    /// Where the start lies in the whole text (UTF-16 units), for sorting threads in
+    /// document order; `None` when nothing is left.
+    pub offset: Option<usize>,
 }
 
 impl Resolved {
@@ -218,6 +221,7 @@ pub fn resolve(doc: &Doc, anchor: &Anchor) -> Resolved {
         .unwrap_or(Resolved {
             paragraph: None,
             quote: String::new(),
+            offset: None,
         })
 }
 
@@ -226,6 +230,7 @@ pub fn resolve_all(doc: &Doc, anchors: &[Anchor]) -> Vec<Resolved> {
     let gone = || Resolved {
         paragraph: None,
         quote: String::new(),
+        offset: None,
     };
     let txn = doc.transact();
     let Some(fragment) = txn.get_xml_fragment(FRAGMENT) else {
@@ -242,10 +247,12 @@ pub fn resolve_all(doc: &Doc, anchors: &[Anchor]) -> Vec<Resolved> {
                 (Some(start), Some(end)) if end > start => Resolved {
                     paragraph: layout.block_of(start),
                     quote: String::from_utf16_lossy(&layout.text[start..end]),
+                    offset: Some(start),
                 },
                 (Some(start), Some(_)) => Resolved {
                     paragraph: layout.block_of(start),
                     quote: String::new(),
+                    offset: Some(start),
                 },
                 _ => gone(),
             }

@@ -23,6 +23,8 @@ use crate::comments::store::{Author, NewThread};
 use crate::documents::routes::authorize;
 use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
 use crate::ids::DocId;
+use crate::remiss::activity;
+use crate::remiss::deadline::{self, Contribution};
 
 /// Longest comment, motivation or proposal, in characters.
 pub const MAX_TEXT_CHARS: usize = 20_000;
@@ -242,7 +244,9 @@ async fn load_thread(
 /// Opens a thread on a range (commenters, editors, owners).
 #[utoipa::path(post, path = "/api/documents/{id}/threads", tag = "threads", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = CreateThreadRequest,
-    responses((status = 201, body = ThreadResponse), (status = 403, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+    responses((status = 201, body = ThreadResponse), (status = 403, body = ErrorResponse),
+        (status = 409, description = "remiss_closed: after the svarsdatum or in phase avslutad", body = ErrorResponse),
+        (status = 422, body = ErrorResponse)))]
 #[tracing::instrument(skip_all, fields(user = %who.user))]
 pub async fn create_thread(
     State(state): State<AppState>,
@@ -250,7 +254,8 @@ pub async fn create_thread(
     ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<CreateThreadRequest>,
 ) -> ApiResult<(StatusCode, ApiJson<ThreadResponse>)> {
-    let (doc, _, _) = authorize(&state, &id, &who, Role::Commenter).await?;
+    let (doc, _, role) = authorize(&state, &id, &who, Role::Commenter).await?;
+    deadline::check_open(&state, &doc, role, Contribution::Thread).await?;
     let body = check_text(&request.body, "comment", true)?;
     let proposal = request
         .proposal
@@ -301,6 +306,7 @@ pub async fn create_thread(
     let detail = json!({"thread": thread_id, "stance": stance, "paragraph": resolved.paragraph,
         "quote": resolved.quote, "proposal": proposal});
     audited(&state, &doc, &who, Action::ThreadOpened, detail).await?;
+    activity::commented(&state, &doc, &who).await?;
     let thread = publish_thread(&state, &doc, &thread_id).await?;
     Ok((StatusCode::CREATED, ApiJson(thread)))
 }
@@ -350,15 +356,17 @@ pub async fn get_thread(
 /// Replies in a thread (commenters, editors, owners).
 #[utoipa::path(post, path = "/api/documents/{id}/threads/{thread_id}/comments", tag = "threads", security(("bearer" = [])),
     params(("id" = String, Path), ("thread_id" = String, Path)), request_body = CommentRequest,
-    responses((status = 201, body = ThreadResponse), (status = 403, body = ErrorResponse)))]
+    responses((status = 201, body = ThreadResponse), (status = 403, body = ErrorResponse),
+        (status = 409, description = "remiss_closed: after the svarsdatum or in phase avslutad, for all but the owners", body = ErrorResponse)))]
 pub async fn reply(
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
     ApiPath((id, thread_id)): ApiPath<(String, String)>,
     ApiJson(request): ApiJson<CommentRequest>,
 ) -> ApiResult<(StatusCode, ApiJson<ThreadResponse>)> {
-    let (doc, _, _) = authorize(&state, &id, &who, Role::Commenter).await?;
+    let (doc, _, role) = authorize(&state, &id, &who, Role::Commenter).await?;
     load_thread(&state, &doc, &thread_id).await?;
+    deadline::check_open(&state, &doc, role, Contribution::Reply).await?;
     let body = check_text(&request.body, "comment", true)?;
     state.db.ensure_user(&who.user, &who.name, &who.org).await?;
     let comment_id = new_id();
@@ -368,6 +376,7 @@ pub async fn reply(
         .await?;
     let detail = json!({"thread": thread_id, "comment": comment_id});
     audited(&state, &doc, &who, Action::CommentAdded, detail).await?;
+    activity::commented(&state, &doc, &who).await?;
     Ok((
         StatusCode::CREATED,
         ApiJson(publish_thread(&state, &doc, &thread_id).await?),

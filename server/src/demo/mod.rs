@@ -169,10 +169,15 @@ async fn create_document(db: &Db, seed: &Seed) -> anyhow::Result<()> {
     for member in &seed.members {
         db.set_member(&id, PrincipalKind::Org, &member.org, member.role, &creator)
             .await?;
+        if member.org != OWNER_ORG {
+            db.record_invited(&id, &OrgId::parse(member.org.as_str())?)
+                .await?;
+        }
     }
     for thread in &seed.threads {
         create_thread(db, seed, &id, &doc, thread).await?;
     }
+    db.backfill_first_comments(&id).await?;
     Ok(())
 }
 

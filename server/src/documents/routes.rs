@@ -165,7 +165,8 @@ pub async fn get_document(
     AuthUser(who): AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<ApiJson<DocumentResponse>> {
-    let (_, row, role) = authorize(&state, &id, &who, Role::Viewer).await?;
+    let (id, row, role) = authorize(&state, &id, &who, Role::Viewer).await?;
+    crate::remiss::activity::opened(&state, &id, &who);
     Ok(ApiJson(DocumentResponse::new(row, role)))
 }
 
@@ -264,6 +265,10 @@ pub async fn set_org_member(
         )
         .await?;
     grant.record(&state, &who, Some(request.role)).await?;
+    if org.as_str() != row.owner_org {
+        state.db.record_invited(&id, &org).await?;
+        state.seen_opens.forget(&id, &org);
+    }
     membership_changed(&state, &id).await
 }
 

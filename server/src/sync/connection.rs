@@ -105,6 +105,7 @@ async fn serve(state: AppState, doc: String, token: Option<String>, socket: WebS
     };
     state.metrics.connections.fetch_add(1, Relaxed);
     tracing::debug!(doc = %doc, user = %identity.user, conn, ?role, "connected");
+    crate::remiss::activity::opened(&state, &doc, &identity);
     let mut writer = tokio::spawn(write_loop(
         sink,
         outbox_rx,

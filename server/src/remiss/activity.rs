@@ -1,0 +1,72 @@
+//! Recording what invitees do: first open and first comment.
+//!
+//! Every WebSocket join and every read of a document would otherwise be a database write.
+//! A set of the (document, organisation) pairs already recorded by this node keeps that
+//! to one write per pair per process lifetime, done in a spawned task so a join never
+//! waits on it. The write itself only fills an empty column, so nodes racing on the same
+//! pair (or a restarted node) record the first moment once.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::app::AppState;
+use crate::auth::Identity;
+use crate::ids::{DocId, OrgId};
+use crate::remiss::store::FirstMoment;
+use crate::storage::StoreError;
+
+/// The (document, organisation) pairs whose first open this node has already recorded.
+#[derive(Debug, Clone, Default)]
+pub struct SeenOpens(Arc<Mutex<HashSet<(DocId, OrgId)>>>);
+
+impl SeenOpens {
+    /// True if the pair was not in the set (and is now).
+    fn insert(&self, doc: &DocId, org: &OrgId) -> bool {
+        let mut seen = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        seen.insert((doc.clone(), org.clone()))
+    }
+
+    /// Forgets a pair, so its next open is checked against the database again: after a
+    /// failed write, and when the organisation is invited (it may have opened the
+    /// document before, through a role of its own user).
+    pub fn forget(&self, doc: &DocId, org: &OrgId) {
+        let mut seen = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        seen.remove(&(doc.clone(), org.clone()));
+    }
+}
+
+/// Notes that someone of `who`'s organisation opened the document, without waiting.
+pub fn opened(state: &AppState, doc: &DocId, who: &Identity) {
+    if !state.seen_opens.insert(doc, &who.org) {
+        return;
+    }
+    let state = state.clone();
+    let doc = doc.clone();
+    let who = who.clone();
+    tokio::spawn(async move {
+        if let Err(error) = record_open(&state, &doc, &who).await {
+            tracing::warn!(doc = %doc, %error, "recording a first open failed");
+            state.seen_opens.forget(&doc, &who.org);
+        }
+    });
+}
+
+async fn record_open(state: &AppState, doc: &DocId, who: &Identity) -> Result<(), StoreError> {
+    if state
+        .db
+        .record_first(doc, &who.org, FirstMoment::Opened)
+        .await?
+    {
+        tracing::debug!(doc = %doc, org = %who.org, "first open");
+    }
+    Ok(())
+}
+
+/// Notes that someone of `who`'s organisation opened a thread or replied.
+pub async fn commented(state: &AppState, doc: &DocId, who: &Identity) -> Result<(), StoreError> {
+    state
+        .db
+        .record_first(doc, &who.org, FirstMoment::Commented)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,166 @@
+//! The deadline rule: after the svarsdatum or once the round is `avslutad`, no new threads,
+//! and replies only from the owners.
+//!
+//! A svarsdatum is a calendar date in Europe/Stockholm, inclusive: answers are accepted
+//! until 23:59:59 Swedish time on that day, whatever the server's own zone. The zone
+//! rules come from jiff's bundled copy of the tz database, so a server without
+//! `/usr/share/zoneinfo` still knows when Swedish summer time starts.
+
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+
+use crate::app::AppState;
+use crate::auth::Role;
+use crate::error::{ApiResult, AppError};
+use crate::ids::DocId;
+use crate::remiss::model::{Phase, RoundRow};
+
+/// The zone a svarsdatum is counted in.
+pub const ZONE: &str = "Europe/Stockholm";
+
+/// Parses a svarsdatum: exactly `YYYY-MM-DD`, a real date.
+pub fn parse_date(text: &str) -> Result<Date, String> {
+    let shaped = text.len() == 10
+        && text.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    if !shaped {
+        return Err(format!("the svarsdatum `{text}` is not a date YYYY-MM-DD"));
+    }
+    text.parse::<Date>()
+        .map_err(|_| format!("the svarsdatum `{text}` is not a real date"))
+}
+
+/// Today's date in Stockholm.
+pub fn today() -> Date {
+    let zone = TimeZone::get(ZONE).unwrap_or_else(|error| {
+        // The tz database is compiled in; this only fails if that copy is broken.
+        tracing::error!(%error, "no rules for {ZONE}; counting the svarsdatum in UTC");
+        TimeZone::UTC
+    });
+    jiff::Timestamp::now().to_zoned_datetime(zone).date()
+}
+
+/// What the round allows on a given day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Openness {
+    /// The svarsdatum is an earlier day than `today`.
+    pub deadline_passed: bool,
+    /// New threads are accepted.
+    pub accepting_threads: bool,
+    /// Why not, naming the date or phase, when they are not.
+    pub closed_because: Option<String>,
+}
+
+/// Applies the rule to a round on `today`.
+pub fn openness(round: &RoundRow, today: Date) -> Openness {
+    let deadline = round.deadline.as_deref();
+    let deadline_passed = deadline
+        .and_then(|d| parse_date(d).ok())
+        .is_some_and(|d| today > d);
+    let closed_because = if Phase::parse(&round.phase) == Some(Phase::Avslutad) {
+        Some(match deadline {
+            Some(date) => {
+                format!("the remiss round is closed (avslutad; the svarsdatum was {date}, {ZONE})")
+            }
+            None => "the remiss round is closed (avslutad)".to_owned(),
+        })
+    } else if deadline_passed {
+        Some(format!(
+            "the svarsdatum {} has passed (answers were accepted until 23:59 {ZONE} time that day)",
+            deadline.unwrap_or_default()
+        ))
+    } else {
+        None
+    };
+    Openness {
+        deadline_passed,
+        accepting_threads: closed_because.is_none(),
+        closed_because,
+    }
+}
+
+/// What a caller is about to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contribution {
+    Thread,
+    Reply,
+}
+
+/// Refuses a new thread, or a reply from anyone but the owners, once the round is closed,
+/// with 409 `remiss_closed`.
+pub async fn check_open(
+    state: &AppState,
+    doc: &DocId,
+    role: Role,
+    what: Contribution,
+) -> ApiResult<()> {
+    if what == Contribution::Reply && role == Role::Owner {
+        return Ok(());
+    }
+    let round = state.db.remiss_round(doc).await?;
+    match openness(&round, today()).closed_because {
+        None => Ok(()),
+        Some(because) => Err(AppError::RemissClosed(match what {
+            Contribution::Thread => format!("{because}: new threads are no longer accepted"),
+            Contribution::Reply => format!("{because}: only the owners may still reply"),
+        })),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round(phase: Phase, deadline: Option<&str>) -> RoundRow {
+        RoundRow {
+            diarienummer: None,
+            phase: phase.as_str().to_owned(),
+            deadline: deadline.map(str::to_owned),
+        }
+    }
+
+    fn date(text: &str) -> Date {
+        parse_date(text).expect("date")
+    }
+
+    #[test]
+    fn the_svarsdatum_itself_still_counts() {
+        let r = round(Phase::Remiss, Some("2020-11-30"));
+        assert!(openness(&r, date("2020-11-30")).accepting_threads);
+        let after = openness(&r, date("2020-12-01"));
+        assert!(after.deadline_passed && !after.accepting_threads);
+        assert!(after.closed_because.expect("why").contains("2020-11-30"));
+    }
+
+    #[test]
+    fn avslutad_closes_whatever_the_date() {
+        let r = round(Phase::Avslutad, None);
+        let open = openness(&r, date("2020-01-01"));
+        assert!(!open.deadline_passed && !open.accepting_threads);
+        assert!(openness(&round(Phase::Beredning, None), date("2099-01-01")).accepting_threads);
+    }
+
+    #[test]
+    fn dates_are_strict() {
+        assert!(parse_date("2020-02-30").is_err());
+        assert!(parse_date("2020-2-3").is_err());
+        assert!(parse_date("2020-11-30T00:00").is_err());
+        assert!(parse_date("+02020-11-30").is_err());
+        assert!(parse_date("2024-02-29").is_ok());
+    }
+
+    #[test]
+    fn stockholm_has_rules() {
+        assert!(TimeZone::get(ZONE).is_ok());
+        // Midnight UTC on 30 November is already 01:00 in Stockholm: the same day; at
+        // 23:30 UTC it is the next day there.
+        let zone = TimeZone::get(ZONE).expect("zone");
+        let late: jiff::Timestamp = "2020-11-30T23:30:00Z".parse().expect("ts");
+        assert_eq!(late.to_zoned_datetime(zone).date(), date("2020-12-01"));
+    }
+}

@@ -1,0 +1,225 @@
+//! The remiss round's vocabulary and the JSON the API speaks about it (docs/REMISS.md).
+
+use serde::{Deserialize, Deserializer, Serialize};
+use sqlx::FromRow;
+
+use crate::auth::Role;
+
+/// Where a document is in its remiss process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Being prepared; invited organisations may already comment.
+    #[default]
+    Beredning,
+    /// Out on consultation until the svarsdatum.
+    Remiss,
+    /// Closed: no new threads.
+    Avslutad,
+}
+
+impl Phase {
+    /// The name stored in the database and used in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Beredning => "beredning",
+            Self::Remiss => "remiss",
+            Self::Avslutad => "avslutad",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "beredning" => Some(Self::Beredning),
+            "remiss" => Some(Self::Remiss),
+            "avslutad" => Some(Self::Avslutad),
+            _ => None,
+        }
+    }
+}
+
+/// What an invited organisation has done, derived from its row (see [`InviteeRow::status`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InviteeStatus {
+    /// Given a role, nothing seen from it yet.
+    Invited,
+    /// Someone of it opened the document.
+    Opened,
+    /// Someone of it opened a thread or replied.
+    Commenting,
+    /// It gave its response ("yttrande lämnat").
+    Done,
+    /// It declined to answer ("avstår").
+    Declined,
+}
+
+/// The answer an invitee may give.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Answer {
+    Done,
+    Declined,
+}
+
+/// A `remiss_rounds` row.
+#[derive(Debug, Clone, Default, FromRow)]
+pub struct RoundRow {
+    pub diarienummer: Option<String>,
+    pub phase: String,
+    pub deadline: Option<String>,
+}
+
+/// A `remiss_invitees` row joined with the organisation's name and its current role.
+#[derive(Debug, Clone, FromRow)]
+pub struct InviteeRow {
+    pub org_id: String,
+    pub org_name: Option<String>,
+    pub role: String,
+    pub invited_at: i64,
+    pub opened_at: Option<i64>,
+    pub first_comment_at: Option<i64>,
+    pub done_at: Option<i64>,
+    pub declined_at: Option<i64>,
+    pub statement: Option<String>,
+    /// Threads it opened on the document.
+    pub threads: i64,
+}
+
+impl InviteeRow {
+    /// The status, in the contract's order: declined, done, commenting, opened, invited.
+    pub fn status(&self) -> InviteeStatus {
+        if self.declined_at.is_some() {
+            InviteeStatus::Declined
+        } else if self.done_at.is_some() {
+            InviteeStatus::Done
+        } else if self.first_comment_at.is_some() {
+            InviteeStatus::Commenting
+        } else if self.opened_at.is_some() {
+            InviteeStatus::Opened
+        } else {
+            InviteeStatus::Invited
+        }
+    }
+}
+
+/// An organisation by id and display name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct OrgRef {
+    pub id: String,
+    pub name: String,
+}
+
+/// One invited organisation and what it did.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InviteeResponse {
+    pub org: OrgRef,
+    pub role: Role,
+    pub status: InviteeStatus,
+    /// Epoch milliseconds: when it was first given a role.
+    pub invited_at: i64,
+    pub opened_at: Option<i64>,
+    pub first_comment_at: Option<i64>,
+    pub done_at: Option<i64>,
+    pub declined_at: Option<i64>,
+    /// Its summary statement (required when done, optional when declined).
+    pub statement: Option<String>,
+    /// Threads it opened.
+    pub threads: i64,
+}
+
+/// `GET|PUT /api/documents/{id}/remiss`: the round and its invitees.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RoundResponse {
+    /// E.g. "KS 2019/1939".
+    pub diarienummer: Option<String>,
+    pub phase: Phase,
+    /// The svarsdatum, `YYYY-MM-DD` in Europe/Stockholm, inclusive.
+    pub deadline: Option<String>,
+    /// The svarsdatum is over (it is a later day in Stockholm).
+    pub deadline_passed: bool,
+    /// Whether new threads are accepted now: not after the svarsdatum, not in `avslutad`.
+    pub accepting_threads: bool,
+    pub invitees: Vec<InviteeResponse>,
+}
+
+/// `PUT /api/documents/{id}/remiss`: any of the fields; an absent field is left as it is,
+/// `null` clears it.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateRoundRequest {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub diarienummer: Option<Option<String>>,
+    pub phase: Option<Phase>,
+    /// `YYYY-MM-DD`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub deadline: Option<Option<String>>,
+}
+
+/// `POST /api/documents/{id}/remiss/response`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerRequest {
+    pub status: Answer,
+    /// Required when `done`, optional when `declined`.
+    pub statement: Option<String>,
+}
+
+/// Tells a field given as `null` (`Some(None)`) from an absent one (`None`, by `default`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row() -> InviteeRow {
+        InviteeRow {
+            org_id: "u".into(),
+            org_name: None,
+            role: "commenter".into(),
+            invited_at: 1,
+            opened_at: None,
+            first_comment_at: None,
+            done_at: None,
+            declined_at: None,
+            statement: None,
+            threads: 0,
+        }
+    }
+
+    #[test]
+    fn status_follows_the_contract_order() {
+        let mut r = row();
+        assert_eq!(r.status(), InviteeStatus::Invited);
+        r.opened_at = Some(2);
+        assert_eq!(r.status(), InviteeStatus::Opened);
+        r.first_comment_at = Some(3);
+        assert_eq!(r.status(), InviteeStatus::Commenting);
+        r.done_at = Some(4);
+        assert_eq!(r.status(), InviteeStatus::Done);
+        r.declined_at = Some(5);
+        assert_eq!(r.status(), InviteeStatus::Declined);
+    }
+
+    #[test]
+    fn null_and_absent_fields_differ() {
+        let absent: UpdateRoundRequest = serde_json::from_str("{}").expect("json");
+        assert!(absent.diarienummer.is_none());
+        let null: UpdateRoundRequest =
+            serde_json::from_str(r#"{"diarienummer": null, "deadline": "2020-11-30"}"#)
+                .expect("json");
+        assert_eq!(null.diarienummer, Some(None));
+        assert_eq!(null.deadline, Some(Some("2020-11-30".into())));
+    }
+}

@@ -1,0 +1,54 @@
+//! The round as the API shows it: stored fields, the deadline rule applied today, and
+//! each invitee's derived status.
+
+use crate::auth::Role;
+use crate::error::{ApiResult, AppError};
+use crate::ids::DocId;
+use crate::remiss::deadline::{self, Openness};
+use crate::remiss::model::{InviteeResponse, InviteeRow, OrgRef, Phase, RoundResponse};
+use crate::storage::Db;
+
+/// The round of `doc` with its invitees, as of now.
+pub async fn load(db: &Db, doc: &DocId) -> ApiResult<RoundResponse> {
+    let round = db.remiss_round(doc).await?;
+    let invitees = db.remiss_invitees(doc).await?;
+    let Openness {
+        deadline_passed,
+        accepting_threads,
+        ..
+    } = deadline::openness(&round, deadline::today());
+    Ok(RoundResponse {
+        diarienummer: round.diarienummer,
+        phase: Phase::parse(&round.phase).unwrap_or_default(),
+        deadline: round.deadline,
+        deadline_passed,
+        accepting_threads,
+        invitees: invitees
+            .into_iter()
+            .map(invitee_response)
+            .collect::<ApiResult<_>>()?,
+    })
+}
+
+/// One invitee row as JSON.
+pub fn invitee_response(row: InviteeRow) -> ApiResult<InviteeResponse> {
+    let role: Role = row
+        .role
+        .parse()
+        .map_err(|e: String| AppError::Internal(anyhow::anyhow!(e)))?;
+    Ok(InviteeResponse {
+        status: row.status(),
+        org: OrgRef {
+            name: row.org_name.unwrap_or_else(|| row.org_id.clone()),
+            id: row.org_id,
+        },
+        role,
+        invited_at: row.invited_at,
+        opened_at: row.opened_at,
+        first_comment_at: row.first_comment_at,
+        done_at: row.done_at,
+        declined_at: row.declined_at,
+        statement: row.statement,
+        threads: row.threads,
+    })
+}
