@@ -47,6 +47,8 @@ use crate::error::ApiJson;
         crate::remiss::routes::get_round,
         crate::remiss::routes::update_round,
         crate::remiss::routes::answer,
+        crate::remiss::exports::participation_report,
+        crate::remiss::exports::compilation,
         crate::health::healthz,
         crate::health::metrics,
     ),

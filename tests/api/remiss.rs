@@ -396,3 +396,577 @@ both_dbs!(
         Ok::<_, anyhow::Error>(())
     }
 );
+
+const PROGRAMME: &str = "# Trygghetsprogram\n\n\
+Förebyggande arbete i skolan är viktigt.\n\n\
+Programmet gäller 2020–2023 och ska följas upp årligen.\n\n\
+Kameror ska sättas upp vid stationerna.\n";
+
+const KULTUR: &str = "kulturforvaltningen";
+
+/// What the test said, to find again in every read-out.
+const ON_SKOLAN: &str = "Nämn förskolan också.";
+const ON_UPPFOLJNING: &str = "Uppföljningen behöver resurser.";
+const ON_ARLIGEN: &str = "Bra med årlig uppföljning <script>alert(1)</script>";
+const ON_KAMEROR: &str = "Ingen erinran mot kamerorna.";
+const OWNER_REPLY: &str = "Vi ser över resurserna.";
+const SARA_REPLY: &str = "Gärna även fritidshemmen.";
+const STATEMENT: &str = "Utbildningsförvaltningen tillstyrker i huvudsak.";
+const DECLINED: &str = "Vi avstår.";
+const WHY_NOT: &str = "Resurser finns i budgeten.";
+const WHY_PARTLY: &str = "Förskolan läggs till.";
+
+/// A draft whose round has four threads (one orphaned), replies, resolutions and
+/// answers, and the thread ids in document order.
+async fn a_full_round(backend: Backend) -> Result<(Draft, Vec<String>)> {
+    let draft = Draft::new(
+        backend,
+        "Trygghetsprogram",
+        PROGRAMME,
+        &[
+            (UTBILDNING, "commenter"),
+            (MILJO, "commenter"),
+            (KULTUR, "viewer"),
+        ],
+    )
+    .await?;
+    let (app, owner, doc) = (&draft.app, draft.owner.as_str(), draft.doc.as_str());
+    let sara = app.token("sara", UTBILDNING);
+    let erik = app.token("erik", MILJO);
+    let kim = app.token("kim", KULTUR);
+    let (status, body) = put_round(
+        app,
+        owner,
+        doc,
+        json!({ "diarienummer": "KS 2019/1939", "phase": "remiss", "deadline": utc_date(1) }),
+    )
+    .await?;
+    assert_eq!(status, 200, "{body}");
+
+    let watcher = WsClient::connect(&app.ws_url(doc, &sara)).await?;
+    let id = |t: Value| t["id"].as_str().map(str::to_owned).context("thread id");
+    // Opened out of document order, to see the read-outs sort them.
+    let arligen = id(open_thread(
+        app,
+        &sara,
+        doc,
+        watcher.anchor_for("årligen")?,
+        ON_ARLIGEN,
+        Some("tillstyrker"),
+    )
+    .await?)?;
+    let kameror = id(open_thread(
+        app,
+        &erik,
+        doc,
+        watcher.anchor_for("Kameror")?,
+        ON_KAMEROR,
+        Some("ingen_erinran"),
+    )
+    .await?)?;
+    let mut proposal = json!({ "anchor": watcher.anchor_for("skolan")?, "body": ON_SKOLAN, "proposal": "skolan och förskolan" });
+    proposal["stance"] = json!("andringsforslag");
+    let (status, body) = call(
+        app,
+        Method::POST,
+        &format!("/api/documents/{doc}/threads"),
+        &sara,
+        Some(proposal),
+    )
+    .await?;
+    assert_eq!(status, 201, "{body}");
+    let skolan = id(body)?;
+    let uppfoljning = id(open_thread(
+        app,
+        &erik,
+        doc,
+        watcher.anchor_for("följas upp")?,
+        ON_UPPFOLJNING,
+        Some("avstyrker"),
+    )
+    .await?)?;
+
+    assert_eq!(
+        reply(app, owner, doc, &uppfoljning, OWNER_REPLY).await?.0,
+        201
+    );
+    assert_eq!(reply(app, &sara, doc, &skolan, SARA_REPLY).await?.0, 201);
+    for (thread, outcome, motivation) in [
+        (&uppfoljning, "ej_beaktad", WHY_NOT),
+        (&skolan, "delvis_beaktad", WHY_PARTLY),
+        (&arligen, "noterad", ""),
+    ] {
+        let (status, body) = call(
+            app,
+            Method::POST,
+            &format!("/api/documents/{doc}/threads/{thread}/resolve"),
+            owner,
+            Some(json!({ "outcome": outcome, "motivation": motivation })),
+        )
+        .await?;
+        assert_eq!(status, 200, "{body}");
+    }
+    assert_eq!(
+        answer(
+            app,
+            &sara,
+            doc,
+            json!({ "status": "done", "statement": STATEMENT })
+        )
+        .await?
+        .0,
+        200
+    );
+    assert_eq!(
+        answer(
+            app,
+            &kim,
+            doc,
+            json!({ "status": "declined", "statement": DECLINED })
+        )
+        .await?
+        .0,
+        200
+    );
+
+    // The owners delete the paragraph about cameras: that thread is orphaned.
+    let mut editor = WsClient::connect(&app.ws_url(doc, owner)).await?;
+    editor
+        .edit(|txn, fragment| yrs::XmlFragment::remove_range(fragment, txn, 3, 1))
+        .await?;
+    let mut watcher = watcher;
+    watcher
+        .wait_for(|c| !c.paragraphs().iter().any(|p| p.contains("Kameror")))
+        .await?;
+    editor.close().await?;
+    watcher.close().await?;
+    Ok((draft, vec![skolan, uppfoljning, arligen, kameror]))
+}
+
+async fn get_export(app: &TestApp, token: &str, path: &str) -> Result<(String, Vec<u8>)> {
+    let response = app
+        .http
+        .get(app.url(path))
+        .bearer_auth(token)
+        .send()
+        .await?;
+    if response.status() != 200 {
+        bail!("{path}: {} {}", response.status(), response.text().await?);
+    }
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    Ok((content_type, response.bytes().await?.to_vec()))
+}
+
+/// Asserts that `needles` occur in `text` in this order.
+fn assert_in_order(text: &str, needles: &[&str]) {
+    let mut from = 0;
+    for needle in needles {
+        match text[from..].find(needle) {
+            Some(at) => from += at + needle.len(),
+            None => panic!("`{needle}` is missing or out of order after byte {from} in:\n{text}"),
+        }
+    }
+}
+
+both_dbs!(
+    the_report_holds_exactly_the_threads_made,
+    |backend| async move {
+        let (Draft { app, owner, doc }, ids) = a_full_round(backend).await?;
+        let erik = app.token("erik", MILJO);
+        let (status, report) = call(
+            &app,
+            Method::GET,
+            &format!("/api/documents/{doc}/report"),
+            &erik,
+            None,
+        )
+        .await?;
+        assert_eq!(status, 200, "{report}");
+        assert_eq!(report["document"]["title"], "Trygghetsprogram");
+        assert_eq!(
+            (report["diarienummer"].as_str(), report["phase"].as_str()),
+            (Some("KS 2019/1939"), Some("remiss"))
+        );
+
+        // Organisations: the invitees as the round lists them, then the owners.
+        let orgs = report["organisations"]
+            .as_array()
+            .context("organisations")?;
+        let invited: Vec<Value> = round(&app, &owner, &doc).await?["invitees"]
+            .as_array()
+            .context("invitees")?
+            .iter()
+            .map(|i| i["org"]["id"].clone())
+            .collect();
+        let listed: Vec<Value> = orgs.iter().map(|o| o["org"]["id"].clone()).collect();
+        assert_eq!(listed[..3], invited[..], "{report}");
+        assert_eq!(
+            (listed.len(), listed[3].as_str(), orgs[3]["owner"].as_bool()),
+            (4, Some("stadsledningskontoret"), Some(true))
+        );
+        let org = |id: &str| {
+            orgs.iter()
+                .find(|o| o["org"]["id"] == id)
+                .cloned()
+                .context("org")
+        };
+        let utbildning = org(UTBILDNING)?;
+        assert_eq!(
+            (
+                utbildning["status"].as_str(),
+                utbildning["statement"].as_str()
+            ),
+            (Some("done"), Some(STATEMENT))
+        );
+        assert_eq!(
+            utbildning["threads"],
+            json!({ "total": 2, "tillstyrker": 1, "avstyrker": 0, "andringsforslag": 1, "ingenErinran": 0, "withoutStance": 0 })
+        );
+        assert_eq!(utbildning["replies"], 1);
+        assert!(
+            utbildning["openedAt"].as_i64().is_some() && utbildning["doneAt"].as_i64().is_some()
+        );
+        let miljo = org(MILJO)?;
+        assert_eq!(
+            (miljo["status"].as_str(), miljo["replies"].as_i64()),
+            (Some("commenting"), Some(0))
+        );
+        assert_eq!(
+            miljo["threads"],
+            json!({ "total": 2, "tillstyrker": 0, "avstyrker": 1, "andringsforslag": 0, "ingenErinran": 1, "withoutStance": 0 })
+        );
+        let kultur = org(KULTUR)?;
+        assert_eq!(
+            (
+                kultur["status"].as_str(),
+                kultur["statement"].as_str(),
+                kultur["threads"]["total"].as_i64()
+            ),
+            (Some("declined"), Some(DECLINED), Some(0))
+        );
+        let owners = org("stadsledningskontoret")?;
+        assert_eq!(
+            (
+                &owners["status"],
+                owners["replies"].as_i64(),
+                owners["threads"]["total"].as_i64()
+            ),
+            (&Value::Null, Some(1), Some(0))
+        );
+
+        // Threads: exactly the four, in document order, with what was said and decided.
+        let threads = report["threads"].as_array().context("threads")?;
+        let field = |key: &str| threads.iter().map(|t| t[key].clone()).collect::<Vec<_>>();
+        assert_eq!(
+            field("id"),
+            ids.iter().map(|i| json!(i)).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            field("paragraph"),
+            vec![json!(1), json!(2), json!(2), Value::Null]
+        );
+        assert_eq!(
+            field("quote"),
+            vec![
+                json!("skolan"),
+                json!("följas upp"),
+                json!("årligen"),
+                json!("")
+            ]
+        );
+        assert_eq!(
+            field("anchorState"),
+            vec![
+                json!("attached"),
+                json!("attached"),
+                json!("attached"),
+                json!("orphaned")
+            ]
+        );
+        assert_eq!(threads[3]["originalQuote"], "Kameror");
+        assert_eq!(
+            field("stance"),
+            vec![
+                json!("andringsforslag"),
+                json!("avstyrker"),
+                json!("tillstyrker"),
+                json!("ingen_erinran")
+            ]
+        );
+        assert_eq!(
+            field("outcome"),
+            vec![
+                json!("delvis_beaktad"),
+                json!("ej_beaktad"),
+                json!("noterad"),
+                Value::Null
+            ]
+        );
+        assert_eq!(
+            field("motivation"),
+            vec![json!(WHY_PARTLY), json!(WHY_NOT), Value::Null, Value::Null]
+        );
+        assert_eq!(
+            field("status"),
+            vec![
+                json!("resolved"),
+                json!("resolved"),
+                json!("resolved"),
+                json!("open")
+            ]
+        );
+        assert_eq!(
+            field("replies"),
+            vec![json!(1), json!(1), json!(0), json!(0)]
+        );
+
+        // Markdown and HTML say the same, in Swedish, user text inert.
+        let (kind, markdown) = get_export(
+            &app,
+            &erik,
+            &format!("/api/documents/{doc}/report?format=markdown"),
+        )
+        .await?;
+        assert!(kind.starts_with("text/markdown"), "{kind}");
+        let markdown = String::from_utf8(markdown)?;
+        assert_in_order(
+            &markdown,
+            &[
+                "# Förankringsrapport: Trygghetsprogram",
+                "- **Diarienummer:** KS 2019/1939",
+                "## Deltagande per organisation",
+                "### stadsledningskontoret (ägare)",
+                "## Synpunkter",
+                "### Stycke 2 – utbildningsforvaltningen",
+                "- **Ställningstagande:** Ändringsförslag",
+                "- **Utfall:** Delvis beaktad",
+                WHY_PARTLY,
+                "### Stycke 3 – miljoforvaltningen",
+                "- **Ställningstagande:** Avstyrker",
+                "- **Utfall:** Ej beaktad",
+                WHY_NOT,
+                "### Stycke 3 – utbildningsforvaltningen",
+                "- **Utfall:** Noterad",
+                "### Borttagen text – miljoforvaltningen",
+                "> Kameror",
+                "- **Ställningstagande:** Ingen erinran",
+                "- **Utfall:** –",
+            ],
+        );
+        assert_in_order(
+            &markdown,
+            &[
+                "### utbildningsforvaltningen",
+                "- **Status:** Yttrande lämnat",
+                STATEMENT,
+            ],
+        );
+        assert_in_order(
+            &markdown,
+            &["### kulturforvaltningen", "- **Status:** Avstår", DECLINED],
+        );
+        let (kind, html) = get_export(
+            &app,
+            &erik,
+            &format!("/api/documents/{doc}/report?format=html"),
+        )
+        .await?;
+        assert!(kind.starts_with("text/html"), "{kind}");
+        let html = String::from_utf8(html)?;
+        assert_in_order(
+            &html,
+            &[
+                "<html lang=\"sv\">",
+                "<h1>Förankringsrapport: Trygghetsprogram</h1>",
+                "Delvis beaktad",
+                "Ej beaktad",
+                "Noterad",
+            ],
+        );
+        assert!(!html.contains("<script>"));
+
+        let (status, body) = call(
+            &app,
+            Method::GET,
+            &format!("/api/documents/{doc}/report?format=docx"),
+            &erik,
+            None,
+        )
+        .await?;
+        assert_eq!(status, 422, "{body}");
+        let stranger = app.token("olle", "socialforvaltningen");
+        let (status, _) = call(
+            &app,
+            Method::GET,
+            &format!("/api/documents/{doc}/report"),
+            &stranger,
+            None,
+        )
+        .await?;
+        assert_eq!(status, 403);
+        Ok::<_, anyhow::Error>(())
+    }
+);
+
+both_dbs!(
+    the_compilation_groups_threads_by_paragraph_and_by_organisation,
+    |backend| async move {
+        let (Draft { app, doc, .. }, ids) = a_full_round(backend).await?;
+        let kim = app.token("kim", KULTUR);
+        let path = |format: &str| format!("/api/documents/{doc}/compilation?format={format}");
+
+        let (kind, markdown) =
+            get_export(&app, &kim, &format!("/api/documents/{doc}/compilation")).await?;
+        assert!(kind.starts_with("text/markdown"), "{kind}");
+        let markdown = String::from_utf8(markdown)?;
+        let escaped_script = "Bra med årlig uppföljning \\<script>alert(1)\\</script>";
+        assert_in_order(
+            &markdown,
+            &[
+                "# Remissammanställning: Trygghetsprogram",
+                "## Synpunkter per stycke",
+                "### Stycke 2",
+                "> Förebyggande arbete i skolan är viktigt.",
+                "#### utbildningsforvaltningen – Ändringsförslag",
+                "- **Markerad text:** skolan",
+                ON_SKOLAN,
+                SARA_REPLY,
+                "- **Föreslagen text:** skolan och förskolan",
+                "- **Utfall:** Delvis beaktad",
+                WHY_PARTLY,
+                "### Stycke 3",
+                "> Programmet gäller 2020–2023 och ska följas upp årligen.",
+                "#### miljoforvaltningen – Avstyrker",
+                ON_UPPFOLJNING,
+                OWNER_REPLY,
+                "- **Utfall:** Ej beaktad",
+                WHY_NOT,
+                "#### utbildningsforvaltningen – Tillstyrker",
+                escaped_script,
+                "- **Utfall:** Noterad",
+                "## Synpunkter på borttagen text",
+                "#### miljoforvaltningen – Ingen erinran",
+                "- **Ursprunglig text:** Kameror",
+                ON_KAMEROR,
+                "- **Utfall:** Ej avgjord",
+                "## Synpunkter per organisation",
+                "### utbildningsforvaltningen",
+                "- **Status:** Yttrande lämnat",
+                STATEMENT,
+                "#### Stycke 2 – Ändringsförslag",
+                ON_SKOLAN,
+                "#### Stycke 3 – Tillstyrker",
+                escaped_script,
+                "### miljoforvaltningen",
+                "Inget yttrande har lämnats.",
+                "#### Stycke 3 – Avstyrker",
+                ON_UPPFOLJNING,
+                "#### Borttagen text – Ingen erinran",
+                ON_KAMEROR,
+                "### kulturforvaltningen",
+                "- **Status:** Avstår",
+                DECLINED,
+                "Inga synpunkter i texten.",
+            ],
+        );
+        assert_eq!(
+            markdown.matches("####").count(),
+            8,
+            "each thread once per part:\n{markdown}"
+        );
+        // The owners commented too (a reply), but opened no thread: no section of theirs.
+        assert!(!markdown.contains("(ägare)"), "{markdown}");
+
+        let (kind, html) = get_export(&app, &kim, &path("html")).await?;
+        assert!(kind.starts_with("text/html"), "{kind}");
+        let html = String::from_utf8(html)?;
+        assert_in_order(
+            &html,
+            &[
+                "<h2>Synpunkter per stycke</h2>",
+                "<h3>Stycke 2</h3>",
+                "<h2>Synpunkter per organisation</h2>",
+            ],
+        );
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !html.contains("<script>")
+        );
+
+        // CSV: one row per comment, threads in document order.
+        let (kind, csv) = get_export(&app, &kim, &path("csv")).await?;
+        assert!(kind.starts_with("text/csv"), "{kind}");
+        let csv = String::from_utf8(csv)?;
+        let csv = csv.strip_prefix('\u{feff}').context("a byte-order mark")?;
+        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        let header: Vec<String> = reader.headers()?.iter().map(str::to_owned).collect();
+        let column = |name: &str| {
+            header
+                .iter()
+                .position(|h| h == name)
+                .with_context(|| format!("column {name}"))
+        };
+        let (thread, body, outcome, paragraph) = (
+            column("Tråd")?,
+            column("Kommentar")?,
+            column("Utfall")?,
+            column("Stycke")?,
+        );
+        let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>()?;
+        let got: Vec<(&str, &str, &str, &str)> = rows
+            .iter()
+            .map(|r| (&r[thread], &r[body], &r[outcome], &r[paragraph]))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (ids[0].as_str(), ON_SKOLAN, "Delvis beaktad", "2"),
+                (ids[0].as_str(), SARA_REPLY, "Delvis beaktad", "2"),
+                (ids[1].as_str(), ON_UPPFOLJNING, "Ej beaktad", "3"),
+                (ids[1].as_str(), OWNER_REPLY, "Ej beaktad", "3"),
+                (ids[2].as_str(), ON_ARLIGEN, "Noterad", "3"),
+                (ids[3].as_str(), ON_KAMEROR, "", ""),
+            ]
+        );
+        assert_eq!(
+            &rows[0][column("Styckets text")?],
+            "Förebyggande arbete i skolan är viktigt."
+        );
+        assert_eq!(&rows[5][column("Markerad text")?], "Kameror");
+
+        // DOCX: a zip whose document part holds the Swedish text, escaped.
+        let (kind, docx) = get_export(&app, &kim, &path("docx")).await?;
+        assert!(
+            kind.starts_with(
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+            ),
+            "{kind}"
+        );
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(docx))?;
+        let mut xml = String::new();
+        std::io::Read::read_to_string(&mut archive.by_name("word/document.xml")?, &mut xml)?;
+        assert_in_order(
+            &xml,
+            &[
+                "Remissammanställning: Trygghetsprogram",
+                "Synpunkter per stycke",
+                "Förebyggande arbete i skolan är viktigt.",
+                ON_SKOLAN,
+                "Delvis beaktad",
+                "Synpunkter per organisation",
+                STATEMENT,
+            ],
+        );
+        assert!(xml.contains("&lt;script&gt;") && !xml.contains("<script>"));
+
+        let (status, _) = call(&app, Method::GET, &path("json"), &kim, None).await?;
+        assert_eq!(status, 422);
+        let (status, _) = call(&app, Method::GET, &path("pdf"), &kim, None).await?;
+        assert_eq!(status, 400);
+        Ok::<_, anyhow::Error>(())
+    }
+);

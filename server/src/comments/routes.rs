@@ -109,19 +109,23 @@ fn comment_response(row: CommentRow) -> CommentResponse {
     }
 }
 
+/// The stored anchors of some threads, in their order.
+pub fn anchors_of(rows: &[(ThreadRow, Vec<CommentRow>)]) -> Vec<Anchor> {
+    rows.iter()
+        .map(|(t, _)| Anchor {
+            start: t.anchor_start.clone(),
+            end: t.anchor_end.clone(),
+        })
+        .collect()
+}
+
 /// Builds responses, resolving every anchor in one read of the document.
 async fn respond(
     state: &AppState,
     doc: &DocId,
     rows: Vec<(ThreadRow, Vec<CommentRow>)>,
 ) -> ApiResult<Vec<ThreadResponse>> {
-    let anchors: Vec<Anchor> = rows
-        .iter()
-        .map(|(t, _)| Anchor {
-            start: t.anchor_start.clone(),
-            end: t.anchor_end.clone(),
-        })
-        .collect();
+    let anchors = anchors_of(&rows);
     let resolved = state
         .rooms
         .read(doc, move |d| anchor::resolve_all(d, &anchors))
@@ -134,7 +138,8 @@ async fn respond(
         .collect())
 }
 
-fn thread_response(
+/// A thread row, its comments and its anchor as resolved now, as JSON.
+pub fn thread_response(
     row: ThreadRow,
     comments: Vec<CommentRow>,
     now: anchor::Resolved,

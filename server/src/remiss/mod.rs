@@ -9,8 +9,13 @@
 //! `declined`, so the status cannot disagree with the history it summarises.
 
 pub mod activity;
+pub mod compilation;
 pub mod deadline;
+pub mod exports;
+pub mod gather;
 pub mod model;
+pub mod render;
+pub mod report;
 pub mod round;
 pub mod routes;
 pub mod store;

@@ -9,10 +9,10 @@ use crate::auth::{AuthUser, Role};
 use crate::comments::routes::MAX_TEXT_CHARS;
 use crate::documents::routes::authorize;
 use crate::error::{ApiJson, ApiPath, ApiResult, AppError, ErrorResponse};
-use crate::remiss::deadline;
 use crate::remiss::model::{Answer, AnswerRequest, Phase, RoundResponse, UpdateRoundRequest};
 use crate::remiss::round;
 use crate::remiss::store::RoundUpdate;
+use crate::remiss::{deadline, exports};
 
 /// Longest diarienummer, in characters.
 const MAX_DIARIENUMMER_CHARS: usize = 100;
@@ -25,6 +25,11 @@ pub fn router() -> Router<AppState> {
             get(get_round).put(update_round),
         )
         .route("/api/documents/{id}/remiss/response", post(answer))
+        .route(
+            "/api/documents/{id}/report",
+            get(exports::participation_report),
+        )
+        .route("/api/documents/{id}/compilation", get(exports::compilation))
 }
 
 /// The round, its invitees and their status (every member).

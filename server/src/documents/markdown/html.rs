@@ -125,7 +125,8 @@ fn html_inline(children: &[Node], out: &mut String) {
 }
 
 /// Escapes for both text and double- or single-quoted attribute values.
-fn escape_html(text: &str, out: &mut String) {
+/// Entity-encodes text for HTML element content and attribute values.
+pub fn escape_html(text: &str, out: &mut String) {
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),

@@ -5,7 +5,7 @@
 //! Markdown.
 
 /// Escapes text so that it reads back as the same literal text.
-pub(super) fn escape_md(text: &str, line_start: bool, heading: bool, out: &mut String) {
+pub fn escape_md(text: &str, line_start: bool, heading: bool, out: &mut String) {
     let chars: Vec<char> = text.chars().collect();
     let mut i = 0;
     if line_start {

@@ -61,8 +61,9 @@ mod test_support;
 #[cfg(test)]
 mod tests;
 
-pub use html::export_html;
+pub use html::{escape_html, export_html};
 pub use import::import_markdown;
+pub use markdown_escape::escape_md;
 pub use markdown_out::export_markdown;
 pub use text::{block_texts, export_text};
 

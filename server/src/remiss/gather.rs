@@ -1,0 +1,96 @@
+//! Everything the report and the compilation are made from, read once: the round, the
+//! invitees, the live paragraphs and every thread with its anchor resolved, in document
+//! order.
+
+use crate::app::AppState;
+use crate::comments::anchor;
+use crate::comments::model::{AnchorState, ThreadResponse};
+use crate::comments::routes::{anchors_of, thread_response};
+use crate::documents::content::FRAGMENT;
+use crate::documents::markdown::block_texts;
+use crate::documents::model::DocumentRow;
+use crate::error::{ApiResult, AppError};
+use crate::ids::DocId;
+use crate::remiss::model::{InviteeRow, OrgRef, RoundRow};
+
+/// A document's remiss, as the read-outs need it.
+#[derive(Debug, Clone)]
+pub struct Gathered {
+    pub doc_id: String,
+    pub title: String,
+    pub owner: OrgRef,
+    pub round: RoundRow,
+    pub invitees: Vec<InviteeRow>,
+    /// The plain text of each top-level block of the live document.
+    pub paragraphs: Vec<String>,
+    /// Threads whose text is still there, in document order (start position, then age),
+    /// then orphaned threads, oldest first.
+    pub threads: Vec<ThreadResponse>,
+}
+
+impl Gathered {
+    /// The live text of a paragraph, if it exists.
+    pub fn paragraph(&self, index: i64) -> Option<&str> {
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| self.paragraphs.get(i))
+            .map(String::as_str)
+    }
+
+    /// Threads whose text is gone.
+    pub fn orphaned(&self) -> impl Iterator<Item = &ThreadResponse> {
+        self.threads.iter().filter(|t| is_orphaned(t))
+    }
+}
+
+/// Whether a thread's anchored text was deleted.
+pub fn is_orphaned(thread: &ThreadResponse) -> bool {
+    thread.anchor.state == AnchorState::Orphaned || thread.anchor.paragraph.is_none()
+}
+
+/// Reads the document's remiss in one pass over the live text.
+pub async fn gather(state: &AppState, doc: &DocId, row: DocumentRow) -> ApiResult<Gathered> {
+    let round = state.db.remiss_round(doc).await?;
+    let invitees = state.db.remiss_invitees(doc).await?;
+    let rows = state.db.threads(doc).await?;
+    let anchors = anchors_of(&rows);
+    let (resolved, paragraphs) = state
+        .rooms
+        .read(doc, move |d| {
+            let paragraphs = {
+                let txn = yrs::Transact::transact(d);
+                yrs::ReadTxn::get_xml_fragment(&txn, FRAGMENT)
+                    .map(|fragment| block_texts(&txn, &fragment))
+                    .unwrap_or_default()
+            };
+            (anchor::resolve_all(d, &anchors), paragraphs)
+        })
+        .await
+        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    let mut placed: Vec<(Option<usize>, ThreadResponse)> = rows
+        .into_iter()
+        .zip(resolved)
+        .map(|((thread, comments), now)| (now.offset, thread_response(thread, comments, now)))
+        .collect();
+    placed.sort_by_key(|(offset, t)| {
+        let orphaned = is_orphaned(t);
+        (
+            orphaned,
+            if orphaned { None } else { *offset },
+            t.created_at,
+            t.id.clone(),
+        )
+    });
+    Ok(Gathered {
+        doc_id: row.id,
+        title: row.title,
+        owner: OrgRef {
+            id: row.owner_org,
+            name: row.owner_org_name,
+        },
+        round,
+        invitees,
+        paragraphs,
+        threads: placed.into_iter().map(|(_, t)| t).collect(),
+    })
+}

@@ -1,0 +1,89 @@
+//! The [`Writer`] for Markdown: every user text escaped so it reads back literally.
+
+use super::Writer;
+use crate::documents::markdown::escape_md;
+
+/// Markdown text being written.
+#[derive(Debug, Default)]
+pub struct Markdown {
+    out: String,
+    in_list: bool,
+}
+
+impl Markdown {
+    /// The finished text.
+    pub fn finish(self) -> String {
+        self.out
+    }
+
+    /// Starts a new block: a blank line after whatever came before.
+    fn block(&mut self) {
+        if !self.out.is_empty() {
+            self.out.push('\n');
+        }
+        self.in_list = false;
+    }
+
+    /// Escaped text, each line starting afresh; `prefix` starts every line.
+    fn lines(&mut self, text: &str, prefix: &str) {
+        for (i, line) in text.lines().enumerate() {
+            if i > 0 {
+                // A hard line break inside one paragraph.
+                self.out.push_str("\\\n");
+            }
+            self.out.push_str(prefix);
+            escape_md(line.trim_end(), true, false, &mut self.out);
+        }
+        self.out.push('\n');
+    }
+}
+
+impl Writer for Markdown {
+    fn heading(&mut self, level: u8, text: &str) {
+        self.block();
+        self.out.push_str(&"#".repeat(level.clamp(1, 6).into()));
+        self.out.push(' ');
+        escape_md(text, false, true, &mut self.out);
+        self.out.push('\n');
+    }
+
+    fn paragraph(&mut self, text: &str) {
+        self.block();
+        self.lines(text, "");
+    }
+
+    fn quote(&mut self, text: &str) {
+        self.block();
+        self.lines(text, "> ");
+    }
+
+    fn field(&mut self, label: &str, value: &str) {
+        if !self.in_list {
+            self.block();
+            self.in_list = true;
+        }
+        self.out.push_str("- **");
+        escape_md(label, false, false, &mut self.out);
+        self.out.push_str(":** ");
+        escape_md(&value.replace('\n', " "), false, false, &mut self.out);
+        self.out.push('\n');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_text_stays_text() {
+        let mut md = Markdown::default();
+        md.heading(1, "Remissammanställning");
+        md.field("Organisation", "*Utbildning*");
+        md.field("Ställningstagande", "Avstyrker");
+        md.quote("# inte en rubrik\n<script>");
+        assert_eq!(
+            md.finish(),
+            "# Remissammanställning\n\n- **Organisation:** \\*Utbildning\\*\n- **Ställningstagande:** Avstyrker\n\n> \\# inte en rubrik\\\n> \\<script>\n"
+        );
+    }
+}

@@ -1,0 +1,291 @@
+//! The participation report (förankringsrapport): per organisation, when it was invited,
+//! first opened, commented and answered, and what it said; per thread, in document order,
+//! where it is, what it said and how the owners handled it.
+
+use serde::Serialize;
+
+use crate::auth::Role;
+use crate::comments::model::{AnchorState, Outcome, Stance, ThreadResponse, ThreadStatus};
+use crate::error::ApiResult;
+use crate::remiss::gather::Gathered;
+use crate::remiss::model::{InviteeStatus, OrgRef, Phase};
+use crate::remiss::render::{Writer, labels};
+use crate::remiss::round::invitee_response;
+use crate::storage::now_ms;
+
+/// A document by id and title.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DocumentRef {
+    pub id: String,
+    pub title: String,
+}
+
+/// Threads opened, by stance.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StanceCounts {
+    pub total: i64,
+    pub tillstyrker: i64,
+    pub avstyrker: i64,
+    pub andringsforslag: i64,
+    pub ingen_erinran: i64,
+    pub without_stance: i64,
+}
+
+impl StanceCounts {
+    fn add(&mut self, stance: Option<Stance>) {
+        self.total += 1;
+        *match stance {
+            Some(Stance::Tillstyrker) => &mut self.tillstyrker,
+            Some(Stance::Avstyrker) => &mut self.avstyrker,
+            Some(Stance::Andringsforslag) => &mut self.andringsforslag,
+            Some(Stance::IngenErinran) => &mut self.ingen_erinran,
+            None => &mut self.without_stance,
+        } += 1;
+    }
+}
+
+/// One organisation's part in the round.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Participation {
+    pub org: OrgRef,
+    /// The owner organisation (listed last; it is no invitee, so it has no status).
+    pub owner: bool,
+    pub role: Role,
+    pub status: Option<InviteeStatus>,
+    pub invited_at: Option<i64>,
+    pub opened_at: Option<i64>,
+    pub first_comment_at: Option<i64>,
+    pub done_at: Option<i64>,
+    pub declined_at: Option<i64>,
+    pub statement: Option<String>,
+    pub threads: StanceCounts,
+    /// Replies it wrote in threads (first comments not counted, deleted ones neither).
+    pub replies: i64,
+}
+
+/// One thread as the report lists it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportThread {
+    pub id: String,
+    /// 0-based index of the paragraph now; `null` when its text is gone.
+    pub paragraph: Option<i64>,
+    pub quote: String,
+    pub original_quote: String,
+    pub anchor_state: AnchorState,
+    pub org: OrgRef,
+    pub author_name: String,
+    pub stance: Option<Stance>,
+    pub status: ThreadStatus,
+    pub outcome: Option<Outcome>,
+    pub motivation: Option<String>,
+    pub replies: i64,
+    pub opened_at: i64,
+    pub resolved_at: Option<i64>,
+}
+
+/// `GET /api/documents/{id}/report`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportResponse {
+    pub document: DocumentRef,
+    pub diarienummer: Option<String>,
+    pub phase: Phase,
+    pub deadline: Option<String>,
+    pub generated_at: i64,
+    /// Invitees in the order they were invited, then the owner organisation.
+    pub organisations: Vec<Participation>,
+    /// In document order; threads whose text is gone last.
+    pub threads: Vec<ReportThread>,
+}
+
+/// Replies in a thread: every comment after the first that is not deleted.
+fn replies(
+    thread: &ThreadResponse,
+) -> impl Iterator<Item = &crate::comments::model::CommentResponse> {
+    thread.comments.iter().skip(1).filter(|c| !c.deleted)
+}
+
+fn participation(gathered: &Gathered, mut base: Participation) -> Participation {
+    for thread in gathered.threads.iter().filter(|t| t.org == base.org.id) {
+        base.threads.add(thread.stance);
+    }
+    base.replies = gathered
+        .threads
+        .iter()
+        .flat_map(replies)
+        .filter(|c| c.org == base.org.id)
+        .count() as i64;
+    base
+}
+
+/// Builds the report.
+pub fn build(gathered: &Gathered) -> ApiResult<ReportResponse> {
+    let mut organisations = Vec::new();
+    for row in gathered.invitees.iter().cloned() {
+        let invitee = invitee_response(row)?;
+        organisations.push(participation(
+            gathered,
+            Participation {
+                org: invitee.org,
+                owner: false,
+                role: invitee.role,
+                status: Some(invitee.status),
+                invited_at: Some(invitee.invited_at),
+                opened_at: invitee.opened_at,
+                first_comment_at: invitee.first_comment_at,
+                done_at: invitee.done_at,
+                declined_at: invitee.declined_at,
+                statement: invitee.statement,
+                threads: StanceCounts::default(),
+                replies: 0,
+            },
+        ));
+    }
+    organisations.push(participation(
+        gathered,
+        Participation {
+            org: gathered.owner.clone(),
+            owner: true,
+            role: Role::Owner,
+            status: None,
+            invited_at: None,
+            opened_at: None,
+            first_comment_at: None,
+            done_at: None,
+            declined_at: None,
+            statement: None,
+            threads: StanceCounts::default(),
+            replies: 0,
+        },
+    ));
+    Ok(ReportResponse {
+        document: DocumentRef {
+            id: gathered.doc_id.clone(),
+            title: gathered.title.clone(),
+        },
+        diarienummer: gathered.round.diarienummer.clone(),
+        phase: Phase::parse(&gathered.round.phase).unwrap_or_default(),
+        deadline: gathered.round.deadline.clone(),
+        generated_at: now_ms(),
+        organisations,
+        threads: gathered.threads.iter().map(report_thread).collect(),
+    })
+}
+
+fn report_thread(thread: &ThreadResponse) -> ReportThread {
+    ReportThread {
+        id: thread.id.clone(),
+        paragraph: thread.anchor.paragraph,
+        quote: thread.anchor.quote.clone(),
+        original_quote: thread.anchor.original_quote.clone(),
+        anchor_state: thread.anchor.state,
+        org: OrgRef {
+            id: thread.org.clone(),
+            name: thread.org_name.clone(),
+        },
+        author_name: thread.author_name.clone(),
+        stance: thread.stance,
+        status: thread.status,
+        outcome: thread.resolution.as_ref().map(|r| r.outcome),
+        motivation: thread
+            .resolution
+            .as_ref()
+            .map(|r| r.motivation.clone())
+            .filter(|m| !m.is_empty()),
+        replies: replies(thread).count() as i64,
+        opened_at: thread.created_at,
+        resolved_at: thread.resolution.as_ref().map(|r| r.resolved_at),
+    }
+}
+
+/// Writes the report's header: title, diarienummer, phase, svarsdatum.
+pub fn write_header(out: &mut dyn Writer, heading: &str, report: &ReportResponse) {
+    out.heading(1, &format!("{heading}: {}", report.document.title));
+    if let Some(number) = &report.diarienummer {
+        out.field("Diarienummer", number);
+    }
+    out.field("Fas", labels::phase(report.phase));
+    out.field(
+        "Svarsdatum",
+        report.deadline.as_deref().unwrap_or("inget fastställt"),
+    );
+    out.field("Sammanställd", &labels::when(report.generated_at));
+}
+
+/// Writes the report in Markdown, HTML or DOCX.
+pub fn write(out: &mut dyn Writer, report: &ReportResponse) {
+    write_header(out, "Förankringsrapport", report);
+    out.heading(2, "Deltagande per organisation");
+    for org in &report.organisations {
+        write_participation(out, org);
+    }
+    out.heading(2, "Synpunkter");
+    if report.threads.is_empty() {
+        out.paragraph("Inga synpunkter har lämnats.");
+    }
+    for thread in &report.threads {
+        write_thread(out, thread);
+    }
+}
+
+fn write_participation(out: &mut dyn Writer, org: &Participation) {
+    if org.owner {
+        out.heading(3, &format!("{} (ägare)", org.org.name));
+    } else {
+        out.heading(3, &org.org.name);
+        out.field("Roll", labels::role(org.role));
+    }
+    if let Some(status) = org.status {
+        out.field("Status", labels::invitee_status(status));
+        out.field("Inbjuden", &labels::when_or_dash(org.invited_at));
+        out.field("Öppnade dokumentet", &labels::when_or_dash(org.opened_at));
+        out.field(
+            "Första synpunkt",
+            &labels::when_or_dash(org.first_comment_at),
+        );
+    }
+    if let Some(at) = org.done_at {
+        out.field("Yttrande lämnat", &labels::when(at));
+    }
+    if let Some(at) = org.declined_at {
+        out.field("Avstod", &labels::when(at));
+    }
+    let t = &org.threads;
+    out.field(
+        "Synpunkter",
+        &format!(
+            "{} (Tillstyrker {}, Avstyrker {}, Ändringsförslag {}, Ingen erinran {}, utan ställningstagande {})",
+            t.total, t.tillstyrker, t.avstyrker, t.andringsforslag, t.ingen_erinran, t.without_stance
+        ),
+    );
+    out.field("Svar i trådar", &org.replies.to_string());
+    if let Some(statement) = &org.statement {
+        out.paragraph("Yttrande:");
+        out.quote(statement);
+    }
+}
+
+fn write_thread(out: &mut dyn Writer, thread: &ReportThread) {
+    let place = match thread.paragraph {
+        Some(index) => format!("Stycke {}", index + 1),
+        None => "Borttagen text".to_owned(),
+    };
+    out.heading(3, &format!("{place} – {}", thread.org.name));
+    let quote = if thread.anchor_state == AnchorState::Orphaned {
+        &thread.original_quote
+    } else {
+        &thread.quote
+    };
+    out.quote(quote);
+    out.field("Organisation", &thread.org.name);
+    out.field("Ställningstagande", labels::stance(thread.stance));
+    out.field("Status", labels::thread_status(thread.status));
+    out.field("Utfall", thread.outcome.map(labels::outcome).unwrap_or("–"));
+    if let Some(motivation) = &thread.motivation {
+        out.field("Motivering", motivation);
+    }
+    out.field("Svar", &thread.replies.to_string());
+}
