@@ -113,6 +113,21 @@ async fn reply(
     .await
 }
 
+/// The audit trail's entries of one action, as the owners read them.
+async fn audited(app: &TestApp, owner: &str, doc: &str, action: &str) -> Result<Vec<Value>> {
+    let path = format!("/api/documents/{doc}/audit");
+    let (status, trail) = call(app, Method::GET, &path, owner, None).await?;
+    if status != 200 {
+        bail!("GET audit: {status} {trail}");
+    }
+    let entries = trail.as_array().context("entries")?;
+    Ok(entries
+        .iter()
+        .filter(|e| e["action"] == action)
+        .cloned()
+        .collect())
+}
+
 /// An anchor on `word`, made by a client that read the document.
 async fn anchor(app: &TestApp, token: &str, doc: &str, word: &str) -> Result<Value> {
     let client = WsClient::connect(&app.ws_url(doc, token)).await?;
@@ -158,6 +173,23 @@ both_dbs!(
             "invited"
         );
 
+        // The first open is audited once, however often its people come back.
+        tokio::time::timeout(WAIT, async {
+            while audited(&app, &owner, &doc, "first_open").await?.is_empty() {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            Ok::<_, anyhow::Error>(())
+        })
+        .await
+        .context("no first_open in the audit trail")??;
+        let again = WsClient::connect(&app.ws_url(&doc, &sara)).await?;
+        assert_eq!(
+            app.get_text(&sara, &format!("/api/documents/{doc}"))
+                .await?
+                .0,
+            200
+        );
+        again.close().await?;
         // It opens a thread: commenting.
         let anchor = client.anchor_for("skolan")?;
         client.close().await?;
@@ -172,6 +204,9 @@ both_dbs!(
         .await?;
         let now = invitee(&round(&app, &owner, &doc).await?, UTBILDNING)?.clone();
         assert_eq!(now["status"], "commenting");
+        let first_opens = audited(&app, &owner, &doc, "first_open").await?;
+        assert_eq!(first_opens.len(), 1, "{first_opens:?}");
+        assert_eq!(first_opens[0]["org"], UTBILDNING);
         assert_eq!(now["threads"], 1);
         assert!(now["firstCommentAt"].as_i64() >= opened["openedAt"].as_i64());
 
@@ -799,6 +834,26 @@ both_dbs!(
         )
         .await?;
         assert_eq!(status, 422, "{body}");
+        // The round's changes, the answers and each download are in the audit trail.
+        let trail = |action: &'static str| audited(&app, &owner, &doc, action);
+        let changed = trail("remiss_changed").await?;
+        assert_eq!(changed.len(), 1);
+        assert_eq!(changed[0]["detail"]["to"]["diarienummer"], "KS 2019/1939");
+        let given = trail("response_given").await?;
+        assert_eq!(
+            (given.len(), given[0]["detail"]["statement"].as_str()),
+            (1, Some(STATEMENT))
+        );
+        assert_eq!(trail("response_declined").await?[0]["org"], KULTUR);
+        let exports: Vec<Value> = trail("export_made")
+            .await?
+            .iter()
+            .map(|e| e["detail"]["format"].clone())
+            .collect();
+        assert_eq!(
+            exports,
+            vec![json!("json"), json!("markdown"), json!("html")]
+        );
         let stranger = app.token("olle", "socialforvaltningen");
         let (status, _) = call(
             &app,

@@ -10,6 +10,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::app::AppState;
+use crate::audit::{self, Action};
 use crate::auth::Identity;
 use crate::ids::{DocId, OrgId};
 use crate::remiss::store::FirstMoment;
@@ -57,7 +58,8 @@ async fn record_open(state: &AppState, doc: &DocId, who: &Identity) -> Result<()
         .record_first(doc, &who.org, FirstMoment::Opened)
         .await?
     {
-        tracing::debug!(doc = %doc, org = %who.org, "first open");
+        let detail = serde_json::json!({ "org": who.org });
+        audit::record(&state.db, doc, Some(who), Action::FirstOpen, detail).await?;
     }
     Ok(())
 }

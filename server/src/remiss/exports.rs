@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::app::AppState;
+use crate::audit::{self, Action};
 use crate::auth::{AuthUser, Identity, Role};
 use crate::documents::routes::authorize;
 use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
@@ -33,9 +34,18 @@ const HTML: &str = "text/html; charset=utf-8";
 const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
 const CSV: &str = "text/csv; charset=utf-8; header=present";
 
-async fn load(state: &AppState, id: &str, who: &Identity) -> ApiResult<(DocId, Gathered)> {
+/// Checks access, records the download in the audit trail, and gathers the remiss.
+async fn load(
+    state: &AppState,
+    id: &str,
+    who: &Identity,
+    kind: &str,
+    format: Format,
+) -> ApiResult<(DocId, Gathered)> {
     let (doc, row, _) = authorize(state, id, who, Role::Viewer).await?;
     let gathered = gather(state, &doc, row).await?;
+    let detail = serde_json::json!({ "export": kind, "format": format });
+    audit::record(&state.db, &doc, Some(who), Action::ExportMade, detail).await?;
     Ok((doc, gathered))
 }
 
@@ -97,7 +107,7 @@ pub async fn participation_report(
     if matches!(format, Format::Docx | Format::Csv) {
         return Err(unsupported(format, "report"));
     }
-    let (doc, gathered) = load(&state, &id, &who).await?;
+    let (doc, gathered) = load(&state, &id, &who, "report", format).await?;
     let report = report::build(&gathered)?;
     let title = format!("Förankringsrapport: {}", report.document.title);
     let response = match text(format, &title, |out| report::write(out, &report)) {
@@ -130,7 +140,7 @@ pub async fn compilation(
     if format == Format::Json {
         return Err(unsupported(format, "compilation"));
     }
-    let (doc, gathered) = load(&state, &id, &who).await?;
+    let (doc, gathered) = load(&state, &id, &who, "compilation", format).await?;
     let file = file_name("remissammanstallning", &doc, format);
     let title = format!("Remissammanställning: {}", gathered.title);
     if let Some((body, content_type)) =

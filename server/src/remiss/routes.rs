@@ -3,8 +3,10 @@
 use axum::Router;
 use axum::extract::State;
 use axum::routing::{get, post};
+use serde_json::json;
 
 use crate::app::AppState;
+use crate::audit::{self, Action};
 use crate::auth::{AuthUser, Role};
 use crate::comments::routes::MAX_TEXT_CHARS;
 use crate::documents::routes::authorize;
@@ -65,7 +67,7 @@ pub async fn update_round(
             .map(check_diarienummer)
             .transpose()?
             .flatten(),
-        None => current.diarienummer,
+        None => current.diarienummer.clone(),
     };
     let deadline = match request.deadline {
         Some(Some(date)) => Some(
@@ -74,7 +76,7 @@ pub async fn update_round(
                 .to_string(),
         ),
         Some(None) => None,
-        None => current.deadline,
+        None => current.deadline.clone(),
     };
     let phase = request
         .phase
@@ -92,6 +94,11 @@ pub async fn update_round(
             },
         )
         .await?;
+    let detail = json!({
+        "from": { "diarienummer": current.diarienummer, "phase": current.phase, "deadline": current.deadline },
+        "to": { "diarienummer": diarienummer, "phase": phase, "deadline": deadline },
+    });
+    audit::record(&state.db, &doc, Some(&who), Action::RemissChanged, detail).await?;
     Ok(ApiJson(round::load(&state.db, &doc).await?))
 }
 
@@ -151,6 +158,12 @@ pub async fn answer(
             "your organisation is not invited to this remiss".into(),
         ));
     }
+    let action = match request.status {
+        Answer::Done => Action::ResponseGiven,
+        Answer::Declined => Action::ResponseDeclined,
+    };
+    let detail = json!({ "org": who.org, "statement": statement });
+    audit::record(&state.db, &doc, Some(&who), action, detail).await?;
     Ok(ApiJson(round::load(&state.db, &doc).await?))
 }
 
