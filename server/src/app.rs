@@ -201,6 +201,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::documents::routes::router())
         .merge(crate::comments::routes::router())
         .merge(crate::audit::routes::router())
+        .merge(crate::versions::routes::router())
         .merge(crate::health::router())
         .merge(crate::openapi::router())
         .route("/ws/{doc_id}", get(crate::sync::connection::upgrade))

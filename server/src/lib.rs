@@ -21,6 +21,7 @@ pub mod openapi;
 pub mod storage;
 pub mod sync;
 pub mod telemetry;
+pub mod versions;
 pub mod web;
 
 pub use app::{App, AppState};

@@ -16,3 +16,4 @@ mod interop;
 mod members;
 mod sync;
 mod threads;
+mod versions;

@@ -23,6 +23,7 @@ use crate::comments::store::{Author, NewThread};
 use crate::documents::routes::authorize;
 use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
 use crate::ids::DocId;
+use crate::versions::model::VersionRef;
 
 /// Longest comment, motivation or proposal, in characters.
 pub const MAX_TEXT_CHARS: usize = 20_000;
@@ -168,6 +169,7 @@ fn thread_response(
             state,
         },
         version: STANDARD.encode(&row.doc_version),
+        named_version: VersionRef::from_columns(row.named_version_id, row.named_version_name),
         status: ThreadStatus::parse(&row.status).unwrap_or(ThreadStatus::Open),
         stance: row.stance.as_deref().and_then(Stance::parse),
         proposal: row.proposal,
