@@ -12,27 +12,6 @@ const DRAFT: &str = "# Trygghetsprogram\n\n\
 Förebyggande arbete i skolan är viktigt.\n\n\
 Programmet gäller 2020–2023 och ska följas upp årligen.\n";
 
-/// Calls the API and returns status and JSON body (or the text, when it is not JSON).
-async fn call(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> Result<(u16, Value)> {
-    let mut request = app.http.request(method, app.url(path)).bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await?;
-    let status = response.status().as_u16();
-    let text = response.text().await?;
-    Ok((
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    ))
-}
-
 async fn save_version(app: &TestApp, token: &str, doc: &str, name: &str) -> Result<Value> {
     let (status, version) = call(
         app,
@@ -48,19 +27,8 @@ async fn save_version(app: &TestApp, token: &str, doc: &str, name: &str) -> Resu
     Ok(version)
 }
 
-async fn open_thread(app: &TestApp, token: &str, doc: &str, anchor: Value) -> Result<Value> {
-    let (status, thread) = call(
-        app,
-        Method::POST,
-        &format!("/api/documents/{doc}/threads"),
-        token,
-        Some(json!({ "anchor": anchor, "body": "Nämn förskolan också." })),
-    )
-    .await?;
-    if status != 201 {
-        bail!("open thread: {status} {thread}");
-    }
-    Ok(thread)
+async fn comment_on(app: &TestApp, token: &str, doc: &str, anchor: Value) -> Result<Value> {
+    open_thread(app, token, doc, anchor, "Nämn förskolan också.", None).await
 }
 
 /// Inserts `words` into the second block's text at UTF-16 offset `at`, and appends a
@@ -175,6 +143,26 @@ both_dbs!(
         .await?;
         assert_eq!(status, 200);
         assert_eq!(list, json!([v1, v2]), "oldest first, as saved");
+
+        let (_, trail) = call(
+            &app,
+            Method::GET,
+            &format!("/api/documents/{doc}/audit"),
+            &owner,
+            None,
+        )
+        .await?;
+        let saved: Vec<&Value> = trail
+            .as_array()
+            .map(|es| {
+                es.iter()
+                    .filter(|e| e["action"] == "version_saved")
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(saved.len(), 2, "{trail}");
+        assert_eq!(saved[0]["detail"]["version"], v1["id"]);
+        assert_eq!(saved[1]["detail"]["name"], "Efter remissen");
         Ok::<_, anyhow::Error>(())
     }
 );
@@ -316,11 +304,11 @@ both_dbs!(
         .await?;
         let sara = app.token("sara", "utbildningsforvaltningen");
         let reader = WsClient::connect(&app.ws_url(&doc, &sara)).await?;
-        let early = open_thread(&app, &sara, &doc, reader.anchor_for("skolan")?).await?;
+        let early = comment_on(&app, &sara, &doc, reader.anchor_for("skolan")?).await?;
         assert_eq!(early["namedVersion"], Value::Null);
 
         let v1 = save_version(&app, &owner, &doc, "Remissversion 2020-11-01").await?;
-        let late = open_thread(&app, &sara, &doc, reader.anchor_for("årligen")?).await?;
+        let late = comment_on(&app, &sara, &doc, reader.anchor_for("årligen")?).await?;
         let named = json!({ "id": v1["id"], "name": "Remissversion 2020-11-01" });
         assert_eq!(late["namedVersion"], named);
         save_version(&app, &owner, &doc, "Senare").await?;

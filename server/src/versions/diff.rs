@@ -64,10 +64,18 @@ pub fn diff_paragraphs(before: &[String], after: &[String]) -> Vec<ParagraphDiff
             }
             DiffOp::Delete {
                 old_index, old_len, ..
-            } => out.extend(before[old_index..old_index + old_len].iter().map(|p| removed(p))),
+            } => out.extend(
+                before[old_index..old_index + old_len]
+                    .iter()
+                    .map(|p| removed(p)),
+            ),
             DiffOp::Insert {
                 new_index, new_len, ..
-            } => out.extend(after[new_index..new_index + new_len].iter().map(|p| added(p))),
+            } => out.extend(
+                after[new_index..new_index + new_len]
+                    .iter()
+                    .map(|p| added(p)),
+            ),
             DiffOp::Replace {
                 old_index,
                 old_len,

@@ -5,9 +5,11 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use serde_json::json;
 use yrs::{ReadTxn, StateVector, Transact};
 
 use crate::app::AppState;
+use crate::audit::{self, Action};
 use crate::auth::{AuthUser, Role};
 use crate::comments::model::new_id;
 use crate::documents::content::{self, Format};
@@ -75,7 +77,7 @@ async fn read_version<R: Send + 'static>(
         .version_state(doc, vid)
         .await?
         .ok_or_else(no_such_version)?;
-    blocking(move || read(&content::doc_from_parts(Some(&bytes), []))).await
+    blocking(move || read(&content::doc_from_parts(None, [bytes.as_slice()]))).await
 }
 
 /// Saves the document as it stands now as a named version (owners). Versions are
@@ -103,7 +105,7 @@ pub async fn save_version(
         .await
         .map_err(|e| AppError::Unavailable(e.to_string()))?;
     let (bytes, count) = blocking(move || {
-        let count = paragraphs(&content::doc_from_parts(Some(&bytes), [])).len();
+        let count = paragraphs(&content::doc_from_parts(None, [bytes.as_slice()])).len();
         (bytes, count)
     })
     .await?;
@@ -131,6 +133,8 @@ pub async fn save_version(
             created_at: row.created_at,
         })
         .await?;
+    let detail = json!({"version": row.id, "name": row.name, "paragraphs": row.paragraphs});
+    audit::record(&state.db, &doc, Some(&who), Action::VersionSaved, detail).await?;
     Ok((StatusCode::CREATED, ApiJson(row.into())))
 }
 
