@@ -23,6 +23,7 @@ pub mod sync;
 pub mod telemetry;
 pub mod versions;
 pub mod web;
+pub mod webhooks;
 
 pub use app::{App, AppState};
 pub use config::Config;

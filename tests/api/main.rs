@@ -17,3 +17,4 @@ mod members;
 mod sync;
 mod threads;
 mod versions;
+mod webhooks;
