@@ -34,9 +34,9 @@ async fn receiver() -> Result<(String, mpsc::UnboundedReceiver<Received>)> {
         axum::routing::post(move |headers: HeaderMap, body: String| {
             let (tx, seen) = (tx.clone(), Arc::clone(&seen));
             async move {
-                let first = seen.fetch_add(1, Ordering::SeqCst) == 0;
+                let failing = seen.fetch_add(1, Ordering::SeqCst) == 0;
                 let _ = tx.send(Received { headers, body });
-                if first {
+                if failing {
                     StatusCode::INTERNAL_SERVER_ERROR
                 } else {
                     StatusCode::OK
@@ -100,30 +100,61 @@ async fn eventually(
     .with_context(|| format!("{path} never got there"))?
 }
 
-both_dbs!(
-    a_receiver_gets_a_signed_delivery_again_after_it_failed,
-    |backend| async move {
-        let app = TestApp::spawn_with(backend, |c| {
-            c.webhook_allow_http = true;
-            c.webhook_retry_base = Duration::from_millis(50);
-        })
-        .await?;
+/// A server accepting http:// webhooks, a document owned by `maria`, and a webhook on it
+/// pointing at a [`receiver`].
+struct Hooked {
+    app: TestApp,
+    owner: String,
+    doc: String,
+    rx: mpsc::UnboundedReceiver<Received>,
+    /// The answer to registering, secret included.
+    hook: Value,
+}
+
+impl Hooked {
+    fn configure(c: &mut forankra::Config, retry_base_ms: u64) {
+        c.webhook_allow_http = true;
+        c.webhook_retry_base = Duration::from_millis(retry_base_ms);
+    }
+
+    async fn start(backend: Backend, retry_base_ms: u64, events: Value) -> Result<Self> {
+        let app = TestApp::spawn_with(backend, |c| Self::configure(c, retry_base_ms)).await?;
         let owner = app.token("maria", "stadsledningskontoret");
         let doc = app.create_doc(&owner, "Webhooks", Some(DRAFT)).await?;
-        app.set_role(&owner, &doc, "utbildningsforvaltningen", "commenter")
-            .await?;
-        let (url, mut rx) = receiver().await?;
-
+        let (url, rx) = receiver().await?;
         let (status, hook) = call(
             &app,
             Method::POST,
             &format!("/api/documents/{doc}/webhooks"),
             &owner,
-            Some(json!({ "url": url, "events": ["thread.opened", "thread.opened"] })),
+            Some(json!({ "url": url, "events": events })),
         )
         .await?;
-        assert_eq!(status, 201, "{hook}");
-        assert_eq!(hook["events"], json!(["thread.opened"]));
+        anyhow::ensure!(status == 201, "register: {status} {hook}");
+        Ok(Self {
+            app,
+            owner,
+            doc,
+            rx,
+            hook,
+        })
+    }
+}
+
+both_dbs!(
+    a_receiver_gets_a_signed_delivery_again_after_it_failed,
+    |backend| async move {
+        let hooked = Hooked::start(backend, 50, json!(["thread.opened", "thread.opened"])).await?;
+        let Hooked {
+            app,
+            owner,
+            doc,
+            mut rx,
+            hook,
+        } = hooked;
+        app.set_role(&owner, &doc, "utbildningsforvaltningen", "commenter")
+            .await?;
+        assert_eq!(hook["events"], json!(["thread.opened"]), "listed once");
         let secret = hook["secret"].as_str().context("secret")?.to_owned();
         let wid = hook["id"].as_str().context("id")?.to_owned();
 
@@ -281,3 +312,47 @@ both_dbs!(
         Ok::<_, anyhow::Error>(())
     }
 );
+
+both_dbs!(a_queued_delivery_survives_a_restart, |backend| async move {
+    // Retries 2 s apart: long enough that the retry falls after the restart.
+    let hooked = Hooked::start(backend, 2000, json!(["thread.opened", "comment.added"])).await?;
+    let Hooked {
+        app,
+        owner,
+        doc,
+        mut rx,
+        hook,
+    } = hooked;
+    let wid = hook["id"].as_str().context("id")?.to_owned();
+    let reader = WsClient::connect(&app.ws_url(&doc, &owner)).await?;
+    open_thread(
+        &app,
+        &owner,
+        &doc,
+        reader.anchor_for("skolan")?,
+        "Förskolan?",
+        None,
+    )
+    .await?;
+    reader.close().await?;
+
+    let failed = next(&mut rx).await?;
+    let deliveries = format!("/api/documents/{doc}/webhooks/{wid}/deliveries");
+    eventually(&app, &owner, &deliveries, |d| {
+        d[0]["attempts"][0]["httpStatus"] == 500
+    })
+    .await?;
+    let db = app.stop().await?;
+
+    let app = TestApp::spawn_on(db, |c| Hooked::configure(c, 2000)).await?;
+    let retried = next(&mut rx).await?;
+    assert_eq!(
+        header(&retried, "x-forankra-delivery"),
+        header(&failed, "x-forankra-delivery"),
+        "the restarted server sends the queued delivery"
+    );
+    let owner = app.token("maria", "stadsledningskontoret");
+    let list = eventually(&app, &owner, &deliveries, |d| d[0]["status"] == "delivered").await?;
+    assert_eq!(list[0]["attempts"].as_array().map(Vec::len), Some(2));
+    Ok::<_, anyhow::Error>(())
+});
