@@ -31,6 +31,7 @@ use crate::storage::Db;
 use crate::storage::journal::Journal;
 use crate::sync::RoomRegistry;
 use crate::sync::room::{RoomContext, RoomSettings};
+use crate::webhooks::delivery::DeliverySettings;
 
 /// What every handler can reach; cheap to clone.
 #[derive(Clone)]
@@ -84,6 +85,13 @@ impl App {
             shutdown: shutdown.clone(),
         };
         let rooms = RoomRegistry::new(ctx, tracker.clone());
+        tracker.spawn(crate::webhooks::delivery::run(
+            db.clone(),
+            DeliverySettings {
+                retry_base: config.webhook_retry_base,
+            },
+            shutdown.clone(),
+        ));
         if config.demo {
             crate::demo::load(&db, &journal)
                 .await
@@ -205,6 +213,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::comments::routes::router())
         .merge(crate::audit::routes::router())
         .merge(crate::remiss::routes::router())
+        .merge(crate::versions::routes::router())
+        .merge(crate::webhooks::routes::router())
         .merge(crate::health::router())
         .merge(crate::openapi::router())
         .route("/ws/{doc_id}", get(crate::sync::connection::upgrade))

@@ -111,6 +111,12 @@ pub struct ServeArgs {
     /// Folder of a built web app to serve at `/` instead of the one this binary carries.
     #[arg(long, env = "FORANKRA_WEB_DIR")]
     pub web_dir: Option<PathBuf>,
+    /// Accept http:// webhook URLs and loopback or private addresses (tests, closed networks).
+    #[arg(long, env = "FORANKRA_WEBHOOK_ALLOW_HTTP")]
+    pub webhook_allow_http: bool,
+    /// Milliseconds before a failed webhook delivery is retried; doubled after each failure.
+    #[arg(long, env = "FORANKRA_WEBHOOK_RETRY_BASE_MS", default_value_t = 1000)]
+    pub webhook_retry_base_ms: u64,
 }
 
 impl ServeArgs {
@@ -127,6 +133,8 @@ impl ServeArgs {
             compact_after_updates: self.compact_after,
             web_dir,
             demo: demo || self.demo,
+            webhook_allow_http: self.webhook_allow_http,
+            webhook_retry_base: Duration::from_millis(self.webhook_retry_base_ms),
         })
     }
 }

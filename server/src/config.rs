@@ -42,6 +42,10 @@ pub struct Config {
     pub web_dir: Option<PathBuf>,
     /// Load the demo organisations, users and draft at start.
     pub demo: bool,
+    /// Accept `http://` (and loopback or private) webhook URLs: for tests and closed networks.
+    pub webhook_allow_http: bool,
+    /// The wait after a webhook delivery's first failed attempt; doubled after each further one.
+    pub webhook_retry_base: Duration,
 }
 
 impl Config {
@@ -57,6 +61,8 @@ impl Config {
             compact_after_updates: 500,
             web_dir: None,
             demo: false,
+            webhook_allow_http: false,
+            webhook_retry_base: Duration::from_millis(1000),
         }
     }
 }

@@ -22,7 +22,9 @@ pub mod remiss;
 pub mod storage;
 pub mod sync;
 pub mod telemetry;
+pub mod versions;
 pub mod web;
+pub mod webhooks;
 
 pub use app::{App, AppState};
 pub use config::Config;

@@ -17,3 +17,5 @@ mod members;
 mod remiss;
 mod sync;
 mod threads;
+mod versions;
+mod webhooks;

@@ -124,14 +124,20 @@ pub async fn record(
             {
                 continue;
             }
-            result => return result.map(|()| entry),
+            result => {
+                if result? > 0 {
+                    crate::webhooks::delivery::wake();
+                }
+                return Ok(entry);
+            }
         }
     }
 }
 
-/// Chains `entry` onto the current last entry and inserts it, in one transaction.
-async fn append(db: &Db, doc: &DocId, entry: &mut Entry) -> Result<(), StoreError> {
-    on_pool!(db, pool => {
+/// Chains `entry` onto the current last entry and inserts it, with the webhook deliveries
+/// it causes, in one transaction; returns how many deliveries were queued.
+async fn append(db: &Db, doc: &DocId, entry: &mut Entry) -> Result<usize, StoreError> {
+    Ok(on_pool!(db, pool => {
         let mut tx = pool.begin_write().await?;
         let last: Option<(i64, String)> = sqlx::query_as(
             "SELECT seq, hash FROM audit_log WHERE doc_id = $1 ORDER BY seq DESC LIMIT 1",
@@ -159,9 +165,10 @@ async fn append(db: &Db, doc: &DocId, entry: &mut Entry) -> Result<(), StoreErro
         .bind(&entry.hash)
         .execute(&mut *tx)
         .await?;
+        let queued = crate::queue_webhook_deliveries!(tx, doc, &*entry).await?;
         tx.commit().await?;
-    });
-    Ok(())
+        queued
+    }))
 }
 
 fn is_unique_violation(error: &sqlx::Error) -> bool {

@@ -101,6 +101,9 @@ pub struct ThreadRow {
     pub resolved_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The latest named version saved at or before `created_at` (both columns or neither).
+    pub named_version_id: Option<String>,
+    pub named_version_name: Option<String>,
 }
 
 /// A `comments` row with its organisation's name.
@@ -236,6 +239,8 @@ pub struct ThreadResponse {
     pub anchor: AnchorResponse,
     /// Base64 of the document's state vector when the thread was opened.
     pub version: String,
+    /// The named version the thread was opened on: the latest saved at or before then.
+    pub named_version: Option<crate::versions::model::VersionRef>,
     pub resolution: Option<ResolutionResponse>,
     pub comments: Vec<CommentResponse>,
     pub created_at: i64,

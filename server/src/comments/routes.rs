@@ -25,6 +25,7 @@ use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError, ErrorRespons
 use crate::ids::DocId;
 use crate::remiss::activity;
 use crate::remiss::deadline::{self, Contribution};
+use crate::versions::model::VersionRef;
 
 /// Longest comment, motivation or proposal, in characters.
 pub const MAX_TEXT_CHARS: usize = 20_000;
@@ -175,6 +176,7 @@ pub fn thread_response(
             state,
         },
         version: STANDARD.encode(&row.doc_version),
+        named_version: VersionRef::from_columns(row.named_version_id, row.named_version_name),
         status: ThreadStatus::parse(&row.status).unwrap_or(ThreadStatus::Open),
         stance: row.stance.as_deref().and_then(Stance::parse),
         proposal: row.proposal,

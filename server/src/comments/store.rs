@@ -5,13 +5,24 @@ use crate::ids::DocId;
 use crate::on_pool;
 use crate::storage::{BeginWrite, Db, StoreError, now_ms};
 
+/// The latest version `v` saved at or before thread `t` was opened. Ids are time-ordered
+/// (UUIDv7, monotonic in one process), so within one millisecond the id says which came first.
+macro_rules! saved_before_thread {
+    () => {
+        "v.doc_id = t.doc_id AND (v.created_at < t.created_at OR (v.created_at = t.created_at AND v.id < t.id)) \
+         ORDER BY v.created_at DESC, v.id DESC LIMIT 1"
+    };
+}
+
 /// The columns of a [`ThreadRow`], for `concat!` into static SQL.
 macro_rules! thread_columns {
     () => {
-        "t.id, t.doc_id, t.anchor_start, t.anchor_end, t.original_quote, t.original_paragraph, \
+        concat!("t.id, t.doc_id, t.anchor_start, t.anchor_end, t.original_quote, t.original_paragraph, \
          t.doc_version, t.author_id, t.author_name, t.org_id, o.name AS org_name, t.stance, t.proposal, \
          t.status, t.outcome, t.motivation, t.resolved_by, t.resolved_by_name, t.resolved_at, \
-         t.created_at, t.updated_at"
+         t.created_at, t.updated_at, \
+         (SELECT v.id FROM versions v WHERE ", saved_before_thread!(), ") AS named_version_id, \
+         (SELECT v.name FROM versions v WHERE ", saved_before_thread!(), ") AS named_version_name")
     };
 }
 

@@ -1,0 +1,138 @@
+//! Version rows and the JSON the API speaks about them.
+
+use serde::{Deserialize, Serialize};
+use sqlx::FromRow;
+
+/// Longest version name, in characters.
+pub const MAX_NAME_CHARS: usize = 200;
+
+/// A `versions` row without its state.
+#[derive(Debug, Clone, FromRow)]
+pub struct VersionRow {
+    pub id: String,
+    pub doc_id: String,
+    pub name: String,
+    pub paragraphs: i64,
+    pub created_by: String,
+    pub created_by_name: String,
+    pub created_by_org: String,
+    pub created_at: i64,
+}
+
+/// `POST /api/documents/{id}/versions`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct CreateVersionRequest {
+    /// 1 to 200 characters, e.g. "Remissversion 2020-11-01".
+    pub name: String,
+}
+
+/// Who saved a version.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CreatorResponse {
+    pub id: String,
+    pub name: String,
+    /// The organisation id.
+    pub org: String,
+}
+
+/// A named version (its text is at `…/versions/{vid}/markdown`).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VersionResponse {
+    pub id: String,
+    pub name: String,
+    /// Epoch milliseconds.
+    pub created_at: i64,
+    pub created_by: CreatorResponse,
+    /// Top-level blocks holding text.
+    pub paragraphs: i64,
+}
+
+impl From<VersionRow> for VersionResponse {
+    fn from(row: VersionRow) -> Self {
+        Self {
+            id: row.id,
+            name: row.name,
+            created_at: row.created_at,
+            created_by: CreatorResponse {
+                id: row.created_by,
+                name: row.created_by_name,
+                org: row.created_by_org,
+            },
+            paragraphs: row.paragraphs,
+        }
+    }
+}
+
+/// The version a thread was opened on: the latest saved at or before that moment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct VersionRef {
+    pub id: String,
+    pub name: String,
+}
+
+impl VersionRef {
+    /// Pairs the two nullable columns a thread query selects.
+    pub fn from_columns(id: Option<String>, name: Option<String>) -> Option<Self> {
+        Some(Self {
+            id: id?,
+            name: name?,
+        })
+    }
+}
+
+/// `GET …/versions/diff`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct DiffQuery {
+    /// The older side: a version id.
+    pub from: String,
+    /// The newer side: a version id, or `current` (the default) for the live text.
+    pub to: Option<String>,
+}
+
+/// What happened to one paragraph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ParagraphChange {
+    Added,
+    Removed,
+    Changed,
+    Unchanged,
+}
+
+/// A word-level operation inside a changed paragraph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WordOp {
+    Equal,
+    Insert,
+    Delete,
+}
+
+/// A run of words (with the white space between them) that one operation covers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct WordChange {
+    pub op: WordOp,
+    pub text: String,
+}
+
+/// One paragraph of a diff, in the order of the newer text (removed ones where they were).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ParagraphDiff {
+    pub change: ParagraphChange,
+    /// The text in `from`; `null` when added.
+    pub before: Option<String>,
+    /// The text in `to`; `null` when removed.
+    pub after: Option<String>,
+    /// Word-level operations; set for `changed` paragraphs only.
+    pub words: Option<Vec<WordChange>>,
+}
+
+/// `GET …/versions/diff`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DiffResponse {
+    pub from: VersionResponse,
+    /// `null` when comparing with the live text.
+    pub to: Option<VersionResponse>,
+    pub paragraphs: Vec<ParagraphDiff>,
+}

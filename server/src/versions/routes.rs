@@ -1,0 +1,236 @@
+//! `/api/documents/{id}/versions…`: save (owners), list, read, Markdown, diff.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+use yrs::{ReadTxn, StateVector, Transact};
+
+use crate::app::AppState;
+use crate::audit::{self, Action};
+use crate::auth::{AuthUser, Role};
+use crate::comments::model::new_id;
+use crate::documents::content::{self, Format};
+use crate::documents::routes::authorize;
+use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
+use crate::ids::DocId;
+use crate::storage::now_ms;
+use crate::versions::diff::{diff_paragraphs, paragraphs};
+use crate::versions::model::*;
+use crate::versions::store::NewVersion;
+
+/// What `to` says for the live text.
+const CURRENT: &str = "current";
+
+/// The routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/documents/{id}/versions",
+            get(list_versions).post(save_version),
+        )
+        .route("/api/documents/{id}/versions/diff", get(diff_versions))
+        .route("/api/documents/{id}/versions/{vid}", get(get_version))
+        .route(
+            "/api/documents/{id}/versions/{vid}/markdown",
+            get(version_markdown),
+        )
+}
+
+fn check_name(name: &str) -> ApiResult<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+        return Err(AppError::Unprocessable(format!(
+            "the name must be 1 to {MAX_NAME_CHARS} characters"
+        )));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(AppError::Unprocessable(
+            "the name contains control characters".into(),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+fn no_such_version() -> AppError {
+    AppError::NotFound("no such version".into())
+}
+
+/// Runs CPU-bound work (decoding a state, diffing) off the async workers.
+async fn blocking<R: Send + 'static>(work: impl FnOnce() -> R + Send + 'static) -> ApiResult<R> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| AppError::Internal(e.into()))
+}
+
+/// The stored state of a version as a fresh `Doc`, handed to `read`.
+async fn read_version<R: Send + 'static>(
+    state: &AppState,
+    doc: &DocId,
+    vid: &str,
+    read: impl FnOnce(&yrs::Doc) -> R + Send + 'static,
+) -> ApiResult<R> {
+    let bytes = state
+        .db
+        .version_state(doc, vid)
+        .await?
+        .ok_or_else(no_such_version)?;
+    blocking(move || read(&content::doc_from_parts(None, [bytes.as_slice()]))).await
+}
+
+/// Saves the document as it stands now as a named version (owners). Versions are
+/// never changed or deleted.
+#[utoipa::path(post, path = "/api/documents/{id}/versions", tag = "remiss", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = CreateVersionRequest,
+    responses((status = 201, body = VersionResponse), (status = 403, body = ErrorResponse),
+        (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+#[tracing::instrument(skip_all, fields(user = %who.user))]
+pub async fn save_version(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(request): ApiJson<CreateVersionRequest>,
+) -> ApiResult<(StatusCode, ApiJson<VersionResponse>)> {
+    let (doc, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
+    let name = check_name(&request.name)?;
+    // Read through the room: its Doc holds exactly what is durable.
+    let bytes = state
+        .rooms
+        .read(&doc, |d| {
+            d.transact()
+                .encode_state_as_update_v1(&StateVector::default())
+        })
+        .await
+        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    let (bytes, count) = blocking(move || {
+        let count = paragraphs(&content::doc_from_parts(None, [bytes.as_slice()])).len();
+        (bytes, count)
+    })
+    .await?;
+    let row = VersionRow {
+        id: new_id(),
+        doc_id: doc.to_string(),
+        name,
+        paragraphs: i64::try_from(count).unwrap_or(i64::MAX),
+        created_by: who.user.to_string(),
+        created_by_name: who.name.clone(),
+        created_by_org: who.org.to_string(),
+        created_at: now_ms(),
+    };
+    state
+        .db
+        .insert_version(&NewVersion {
+            id: &row.id,
+            doc: &doc,
+            name: &row.name,
+            state: &bytes,
+            paragraphs: row.paragraphs,
+            created_by: &row.created_by,
+            created_by_name: &row.created_by_name,
+            created_by_org: &row.created_by_org,
+            created_at: row.created_at,
+        })
+        .await?;
+    let detail = json!({"version": row.id, "name": row.name, "paragraphs": row.paragraphs});
+    audit::record(&state.db, &doc, Some(&who), Action::VersionSaved, detail).await?;
+    Ok((StatusCode::CREATED, ApiJson(row.into())))
+}
+
+/// The document's named versions, oldest first.
+#[utoipa::path(get, path = "/api/documents/{id}/versions", tag = "remiss", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = [VersionResponse]), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+pub async fn list_versions(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<ApiJson<Vec<VersionResponse>>> {
+    let (doc, _, _) = authorize(&state, &id, &who, Role::Viewer).await?;
+    let rows = state.db.versions(&doc).await?;
+    Ok(ApiJson(rows.into_iter().map(Into::into).collect()))
+}
+
+/// One named version.
+#[utoipa::path(get, path = "/api/documents/{id}/versions/{vid}", tag = "remiss", security(("bearer" = [])),
+    params(("id" = String, Path), ("vid" = String, Path)),
+    responses((status = 200, body = VersionResponse), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+pub async fn get_version(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    ApiPath((id, vid)): ApiPath<(String, String)>,
+) -> ApiResult<ApiJson<VersionResponse>> {
+    let (doc, _, _) = authorize(&state, &id, &who, Role::Viewer).await?;
+    let row = state
+        .db
+        .version(&doc, &vid)
+        .await?
+        .ok_or_else(no_such_version)?;
+    Ok(ApiJson(row.into()))
+}
+
+/// A named version's text as Markdown (the same renderer as the live document's).
+#[utoipa::path(get, path = "/api/documents/{id}/versions/{vid}/markdown", tag = "remiss", security(("bearer" = [])),
+    params(("id" = String, Path), ("vid" = String, Path)),
+    responses((status = 200, content_type = "text/markdown", body = String), (status = 404, body = ErrorResponse)))]
+pub async fn version_markdown(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    ApiPath((id, vid)): ApiPath<(String, String)>,
+) -> ApiResult<Response> {
+    let (doc, _, _) = authorize(&state, &id, &who, Role::Viewer).await?;
+    let markdown =
+        read_version(&state, &doc, &vid, |d| content::render(d, Format::Markdown)).await?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/markdown; charset=utf-8")],
+        markdown,
+    )
+        .into_response())
+}
+
+/// Compares a version with another (or with the live text) paragraph by paragraph;
+/// changed paragraphs carry word-level operations.
+#[utoipa::path(get, path = "/api/documents/{id}/versions/diff", tag = "remiss", security(("bearer" = [])),
+    params(("id" = String, Path), DiffQuery),
+    responses((status = 200, body = DiffResponse), (status = 400, body = ErrorResponse),
+        (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+pub async fn diff_versions(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<DiffQuery>,
+) -> ApiResult<ApiJson<DiffResponse>> {
+    let (doc, _, _) = authorize(&state, &id, &who, Role::Viewer).await?;
+    let from = state
+        .db
+        .version(&doc, &query.from)
+        .await?
+        .ok_or_else(no_such_version)?;
+    let before = read_version(&state, &doc, &from.id, paragraphs).await?;
+    let (to, after) = match query.to.as_deref().unwrap_or(CURRENT) {
+        CURRENT => {
+            let live = state
+                .rooms
+                .read(&doc, paragraphs)
+                .await
+                .map_err(|e| AppError::Unavailable(e.to_string()))?;
+            (None, live)
+        }
+        vid => {
+            let row = state
+                .db
+                .version(&doc, vid)
+                .await?
+                .ok_or_else(no_such_version)?;
+            let texts = read_version(&state, &doc, &row.id, paragraphs).await?;
+            (Some(row.into()), texts)
+        }
+    };
+    let paragraphs = blocking(move || diff_paragraphs(&before, &after)).await?;
+    Ok(ApiJson(DiffResponse {
+        from: from.into(),
+        to,
+        paragraphs,
+    }))
+}

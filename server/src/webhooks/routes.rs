@@ -1,0 +1,187 @@
+//! `/api/documents/{id}/webhooks…` (owners): register, list, remove, and the deliveries
+//! with every attempt.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{delete, get};
+use serde_json::json;
+
+use crate::app::AppState;
+use crate::audit::{self, Action};
+use crate::auth::{AuthUser, Role};
+use crate::comments::model::new_id;
+use crate::documents::routes::authorize;
+use crate::error::{ApiJson, ApiPath, ApiResult, AppError, ErrorResponse};
+use crate::ids::DocId;
+use crate::storage::now_ms;
+use crate::webhooks::model::*;
+use crate::webhooks::signature::new_secret;
+use crate::webhooks::target;
+
+/// Most webhooks one document may have.
+pub const MAX_WEBHOOKS_PER_DOCUMENT: usize = 20;
+
+/// The routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/documents/{id}/webhooks",
+            get(list_webhooks).post(create_webhook),
+        )
+        .route("/api/documents/{id}/webhooks/{wid}", delete(delete_webhook))
+        .route(
+            "/api/documents/{id}/webhooks/{wid}/deliveries",
+            get(list_deliveries),
+        )
+}
+
+impl From<target::TargetError> for AppError {
+    fn from(e: target::TargetError) -> Self {
+        AppError::Unprocessable(e.to_string())
+    }
+}
+
+/// The webhook `wid` of `doc`, or 404.
+async fn own_webhook(state: &AppState, doc: &DocId, wid: &str) -> ApiResult<WebhookRow> {
+    state
+        .db
+        .webhook(wid)
+        .await?
+        .filter(|w| w.doc_id == doc.as_str())
+        .ok_or_else(|| AppError::NotFound("no such webhook".into()))
+}
+
+/// Registers a URL for some of the document's events (owners). The answer carries the
+/// signing secret; it is never shown again.
+#[utoipa::path(post, path = "/api/documents/{id}/webhooks", tag = "remiss", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = CreateWebhookRequest,
+    responses((status = 201, body = CreatedWebhookResponse), (status = 403, body = ErrorResponse),
+        (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+#[tracing::instrument(skip_all, fields(user = %who.user))]
+pub async fn create_webhook(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(request): ApiJson<CreateWebhookRequest>,
+) -> ApiResult<(StatusCode, ApiJson<CreatedWebhookResponse>)> {
+    let (doc, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
+    let url = target::check(&request.url, state.config.webhook_allow_http)?;
+    let mut events = request.events;
+    events.sort_by_key(|e| Event::ALL.iter().position(|a| a == e));
+    events.dedup();
+    if events.is_empty() {
+        return Err(AppError::Unprocessable("name at least one event".into()));
+    }
+    if state.db.webhooks(&doc).await?.len() >= MAX_WEBHOOKS_PER_DOCUMENT {
+        return Err(AppError::Conflict(format!(
+            "a document has at most {MAX_WEBHOOKS_PER_DOCUMENT} webhooks"
+        )));
+    }
+    let row = WebhookRow {
+        id: new_id(),
+        doc_id: doc.to_string(),
+        url: url.to_string(),
+        events: events
+            .iter()
+            .map(|e| e.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
+        secret: new_secret(),
+        created_by: who.user.to_string(),
+        created_at: now_ms(),
+    };
+    state.db.insert_webhook(&row).await?;
+    let detail = json!({"webhook": row.id, "url": row.url, "events": events});
+    audit::record(
+        &state.db,
+        &doc,
+        Some(&who),
+        Action::WebhookRegistered,
+        detail,
+    )
+    .await?;
+    let secret = row.secret.clone();
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(CreatedWebhookResponse {
+            webhook: row.into(),
+            secret,
+        }),
+    ))
+}
+
+/// The document's webhooks, without their secrets (owners).
+#[utoipa::path(get, path = "/api/documents/{id}/webhooks", tag = "remiss", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = [WebhookResponse]), (status = 403, body = ErrorResponse)))]
+pub async fn list_webhooks(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<ApiJson<Vec<WebhookResponse>>> {
+    let (doc, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
+    let rows = state.db.webhooks(&doc).await?;
+    Ok(ApiJson(rows.into_iter().map(Into::into).collect()))
+}
+
+/// Removes a webhook and its queued deliveries (owners).
+#[utoipa::path(delete, path = "/api/documents/{id}/webhooks/{wid}", tag = "remiss", security(("bearer" = [])),
+    params(("id" = String, Path), ("wid" = String, Path)),
+    responses((status = 204), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+pub async fn delete_webhook(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    ApiPath((id, wid)): ApiPath<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let (doc, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
+    let hook = own_webhook(&state, &doc, &wid).await?;
+    if !state.db.delete_webhook(&doc, &wid).await? {
+        return Err(AppError::NotFound("no such webhook".into()));
+    }
+    let detail = json!({"webhook": hook.id, "url": hook.url});
+    audit::record(&state.db, &doc, Some(&who), Action::WebhookRemoved, detail).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A webhook's deliveries, oldest first, each with its attempts (owners).
+#[utoipa::path(get, path = "/api/documents/{id}/webhooks/{wid}/deliveries", tag = "remiss", security(("bearer" = [])),
+    params(("id" = String, Path), ("wid" = String, Path)),
+    responses((status = 200, body = [DeliveryResponse]), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+pub async fn list_deliveries(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    ApiPath((id, wid)): ApiPath<(String, String)>,
+) -> ApiResult<ApiJson<Vec<DeliveryResponse>>> {
+    let (doc, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
+    own_webhook(&state, &doc, &wid).await?;
+    let (deliveries, attempts) = state.db.deliveries(&wid).await?;
+    let mut by_delivery: HashMap<String, Vec<AttemptResponse>> = HashMap::new();
+    for attempt in attempts {
+        by_delivery
+            .entry(attempt.delivery_id.clone())
+            .or_default()
+            .push(attempt.into());
+    }
+    let list = deliveries
+        .into_iter()
+        .filter_map(|d| {
+            let status = match d.status.as_str() {
+                "pending" => DeliveryStatus::Pending,
+                "delivered" => DeliveryStatus::Delivered,
+                _ => DeliveryStatus::Failed,
+            };
+            Some(DeliveryResponse {
+                event: Event::parse(&d.event)?,
+                status,
+                created_at: d.created_at,
+                next_attempt_at: (status == DeliveryStatus::Pending).then_some(d.next_attempt_at),
+                attempts: by_delivery.remove(&d.id).unwrap_or_default(),
+                id: d.id,
+            })
+        })
+        .collect();
+    Ok(ApiJson(list))
+}
