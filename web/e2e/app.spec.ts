@@ -12,6 +12,7 @@ import {
   login,
   openDocument,
   passwordOf,
+  selected,
   test,
   tokenOf,
 } from './fixtures';
@@ -309,27 +310,9 @@ test('the toolbar is one tab stop with arrow keys; Alt+F10 reaches it from the t
   await page.keyboard.type(' fetstil');
   await expect(editor(page)).toContainText('fetstil');
   await page.keyboard.press('Shift+Control+ArrowLeft');
-  await expect.poll(() => page.evaluate(() => window.getSelection()?.toString())).toBe('fetstil');
   // ProseMirror reads the DOM selection on its own schedule: wait until the editor's
   // own state holds it, or the toolbar would format the old (empty) selection.
-  await expect
-    .poll(() =>
-      page.evaluate(() => {
-        const dom = document.getElementById('document-editor') as
-          | (Element & {
-              editor?: {
-                state: {
-                  selection: { from: number; to: number };
-                  doc: { textBetween(a: number, b: number): string };
-                };
-              };
-            })
-          | null;
-        const state = dom?.editor?.state;
-        return state ? state.doc.textBetween(state.selection.from, state.selection.to) : '';
-      }),
-    )
-    .toBe('fetstil');
+  await selected(page, 'fetstil');
   await page.keyboard.press('Alt+F10');
   const bold = toolbar.getByRole('button', { name: 'Fet' });
   await bold.focus();

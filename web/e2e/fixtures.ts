@@ -9,6 +9,7 @@ import {
   type BrowserContext,
   test as base,
   expect,
+  type Locator,
   type Page,
 } from '@playwright/test';
 import type { DemoLogin } from './global-setup';
@@ -86,4 +87,41 @@ export async function apiToken(request: APIRequestContext, username: string): Pr
 
 export function bearer(token: string): { headers: Record<string, string> } {
   return { headers: { Authorization: `Bearer ${token}` } };
+}
+
+/** Opens a thread's card (only the active card shows more than its summary line). */
+export async function openCard(card: Locator): Promise<void> {
+  const toggle = card.getByTestId('thread-toggle');
+  if ((await toggle.getAttribute('aria-expanded')) !== 'true') await toggle.click();
+  await expect(toggle).toHaveAttribute('aria-expanded', 'true');
+}
+
+/**
+ * The text selected in the editor's own state. ProseMirror reads the DOM selection on its
+ * own schedule, so a test that acts on a selection waits until the state holds it.
+ */
+export async function editorSelection(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const dom = document.getElementById('document-editor') as
+      | (Element & {
+          editor?: {
+            state: {
+              selection: { from: number; to: number };
+              doc: { textBetween(a: number, b: number): string };
+            };
+          };
+        })
+      | null;
+    const state = dom?.editor?.state;
+    return state ? state.doc.textBetween(state.selection.from, state.selection.to) : '';
+  });
+}
+
+/** Waits until both the page and the editor's state select `text`, and returns it. */
+export async function selected(page: Page, text: string): Promise<string> {
+  await expect
+    .poll(async () => (await page.evaluate(() => window.getSelection()?.toString() ?? '')).trim())
+    .toBe(text);
+  await expect.poll(() => editorSelection(page)).toBe(text);
+  return text;
 }

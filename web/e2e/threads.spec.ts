@@ -7,9 +7,11 @@ import {
   bearer,
   DEMO_DOC_ID,
   editor,
+  editorSelection,
   expect,
   loggedInPage,
   login,
+  openCard,
   openDocument,
   test,
 } from './fixtures';
@@ -45,8 +47,9 @@ async function selectWordsByKeyboard(page: Page, index: number, words: number): 
   for (let i = 0; i <= index; i += 1) await page.keyboard.press('ArrowDown');
   await page.keyboard.press('Home');
   for (let i = 0; i < words; i += 1) await page.keyboard.press('Shift+Control+ArrowRight');
-  const selected = await page.evaluate(() => window.getSelection()?.toString() ?? '');
-  return selected.trim();
+  const chosen = (await page.evaluate(() => window.getSelection()?.toString() ?? '')).trim();
+  await expect.poll(() => editorSelection(page)).toBe(chosen);
+  return chosen;
 }
 
 function thread(page: Page, text: string) {
@@ -65,20 +68,28 @@ test('the demo document’s threads are listed in the margin with their quotes a
   ).toContainText('Delarna kan läsas var för sig, och vissa resonemang återkommer');
   // Open threads are highlighted in the text with decorations.
   await expect(editor(page).locator('.thread-highlight').first()).toBeVisible();
-  // A change proposal is shown as a before/after.
-  await expect(margin.getByTestId('proposal').first().locator('del')).toBeVisible();
-  await expect(margin.getByTestId('proposal').first().locator('ins')).toBeVisible();
+  // A change proposal is shown as a before/after once its card is open.
+  const proposing = margin.getByTestId('thread').filter({ has: page.getByTestId('proposal') });
+  await openCard(proposing.first());
+  await expect(proposing.first().getByTestId('proposal').locator('del')).toBeVisible();
+  await expect(proposing.first().getByTestId('proposal').locator('ins')).toBeVisible();
+  await proposing.first().getByTestId('thread-toggle').click();
+  await expect(proposing.first().getByTestId('proposal').locator('del')).toBeHidden();
 
   // Filters: only Socialförvaltningen's threads.
-  await margin
+  const filters = page.getByTestId('comments-bar');
+  await filters
     .getByLabel('Organisation', { exact: true })
     .selectOption({ label: 'Socialförvaltningen' });
   await expect(margin.getByTestId('thread')).toHaveCount(2);
-  await margin.getByLabel('Status', { exact: true }).selectOption({ label: 'Öppen' });
+  await filters.getByLabel('Status', { exact: true }).selectOption({ label: 'Öppen' });
   await expect(margin.getByTestId('thread')).toHaveCount(1);
 
-  // "Show in text" selects the thread's text; Escape returns to the thread.
+  // Cards are one line until opened; "Show in text" selects the thread's text; Escape
+  // returns to the thread.
   const card = margin.getByTestId('thread').first();
+  await expect(card.getByRole('button', { name: /Visa texten/ })).toBeHidden();
+  await openCard(card);
   await card.getByRole('button', { name: /Visa texten/ }).click();
   await expect(editor(page)).toBeFocused();
   await expect(editor(page).locator('.thread-highlight--active')).toBeVisible();
@@ -120,6 +131,7 @@ test('a commenter opens a thread by keyboard; the owner sees it live, replies an
       'Ny kommentar från Utbildningsförvaltningen',
     );
     await expect(editor(maria.page).locator('.thread-highlight')).toHaveText('Första stycket');
+    await openCard(card);
 
     // The commenter edits her own comment; the owner sees the new text live.
     await saraCard.getByRole('button', { name: 'Redigera' }).click();
@@ -173,6 +185,7 @@ test('a change proposal accepted by the owner changes the text in both editors',
     await compose.getByRole('button', { name: 'Skicka kommentar' }).click();
 
     const card = thread(maria.page, 'Tydligare rubrik.');
+    await openCard(card);
     await expect(card.getByTestId('proposal').locator('del')).toContainText('Andra stycket');
     await expect(card.getByTestId('proposal').locator('ins')).toContainText('Det andra stycket');
     await card.getByLabel('Motivering').fill('Godtas.');
@@ -201,6 +214,7 @@ test('a screenshot of the document view with threads is saved as an artefact', a
   // text highlighted as active.
   const card = thread(page, 'Målavsnittet säger inte vem');
   await expect(card).toHaveAttribute('data-status', 'open');
+  await openCard(card);
   await card.getByRole('button', { name: /Visa texten/ }).click();
   await expect(card).toHaveClass(/thread--active/);
   const active = editor(page).locator('.thread-highlight--active');

@@ -5,6 +5,9 @@
  */
 import { clearSession, currentSession } from '../auth/session';
 import type {
+  AnchorInput,
+  AuditEntry,
+  AuditVerification,
   CreateDocumentRequest,
   CreateThreadRequest,
   DocumentInfo,
@@ -15,8 +18,16 @@ import type {
   Member,
   Organisation,
   Outcome,
+  RemissAnswer,
+  RemissRound,
   Role,
   Thread,
+  UpdateRemissRequest,
+  Version,
+  VersionDiff,
+  Webhook,
+  WebhookDelivery,
+  WebhookEvent,
 } from './types';
 
 export class ApiError extends Error {
@@ -100,6 +111,28 @@ async function json<T>(path: string, options?: RequestOptions): Promise<T> {
 
 const docPath = (id: string) => `/api/documents/${encodeURIComponent(id)}`;
 
+/** A file from the server: its bytes and the name it suggests (Content-Disposition). */
+export interface Download {
+  blob: Blob;
+  filename: string | null;
+}
+
+function suggestedName(disposition: string | null): string | null {
+  if (!disposition) return null;
+  const star = /filename\*=UTF-8''([^;]+)/i.exec(disposition);
+  if (star?.[1]) return decodeURIComponent(star[1]);
+  const plain = /filename="?([^";]+)"?/i.exec(disposition);
+  return plain?.[1] ?? null;
+}
+
+async function download(path: string): Promise<Download> {
+  const response = await send(path);
+  return {
+    blob: await response.blob(),
+    filename: suggestedName(response.headers.get('Content-Disposition')),
+  };
+}
+
 export const api = {
   login: (username: string, password: string) =>
     json<LoginResponse>('/api/login', {
@@ -170,6 +203,40 @@ export const api = {
       method: 'POST',
       body: { motivation },
     }),
+  reanchor: (id: string, threadId: string, anchor: AnchorInput) =>
+    json<Thread>(`${threadPath(id, threadId)}/anchor`, { method: 'PUT', body: { anchor } }),
+
+  remiss: (id: string) => json<RemissRound>(`${docPath(id)}/remiss`),
+  updateRemiss: (id: string, request: UpdateRemissRequest) =>
+    json<RemissRound>(`${docPath(id)}/remiss`, { method: 'PUT', body: request }),
+  answerRemiss: (id: string, answer: RemissAnswer) =>
+    json<RemissRound>(`${docPath(id)}/remiss/response`, { method: 'POST', body: answer }),
+  versions: (id: string) => json<Version[]>(`${docPath(id)}/versions`),
+  saveVersion: (id: string, name: string) =>
+    json<Version>(`${docPath(id)}/versions`, { method: 'POST', body: { name } }),
+  versionMarkdown: async (id: string, versionId: string) => {
+    const response = await send(
+      `${docPath(id)}/versions/${encodeURIComponent(versionId)}/markdown`,
+    );
+    return response.text();
+  },
+  diff: (id: string, from: string, to: string) =>
+    json<VersionDiff>(
+      `${docPath(id)}/versions/diff?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`,
+    ),
+  /** A report or export as a file (`report`, `compilation`, `audit`). */
+  download: (id: string, what: 'report' | 'compilation' | 'audit', format: string) =>
+    download(`${docPath(id)}/${what}?format=${encodeURIComponent(format)}`),
+  audit: (id: string) => json<AuditEntry[]>(`${docPath(id)}/audit`),
+  verifyAudit: (id: string) => json<AuditVerification>(`${docPath(id)}/audit/verify`),
+  webhooks: (id: string) => json<Webhook[]>(`${docPath(id)}/webhooks`),
+  addWebhook: (id: string, url: string, events: WebhookEvent[]) =>
+    json<Webhook>(`${docPath(id)}/webhooks`, { method: 'POST', body: { url, events } }),
+  removeWebhook: async (id: string, webhookId: string) => {
+    await send(`${docPath(id)}/webhooks/${encodeURIComponent(webhookId)}`, { method: 'DELETE' });
+  },
+  deliveries: (id: string, webhookId: string) =>
+    json<WebhookDelivery[]>(`${docPath(id)}/webhooks/${encodeURIComponent(webhookId)}/deliveries`),
 };
 
 const threadPath = (id: string, threadId: string) =>

@@ -135,8 +135,18 @@ export interface Thread {
   anchor: ThreadAnchor;
   resolution: Resolution | null;
   comments: ThreadComment[];
+  /** Base64 state vector of the text the thread was opened on. */
+  version?: string;
+  /** The latest named version saved at or before the thread was opened (docs/REMISS.md). */
+  namedVersion?: VersionRef | null;
   createdAt: number;
   updatedAt: number;
+}
+
+/** A named version, as threads refer to it. */
+export interface VersionRef {
+  id: string;
+  name: string;
 }
 
 export interface CreateThreadRequest {
@@ -149,4 +159,137 @@ export interface CreateThreadRequest {
 /** May this role open threads and reply? */
 export function canComment(role: Role): boolean {
   return role !== 'viewer';
+}
+
+/** The phase of a remiss round (docs/REMISS.md). */
+export type Phase = 'beredning' | 'remiss' | 'avslutad';
+export const PHASES: readonly Phase[] = ['beredning', 'remiss', 'avslutad'];
+
+/** An invitee's status, derived by the server from what its people did. */
+export type InviteeStatus = 'invited' | 'opened' | 'commenting' | 'done' | 'declined';
+
+export interface OrgRef {
+  id: string;
+  name: string;
+}
+
+/** One invited organisation of a round. */
+export interface Invitee {
+  org: OrgRef;
+  role: Role;
+  status: InviteeStatus;
+  invitedAt: number;
+  openedAt: number | null;
+  firstCommentAt: number | null;
+  doneAt: number | null;
+  declinedAt: number | null;
+  statement: string | null;
+  threads: number;
+}
+
+/** `GET /api/documents/{id}/remiss`. */
+export interface RemissRound {
+  diarienummer: string | null;
+  phase: Phase;
+  /** `YYYY-MM-DD`, inclusive, Europe/Stockholm. */
+  deadline: string | null;
+  deadlinePassed: boolean;
+  acceptingThreads: boolean;
+  invitees: Invitee[];
+}
+
+/** `PUT /api/documents/{id}/remiss`: any of the fields. */
+export interface UpdateRemissRequest {
+  diarienummer?: string | null;
+  phase?: Phase;
+  deadline?: string | null;
+}
+
+/** `POST /api/documents/{id}/remiss/response`. */
+export interface RemissAnswer {
+  status: 'done' | 'declined';
+  statement?: string;
+}
+
+/** A saved, immutable named version. */
+export interface Version {
+  id: string;
+  name: string;
+  createdAt: number;
+  createdBy: { id: string; name: string; org: string };
+  paragraphs: number;
+}
+
+export type ParagraphChange = 'added' | 'removed' | 'changed' | 'unchanged';
+
+export interface WordChange {
+  op: 'equal' | 'insert' | 'delete';
+  text: string;
+}
+
+export interface ParagraphDiff {
+  change: ParagraphChange;
+  before: string | null;
+  after: string | null;
+  words?: WordChange[] | null;
+}
+
+/** `GET …/versions/diff`. */
+export interface VersionDiff {
+  from: Version;
+  to: Version | null;
+  paragraphs: ParagraphDiff[];
+}
+
+/** One entry of the audit trail (owners). */
+export interface AuditEntry {
+  seq: number;
+  at: number;
+  action: string;
+  actor: { id: string; name: string } | null;
+  org: string | null;
+  detail: unknown;
+  prevHash: string;
+  hash: string;
+}
+
+/** `GET …/audit/verify`. */
+export interface AuditVerification {
+  valid: boolean;
+  entries: number;
+  firstBroken: number | null;
+}
+
+export type WebhookEvent =
+  | 'thread.opened'
+  | 'comment.added'
+  | 'thread.resolved'
+  | 'organisation.done';
+export const WEBHOOK_EVENTS: readonly WebhookEvent[] = [
+  'thread.opened',
+  'comment.added',
+  'thread.resolved',
+  'organisation.done',
+];
+
+/** A registered webhook; `secret` only in the answer to its registration. */
+export interface Webhook {
+  id: string;
+  url: string;
+  events: WebhookEvent[];
+  createdAt?: number;
+  secret?: string;
+}
+
+/** One delivery attempt of a webhook. */
+export interface WebhookDelivery {
+  id: string;
+  event: string;
+  status?: string;
+  attempts?: number;
+  responseStatus?: number | null;
+  error?: string | null;
+  createdAt?: number;
+  deliveredAt?: number | null;
+  nextAttemptAt?: number | null;
 }

@@ -6,6 +6,7 @@
  */
 import type { Editor } from '@tiptap/core';
 import type { EditorState } from '@tiptap/pm/state';
+import type { EditorView } from '@tiptap/pm/view';
 import {
   absolutePositionToRelativePosition,
   relativePositionToAbsolutePosition,
@@ -49,8 +50,20 @@ function withAssoc(rel: Y.RelativePosition, doc: Y.Doc, assoc: number): Y.Relati
   return rel;
 }
 
+/**
+ * Makes ProseMirror read the DOM selection now. It does so on its own schedule (after
+ * `selectionchange`), so a shortcut pressed right after Shift+arrow would otherwise see
+ * the selection as it was a moment before. `domObserver` is ProseMirror's internal
+ * observer, absent from its types; without it nothing happens.
+ */
+export function readDomSelection(editor: Editor): void {
+  const view = editor.view as unknown as { domObserver?: { flush?: () => void } };
+  view.domObserver?.flush?.();
+}
+
 /** The selection as an anchor, or null when nothing is selected (or not synced yet). */
 export function selectionAnchor(editor: Editor): AnchorInput | null {
+  readDomSelection(editor);
   const { from, to, empty } = editor.state.selection;
   if (empty) return null;
   const ystate = syncState(editor.state);
@@ -104,4 +117,27 @@ export function anchorRange(
   const b = Math.max(0, Math.min(to, size));
   if (b <= a) return null;
   return { from: a, to: b };
+}
+
+/**
+ * The viewport top of the line where `from` is. On the first line of a paragraph (or
+ * heading, or list item) that is the block's own top, so a card beside it lines up with
+ * the block; further down, the top of the character. Null when the position has no box
+ * (the editor is not laid out).
+ */
+export function textTop(view: EditorView, from: number): number | null {
+  try {
+    const coords = view.coordsAtPos(from, 1);
+    const $from = view.state.doc.resolve(from);
+    if ($from.depth > 0) {
+      const block = view.nodeDOM($from.before());
+      if (block instanceof HTMLElement) {
+        const top = block.getBoundingClientRect().top;
+        if (coords.top - top < coords.bottom - coords.top) return top;
+      }
+    }
+    return coords.top;
+  } catch {
+    return null;
+  }
 }

@@ -1,57 +1,82 @@
 /**
- * The right-hand margin of the document view: the comment threads of the document.
- * "Kommentera" (button, or Ctrl+Alt+M in the text) opens a form for the selected range;
- * threads are listed in text order with filters by status, organisation and stance;
- * threads whose text is gone sit in their own section with their original quote. The
- * threads themselves live in the session's `ThreadStore` (kept current by live events);
- * this panel is redrawn on a language switch.
+ * The comment threads of the document: a bar above the text (filters, count, keyboard
+ * help) and the margin on the right, where each thread's card sits beside its text
+ * (`MarginLayout`). "Kommentera" (button, or Ctrl+Alt+M in the text) opens a form for the
+ * selected range beside it; threads whose text is gone sit in their own section with
+ * their original quote, and their author or an owner can anchor them to a new selection.
+ *
+ * The threads live in the session's `ThreadStore` (kept current by live events). Where
+ * each anchor is now is read from the local text on every change, so a card follows its
+ * text, and one whose text was deleted moves to the orphaned section at once.
  */
+import { api } from '../api/client';
+import { Refusal } from '../api/errors';
 import type { Thread } from '../api/types';
-import { canComment, STANCES } from '../api/types';
+import { canComment } from '../api/types';
 import { announce } from '../app/announce';
 import type { DocumentSession } from '../documents/session';
 import { h, replaceChildren, uid } from '../dom';
-import { type MessageKey, t } from '../i18n';
-import { anchorRange, decodeAnchor, selectionAnchor } from './anchors';
+import { t } from '../i18n';
+import { anchorRange, type DecodedAnchor, decodeAnchor, selectionAnchor, textTop } from './anchors';
 import { composeForm } from './compose';
+import { emptyFilters, type Filters, filterBar, matchesFilters } from './filters';
+import { type MarginItem, MarginLayout } from './margin-layout';
 import { ThreadCard } from './thread-card';
 
 export interface CommentsPanel {
+  /** The margin (an `aside`). */
   el: HTMLElement;
+  /** The filter bar, shown above the text and the margin. */
+  bar: HTMLElement;
   destroy(): void;
 }
 
 export const COMMENTS_PANEL_ID = 'comments-panel';
 
-interface Filters {
-  status: '' | 'open' | 'resolved';
-  org: string;
-  stance: string;
-}
-
 const filtersBySession = new WeakMap<DocumentSession, Filters>();
 
-function order(a: Thread, b: Thread, orphaned: boolean): number {
-  const pa =
-    (orphaned ? a.anchor.originalParagraph : a.anchor.paragraph) ?? Number.MAX_SAFE_INTEGER;
-  const pb =
-    (orphaned ? b.anchor.originalParagraph : b.anchor.paragraph) ?? Number.MAX_SAFE_INTEGER;
-  return pa - pb || a.createdAt - b.createdAt;
+/** A thread as it stands in the local text: where it is now, and what it quotes. */
+interface Located {
+  thread: Thread;
+  from: number | null;
 }
 
 export function commentsPanel(session: DocumentSession): CommentsPanel {
   const store = session.threads;
   const editor = session.editor;
-  const filters = filtersBySession.get(session) ?? { status: '', org: '', stance: '' };
+  const filters = filtersBySession.get(session) ?? emptyFilters();
   filtersBySession.set(session, filters);
   const cards = new Map<string, ThreadCard>();
+  const decoded = new Map<string, { key: string; anchor: DecodedAnchor | null }>();
   let returnTo: HTMLElement | null = null;
+  let composeTop: (() => number | null) | null = null;
+  let orderKey = '';
 
   const status = h('p', { class: 'comments-status', role: 'status' });
   const composeSlot = h('div', { class: 'compose-slot' });
   const mayComment = () => {
     const role = session.role;
     return role !== null && canComment(role);
+  };
+
+  /** The thread with its anchor read against the local text (once the text has synced). */
+  const locate = (thread: Thread): Located => {
+    const key = `${thread.anchor.start}|${thread.anchor.end}`;
+    let entry = decoded.get(thread.id);
+    if (entry?.key !== key) {
+      entry = { key, anchor: decodeAnchor(thread.anchor) };
+      decoded.set(thread.id, entry);
+    }
+    if (!entry.anchor || !session.connection.status.everSynced) {
+      return { thread, from: thread.anchor.state === 'orphaned' ? null : -1 };
+    }
+    const range = anchorRange(editor.state, entry.anchor);
+    if (!range) {
+      return { thread: withAnchorState(thread, 'orphaned', ''), from: null };
+    }
+    const quote = editor.state.doc.textBetween(range.from, range.to, '\n');
+    const state = quote === thread.anchor.originalQuote ? 'attached' : 'changed';
+    return { thread: withAnchorState(thread, state, quote), from: range.from };
   };
 
   const commentButton = h(
@@ -67,8 +92,20 @@ export function commentsPanel(session: DocumentSession): CommentsPanel {
   // Keep the editor's selection when the button is pressed with a mouse.
   commentButton.addEventListener('mousedown', (event) => event.preventDefault());
 
+  const closeCompose = () => {
+    replaceChildren(composeSlot);
+    composeTop = null;
+    layout.schedule();
+  };
+
   const openCompose = () => {
     if (!mayComment()) return;
+    const accepting = session.remiss.acceptingThreads;
+    if (accepting === false) {
+      status.textContent = t('comments.closed');
+      announce(t('comments.closed'));
+      return;
+    }
     const anchor = selectionAnchor(editor);
     if (!anchor) {
       status.textContent = t('comments.noSelection');
@@ -82,9 +119,10 @@ export function commentsPanel(session: DocumentSession): CommentsPanel {
       anchor,
       quote,
       onDone: (thread) => {
-        replaceChildren(composeSlot);
+        closeCompose();
         if (thread) {
           announce(t('comments.created'));
+          activate(thread.id);
           const card = cards.get(thread.id);
           if (card) card.el.focus();
           else commentButton.focus();
@@ -93,61 +131,20 @@ export function commentsPanel(session: DocumentSession): CommentsPanel {
         }
       },
     });
+    composeTop = () => textTop(editor.view, Math.min(from, editor.state.doc.content.size));
     replaceChildren(composeSlot, form.el);
+    layout.schedule();
     form.focus();
   };
   commentButton.addEventListener('click', openCompose);
 
-  // Filters.
-  const statusId = uid('filter-status');
-  const orgId = uid('filter-org');
-  const stanceId = uid('filter-stance');
-  const option = (value: string, label: string, selected: string) =>
-    h('option', { value, selected: value === selected }, label);
-  const statusSelect = h(
-    'select',
-    { id: statusId },
-    option('', t('comments.filter.all'), filters.status),
-    option('open', t('comments.status.open'), filters.status),
-    option('resolved', t('comments.status.resolved'), filters.status),
-  );
-  const orgSelect = h('select', { id: orgId });
-  const stanceSelect = h(
-    'select',
-    { id: stanceId },
-    option('', t('comments.filter.all'), filters.stance),
-    STANCES.map((s) => option(s, t(`stance.${s}` as MessageKey), filters.stance)),
-    option('none', t('comments.filter.noStance'), filters.stance),
-  );
-  const filterForm = h(
-    'fieldset',
-    { class: 'comments-filters' },
-    h('legend', {}, t('comments.filter.title')),
-    h(
-      'div',
-      { class: 'field' },
-      h('label', { for: statusId }, t('comments.filter.status')),
-      statusSelect,
-    ),
-    h('div', { class: 'field' }, h('label', { for: orgId }, t('comments.filter.org')), orgSelect),
-    h(
-      'div',
-      { class: 'field' },
-      h('label', { for: stanceId }, t('comments.filter.stance')),
-      stanceSelect,
-    ),
-  );
-  const onFilter = () => {
-    filters.status = statusSelect.value as Filters['status'];
-    filters.org = orgSelect.value;
-    filters.stance = stanceSelect.value;
-    draw();
-  };
-  for (const select of [statusSelect, orgSelect, stanceSelect])
-    select.addEventListener('change', onFilter);
-
-  const count = h('p', { class: 'comments-count muted' });
   const list = h('ol', { class: 'thread-list', 'data-testid': 'thread-list' });
+  const track = h(
+    'div',
+    { class: 'margin-track', 'data-testid': 'margin-track' },
+    composeSlot,
+    list,
+  );
   const orphanList = h('ol', { class: 'thread-list' });
   const orphanHeadingId = uid('orphaned-heading');
   const orphanSection = h(
@@ -156,23 +153,29 @@ export function commentsPanel(session: DocumentSession): CommentsPanel {
       class: 'orphaned',
       'aria-labelledby': orphanHeadingId,
       'data-testid': 'orphaned',
+      tabindex: '-1',
       hidden: true,
     },
     h('h3', { id: orphanHeadingId }, t('comments.orphaned.title')),
     h('p', { class: 'hint' }, t('comments.orphaned.intro')),
     orphanList,
   );
+  const bar = filterBar(
+    filters,
+    () => draw(),
+    () => (orphanSection.hidden ? null : orphanSection),
+  );
 
-  const matches = (thread: Thread) =>
-    (!filters.status || thread.status === filters.status) &&
-    (!filters.org || thread.org === filters.org) &&
-    (!filters.stance || (thread.stance ?? 'none') === filters.stance);
+  const activate = (id: string | null) => {
+    store.setActive(id);
+    for (const card of cards.values()) card.setActive(card.id === id);
+    layout.schedule();
+  };
 
   const showInText = (thread: Thread, from: HTMLElement) => {
     const anchor = decodeAnchor(thread.anchor);
     const range = anchor && anchorRange(editor.state, anchor);
-    store.setActive(thread.id);
-    for (const card of cards.values()) card.setActive(card.id === thread.id);
+    activate(thread.id);
     if (!range) return;
     returnTo = from;
     const view = editor.view;
@@ -192,72 +195,111 @@ export function commentsPanel(session: DocumentSession): CommentsPanel {
     announce(t('comments.thread.backHint'));
   };
 
+  const reanchor = async (thread: Thread): Promise<Thread> => {
+    const anchor = selectionAnchor(editor);
+    if (!anchor) throw new Refusal(t('comments.reanchor.noSelection'));
+    return api.reanchor(store.docId, thread.id, anchor);
+  };
+
   const ctx = {
     store,
     selfId: session.user.id,
     role: () => session.role,
     showInText,
+    toggle: (thread: Thread) => activate(store.active === thread.id ? null : thread.id),
+    reanchor,
   };
 
-  const reconcile = (target: HTMLElement, threads: Thread[]) => {
-    threads.forEach((thread, index) => {
+  const reconcile = (target: HTMLElement, located: Located[]) => {
+    located.forEach(({ thread }, index) => {
       let card = cards.get(thread.id);
       if (!card) {
         card = new ThreadCard(thread, ctx);
+        card.setActive(thread.id === store.active);
         cards.set(thread.id, card);
+        layout.observe(card.el);
+      } else {
+        card.update(thread);
       }
       const li =
         card.el.parentElement?.tagName === 'LI' ? card.el.parentElement : h('li', {}, card.el);
       if (target.children[index] !== li) target.insertBefore(li, target.children[index] ?? null);
     });
-    while (target.children.length > threads.length) target.lastElementChild?.remove();
+    while (target.children.length > located.length) target.lastElementChild?.remove();
+  };
+
+  /** Which cards are where, in order; a change means the lists must be drawn again. */
+  const partition = () => {
+    const all = [...store.threads.values()];
+    const located = all.filter((th) => matchesFilters(filters, th)).map(locate);
+    const attached = located
+      .filter((l) => l.from !== null)
+      .sort(
+        (a, b) =>
+          (a.from ?? 0) - (b.from ?? 0) ||
+          (a.thread.anchor.paragraph ?? 0) - (b.thread.anchor.paragraph ?? 0) ||
+          a.thread.createdAt - b.thread.createdAt,
+      );
+    const orphaned = located
+      .filter((l) => l.from === null)
+      .sort(
+        (a, b) =>
+          (a.thread.anchor.originalParagraph ?? Number.MAX_SAFE_INTEGER) -
+            (b.thread.anchor.originalParagraph ?? Number.MAX_SAFE_INTEGER) ||
+          a.thread.createdAt - b.thread.createdAt,
+      );
+    const key = [...attached, { thread: { id: '|' } }, ...orphaned]
+      .map((l) => l.thread.id)
+      .join(',');
+    return { all, attached, orphaned, key };
   };
 
   const draw = () => {
-    const all = [...store.threads.values()];
-    // Organisations present in the threads.
-    const orgs = new Map(all.map((th) => [th.org, th.orgName]));
-    if (filters.org && !orgs.has(filters.org)) orgs.set(filters.org, filters.org);
-    replaceChildren(
-      orgSelect,
-      option('', t('comments.filter.all'), filters.org),
-      [...orgs.entries()]
-        .sort((a, b) => a[1].localeCompare(b[1], 'sv'))
-        .map(([id, name]) => option(id, name, filters.org)),
-    );
-    const shown = all.filter(matches);
-    const attached = shown
-      .filter((th) => th.anchor.state !== 'orphaned')
-      .sort((a, b) => order(a, b, false));
-    const orphaned = shown
-      .filter((th) => th.anchor.state === 'orphaned')
-      .sort((a, b) => order(a, b, true));
+    const { all, attached, orphaned, key } = partition();
+    orderKey = key;
     reconcile(list, attached);
     reconcile(orphanList, orphaned);
     orphanSection.hidden = orphaned.length === 0;
-    if (store.load === 'loading') count.textContent = t('comments.loading');
-    else if (store.load === 'error') count.textContent = t('comments.loadFailed');
-    else if (all.length === 0) count.textContent = t('comments.none');
-    else if (shown.length === 0) count.textContent = t('comments.empty');
-    else count.textContent = t('comments.count', { shown: shown.length, total: all.length });
+    bar.update(all, attached.length + orphaned.length, orphaned.length, store.load);
+    layout.schedule();
   };
 
-  const offStore = store.subscribe((changed) => {
-    if (changed) cards.get(changed.id)?.update(changed);
+  const marginItems = (): MarginItem[] => {
+    // The text may have moved threads in or out of the orphaned section.
+    const now = partition();
+    if (now.key !== orderKey) draw();
     else
-      for (const card of cards.values()) {
-        const thread = store.threads.get(card.id);
-        if (thread) card.update(thread);
-      }
-    draw();
-  });
-  draw();
-  for (const card of cards.values()) card.setActive(card.id === store.active);
+      for (const l of [...now.attached, ...now.orphaned]) cards.get(l.thread.id)?.update(l.thread);
+    const items: MarginItem[] = [];
+    if (composeTop && composeSlot.firstChild) {
+      items.push({ el: composeSlot, anchorTop: composeTop() });
+    }
+    for (const l of now.attached) {
+      const li = cards.get(l.thread.id)?.el.parentElement;
+      if (!li) continue;
+      items.push({
+        el: li,
+        anchorTop: l.from !== null && l.from >= 0 ? textTop(editor.view, l.from) : null,
+      });
+    }
+    return items;
+  };
+  const layout = new MarginLayout(track, marginItems);
+  layout.observe(session.editorHost);
 
-  // Ctrl+Alt+M in the text opens the form; Escape goes back to the thread shown.
+  const offStore = store.subscribe(() => draw());
+  draw();
+
+  // Ctrl+Alt+M in the text opens the form; Escape goes back to the thread shown. AltGr
+  // (which some browsers report as Ctrl+Alt) types characters such as µ: leave it alone.
   const dom = editor.view.dom as HTMLElement;
   const onKeydown = (event: KeyboardEvent) => {
-    if (event.ctrlKey && event.altKey && event.code === 'KeyM') {
+    if (
+      event.ctrlKey &&
+      event.altKey &&
+      event.code === 'KeyM' &&
+      !event.getModifierState('AltGraph')
+    ) {
       event.preventDefault();
       openCompose();
     } else if (event.key === 'Escape' && returnTo?.isConnected) {
@@ -273,12 +315,27 @@ export function commentsPanel(session: DocumentSession): CommentsPanel {
     const id = mark?.getAttribute('data-thread-id');
     const card = id ? cards.get(id) : undefined;
     if (!id || !card) return;
-    store.setActive(id);
-    for (const other of cards.values()) other.setActive(other.id === id);
+    activate(id);
     card.el.scrollIntoView({ block: 'nearest' });
   };
+  const onTransaction = () => layout.schedule();
   dom.addEventListener('keydown', onKeydown);
   dom.addEventListener('click', onClick);
+  editor.on('transaction', onTransaction);
+  const closedNoteId = uid('comments-closed');
+  const closedNote = h(
+    'p',
+    { id: closedNoteId, class: 'comments-closed hint', hidden: true },
+    t('comments.closed'),
+  );
+  const drawClosed = () => {
+    const closed = session.remiss.acceptingThreads === false;
+    closedNote.hidden = !closed;
+    if (closed) commentButton.setAttribute('aria-describedby', closedNoteId);
+    else commentButton.removeAttribute('aria-describedby');
+  };
+  drawClosed();
+  const offRemiss = session.remiss.subscribe(drawClosed);
 
   const el = h(
     'aside',
@@ -288,30 +345,33 @@ export function commentsPanel(session: DocumentSession): CommentsPanel {
       'aria-labelledby': 'comments-heading',
       'data-testid': 'comments-margin',
     },
-    h('h2', { id: 'comments-heading' }, t('comments.title')),
-    mayComment()
-      ? h(
-          'div',
-          { class: 'comments-new' },
-          h('p', { class: 'hint' }, t('comments.intro')),
-          commentButton,
-          status,
-        )
-      : session.role === 'viewer'
-        ? h('p', { class: 'hint' }, t('comments.viewerNote'))
-        : null,
-    composeSlot,
-    filterForm,
-    count,
-    list,
+    h(
+      'div',
+      { class: 'comments-head' },
+      h('h2', { id: 'comments-heading' }, t('comments.title')),
+      mayComment() ? commentButton : null,
+    ),
+    mayComment() ? closedNote : null,
+    mayComment() ? status : null,
+    session.role === 'viewer' ? h('p', { class: 'hint' }, t('comments.viewerNote')) : null,
+    track,
     orphanSection,
   );
   return {
     el,
+    bar: bar.el,
     destroy() {
       offStore();
+      offRemiss();
+      layout.destroy();
+      editor.off('transaction', onTransaction);
       dom.removeEventListener('keydown', onKeydown);
       dom.removeEventListener('click', onClick);
     },
   };
+}
+
+function withAnchorState(thread: Thread, state: Thread['anchor']['state'], quote: string): Thread {
+  if (thread.anchor.state === state && thread.anchor.quote === quote) return thread;
+  return { ...thread, anchor: { ...thread.anchor, state, quote } };
 }

@@ -6,6 +6,8 @@
  *
  * The card keeps its element and its open forms across updates; only the display part
  * is redrawn when the thread changes, so a live event never eats what someone is typing.
+ * Only the active card is open; the others show a one-line summary (a disclosure button
+ * in the heading), so the margin stays short enough to sit beside the text.
  */
 import { describeError } from '../api/errors';
 import { OUTCOMES, type Outcome, type Role, type Thread, type ThreadComment } from '../api/types';
@@ -20,6 +22,10 @@ export interface CardContext {
   role: () => Role | null;
   /** Scrolls to the thread's text, selects it and focuses the editor. */
   showInText(thread: Thread, returnTo: HTMLElement): void;
+  /** Opens the card (making its thread the active one) or closes it. */
+  toggle(thread: Thread): void;
+  /** Anchors an orphaned thread to the editor's selection. */
+  reanchor(thread: Thread): Promise<Thread>;
 }
 
 export function stanceLabel(stance: Thread['stance']): string {
@@ -31,14 +37,30 @@ export class ThreadCard {
   private readonly display = h('div', { class: 'thread__display' });
   private readonly actions = h('div', { class: 'thread__actions' });
   private readonly status = h('p', { class: 'thread__status', role: 'status' });
+  private readonly bodyId = uid('thread-body');
+  private readonly headingId = uid('thread-heading');
+  private readonly toggle = h('button', {
+    type: 'button',
+    class: 'thread__toggle',
+    'aria-expanded': 'false',
+    'aria-controls': this.bodyId,
+    'data-testid': 'thread-toggle',
+  });
+  private readonly body = h(
+    'div',
+    { id: this.bodyId, class: 'thread__body', hidden: true },
+    this.display,
+    this.actions,
+    this.status,
+  );
   private actionsKey = '';
   private editing: { commentId: string; draft: string } | null = null;
-  private readonly headingId = uid('thread-heading');
 
   constructor(
     private thread: Thread,
     private readonly ctx: CardContext,
   ) {
+    this.toggle.addEventListener('click', () => this.ctx.toggle(this.thread));
     this.el = h(
       'article',
       {
@@ -48,9 +70,8 @@ export class ThreadCard {
         'data-testid': 'thread',
         tabindex: '-1',
       },
-      this.display,
-      this.actions,
-      this.status,
+      h('h3', { id: this.headingId, class: 'thread__heading' }, this.toggle),
+      this.body,
     );
     this.update(thread);
   }
@@ -59,14 +80,22 @@ export class ThreadCard {
     return this.thread.id;
   }
 
+  /** Shows `thread`; a no-op for the very object already shown. */
   update(thread: Thread): void {
+    if (thread === this.thread && this.actionsKey) return;
     this.thread = thread;
+    this.redraw();
+  }
+
+  private redraw(): void {
+    const thread = this.thread;
     const focused = document.activeElement as HTMLElement | null;
     const refocus =
       focused && this.display.contains(focused) ? focused.dataset.focusKey : undefined;
     this.el.dataset.status = thread.status;
     this.el.dataset.anchorState = thread.anchor.state;
     this.el.classList.toggle('thread--resolved', thread.status === 'resolved');
+    replaceChildren(this.toggle, this.renderSummary());
     replaceChildren(this.display, this.renderDisplay());
     if (refocus) this.display.querySelector<HTMLElement>(`[data-focus-key="${refocus}"]`)?.focus();
     const role = this.ctx.role();
@@ -79,8 +108,15 @@ export class ThreadCard {
     }
   }
 
+  get expanded(): boolean {
+    return !this.body.hidden;
+  }
+
+  /** The active card is the open one. */
   setActive(active: boolean): void {
     this.el.classList.toggle('thread--active', active);
+    this.toggle.setAttribute('aria-expanded', String(active));
+    this.body.hidden = !active;
   }
 
   private say(message: string): void {
@@ -88,41 +124,70 @@ export class ThreadCard {
     announce(message);
   }
 
-  private async run(action: () => Promise<Thread>, done: string): Promise<boolean> {
+  private async run(
+    action: () => Promise<Thread>,
+    done: string,
+    context?: Partial<Record<string, MessageKey>>,
+  ): Promise<boolean> {
     try {
       const thread = await action();
       this.ctx.store.receive(thread);
       this.say(done);
       return true;
     } catch (error) {
-      this.say(t('comments.actionFailed', { message: describeError(error) }));
+      this.say(t('comments.actionFailed', { message: describeError(error, context) }));
       return false;
     }
+  }
+
+  /**
+   * The summary shown when the card is closed: who and how many replies, then stance,
+   * status and the first words of the comment, each line cut to the margin's width.
+   */
+  private renderSummary(): Node[] {
+    const thread = this.thread;
+    const first = thread.comments.find((c) => !c.deleted);
+    const replies = thread.comments.length - 1;
+    return [
+      h(
+        'span',
+        { class: 'thread__line' },
+        h('span', { class: 'thread__org' }, thread.orgName),
+        replies > 0
+          ? h(
+              'span',
+              { class: 'thread__replies' },
+              ` · ${t('comments.thread.replies', { count: replies })}`,
+            )
+          : null,
+      ),
+      h(
+        'span',
+        { class: 'thread__line' },
+        // Closed, only what stands out: a stance taken, a thread resolved.
+        h(
+          'span',
+          { class: `badge badge--stance${thread.stance ? '' : ' thread__quiet'}` },
+          stanceLabel(thread.stance),
+        ),
+        ' ',
+        h(
+          'span',
+          {
+            class: `badge badge--${thread.status}${thread.status === 'open' ? ' thread__quiet' : ''}`,
+          },
+          t(thread.status === 'open' ? 'comments.status.open' : 'comments.status.resolved'),
+        ),
+        ' ',
+        h('span', { class: 'thread__excerpt', lang: 'sv' }, first?.body ?? ''),
+      ),
+    ];
   }
 
   private renderDisplay(): Node[] {
     const thread = this.thread;
     const orphaned = thread.anchor.state === 'orphaned';
     const nodes: Node[] = [];
-    nodes.push(
-      h(
-        'h3',
-        { id: this.headingId, class: 'thread__heading' },
-        h('span', { class: 'thread__org' }, thread.orgName),
-        ' ',
-        h(
-          'span',
-          { class: `badge badge--stance badge--${thread.stance ?? 'none'}` },
-          stanceLabel(thread.stance),
-        ),
-        ' ',
-        h(
-          'span',
-          { class: `badge badge--${thread.status}` },
-          t(thread.status === 'open' ? 'comments.status.open' : 'comments.status.resolved'),
-        ),
-      ),
-    );
     const quote = orphaned ? thread.anchor.originalQuote : thread.anchor.quote;
     if (thread.proposal !== null && !orphaned) {
       nodes.push(
@@ -166,6 +231,16 @@ export class ThreadCard {
     if (thread.anchor.state === 'changed' && thread.status === 'open') {
       nodes.push(h('p', { class: 'thread__note' }, t('comments.thread.changed')));
     }
+    if (thread.namedVersion) {
+      nodes.push(
+        h(
+          'p',
+          { class: 'thread__version muted', 'data-testid': 'thread-version' },
+          t('comments.thread.version', { name: thread.namedVersion.name }),
+        ),
+      );
+    }
+    if (orphaned && this.mayMove()) nodes.push(this.renderReanchor());
     if (!orphaned) {
       const show = h(
         'button',
@@ -213,6 +288,38 @@ export class ThreadCard {
     return nodes;
   }
 
+  private mayMove(): boolean {
+    return this.ctx.role() === 'owner' || this.thread.author === this.ctx.selfId;
+  }
+
+  private renderReanchor(): HTMLElement {
+    const button = h(
+      'button',
+      {
+        type: 'button',
+        class: 'button button--small',
+        'data-focus-key': 'reanchor',
+        'aria-describedby': `${this.bodyId}-reanchor-hint`,
+      },
+      t('comments.reanchor.button'),
+    );
+    // Keep the editor's selection when the button is pressed with a mouse.
+    button.addEventListener('mousedown', (event) => event.preventDefault());
+    button.addEventListener('click', () => {
+      void this.run(() => this.ctx.reanchor(this.thread), t('comments.reanchor.done'), {
+        unprocessable: 'comments.reanchor.unusable',
+      }).then((ok) => {
+        if (ok) this.toggle.focus();
+      });
+    });
+    return h(
+      'div',
+      { class: 'thread__reanchor' },
+      h('p', { id: `${this.bodyId}-reanchor-hint`, class: 'hint' }, t('comments.reanchor.hint')),
+      button,
+    );
+  }
+
   private renderComment(comment: ThreadComment): HTMLElement {
     const own = comment.author === this.ctx.selfId && !comment.deleted;
     const meta = h(
@@ -252,7 +359,7 @@ export class ThreadCard {
       );
       edit.addEventListener('click', () => {
         this.editing = { commentId: comment.id, draft: comment.body };
-        this.update(this.thread);
+        this.redraw();
         this.display.querySelector<HTMLTextAreaElement>('textarea')?.focus();
       });
       const remove = h(
@@ -309,7 +416,7 @@ export class ThreadCard {
             class: 'button button--small',
             onclick: () => {
               this.editing = null;
-              this.update(this.thread);
+              this.redraw();
               this.display
                 .querySelector<HTMLElement>(`[data-focus-key="edit-${comment.id}"]`)
                 ?.focus();
@@ -333,7 +440,7 @@ export class ThreadCard {
       ).then((ok) => {
         if (!ok) return;
         this.editing = null;
-        this.update(this.thread);
+        this.redraw();
         this.display.querySelector<HTMLElement>(`[data-focus-key="edit-${comment.id}"]`)?.focus();
       });
     });

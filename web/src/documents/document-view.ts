@@ -124,6 +124,7 @@ export function documentView(docId: string): View {
         bar,
         membersSlot,
       ),
+      comments.bar,
       h('div', { class: 'doc-layout' }, editorColumn.el, comments.el),
     );
   };

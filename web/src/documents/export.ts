@@ -68,7 +68,7 @@ export function exportButtons(docId: string, title: () => string): HTMLElement {
           const body = await api.exportText(docId, format);
           const file = `${fileStem(title() || docId)}.${ext}`;
           const content = format === 'html' ? wrapHtml(title(), body) : body;
-          save(new Blob([content], { type: `${mime};charset=utf-8` }), file);
+          saveBlob(new Blob([content], { type: `${mime};charset=utf-8` }), file);
           announce(t('export.started', { file }));
         } catch (error) {
           errorBox.textContent = t('export.failed', { message: describeError(error) });
@@ -83,7 +83,8 @@ export function exportButtons(docId: string, title: () => string): HTMLElement {
   return h('div', { class: 'export-wrap' }, group, errorBox);
 }
 
-function save(blob: Blob, filename: string): void {
+/** Saves `blob` as a file through a temporary link (a link cannot carry the token). */
+export function saveBlob(blob: Blob, filename: string): void {
   const url = URL.createObjectURL(blob);
   const link = h('a', { href: url, download: filename, hidden: true });
   document.body.append(link);

@@ -19,6 +19,7 @@ import { ThreadStore } from '../comments/store';
 import { h } from '../dom';
 import { createEditor, setEditorAttributes } from '../editor/editor';
 import { t } from '../i18n';
+import { RemissState } from '../remiss/state';
 import { ConnectionTracker } from '../sync/connection';
 import { CONNECTION_LABEL } from '../sync/indicators';
 import { PresenceTracker, type PresenceUser, presenceUser } from '../sync/presence';
@@ -50,9 +51,11 @@ export class DocumentSession {
   readonly user: PresenceUser;
   /** The comment threads, kept live. */
   readonly threads: ThreadStore;
+  /** The remiss round (may threads be opened now, who answered). */
+  readonly remiss: RemissState;
   infoState: InfoState = { kind: 'loading' };
   /** View state that survives a redraw. */
-  readonly ui = { membersOpen: false };
+  readonly ui = { membersOpen: false, tab: 'text' as 'text' | 'remiss' };
   private readonly infoListeners = new Set<(state: InfoState, previous: InfoState) => void>();
   private readonly unsubscribe: (() => void)[] = [];
 
@@ -80,16 +83,23 @@ export class DocumentSession {
       attributes: this.editorAttributes(),
     });
     this.threads = new ThreadStore(docId, this.editor, this.provider, session.user.id);
+    this.remiss = new RemissState(docId);
     let wasConnected = false;
     const onVisible = () => {
-      if (document.visibilityState === 'visible') void this.refreshInfo();
+      if (document.visibilityState === 'visible') {
+        void this.refreshInfo();
+        void this.remiss.reload();
+      }
     };
     document.addEventListener('visibilitychange', onVisible);
     this.unsubscribe.push(
       () => document.removeEventListener('visibilitychange', onVisible),
       this.connection.subscribe((status) => {
         // Back after a disconnection: the role may have changed meanwhile.
-        if (status.state === 'connected' && wasConnected) void this.refreshInfo();
+        if (status.state === 'connected' && wasConnected) {
+          void this.refreshInfo();
+          void this.remiss.reload();
+        }
         if (status.state === 'connected') wasConnected = true;
         this.applyEditable();
         announce(t('connection.announce', { state: t(CONNECTION_LABEL[status.state]) }));
@@ -132,6 +142,7 @@ export class DocumentSession {
     for (const off of this.unsubscribe) off();
     this.infoListeners.clear();
     this.threads.destroy();
+    this.remiss.destroy();
     this.editor.destroy();
     this.presence.destroy();
     this.connection.destroy();

@@ -29,6 +29,16 @@ export const en: Messages = {
   'error.network': 'The server could not be reached. Check your connection and try again.',
   'error.generic': 'Something went wrong: {message}',
   'error.forbidden': 'You are not allowed to do that.',
+  'error.bad_request': 'The server could not read the request. Reload the page and try again.',
+  'error.unauthorized': 'Your sign-in is no longer valid. Log in again.',
+  'error.not_found': 'What you tried to reach no longer exists. It may have been deleted.',
+  'error.conflict': 'Someone else changed the same thing meanwhile. Reload the page and try again.',
+  'error.unprocessable': 'The details could not be accepted. Check the fields and try again.',
+  'error.payload_too_large': 'The content is too large for the server. Shorten it and try again.',
+  'error.unavailable': 'The service is temporarily unavailable. Try again in a moment.',
+  'error.internal': 'The server failed. The error is logged; try again later.',
+  'error.remiss_closed':
+    'The consultation no longer takes new remarks: the response date has passed or it is closed.',
 
   'role.owner': 'Owner',
   'role.editor': 'Editor',
@@ -68,12 +78,13 @@ export const en: Messages = {
   'doc.textLabel': 'Document text',
   'doc.editorLabel': 'Document text, {title}',
   'doc.readonly.commenter':
-    'You are a commenter: you can read the text but not change it. Comments go in the margin.',
+    'You are a commenter: you can read the text but not change it. Select text (Shift and the arrow keys) and press Ctrl+Alt+M to comment.',
   'doc.readonly.viewer': 'You are a viewer: you can follow the text but not change it.',
   'doc.readonly.offline':
     'The text cannot be changed right now: there is no connection to the server.',
   'doc.readonly.loading': 'Loading the text from the server…',
-  'doc.toolbarHint': 'Press Alt+F10 in the text to move to the toolbar.',
+  'doc.toolbarHint':
+    'Press Alt+F10 in the text to move to the toolbar. Select text and press Ctrl+Alt+M to comment on it.',
 
   'toolbar.label': 'Text format',
   'toolbar.paragraph': 'Body text',
@@ -202,6 +213,27 @@ export const en: Messages = {
   'comments.thread.show': 'Show in text',
   'comments.thread.showLabel': 'Show the text of the thread from {org} in the document',
   'comments.thread.backHint': 'Press Escape in the text to return to the comment.',
+  'comments.thread.replies': '{count} replies',
+  'comments.thread.version': 'Opened on the version {name}',
+  'comments.reanchor.button': 'Anchor to the selection',
+  'comments.reanchor.hint':
+    'Select the text this thread is now about in the document, then choose Anchor to the selection.',
+  'comments.reanchor.done': 'The thread is anchored to the selected text.',
+  'comments.reanchor.noSelection':
+    'First select the text the thread should be about (for example with Shift and the arrow keys).',
+  'comments.reanchor.unusable': 'The selection holds no text to anchor the thread to.',
+  'comments.closed':
+    'The consultation takes no new remarks: the response date has passed or it is closed.',
+  'comments.orphaned.link': 'Not anchored ({count})',
+  'comments.keys.title': 'Keyboard shortcuts',
+  'comments.keys.select': 'Select text in the document',
+  'comments.keys.selectKeys': 'Shift + arrow keys',
+  'comments.keys.comment': 'Comment on the selected text',
+  'comments.keys.commentKeys': 'Ctrl + Alt + M',
+  'comments.keys.back': 'Back from the text to the comment',
+  'comments.keys.backKeys': 'Escape',
+  'comments.keys.toolbar': 'To the toolbar (for editors)',
+  'comments.keys.toolbarKeys': 'Alt + F10',
   'comments.proposal.title': 'Change proposal',
   'comments.proposal.before': 'Current text',
   'comments.proposal.after': 'Proposed text',

@@ -32,6 +32,16 @@ export const sv = {
   'error.network': 'Det gick inte att nå servern. Kontrollera anslutningen och försök igen.',
   'error.generic': 'Något gick fel: {message}',
   'error.forbidden': 'Du har inte behörighet att göra det.',
+  'error.bad_request': 'Servern kunde inte tolka begäran. Ladda om sidan och försök igen.',
+  'error.unauthorized': 'Din inloggning gäller inte längre. Logga in igen.',
+  'error.not_found': 'Det du försökte nå finns inte längre. Det kan ha tagits bort.',
+  'error.conflict': 'Någon annan har ändrat samma sak under tiden. Ladda om sidan och försök igen.',
+  'error.unprocessable': 'Uppgifterna kunde inte godtas. Kontrollera fälten och försök igen.',
+  'error.payload_too_large': 'Innehållet är för stort för servern. Korta ner det och försök igen.',
+  'error.unavailable': 'Tjänsten är tillfälligt otillgänglig. Försök igen om en stund.',
+  'error.internal': 'Ett fel uppstod på servern. Felet är loggat; försök igen senare.',
+  'error.remiss_closed':
+    'Remissen tar inte längre emot nya synpunkter: svarsdatum har passerat eller remissen är avslutad.',
 
   'role.owner': 'Ägare',
   'role.editor': 'Redaktör',
@@ -71,12 +81,13 @@ export const sv = {
   'doc.textLabel': 'Dokumenttext',
   'doc.editorLabel': 'Dokumenttext, {title}',
   'doc.readonly.commenter':
-    'Du har rollen kommentator och kan läsa texten men inte ändra den. Kommentarer lämnas i marginalen.',
+    'Du har rollen kommentator och kan läsa texten men inte ändra den. Markera text (Skift och piltangenterna) och tryck Ctrl+Alt+M för att kommentera.',
   'doc.readonly.viewer': 'Du har rollen läsare och kan följa texten men inte ändra den.',
   'doc.readonly.offline':
     'Texten går inte att ändra just nu eftersom anslutningen till servern saknas.',
   'doc.readonly.loading': 'Texten hämtas från servern…',
-  'doc.toolbarHint': 'Tryck Alt+F10 i texten för att gå till verktygsfältet.',
+  'doc.toolbarHint':
+    'Tryck Alt+F10 i texten för att gå till verktygsfältet. Markera text och tryck Ctrl+Alt+M för att kommentera den.',
 
   'toolbar.label': 'Textformat',
   'toolbar.paragraph': 'Brödtext',
@@ -204,6 +215,27 @@ export const sv = {
   'comments.thread.show': 'Visa i texten',
   'comments.thread.showLabel': 'Visa texten för tråden från {org} i dokumentet',
   'comments.thread.backHint': 'Tryck Escape i texten för att gå tillbaka till kommentaren.',
+  'comments.thread.replies': '{count} svar',
+  'comments.thread.version': 'Öppnad på versionen {name}',
+  'comments.reanchor.button': 'Förankra i markeringen',
+  'comments.reanchor.hint':
+    'Markera den text som tråden nu gäller i dokumentet och välj sedan Förankra i markeringen.',
+  'comments.reanchor.done': 'Tråden är förankrad i den markerade texten.',
+  'comments.reanchor.noSelection':
+    'Markera först den text som tråden ska gälla (till exempel med Skift och piltangenterna).',
+  'comments.reanchor.unusable': 'Markeringen innehåller ingen text att förankra tråden i.',
+  'comments.closed':
+    'Remissen tar inte emot nya synpunkter: svarsdatum har passerat eller remissen är avslutad.',
+  'comments.orphaned.link': 'Utan förankring ({count})',
+  'comments.keys.title': 'Kortkommandon',
+  'comments.keys.select': 'Markera text i dokumentet',
+  'comments.keys.selectKeys': 'Skift + piltangenter',
+  'comments.keys.comment': 'Kommentera den markerade texten',
+  'comments.keys.commentKeys': 'Ctrl + Alt + M',
+  'comments.keys.back': 'Tillbaka från texten till kommentaren',
+  'comments.keys.backKeys': 'Escape',
+  'comments.keys.toolbar': 'Till verktygsfältet (för redaktörer)',
+  'comments.keys.toolbarKeys': 'Alt + F10',
   'comments.proposal.title': 'Ändringsförslag',
   'comments.proposal.before': 'Nuvarande text',
   'comments.proposal.after': 'Föreslagen text',
