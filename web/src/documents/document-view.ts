@@ -15,10 +15,12 @@ import { type CommentsPanel, commentsPanel } from '../comments/comments-panel';
 import { h, replaceChildren } from '../dom';
 import { createToolbar, type Toolbar } from '../editor/toolbar';
 import { formatDateTime, type MessageKey, t } from '../i18n';
+import { type Part, remissPanel } from '../remiss/remiss-panel';
 import { connectionIndicator, presenceList } from '../sync/indicators';
 import { exportButtons } from './export';
 import { MEMBERS_PANEL_ID, type MembersPanel, membersPanel } from './members-panel';
 import { DocumentSession, EDITOR_ID, READONLY_NOTE_ID, type ReadonlyReason } from './session';
+import { tabs } from './tabs';
 
 let active: DocumentSession | null = null;
 
@@ -108,6 +110,34 @@ export function documentView(docId: string): View {
     const editorColumn = renderEditorColumn(doc, info);
     parts.push(editorColumn);
 
+    const textPanel = h(
+      'div',
+      { class: 'tabpanel' },
+      comments.bar,
+      h('div', { class: 'doc-layout' }, editorColumn.el, comments.el),
+    );
+    // The Remiss panel is made when first shown and lives until the next redraw.
+    const remissSlot = h('div', { class: 'tabpanel' });
+    let remiss: Part | null = null;
+    parts.push({ destroy: () => remiss?.destroy?.() });
+    const tabList = info
+      ? tabs(
+          t('doc.tabs'),
+          [
+            { id: 'text' as const, label: t('doc.tab.text'), panel: textPanel },
+            { id: 'remiss' as const, label: t('doc.tab.remiss'), panel: remissSlot },
+          ],
+          doc.ui.tab,
+          (id) => {
+            doc.ui.tab = id;
+            if (id === 'remiss' && !remiss) {
+              remiss = remissPanel(doc, info);
+              remissSlot.append(remiss.el);
+            }
+          },
+        ).list
+      : null;
+
     replaceChildren(
       root,
       h(
@@ -124,8 +154,9 @@ export function documentView(docId: string): View {
         bar,
         membersSlot,
       ),
-      comments.bar,
-      h('div', { class: 'doc-layout' }, editorColumn.el, comments.el),
+      tabList,
+      textPanel,
+      remissSlot,
     );
   };
 
