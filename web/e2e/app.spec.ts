@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import AxeBuilder from '@axe-core/playwright';
 import type { Page } from '@playwright/test';
 import {
   apiToken,
@@ -8,6 +7,7 @@ import {
   DEMO_TITLE,
   editor,
   expect,
+  expectNoAxeViolations,
   loggedInPage,
   login,
   openDocument,
@@ -377,17 +377,6 @@ test('the connection indicator tells a member whose access is revoked or whose d
  * Runs axe-core with the WCAG 2.1 A and AA rules and expects no violation at all, whatever
  * its impact (minor and moderate ones included). Nothing is excluded.
  */
-async function expectNoAxeViolations(page: Page, what: string): Promise<void> {
-  const results = await new AxeBuilder({ page })
-    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
-    .analyze();
-  const violations = results.violations.map(
-    (v) =>
-      `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
-  );
-  expect(violations, `axe on ${what}`).toEqual([]);
-}
-
 test('axe finds no WCAG 2.1 A/AA violations on login, list and document view', async ({ page }) => {
   await page.goto('/login');
   await expect(page.getByRole('heading', { level: 1, name: 'Logga in' })).toBeVisible();

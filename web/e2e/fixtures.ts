@@ -3,6 +3,7 @@
  * global-setup), logging in through the UI, opening a document and waiting until it is
  * live. Every wait is on a locator or an event, never on a fixed time.
  */
+import AxeBuilder from '@axe-core/playwright';
 import {
   type APIRequestContext,
   type Browser,
@@ -124,4 +125,43 @@ export async function selected(page: Page, text: string): Promise<string> {
     .toBe(text);
   await expect.poll(() => editorSelection(page)).toBe(text);
   return text;
+}
+
+/** axe-core with the WCAG 2.1 A and AA rules finds nothing at all, of any impact. */
+export async function expectNoAxeViolations(page: Page, what: string): Promise<void> {
+  const results = await new AxeBuilder({ page })
+    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
+    .analyze();
+  const violations = results.violations.map(
+    (v) =>
+      `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
+  );
+  expect(violations, `axe on ${what}`).toEqual([]);
+}
+
+/**
+ * A new document owned by Stadsledningskontoret (Maria Holmberg), with `markdown` as its
+ * text and, when given, `commenterOrg` invited as commenter. Returns its id.
+ */
+export async function ownedDocument(
+  request: APIRequestContext,
+  title: string,
+  markdown: string,
+  commenterOrg?: string,
+): Promise<string> {
+  const owner = await apiToken(request, 'maria.holmberg');
+  const created = await request.post('/api/documents', {
+    ...bearer(owner),
+    data: { title, markdown: `# ${title}\n\n${markdown}` },
+  });
+  expect(created.status()).toBe(201);
+  const { id } = (await created.json()) as { id: string };
+  if (commenterOrg) {
+    const invited = await request.put(
+      `/api/documents/${encodeURIComponent(id)}/members/${commenterOrg}`,
+      { ...bearer(owner), data: { role: 'commenter' } },
+    );
+    expect(invited.ok()).toBe(true);
+  }
+  return id;
 }

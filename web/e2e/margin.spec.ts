@@ -5,7 +5,6 @@
  */
 import type { APIRequestContext, Locator, Page } from '@playwright/test';
 import {
-  apiToken,
   bearer,
   editor,
   expect,
@@ -13,6 +12,7 @@ import {
   login,
   openCard,
   openDocument,
+  ownedDocument,
   selected,
   test,
   tokenOf,
@@ -24,29 +24,13 @@ const LONG =
   );
 
 /** A document of its own with paragraphs that leave room beside them. */
-async function ownDocument(
-  request: APIRequestContext,
-  title: string,
-  commenter?: string,
-): Promise<string> {
-  const owner = await apiToken(request, 'maria.holmberg');
-  const created = await request.post('/api/documents', {
-    ...bearer(owner),
-    data: {
-      title,
-      markdown: `# ${title}\n\nFörsta stycket handlar om trygghet i skolan. ${LONG}\n\nAndra stycket gäller perioden 2020–2023. ${LONG}\n\nTredje stycket sammanfattar. ${LONG}\n`,
-    },
-  });
-  expect(created.status()).toBe(201);
-  const { id } = (await created.json()) as { id: string };
-  if (commenter) {
-    const invited = await request.put(
-      `/api/documents/${encodeURIComponent(id)}/members/${commenter}`,
-      { ...bearer(owner), data: { role: 'commenter' } },
-    );
-    expect(invited.ok()).toBe(true);
-  }
-  return id;
+function ownDocument(request: APIRequestContext, title: string, commenter?: string) {
+  return ownedDocument(
+    request,
+    title,
+    `Första stycket handlar om trygghet i skolan. ${LONG}\n\nAndra stycket gäller perioden 2020–2023. ${LONG}\n\nTredje stycket sammanfattar. ${LONG}\n`,
+    commenter,
+  );
 }
 
 /**

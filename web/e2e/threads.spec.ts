@@ -3,8 +3,6 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { APIRequestContext, Page } from '@playwright/test';
 import {
-  apiToken,
-  bearer,
   DEMO_DOC_ID,
   editor,
   editorSelection,
@@ -13,6 +11,7 @@ import {
   login,
   openCard,
   openDocument,
+  ownedDocument,
   test,
 } from './fixtures';
 
@@ -20,23 +19,13 @@ import {
 const ARTIFACTS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'artifacts');
 
 /** A document of its own (owned by Stadsledningskontoret), Utbildningsförvaltningen commenting. */
-async function commentedDocument(request: APIRequestContext, title: string): Promise<string> {
-  const owner = await apiToken(request, 'maria.holmberg');
-  const created = await request.post('/api/documents', {
-    ...bearer(owner),
-    data: {
-      title,
-      markdown: `# ${title}\n\nFörsta stycket handlar om trygghet i skolan.\n\nAndra stycket gäller perioden 2020–2023.\n`,
-    },
-  });
-  expect(created.status()).toBe(201);
-  const { id } = (await created.json()) as { id: string };
-  const invited = await request.put(
-    `/api/documents/${encodeURIComponent(id)}/members/utbildningsforvaltningen`,
-    { ...bearer(owner), data: { role: 'commenter' } },
+function commentedDocument(request: APIRequestContext, title: string): Promise<string> {
+  return ownedDocument(
+    request,
+    title,
+    'Första stycket handlar om trygghet i skolan.\n\nAndra stycket gäller perioden 2020–2023.\n',
+    'utbildningsforvaltningen',
   );
-  expect(invited.ok()).toBe(true);
-  return id;
 }
 
 /** Selects the first `words` words of paragraph `index` (0-based) with the keyboard only. */
