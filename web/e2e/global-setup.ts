@@ -64,7 +64,13 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     {
       cwd: WEB_DIR,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1', RUST_LOG: process.env.RUST_LOG ?? 'info' },
+      env: {
+        ...process.env,
+        NO_COLOR: '1',
+        RUST_LOG: process.env.RUST_LOG ?? 'info',
+        // The webhook test's receiver listens on http://127.0.0.1.
+        FORANKRA_WEBHOOK_ALLOW_HTTP: 'true',
+      },
     },
   );
 

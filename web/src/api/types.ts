@@ -277,19 +277,28 @@ export interface Webhook {
   id: string;
   url: string;
   events: WebhookEvent[];
-  createdAt?: number;
+  createdBy?: string;
+  createdAt: number;
   secret?: string;
 }
 
-/** One delivery attempt of a webhook. */
+/** One try at delivering. */
+export interface DeliveryAttempt {
+  attempt: number;
+  at: number;
+  httpStatus: number | null;
+  error: string | null;
+  durationMs: number;
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+/** One event to deliver to a webhook, with its attempts so far. */
 export interface WebhookDelivery {
   id: string;
   event: string;
-  status?: string;
-  attempts?: number;
-  responseStatus?: number | null;
-  error?: string | null;
-  createdAt?: number;
-  deliveredAt?: number | null;
-  nextAttemptAt?: number | null;
+  status: DeliveryStatus;
+  createdAt: number;
+  nextAttemptAt: number | null;
+  attempts: DeliveryAttempt[];
 }

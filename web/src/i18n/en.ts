@@ -464,4 +464,8 @@ export const en: Messages = {
   'remiss.hooks.colAttempts': 'Attempts',
   'remiss.hooks.colResponse': 'Answer',
   'remiss.hooks.colTime': 'Time',
+  'remiss.hooks.colNext': 'Next attempt',
+  'webhook.status.pending': 'Pending',
+  'webhook.status.delivered': 'Delivered',
+  'webhook.status.failed': 'Failed',
 };

@@ -466,6 +466,10 @@ export const sv = {
   'remiss.hooks.colAttempts': 'Försök',
   'remiss.hooks.colResponse': 'Svar',
   'remiss.hooks.colTime': 'Tid',
+  'remiss.hooks.colNext': 'Nästa försök',
+  'webhook.status.pending': 'Väntar',
+  'webhook.status.delivered': 'Levererad',
+  'webhook.status.failed': 'Misslyckad',
 } satisfies Record<string, string>;
 
 export type MessageKey = keyof typeof sv;

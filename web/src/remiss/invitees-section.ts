@@ -203,7 +203,7 @@ function answerForm(
 ): { el: HTMLElement; focus(): void } {
   const id = uid('statement');
   const errorId = uid('statement-error');
-  const area = h('textarea', { id, rows: 6, lang: 'sv', required: kind === 'done' });
+  const area = h('textarea', { id, rows: 6, lang: 'sv', 'aria-required': String(kind === 'done') });
   area.value = initial;
   const error = h('p', { id: errorId, class: 'field-error' });
   const submit = h(
@@ -219,7 +219,7 @@ function answerForm(
   cancel.addEventListener('click', handlers.close);
   const form = h(
     'form',
-    { class: 'answer__form' },
+    { class: 'answer__form', novalidate: true },
     h(
       'div',
       { class: 'field' },

@@ -113,7 +113,7 @@ function ownerForm(
   const save = submitButton('remiss.round.save');
   const form = h(
     'form',
-    { class: 'remiss-form', 'data-testid': 'round-form' },
+    { class: 'remiss-form', 'data-testid': 'round-form', novalidate: true },
     h(
       'fieldset',
       {},

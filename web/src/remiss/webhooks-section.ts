@@ -11,7 +11,7 @@ import {
   type WebhookEvent,
 } from '../api/types';
 import { h, replaceChildren, uid } from '../dom';
-import { formatDateTime, type MessageKey, t } from '../i18n';
+import { type MessageKey, t } from '../i18n';
 import {
   actionButton,
   dataTable,
@@ -147,7 +147,7 @@ function registerForm(
   const submit = submitButton('remiss.hooks.add');
   const form = h(
     'form',
-    { class: 'remiss-form', 'data-testid': 'webhook-form' },
+    { class: 'remiss-form', 'data-testid': 'webhook-form', novalidate: true },
     labelled(urlId, 'remiss.hooks.url', url),
     h(
       'fieldset',
@@ -203,6 +203,25 @@ function secretNote(hook: Webhook): HTMLElement | null {
   );
 }
 
+function deliveryRow(d: WebhookDelivery): HTMLElement {
+  const last = d.attempts[d.attempts.length - 1];
+  const answer = last
+    ? last.httpStatus !== null
+      ? String(last.httpStatus)
+      : (last.error ?? '')
+    : '';
+  return h(
+    'tr',
+    { 'data-status': d.status },
+    h('td', {}, eventLabel(d.event)),
+    h('td', {}, t(`webhook.status.${d.status}` as MessageKey)),
+    h('td', { class: 'num' }, String(d.attempts.length)),
+    h('td', {}, answer),
+    h('td', {}, timeOrDash(last?.at ?? d.createdAt)),
+    h('td', {}, d.status === 'pending' ? timeOrDash(d.nextAttemptAt) : ''),
+  );
+}
+
 function deliveryTable(list: WebhookDelivery[]): HTMLElement {
   if (list.length === 0) return h('p', { class: 'muted' }, t('remiss.hooks.noDeliveries'));
   return dataTable(
@@ -214,17 +233,8 @@ function deliveryTable(list: WebhookDelivery[]): HTMLElement {
       'remiss.hooks.colAttempts',
       'remiss.hooks.colResponse',
       'remiss.hooks.colTime',
+      'remiss.hooks.colNext',
     ],
-    list.map((d) =>
-      h(
-        'tr',
-        {},
-        h('td', {}, eventLabel(d.event)),
-        h('td', {}, d.status ?? ''),
-        h('td', { class: 'num' }, d.attempts === undefined ? '' : String(d.attempts)),
-        h('td', {}, d.responseStatus ? String(d.responseStatus) : (d.error ?? '')),
-        h('td', {}, d.deliveredAt ? formatDateTime(d.deliveredAt) : timeOrDash(d.createdAt)),
-      ),
-    ),
+    list.map(deliveryRow),
   );
 }
