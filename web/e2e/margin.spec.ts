@@ -222,7 +222,14 @@ test('a commenter comments with the keyboard alone, and the owner hears of it', 
     await page.keyboard.press('ArrowDown');
     await expect(compose.getByLabel('Tillstyrker')).toBeChecked();
     await page.keyboard.press('Tab');
-    await expect(compose.getByLabel('Kommentar', { exact: true })).toBeFocused();
+    const body = compose.getByLabel('Kommentar', { exact: true });
+    await expect(body).toBeFocused();
+    // Sent empty: the form says what is missing and returns to the field.
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await expect(compose.getByRole('alert')).toHaveText('Skriv en kommentar.');
+    await expect(body).toBeFocused();
+    await expect(body).toHaveAttribute('aria-invalid', 'true');
     await page.keyboard.type('Tydligt och bra.');
     await page.keyboard.press('Tab');
     await expect(compose.getByRole('button', { name: 'Skicka kommentar' })).toBeFocused();

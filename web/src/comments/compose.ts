@@ -39,7 +39,7 @@ export function composeForm(options: ComposeOptions): { el: HTMLElement; focus()
       el: h('div', { class: 'radio' }, input, h('label', { for: id }, stanceLabel(stance))),
     };
   });
-  const body = h('textarea', { id: bodyId, rows: 4, required: true });
+  const body = h('textarea', { id: bodyId, rows: 4, 'aria-required': 'true' });
   const proposal = h('textarea', {
     id: proposalId,
     rows: 3,
@@ -74,7 +74,7 @@ export function composeForm(options: ComposeOptions): { el: HTMLElement; focus()
 
   const form = h(
     'form',
-    { class: 'compose', 'aria-labelledby': headingId, 'data-testid': 'compose' },
+    { class: 'compose', 'aria-labelledby': headingId, 'data-testid': 'compose', novalidate: true },
     h('h3', { id: headingId }, t('comments.compose.title')),
     h(
       'figure',

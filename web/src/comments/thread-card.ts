@@ -389,7 +389,7 @@ export class ThreadCard {
     const area = h('textarea', {
       id,
       rows: 3,
-      required: true,
+      'aria-required': 'true',
       'data-focus-key': `area-${comment.id}`,
     });
     area.value = editing.draft;
