@@ -371,7 +371,15 @@ export function commentsPanel(session: DocumentSession): CommentsPanel {
   };
 }
 
+/** The last local view made of each server thread, so an unchanged one is not redrawn. */
+const views = new WeakMap<Thread, Thread>();
+
+/** `thread` with its anchor as the local text has it (the same object while unchanged). */
 function withAnchorState(thread: Thread, state: Thread['anchor']['state'], quote: string): Thread {
   if (thread.anchor.state === state && thread.anchor.quote === quote) return thread;
-  return { ...thread, anchor: { ...thread.anchor, state, quote } };
+  const seen = views.get(thread);
+  if (seen && seen.anchor.state === state && seen.anchor.quote === quote) return seen;
+  const view = { ...thread, anchor: { ...thread.anchor, state, quote } };
+  views.set(thread, view);
+  return view;
 }
