@@ -208,6 +208,7 @@ export function commentsPanel(session: DocumentSession): CommentsPanel {
     showInText,
     toggle: (thread: Thread) => activate(store.active === thread.id ? null : thread.id),
     reanchor,
+    closed: () => session.remiss.acceptingThreads === false,
   };
 
   const reconcile = (target: HTMLElement, located: Located[]) => {
@@ -328,11 +329,15 @@ export function commentsPanel(session: DocumentSession): CommentsPanel {
     { id: closedNoteId, class: 'comments-closed hint', hidden: true },
     t('comments.closed'),
   );
+  let wasClosed = false;
   const drawClosed = () => {
     const closed = session.remiss.acceptingThreads === false;
+    if (closed === wasClosed) return;
+    wasClosed = closed;
     closedNote.hidden = !closed;
     if (closed) commentButton.setAttribute('aria-describedby', closedNoteId);
     else commentButton.removeAttribute('aria-describedby');
+    for (const card of cards.values()) card.refresh();
   };
   drawClosed();
   const offRemiss = session.remiss.subscribe(drawClosed);

@@ -26,6 +26,8 @@ export interface CardContext {
   toggle(thread: Thread): void;
   /** Anchors an orphaned thread to the editor's selection. */
   reanchor(thread: Thread): Promise<Thread>;
+  /** True when the remiss round takes no new remarks (replies only from owners). */
+  closed(): boolean;
 }
 
 export function stanceLabel(stance: Thread['stance']): string {
@@ -99,13 +101,18 @@ export class ThreadCard {
     replaceChildren(this.display, this.renderDisplay());
     if (refocus) this.display.querySelector<HTMLElement>(`[data-focus-key="${refocus}"]`)?.focus();
     const role = this.ctx.role();
-    const key = `${thread.status}|${thread.proposal ?? ''}|${role}`;
+    const key = `${thread.status}|${thread.proposal ?? ''}|${role}|${this.ctx.closed()}`;
     if (key !== this.actionsKey) {
       this.actionsKey = key;
       const hadFocus = focused !== null && this.actions.contains(focused);
       replaceChildren(this.actions, this.renderActions());
       if (hadFocus) this.actions.querySelector<HTMLElement>('button')?.focus();
     }
+  }
+
+  /** Draws the card again (e.g. when the round closed: the reply form gives way to a note). */
+  refresh(): void {
+    this.redraw();
   }
 
   get expanded(): boolean {
@@ -451,7 +458,13 @@ export class ThreadCard {
     const role = this.ctx.role();
     if (role === null || role === 'viewer') return [];
     const nodes: Node[] = [];
-    if (this.thread.status === 'open') nodes.push(this.renderReply());
+    if (this.thread.status === 'open') {
+      nodes.push(
+        this.ctx.closed() && role !== 'owner'
+          ? h('p', { class: 'hint thread__closed' }, t('comments.closedReply'))
+          : this.renderReply(),
+      );
+    }
     if (role === 'owner') nodes.push(this.renderOwner());
     return nodes;
   }

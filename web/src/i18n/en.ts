@@ -222,6 +222,8 @@ export const en: Messages = {
   'comments.reanchor.noSelection':
     'First select the text the thread should be about (for example with Shift and the arrow keys).',
   'comments.reanchor.unusable': 'The selection holds no text to anchor the thread to.',
+  'comments.closedReply':
+    'The consultation takes no new remarks. Only the owner can reply in the thread now.',
   'comments.closed':
     'The consultation takes no new remarks: the response date has passed or it is closed.',
   'comments.orphaned.link': 'Not anchored ({count})',

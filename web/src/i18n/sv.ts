@@ -224,6 +224,8 @@ export const sv = {
   'comments.reanchor.noSelection':
     'Markera först den text som tråden ska gälla (till exempel med Skift och piltangenterna).',
   'comments.reanchor.unusable': 'Markeringen innehåller ingen text att förankra tråden i.',
+  'comments.closedReply':
+    'Remissen tar inte emot nya synpunkter. Bara ägaren kan svara i tråden nu.',
   'comments.closed':
     'Remissen tar inte emot nya synpunkter: svarsdatum har passerat eller remissen är avslutad.',
   'comments.orphaned.link': 'Utan förankring ({count})',
