@@ -111,7 +111,9 @@ function saveForm(
 }
 
 function versionTable(docId: string, versions: Version[], viewSlot: HTMLElement): HTMLElement {
-  if (versions.length === 0) return h('p', { class: 'muted' }, t('remiss.versions.none'));
+  if (versions.length === 0) {
+    return h('p', { class: 'muted', 'data-testid': 'versions-none' }, t('remiss.versions.none'));
+  }
   return dataTable(
     'versions',
     t('remiss.versions.caption'),
