@@ -1,10 +1,13 @@
 /**
  * The Remiss tab against the real server: the round set by an owner, an invitee's status
- * moving as its people open, comment and answer, the compilation as DOCX, a closed round
- * refusing new threads with a reason, the audit trail verified, read and exported, and
- * axe on the panel.
+ * moving as its people open, comment and answer, the compilation as DOCX, a named version
+ * and the diff of a change made after it, webhooks with their secret and deliveries, a
+ * closed round refusing new threads with a reason, the audit trail verified, read and
+ * exported, and axe on the panel.
  */
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Locator, Page } from '@playwright/test';
 import {
   apiToken,
@@ -128,6 +131,133 @@ test('an owner sets the round; an invitee’s status follows what it does; the c
   } finally {
     await maria.context.close();
     await sara.context.close();
+  }
+});
+
+test('an owner saves a version; a thread names it; the diff shows a change made after it', async ({
+  page,
+  request,
+}) => {
+  const id = await ownedDocument(request, `Jämförelse ${Date.now()}`, TEXT);
+  await login(page, 'maria.holmberg');
+  await openDocument(page, id);
+  let panel = await openRemissTab(page);
+  // No version yet: nothing to compare.
+  await expect(panel.getByTestId('versions-none')).toBeVisible();
+  await expect(panel.getByTestId('compare')).toBeHidden();
+  const save = panel.getByTestId('save-version');
+  await save.getByLabel('Namn på ny version').fill('Före ändringen');
+  await save.getByRole('button', { name: 'Spara version' }).click();
+  await expect(panel.getByTestId('versions')).toContainText('Före ändringen');
+  await expect(panel.getByTestId('compare')).toBeVisible();
+
+  // A thread opened now names the version.
+  await page.getByRole('tab', { name: 'Text och kommentarer' }).click();
+  await commentOn(page, 2, 'Andra stycket', 'Om perioden.');
+  const card = page.getByTestId('thread').filter({ hasText: 'Om perioden.' });
+  await openCard(card);
+  await expect(card.getByTestId('thread-version')).toHaveText('Öppnad på versionen Före ändringen');
+
+  // Change a word in the first paragraph and add a paragraph.
+  await editor(page).getByText('Andra stycket gäller').click();
+  await page.keyboard.press('End');
+  await page.keyboard.press('Enter');
+  await page.keyboard.type('Ett nytt stycke om samverkan.');
+  await expect(editor(page)).toContainText('Ett nytt stycke om samverkan.');
+  await editor(page).getByText('Första stycket').click();
+  await page.keyboard.press('Home');
+  await page.keyboard.press('Shift+Control+ArrowRight');
+  await selected(page, 'Första');
+  await page.keyboard.type('Det första');
+  await expect(editor(page)).toContainText('Det första stycket handlar');
+
+  panel = await openRemissTab(page);
+  await panel
+    .getByRole('button', { name: 'Jämför Före ändringen med den nuvarande texten' })
+    .click();
+  const view = panel.getByTestId('version-view');
+  await expect(view.getByRole('heading', { name: /Skillnader från Före ändringen/ })).toBeFocused();
+  await expect(view.getByTestId('diff-summary')).toContainText('1 ändrade, 1 tillagda');
+  const added = view.locator('[data-change="added"]');
+  await expect(added).toContainText('Tillagt stycke');
+  await expect(added.locator('ins')).toContainText('Ett nytt stycke om samverkan.');
+  const changed = view.locator('[data-change="changed"]');
+  await expect(changed).toContainText('Ändrat stycke');
+  await expect(changed.locator('del')).toContainText('Första');
+  await expect(changed.locator('ins')).toContainText('Det första');
+  await expectNoAxeViolations(page, 'the Remiss tab with a diff');
+});
+
+test('an owner registers a webhook, sees its secret once, and its deliveries', async ({
+  browser,
+  request,
+}) => {
+  const received: string[] = [];
+  const receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => {
+      body += chunk;
+    });
+    req.on('end', () => {
+      received.push(`${req.headers['x-forankra-event']} ${body}`);
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((done) => receiver.listen(0, '127.0.0.1', done));
+  const port = (receiver.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}/forankra`;
+  const id = await ownedDocument(
+    request,
+    `Webhook ${Date.now()}`,
+    TEXT,
+    'utbildningsforvaltningen',
+  );
+  const maria = await loggedInPage(browser, 'maria.holmberg');
+  const sara = await loggedInPage(browser, 'sara.nyberg');
+  try {
+    await openDocument(maria.page, id);
+    const hooks = (await openRemissTab(maria.page)).getByTestId('remiss-webhooks');
+    const form = hooks.getByTestId('webhook-form');
+    await form.getByLabel('Adress (https://…)').fill('inte en adress');
+    await form.getByRole('button', { name: 'Registrera webhook' }).click();
+    await expect(hooks).toContainText('Ange en fullständig adress');
+    await form.getByLabel('Adress (https://…)').fill(url);
+    await form.getByLabel('En kommentar skrivs').uncheck();
+    await form.getByRole('button', { name: 'Registrera webhook' }).click();
+    await expect(hooks.getByTestId('webhook-secret')).toContainText(url);
+    const secret = (await hooks.getByTestId('webhook-secret').locator('code').textContent()) ?? '';
+    expect(secret.length).toBeGreaterThan(10);
+    const row = hooks.getByTestId('webhooks').getByRole('row', { name: new RegExp(url) });
+    await expect(row).toContainText('En tråd öppnas');
+    await expect(row).not.toContainText('En kommentar skrivs');
+
+    // A thread opened by Sara is delivered, and listed as delivered.
+    await openDocument(sara.page, id);
+    await commentOn(sara.page, 1, 'Första stycket', 'Till webhooken.');
+    await expect.poll(() => received.length).toBeGreaterThan(0);
+    expect(received[0]).toContain('thread.opened');
+    await row.getByRole('button', { name: `Visa leveranserna till ${url}` }).click();
+    const deliveries = hooks.getByTestId('deliveries');
+    await expect(deliveries.getByRole('heading', { name: `Leveranser till ${url}` })).toBeFocused();
+    await expect(deliveries.getByRole('row', { name: /En tråd öppnas/ })).toContainText(
+      'Levererad',
+    );
+    await expectNoAxeViolations(maria.page, 'the Remiss tab with webhooks');
+
+    // The secret is not shown again.
+    await maria.page.reload();
+    const again = (await openRemissTab(maria.page)).getByTestId('remiss-webhooks');
+    await expect(again.getByTestId('webhooks')).toContainText(url);
+    await expect(again.getByTestId('webhook-secret')).toHaveCount(0);
+    await expect(again).not.toContainText(secret);
+
+    maria.page.once('dialog', (dialog) => void dialog.accept());
+    await again.getByRole('button', { name: `Ta bort webhooken till ${url}` }).click();
+    await expect(again).toContainText('Inga webhookar är registrerade.');
+  } finally {
+    await maria.context.close();
+    await sara.context.close();
+    receiver.close();
   }
 });
 
