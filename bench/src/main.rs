@@ -13,8 +13,10 @@ mod client;
 mod cluster;
 mod cold;
 mod connections;
+mod corpus;
 mod echo;
 mod fanout;
+mod http;
 mod load;
 mod procstat;
 mod relay;
@@ -56,6 +58,9 @@ enum Scenario {
     /// Two nodes on one PostgreSQL database: same-node against cross-node relay
     /// latency, and updates per second crossing from one node to the other.
     Cluster(cluster::ClusterArgs),
+    /// Records real client traffic (the npm y-websocket clients of tests/node through a
+    /// recording proxy) as seed inputs for the fuzz targets in fuzz/corpus.
+    Corpus(corpus::CorpusArgs),
 }
 
 #[tokio::main]
@@ -81,5 +86,6 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Connections(args) => connections::run(args).await,
         Scenario::Cold(args) => cold::run(args).await,
         Scenario::Cluster(args) => cluster::run(args).await,
+        Scenario::Corpus(args) => corpus::run(args).await,
     }
 }

@@ -86,8 +86,7 @@ fn parse_message(
         t if t == u64::from(MSG_SYNC) => parse_sync(frame, cursor, received),
         t if t == u64::from(MSG_AWARENESS) => {
             let payload = cursor.read_buf().map_err(|_| ProtocolError::Truncated)?;
-            let update =
-                AwarenessUpdate::decode_v1(payload).map_err(|_| ProtocolError::BadAwareness)?;
+            let update = decode_awareness(payload)?;
             Ok(Inbound::Awareness {
                 update,
                 message: frame.slice(start..cursor.next),
@@ -125,11 +124,11 @@ fn parse_sync(
     let end = cursor.next;
     let raw = frame.slice(end - len..end);
     match kind {
-        k if k == u64::from(MSG_SYNC_STEP_1) => StateVector::decode_v1(&raw)
+        k if k == u64::from(MSG_SYNC_STEP_1) => untrusted(|| StateVector::decode_v1(&raw))
             .map(Inbound::SyncStep1)
-            .map_err(|_| ProtocolError::BadStateVector),
+            .ok_or(ProtocolError::BadStateVector),
         k if k == u64::from(MSG_SYNC_STEP_2) || k == u64::from(MSG_SYNC_UPDATE) => {
-            let update = Update::decode_v1(&raw).map_err(|_| ProtocolError::BadUpdate)?;
+            let update = decode_update(&raw)?;
             Ok(Inbound::Update(IncomingUpdate {
                 update,
                 raw,
@@ -138,6 +137,30 @@ fn parse_sync(
         }
         other => Err(ProtocolError::UnknownSyncType(other)),
     }
+}
+
+/// Decodes a client's v1 document update.
+pub fn decode_update(raw: &[u8]) -> Result<Update, ProtocolError> {
+    untrusted(|| Update::decode_v1(raw)).ok_or(ProtocolError::BadUpdate)
+}
+
+/// Decodes a client's awareness update.
+pub fn decode_awareness(raw: &[u8]) -> Result<AwarenessUpdate, ProtocolError> {
+    untrusted(|| AwarenessUpdate::decode_v1(raw)).ok_or(ProtocolError::BadAwareness)
+}
+
+/// Runs one of yrs's decoders on bytes from the network; `None` when they do not decode.
+///
+/// yrs checks what it reads, but some of its invariants are debug assertions: a client id
+/// over 53 bits (`ClientID::new`) or a deleted range whose end overflows a clock panic in
+/// a debug build, where release builds carry on (found by `fuzz/`; the inputs are the
+/// regression tests in `fuzzing.rs`). A decoder touches nothing but its input, so a
+/// panic inside it leaves no broken state behind and is caught here as "does not decode"
+/// rather than ending the connection's task.
+pub fn untrusted<T, E>(decode: impl FnOnce() -> Result<T, E>) -> Option<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode))
+        .ok()?
+        .ok()
 }
 
 /// A sync step 1 frame carrying the server's state vector.
