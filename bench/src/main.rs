@@ -14,10 +14,12 @@ mod cluster;
 mod cold;
 mod connections;
 mod corpus;
+mod crash;
 mod echo;
 mod fanout;
 mod http;
 mod load;
+mod node;
 mod procstat;
 mod relay;
 mod report;
@@ -61,6 +63,9 @@ enum Scenario {
     /// Records real client traffic (the npm y-websocket clients of tests/node through a
     /// recording proxy) as seed inputs for the fuzz targets in fuzz/corpus.
     Corpus(corpus::CorpusArgs),
+    /// The real server killed with SIGKILL at random moments under steady typing,
+    /// restarted, and checked: nothing any client had received from it may be missing.
+    Crash(crash::CrashArgs),
 }
 
 #[tokio::main]
@@ -87,5 +92,6 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Cold(args) => cold::run(args).await,
         Scenario::Cluster(args) => cluster::run(args).await,
         Scenario::Corpus(args) => corpus::run(args).await,
+        Scenario::Crash(args) => crash::run(args).await,
     }
 }
