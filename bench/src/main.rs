@@ -24,6 +24,7 @@ mod procstat;
 mod relay;
 mod report;
 mod server;
+mod soak;
 mod target;
 mod trace;
 mod typing;
@@ -66,6 +67,9 @@ enum Scenario {
     /// The real server killed with SIGKILL at random moments under steady typing,
     /// restarted, and checked: nothing any client had received from it may be missing.
     Crash(crash::CrashArgs),
+    /// Many clients editing and commenting for a long time: RSS, CPU, descriptors, rooms
+    /// and database size sampled; every room freed and no descriptor kept at the end.
+    Soak(soak::SoakArgs),
 }
 
 #[tokio::main]
@@ -93,5 +97,6 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Cluster(args) => cluster::run(args).await,
         Scenario::Corpus(args) => corpus::run(args).await,
         Scenario::Crash(args) => crash::run(args).await,
+        Scenario::Soak(args) => soak::run(args).await,
     }
 }
