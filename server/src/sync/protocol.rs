@@ -145,7 +145,27 @@ pub fn decode_update(raw: &[u8]) -> Result<Update, ProtocolError> {
     // Each client's section holds at least a block count, a client id and a clock.
     plausible_count(raw, 3)
         .and_then(|()| untrusted(|| Update::decode_v1(raw)))
+        .filter(|update| untrusted(|| clocks_in_range(update)).unwrap_or(false))
         .ok_or(ProtocolError::BadUpdate)
+}
+
+/// Highest clock a client's update may reach. A clock counts one client's insertions, so
+/// no real client comes near it, while yrs's clock arithmetic (u32, wrapping in release
+/// builds) goes wrong close to `u32::MAX`: fuzzing found an update whose block ends past
+/// it making `apply_update` index out of bounds when its transaction commits, in the
+/// room's task. Such updates are refused before they reach a room.
+const MAX_CLOCK: u32 = 1 << 31;
+
+/// Whether every inserted and deleted range of `update` lies within `0..MAX_CLOCK`.
+fn clocks_in_range(update: &Update) -> Result<bool, ()> {
+    let sane = |set: &yrs::IdSet| {
+        set.iter().all(|(_, ranges)| {
+            ranges
+                .iter()
+                .all(|r| r.start <= r.end && r.end <= MAX_CLOCK)
+        })
+    };
+    Ok(sane(&update.insertions(true)) && sane(update.delete_set()))
 }
 
 /// Decodes a client's awareness update.
@@ -297,6 +317,19 @@ mod tests {
         assert_eq!(plausible_count(&[0], 2), Some(()));
         assert_eq!(plausible_count(&some_update(), 3), Some(()));
         assert!(decode_update(&some_update()).is_ok());
+    }
+
+    #[test]
+    fn an_update_reaching_past_the_highest_clock_is_refused() {
+        // Found by fuzz/ (target update): applied, it panicked in yrs's commit.
+        let found = [
+            1, 2, 37, 176, 255, 255, 255, 255, 32, 0, 201, 136, 215, 144, 3, 0, 141, 132, 215, 144,
+            3, 0, 141, 132, 129, 198, 136, 3, 0, 2, 9, 112, 97, 33, 97, 103, 114, 99, 112, 104, 0,
+            0, 224, 250, 255, 97, 103, 114, 99, 112, 104, 0, 0, 1, 3, 6, 7, 0, 1, 152, 7, 36, 176,
+            136, 215, 144, 3, 0, 6, 0,
+        ];
+        assert_eq!(decode_update(&found).err(), Some(ProtocolError::BadUpdate));
+        crate::fuzzing::update(&found);
     }
 
     #[test]
