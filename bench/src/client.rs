@@ -114,6 +114,8 @@ pub struct YClient {
     doc: Doc,
     synced: bool,
     framing: Framing,
+    /// What the server sent, without the client's own changes (see [`YClient::observe`]).
+    observed: Option<Doc>,
 }
 
 impl YClient {
@@ -148,6 +150,7 @@ impl YClient {
             doc,
             synced: false,
             framing,
+            observed: None,
         };
         if let Framing::Hocuspocus { prefix } = &client.framing {
             // The provider sends its token first and its step 1 right after, without
@@ -179,6 +182,28 @@ impl YClient {
     /// The client's copy of the document.
     pub fn doc(&self) -> &Doc {
         &self.doc
+    }
+
+    /// From now on, also keeps apart what the server sends: what the client holds now
+    /// (right after connecting, only the server's step 2) and every later update from the
+    /// server, none of the client's own changes. Since the server relays only what it has
+    /// stored, that is what the server has acknowledged as durable.
+    pub fn observe(&mut self) -> Result<()> {
+        let state = self
+            .doc
+            .transact()
+            .encode_state_as_update_v1(&yrs::StateVector::default());
+        let observed = new_doc();
+        observed
+            .transact_mut()
+            .apply_update(Update::decode_v1(&state)?)?;
+        self.observed = Some(observed);
+        Ok(())
+    }
+
+    /// What the server has sent since [`YClient::observe`].
+    pub fn observed(&self) -> Option<&Doc> {
+        self.observed.as_ref()
     }
 
     /// Sends a local change (the bytes of `encode_update_v1`) as a sync update; returns
@@ -335,6 +360,13 @@ impl YClient {
     }
 
     fn apply(&mut self, update: &[u8]) -> Result<()> {
+        if let Some(observed) = &self.observed {
+            let decoded = Update::decode_v1(update).context("an update does not decode")?;
+            observed
+                .transact_mut()
+                .apply_update(decoded)
+                .context("an update does not apply")?;
+        }
         let update = Update::decode_v1(update).context("an update does not decode")?;
         self.doc
             .transact_mut()

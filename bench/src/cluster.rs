@@ -245,7 +245,7 @@ fn markdown(args: &ClusterArgs, f: &ClusterFigures) -> String {
     )
 }
 
-fn with_database(url: &str, name: &str) -> String {
+pub(crate) fn with_database(url: &str, name: &str) -> String {
     let (base, query) = url
         .split_once('?')
         .map_or((url, None), |(b, q)| (b, Some(q)));
@@ -256,7 +256,7 @@ fn with_database(url: &str, name: &str) -> String {
     }
 }
 
-async fn execute(url: &str, sql: &str) -> Result<()> {
+pub(crate) async fn execute(url: &str, sql: &str) -> Result<()> {
     let mut conn = sqlx::PgConnection::connect(url)
         .await
         .context("connecting to PostgreSQL")?;

@@ -13,13 +13,18 @@ mod client;
 mod cluster;
 mod cold;
 mod connections;
+mod corpus;
+mod crash;
 mod echo;
 mod fanout;
+mod http;
 mod load;
+mod node;
 mod procstat;
 mod relay;
 mod report;
 mod server;
+mod soak;
 mod target;
 mod trace;
 mod typing;
@@ -56,6 +61,15 @@ enum Scenario {
     /// Two nodes on one PostgreSQL database: same-node against cross-node relay
     /// latency, and updates per second crossing from one node to the other.
     Cluster(cluster::ClusterArgs),
+    /// Records real client traffic (the npm y-websocket clients of tests/node through a
+    /// recording proxy) as seed inputs for the fuzz targets in fuzz/corpus.
+    Corpus(corpus::CorpusArgs),
+    /// The real server killed with SIGKILL at random moments under steady typing,
+    /// restarted, and checked: nothing any client had received from it may be missing.
+    Crash(crash::CrashArgs),
+    /// Many clients editing and commenting for a long time: RSS, CPU, descriptors, rooms
+    /// and database size sampled; every room freed and no descriptor kept at the end.
+    Soak(soak::SoakArgs),
 }
 
 #[tokio::main]
@@ -81,5 +95,8 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Connections(args) => connections::run(args).await,
         Scenario::Cold(args) => cold::run(args).await,
         Scenario::Cluster(args) => cluster::run(args).await,
+        Scenario::Corpus(args) => corpus::run(args).await,
+        Scenario::Crash(args) => crash::run(args).await,
+        Scenario::Soak(args) => soak::run(args).await,
     }
 }

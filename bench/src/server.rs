@@ -103,6 +103,16 @@ impl BenchServer {
         Ok(DocId::parse(id)?)
     }
 
+    /// The server's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// POSTs a JSON body to `path` and returns the JSON answer (any 2xx).
+    pub async fn post_json(&self, token: &str, path: &str, body: &Value) -> Result<Value> {
+        crate::http::post_json(&self.http, self.addr, token, path, body).await
+    }
+
     /// The y-websocket URL of a document.
     pub fn ws_url(&self, doc: &DocId, token: &str) -> String {
         format!("ws://{}/ws/{doc}?token={token}", self.addr)

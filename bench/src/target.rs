@@ -393,24 +393,7 @@ impl OursServer {
 
     /// A counter from `/metrics`.
     pub async fn metric(&self, name: &str) -> Result<u64> {
-        let url = format!("http://{}/metrics", self.process.addr);
-        let text = self
-            .http
-            .get(url)
-            .send()
-            .await
-            .context("GET /metrics")?
-            .error_for_status()?
-            .text()
-            .await?;
-        text.lines()
-            .filter(|l| !l.starts_with('#'))
-            .find_map(|l| {
-                let (key, value) = l.split_once(' ')?;
-                (key == name).then(|| value.trim().parse::<f64>().ok())?
-            })
-            .map(|v| v as u64)
-            .with_context(|| format!("/metrics has no {name}"))
+        Ok(crate::http::metric(&self.http, self.process.addr, name).await? as u64)
     }
 
     /// Stops the server for good.
@@ -430,7 +413,7 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     /// Spawns `command` (stdout and stderr to `log`) and waits until `addr` accepts.
-    async fn spawn(mut command: Command, addr: SocketAddr, log: &Path) -> Result<Self> {
+    pub async fn spawn(mut command: Command, addr: SocketAddr, log: &Path) -> Result<Self> {
         let out = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -512,6 +495,35 @@ impl ServerProcess {
     }
 
     async fn stop(mut self) -> Result<Duration> {
+        self.terminate().await
+    }
+
+    /// Kills the server with SIGKILL, as a crash or `kill -9` would, and reaps it.
+    pub async fn kill(&mut self) -> Result<()> {
+        if self.stopped {
+            return Ok(());
+        }
+        self.child.start_kill().context("sending SIGKILL")?;
+        self.child
+            .wait()
+            .await
+            .context("waiting for the killed server")?;
+        self.stopped = true;
+        Ok(())
+    }
+
+    /// The process id, for `/proc`.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops it gracefully (SIGTERM, bounded).
+    pub async fn shut_down(mut self) -> Result<Duration> {
         self.terminate().await
     }
 }

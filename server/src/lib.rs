@@ -14,6 +14,8 @@ pub mod config;
 pub mod demo;
 pub mod documents;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod health;
 pub mod ids;
 pub mod metrics;

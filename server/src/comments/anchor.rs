@@ -18,6 +18,7 @@ use yrs::updates::decoder::Decode;
 use yrs::{Array, ArrayRef, BranchID, Doc, GetString, ReadTxn, StickyIndex, TextRef, Transact};
 
 use crate::documents::content::FRAGMENT;
+use crate::sync::protocol::untrusted;
 
 /// Longest encoded position accepted (a relative position is a few dozen bytes).
 const MAX_POSITION_BYTES: usize = 1024;
@@ -66,7 +67,7 @@ fn decode_position(text: &str, which: &'static str) -> Result<Vec<u8>, AnchorErr
     let bytes = STANDARD
         .decode(text.trim())
         .map_err(|_| AnchorError::NotBase64(which))?;
-    StickyIndex::decode_v1(&bytes).map_err(|_| AnchorError::NotAPosition(which))?;
+    untrusted(|| StickyIndex::decode_v1(&bytes)).ok_or(AnchorError::NotAPosition(which))?;
     Ok(bytes)
 }
 

@@ -68,7 +68,7 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-fn check_text(text: &str, what: &str, required: bool) -> ApiResult<String> {
+pub(crate) fn check_text(text: &str, what: &str, required: bool) -> ApiResult<String> {
     let trimmed = text.trim();
     if required && trimmed.is_empty() {
         return Err(AppError::Unprocessable(format!("the {what} is empty")));

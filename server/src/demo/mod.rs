@@ -30,7 +30,7 @@ pub const DEMO_DOC_ID: &str = "trygghetsprogram-2020-2023";
 pub const OWNER_ORG: &str = "stadsledningskontoret";
 
 const SEED: &str = include_str!("seed.json");
-const DRAFT: &str = include_str!("trygghetsprogram.md");
+pub(crate) const DRAFT: &str = include_str!("trygghetsprogram.md");
 /// Characters of generated passwords: no look-alikes (0/O, 1/l/I).
 const PASSWORD_ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 const PASSWORD_LEN: usize = 14;

@@ -68,7 +68,7 @@ pub async fn authorize(
     Ok((id, row, role))
 }
 
-fn check_title(title: &str) -> ApiResult<String> {
+pub(crate) fn check_title(title: &str) -> ApiResult<String> {
     let title = title.trim();
     if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
         return Err(AppError::Unprocessable(format!(

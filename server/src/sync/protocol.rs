@@ -86,8 +86,7 @@ fn parse_message(
         t if t == u64::from(MSG_SYNC) => parse_sync(frame, cursor, received),
         t if t == u64::from(MSG_AWARENESS) => {
             let payload = cursor.read_buf().map_err(|_| ProtocolError::Truncated)?;
-            let update =
-                AwarenessUpdate::decode_v1(payload).map_err(|_| ProtocolError::BadAwareness)?;
+            let update = decode_awareness(payload)?;
             Ok(Inbound::Awareness {
                 update,
                 message: frame.slice(start..cursor.next),
@@ -125,11 +124,12 @@ fn parse_sync(
     let end = cursor.next;
     let raw = frame.slice(end - len..end);
     match kind {
-        k if k == u64::from(MSG_SYNC_STEP_1) => StateVector::decode_v1(&raw)
+        k if k == u64::from(MSG_SYNC_STEP_1) => plausible_count(&raw, 2)
+            .and_then(|()| untrusted(|| StateVector::decode_v1(&raw)))
             .map(Inbound::SyncStep1)
-            .map_err(|_| ProtocolError::BadStateVector),
+            .ok_or(ProtocolError::BadStateVector),
         k if k == u64::from(MSG_SYNC_STEP_2) || k == u64::from(MSG_SYNC_UPDATE) => {
-            let update = Update::decode_v1(&raw).map_err(|_| ProtocolError::BadUpdate)?;
+            let update = decode_update(&raw)?;
             Ok(Inbound::Update(IncomingUpdate {
                 update,
                 raw,
@@ -138,6 +138,68 @@ fn parse_sync(
         }
         other => Err(ProtocolError::UnknownSyncType(other)),
     }
+}
+
+/// Decodes a client's v1 document update.
+pub fn decode_update(raw: &[u8]) -> Result<Update, ProtocolError> {
+    // Each client's section holds at least a block count, a client id and a clock.
+    plausible_count(raw, 3)
+        .and_then(|()| untrusted(|| Update::decode_v1(raw)))
+        .filter(|update| untrusted(|| clocks_in_range(update)).unwrap_or(false))
+        .ok_or(ProtocolError::BadUpdate)
+}
+
+/// Highest clock a client's update may reach. A clock counts one client's insertions, so
+/// no real client comes near it, while yrs's clock arithmetic (u32, wrapping in release
+/// builds) goes wrong close to `u32::MAX`: fuzzing found an update whose block ends past
+/// it making `apply_update` index out of bounds when its transaction commits, in the
+/// room's task. Such updates are refused before they reach a room.
+const MAX_CLOCK: u32 = 1 << 31;
+
+/// Whether every inserted and deleted range of `update` lies within `0..MAX_CLOCK`.
+fn clocks_in_range(update: &Update) -> Result<bool, ()> {
+    let sane = |set: &yrs::IdSet| {
+        set.iter().all(|(_, ranges)| {
+            ranges
+                .iter()
+                .all(|r| r.start <= r.end && r.end <= MAX_CLOCK)
+        })
+    };
+    Ok(sane(&update.insertions(true)) && sane(update.delete_set()))
+}
+
+/// Decodes a client's awareness update.
+pub fn decode_awareness(raw: &[u8]) -> Result<AwarenessUpdate, ProtocolError> {
+    // Each entry holds at least a client id, a clock and a string's length.
+    plausible_count(raw, 3)
+        .and_then(|()| untrusted(|| AwarenessUpdate::decode_v1(raw)))
+        .ok_or(ProtocolError::BadAwareness)
+}
+
+/// Whether the count a payload starts with could be true: `min_entry` bytes per entry
+/// must fit in what follows. yrs reserves a hash map of the declared size before reading
+/// the entries, fallibly, but a hash map's reservation writes a control byte per slot:
+/// a five-byte awareness update declaring 2^28 clients made the server allocate and
+/// clear hundreds of megabytes (found by `fuzz/`: that target ran 30 times slower).
+fn plausible_count(raw: &[u8], min_entry: usize) -> Option<()> {
+    let mut cursor = Cursor::new(raw);
+    let count: u64 = cursor.read_var().ok()?;
+    let rest = (raw.len() - cursor.next) as u64;
+    (count.saturating_mul(min_entry as u64) <= rest).then_some(())
+}
+
+/// Runs one of yrs's decoders on bytes from the network; `None` when they do not decode.
+///
+/// yrs checks what it reads, but some of its invariants are debug assertions: a client id
+/// over 53 bits (`ClientID::new`) or a deleted range whose end overflows a clock panic in
+/// a debug build, where release builds carry on (found by `fuzz/`; the inputs are the
+/// regression tests in `fuzzing.rs`). A decoder touches nothing but its input, so a
+/// panic inside it leaves no broken state behind and is caught here as "does not decode"
+/// rather than ending the connection's task.
+pub fn untrusted<T, E>(decode: impl FnOnce() -> Result<T, E>) -> Option<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode))
+        .ok()?
+        .ok()
 }
 
 /// A sync step 1 frame carrying the server's state vector.
@@ -231,6 +293,43 @@ mod tests {
             parse_frame(&bad_kind, now).err(),
             Some(ProtocolError::UnknownSyncType(9))
         );
+    }
+
+    #[test]
+    fn counts_larger_than_the_payload_are_refused_before_decoding() {
+        // 2^28 clients declared in four bytes.
+        let huge = [0xff, 0xff, 0xff, 0x7f];
+        assert_eq!(plausible_count(&huge, 3), None);
+        assert_eq!(
+            decode_awareness(&huge).err(),
+            Some(ProtocolError::BadAwareness)
+        );
+        assert_eq!(decode_update(&huge).err(), Some(ProtocolError::BadUpdate));
+        let frame = Message::Sync(SyncMessage::SyncStep1(StateVector::default())).encode_v1();
+        let mut sv = frame[..2].to_vec();
+        write_var(&mut sv, huge.len() as u64);
+        sv.extend(huge);
+        assert_eq!(
+            parse_frame(&sv.into(), Instant::now()).err(),
+            Some(ProtocolError::BadStateVector)
+        );
+        // Real payloads pass: an empty state vector, an update, an empty awareness update.
+        assert_eq!(plausible_count(&[0], 2), Some(()));
+        assert_eq!(plausible_count(&some_update(), 3), Some(()));
+        assert!(decode_update(&some_update()).is_ok());
+    }
+
+    #[test]
+    fn an_update_reaching_past_the_highest_clock_is_refused() {
+        // Found by fuzz/ (target update): applied, it panicked in yrs's commit.
+        let found = [
+            1, 2, 37, 176, 255, 255, 255, 255, 32, 0, 201, 136, 215, 144, 3, 0, 141, 132, 215, 144,
+            3, 0, 141, 132, 129, 198, 136, 3, 0, 2, 9, 112, 97, 33, 97, 103, 114, 99, 112, 104, 0,
+            0, 224, 250, 255, 97, 103, 114, 99, 112, 104, 0, 0, 1, 3, 6, 7, 0, 1, 152, 7, 36, 176,
+            136, 215, 144, 3, 0, 6, 0,
+        ];
+        assert_eq!(decode_update(&found).err(), Some(ProtocolError::BadUpdate));
+        crate::fuzzing::update(&found);
     }
 
     #[test]
