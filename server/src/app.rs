@@ -194,13 +194,7 @@ pub async fn token_keys(db: &Db, jwt: &JwtConfig) -> anyhow::Result<TokenKeys> {
     Ok(match jwt {
         JwtConfig::Hs256(Some(secret)) => TokenKeys::hs256(secret.expose_secret().as_bytes()),
         JwtConfig::Hs256(None) => {
-            let secret = db
-                .setting_or_insert("jwt_secret", || {
-                    let mut bytes = [0u8; 32];
-                    rand::rng().fill_bytes(&mut bytes);
-                    base64::engine::general_purpose::STANDARD.encode(bytes)
-                })
-                .await?;
+            let secret = db.setting_or_insert(JWT_SECRET_SETTING, new_secret).await?;
             TokenKeys::hs256(secret.as_bytes())
         }
         JwtConfig::Rs256 {
@@ -208,6 +202,24 @@ pub async fn token_keys(db: &Db, jwt: &JwtConfig) -> anyhow::Result<TokenKeys> {
             private_pem,
         } => TokenKeys::rs256(public_pem, private_pem.as_deref())?,
     })
+}
+
+/// Where the generated HS256 secret is kept in the `settings` table.
+pub const JWT_SECRET_SETTING: &str = "jwt_secret";
+
+/// 32 random bytes, base64: a fresh HS256 secret.
+fn new_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Replaces the secret kept in the database (`forankra rotate-secret`): every token
+/// signed with the old one stops working once the nodes restart and read the new one.
+pub async fn rotate_secret(db: &Db) -> anyhow::Result<()> {
+    db.set_setting(JWT_SECRET_SETTING, &new_secret())
+        .await
+        .context("storing the new secret")
 }
 
 /// Every route of the server.

@@ -32,6 +32,10 @@ pub enum Command {
     Demo(ServeArgs),
     /// Print a signed token for a user, creating the user and organisation if needed.
     Token(TokenArgs),
+    /// Replace the JWT secret kept in the database; restart every node afterwards.
+    /// Every token issued so far stops working. (A secret given with --jwt-secret is
+    /// rotated by changing that flag instead.)
+    RotateSecret(DatabaseArgs),
 }
 
 /// Where the data lives.
