@@ -26,6 +26,7 @@ use crate::auth::TokenKeys;
 use crate::cluster::Cluster;
 use crate::config::{Config, JwtConfig};
 use crate::error::AppError;
+use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::storage::Db;
 use crate::storage::journal::Journal;
@@ -46,6 +47,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Invitees' first opens already recorded by this node (`remiss::activity`).
     pub seen_opens: crate::remiss::SeenOpens,
+    /// Connections per address and the login throttle.
+    pub limits: Arc<Limits>,
     /// Cancelled when the server starts shutting down; sockets and rooms watch it.
     pub shutdown: CancellationToken,
 }
@@ -100,7 +103,9 @@ impl App {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
+        let limits = Arc::new(Limits::new(&config.limits));
         let state = AppState {
+            limits,
             config: Arc::new(config),
             db,
             journal,
@@ -163,6 +168,8 @@ impl App {
                 tracing::warn!(%error, "cannot set TCP_NODELAY");
             }
         });
+        // The peer address feeds the per-address limits (`limits::ClientIp`).
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 tokio::select! {
@@ -187,13 +194,7 @@ pub async fn token_keys(db: &Db, jwt: &JwtConfig) -> anyhow::Result<TokenKeys> {
     Ok(match jwt {
         JwtConfig::Hs256(Some(secret)) => TokenKeys::hs256(secret.expose_secret().as_bytes()),
         JwtConfig::Hs256(None) => {
-            let secret = db
-                .setting_or_insert("jwt_secret", || {
-                    let mut bytes = [0u8; 32];
-                    rand::rng().fill_bytes(&mut bytes);
-                    base64::engine::general_purpose::STANDARD.encode(bytes)
-                })
-                .await?;
+            let secret = db.setting_or_insert(JWT_SECRET_SETTING, new_secret).await?;
             TokenKeys::hs256(secret.as_bytes())
         }
         JwtConfig::Rs256 {
@@ -203,11 +204,33 @@ pub async fn token_keys(db: &Db, jwt: &JwtConfig) -> anyhow::Result<TokenKeys> {
     })
 }
 
+/// Where the generated HS256 secret is kept in the `settings` table.
+pub const JWT_SECRET_SETTING: &str = "jwt_secret";
+
+/// 32 random bytes, base64: a fresh HS256 secret.
+fn new_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Replaces the secret kept in the database (`forankra rotate-secret`): every token
+/// signed with the old one stops working once the nodes restart and read the new one.
+pub async fn rotate_secret(db: &Db) -> anyhow::Result<()> {
+    db.set_setting(JWT_SECRET_SETTING, &new_secret())
+        .await
+        .context("storing the new secret")
+}
+
 /// Every route of the server.
 pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
     let web = crate::web::service(state.config.web_dir.as_deref());
-    Router::new()
+    let oversized = axum::middleware::from_fn_with_state(
+        Arc::clone(&state.metrics),
+        crate::limits::body::oversized_bodies,
+    );
+    let router = Router::new()
         .merge(crate::auth::routes::router())
         .merge(crate::documents::routes::router())
         .merge(crate::comments::routes::router())
@@ -222,6 +245,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/{*rest}", any(api_not_found))
         .fallback_service(web)
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(oversized);
+    crate::security_headers::apply(router, &state.config.http)
         // Spans carry the path only: the query string of /ws holds the token.
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
             tracing::info_span!("http", method = %request.method(), path = %request.uri().path())

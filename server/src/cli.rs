@@ -12,6 +12,8 @@ use clap::{Args, Parser, Subcommand};
 use secrecy::SecretString;
 
 use crate::config::{Config, DEFAULT_MAX_MESSAGE_BYTES, JwtConfig};
+use crate::limits::{self, LimitSettings, Rate};
+use crate::security_headers::HttpSettings;
 
 /// Förankra: real-time collaborative drafting for documents many organisations shape together.
 #[derive(Debug, Parser)]
@@ -30,6 +32,10 @@ pub enum Command {
     Demo(ServeArgs),
     /// Print a signed token for a user, creating the user and organisation if needed.
     Token(TokenArgs),
+    /// Replace the JWT secret kept in the database; restart every node afterwards.
+    /// Every token issued so far stops working. (A secret given with --jwt-secret is
+    /// rotated by changing that flag instead.)
+    RotateSecret(DatabaseArgs),
 }
 
 /// Where the data lives.
@@ -117,6 +123,76 @@ pub struct ServeArgs {
     /// Milliseconds before a failed webhook delivery is retried; doubled after each failure.
     #[arg(long, env = "FORANKRA_WEBHOOK_RETRY_BASE_MS", default_value_t = 1000)]
     pub webhook_retry_base_ms: u64,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    #[command(flatten)]
+    pub http: HttpArgs,
+}
+
+/// Limits per connection, per client address and per account (docs/SECURITY.md).
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// WebSocket messages a second one connection may keep sending (awareness included);
+    /// over it the connection is closed with 1008.
+    #[arg(long, env = "FORANKRA_WS_MESSAGE_RATE", default_value_t = limits::DEFAULT_MESSAGE_RATE)]
+    pub ws_message_rate: u32,
+    /// WebSocket messages one connection may send at once above that rate.
+    #[arg(long, env = "FORANKRA_WS_MESSAGE_BURST", default_value_t = limits::DEFAULT_MESSAGE_BURST)]
+    pub ws_message_burst: u32,
+    /// Open WebSocket connections per client address; more are refused with 429.
+    #[arg(long, env = "FORANKRA_MAX_CONNECTIONS_PER_IP", default_value_t = limits::DEFAULT_CONNECTIONS_PER_IP)]
+    pub max_connections_per_ip: u32,
+    /// Failed logins per window per account; more are refused with 429.
+    #[arg(long, env = "FORANKRA_LOGINS_PER_ACCOUNT", default_value_t = limits::DEFAULT_LOGINS_PER_ACCOUNT)]
+    pub logins_per_account: u32,
+    /// Failed logins per window per client address; more are refused with 429.
+    #[arg(long, env = "FORANKRA_LOGINS_PER_IP", default_value_t = limits::DEFAULT_LOGINS_PER_IP)]
+    pub logins_per_ip: u32,
+    /// The window the login limits count over (e.g. 1m, 15m).
+    #[arg(long, env = "FORANKRA_LOGIN_WINDOW", default_value = "1m", value_parser = humantime::parse_duration)]
+    pub login_window: Duration,
+    /// Take the client address from the last X-Forwarded-For hop (only behind a proxy
+    /// that appends it, like the nginx in deploy/).
+    #[arg(long, env = "FORANKRA_TRUST_PROXY_HEADERS")]
+    pub trust_proxy_headers: bool,
+}
+
+impl From<LimitArgs> for LimitSettings {
+    fn from(args: LimitArgs) -> Self {
+        Self {
+            message_rate: Rate {
+                per_sec: f64::from(args.ws_message_rate),
+                burst: args.ws_message_burst,
+            },
+            connections_per_ip: args.max_connections_per_ip,
+            logins_per_account: args.logins_per_account,
+            logins_per_ip: args.logins_per_ip,
+            login_window: args.login_window,
+            trust_proxy_headers: args.trust_proxy_headers,
+        }
+    }
+}
+
+/// Browser-facing HTTP settings.
+#[derive(Debug, Args)]
+pub struct HttpArgs {
+    /// An origin (e.g. https://app.example.se) allowed to call the API cross-site;
+    /// repeat or comma-separate for more. None by default: CORS stays closed.
+    #[arg(long, env = "FORANKRA_CORS_ORIGIN", value_delimiter = ',',
+        value_parser = crate::security_headers::parse_origin)]
+    pub cors_origin: Vec<String>,
+    /// Send Strict-Transport-Security: set it when clients reach the server over HTTPS.
+    #[arg(long, env = "FORANKRA_HSTS")]
+    pub hsts: bool,
+}
+
+impl From<HttpArgs> for HttpSettings {
+    fn from(args: HttpArgs) -> Self {
+        Self {
+            cors_origins: args.cors_origin,
+            hsts: args.hsts,
+        }
+    }
 }
 
 impl ServeArgs {
@@ -135,6 +211,8 @@ impl ServeArgs {
             demo: demo || self.demo,
             webhook_allow_http: self.webhook_allow_http,
             webhook_retry_base: Duration::from_millis(self.webhook_retry_base_ms),
+            limits: self.limits.into(),
+            http: self.http.into(),
         })
     }
 }

@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use crate::limits::LimitSettings;
+use crate::security_headers::HttpSettings;
+
 /// Default limit on one WebSocket message: a whole large document fits in a sync step 2.
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
 
@@ -46,6 +49,10 @@ pub struct Config {
     pub webhook_allow_http: bool,
     /// The wait after a webhook delivery's first failed attempt; doubled after each further one.
     pub webhook_retry_base: Duration,
+    /// Message rate, connections per address, login throttle.
+    pub limits: LimitSettings,
+    /// CORS origins and HSTS.
+    pub http: HttpSettings,
 }
 
 impl Config {
@@ -63,6 +70,8 @@ impl Config {
             demo: false,
             webhook_allow_http: false,
             webhook_retry_base: Duration::from_millis(1000),
+            limits: LimitSettings::default(),
+            http: HttpSettings::default(),
         }
     }
 }

@@ -8,7 +8,7 @@
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -44,6 +44,12 @@ pub enum AppError {
     RemissClosed(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// A limit was hit; the client may try again after `retry_after`.
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after: std::time::Duration,
+    },
     #[error("the service is unavailable: {0}")]
     Unavailable(String),
     #[error("storage failure")]
@@ -63,6 +69,7 @@ impl AppError {
             Self::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
             Self::RemissClosed(_) => (StatusCode::CONFLICT, "remiss_closed"),
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Storage(_) | Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -81,14 +88,22 @@ impl IntoResponse for AppError {
         } else {
             self.to_string()
         };
-        (
+        let mut response = (
             status,
             Json(ErrorResponse {
                 error: code,
                 message,
             }),
         )
-            .into_response()
+            .into_response();
+        if let Self::TooManyRequests { retry_after, .. } = self {
+            // Whole seconds, rounded up, so a client never comes back too early.
+            let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+        }
+        response
     }
 }
 

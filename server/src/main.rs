@@ -17,6 +17,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(args) => serve(args.into_config(false)?).await,
         Command::Demo(args) => serve(args.into_config(true)?).await,
         Command::Token(args) => token(args).await,
+        Command::RotateSecret(args) => rotate_secret(args).await,
     }
 }
 
@@ -54,6 +55,19 @@ async fn token(args: TokenArgs) -> anyhow::Result<()> {
         humantime::format_duration(Duration::from_secs(args.ttl.as_secs()))
     );
     println!("{token}");
+    Ok(())
+}
+
+/// Replaces the secret in the database named by `args`.
+async fn rotate_secret(args: forankra::cli::DatabaseArgs) -> anyhow::Result<()> {
+    let db = Db::connect(&args.database_url)
+        .await
+        .context("opening the database")?;
+    forankra::app::rotate_secret(&db).await?;
+    db.close().await;
+    eprintln!(
+        "a new JWT secret is stored: restart every node; tokens issued before now no longer work"
+    );
     Ok(())
 }
 

@@ -46,6 +46,43 @@ impl Histogram {
     }
 }
 
+/// Which limit was hit, one counter each, reported as one labelled metric.
+#[derive(Debug, Default)]
+pub struct LimitHits {
+    /// A WebSocket connection sent messages faster than its rate allows.
+    pub message_rate: AtomicU64,
+    /// A WebSocket message over the size limit.
+    pub message_size: AtomicU64,
+    /// A WebSocket upgrade refused: the address holds too many connections.
+    pub connections_per_ip: AtomicU64,
+    /// A login refused: too many failures for the account.
+    pub login_account: AtomicU64,
+    /// A login refused: too many failures from the address.
+    pub login_ip: AtomicU64,
+    /// A request body over the size limit.
+    pub body_size: AtomicU64,
+}
+
+impl LimitHits {
+    fn render(&self, out: &mut String) {
+        let name = "forankra_limit_hits_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Requests, messages and connections refused by a limit.\n# TYPE {name} counter"
+        );
+        for (limit, value) in [
+            ("message_rate", &self.message_rate),
+            ("message_size", &self.message_size),
+            ("connections_per_ip", &self.connections_per_ip),
+            ("login_account", &self.login_account),
+            ("login_ip", &self.login_ip),
+            ("body_size", &self.body_size),
+        ] {
+            let _ = writeln!(out, "{name}{{limit=\"{limit}\"}} {}", value.load(Relaxed));
+        }
+    }
+}
+
 /// Everything `/metrics` reports.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -60,6 +97,8 @@ pub struct Metrics {
     pub malformed_messages: AtomicU64,
     pub storage_failures: AtomicU64,
     pub compactions: AtomicU64,
+    /// Requests and connections refused by a limit (see `limits`).
+    pub limit_hits: LimitHits,
     /// From receiving an update to handing it to the other clients' outboxes, which
     /// includes the durable commit.
     pub relay_latency: Histogram,
@@ -141,6 +180,7 @@ impl Metrics {
                 value.load(Relaxed)
             );
         }
+        self.limit_hits.render(&mut out);
         self.relay_latency.render(
             &mut out,
             "forankra_relay_latency_seconds",

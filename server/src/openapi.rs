@@ -61,7 +61,7 @@ use crate::error::ApiJson;
         crate::health::healthz,
         crate::health::metrics,
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &ErrorResponses),
     tags(
         (name = "auth", description = "Logging in and who I am"),
         (name = "documents", description = "Drafts"),
@@ -90,6 +90,70 @@ impl Modify for BearerAuth {
             ),
         );
     }
+}
+
+/// Declares the refusals every API operation can answer with, in the JSON error
+/// format, where its annotation does not already: 400 for a malformed path or body,
+/// 401 without a valid token, 403 and 404 for a document or thread the caller cannot
+/// reach, 413 and 422 for bodies too large or of the wrong shape. These come from the
+/// shared extractors (`ApiJson`, `ApiPath`, `AuthUser`) rather than from each handler,
+/// so they are added here once; schemathesis checks that nothing else is answered.
+struct ErrorResponses;
+
+impl Modify for ErrorResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if !path.starts_with("/api/") {
+                continue;
+            }
+            let has_params = path.contains('{');
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let secured = operation.security.is_some();
+                let has_body = operation.request_body.is_some();
+                let refusals = [
+                    (400, true, "Malformed path, query or body"),
+                    (401, secured, "No valid token"),
+                    (
+                        403,
+                        secured && has_params,
+                        "The token gives no access to this",
+                    ),
+                    (404, has_params, "No such document, thread or member"),
+                    (413, has_body, "The body is over the size limit"),
+                    (422, has_body, "The body has the wrong shape or values"),
+                ];
+                for (status, applies, description) in refusals {
+                    if applies {
+                        operation
+                            .responses
+                            .responses
+                            .entry(status.to_string())
+                            .or_insert_with(|| error_response(description).into());
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn error_response(description: &str) -> utoipa::openapi::Response {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorResponse")))
+                .build(),
+        )
+        .build()
 }
 
 /// The routes of this module.

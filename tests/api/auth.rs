@@ -271,3 +271,34 @@ both_dbs!(
         Ok::<_, anyhow::Error>(())
     }
 );
+
+both_dbs!(
+    rotating_the_stored_secret_retires_every_earlier_token,
+    |backend| async move {
+        let db = TestDb::fresh(backend).await?;
+        let old = cli_token(&db.url, "anna", "utbildningsforvaltningen").await?;
+        let rotated = tokio::process::Command::new(binary_path()?)
+            .args(["rotate-secret", "--database-url", &db.url])
+            .output()
+            .await?;
+        anyhow::ensure!(
+            rotated.status.success(),
+            "rotate-secret failed: {}",
+            String::from_utf8_lossy(&rotated.stderr)
+        );
+        let new = cli_token(&db.url, "anna", "utbildningsforvaltningen").await?;
+        let server = ProcessServer::start_without_secret(&db.url).await?;
+        let http = reqwest::Client::new();
+        for (token, expected) in [(&old, 401), (&new, 200)] {
+            let status = http
+                .get(server.url("/api/me"))
+                .bearer_auth(token)
+                .send()
+                .await?
+                .status();
+            assert_eq!(status, expected);
+        }
+        server.kill().await?;
+        Ok::<_, anyhow::Error>(())
+    }
+);

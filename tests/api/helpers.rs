@@ -522,7 +522,12 @@ impl WsClient {
     /// Opens the socket without any protocol messages.
     pub async fn connect_unsynced(url: &str) -> Result<Self> {
         let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url)).await??;
-        Ok(Self {
+        Ok(Self::from_socket(ws))
+    }
+
+    /// A client on a socket opened elsewhere (custom headers, TCP options).
+    pub fn from_socket(ws: WebSocketStream<MaybeTlsStream<TcpStream>>) -> Self {
+        Self {
             ws,
             doc: new_doc(),
             presence: HashMap::new(),
@@ -530,7 +535,7 @@ impl WsClient {
             closed: None,
             frames_received: 0,
             events: Vec::new(),
-        })
+        }
     }
 
     pub async fn send_message(&mut self, message: Message) -> Result<()> {

@@ -190,3 +190,198 @@ both_dbs!(
         Ok::<_, anyhow::Error>(())
     }
 );
+
+both_dbs!(
+    an_update_whose_parent_is_missing_harms_nothing,
+    |backend| async move {
+        use yrs::sync::{Message, SyncMessage};
+        use yrs::types::xml::XmlOut;
+        use yrs::{ReadTxn, Transact, XmlElementPrelim, XmlFragment, XmlTextPrelim};
+
+        let app = TestApp::spawn(backend).await?;
+        let owner = app.token("anna", "stadsledningskontoret");
+        let doc = app
+            .create_doc(&owner, "Föräldralös", Some("Början"))
+            .await?;
+        let url = app.ws_url(&doc, &owner);
+        let mut steady = WsClient::connect(&url).await?;
+        let mut watcher = WsClient::connect(&url).await?;
+
+        // Made elsewhere: a paragraph, then text inside it. Only the second change is
+        // sent at first, so the server gets an item whose parent it has never seen.
+        let scratch = new_doc();
+        let frag = scratch.get_or_insert_xml_fragment("default");
+        let parent = {
+            let mut txn = scratch.transact_mut();
+            frag.insert(&mut txn, 0, XmlElementPrelim::empty("paragraph"));
+            txn.encode_update_v1()
+        };
+        let before_child = scratch.transact().state_vector();
+        {
+            let mut txn = scratch.transact_mut();
+            let Some(XmlOut::Element(paragraph)) = frag.get(&txn, 0) else {
+                anyhow::bail!("no paragraph");
+            };
+            paragraph.insert(&mut txn, 0, XmlTextPrelim::new("barn"));
+        }
+        let orphan = scratch.transact().encode_diff_v1(&before_child);
+        let mut hostile = WsClient::connect(&url).await?;
+        hostile
+            .send_message(Message::Sync(SyncMessage::Update(orphan)))
+            .await?;
+
+        // The room goes on, and nobody sees a trace of the orphan.
+        steady.append_paragraph("Efter").await?;
+        watcher.wait_for(|c| c.paragraphs().len() == 2).await?;
+        assert_eq!(watcher.paragraphs(), vec!["Början", "Efter"]);
+        let fresh = WsClient::connect(&url).await?;
+        assert_eq!(fresh.paragraphs(), vec!["Början", "Efter"]);
+        let (status, text) = app
+            .get_text(&owner, &format!("/api/documents/{doc}/text"))
+            .await?;
+        assert_eq!(status, 200);
+        assert!(!text.contains("barn"), "{text}");
+
+        // When the parent does arrive, every client converges on the same document.
+        hostile
+            .send_message(Message::Sync(SyncMessage::Update(parent)))
+            .await?;
+        watcher.wait_for(|c| c.paragraphs().len() == 3).await?;
+        steady.wait_for(|c| c.paragraphs().len() == 3).await?;
+        let late = WsClient::connect(&url).await?;
+        assert_eq!(late.paragraphs(), watcher.paragraphs());
+        assert_eq!(steady.paragraphs(), watcher.paragraphs());
+        Ok::<_, anyhow::Error>(())
+    }
+);
+
+/// Markup and SQL an attacker types into any text field.
+pub const PAYLOADS: [&str; 3] = [
+    "<img src=x onerror=alert(1)>",
+    "<script>alert(2)</script>",
+    "'); DROP TABLE threads; --",
+];
+
+both_dbs!(
+    markup_and_sql_in_every_text_field_come_back_verbatim,
+    |backend| async move {
+        use reqwest::Method;
+
+        let app = TestApp::spawn(backend).await?;
+        let owner = app.token("anna", "stadsledningskontoret");
+        let all = PAYLOADS.join(" ");
+        let org = forankra::ids::OrgId::parse("stadsledningskontoret")?;
+        app.state.db.upsert_org(&org, &all).await?;
+        for payload in PAYLOADS {
+            let title = format!("Titel {payload}");
+            let markdown =
+                format!("Stycke med ordet\n\n{payload}\n\n<div onclick=\"x()\">rå</div>\n");
+            let doc = app.create_doc(&owner, &title, Some(&markdown)).await?;
+            let base = format!("/api/documents/{doc}");
+            let (_, meta) = call(&app, Method::GET, &base, &owner, None).await?;
+            assert_eq!(meta["title"], title);
+            let (_, text) = app.get_text(&owner, &format!("{base}/text")).await?;
+            assert!(
+                text.contains(payload),
+                "imported text keeps {payload}: {text}"
+            );
+
+            let client = WsClient::connect(&app.ws_url(&doc, &owner)).await?;
+            let anchor = client.anchor_for("ordet")?;
+            let (status, thread) = call(
+                &app,
+                Method::POST,
+                &format!("{base}/threads"),
+                &owner,
+                Some(serde_json::json!({"anchor": anchor, "body": payload})),
+            )
+            .await?;
+            assert_eq!(status, 201, "{thread}");
+            let threads = format!(
+                "{base}/threads/{}",
+                thread["id"].as_str().unwrap_or_default()
+            );
+            let reply = serde_json::json!({"body": payload});
+            let (status, replied) = call(
+                &app,
+                Method::POST,
+                &format!("{threads}/comments"),
+                &owner,
+                Some(reply),
+            )
+            .await?;
+            assert_eq!(status, 201, "{replied}");
+            assert_eq!(replied["comments"][1]["body"], payload);
+            let resolve = serde_json::json!({"outcome": "noterad", "motivation": payload});
+            let (status, resolved) = call(
+                &app,
+                Method::POST,
+                &format!("{threads}/resolve"),
+                &owner,
+                Some(resolve),
+            )
+            .await?;
+            assert_eq!(status, 200, "{resolved}");
+
+            let (status, listed) =
+                call(&app, Method::GET, &format!("{base}/threads"), &owner, None).await?;
+            assert_eq!(status, 200, "the threads table is still there: {listed}");
+            let listed = &listed[0];
+            assert_eq!(listed["comments"][0]["body"], payload);
+            assert_eq!(listed["comments"][1]["body"], payload);
+            assert_eq!(listed["resolution"]["motivation"], payload);
+        }
+        let (_, orgs) = call(&app, Method::GET, "/api/organisations", &owner, None).await?;
+        let names: Vec<&str> = orgs
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|o| o["name"].as_str())
+            .collect();
+        assert!(names.contains(&all.as_str()), "{orgs}");
+        let (_, me) = call(&app, Method::GET, "/api/me", &owner, None).await?;
+        assert_eq!(me["orgName"], all);
+        Ok::<_, anyhow::Error>(())
+    }
+);
+
+both_dbs!(ten_thousand_connections_come_and_go, |backend| async move {
+    const TOTAL: usize = 10_000;
+    const AT_ONCE: usize = 100;
+    let app =
+        TestApp::spawn_with(backend, |c| c.limits.connections_per_ip = 2 * TOTAL as u32).await?;
+    let owner = app.token("anna", "stadsledningskontoret");
+    let doc = app.create_doc(&owner, "Genomfart", Some("Kvar")).await?;
+    let url = app.ws_url(&doc, &owner);
+    let mut steady = WsClient::connect(&url).await?;
+    for _ in 0..TOTAL / AT_ONCE {
+        let mut wave = tokio::task::JoinSet::new();
+        for i in 0..AT_ONCE {
+            let url = url.clone();
+            wave.spawn(async move {
+                // Every tenth one syncs first; all vanish without a close frame.
+                if i % 10 == 0 {
+                    WsClient::connect(&url).await.map(drop)
+                } else {
+                    WsClient::connect_unsynced(&url).await.map(drop)
+                }
+            });
+        }
+        while let Some(joined) = wave.join_next().await {
+            joined??;
+        }
+    }
+    tokio::time::timeout(WAIT, async {
+        while app.metric("forankra_connections").await? > 1.0 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        Ok::<_, anyhow::Error>(())
+    })
+    .await??;
+    assert_eq!(app.state.limits.connections.open([127, 0, 0, 1].into()), 1);
+    steady.append_paragraph("Fortfarande här").await?;
+    let mut fresh = WsClient::connect(&url).await?;
+    fresh.wait_for(|c| c.paragraphs().len() == 2).await?;
+    assert_eq!(fresh.paragraphs(), vec!["Kvar", "Fortfarande här"]);
+    Ok::<_, anyhow::Error>(())
+});

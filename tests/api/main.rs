@@ -13,6 +13,7 @@ mod documents;
 mod durability;
 mod hostile;
 mod interop;
+mod limits;
 mod members;
 mod remiss;
 mod sync;

@@ -31,11 +31,53 @@ export function passwordOf(username: string): string {
   return login.password;
 }
 
-export const test = base.extend({
+/** Content-Security-Policy violations seen during the current test, in any page. */
+const cspViolations: string[] = [];
+
+/**
+ * Reports every CSP violation in the context's pages as a console error and collects it:
+ * the server's policy allows only the app's own scripts and styles, and a violation
+ * means the app (or an injected payload) tried something else.
+ */
+async function watchCsp(context: BrowserContext): Promise<void> {
+  await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (event) => {
+      console.error(
+        `CSP violation: ${event.violatedDirective} ${event.blockedURI} at ${event.sourceFile}:${event.lineNumber}:${event.columnNumber}`,
+      );
+    });
+  });
+  context.on('console', (message) => {
+    if (message.text().startsWith('CSP violation')) cspViolations.push(message.text());
+  });
+}
+
+/** The violations seen so far in this test; `clear` forgets them (for a test that provokes one). */
+export function cspViolationsSeen(clear = false): string[] {
+  const seen = [...cspViolations];
+  if (clear) cspViolations.length = 0;
+  return seen;
+}
+
+export const test = base.extend<{ cspGuard: undefined }>({
   // biome-ignore lint/correctness/noEmptyPattern: Playwright reads a fixture's dependencies from this pattern.
   baseURL: async ({}, use) => {
     await use(serverUrl());
   },
+  context: async ({ context }, use) => {
+    await watchCsp(context);
+    await use(context);
+  },
+  // Every test fails if any page broke the Content-Security-Policy.
+  cspGuard: [
+    // biome-ignore lint/correctness/noEmptyPattern: Playwright reads a fixture's dependencies from this pattern.
+    async ({}, use) => {
+      cspViolations.length = 0;
+      await use(undefined);
+      expect(cspViolations, 'Content-Security-Policy violations').toEqual([]);
+    },
+    { auto: true },
+  ],
 });
 export { expect };
 
@@ -54,6 +96,7 @@ export async function loggedInPage(
   username: string,
 ): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ baseURL: serverUrl() });
+  await watchCsp(context);
   const page = await context.newPage();
   await login(page, username);
   return { context, page };

@@ -13,6 +13,7 @@ use crate::auth::jwt::Identity;
 use crate::auth::password::verify_password;
 use crate::error::{ApiJson, ApiResult, AppError};
 use crate::ids::{OrgId, UserId};
+use crate::limits::{ClientIp, LoginLimit, Throttled};
 
 /// How long a token from a password login lasts: a working day.
 pub const LOGIN_TOKEN_TTL: Duration = Duration::from_secs(12 * 3600);
@@ -61,13 +62,50 @@ pub struct OrganisationResponse {
 }
 
 /// Logs in with a username and password and returns a token.
+///
+/// Failed attempts are throttled per account and per client address (429 with
+/// `Retry-After`); a throttled attempt is refused before the password is looked at, so
+/// the answer says nothing about it.
 #[utoipa::path(post, path = "/api/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = crate::error::ErrorResponse)))]
+    responses((status = 200, body = LoginResponse), (status = 401, body = crate::error::ErrorResponse),
+        (status = 429, body = crate::error::ErrorResponse, description = "Too many failed attempts",
+            headers(("Retry-After" = u64, description = "Seconds until the next attempt counts")))))]
 #[tracing::instrument(skip(state, request), fields(username = %request.username))]
 pub async fn login(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> ApiResult<ApiJson<LoginResponse>> {
+    let attempt = state
+        .limits
+        .logins
+        .attempt(&request.username, ip)
+        .map_err(|throttled| login_throttled(&state, throttled))?;
+    let response = check_login(&state, request).await?;
+    attempt.succeeded();
+    Ok(response)
+}
+
+/// Counts a throttled login and answers it.
+fn login_throttled(state: &AppState, throttled: Throttled) -> AppError {
+    let hits = &state.metrics.limit_hits;
+    let (counter, message) = match throttled.limit {
+        LoginLimit::Account => (
+            &hits.login_account,
+            "too many failed logins for this account",
+        ),
+        LoginLimit::Address => (&hits.login_ip, "too many failed logins from this address"),
+    };
+    counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    tracing::info!(?throttled.limit, "login throttled");
+    AppError::TooManyRequests {
+        message: format!("{message}; try again later"),
+        retry_after: throttled.retry_after,
+    }
+}
+
+/// The password check behind [`login`].
+async fn check_login(state: &AppState, request: LoginRequest) -> ApiResult<ApiJson<LoginResponse>> {
     if !state.tokens.can_issue() {
         return Err(AppError::BadRequest(
             "password login is disabled: this server trusts an external identity provider".into(),
@@ -90,7 +128,7 @@ pub async fn login(
         org: OrgId::parse(row.org_id)?,
     };
     let token = state.tokens.issue(&identity, LOGIN_TOKEN_TTL)?;
-    let user = me_response(&state, identity).await?;
+    let user = me_response(state, identity).await?;
     Ok(ApiJson(LoginResponse { token, user }))
 }
 

@@ -28,4 +28,16 @@ impl Db {
             Ok(stored.0)
         })
     }
+
+    /// Stores `value` under `key`, replacing what was there.
+    pub async fn set_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+                .bind(key)
+                .bind(value)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
 }

@@ -19,6 +19,10 @@ pub const ROLE_CHANGED: u16 = 4100;
 pub const TOO_LARGE: u16 = 4413;
 /// A malformed message.
 pub const MALFORMED: u16 = 4400;
+/// More messages a second than the connection's rate limit allows (policy violation).
+/// A standard code on purpose: the client reconnects with backoff and re-syncs, so an
+/// honest client that burst once recovers, and a flooding one is cut off again.
+pub const RATE_LIMITED: u16 = 1008;
 /// The server is going away (restart or shutdown): reconnect.
 pub const RESTARTING: u16 = 1012;
 /// The client could not keep up, or the room could not store its work: reconnect.

@@ -4,6 +4,10 @@
 //! because the y-websocket client retries an HTTP error forever. After admission the
 //! connection runs two loops: this task reads and parses frames and feeds the room, a
 //! writer task owns the sink and drains the outbox, pings, and closes when asked.
+//!
+//! One exception to "always upgrade": a client address over its connection limit gets
+//! HTTP 429 before the upgrade, because a socket is exactly what it may not have more
+//! of (the y-websocket client retries with backoff, which is what it should do).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -12,7 +16,7 @@ use std::time::{Duration, Instant};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
@@ -22,7 +26,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::AppState;
 use crate::auth::{Identity, Role, access::effective_role};
+use crate::error::AppError;
 use crate::ids::DocId;
+use crate::limits::{ClientIp, IpSlot, TokenBucket};
 use crate::sync::ConnId;
 use crate::sync::close::{self, CloseReason};
 use crate::sync::protocol::parse_frame;
@@ -53,8 +59,22 @@ pub async fn upgrade(
     State(state): State<AppState>,
     Path(doc): Path<String>,
     params: Result<Query<WsParams>, QueryRejection>,
+    ClientIp(ip): ClientIp,
     ws: WebSocketUpgrade,
 ) -> Response {
+    let Some(slot) = state.limits.connections.acquire(ip) else {
+        state
+            .metrics
+            .limit_hits
+            .connections_per_ip
+            .fetch_add(1, Relaxed);
+        tracing::info!(%ip, "too many connections from one address");
+        return AppError::TooManyRequests {
+            message: "too many open connections from this address".into(),
+            retry_after: Duration::from_secs(5),
+        }
+        .into_response();
+    };
     let token = params.ok().and_then(|Query(p)| p.token);
     let limit = state.config.max_message_bytes;
     // tungstenite zero-fills its read buffer up to this size before the first read; its
@@ -63,13 +83,20 @@ pub async fn upgrade(
     ws.read_buffer_size(READ_BUFFER_BYTES)
         .max_message_size(limit)
         .max_frame_size(limit)
-        .on_upgrade(move |socket| serve(state, doc, token, socket))
+        .on_upgrade(move |socket| serve(state, doc, token, socket, slot))
 }
 
 type Sink = SplitSink<WebSocket, Message>;
 type Stream = SplitStream<WebSocket>;
 
-async fn serve(state: AppState, doc: String, token: Option<String>, socket: WebSocket) {
+/// Runs one connection; `_slot` holds its place in the per-address count until it ends.
+async fn serve(
+    state: AppState,
+    doc: String,
+    token: Option<String>,
+    socket: WebSocket,
+    _slot: IpSlot,
+) {
     let (mut sink, mut stream) = socket.split();
     let (doc, identity, role) = match admit(&state, doc, token).await {
         Ok(admitted) => admitted,
@@ -112,21 +139,24 @@ async fn serve(state: AppState, doc: String, token: Option<String>, socket: WebS
         close_rx,
         state.shutdown.clone(),
     ));
-    let reader = read_loop(&mut stream, &room, conn, &state);
-    tokio::pin!(reader);
-    let writer_done = tokio::select! {
-        reason = &mut reader => {
-            if let Some(reason) = reason {
-                state.metrics.malformed_messages.fetch_add(1, Relaxed);
-                tracing::info!(doc = %doc, conn, code = reason.code, reason = %reason.reason, "closing connection");
-                close_tx.send_replace(Some(reason));
+    let (writer_done, server_closed) = {
+        let reader = read_loop(&mut stream, &room, conn, &state);
+        tokio::pin!(reader);
+        tokio::select! {
+            reason = &mut reader => {
+                let closing = reason.is_some();
+                if let Some(reason) = reason {
+                    count_close(&state, &reason);
+                    tracing::info!(doc = %doc, conn, code = reason.code, reason = %reason.reason, "closing connection");
+                    close_tx.send_replace(Some(reason));
+                }
+                (false, closing)
             }
-            false
-        }
-        _ = &mut writer => {
-            // Closed by the room or by shutdown: give the client's close reply a moment.
-            let _ = tokio::time::timeout(CLOSE_TIMEOUT, &mut reader).await;
-            true
+            _ = &mut writer => {
+                // Closed by the room or by shutdown: give the client's close reply a moment.
+                let _ = tokio::time::timeout(CLOSE_TIMEOUT, &mut reader).await;
+                (true, false)
+            }
         }
     };
     let _ = room.send(RoomCommand::Leave { conn }).await;
@@ -137,6 +167,11 @@ async fn serve(state: AppState, doc: String, token: Option<String>, socket: WebS
             .is_err()
     {
         tracing::warn!(conn, "writer did not finish in time");
+    }
+    if server_closed {
+        // Read (and ignore) what the client still sends until its close reply, so it
+        // reads our close code instead of a reset that would discard it.
+        await_close_reply(&mut stream).await;
     }
     state.metrics.connections.fetch_sub(1, Relaxed);
     tracing::debug!(doc = %doc, conn, "disconnected");
@@ -178,6 +213,8 @@ async fn read_loop(
     state: &AppState,
 ) -> Option<CloseReason> {
     let cancelled = state.shutdown.clone();
+    let rate = state.config.limits.message_rate;
+    let mut bucket = TokenBucket::new(rate, Instant::now());
     loop {
         let next = tokio::select! {
             next = tokio::time::timeout(RECEIVE_TIMEOUT, stream.next()) => next,
@@ -194,6 +231,12 @@ async fn read_loop(
             Ok(Some(Err(error))) => return read_error(error, state.config.max_message_bytes),
             Ok(Some(Ok(message))) => message,
         };
+        if !matches!(message, Message::Close(_)) && bucket.take(Instant::now()).is_err() {
+            return Some(CloseReason::new(
+                close::RATE_LIMITED,
+                format!("more than {} messages a second", rate.per_sec),
+            ));
+        }
         match message {
             Message::Binary(frame) => {
                 let messages = match parse_frame(&frame, Instant::now()) {
@@ -244,6 +287,24 @@ fn read_error(error: axum::Error, limit: usize) -> Option<CloseReason> {
             format!("protocol error: {e}"),
         )),
         _ => None,
+    }
+}
+
+/// Counts a close the server chose in the metric that explains it.
+fn count_close(state: &AppState, reason: &CloseReason) {
+    let metrics = &state.metrics;
+    match reason.code {
+        close::RATE_LIMITED => {
+            metrics.limit_hits.message_rate.fetch_add(1, Relaxed);
+        }
+        close::TOO_LARGE => {
+            metrics.limit_hits.message_size.fetch_add(1, Relaxed);
+            metrics.malformed_messages.fetch_add(1, Relaxed);
+        }
+        close::MALFORMED => {
+            metrics.malformed_messages.fetch_add(1, Relaxed);
+        }
+        _ => {}
     }
 }
 
@@ -311,6 +372,11 @@ async fn send_close(sink: &mut Sink, reason: CloseReason) {
 /// Closes a socket that was never admitted, waiting briefly for the client's reply.
 async fn close_socket(sink: &mut Sink, stream: &mut Stream, reason: CloseReason) {
     send_close(sink, reason).await;
+    await_close_reply(stream).await;
+}
+
+/// Waits briefly for the client's close frame, skipping whatever comes before it.
+async fn await_close_reply(stream: &mut Stream) {
     let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
         while let Some(Ok(message)) = stream.next().await {
             if matches!(message, Message::Close(_)) {

@@ -10,7 +10,8 @@ import CollaborationCaret from '@tiptap/extension-collaboration-caret';
 import StarterKit from '@tiptap/starter-kit';
 import type { WebsocketProvider } from 'y-websocket';
 import type * as Y from 'yjs';
-import { type PresenceUser, personLabel } from '../sync/presence';
+import { type PresenceUser, personLabel, safeColor } from '../sync/presence';
+import '../styles/editor-base.css';
 
 export interface EditorOptions {
   host: HTMLElement;
@@ -24,6 +25,9 @@ export interface EditorOptions {
 export function createEditor(options: EditorOptions): Editor {
   return new Editor({
     element: options.host,
+    // Tiptap would add its base CSS as an inline <style>, which the server's
+    // Content-Security-Policy refuses; the same rules are in styles/editor-base.css.
+    injectCSS: false,
     editable: false,
     extensions: [
       StarterKit.configure({
@@ -38,7 +42,8 @@ export function createEditor(options: EditorOptions): Editor {
         selectionRender: (user: Record<string, unknown>) => ({
           nodeName: 'span',
           class: 'collaboration-carets__selection',
-          style: `background-color: ${String(user.color)}33`,
+          // ProseMirror applies this through the CSSOM (style.cssText), which the CSP allows.
+          style: `background-color: ${safeColor(user.color)}33`,
           'data-user': labelOf(user),
         }),
       }),
@@ -61,7 +66,7 @@ function labelOf(user: Record<string, unknown>): string {
 
 /** A remote caret: a coloured bar with a label above it, text only (no markup from peers). */
 function renderCaret(user: Record<string, unknown>): HTMLElement {
-  const color = typeof user.color === 'string' ? user.color : '#3f4d5a';
+  const color = safeColor(user.color);
   const caret = document.createElement('span');
   caret.className = 'collaboration-carets__caret';
   // Inside the editable text: screen readers would read the label as part of the text.

@@ -54,11 +54,7 @@ export function presenceList(tracker: PresenceTracker): Indicator {
             class: `presence__person${person.isSelf ? ' presence__person--self' : ''}`,
             'data-user-id': person.id,
           },
-          h('span', {
-            class: 'presence__swatch',
-            'aria-hidden': 'true',
-            style: `background-color: ${person.color}`,
-          }),
+          swatch(person.color),
           person.isSelf
             ? t('presence.you', { name: person.name })
             : personLabel({ name: person.name, org: person.org }),
@@ -69,4 +65,14 @@ export function presenceList(tracker: PresenceTracker): Indicator {
   draw();
   const off = tracker.subscribe(draw);
   return { el, destroy: off };
+}
+
+/**
+ * A colour swatch, coloured through the CSSOM: the Content-Security-Policy refuses
+ * `style` attributes, and a property set this way cannot carry other declarations.
+ */
+function swatch(color: string): HTMLElement {
+  const el = h('span', { class: 'presence__swatch', 'aria-hidden': 'true' });
+  el.style.backgroundColor = color;
+  return el;
 }

@@ -33,6 +33,15 @@ const PALETTE = [
   '#3f4d5a',
 ] as const;
 
+/**
+ * A peer's colour if it is a plain `#rrggbb`, else the first of ours: the value comes from
+ * another client's awareness state and ends up in style properties, so nothing else
+ * (`red; background: url(…)`) may pass.
+ */
+export function safeColor(value: unknown): string {
+  return typeof value === 'string' && /^#[0-9a-fA-F]{6}$/.test(value) ? value : PALETTE[0];
+}
+
 export function colorFor(userId: string): string {
   let hash = 0;
   for (const char of userId) hash = (hash * 31 + (char.codePointAt(0) ?? 0)) >>> 0;
@@ -128,6 +137,5 @@ function parseUser(value: unknown): PresenceUser | null {
   if (typeof user.name !== 'string' || !user.name) return null;
   const org = typeof user.org === 'string' ? user.org : '';
   const id = typeof user.id === 'string' && user.id ? user.id : `${user.name}|${org}`;
-  const color = typeof user.color === 'string' ? user.color : PALETTE[0];
-  return { id, name: user.name, org, color };
+  return { id, name: user.name, org, color: safeColor(user.color) };
 }
