@@ -262,17 +262,17 @@ mod tests {
         super::frame(&frame);
     }
 
-    /// OPEN: found by the update target in a release build at 14:00 on 2026-11-23, not yet
-    /// fixed. The update decodes and passes every boundary check, and applying it panics
-    /// inside yrs 0.28.1 (`BlockStore::push` unwraps `None` from `integrate_item`). In
-    /// the server that is the room's task, after the update has been stored: the room
-    /// dies, and reloading the document applies it again. Run with `--ignored`.
+    /// Found by the update target in a release build on 2026-11-23: two client sections
+    /// whose ids differ only above bit 53 became one client in yrs, and applying the
+    /// update panicked in `BlockStore::push`, in the room's task, after it was stored.
+    /// Debug builds refused it earlier (a debug assertion in `ClientID::new`); now every
+    /// build refuses it at the boundary.
     #[test]
-    #[ignore = "open: yrs 0.28.1 panics applying this update (docs/RELIABILITY.md)"]
-    fn open_an_update_that_panics_yrs_when_applied() {
+    fn an_update_naming_one_client_twice_is_refused() {
         let path =
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/open/update-integrate-panic");
         let input = std::fs::read(&path).expect("the input");
+        assert!(protocol::decode_update(&input).is_err());
         super::update(&input);
     }
 
