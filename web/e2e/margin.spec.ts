@@ -18,6 +18,11 @@ import {
   tokenOf,
 } from './fixtures';
 
+// The alignment test selects words by driving the keyboard and mouse; on a loaded 2-core
+// CI machine the selection has twice landed on other words (the assertions then fail
+// rather than pass wrongly). Retried while the selection helper is made event-driven.
+test.describe.configure({ retries: 2 });
+
 const LONG =
   'Det här stycket är långt med avsikt, så att det tar flera rader i spalten och lämnar plats i marginalen bredvid sig. '.repeat(
     4,
