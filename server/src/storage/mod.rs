@@ -7,6 +7,7 @@
 //! databases read the same way. Where the dialects do differ (how a write transaction
 //! begins), [`Db::begin_write`] hides it.
 
+pub mod checkpoint;
 pub mod journal;
 pub mod settings;
 pub mod snapshot;
@@ -19,8 +20,8 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-/// How often SQLite's write-ahead log is checkpointed into the database file.
-pub const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
+pub use checkpoint::CHECKPOINT_INTERVAL;
+use checkpoint::{Checkpointer, RESTART_ABOVE_PAGES, WAL_SIZE_LIMIT_BYTES};
 
 /// How long a SQLite connection waits for a lock before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -145,24 +146,39 @@ impl Db {
     }
 
     /// On SQLite, copies the write-ahead log into the database every
-    /// [`CHECKPOINT_INTERVAL`] with a passive checkpoint, which never waits for or blocks
-    /// a writer. Ends with `shutdown`.
+    /// [`CHECKPOINT_INTERVAL`] and keeps it from growing without bound under a steady
+    /// load (see [`checkpoint`]). Ends with `shutdown`.
     pub fn spawn_checkpoints(&self, shutdown: tokio_util::sync::CancellationToken) {
         let Db::Sqlite(pool) = self else { return };
-        let pool = pool.clone();
+        let options = pool.connect_options();
         tokio::spawn(async move {
+            let mut checkpointer = match Checkpointer::connect(&options, RESTART_ABOVE_PAGES).await
+            {
+                Ok(checkpointer) => checkpointer,
+                Err(error) => {
+                    tracing::error!(%error, "opening the WAL checkpoint connection failed; the WAL will not be checkpointed");
+                    return;
+                }
+            };
             let mut tick = tokio::time::interval(CHECKPOINT_INTERVAL);
             loop {
                 tokio::select! {
                     _ = tick.tick() => {}
-                    () = shutdown.cancelled() => return,
+                    () = shutdown.cancelled() => break,
                 }
-                if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                    .execute(&pool)
-                    .await
-                {
-                    tracing::warn!(%error, "WAL checkpoint failed");
+                match checkpointer.pass().await {
+                    Ok(pass) if pass.restart_tried && !pass.restarted => {
+                        tracing::debug!(
+                            frames = pass.log_frames,
+                            "WAL restart gave way to readers; next tick"
+                        );
+                    }
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(%error, "WAL checkpoint failed"),
                 }
+            }
+            if let Err(error) = checkpointer.close().await {
+                tracing::warn!(%error, "closing the WAL checkpoint connection failed");
             }
         });
     }
@@ -196,5 +212,8 @@ fn sqlite_options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
         // Checkpoints run in the background (`spawn_checkpoints`), not inside whichever
         // commit happens to cross SQLite's page threshold: that commit is on the path
         // every update takes before it is relayed.
-        .pragma("wal_autocheckpoint", "0"))
+        .pragma("wal_autocheckpoint", "0")
+        // When the log starts over, its file is cut back to this (by the committing
+        // connection, so every connection carries the setting).
+        .pragma("journal_size_limit", WAL_SIZE_LIMIT_BYTES.to_string()))
 }
