@@ -97,6 +97,10 @@ pub struct Metrics {
     pub malformed_messages: AtomicU64,
     pub storage_failures: AtomicU64,
     pub compactions: AtomicU64,
+    /// Times applying updates panicked inside yrs and a room rebuilt its document.
+    pub apply_panics: AtomicU64,
+    /// Stored updates moved out of the log because applying them panicked.
+    pub updates_quarantined: AtomicU64,
     /// Requests and connections refused by a limit (see `limits`).
     pub limit_hits: LimitHits,
     /// From receiving an update to handing it to the other clients' outboxes, which
@@ -171,6 +175,16 @@ impl Metrics {
                 "forankra_compactions_total",
                 "Update logs compacted into a snapshot.",
                 &self.compactions,
+            ),
+            (
+                "forankra_apply_panics_total",
+                "Times applying updates panicked inside yrs and a room rebuilt its document.",
+                &self.apply_panics,
+            ),
+            (
+                "forankra_updates_quarantined_total",
+                "Stored updates moved to quarantined_updates because applying them panicked.",
+                &self.updates_quarantined,
             ),
         ];
         for (name, help, value) in counters {

@@ -34,31 +34,40 @@ pub fn update_from_markdown(text: &str) -> Vec<u8> {
 }
 
 /// Builds a `Doc` from a snapshot and the updates after it, skipping (and logging) any
-/// stored update that cannot be applied rather than refusing the whole document.
+/// stored update that cannot be applied rather than refusing the whole document. For
+/// data the server wrote itself; a room loads through `sync::quarantine::rebuild`.
 pub fn doc_from_parts<'a>(
     snapshot: Option<&Snapshot>,
     updates: impl IntoIterator<Item = &'a [u8]>,
 ) -> Doc {
     let doc = new_doc();
-    {
-        let mut txn = doc.transact_mut();
-        let decoded = snapshot.map(Snapshot::decode).into_iter().chain(
-            updates
-                .into_iter()
-                .map(|bytes| Update::decode_v1(bytes).map_err(|e| e.to_string())),
-        );
-        for update in decoded {
-            match update {
-                Ok(update) => {
-                    if let Err(error) = txn.apply_update(update) {
-                        tracing::warn!(%error, "a stored update could not be applied");
-                    }
+    apply_stored(&doc, snapshot, updates);
+    doc
+}
+
+/// Applies a snapshot and stored log entries to `doc` in one transaction; an entry that
+/// does not decode or apply is logged and skipped (yrs leaves the `Doc` intact then).
+pub fn apply_stored<'a>(
+    doc: &Doc,
+    snapshot: Option<&Snapshot>,
+    updates: impl IntoIterator<Item = &'a [u8]>,
+) {
+    let mut txn = doc.transact_mut();
+    let decoded = snapshot.map(Snapshot::decode).into_iter().chain(
+        updates
+            .into_iter()
+            .map(|bytes| Update::decode_v1(bytes).map_err(|e| e.to_string())),
+    );
+    for update in decoded {
+        match update {
+            Ok(update) => {
+                if let Err(error) = txn.apply_update(update) {
+                    tracing::warn!(%error, "a stored update could not be applied");
                 }
-                Err(error) => tracing::warn!(%error, "a stored update does not decode"),
             }
+            Err(error) => tracing::warn!(%error, "a stored update does not decode"),
         }
     }
-    doc
 }
 
 /// The three read-outs of a document's content.

@@ -35,8 +35,8 @@ const QUEUE_CAPACITY: usize = if cfg!(test) { 1 } else { 4096 };
 pub struct StoredDoc {
     /// The compacted state, if the document was ever compacted.
     pub snapshot: Option<Snapshot>,
-    /// The updates appended after the snapshot, oldest first.
-    pub updates: Vec<Vec<u8>>,
+    /// The updates appended after the snapshot, oldest first, with their sequence numbers.
+    pub updates: Vec<(i64, Vec<u8>)>,
     /// Sequence number of the newest update.
     pub head_seq: i64,
 }
@@ -169,7 +169,7 @@ impl Journal {
             // after it: the position reached is the newest entry actually read.
             let last_logged = log.last().map_or(0, |(seq, _)| *seq);
             let head_seq = head_seq.max(snapshot_seq).max(last_logged);
-            let updates = log.into_iter().filter(|(seq, _)| *seq > snapshot_seq).map(|(_, d)| d).collect();
+            let updates = log.into_iter().filter(|(seq, _)| *seq > snapshot_seq).collect();
             Ok(Some(StoredDoc { snapshot: snapshot.map(|(_, s)| s), updates, head_seq }))
         })
     }
@@ -198,6 +198,42 @@ impl Journal {
             .await?;
             let snapshot = snapshot.map(stored_snapshot).transpose()?;
             Ok(CatchUp { snapshot, updates })
+        })
+    }
+
+    /// Moves the log entries `seqs` of `doc` into `quarantined_updates`, with `reason`:
+    /// they made yrs panic (see `sync::quarantine`), so loading the document must not
+    /// replay them, and they are kept for whoever investigates. Entries already gone
+    /// (compacted, or moved by another node) are skipped.
+    pub async fn quarantine(
+        &self,
+        doc: &DocId,
+        seqs: &[i64],
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let now = now_ms();
+        on_pool!(&self.db, pool => {
+            let mut tx = pool.begin_write().await?;
+            for &seq in seqs {
+                sqlx::query(
+                    "INSERT INTO quarantined_updates (doc_id, seq, data, created_at, quarantined_at, reason) \
+                     SELECT doc_id, seq, data, created_at, $3, $4 FROM document_updates \
+                     WHERE doc_id = $1 AND seq = $2 ON CONFLICT (doc_id, seq) DO NOTHING",
+                )
+                .bind(doc.as_str())
+                .bind(seq)
+                .bind(now)
+                .bind(reason)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("DELETE FROM document_updates WHERE doc_id = $1 AND seq = $2")
+                    .bind(doc.as_str())
+                    .bind(seq)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(())
         })
     }
 

@@ -12,6 +12,7 @@ pub mod compaction;
 pub mod connection;
 pub mod presence;
 pub mod protocol;
+pub mod quarantine;
 pub mod registry;
 pub mod room;
 

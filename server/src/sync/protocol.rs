@@ -215,9 +215,7 @@ fn plausible_count(raw: &[u8], min_entry: usize) -> Option<()> {
 /// panic inside it leaves no broken state behind and is caught here as "does not decode"
 /// rather than ending the connection's task.
 pub fn untrusted<T, E>(decode: impl FnOnce() -> Result<T, E>) -> Option<T> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode))
-        .ok()?
-        .ok()
+    crate::sync::quarantine::guarded(decode).ok()?.ok()
 }
 
 /// A sync step 1 frame carrying the server's state vector.

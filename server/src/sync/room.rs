@@ -18,21 +18,21 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 use yrs::updates::decoder::Decode;
-use yrs::{Doc, ReadTxn, Transact, Update};
+use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
 use crate::auth::{Identity, Member, Role, access::effective_role};
 use crate::cluster::{Cluster, Notice};
-use crate::documents::content;
 use crate::ids::DocId;
 use crate::metrics::Metrics;
 use crate::storage::StoreError;
-use crate::storage::journal::Journal;
+use crate::storage::journal::{Journal, StoredDoc};
 use crate::storage::snapshot::Snapshot;
 use crate::sync::ConnId;
 use crate::sync::close::{self, CloseReason};
 use crate::sync::compaction::CompactionPolicy;
 use crate::sync::presence::Presence;
 use crate::sync::protocol::{self, Inbound, IncomingUpdate};
+use crate::sync::quarantine::{self, Panicked};
 use crate::sync::registry::RoomRegistry;
 
 /// Commands a room's channel can hold before senders wait (1 under test, to surface
@@ -150,6 +150,20 @@ struct Inflight {
     done: oneshot::Receiver<Result<i64, StoreError>>,
 }
 
+/// A stored update on its way out to the other connections.
+struct Relay {
+    origin: ConnId,
+    raw: Bytes,
+    received: Instant,
+    done: Option<oneshot::Sender<Result<(), String>>>,
+}
+
+/// A stored batch whose application panicked inside yrs.
+struct Unapplied {
+    panicked: Panicked,
+    batch: Vec<Relay>,
+}
+
 /// The state of one open document.
 pub struct Room {
     id: DocId,
@@ -171,6 +185,9 @@ pub struct Room {
     pending: Vec<Pending>,
     inflight: Option<Inflight>,
     idle_since: Option<Instant>,
+    /// A panic inside yrs left `doc` untrustworthy and it could not be rebuilt: the room
+    /// ends without compacting it.
+    suspect: bool,
 }
 
 /// Loads the document and serves commands until the room unloads.
@@ -181,55 +198,38 @@ pub async fn run(
     ctx: RoomContext,
     mut commands: mpsc::Receiver<RoomCommand>,
 ) {
-    let stored = match ctx.journal.load(&id).await {
-        Ok(Some(stored)) => stored,
+    let loaded = match ctx.journal.load(&id).await {
+        Ok(Some(stored)) => Loaded::from_stored(&id, stored, &ctx).await,
         Ok(None) => {
             return refuse_all(&id, generation, &registry, commands, "no such document").await;
         }
         Err(error) => {
             tracing::error!(doc = %id, %error, "loading a document failed");
-            return refuse_all(
-                &id,
-                generation,
-                &registry,
-                commands,
-                "the document could not be loaded",
-            )
-            .await;
+            None
         }
     };
-    let doc = content::doc_from_parts(
-        stored.snapshot.as_ref(),
-        stored.updates.iter().map(Vec::as_slice),
-    );
-    // A log with entries after the snapshot is compacted at the next opportunity.
-    let compacted_seq = if stored.updates.is_empty() {
-        stored.head_seq
-    } else {
-        0
+    let Some(loaded) = loaded else {
+        let why = "the document could not be loaded";
+        return refuse_all(&id, generation, &registry, commands, why).await;
     };
-    let compaction = CompactionPolicy::new(
-        ctx.settings.compact_after_updates,
-        stored.snapshot.as_ref().map_or(0, |s| s.data.len()),
-        stored.updates.iter().map(Vec::len).sum(),
-    );
     ctx.metrics.rooms_open.fetch_add(1, Relaxed);
     let mut room = Room {
         id,
         generation,
         registry,
-        doc,
+        doc: loaded.doc,
         presence: Presence::default(),
         peers: HashMap::new(),
         members: None,
-        applied_seq: stored.head_seq,
-        compacted_seq,
-        compaction,
+        applied_seq: loaded.applied_seq,
+        compacted_seq: loaded.compacted_seq,
+        compaction: loaded.compaction,
         catch_up_due: false,
         remote_nodes: HashMap::new(),
         pending: Vec::new(),
         inflight: None,
         idle_since: Some(Instant::now()),
+        suspect: false,
         ctx,
     };
     room.serve(&mut commands).await;
@@ -249,6 +249,70 @@ async fn refuse_all(
         if let RoomCommand::Join { reply, .. } = command {
             let _ = reply.send(Err(JoinError::Failed(why.to_owned())));
         }
+    }
+}
+
+/// A room's document as read from the database, with its log position.
+struct Loaded {
+    doc: Doc,
+    applied_seq: i64,
+    compacted_seq: i64,
+    compaction: CompactionPolicy,
+    /// Sequence numbers of the log entries quarantined while loading.
+    quarantined: Vec<i64>,
+}
+
+impl Loaded {
+    /// Rebuilds the `Doc`, moving any entry that makes yrs panic into quarantine (see
+    /// [`quarantine`]). `None` if even that cannot give a document (the snapshot
+    /// panics), which is logged.
+    async fn from_stored(id: &DocId, stored: StoredDoc, ctx: &RoomContext) -> Option<Self> {
+        let parts: Vec<&[u8]> = stored.updates.iter().map(|(_, d)| d.as_slice()).collect();
+        let rebuilt = match quarantine::rebuild(stored.snapshot.as_ref(), &parts) {
+            Ok(rebuilt) => rebuilt,
+            Err(error) => {
+                tracing::error!(doc = %id, %error, "the document cannot be rebuilt");
+                return None;
+            }
+        };
+        let quarantined: Vec<i64> = rebuilt
+            .refused
+            .iter()
+            .map(|&i| stored.updates[i].0)
+            .collect();
+        if !quarantined.is_empty() {
+            tracing::error!(doc = %id, seqs = ?quarantined, "stored updates make yrs panic; quarantining them");
+            ctx.metrics
+                .updates_quarantined
+                .fetch_add(quarantined.len() as u64, Relaxed);
+            if let Err(error) = ctx
+                .journal
+                .quarantine(id, &quarantined, "applying it panicked in yrs")
+                .await
+            {
+                // The document is served without them all the same; the next load finds
+                // them again.
+                tracing::error!(doc = %id, %error, "quarantining updates failed");
+            }
+        }
+        // A log with entries after the snapshot is compacted at the next opportunity.
+        let compacted_seq = if stored.updates.is_empty() {
+            stored.head_seq
+        } else {
+            0
+        };
+        let compaction = CompactionPolicy::new(
+            ctx.settings.compact_after_updates,
+            stored.snapshot.as_ref().map_or(0, |s| s.data.len()),
+            stored.updates.iter().map(|(_, d)| d.len()).sum(),
+        );
+        Some(Self {
+            doc: rebuilt.doc,
+            applied_seq: stored.head_seq,
+            compacted_seq,
+            compaction,
+            quarantined,
+        })
     }
 }
 
@@ -274,6 +338,9 @@ impl Room {
                     self.close_all(CloseReason::new(close::RESTARTING, "the server is restarting"));
                     break;
                 }
+            }
+            if self.suspect {
+                break;
             }
         }
         self.unload(commands).await;
@@ -483,10 +550,18 @@ impl Room {
                 self.record_own(head, batch.len());
                 let bytes = batch.iter().map(|p| p.incoming.raw.len()).sum();
                 self.compaction.logged(bytes);
-                self.apply_and_relay(batch);
-                self.maybe_compact().await;
+                match self.apply_and_relay(batch) {
+                    Ok(()) => self.maybe_compact().await,
+                    Err(unapplied) => {
+                        self.recover(unapplied.panicked, Some((head, unapplied.batch)))
+                            .await
+                    }
+                }
             }
             Err(error) => self.fail_batch(batch, error),
+        }
+        if self.suspect {
+            return;
         }
         if !self.pending.is_empty() {
             self.start_commit().await;
@@ -530,7 +605,7 @@ impl Room {
         };
         // Our own entries among these are in the document already, so the changes this
         // transaction makes are exactly what the other nodes added: relayed as one update.
-        let relay = {
+        let applied = quarantine::guarded(|| {
             let mut txn = self.doc.transact_mut();
             if let Some((seq, data)) = read.snapshot {
                 // Compacted past us: the snapshot holds what we lacked.
@@ -564,6 +639,10 @@ impl Room {
                 self.applied_seq = seq;
             }
             txn.encode_update_v1()
+        });
+        let relay = match applied {
+            Ok(relay) => relay,
+            Err(panicked) => return self.recover(panicked, None).await,
         };
         if Update::decode_v1(&relay).is_ok_and(|u| !u.is_empty()) {
             let delivered = self.broadcast(&protocol::update(&relay), None);
@@ -607,7 +686,9 @@ impl Room {
         *self.remote_nodes.entry(node.to_owned()).or_insert(next)
     }
 
-    fn apply_and_relay(&mut self, batch: Vec<Pending>) {
+    /// Applies a stored batch to the `Doc` and relays it. A panic inside yrs hands the
+    /// batch back untouched by the relay, for [`Room::recover`].
+    fn apply_and_relay(&mut self, batch: Vec<Pending>) -> Result<(), Unapplied> {
         let metrics = Arc::clone(&self.ctx.metrics);
         let first = batch.first().map(|p| p.origin);
         let single_origin = first.filter(|&o| batch.iter().all(|p| p.origin == o));
@@ -615,46 +696,124 @@ impl Room {
         // A large batch (a paste, a fast client) goes out as one update: the changes the
         // applying transaction made, encoded once, in time linear in the batch.
         let merge = batch.len() > MERGE_ABOVE;
+        let mut updates = Vec::with_capacity(batch.len());
         let mut relays = Vec::with_capacity(batch.len());
-        let mut merged = None;
+        for Pending {
+            origin,
+            incoming,
+            done,
+        } in batch
         {
-            let mut txn = self.doc.transact_mut();
-            for Pending {
+            // Stored already, so counted now: a batch that panics below is still stored.
+            metrics.updates_stored.fetch_add(1, Relaxed);
+            metrics
+                .update_bytes
+                .fetch_add(incoming.raw.len() as u64, Relaxed);
+            updates.push(incoming.update);
+            relays.push(Relay {
                 origin,
-                incoming,
+                raw: incoming.raw,
+                received: incoming.received,
                 done,
-            } in batch
-            {
-                metrics.updates_stored.fetch_add(1, Relaxed);
-                metrics
-                    .update_bytes
-                    .fetch_add(incoming.raw.len() as u64, Relaxed);
-                if let Err(error) = txn.apply_update(incoming.update) {
-                    tracing::warn!(doc = %self.id, %error, "a stored update could not be applied");
-                }
-                relays.push((origin, incoming.raw, incoming.received, done));
-            }
-            if merge && anyone_else {
-                merged = Some(txn.encode_update_v1());
-            }
+            });
         }
+        let id = &self.id;
+        let applied = quarantine::guarded(|| {
+            let mut txn = self.doc.transact_mut();
+            for update in updates {
+                if let Err(error) = txn.apply_update(update) {
+                    tracing::warn!(doc = %id, %error, "a stored update could not be applied");
+                }
+            }
+            (merge && anyone_else).then(|| txn.encode_update_v1())
+        });
+        let merged = match applied {
+            Ok(merged) => merged,
+            Err(panicked) => {
+                return Err(Unapplied {
+                    panicked,
+                    batch: relays,
+                });
+            }
+        };
         if let Some(update) = merged {
             let delivered = self.broadcast(&protocol::update(&update), single_origin);
             metrics
                 .updates_relayed
                 .fetch_add((delivered * relays.len()) as u64, Relaxed);
         } else if !merge && anyone_else {
-            for (origin, raw, ..) in &relays {
-                let delivered = self.broadcast(&protocol::update(raw), Some(*origin));
+            for relay in &relays {
+                let delivered = self.broadcast(&protocol::update(&relay.raw), Some(relay.origin));
                 metrics.updates_relayed.fetch_add(delivered as u64, Relaxed);
             }
         }
-        for (_, _, received, done) in relays {
-            metrics.relay_latency.observe(received.elapsed());
-            if let Some(done) = done {
+        for relay in relays {
+            metrics.relay_latency.observe(relay.received.elapsed());
+            if let Some(done) = relay.done {
                 let _ = done.send(Ok(()));
             }
         }
+        Ok(())
+    }
+
+    /// A panic inside yrs left the `Doc` untrustworthy: it is rebuilt from the
+    /// database, where the entries that panic are quarantined, and every connection is
+    /// sent the rebuilt state. `batch` is the stored batch being applied, ending at log
+    /// position `head`: a sender whose update was quarantined is closed with 4400 (its
+    /// client would only send it again), the rest are told their change is in. If the
+    /// document cannot be rebuilt, every connection is closed and the room ends.
+    async fn recover(&mut self, panicked: Panicked, batch: Option<(i64, Vec<Relay>)>) {
+        tracing::error!(doc = %self.id, %panicked, "applying updates panicked; rebuilding the document");
+        self.ctx.metrics.apply_panics.fetch_add(1, Relaxed);
+        let loaded = match self.ctx.journal.load(&self.id).await {
+            Ok(Some(stored)) => Loaded::from_stored(&self.id, stored, &self.ctx).await,
+            Ok(None) => None,
+            Err(error) => {
+                tracing::error!(doc = %self.id, %error, "reading the document to rebuild it failed");
+                None
+            }
+        };
+        let Some(loaded) = loaded else {
+            self.suspect = true;
+            self.close_all(CloseReason::new(
+                close::TRY_AGAIN,
+                "the document must be reloaded",
+            ));
+            if let Some((_, batch)) = batch {
+                for done in batch.into_iter().filter_map(|r| r.done) {
+                    let _ = done.send(Err("the document must be reloaded".into()));
+                }
+            }
+            return;
+        };
+        self.doc = loaded.doc;
+        self.applied_seq = loaded.applied_seq;
+        self.compacted_seq = loaded.compacted_seq;
+        self.compaction = loaded.compaction;
+        if let Some((head, batch)) = batch {
+            let first = head - batch.len() as i64 + 1;
+            for (seq, relay) in (first..).zip(batch) {
+                let refused = loaded.quarantined.contains(&seq);
+                if refused {
+                    self.disconnect(
+                        relay.origin,
+                        CloseReason::new(close::MALFORMED, "an update could not be applied"),
+                    );
+                }
+                if let Some(done) = relay.done {
+                    let _ = done.send(if refused {
+                        Err("the change could not be applied".into())
+                    } else {
+                        Ok(())
+                    });
+                }
+            }
+        }
+        let state = self
+            .doc
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        self.broadcast(&protocol::update(&state), None);
     }
 
     /// A batch that could not be stored is not applied or relayed. Its senders are
@@ -796,7 +955,12 @@ impl Room {
                 match outcome {
                     Ok(head) => {
                         self.record_own(head, batch.len());
-                        self.apply_and_relay(batch);
+                        if !self.suspect
+                            && let Err(unapplied) = self.apply_and_relay(batch)
+                        {
+                            self.recover(unapplied.panicked, Some((head, unapplied.batch)))
+                                .await;
+                        }
                     }
                     Err(error) => self.fail_batch(batch, error),
                 }
@@ -806,7 +970,7 @@ impl Room {
                 break;
             }
         }
-        if self.applied_seq > self.compacted_seq {
+        if self.applied_seq > self.compacted_seq && !self.suspect {
             let snapshot = Snapshot::of(&self.doc.transact());
             match self
                 .ctx
