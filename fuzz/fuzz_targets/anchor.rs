@@ -1,4 +1,7 @@
 //! Fuzz target: see `forankra::fuzzing::anchor`.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| forankra::fuzzing::anchor(data));
+libfuzzer_sys::fuzz_target!(
+    init: forankra::fuzzing::catch_like_the_server(),
+    |data: &[u8]| forankra::fuzzing::run(forankra::fuzzing::anchor, data)
+);

@@ -58,6 +58,32 @@ pub fn demo_doc() -> Doc {
     doc
 }
 
+thread_local! {
+    /// The last panic's message and place, kept by [`catch_like_the_server`]'s hook.
+    static LAST_PANIC: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// Called once before fuzzing (the targets' `init`). libfuzzer-sys installs a panic hook
+/// that aborts on every panic, caught or not; but the server catches yrs's panics on
+/// purpose where bytes from the network meet it (`protocol::untrusted` refuses what
+/// panics yrs's decoders, as every build with checked arithmetic can), so a panic caught
+/// there is a refusal, not a crash. This hook only remembers the message; [`run`]
+/// aborts on a panic that reaches the target's top, as libfuzzer-sys would.
+pub fn catch_like_the_server() {
+    std::panic::set_hook(Box::new(|info| {
+        LAST_PANIC.with(|last| *last.borrow_mut() = info.to_string());
+    }));
+}
+
+/// Runs a target on one input; a panic that escapes it is a crash: printed, then abort.
+pub fn run(target: fn(&[u8]), data: &[u8]) {
+    if std::panic::catch_unwind(|| target(data)).is_err() {
+        let message = LAST_PANIC.with(|last| last.borrow().clone());
+        eprintln!("a panic escaped the target: {message}");
+        std::process::abort();
+    }
+}
+
 /// A y-websocket frame as the connection task reads it; the awareness updates it holds
 /// are then applied to a room's presence, as the room would.
 pub fn frame(data: &[u8]) {
@@ -74,15 +100,21 @@ pub fn frame(data: &[u8]) {
 }
 
 /// A document update from a client: decoded, applied to the demo draft in one
-/// transaction as the room applies a batch, then read back as the exports read it.
+/// transaction as the room applies a batch (under the room's panic guard), then read
+/// back as the exports read it.
 pub fn update(data: &[u8]) {
     let Ok(update) = protocol::decode_update(data) else {
         return;
     };
     let doc = demo_doc();
-    // The room logs an update that does not apply and goes on; so does this.
-    let _ = doc.transact_mut().apply_update(update);
-    content::render(&doc, Format::Markdown);
+    // As the room applies it: an error is logged and the room goes on; a panic inside
+    // yrs is caught (`sync::quarantine`) and the room rebuilds without the update, so it
+    // is not a crash of the server. What this target still finds: a panic outside that
+    // net, an abort (a second panic while unwinding), a hang, a blow-up in memory.
+    let applied = crate::sync::quarantine::guarded(|| doc.transact_mut().apply_update(update));
+    if applied.is_ok() {
+        content::render(&doc, Format::Markdown);
+    }
 }
 
 /// An awareness update: decoded and applied to a room's presence, announced, and
@@ -115,10 +147,16 @@ pub fn anchor(data: &[u8]) {
         start: start.to_vec(),
         end: end.to_vec(),
     };
-    let doc = demo_doc();
-    if anchor::resolve_new(&doc, &anchor).is_ok() {
-        let _ = proposal::replacement(&doc, &anchor, "ändrad text");
+    // Resolving and computing a proposal only read the document (the proposal edits a
+    // scratch copy), so one draft serves every input instead of a new one per input.
+    thread_local! {
+        static DRAFT: Doc = demo_doc();
     }
+    DRAFT.with(|doc| {
+        if anchor::resolve_new(doc, &anchor).is_ok() {
+            let _ = proposal::replacement(doc, &anchor, "ändrad text");
+        }
+    });
 }
 
 /// Markdown as `POST /api/documents` imports it, then every export of the result.
@@ -273,6 +311,26 @@ mod tests {
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/open/update-integrate-panic");
         let input = std::fs::read(&path).expect("the input");
         assert!(protocol::decode_update(&input).is_err());
+        super::update(&input);
+    }
+
+    /// Found by the update target in a release build on 2026-11-23 (session 3): block
+    /// lengths that overflow a client's clock. A release build of yrs wrapped the clock
+    /// silently, decoded blocks out of order, and committing them panicked in
+    /// `BlockStore::find_index`; a debug build panics on the overflow while decoding. The
+    /// workspace now builds yrs with overflow checks in release too (Cargo.toml), so
+    /// both refuse it at decode. This test runs in the debug build, where the decoder
+    /// always checked the addition; `scripts/fuzz` builds as the release profile does.
+    #[test]
+    fn an_update_whose_block_lengths_overflow_the_clock_is_refused() {
+        let input = [
+            1, 3, 59, 210, 236, 254, 140, 12, 0, 135, 208, 255, 248, 67, 0, 97, 103, 82, 97, 1, 0,
+            17, 0, 138, 46, 0,
+        ];
+        assert_eq!(
+            protocol::decode_update(&input).err(),
+            Some(ProtocolError::BadUpdate)
+        );
         super::update(&input);
     }
 
