@@ -4,6 +4,13 @@
 //! compare: resident memory (`VmRSS`, and the kernel's own peak `VmHWM`) and CPU time
 //! (user + system, every thread, in clock ticks from `stat`). A sampler polls in the
 //! background during a run to catch the peak and the CPU used in a window.
+//!
+//! `VmRSS` alone cannot say what grows, so its three parts are read too: anonymous
+//! memory (the heap: what the program and its allocator hold), file-backed pages (the
+//! binary and whatever files are mapped, such as SQLite's `-shm` WAL index) and shared
+//! memory (tmpfs and shared anonymous mappings: the `-shm` file lands here when the
+//! database is on a tmpfs). A leak shows in the first; a growing mapped file in the
+//! others.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -25,6 +32,12 @@ pub struct ProcSample {
     pub rss_kib: u64,
     /// The most resident memory the process ever had, KiB.
     pub peak_rss_kib: u64,
+    /// Resident anonymous memory (`RssAnon`: heap and stacks), KiB.
+    pub rss_anon_kib: u64,
+    /// Resident file-backed memory (`RssFile`: the binary, mapped files), KiB.
+    pub rss_file_kib: u64,
+    /// Resident shared memory (`RssShmem`: tmpfs and shared anonymous mappings), KiB.
+    pub rss_shmem_kib: u64,
     /// User plus system CPU time of every thread so far, seconds.
     pub cpu_secs: f64,
 }
@@ -38,6 +51,9 @@ pub fn sample(pid: u32, ticks_per_sec: u64) -> Result<ProcSample> {
     Ok(ProcSample {
         rss_kib: status_kib(&status, "VmRSS:")?,
         peak_rss_kib: status_kib(&status, "VmHWM:")?,
+        rss_anon_kib: status_kib(&status, "RssAnon:")?,
+        rss_file_kib: status_kib(&status, "RssFile:")?,
+        rss_shmem_kib: status_kib(&status, "RssShmem:")?,
         cpu_secs: cpu_ticks(&stat)? as f64 / ticks_per_sec as f64,
     })
 }
@@ -187,6 +203,18 @@ mod tests {
     fn this_process_can_be_read() -> Result<()> {
         let s = sample(std::process::id(), clock_ticks_per_sec())?;
         assert!(s.rss_kib > 0 && s.peak_rss_kib >= s.rss_kib);
+        assert!(s.rss_anon_kib > 0 && s.rss_file_kib > 0);
+        Ok(())
+    }
+
+    #[test]
+    fn the_parts_of_rss_are_read_by_name() -> Result<()> {
+        let status = "Name:\tforankra\nVmRSS:\t   60000 kB\nRssAnon:\t   41000 kB\n\
+                      RssFile:\t   12000 kB\nRssShmem:\t    7000 kB\n";
+        assert_eq!(status_kib(status, "RssAnon:")?, 41_000);
+        assert_eq!(status_kib(status, "RssFile:")?, 12_000);
+        assert_eq!(status_kib(status, "RssShmem:")?, 7_000);
+        assert!(status_kib(status, "VmHWM:").is_err());
         Ok(())
     }
 }
