@@ -156,9 +156,32 @@ pub struct ResolveRequest {
 
 /// `POST …/proposal/accept` and `…/proposal/reject`.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct DecideProposalRequest {
     #[serde(default)]
     pub motivation: String,
+    /// Accept only: the anchored text as the owner saw it when it differed from the
+    /// original (the `quote` of an `anchor_changed` answer). The proposal is applied only
+    /// if the anchored text is still exactly this; without it, only if the anchor is
+    /// `attached`.
+    #[serde(default)]
+    pub expected_quote: Option<String>,
+}
+
+/// The 409 answer to accepting a proposal whose anchored text is not the text it was
+/// written against: `anchor_changed` (send `expectedQuote` = `quote` to accept anyway)
+/// or `anchor_orphaned` (nothing left to replace; `quote` is empty).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AnchorConflictResponse {
+    /// `anchor_changed` or `anchor_orphaned`.
+    pub error: &'static str,
+    /// A sentence for people.
+    pub message: String,
+    /// The anchored text now.
+    pub quote: String,
+    /// The text when the thread was opened, which the proposal replaces.
+    pub original_quote: String,
 }
 
 /// `PUT …/anchor`: move a thread to a new range.
