@@ -243,3 +243,36 @@ both_dbs!(
         Ok::<_, anyhow::Error>(())
     }
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_description_names_expected_quote_and_the_anchor_conflicts() -> Result<()> {
+    let app = TestApp::spawn(Backend::Sqlite).await?;
+    let spec: Value = app
+        .http
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let schemas = &spec["components"]["schemas"];
+    assert!(
+        schemas["DecideProposalRequest"]["properties"]["expectedQuote"].is_object(),
+        "{}",
+        schemas["DecideProposalRequest"]
+    );
+    let conflict = &spec["paths"]["/api/documents/{id}/threads/{thread_id}/proposal/accept"]["post"]
+        ["responses"]["409"];
+    assert!(
+        conflict["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("anchor_changed") && d.contains("anchor_orphaned")),
+        "{conflict}"
+    );
+    for field in ["quote", "originalQuote"] {
+        assert!(
+            schemas["AnchorConflictResponse"]["properties"][field].is_object(),
+            "{field}"
+        );
+    }
+    Ok(())
+}

@@ -168,20 +168,25 @@ pub struct DecideProposalRequest {
     pub expected_quote: Option<String>,
 }
 
-/// The 409 answer to accepting a proposal whose anchored text is not the text it was
-/// written against: `anchor_changed` (send `expectedQuote` = `quote` to accept anyway)
-/// or `anchor_orphaned` (nothing left to replace; `quote` is empty).
+/// The 409 answer to accepting a proposal: `anchor_changed` when the anchored text is not
+/// the text it was written against (send `expectedQuote` = `quote` to accept anyway),
+/// `anchor_orphaned` when it is all deleted (`quote` is empty); both carry the quotes.
+/// Other refusals (`conflict`: already resolved, no proposal, several paragraphs) carry
+/// only `error` and `message`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AnchorConflictResponse {
-    /// `anchor_changed` or `anchor_orphaned`.
+    /// `anchor_changed`, `anchor_orphaned` or `conflict`.
     pub error: &'static str,
     /// A sentence for people.
     pub message: String,
-    /// The anchored text now.
-    pub quote: String,
-    /// The text when the thread was opened, which the proposal replaces.
-    pub original_quote: String,
+    /// The anchored text now (`anchor_changed`, `anchor_orphaned`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quote: Option<String>,
+    /// The text when the thread was opened, which the proposal was written to replace
+    /// (`anchor_changed`, `anchor_orphaned`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub original_quote: Option<String>,
 }
 
 /// `PUT …/anchor`: move a thread to a new range.

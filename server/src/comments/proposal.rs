@@ -62,8 +62,8 @@ impl From<ProposalError> for AppError {
         let body = AnchorConflictResponse {
             error: code,
             message: message.clone(),
-            quote,
-            original_quote,
+            quote: Some(quote),
+            original_quote: Some(original_quote),
         };
         AppError::ConflictWithDetails {
             code,
