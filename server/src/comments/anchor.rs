@@ -366,3 +366,75 @@ pub fn anchor_for_quote(doc: &Doc, quote: &str) -> Option<Anchor> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use yrs::updates::decoder::Decode;
+    use yrs::{Text, Update, WriteTxn, XmlFragment};
+
+    use super::*;
+    use crate::documents::content::{new_doc, update_from_markdown};
+
+    fn draft(markdown: &str) -> Doc {
+        let doc = new_doc();
+        let update = Update::decode_v1(&update_from_markdown(markdown)).expect("markdown");
+        doc.transact_mut().apply_update(update).expect("apply");
+        doc
+    }
+
+    /// Types `typed` over `[at, at + len)` of the first paragraph's text as ProseMirror
+    /// does: the first letter (shared with the old text) stays, the rest is deleted, and
+    /// the rest of the typing goes in after that letter.
+    fn type_over(doc: &Doc, at: u32, len: u32, typed: &str) {
+        let mut txn = doc.transact_mut();
+        let fragment = txn.get_or_insert_xml_fragment(FRAGMENT);
+        let Some(XmlOut::Element(paragraph)) = fragment.get(&txn, 0) else {
+            panic!("no paragraph");
+        };
+        let Some(XmlOut::Text(text)) = paragraph.get(&txn, 0) else {
+            panic!("no text");
+        };
+        text.remove_range(&mut txn, at + 1, len - 1);
+        text.insert(&mut txn, at + 1, &typed[1..]);
+    }
+
+    #[test]
+    fn an_anchor_at_the_end_of_a_paragraph_keeps_words_typed_over_its_end() {
+        let doc = draft("Förebyggande arbete i skolan.\n");
+        let anchor = anchor_for_quote(&doc, "arbete i skolan.").expect("anchor");
+        assert_eq!(resolve(&doc, &anchor).quote, "arbete i skolan.");
+        // "skolan." starts at UTF-16 index 22 ("Förebyggande arbete i " is 22 units).
+        type_over(&doc, 22, 7, "skolorna.");
+        assert_eq!(resolve(&doc, &anchor).quote, "arbete i skolorna.");
+    }
+
+    #[test]
+    fn a_new_anchor_is_stored_with_its_end_on_the_next_character() {
+        let doc = draft("Förebyggande arbete i skolan är viktigt.\n");
+        // As a client with the old association sends it: the end on "n" of "skolan".
+        let sent = {
+            use yrs::updates::encoder::Encode;
+            use yrs::{Assoc, IndexedSequence};
+            let txn = doc.transact();
+            let fragment = txn.get_xml_fragment(FRAGMENT).expect("fragment");
+            let Some(XmlOut::Element(paragraph)) = fragment.get(&txn, 0) else {
+                panic!("no paragraph");
+            };
+            let Some(XmlOut::Text(text)) = paragraph.get(&txn, 0) else {
+                panic!("no text");
+            };
+            let start = text.sticky_index(&txn, 13, Assoc::After).expect("start");
+            let end = text.sticky_index(&txn, 28, Assoc::Before).expect("end");
+            Anchor {
+                start: start.encode_v1(),
+                end: end.encode_v1(),
+            }
+        };
+        let (resolved, stored) = resolve_new(&doc, &sent).expect("resolves");
+        assert_eq!(resolved.quote, "arbete i skolan");
+        type_over(&doc, 22, 6, "skolorna");
+        assert_eq!(resolve(&doc, &stored).quote, "arbete i skolorna");
+        // What the client sent would have shrunk to a fragment of the word.
+        assert_eq!(resolve(&doc, &sent).quote, "arbete i s");
+    }
+}
