@@ -42,6 +42,14 @@ pub enum AppError {
     /// `avslutad`); the message names the date or the phase.
     #[error("{0}")]
     RemissClosed(String),
+    /// A 409 whose body carries more than `{error, message}`: `code` and `message`, then
+    /// each field of `details` (an object), e.g. the quotes of `anchor_changed`.
+    #[error("{message}")]
+    ConflictWithDetails {
+        code: &'static str,
+        message: String,
+        details: serde_json::Value,
+    },
     #[error("{0}")]
     PayloadTooLarge(String),
     /// A limit was hit; the client may try again after `retry_after`.
@@ -68,6 +76,7 @@ impl AppError {
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
             Self::RemissClosed(_) => (StatusCode::CONFLICT, "remiss_closed"),
+            Self::ConflictWithDetails { code, .. } => (StatusCode::CONFLICT, code),
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
@@ -88,6 +97,15 @@ impl IntoResponse for AppError {
         } else {
             self.to_string()
         };
+        if let Self::ConflictWithDetails { details, .. } = &self {
+            let mut body = serde_json::json!({ "error": code, "message": message });
+            if let (Some(body), Some(details)) = (body.as_object_mut(), details.as_object()) {
+                for (key, value) in details {
+                    body.entry(key.clone()).or_insert_with(|| value.clone());
+                }
+            }
+            return (status, Json(body)).into_response();
+        }
         let mut response = (
             status,
             Json(ErrorResponse {

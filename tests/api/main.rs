@@ -15,6 +15,7 @@ mod hostile;
 mod interop;
 mod limits;
 mod members;
+mod proposals;
 mod quarantine;
 mod remiss;
 mod sync;

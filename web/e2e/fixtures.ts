@@ -208,3 +208,47 @@ export async function ownedDocument(
   }
   return id;
 }
+
+/**
+ * Selects the first occurrence of `text` in block `index` (0-based, the title is 0), and
+ * waits until the editor holds the selection. The selection is set through the editor's
+ * own command, not with keys: on a loaded 2-core machine key-driven word selection twice
+ * landed on other words. Selecting by keyboard has its own tests (threads.spec.ts).
+ */
+export async function selectWords(page: Page, index: number, text: string): Promise<void> {
+  await page.evaluate(
+    ({ index, text }) => {
+      type Node = { isText: boolean; text?: string; nodeSize: number };
+      const dom = document.getElementById('document-editor') as
+        | (Element & {
+            editor?: {
+              state: {
+                doc: {
+                  child(i: number): Node & { descendants(f: (n: Node, pos: number) => void): void };
+                };
+              };
+              commands: {
+                focus(): boolean;
+                setTextSelection(range: { from: number; to: number }): boolean;
+              };
+            };
+          })
+        | null;
+      const editor = dom?.editor;
+      if (!editor) throw new Error('no editor');
+      const { doc } = editor.state;
+      let start = 0;
+      for (let i = 0; i < index; i += 1) start += doc.child(i).nodeSize;
+      let from = -1;
+      doc.child(index).descendants((node, pos) => {
+        const at = node.isText && from < 0 ? (node.text ?? '').indexOf(text) : -1;
+        if (at >= 0) from = start + 1 + pos + at;
+      });
+      if (from < 0) throw new Error(`"${text}" is not in paragraph ${index}`);
+      editor.commands.focus();
+      editor.commands.setTextSelection({ from, to: from + text.length });
+    },
+    { index, text },
+  );
+  await selected(page, text);
+}

@@ -14,6 +14,7 @@ import {
   openDocument,
   ownedDocument,
   selected,
+  selectWords,
   test,
   tokenOf,
 } from './fixtures';
@@ -31,51 +32,6 @@ function ownDocument(request: APIRequestContext, title: string, commenter?: stri
     `Första stycket handlar om trygghet i skolan. ${LONG}\n\nAndra stycket gäller perioden 2020–2023. ${LONG}\n\nTredje stycket sammanfattar. ${LONG}\n`,
     commenter,
   );
-}
-
-/**
- * Selects `text`, the first words of paragraph `index` (0-based, the title is 0), and
- * waits until the editor holds the selection. The selection is set through the editor's
- * own command, not with keys: this spec is about where cards sit, and on a loaded 2-core
- * machine key-driven word selection twice landed on other words. Selecting by keyboard
- * has its own tests (threads.spec.ts).
- */
-async function selectWords(page: Page, index: number, text: string): Promise<void> {
-  await page.evaluate(
-    ({ index, text }) => {
-      type Node = { isText: boolean; text?: string; nodeSize: number };
-      const dom = document.getElementById('document-editor') as
-        | (Element & {
-            editor?: {
-              state: {
-                doc: {
-                  child(i: number): Node & { descendants(f: (n: Node, pos: number) => void): void };
-                };
-              };
-              commands: {
-                focus(): boolean;
-                setTextSelection(range: { from: number; to: number }): boolean;
-              };
-            };
-          })
-        | null;
-      const editor = dom?.editor;
-      if (!editor) throw new Error('no editor');
-      const { doc } = editor.state;
-      let start = 0;
-      for (let i = 0; i < index; i += 1) start += doc.child(i).nodeSize;
-      let from = -1;
-      doc.child(index).descendants((node, pos) => {
-        const at = node.isText && from < 0 ? (node.text ?? '').indexOf(text) : -1;
-        if (at >= 0) from = start + 1 + pos + at;
-      });
-      if (from < 0) throw new Error(`"${text}" is not in paragraph ${index}`);
-      editor.commands.focus();
-      editor.commands.setTextSelection({ from, to: from + text.length });
-    },
-    { index, text },
-  );
-  await selected(page, text);
 }
 
 /** Adds a paragraph holding `text` right after the title, as a typing user would. */
@@ -223,7 +179,9 @@ test('an orphaned thread keeps its quote and its author anchors it to a new sele
       await expect(page.getByTestId('orphaned')).toBeHidden();
       const moved = card(page, 'Stycket bör flyttas.');
       await expect(moved).toHaveAttribute('data-anchor-state', 'changed');
-      await expect(moved.getByTestId('thread-quote')).toHaveText('Tredje stycket');
+      // Moved, the card shows the wording it was opened on beside the current one.
+      await expect(moved.getByTestId('wording-current')).toHaveText('Tredje stycket');
+      await expect(moved.getByTestId('wording-original')).toHaveText('Andra stycket');
     }
     await expect(editor(sara.page).locator('.thread-highlight')).toHaveText('Tredje stycket');
 

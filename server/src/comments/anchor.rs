@@ -7,6 +7,26 @@
 //! it and the quote is what lies between them. Positions may sit inside an XmlText (the
 //! usual case) or between the children of an element or of the fragment (y-prosemirror
 //! makes those at block boundaries), which map to where that child's text begins.
+//!
+//! ## Which character each end sticks to
+//! A Yjs position sticks to one character: `Assoc::After` to the one at its index (the
+//! position is just before it), `Assoc::Before` to the one before its index. When that
+//! character is deleted, the position falls back to where the deletion began, and Yjs
+//! (and yrs) put text typed in that place *after* the deleted characters. So an end that
+//! sticks to the range's own last character shrinks when someone types over the end of
+//! the range: ProseMirror keeps the typed word's first letter if it matches, deletes the
+//! rest, and the end falls back to just after that letter ("…kartläggning, o").
+//!
+//! Both ends therefore stick to the character *after* them (`Assoc::After`): the start
+//! to the range's first character, the end to the first character past the range (or to
+//! the end of its paragraph). Text that replaces the end of the range is then inside it,
+//! as is text typed right after its last character: a range that grows is caught by the
+//! `anchor_changed` check when a proposal is accepted and shown to the owner; one that
+//! shrank left fragments behind. The server re-encodes every new anchor this way
+//! ([`resolve_new`]) whatever association the client sent, so one rule holds for all
+//! clients. Anchors stored before (their end sticking to their last character) resolve
+//! as they always did: if that character is typed over they read `changed`, and accepting
+//! their proposal asks the owner first.
 
 use std::collections::HashMap;
 
@@ -15,7 +35,9 @@ use base64::engine::general_purpose::STANDARD;
 use yrs::branch::BranchPtr;
 use yrs::types::xml::XmlOut;
 use yrs::updates::decoder::Decode;
-use yrs::{Array, ArrayRef, BranchID, Doc, GetString, ReadTxn, StickyIndex, TextRef, Transact};
+use yrs::{
+    Array, ArrayRef, BranchID, Doc, GetString, ReadTxn, StickyIndex, TextRef, Transact, XmlTextRef,
+};
 
 use crate::documents::content::FRAGMENT;
 use crate::sync::protocol::untrusted;
@@ -262,12 +284,51 @@ pub fn resolve_all(doc: &Doc, anchors: &[Anchor]) -> Vec<Resolved> {
 }
 
 /// Resolves an anchor for a new thread: it must point into the text and cover some.
-pub fn resolve_new(doc: &Doc, anchor: &Anchor) -> Result<Resolved, AnchorError> {
+/// Returns it too with both ends sticking to the character after them (see the module
+/// comment), which is the anchor to store.
+pub fn resolve_new(doc: &Doc, anchor: &Anchor) -> Result<(Resolved, Anchor), AnchorError> {
     let resolved = resolve(doc, anchor);
     match resolved.paragraph {
         None => Err(AnchorError::Unresolvable),
         Some(_) if resolved.is_orphaned() => Err(AnchorError::Empty),
-        Some(_) => Ok(resolved),
+        Some(_) => Ok((resolved, settled(doc, anchor))),
+    }
+}
+
+/// The anchor with each end re-encoded to stick to the character after it, where the end
+/// lies inside a text; an end between blocks is kept as it was sent.
+fn settled(doc: &Doc, anchor: &Anchor) -> Anchor {
+    let txn = doc.transact();
+    Anchor {
+        start: stick_after(&txn, &anchor.start),
+        end: stick_after(&txn, &anchor.end),
+    }
+}
+
+/// The position before index `index` of `text`, sticking to the character there: at the
+/// end of the text, to the end itself, as npm `yjs` makes it (yrs's `sticky_index` has no
+/// position after the last character with `Assoc::After`).
+pub fn position_after<T: ReadTxn>(txn: &T, text: &XmlTextRef, index: u32) -> Option<StickyIndex> {
+    use yrs::{Assoc, IndexScope, IndexedSequence, Text};
+    text.sticky_index(txn, index, Assoc::After).or_else(|| {
+        (index == text.len(txn))
+            .then(|| StickyIndex::new(IndexScope::from_branch(branch_of(text)), Assoc::After))
+    })
+}
+
+fn stick_after<T: ReadTxn>(txn: &T, position: &[u8]) -> Vec<u8> {
+    use yrs::updates::encoder::Encode;
+    let Some(offset) = StickyIndex::decode_v1(position)
+        .ok()
+        .and_then(|sticky| sticky.get_offset(txn))
+    else {
+        return position.to_vec();
+    };
+    match XmlOut::try_from(offset.branch) {
+        Ok(XmlOut::Text(text)) => position_after(txn, &text, offset.index)
+            .map(|sticky| sticky.encode_v1())
+            .unwrap_or_else(|| position.to_vec()),
+        _ => position.to_vec(),
     }
 }
 
@@ -288,7 +349,7 @@ pub fn anchor_for_quote(doc: &Doc, quote: &str) -> Option<Anchor> {
                     let from = plain[..at].encode_utf16().count() as u32;
                     let to = from + quote.encode_utf16().count() as u32;
                     let start = text.sticky_index(&txn, from, Assoc::After)?;
-                    let end = text.sticky_index(&txn, to, Assoc::Before)?;
+                    let end = position_after(&txn, &text, to)?;
                     return Some(Anchor {
                         start: start.encode_v1(),
                         end: end.encode_v1(),
@@ -304,4 +365,76 @@ pub fn anchor_for_quote(doc: &Doc, quote: &str) -> Option<Anchor> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use yrs::updates::decoder::Decode;
+    use yrs::{Text, Update, WriteTxn, XmlFragment};
+
+    use super::*;
+    use crate::documents::content::{new_doc, update_from_markdown};
+
+    fn draft(markdown: &str) -> Doc {
+        let doc = new_doc();
+        let update = Update::decode_v1(&update_from_markdown(markdown)).expect("markdown");
+        doc.transact_mut().apply_update(update).expect("apply");
+        doc
+    }
+
+    /// Types `typed` over `[at, at + len)` of the first paragraph's text as ProseMirror
+    /// does: the first letter (shared with the old text) stays, the rest is deleted, and
+    /// the rest of the typing goes in after that letter.
+    fn type_over(doc: &Doc, at: u32, len: u32, typed: &str) {
+        let mut txn = doc.transact_mut();
+        let fragment = txn.get_or_insert_xml_fragment(FRAGMENT);
+        let Some(XmlOut::Element(paragraph)) = fragment.get(&txn, 0) else {
+            panic!("no paragraph");
+        };
+        let Some(XmlOut::Text(text)) = paragraph.get(&txn, 0) else {
+            panic!("no text");
+        };
+        text.remove_range(&mut txn, at + 1, len - 1);
+        text.insert(&mut txn, at + 1, &typed[1..]);
+    }
+
+    #[test]
+    fn an_anchor_at_the_end_of_a_paragraph_keeps_words_typed_over_its_end() {
+        let doc = draft("Förebyggande arbete i skolan.\n");
+        let anchor = anchor_for_quote(&doc, "arbete i skolan.").expect("anchor");
+        assert_eq!(resolve(&doc, &anchor).quote, "arbete i skolan.");
+        // "skolan." starts at UTF-16 index 22 ("Förebyggande arbete i " is 22 units).
+        type_over(&doc, 22, 7, "skolorna.");
+        assert_eq!(resolve(&doc, &anchor).quote, "arbete i skolorna.");
+    }
+
+    #[test]
+    fn a_new_anchor_is_stored_with_its_end_on_the_next_character() {
+        let doc = draft("Förebyggande arbete i skolan är viktigt.\n");
+        // As a client with the old association sends it: the end on "n" of "skolan".
+        let sent = {
+            use yrs::updates::encoder::Encode;
+            use yrs::{Assoc, IndexedSequence};
+            let txn = doc.transact();
+            let fragment = txn.get_xml_fragment(FRAGMENT).expect("fragment");
+            let Some(XmlOut::Element(paragraph)) = fragment.get(&txn, 0) else {
+                panic!("no paragraph");
+            };
+            let Some(XmlOut::Text(text)) = paragraph.get(&txn, 0) else {
+                panic!("no text");
+            };
+            let start = text.sticky_index(&txn, 13, Assoc::After).expect("start");
+            let end = text.sticky_index(&txn, 28, Assoc::Before).expect("end");
+            Anchor {
+                start: start.encode_v1(),
+                end: end.encode_v1(),
+            }
+        };
+        let (resolved, stored) = resolve_new(&doc, &sent).expect("resolves");
+        assert_eq!(resolved.quote, "arbete i skolan");
+        type_over(&doc, 22, 6, "skolorna");
+        assert_eq!(resolve(&doc, &stored).quote, "arbete i skolorna");
+        // What the client sent would have shrunk to a fragment of the word.
+        assert_eq!(resolve(&doc, &sent).quote, "arbete i s");
+    }
 }

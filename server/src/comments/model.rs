@@ -156,9 +156,37 @@ pub struct ResolveRequest {
 
 /// `POST …/proposal/accept` and `…/proposal/reject`.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct DecideProposalRequest {
     #[serde(default)]
     pub motivation: String,
+    /// Accept only: the anchored text as the owner saw it when it differed from the
+    /// original (the `quote` of an `anchor_changed` answer). The proposal is applied only
+    /// if the anchored text is still exactly this; without it, only if the anchor is
+    /// `attached`.
+    #[serde(default)]
+    pub expected_quote: Option<String>,
+}
+
+/// The 409 answer to accepting a proposal: `anchor_changed` when the anchored text is not
+/// the text it was written against (send `expectedQuote` = `quote` to accept anyway),
+/// `anchor_orphaned` when it is all deleted (`quote` is empty); both carry the quotes.
+/// Other refusals (`conflict`: already resolved, no proposal, several paragraphs) carry
+/// only `error` and `message`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AnchorConflictResponse {
+    /// `anchor_changed`, `anchor_orphaned` or `conflict`.
+    pub error: &'static str,
+    /// A sentence for people.
+    pub message: String,
+    /// The anchored text now (`anchor_changed`, `anchor_orphaned`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quote: Option<String>,
+    /// The text when the thread was opened, which the proposal was written to replace
+    /// (`anchor_changed`, `anchor_orphaned`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub original_quote: Option<String>,
 }
 
 /// `PUT …/anchor`: move a thread to a new range.

@@ -4,6 +4,14 @@
 //! Instead a scratch copy makes the replacement, and the resulting update goes through
 //! the room's normal path: stored, then applied and relayed to every client like any
 //! editor's update.
+//!
+//! A proposal was written against the text the thread was opened on. When the anchored
+//! text has changed since (an editor typed over it), replacing "the anchor" blindly
+//! replaced whatever the anchor covered by then, which left fragments of the old wording
+//! beside the new. So [`accept`] applies a proposal only when the anchored text is what
+//! the decision was made on: the original quote, or the current quote the owner was
+//! shown and confirmed (`expectedQuote`). Both the check and the replacement run on the
+//! same state of the document, inside the room, so no edit can slip in between.
 
 use yrs::branch::BranchPtr;
 use yrs::types::xml::XmlOut;
@@ -14,20 +22,100 @@ use yrs::{
     XmlTextRef,
 };
 
-use crate::comments::anchor::Anchor;
+use crate::comments::anchor::{self, Anchor};
+use crate::comments::model::AnchorConflictResponse;
 use crate::documents::content::new_doc;
+use crate::error::AppError;
 
 /// Why a proposal cannot be applied automatically.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ProposalError {
-    #[error("the anchored text is gone; edit the document by hand")]
-    Gone,
+    /// All of the anchored text is deleted: there is nothing to replace.
+    #[error("the anchored text is gone; edit the document by hand or move the thread")]
+    Orphaned { original_quote: String },
+    /// The anchored text is no longer what the proposal was written against, and the
+    /// request did not confirm the text as it is now.
+    #[error(
+        "the anchored text has changed since the proposal was made; confirm the current text with expectedQuote"
+    )]
+    Changed {
+        quote: String,
+        original_quote: String,
+    },
     #[error("the anchored text spans several paragraphs; edit the document by hand")]
     SpansBlocks,
 }
 
-/// The update that replaces the anchored range with `replacement`, and the anchor of the
-/// replacement text (so the thread keeps pointing at what it proposed).
+impl From<ProposalError> for AppError {
+    fn from(e: ProposalError) -> Self {
+        let message = e.to_string();
+        let (code, quote, original_quote) = match e {
+            ProposalError::Changed {
+                quote,
+                original_quote,
+            } => ("anchor_changed", quote, original_quote),
+            ProposalError::Orphaned { original_quote } => {
+                ("anchor_orphaned", String::new(), original_quote)
+            }
+            ProposalError::SpansBlocks => return AppError::Conflict(message),
+        };
+        let body = AnchorConflictResponse {
+            error: code,
+            message: message.clone(),
+            quote: Some(quote),
+            original_quote: Some(original_quote),
+        };
+        AppError::ConflictWithDetails {
+            code,
+            message,
+            details: serde_json::to_value(body).unwrap_or_default(),
+        }
+    }
+}
+
+/// An owner's decision to accept a thread's proposal.
+#[derive(Debug, Clone)]
+pub struct Acceptance {
+    /// The thread's anchor as stored.
+    pub anchor: Anchor,
+    /// The text the thread was opened on.
+    pub original_quote: String,
+    /// The current text the owner saw and confirmed, when it differed from the original.
+    pub expected_quote: Option<String>,
+    /// The proposed wording.
+    pub proposal: String,
+}
+
+/// Checks that the anchored text is what the owner decided on, then makes the update that
+/// puts the proposal in its place (see [`replacement`]).
+pub fn accept(doc: &Doc, acceptance: &Acceptance) -> Result<(Vec<u8>, Anchor), ProposalError> {
+    let now = anchor::resolve(doc, &acceptance.anchor);
+    if now.is_orphaned() {
+        return Err(ProposalError::Orphaned {
+            original_quote: acceptance.original_quote.clone(),
+        });
+    }
+    let decided_on = acceptance
+        .expected_quote
+        .as_deref()
+        .unwrap_or(&acceptance.original_quote);
+    if now.quote != decided_on {
+        return Err(ProposalError::Changed {
+            quote: now.quote,
+            original_quote: acceptance.original_quote.clone(),
+        });
+    }
+    replacement(doc, &acceptance.anchor, &acceptance.proposal).map_err(|e| match e {
+        ProposalError::Orphaned { .. } => ProposalError::Orphaned {
+            original_quote: acceptance.original_quote.clone(),
+        },
+        other => other,
+    })
+}
+
+/// The update that replaces the anchored range, exactly as it resolves now, with
+/// `replacement`, and the anchor of the replacement text (so the thread keeps pointing at
+/// what it proposed).
 pub fn replacement(
     doc: &Doc,
     anchor: &Anchor,
@@ -38,26 +126,26 @@ pub fn replacement(
         let state = doc
             .transact()
             .encode_state_as_update_v1(&StateVector::default());
-        let update = Update::decode_v1(&state).map_err(|_| ProposalError::Gone)?;
+        let update = Update::decode_v1(&state).map_err(|_| gone())?;
         scratch
             .transact_mut()
             .apply_update(update)
-            .map_err(|_| ProposalError::Gone)?;
+            .map_err(|_| gone())?;
     }
     let mut txn = scratch.transact_mut();
     let start = StickyIndex::decode_v1(&anchor.start)
         .ok()
         .and_then(|s| s.get_offset(&txn))
-        .ok_or(ProposalError::Gone)?;
+        .ok_or_else(gone)?;
     let end = StickyIndex::decode_v1(&anchor.end)
         .ok()
         .and_then(|s| s.get_offset(&txn))
-        .ok_or(ProposalError::Gone)?;
+        .ok_or_else(gone)?;
     if start.branch.id() != end.branch.id() {
         return Err(ProposalError::SpansBlocks);
     }
     if start.branch.is_deleted() || end.index <= start.index {
-        return Err(ProposalError::Gone);
+        return Err(gone());
     }
     let Ok(XmlOut::Text(text)) = XmlOut::try_from(start.branch) else {
         return Err(ProposalError::SpansBlocks);
@@ -66,13 +154,21 @@ pub fn replacement(
     text.insert(&mut txn, start.index, replacement);
     let inserted = replacement.encode_utf16().count() as u32;
     let new_anchor =
-        anchor_of(&txn, &text, start.index, start.index + inserted).ok_or(ProposalError::Gone)?;
+        anchor_of(&txn, &text, start.index, start.index + inserted).ok_or_else(gone)?;
     Ok((txn.encode_update_v1(), new_anchor))
+}
+
+/// Nothing is left to replace (the positions no longer resolve, or cover no text).
+fn gone() -> ProposalError {
+    ProposalError::Orphaned {
+        original_quote: String::new(),
+    }
 }
 
 fn anchor_of<T: ReadTxn>(txn: &T, text: &XmlTextRef, from: u32, to: u32) -> Option<Anchor> {
     let start = text.sticky_index(txn, from, Assoc::After)?;
-    let end = text.sticky_index(txn, to, Assoc::Before)?;
+    // Both ends stick to the character after them, as every stored anchor does (anchor.rs).
+    let end = anchor::position_after(txn, text, to)?;
     Some(Anchor {
         start: start.encode_v1(),
         end: end.encode_v1(),

@@ -290,7 +290,7 @@ pub async fn create_thread(
         })
         .await
         .map_err(|e| AppError::Unavailable(e.to_string()))?;
-    let resolved = resolved?;
+    let (resolved, anchor) = resolved?;
     state.db.ensure_user(&who.user, &who.name, &who.org).await?;
     let thread_id = new_id();
     state
@@ -517,10 +517,9 @@ pub async fn reanchor_thread(
         ));
     }
     let anchor = Anchor::decode(&request.anchor.start, &request.anchor.end)?;
-    let probe = anchor.clone();
-    state
+    let (_, anchor) = state
         .rooms
-        .read(&doc, move |d| anchor::resolve_new(d, &probe))
+        .read(&doc, move |d| anchor::resolve_new(d, &anchor))
         .await
         .map_err(|e| AppError::Unavailable(e.to_string()))??;
     state
@@ -534,10 +533,16 @@ pub async fn reanchor_thread(
 
 /// Accepts a change proposal (owners): the server replaces the anchored text with the
 /// proposal, as an edit every client receives, and resolves the thread as `beaktad`.
+/// When the anchored text is not what the proposal was written against, it answers 409
+/// `anchor_changed` with both texts, unless the request confirms the current one
+/// (`expectedQuote`); see `proposal::accept`.
 #[utoipa::path(post, path = "/api/documents/{id}/threads/{thread_id}/proposal/accept", tag = "threads",
     security(("bearer" = [])),
     params(("id" = String, Path), ("thread_id" = String, Path)), request_body = DecideProposalRequest,
-    responses((status = 200, body = ThreadResponse), (status = 403, body = ErrorResponse), (status = 409, body = ErrorResponse)))]
+    responses((status = 200, body = ThreadResponse), (status = 403, body = ErrorResponse),
+        (status = 409, description = "anchor_changed: the anchored text is not the text the proposal was written against \
+            (nor the expectedQuote sent); anchor_orphaned: it is all deleted; conflict: resolved, no proposal, or spans paragraphs",
+            body = AnchorConflictResponse)))]
 pub async fn accept_proposal(
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
@@ -547,28 +552,41 @@ pub async fn accept_proposal(
     let (doc, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
     let (row, _) = open_proposal(&state, &doc, &thread_id).await?;
     let motivation = check_text(&request.motivation, "motivation", false)?;
-    let text = row.proposal.clone().unwrap_or_default();
-    let anchor = Anchor {
-        start: row.anchor_start.clone(),
-        end: row.anchor_end.clone(),
+    let acceptance = proposal::Acceptance {
+        anchor: Anchor {
+            start: row.anchor_start.clone(),
+            end: row.anchor_end.clone(),
+        },
+        original_quote: row.original_quote.clone(),
+        expected_quote: request.expected_quote,
+        proposal: row.proposal.clone().unwrap_or_default(),
     };
-    let (tx, new_anchor) = tokio::sync::oneshot::channel();
-    state
+    let (tx, outcome) = tokio::sync::oneshot::channel();
+    let edited = state
         .rooms
-        .edit(&doc, move |d| {
-            let (update, moved) =
-                proposal::replacement(d, &anchor, &text).map_err(|e| e.to_string())?;
-            let _ = tx.send(moved);
-            Ok(update)
+        .edit(&doc, move |d| match proposal::accept(d, &acceptance) {
+            Ok((update, moved)) => {
+                let _ = tx.send(Ok(moved));
+                Ok(update)
+            }
+            Err(refused) => {
+                let why = refused.to_string();
+                let _ = tx.send(Err(refused));
+                Err(why)
+            }
         })
-        .await
-        .map_err(|e| AppError::Conflict(e.to_string()))?;
-    if let Ok(moved) = new_anchor.await {
-        state
-            .db
-            .set_thread_anchor(&thread_id, &moved.start, &moved.end)
-            .await?;
-    }
+        .await;
+    // The room tells why it made no edit; the typed reason travels beside it.
+    let moved = match (edited, outcome.await) {
+        (_, Ok(Err(refused))) => return Err(refused.into()),
+        (Err(e), _) => return Err(AppError::Unavailable(e.to_string())),
+        (Ok(()), Ok(Ok(moved))) => moved,
+        (Ok(()), Err(_)) => return Err(AppError::Unavailable("the room closed".into())),
+    };
+    state
+        .db
+        .set_thread_anchor(&thread_id, &moved.start, &moved.end)
+        .await?;
     state
         .db
         .resolve_thread(&thread_id, Outcome::Beaktad, &motivation, &author(&who))

@@ -31,10 +31,15 @@ import type {
 } from './types';
 
 export class ApiError extends Error {
+  /**
+   * `details` holds the body's other fields, for the codes that carry some (e.g. the
+   * quotes of `anchor_changed`).
+   */
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
+    readonly details: Record<string, unknown> = {},
   ) {
     super(message);
     this.name = 'ApiError';
@@ -93,11 +98,12 @@ async function send(path: string, options: RequestOptions = {}): Promise<Respons
 
 async function readError(response: Response): Promise<ApiError> {
   try {
-    const body = (await response.json()) as Partial<ErrorBody>;
+    const body = (await response.json()) as Partial<ErrorBody> & Record<string, unknown>;
     return new ApiError(
       response.status,
       body.error ?? 'error',
       body.message ?? `${response.status} ${response.statusText}`,
+      body,
     );
   } catch {
     return new ApiError(response.status, 'error', `${response.status} ${response.statusText}`);
@@ -198,10 +204,12 @@ export const api = {
     threadId: string,
     decision: 'accept' | 'reject',
     motivation: string,
+    /** Accept only: the current text the owner confirmed (see `AnchorConflict`). */
+    expectedQuote?: string,
   ) =>
     json<Thread>(`${threadPath(id, threadId)}/proposal/${decision}`, {
       method: 'POST',
-      body: { motivation },
+      body: expectedQuote === undefined ? { motivation } : { motivation, expectedQuote },
     }),
   reanchor: (id: string, threadId: string, anchor: AnchorInput) =>
     json<Thread>(`${threadPath(id, threadId)}/anchor`, { method: 'PUT', body: { anchor } }),

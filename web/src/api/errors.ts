@@ -27,6 +27,8 @@ const CODE_MESSAGES: Record<string, MessageKey> = {
   unavailable: 'error.unavailable',
   internal: 'error.internal',
   remiss_closed: 'error.remiss_closed',
+  anchor_changed: 'error.anchor_changed',
+  anchor_orphaned: 'error.anchor_orphaned',
 };
 
 function byStatus(status: number): MessageKey {

@@ -63,6 +63,17 @@ export interface ErrorBody {
   message: string;
 }
 
+/**
+ * The 409 answer to accepting a proposal whose anchored text is not the text it was
+ * written against: `anchor_changed` (accept again with `expectedQuote` = `quote`) or
+ * `anchor_orphaned` (nothing left to replace).
+ */
+export interface AnchorConflict extends ErrorBody {
+  error: 'anchor_changed' | 'anchor_orphaned';
+  quote: string;
+  originalQuote: string;
+}
+
 export type ExportFormat = 'markdown' | 'html' | 'text';
 
 /** May this role change the text? (The server drops updates from the others.) */

@@ -1,8 +1,15 @@
 /**
  * Between the editor's selection and the API's anchors: two Yjs relative positions inside
- * the `default` XmlFragment (start with assoc 0, end with assoc -1), each as standard
- * base64 of `Y.encodeRelativePosition`. Tiptap 3 runs on `@tiptap/y-tiptap`, whose sync
- * plugin state holds the fragment and the node mapping.
+ * the `default` XmlFragment, each as standard base64 of `Y.encodeRelativePosition`.
+ * Tiptap 3 runs on `@tiptap/y-tiptap`, whose sync plugin state holds the fragment and the
+ * node mapping.
+ *
+ * Both ends use assoc 0: each sticks to the character after it, the end to the first
+ * character past the selection. An end stuck to the selection's own last character
+ * (assoc -1) fell back to where a deletion began when someone typed over the end of the
+ * range, and the range shrank to a fragment of a word; now the typed words stay inside.
+ * The server stores every anchor this way whatever a client sends (server/src/comments/
+ * anchor.rs), so the highlight here and the quote there agree.
  */
 import type { Editor } from '@tiptap/core';
 import type { EditorState } from '@tiptap/pm/state';
@@ -77,7 +84,7 @@ export function selectionAnchor(editor: Editor): AnchorInput | null {
   const end = withAssoc(
     absolutePositionToRelativePosition(to, ystate.type, mapping),
     ystate.doc,
-    -1,
+    0,
   );
   return {
     start: toBase64(Y.encodeRelativePosition(start)),

@@ -1,5 +1,7 @@
 /**
  * One thread in the margin: who, stance, the quoted text (or a proposal as before/after),
+ * the original wording beside the current one whenever the text has changed since the
+ * thread was opened (or it was moved),
  * the comments with edit/delete for one's own, the resolution, a reply form, and the
  * owner's actions (resolve with outcome and motivation, reopen, accept or reject a
  * proposal). Bodies are plain text: they go in as text nodes, never as markup.
@@ -9,11 +11,13 @@
  * Only the active card is open; the others show a one-line summary (a disclosure button
  * in the heading), so the margin stays short enough to sit beside the text.
  */
+import { ApiError } from '../api/client';
 import { describeError } from '../api/errors';
 import { OUTCOMES, type Outcome, type Role, type Thread, type ThreadComment } from '../api/types';
 import { announce } from '../app/announce';
 import { h, replaceChildren, uid } from '../dom';
 import { formatDateTime, type MessageKey, t } from '../i18n';
+import { confirmChangedText, conflictWordings } from './proposal-dialog';
 import type { ThreadStore } from './store';
 
 export interface CardContext {
@@ -196,6 +200,10 @@ export class ThreadCard {
     const orphaned = thread.anchor.state === 'orphaned';
     const nodes: Node[] = [];
     const quote = orphaned ? thread.anchor.originalQuote : thread.anchor.quote;
+    // A thread moved to other text reads `attached` against its new quote, but the
+    // record still holds what it was opened on: show both whenever they differ.
+    const differs = !orphaned && thread.anchor.quote !== thread.anchor.originalQuote;
+    if (differs) nodes.push(this.renderWordings());
     if (thread.proposal !== null && !orphaned) {
       nodes.push(
         h(
@@ -221,7 +229,7 @@ export class ThreadCard {
           ),
         ),
       );
-    } else {
+    } else if (!differs) {
       nodes.push(
         h(
           'figure',
@@ -293,6 +301,70 @@ export class ThreadCard {
       );
     }
     return nodes;
+  }
+
+  /** The wording the thread was opened on and the wording now, each under its label. */
+  private renderWordings(): HTMLElement {
+    const { quote, originalQuote } = this.thread.anchor;
+    const entry = (label: string, text: string, testId: string) =>
+      h(
+        'div',
+        { class: 'wordings__column' },
+        h('dt', { class: 'wordings__label' }, label),
+        h('dd', { class: 'wordings__text', lang: 'sv', 'data-testid': testId }, text),
+      );
+    return h(
+      'figure',
+      { class: 'thread__wordings', 'data-testid': 'thread-wordings' },
+      h('figcaption', { class: 'visually-hidden' }, t('comments.wording.caption')),
+      h(
+        'dl',
+        { class: 'wordings wordings--stacked' },
+        entry(t('comments.wording.original'), originalQuote, 'wording-original'),
+        entry(t('comments.wording.current'), quote, 'wording-current'),
+      ),
+    );
+  }
+
+  /**
+   * Accepts the proposal. When the server answers `anchor_changed`, the owner compares the
+   * wordings and may accept anyway, which confirms the current text (`expectedQuote`); if
+   * it changed once more meanwhile, the owner is asked again with the new text.
+   */
+  private async acceptProposal(motivation: string, opener: HTMLElement): Promise<void> {
+    const { api, docId } = this.ctx.store;
+    let expectedQuote: string | undefined;
+    for (;;) {
+      try {
+        const thread = await api.decideProposal(
+          docId,
+          this.thread.id,
+          'accept',
+          motivation,
+          expectedQuote,
+        );
+        this.ctx.store.receive(thread);
+        this.say(t('comments.resolve.done'));
+        return;
+      } catch (error) {
+        const wordings =
+          error instanceof ApiError && error.code === 'anchor_changed'
+            ? conflictWordings(error.details, this.thread.proposal ?? '')
+            : null;
+        if (!wordings) {
+          this.say(t('comments.actionFailed', { message: describeError(error) }));
+          return;
+        }
+        // The card may still show the text as it was when it was loaded.
+        void this.ctx.store.reload();
+        const again = expectedQuote !== undefined;
+        if (!(await confirmChangedText(wordings, opener, again))) {
+          this.say(t('proposal.dialog.cancelled'));
+          return;
+        }
+        expectedQuote = wordings.current;
+      }
+    }
   }
 
   private mayMove(): boolean {
@@ -549,6 +621,10 @@ export class ThreadCard {
         button.addEventListener('click', () => {
           const text = needMotivation();
           if (!text) return;
+          if (decision === 'accept') {
+            void this.acceptProposal(text, button);
+            return;
+          }
           void this.run(
             () =>
               this.ctx.store.api.decideProposal(

@@ -39,6 +39,10 @@ export const en: Messages = {
   'error.internal': 'The server failed. The error is logged; try again later.',
   'error.remiss_closed':
     'The consultation no longer takes new remarks: the response date has passed or it is closed.',
+  'error.anchor_changed':
+    'The text the proposal is about has changed since it was made. Compare the wordings before accepting it.',
+  'error.anchor_orphaned':
+    'The text the proposal was about has been deleted, so it cannot be applied automatically. Edit the text by hand or anchor the thread again.',
 
   'role.owner': 'Owner',
   'role.editor': 'Editor',
@@ -236,6 +240,18 @@ export const en: Messages = {
   'comments.keys.backKeys': 'Escape',
   'comments.keys.toolbar': 'To the toolbar (for editors)',
   'comments.keys.toolbarKeys': 'Alt + F10',
+  'comments.wording.original': 'Original wording',
+  'comments.wording.current': 'Current wording',
+  'comments.wording.proposed': 'Proposed wording',
+  'comments.wording.caption': 'The wording when the thread was opened and now',
+  'proposal.dialog.title': 'The text has changed since the proposal was made',
+  'proposal.dialog.intro':
+    'The proposal was written for the original wording. If you accept it, the proposed wording replaces the current one in the document.',
+  'proposal.dialog.acceptAnyway': 'Accept anyway',
+  'proposal.dialog.cancel': 'Cancel',
+  'proposal.dialog.changedAgain':
+    'The text changed again while you were comparing. The wordings here are updated.',
+  'proposal.dialog.cancelled': 'The proposal was not accepted.',
   'comments.proposal.title': 'Change proposal',
   'comments.proposal.before': 'Current text',
   'comments.proposal.after': 'Proposed text',

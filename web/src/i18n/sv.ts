@@ -42,6 +42,10 @@ export const sv = {
   'error.internal': 'Ett fel uppstod på servern. Felet är loggat; försök igen senare.',
   'error.remiss_closed':
     'Remissen tar inte längre emot nya synpunkter: svarsdatum har passerat eller remissen är avslutad.',
+  'error.anchor_changed':
+    'Texten som förslaget gäller har ändrats sedan förslaget lämnades. Jämför lydelserna innan du godtar det.',
+  'error.anchor_orphaned':
+    'Texten som förslaget gällde är borttagen, så förslaget kan inte föras in automatiskt. Ändra texten för hand eller förankra tråden på nytt.',
 
   'role.owner': 'Ägare',
   'role.editor': 'Redaktör',
@@ -238,6 +242,18 @@ export const sv = {
   'comments.keys.backKeys': 'Escape',
   'comments.keys.toolbar': 'Till verktygsfältet (för redaktörer)',
   'comments.keys.toolbarKeys': 'Alt + F10',
+  'comments.wording.original': 'Ursprunglig lydelse',
+  'comments.wording.current': 'Nuvarande lydelse',
+  'comments.wording.proposed': 'Föreslagen lydelse',
+  'comments.wording.caption': 'Lydelsen då tråden öppnades och nu',
+  'proposal.dialog.title': 'Texten har ändrats sedan förslaget lämnades',
+  'proposal.dialog.intro':
+    'Förslaget skrevs för den ursprungliga lydelsen. Godtar du det ersätter den föreslagna lydelsen den nuvarande i dokumentet.',
+  'proposal.dialog.acceptAnyway': 'Godta ändå',
+  'proposal.dialog.cancel': 'Avbryt',
+  'proposal.dialog.changedAgain':
+    'Texten ändrades igen medan du jämförde. Lydelserna här är uppdaterade.',
+  'proposal.dialog.cancelled': 'Förslaget är inte godtaget.',
   'comments.proposal.title': 'Ändringsförslag',
   'comments.proposal.before': 'Nuvarande text',
   'comments.proposal.after': 'Föreslagen text',
