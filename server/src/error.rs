@@ -42,6 +42,9 @@ pub enum AppError {
     /// `avslutad`); the message names the date or the phase.
     #[error("{0}")]
     RemissClosed(String),
+    /// The document is archived (`DELETE /api/documents/{id}`): 410 `document_archived`.
+    #[error("{0}")]
+    Archived(String),
     #[error("{0}")]
     PayloadTooLarge(String),
     /// A limit was hit; the client may try again after `retry_after`.
@@ -68,6 +71,7 @@ impl AppError {
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
             Self::RemissClosed(_) => (StatusCode::CONFLICT, "remiss_closed"),
+            Self::Archived(_) => (StatusCode::GONE, "document_archived"),
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),

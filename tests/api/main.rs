@@ -19,5 +19,6 @@ mod quarantine;
 mod remiss;
 mod sync;
 mod threads;
+mod trail;
 mod versions;
 mod webhooks;

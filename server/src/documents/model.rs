@@ -18,6 +18,8 @@ pub struct DocumentRow {
     pub created_by: String,
     pub created_at: i64,
     pub updated_at: i64,
+    /// When `DELETE /api/documents/{id}` archived it; `None` while live.
+    pub archived_at: Option<i64>,
 }
 
 /// A membership row joined with the principal's display name.
