@@ -108,6 +108,8 @@ export const en: Messages = {
   'connection.reason.4403':
     "You no longer have access to this document. Your organisation's role may have been removed.",
   'connection.reason.4404': 'The document no longer exists. It may have been deleted.',
+  'connection.reason.4410':
+    'The document has been archived and can no longer be edited. Its owners can still read its audit trail.',
   'connection.reason.4413':
     'The change was too large for the server and was not sent. Reload the page to continue.',
   'connection.reason.4400':
