@@ -399,7 +399,7 @@ export const en: Messages = {
   'remiss.audit.csv': 'Download as CSV',
   'remiss.audit.valid': 'The chain is whole: all {entries} entries check out.',
   'remiss.audit.broken':
-    'The chain is broken from entry {seq} of {entries}: the trail was changed afterwards.',
+    'The chain is broken from entry {seq} of {entries} ({reason}): the trail was changed afterwards.',
   'remiss.audit.colSeq': 'No.',
   'remiss.audit.colAt': 'Time',
   'remiss.audit.colAction': 'Event',

@@ -401,7 +401,7 @@ export const sv = {
   'remiss.audit.csv': 'Ladda ner som CSV',
   'remiss.audit.valid': 'Kedjan är hel: alla {entries} poster stämmer.',
   'remiss.audit.broken':
-    'Kedjan är bruten från post {seq} av {entries}: loggen har ändrats i efterhand.',
+    'Kedjan är bruten från post {seq} av {entries} ({reason}): loggen har ändrats i efterhand.',
   'remiss.audit.colSeq': 'Nr',
   'remiss.audit.colAt': 'Tid',
   'remiss.audit.colAction': 'Händelse',
