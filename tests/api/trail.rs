@@ -12,6 +12,7 @@ use reqwest::Method;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
+use forankra::audit::key::KeySource;
 use forankra::audit::{self, Entry};
 use forankra::auth::Identity;
 use forankra::ids::{DocId, OrgId, UserId};
@@ -491,3 +492,39 @@ both_dbs!(the_audit_csv_keeps_formulas_as_text, |backend| async move {
     );
     Ok(())
 });
+
+both_dbs!(
+    a_server_with_another_or_a_lost_key_does_not_start,
+    |backend| async move {
+        let draft = a_trail(backend).await?;
+        let test_db = draft.app.stop().await?;
+        let start_with = |source: KeySource| {
+            let config = forankra::Config {
+                audit_key: source,
+                ..forankra::Config::for_tests(test_db.url.clone())
+            };
+            forankra::App::build(config)
+        };
+        let other = KeySource::Value("another key, 32 bytes or longer, yes".into());
+        let Err(error) = start_with(other).await else {
+            bail!("a server started with another audit key");
+        };
+        ensure!(format!("{error:#}").contains("does not match"), "{error:#}");
+        let dir = tempfile::tempdir()?;
+        let lost = dir.path().join("audit.key");
+        let Err(error) = start_with(KeySource::File(lost.clone())).await else {
+            bail!("a server started without its audit key");
+        };
+        ensure!(format!("{error:#}").contains("is missing"), "{error:#}");
+        ensure!(!lost.exists(), "a new key was made for a keyed trail");
+        // With its own key it starts, and the trail still verifies.
+        let app = TestApp::spawn_on(test_db, |_| {}).await?;
+        let owner = app.token("maria", "stadsledningskontoret");
+        let (status, list) = call(&app, Method::GET, "/api/documents", &owner, None).await?;
+        let doc = list[0]["id"].as_str().context("the draft")?.to_owned();
+        ensure!(status == 200);
+        let draft = Draft { app, owner, doc };
+        ensure!(breach(&verify(&draft).await?) == (true, None, None));
+        Ok(())
+    }
+);
