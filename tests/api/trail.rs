@@ -277,7 +277,9 @@ both_dbs!(
         ensure!(status == 200, "{status} {trail}");
         let last = trail.as_array().and_then(|t| t.last()).context("trail")?;
         ensure!(
-            last["action"] == "document_archived" && last["actor"]["id"] == "maria",
+            last["action"] == "document_archived"
+                && last["actor"]["id"] == "maria"
+                && last["mac"].as_str().is_some_and(|m| m.len() == 64),
             "{last}"
         );
         ensure!(breach(&verify(&draft).await?) == (true, None, None));
@@ -475,6 +477,7 @@ both_dbs!(the_audit_csv_keeps_formulas_as_text, |backend| async move {
         .await?;
     ensure!(status == 200, "{status} {csv}");
     let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    ensure!(reader.headers()?.iter().next_back() == Some("mac"));
     let mut names = Vec::new();
     for row in reader.records() {
         let row = row?;
@@ -485,6 +488,7 @@ both_dbs!(the_audit_csv_keeps_formulas_as_text, |backend| async move {
             );
         }
         names.push(row.get(4).unwrap_or_default().to_owned());
+        ensure!(row.get(9).is_some_and(|mac| mac.len() == 64), "{row:?}");
     }
     ensure!(
         names.first().map(String::as_str) == Some(&*format!("'{name}")),

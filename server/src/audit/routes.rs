@@ -48,6 +48,9 @@ pub struct AuditEntryResponse {
     pub detail: serde_json::Value,
     pub prev_hash: String,
     pub hash: String,
+    /// HMAC-SHA256 of the entry under the audit key, so that an exported copy can be
+    /// checked by whoever holds the key; `null` for entries from before keys.
+    pub mac: Option<String>,
 }
 
 impl From<Entry> for AuditEntryResponse {
@@ -65,6 +68,7 @@ impl From<Entry> for AuditEntryResponse {
             detail: serde_json::from_str(&e.detail).unwrap_or(serde_json::Value::Null),
             prev_hash: e.prev_hash,
             hash: e.hash,
+            mac: e.mac,
         }
     }
 }
@@ -145,8 +149,8 @@ pub async fn verify_trail(
     )))
 }
 
-/// The trail as CSV with Swedish column names, one row per entry, hashes included so an
-/// exported copy can be checked later. Every text cell goes through the compilation's
+/// The trail as CSV with Swedish column names, one row per entry, hashes and MACs
+/// included so an exported copy can be checked later. Every text cell goes through the compilation's
 /// formula guard, since names and details are typed by users.
 fn to_csv(entries: &[Entry]) -> Result<String, csv::Error> {
     let mut out = csv::Writer::from_writer(Vec::new());
@@ -160,6 +164,7 @@ fn to_csv(entries: &[Entry]) -> Result<String, csv::Error> {
         "detaljer",
         "föregående hash",
         "hash",
+        "mac",
     ])?;
     for e in entries {
         out.write_record([
@@ -172,6 +177,7 @@ fn to_csv(entries: &[Entry]) -> Result<String, csv::Error> {
             &cell(&e.detail),
             &e.prev_hash,
             &e.hash,
+            e.mac.as_deref().unwrap_or(""),
         ])?;
     }
     let bytes = out

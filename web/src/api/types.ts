@@ -251,6 +251,8 @@ export interface AuditEntry {
   detail: unknown;
   prevHash: string;
   hash: string;
+  /** HMAC under the audit key; null for entries from before keys. */
+  mac: string | null;
 }
 
 /** What is wrong with the first bad entry or the head (docs/REMISS.md, "The audit trail"). */
