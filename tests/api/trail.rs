@@ -532,3 +532,42 @@ both_dbs!(
         Ok(())
     }
 );
+
+both_dbs!(
+    a_trail_removed_with_its_head_stays_detected,
+    |backend| async move {
+        let draft = a_trail(backend).await?;
+        tamper(
+            &draft.app.state.db,
+            "DELETE FROM audit_log WHERE doc_id = $1",
+            &draft.doc,
+        )
+        .await?;
+        tampered(
+            &draft,
+            "DELETE FROM audit_heads WHERE doc_id = $1",
+            (false, None, Some("head_missing")),
+        )
+        .await?;
+        // The server does not begin a new trail over the removed one.
+        let (status, refusal) = call(
+            &draft.app,
+            Method::PUT,
+            &format!("/api/documents/{}/members/miljo", draft.doc),
+            &draft.owner,
+            Some(serde_json::json!({"role": "commenter"})),
+        )
+        .await?;
+        ensure!(
+            status == 500 && refusal["error"] == "audit_trail_broken",
+            "the next action: {status} {refusal}"
+        );
+        ensure!(stored(&draft).await?.is_empty());
+        let verdict = verify(&draft).await?;
+        ensure!(
+            breach(&verdict) == (false, None, Some("head_missing")),
+            "{verdict}"
+        );
+        Ok(())
+    }
+);

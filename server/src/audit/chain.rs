@@ -77,7 +77,7 @@ pub enum Breach {
     HeadMismatch,
     /// The head's MAC is not the key's: the head itself was rewritten.
     HeadForged,
-    /// The trail has entries but no head.
+    /// The trail has no head: it was removed, perhaps with every entry.
     HeadMissing,
 }
 
@@ -121,18 +121,10 @@ pub fn verify(
     head: Option<&Head>,
 ) -> Verification {
     let count = entries.len();
+    // Every document has a head from its first entry (or from the first keyed start);
+    // none at all means the trail was removed with it.
     let Some(head) = head else {
-        return if entries.is_empty() {
-            Verification {
-                valid: true,
-                entries: 0,
-                first_broken: None,
-                reason: None,
-                legacy_until: 0,
-            }
-        } else {
-            Verification::broken(count, 0, None, Breach::HeadMissing)
-        };
+        return Verification::broken(count, 0, None, Breach::HeadMissing);
     };
     let legacy = head.legacy_until;
     let mut prev = genesis(doc_id);
@@ -316,7 +308,7 @@ mod tests {
         let (entries, head) = trail("d", 2, 0);
         let v = verify(&key(1), "d", &entries, None);
         assert_eq!((v.valid, v.reason), (false, Some(Breach::HeadMissing)));
-        assert!(verify(&key(1), "d", &[], None).valid);
+        assert!(!verify(&key(1), "d", &[], None).valid);
         assert!(!verify(&key(2), "d", &entries, Some(&head)).valid);
     }
 

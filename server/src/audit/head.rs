@@ -10,7 +10,9 @@
 //! Appends continue from the head, not from the last row found: if rows were removed,
 //! the next entry still follows the lost ones, so the gap stays visible. A trail whose
 //! head is missing or forged is not extended at all (the append fails), so the server
-//! never signs over tampering.
+//! never signs over tampering. A trail may only begin (no head, no entries) with
+//! `document_created`: a trail wiped together with its head cannot be restarted as if
+//! nothing had been there.
 
 use super::Entry;
 use super::chain;
@@ -66,15 +68,17 @@ pub struct Tip {
 
 impl Tip {
     /// Continues from an authentic head; starts a trail that has neither head nor
-    /// entries; refuses anything else (a head removed or forged).
+    /// entries with its `document_created` entry; refuses anything else (a head removed
+    /// or forged).
     pub fn from_stored(
         key: AuditKey,
         doc: &str,
         head: Option<Head>,
         has_entries: bool,
+        action: &str,
     ) -> Result<Self, StoreError> {
         let refuse = |why: &str| {
-            StoreError::Corrupt(format!(
+            StoreError::AuditTrailBroken(format!(
                 "the audit trail of {doc} {why}; refusing to extend it (GET …/audit/verify)"
             ))
         };
@@ -86,7 +90,9 @@ impl Tip {
                 legacy_until: head.legacy_until,
             }),
             Some(_) => Err(refuse("has a head that does not verify")),
-            None if has_entries => Err(refuse("has lost its head")),
+            None if has_entries || action != super::Action::DocumentCreated.as_str() => {
+                Err(refuse("has lost its head"))
+            }
             None => Ok(Self {
                 key,
                 seq: 0,
@@ -111,11 +117,11 @@ impl Tip {
 }
 
 /// Reads the head of `$doc` inside the open transaction `$tx` and decides where the
-/// next entry goes. A macro for the same reason as `queue_webhook_deliveries!`: one SQL
+/// next entry, `$entry`, goes. A macro for the same reason as `queue_webhook_deliveries!`: one SQL
 /// text, two transaction types. Evaluates to `Result<Tip, StoreError>`.
 #[macro_export]
 macro_rules! audit_tip {
-    ($tx:ident, $doc:expr) => {
+    ($tx:ident, $doc:expr, $entry:expr) => {
         async {
             let head: Option<$crate::audit::head::Head> = sqlx::query_as(
                 "SELECT seq, hash, legacy_until, mac FROM audit_heads WHERE doc_id = $1",
@@ -133,6 +139,7 @@ macro_rules! audit_tip {
                 $doc.as_str(),
                 head,
                 any.is_some(),
+                &$entry.action,
             )
         }
     };
@@ -295,10 +302,12 @@ mod tests {
 
     #[test]
     fn a_trail_without_its_head_or_with_a_forged_one_is_not_extended() {
-        assert!(Tip::from_stored(key(1), "d", None, true).is_err());
+        let first = "document_created";
+        assert!(Tip::from_stored(key(1), "d", None, true, first).is_err());
         let forged = Head::signed(&key(2), "d", 3, "abc", 0);
-        assert!(Tip::from_stored(key(1), "d", Some(forged), true).is_err());
-        let fresh = Tip::from_stored(key(1), "d", None, false).expect("new trail");
+        assert!(Tip::from_stored(key(1), "d", Some(forged), true, first).is_err());
+        assert!(Tip::from_stored(key(1), "d", None, false, "thread_opened").is_err());
+        let fresh = Tip::from_stored(key(1), "d", None, false, first).expect("new trail");
         assert_eq!((fresh.seq, fresh.prev_hash), (0, chain::genesis("d")));
     }
 }

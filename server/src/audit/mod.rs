@@ -148,7 +148,7 @@ pub async fn record(
 async fn append(db: &Db, doc: &DocId, entry: &mut Entry) -> Result<usize, StoreError> {
     Ok(on_pool!(db, pool => {
         let mut tx = pool.begin_write().await?;
-        let tip = crate::audit_tip!(tx, doc).await?;
+        let tip = crate::audit_tip!(tx, doc, entry).await?;
         tip.extend(doc.as_str(), entry);
         sqlx::query(
             "INSERT INTO audit_log (doc_id, seq, at, action, actor_id, actor_name, org_id, detail, prev_hash, hash, mac) \
