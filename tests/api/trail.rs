@@ -262,6 +262,15 @@ both_dbs!(
             status == 200 && list.as_array().is_some_and(Vec::is_empty),
             "{list}"
         );
+        // Its owners still find it, to read its trail; an invitee does not.
+        let archived = "/api/documents?archived=true";
+        let (status, list) = call(app, Method::GET, archived, owner, None).await?;
+        ensure!(
+            status == 200 && list[0]["id"] == doc.as_str() && list[0]["archivedAt"].is_i64(),
+            "{list}"
+        );
+        let (_, list) = call(app, Method::GET, archived, &sara, None).await?;
+        ensure!(list.as_array().is_some_and(Vec::is_empty), "{list}");
         for (method, path) in [
             (Method::GET, path.clone()),
             (Method::DELETE, path.clone()),

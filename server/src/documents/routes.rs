@@ -14,7 +14,7 @@ use crate::cluster::Notice;
 use crate::documents::content::{self, Format};
 use crate::documents::model::*;
 use crate::documents::store::NewDocument;
-use crate::error::{ApiJson, ApiPath, ApiResult, AppError, ErrorResponse};
+use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
 use crate::ids::{DocId, OrgId, UserId};
 use crate::sync::close::{self, CloseReason};
 
@@ -101,16 +101,25 @@ pub(crate) fn check_title(title: &str) -> ApiResult<String> {
     Ok(title.to_owned())
 }
 
-/// Documents the caller can see, with the caller's role, most recently edited first.
+/// Live documents the caller can see, with the caller's role, most recently edited
+/// first; with `?archived=true`, the archived ones the caller owns, whose audit trails
+/// stay readable at `…/audit`.
 #[utoipa::path(get, path = "/api/documents", tag = "documents", security(("bearer" = [])),
-    responses((status = 200, body = [DocumentResponse]), (status = 401, body = ErrorResponse)))]
+    params(ListDocumentsQuery),
+    responses((status = 200, body = [DocumentResponse]), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse)))]
 pub async fn list_documents(
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
+    ApiQuery(query): ApiQuery<ListDocumentsQuery>,
 ) -> ApiResult<ApiJson<Vec<DocumentResponse>>> {
-    let docs = state.db.documents_for(&who.user, &who.org).await?;
+    let archived = query.archived.unwrap_or(false);
+    let docs = state
+        .db
+        .documents_for(&who.user, &who.org, archived)
+        .await?;
     Ok(ApiJson(
         docs.into_iter()
+            .filter(|(_, role)| !archived || *role == Role::Owner)
             .map(|(row, role)| DocumentResponse::new(row, role))
             .collect(),
     ))

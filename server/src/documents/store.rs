@@ -81,12 +81,14 @@ impl Db {
         })
     }
 
-    /// Every live (not archived) document the user can see, directly or through the
-    /// organisation, with the strongest role, most recently edited first.
+    /// Every live document (or, with `archived`, every archived one) the user can see,
+    /// directly or through the organisation, with the strongest role, most recently
+    /// edited first.
     pub async fn documents_for(
         &self,
         user: &UserId,
         org: &OrgId,
+        archived: bool,
     ) -> Result<Vec<(DocumentRow, Role)>, StoreError> {
         #[derive(sqlx::FromRow)]
         struct Row {
@@ -99,13 +101,14 @@ impl Db {
                 "SELECT ", document_columns!(), ", m.role FROM documents d \
                  JOIN document_members m ON m.doc_id = d.id \
                  LEFT JOIN organisations o ON o.id = d.owner_org \
-                 WHERE d.archived_at IS NULL \
+                 WHERE (CASE WHEN d.archived_at IS NULL THEN 0 ELSE 1 END) = $3 \
                    AND ((m.principal_kind = 'org' AND m.principal_id = $1) \
                     OR (m.principal_kind = 'user' AND m.principal_id = $2)) \
                  ORDER BY d.updated_at DESC, d.id"
             ))
             .bind(org.as_str())
             .bind(user.as_str())
+            .bind(i64::from(archived))
             .fetch_all(pool)
             .await?
         });

@@ -31,6 +31,8 @@ export interface DocumentInfo {
   createdAt: number;
   updatedAt: number;
   role: Role;
+  /** Set on archived documents (`GET /api/documents?archived=true`). */
+  archivedAt?: number;
 }
 
 /** `CreateDocumentRequest`. */
