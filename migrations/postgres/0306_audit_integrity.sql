@@ -22,8 +22,9 @@ CREATE TABLE audit_heads (
 ALTER TABLE documents ADD COLUMN archived_at BIGINT;
 ALTER TABLE documents ADD COLUMN archived_by TEXT;
 
--- What `forankra purge` leaves behind: who removed which document, when, why, and the
--- head of its trail at that moment. No foreign key: it outlives the document.
+-- What `forankra purge` leaves behind: who removed which document, when, why, the head
+-- of its trail at that moment and whether the trail verified, with a MAC under the audit
+-- key over all of it. No foreign key: it outlives the document.
 CREATE TABLE purge_log (
     doc_id        TEXT NOT NULL,
     title         TEXT NOT NULL,
@@ -33,5 +34,9 @@ CREATE TABLE purge_log (
     reason        TEXT NOT NULL,
     audit_entries BIGINT NOT NULL,
     audit_hash    TEXT NOT NULL,
+    -- 1 if GET …/audit/verify would have said valid; else the reason code.
+    audit_valid   BIGINT NOT NULL,
+    audit_reason  TEXT,
+    mac           TEXT NOT NULL,
     PRIMARY KEY (doc_id, purged_at)
 );

@@ -55,8 +55,14 @@ pub struct PurgeArgs {
     /// Why (e.g. the gallringsbeslut it follows), kept in the purge log.
     #[arg(long)]
     pub reason: String,
+    /// Purge even if the document's audit trail does not verify (the verdict is kept in
+    /// the purge log). Without it such a purge is refused: the trail is evidence.
+    #[arg(long)]
+    pub despite_broken_trail: bool,
     #[command(flatten)]
     pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub audit_key: AuditKeyArgs,
 }
 
 /// Where the key that authenticates the audit trail comes from (docs/OPERATIONS.md,

@@ -79,18 +79,33 @@ async fn rotate_secret(args: forankra::cli::DatabaseArgs) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// Deletes an archived document for good, leaving a row in the purge log.
+/// Deletes an archived document for good, leaving a signed row in the purge log.
 async fn purge(args: PurgeArgs) -> anyhow::Result<()> {
     let doc = forankra::ids::DocId::parse(args.document).context("--document")?;
-    let db = Db::connect(&args.database.database_url)
-        .await
-        .context("opening the database")?;
-    let result = forankra::audit::purge::purge(&db, &doc, &args.by, &args.reason).await;
+    let url = args.database.database_url;
+    let db = Db::connect(&url).await.context("opening the database")?;
+    let result = async {
+        let key = forankra::audit::key::open(&db, &args.audit_key.source(), &url)
+            .await
+            .context("setting up the audit key")?;
+        let request = forankra::audit::purge::PurgeRequest {
+            doc: &doc,
+            by: &args.by,
+            reason: &args.reason,
+            despite_broken_trail: args.despite_broken_trail,
+        };
+        anyhow::Ok(forankra::audit::purge::purge(&db, &key, request).await?)
+    }
+    .await;
     db.close().await;
     let record = result?;
     eprintln!(
-        "purged {} (\"{}\"); its audit trail had {} entries ending in {}; recorded in purge_log",
-        record.doc_id, record.title, record.audit_entries, record.audit_hash
+        "purged {} (\"{}\"); its audit trail had {} entries ending in {} ({}); recorded in purge_log",
+        record.doc_id,
+        record.title,
+        record.audit_entries,
+        record.audit_hash,
+        record.audit_reason.as_deref().unwrap_or("verified"),
     );
     Ok(())
 }

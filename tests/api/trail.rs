@@ -318,6 +318,25 @@ async fn run(args: &[&str]) -> Result<(bool, String)> {
     ))
 }
 
+/// `forankra purge` of `doc` with the test key; whether it succeeded and its stderr.
+async fn purge(url: &str, doc: &str, extra: &[&str]) -> Result<(bool, String)> {
+    let mut args = vec![
+        "purge",
+        "--database-url",
+        url,
+        "--audit-key",
+        forankra::config::TEST_AUDIT_KEY,
+        "--document",
+        doc,
+        "--by",
+        "Registrator Eva",
+        "--reason",
+        "Gallringsbeslut 2026:14",
+    ];
+    args.extend_from_slice(extra);
+    run(&args).await
+}
+
 both_dbs!(
     purging_removes_an_archived_document_and_leaves_a_record,
     |backend| async move {
@@ -325,52 +344,59 @@ both_dbs!(
         let doc = draft.doc.clone();
         let (app, owner) = (&draft.app, &draft.owner);
         let url = app.db.url.clone();
-        let purge = [
-            "purge",
-            "--database-url",
-            &url,
-            "--document",
-            &doc,
-            "--by",
-            "Registrator Eva",
-            "--reason",
-            "Gallringsbeslut 2026:14",
-        ];
-        let (ok, stderr) = run(&purge).await?;
+        let (ok, stderr) = purge(&url, &doc, &[]).await?;
         ensure!(
             !ok && stderr.contains("not archived"),
             "a live document was purged: {stderr}"
         );
-        let (status, _) = call(
-            app,
-            Method::DELETE,
-            &format!("/api/documents/{doc}"),
-            owner,
-            None,
-        )
-        .await?;
-        ensure!(status == 204);
-        let trail = stored(&draft).await?;
-        let last = trail.last().context("trail")?.clone();
+        // A second archived document whose trail was shortened afterwards.
+        let broken = app.create_doc(owner, "Andra", None).await?;
+        for id in [&doc, &broken] {
+            let path = format!("/api/documents/{id}");
+            let (status, _) = call(app, Method::DELETE, &path, owner, None).await?;
+            ensure!(status == 204);
+        }
+        let sql = "DELETE FROM audit_log WHERE doc_id = $1 AND action = 'document_archived'";
+        tamper(&app.state.db, sql, &broken).await?;
+        let last = stored(&draft).await?.pop().context("trail")?;
         let test_db = draft.app.stop().await?;
-        let (ok, stderr) = run(&purge).await?;
+        let (ok, stderr) = purge(&test_db.url, &doc, &[]).await?;
+        ensure!(ok, "purge failed: {stderr}");
+        let (ok, stderr) = purge(&test_db.url, &broken, &[]).await?;
+        ensure!(
+            !ok && stderr.contains("does not verify") && stderr.contains("truncated"),
+            "a broken trail was purged unasked: {stderr}"
+        );
+        let (ok, stderr) = purge(&test_db.url, &broken, &["--despite-broken-trail"]).await?;
         ensure!(ok, "purge failed: {stderr}");
         let db = Db::connect(&test_db.url).await?;
         let log = audit::purge::log(&db).await?;
-        ensure!(log.len() == 1, "{log:?}");
-        let record = &log[0];
+        let key = audit::key::AuditKey::new(forankra::config::TEST_AUDIT_KEY.as_bytes(), "test")?;
         ensure!(
-            record.doc_id == doc
-                && record.purged_by == "Registrator Eva"
+            log.len() == 2 && log.iter().all(|r| r.authentic(&key)),
+            "{log:?}"
+        );
+        let record = log.iter().find(|r| r.doc_id == doc).context("the record")?;
+        ensure!(
+            record.purged_by == "Registrator Eva"
                 && record.reason == "Gallringsbeslut 2026:14"
                 && record.title == "Trygghetsprogram"
                 && record.audit_entries == last.seq
-                && record.audit_hash == last.hash,
+                && record.audit_hash == last.hash
+                && record.audit_valid == 1,
             "{record:?} vs the trail's end {} {}",
             last.seq,
             last.hash
         );
-        let id = DocId::parse(doc)?;
+        let other = log
+            .iter()
+            .find(|r| r.doc_id == broken)
+            .context("the record")?;
+        ensure!(
+            other.audit_valid == 0 && other.audit_reason.as_deref() == Some("truncated"),
+            "{other:?}"
+        );
+        let id = DocId::parse(doc.clone())?;
         ensure!(
             db.document(&id).await?.is_none(),
             "the document is still there"
@@ -379,6 +405,16 @@ both_dbs!(
             audit::entries(&db, &id).await?.is_empty(),
             "the trail is still there"
         );
+        // The record cannot be edited with database access alone.
+        tamper(
+            &db,
+            "UPDATE purge_log SET reason = 'Utan beslut' WHERE doc_id = $1",
+            &doc,
+        )
+        .await?;
+        let log = audit::purge::log(&db).await?;
+        let edited = log.iter().find(|r| r.doc_id == doc).context("the record")?;
+        ensure!(!edited.authentic(&key), "an edited purge record passed");
         db.close().await;
         Ok(())
     }
