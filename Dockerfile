@@ -1,7 +1,7 @@
 # Förankra: one image, one binary and the web app it serves.
 #
 #   docker build -t forankra .
-#   docker run -e DATABASE_URL=postgres://… -e FORANKRA_JWT_SECRET=… -p 8080:8080 forankra
+#   docker run -e DATABASE_URL=postgres://… -e FORANKRA_JWT_SECRET=… -e FORANKRA_AUDIT_KEY=… -p 8080:8080 forankra
 #
 # Three stages: the web app (Node 20), the server (Rust), and a slim runtime that holds
 # only the binary, the built web app and CA certificates. The first two are independent,
@@ -61,7 +61,9 @@ COPY --from=server /usr/local/bin/forankra /usr/local/bin/forankra
 COPY --from=web /src/web/dist /usr/share/forankra/web
 USER forankra
 # The working directory is where a SQLite database (`forankra.db`, the default when no
-# DATABASE_URL is given) lives: mount a volume here to keep it.
+# DATABASE_URL is given) lives, with the audit key made beside it at the first start
+# (`forankra.db.audit-key`, unless FORANKRA_AUDIT_KEY is given): mount a volume here to
+# keep them, and back the key up apart from the database (docs/OPERATIONS.md).
 WORKDIR /var/lib/forankra
 ENV FORANKRA_LISTEN=0.0.0.0:8080 \
     FORANKRA_WEB_DIR=/usr/share/forankra/web

@@ -68,6 +68,9 @@ impl App {
             .await
             .context("opening the database")?;
         let tokens = Arc::new(token_keys(&db, &config.jwt).await?);
+        crate::audit::key::open(&db, &config.audit_key, &config.database_url)
+            .await
+            .context("setting up the audit key")?;
         let metrics = Arc::new(Metrics::default());
         let shutdown = CancellationToken::new();
         let tracker = TaskTracker::new();

@@ -1,4 +1,5 @@
-//! The command line: `forankra serve`, `forankra demo`, `forankra token`.
+//! The command line: `forankra serve`, `forankra demo`, `forankra token`,
+//! `forankra purge`.
 //!
 //! Every setting is a flag with an environment variable behind it (clap's `env`), so the
 //! same binary is configured by hand, by systemd units and by docker compose alike.
@@ -11,6 +12,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use secrecy::SecretString;
 
+use crate::audit::key::KeySource;
 use crate::config::{Config, DEFAULT_MAX_MESSAGE_BYTES, JwtConfig};
 use crate::limits::{self, LimitSettings, Rate};
 use crate::security_headers::HttpSettings;
@@ -36,6 +38,61 @@ pub enum Command {
     /// Every token issued so far stops working. (A secret given with --jwt-secret is
     /// rotated by changing that flag instead.)
     RotateSecret(DatabaseArgs),
+    /// Delete an archived document for good: its content, comments and audit trail. A
+    /// row in the purge log keeps who did it, when, why and the trail's last hash.
+    Purge(PurgeArgs),
+}
+
+/// `forankra purge`.
+#[derive(Debug, Args)]
+pub struct PurgeArgs {
+    /// The archived document to remove.
+    #[arg(long)]
+    pub document: String,
+    /// Who decided it (name or case officer), kept in the purge log.
+    #[arg(long)]
+    pub by: String,
+    /// Why (e.g. the gallringsbeslut it follows), kept in the purge log.
+    #[arg(long)]
+    pub reason: String,
+    /// Purge even if the document's audit trail does not verify (the verdict is kept in
+    /// the purge log). Without it such a purge is refused: the trail is evidence.
+    #[arg(long)]
+    pub despite_broken_trail: bool,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub audit_key: AuditKeyArgs,
+}
+
+/// Where the key that authenticates the audit trail comes from (docs/OPERATIONS.md,
+/// "The audit key"). Every node of a PostgreSQL deployment needs the same key.
+#[derive(Debug, Args)]
+pub struct AuditKeyArgs {
+    /// File holding the audit key (at least 32 bytes). Default: `<sqlite file>.audit-key`
+    /// beside the database, or `forankra-audit.key` in the working directory on
+    /// PostgreSQL. Created with mode 0600 at the first start if absent.
+    #[arg(long, env = "FORANKRA_AUDIT_KEY_FILE")]
+    pub audit_key_file: Option<PathBuf>,
+    /// The audit key itself, instead of a file (at least 32 bytes).
+    #[arg(
+        long,
+        env = "FORANKRA_AUDIT_KEY",
+        hide_env_values = true,
+        conflicts_with = "audit_key_file"
+    )]
+    pub audit_key: Option<String>,
+}
+
+impl AuditKeyArgs {
+    /// The source the flags name.
+    pub fn source(&self) -> KeySource {
+        match (&self.audit_key, &self.audit_key_file) {
+            (Some(key), _) => KeySource::Value(SecretString::from(key.clone())),
+            (None, Some(path)) => KeySource::File(path.clone()),
+            (None, None) => KeySource::Default,
+        }
+    }
 }
 
 /// Where the data lives.
@@ -98,6 +155,8 @@ pub struct ServeArgs {
     pub database: DatabaseArgs,
     #[command(flatten)]
     pub jwt: JwtArgs,
+    #[command(flatten)]
+    pub audit_key: AuditKeyArgs,
     /// Load the demo organisations, users (passwords printed) and draft programme.
     #[arg(long, env = "FORANKRA_DEMO")]
     pub demo: bool,
@@ -203,6 +262,7 @@ impl ServeArgs {
             listen: self.listen,
             database_url: self.database.database_url,
             jwt: self.jwt.resolve()?,
+            audit_key: self.audit_key.source(),
             max_message_bytes: self.max_message_bytes,
             max_body_bytes: self.max_body_bytes,
             room_idle_unload: self.room_idle,

@@ -6,11 +6,16 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use crate::audit::key::KeySource;
 use crate::limits::LimitSettings;
 use crate::security_headers::HttpSettings;
 
 /// Default limit on one WebSocket message: a whole large document fits in a sync step 2.
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+
+/// The audit key of [`Config::for_tests`]: every server in a test process signs with it,
+/// since the key in use is process-wide (`audit::key`).
+pub const TEST_AUDIT_KEY: &str = "forankra-test-audit-key-0123456789abcdef";
 
 /// Where JWTs are checked against.
 #[derive(Debug, Clone)]
@@ -33,6 +38,8 @@ pub struct Config {
     /// `postgres://…`, `sqlite://…` or a SQLite file path.
     pub database_url: String,
     pub jwt: JwtConfig,
+    /// Where the key that authenticates the audit trail comes from.
+    pub audit_key: KeySource,
     /// Largest WebSocket message accepted, in bytes.
     pub max_message_bytes: usize,
     /// Largest HTTP request body accepted, in bytes.
@@ -62,6 +69,7 @@ impl Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             database_url: database_url.into(),
             jwt: JwtConfig::Hs256(None),
+            audit_key: KeySource::Value(SecretString::from(TEST_AUDIT_KEY)),
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             max_body_bytes: 4 * 1024 * 1024,
             room_idle_unload: Duration::from_secs(30),

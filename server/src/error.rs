@@ -50,6 +50,9 @@ pub enum AppError {
         message: String,
         details: serde_json::Value,
     },
+    /// The document is archived (`DELETE /api/documents/{id}`): 410 `document_archived`.
+    #[error("{0}")]
+    Archived(String),
     #[error("{0}")]
     PayloadTooLarge(String),
     /// A limit was hit; the client may try again after `retry_after`.
@@ -77,9 +80,13 @@ impl AppError {
             Self::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
             Self::RemissClosed(_) => (StatusCode::CONFLICT, "remiss_closed"),
             Self::ConflictWithDetails { code, .. } => (StatusCode::CONFLICT, code),
+            Self::Archived(_) => (StatusCode::GONE, "document_archived"),
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::Storage(StoreError::AuditTrailBroken(_)) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "audit_trail_broken")
+            }
             Self::Storage(_) | Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -92,6 +99,11 @@ impl IntoResponse for AppError {
             tracing::error!(error = ?self, "request failed");
             match &self {
                 Self::Unavailable(_) => self.to_string(),
+                Self::Storage(StoreError::AuditTrailBroken(_)) => {
+                    "this document's audit trail does not verify, so the server records nothing \
+                     more in it; an owner can see why at GET /api/documents/{id}/audit/verify"
+                        .to_owned()
+                }
                 _ => "the server failed to handle the request; it has been logged".to_owned(),
             }
         } else {

@@ -5,7 +5,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use forankra::auth::Identity;
-use forankra::cli::{Cli, Command, TokenArgs};
+use forankra::cli::{Cli, Command, PurgeArgs, TokenArgs};
 use forankra::ids::{OrgId, UserId};
 use forankra::storage::Db;
 use forankra::{App, telemetry};
@@ -25,6 +25,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Demo(args) => serve(args.into_config(true)?).await,
         Command::Token(args) => token(args).await,
         Command::RotateSecret(args) => rotate_secret(args).await,
+        Command::Purge(args) => purge(args).await,
     }
 }
 
@@ -74,6 +75,37 @@ async fn rotate_secret(args: forankra::cli::DatabaseArgs) -> anyhow::Result<()> 
     db.close().await;
     eprintln!(
         "a new JWT secret is stored: restart every node; tokens issued before now no longer work"
+    );
+    Ok(())
+}
+
+/// Deletes an archived document for good, leaving a signed row in the purge log.
+async fn purge(args: PurgeArgs) -> anyhow::Result<()> {
+    let doc = forankra::ids::DocId::parse(args.document).context("--document")?;
+    let url = args.database.database_url;
+    let db = Db::connect(&url).await.context("opening the database")?;
+    let result = async {
+        let key = forankra::audit::key::open(&db, &args.audit_key.source(), &url)
+            .await
+            .context("setting up the audit key")?;
+        let request = forankra::audit::purge::PurgeRequest {
+            doc: &doc,
+            by: &args.by,
+            reason: &args.reason,
+            despite_broken_trail: args.despite_broken_trail,
+        };
+        anyhow::Ok(forankra::audit::purge::purge(&db, &key, request).await?)
+    }
+    .await;
+    db.close().await;
+    let record = result?;
+    eprintln!(
+        "purged {} (\"{}\"); its audit trail had {} entries ending in {} ({}); recorded in purge_log",
+        record.doc_id,
+        record.title,
+        record.audit_entries,
+        record.audit_hash,
+        record.audit_reason.as_deref().unwrap_or("verified"),
     );
     Ok(())
 }

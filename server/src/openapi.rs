@@ -22,7 +22,7 @@ use crate::error::ApiJson;
         crate::documents::routes::create_document,
         crate::documents::routes::get_document,
         crate::documents::routes::rename_document,
-        crate::documents::routes::delete_document,
+        crate::documents::routes::archive_document,
         crate::documents::routes::list_members,
         crate::documents::routes::set_org_member,
         crate::documents::routes::remove_org_member,

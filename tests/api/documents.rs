@@ -109,11 +109,12 @@ both_dbs!(
             .send()
             .await?;
         assert_eq!(deleted.status(), 204);
-        assert_eq!(live.expect_close().await?.0, 4404);
+        // Archived, not deleted (tests/api/trail.rs has the rest).
+        assert_eq!(live.expect_close().await?.0, 4410);
         let (status, _) = app
             .get_text(&owner, &format!("/api/documents/{first}"))
             .await?;
-        assert_eq!(status, 404);
+        assert_eq!(status, 410);
         Ok::<_, anyhow::Error>(())
     }
 );

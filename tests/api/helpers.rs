@@ -413,6 +413,10 @@ impl ProcessServer {
             .args(["--listen", "127.0.0.1:0", "--database-url", db_url])
             .args(extra)
             .env_remove("FORANKRA_JWT_SECRET")
+            .env_remove("FORANKRA_AUDIT_KEY_FILE")
+            // The in-process servers' key, so a process and an in-process server can take
+            // turns on one database (and no key file lands in the working directory).
+            .env("FORANKRA_AUDIT_KEY", forankra::config::TEST_AUDIT_KEY)
             .env(
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),

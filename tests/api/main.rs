@@ -20,5 +20,6 @@ mod quarantine;
 mod remiss;
 mod sync;
 mod threads;
+mod trail;
 mod versions;
 mod webhooks;

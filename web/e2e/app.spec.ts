@@ -321,7 +321,7 @@ test('the toolbar is one tab stop with arrow keys; Alt+F10 reaches it from the t
   await expect(editor(page).locator('strong', { hasText: 'fetstil' })).toBeVisible();
 });
 
-test('the connection indicator tells a member whose access is revoked or whose document is deleted', async ({
+test('the connection indicator tells a member whose access is revoked or whose document is archived', async ({
   browser,
   request,
 }) => {
@@ -365,8 +365,8 @@ test('the connection indicator tells a member whose access is revoked or whose d
     );
     expect(gone.ok()).toBe(true);
     await expect(connection).toHaveAttribute('data-state', 'disconnected');
-    await expect(sara.page.locator('[data-close-code="4404"]')).toContainText(
-      'Dokumentet finns inte längre',
+    await expect(sara.page.locator('[data-close-code="4410"]')).toContainText(
+      'Dokumentet har arkiverats',
     );
   } finally {
     await sara.context.close();

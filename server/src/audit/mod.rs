@@ -1,5 +1,6 @@
 //! The audit trail: who did what to a document, and when, in an append-only log whose
-//! entries are hash-chained (see [`chain`]).
+//! entries are hash-chained (see [`chain`]), authenticated with a key kept outside the
+//! database ([`key`]) and closed by a signed head ([`head`]).
 //!
 //! Handlers call [`record`] after their action has succeeded. Entries are numbered per
 //! document; two nodes appending at once race on the primary key and the loser retries
@@ -7,6 +8,9 @@
 //! (which the update journal writes on every commit).
 
 pub mod chain;
+pub mod head;
+pub mod key;
+pub mod purge;
 pub mod routes;
 
 use serde::Serialize;
@@ -24,6 +28,7 @@ const APPEND_ATTEMPTS: usize = 8;
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     DocumentCreated,
+    DocumentArchived,
     MemberInvited,
     MemberRoleChanged,
     MemberRemoved,
@@ -54,6 +59,7 @@ impl Action {
         use Action::*;
         match self {
             DocumentCreated => "document_created",
+            DocumentArchived => "document_archived",
             MemberInvited => "member_invited",
             MemberRoleChanged => "member_role_changed",
             MemberRemoved => "member_removed",
@@ -93,6 +99,8 @@ pub struct Entry {
     pub detail: String,
     pub prev_hash: String,
     pub hash: String,
+    /// HMAC of the entry under the audit key (`None` for entries from before keys).
+    pub mac: Option<String>,
 }
 
 /// Appends one entry to the document's trail. `actor` is `None` for the server's own
@@ -114,6 +122,7 @@ pub async fn record(
         detail: detail.to_string(),
         prev_hash: String::new(),
         hash: String::new(),
+        mac: None,
     };
     let mut attempt = 0;
     loop {
@@ -134,24 +143,16 @@ pub async fn record(
     }
 }
 
-/// Chains `entry` onto the current last entry and inserts it, with the webhook deliveries
+/// Chains `entry` onto the trail's head and inserts it, with the new head and the webhook deliveries
 /// it causes, in one transaction; returns how many deliveries were queued.
 async fn append(db: &Db, doc: &DocId, entry: &mut Entry) -> Result<usize, StoreError> {
     Ok(on_pool!(db, pool => {
         let mut tx = pool.begin_write().await?;
-        let last: Option<(i64, String)> = sqlx::query_as(
-            "SELECT seq, hash FROM audit_log WHERE doc_id = $1 ORDER BY seq DESC LIMIT 1",
-        )
-        .bind(doc.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let (seq, prev_hash) = last.unwrap_or_else(|| (0, chain::genesis(doc.as_str())));
-        entry.seq = seq + 1;
-        entry.prev_hash = prev_hash;
-        entry.hash = chain::hash(doc.as_str(), entry);
+        let tip = crate::audit_tip!(tx, doc, entry).await?;
+        tip.extend(doc.as_str(), entry);
         sqlx::query(
-            "INSERT INTO audit_log (doc_id, seq, at, action, actor_id, actor_name, org_id, detail, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            "INSERT INTO audit_log (doc_id, seq, at, action, actor_id, actor_name, org_id, detail, prev_hash, hash, mac) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(doc.as_str())
         .bind(entry.seq)
@@ -163,8 +164,10 @@ async fn append(db: &Db, doc: &DocId, entry: &mut Entry) -> Result<usize, StoreE
         .bind(&entry.detail)
         .bind(&entry.prev_hash)
         .bind(&entry.hash)
+        .bind(&entry.mac)
         .execute(&mut *tx)
         .await?;
+        crate::audit_advance_head!(tx, doc, tip, &*entry).await?;
         let queued = crate::queue_webhook_deliveries!(tx, doc, &*entry).await?;
         tx.commit().await?;
         queued
@@ -181,7 +184,7 @@ fn is_unique_violation(error: &sqlx::Error) -> bool {
 pub async fn entries(db: &Db, doc: &DocId) -> Result<Vec<Entry>, StoreError> {
     Ok(on_pool!(db, pool => {
         sqlx::query_as::<_, Entry>(
-            "SELECT seq, at, action, actor_id, actor_name, org_id, detail, prev_hash, hash \
+            "SELECT seq, at, action, actor_id, actor_name, org_id, detail, prev_hash, hash, mac \
              FROM audit_log WHERE doc_id = $1 ORDER BY seq",
         )
         .bind(doc.as_str())

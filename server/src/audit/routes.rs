@@ -1,5 +1,6 @@
 //! `/api/documents/{id}/audit…`: read, export and verify a document's audit trail
-//! (owners only: it names every person who took part).
+//! (owners only: it names every person who took part). These routes also serve archived
+//! documents: the trail outlives the document's place in lists and the editor.
 
 use axum::Router;
 use axum::extract::State;
@@ -13,8 +14,9 @@ use crate::app::AppState;
 use crate::audit::chain::{self, Verification};
 use crate::audit::{self, Action, Entry};
 use crate::auth::{AuthUser, Role};
-use crate::documents::routes::authorize;
+use crate::documents::routes::authorize_archived;
 use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
+use crate::remiss::compilation::cell;
 
 /// The routes of this module.
 pub fn router() -> Router<AppState> {
@@ -46,6 +48,9 @@ pub struct AuditEntryResponse {
     pub detail: serde_json::Value,
     pub prev_hash: String,
     pub hash: String,
+    /// HMAC-SHA256 of the entry under the audit key, so that an exported copy can be
+    /// checked by whoever holds the key; `null` for entries from before keys.
+    pub mac: Option<String>,
 }
 
 impl From<Entry> for AuditEntryResponse {
@@ -63,6 +68,7 @@ impl From<Entry> for AuditEntryResponse {
             detail: serde_json::from_str(&e.detail).unwrap_or(serde_json::Value::Null),
             prev_hash: e.prev_hash,
             hash: e.hash,
+            mac: e.mac,
         }
     }
 }
@@ -85,7 +91,7 @@ pub async fn audit_trail(
     ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> ApiResult<Response> {
-    let (doc, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
+    let (doc, _, _) = authorize_archived(&state, &id, &who, Role::Owner).await?;
     match query.format.as_deref().unwrap_or("json") {
         "json" => {
             let entries = audit::entries(&state.db, &doc).await?;
@@ -119,7 +125,10 @@ pub async fn audit_trail(
     }
 }
 
-/// Checks the hash chain of the whole trail (owners).
+/// Checks the whole trail (owners): the hash chain, each entry's MAC under the audit key,
+/// and that the trail ends where its signed head says, so rewritten entries (even with
+/// the later hashes recomputed) and entries removed from the end are both reported, with
+/// the first bad entry's number and a reason code.
 #[utoipa::path(get, path = "/api/documents/{id}/audit/verify", tag = "remiss", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = Verification), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
@@ -128,13 +137,21 @@ pub async fn verify_trail(
     AuthUser(who): AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<ApiJson<Verification>> {
-    let (doc, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
+    let (doc, _, _) = authorize_archived(&state, &id, &who, Role::Owner).await?;
+    let key = audit::key::current()?;
+    let head = audit::head::load(&state.db, &doc).await?;
     let entries = audit::entries(&state.db, &doc).await?;
-    Ok(ApiJson(chain::verify(doc.as_str(), &entries)))
+    Ok(ApiJson(chain::verify(
+        &key,
+        doc.as_str(),
+        &entries,
+        head.as_ref(),
+    )))
 }
 
-/// The trail as CSV with Swedish column names, one row per entry, hashes included so an
-/// exported copy can be checked later.
+/// The trail as CSV with Swedish column names, one row per entry, hashes and MACs
+/// included so an exported copy can be checked later. Every text cell goes through the compilation's
+/// formula guard, since names and details are typed by users.
 fn to_csv(entries: &[Entry]) -> Result<String, csv::Error> {
     let mut out = csv::Writer::from_writer(Vec::new());
     out.write_record([
@@ -147,18 +164,20 @@ fn to_csv(entries: &[Entry]) -> Result<String, csv::Error> {
         "detaljer",
         "föregående hash",
         "hash",
+        "mac",
     ])?;
     for e in entries {
         out.write_record([
             e.seq.to_string().as_str(),
             e.at.to_string().as_str(),
-            &e.action,
-            e.actor_id.as_deref().unwrap_or(""),
-            e.actor_name.as_deref().unwrap_or(""),
-            e.org_id.as_deref().unwrap_or(""),
-            &e.detail,
+            &cell(&e.action),
+            &cell(e.actor_id.as_deref().unwrap_or("")),
+            &cell(e.actor_name.as_deref().unwrap_or("")),
+            &cell(e.org_id.as_deref().unwrap_or("")),
+            &cell(&e.detail),
             &e.prev_hash,
             &e.hash,
+            e.mac.as_deref().unwrap_or(""),
         ])?;
     }
     let bytes = out

@@ -137,13 +137,13 @@ async fn dispatch(state: &AppState, from: &str, notice: Notice) {
                 Err(error) => tracing::warn!(%error, "reloading members failed"),
             }
         }
-        Notice::Deleted { d } => {
+        Notice::Archived { d } => {
             if let Some(doc) = doc_of(&d) {
                 state
                     .rooms
                     .close_document(
                         &doc,
-                        CloseReason::new(close::NOT_FOUND, "the document was deleted"),
+                        CloseReason::new(close::ARCHIVED, "the document is archived"),
                     )
                     .await;
             }

@@ -30,9 +30,9 @@ pub enum Notice {
     /// The document's membership changed.
     #[serde(rename = "m")]
     Members { d: String },
-    /// The document was deleted.
+    /// The document was archived: close its room.
     #[serde(rename = "x")]
-    Deleted { d: String },
+    Archived { d: String },
     /// The sending node is alive.
     #[serde(rename = "h")]
     Heartbeat,

@@ -166,6 +166,15 @@ async fn create_document(db: &Db, seed: &Seed) -> anyhow::Result<()> {
         initial_update: Some(initial_update),
     })
     .await?;
+    // Every trail begins with its document's creation (`audit::head`).
+    crate::audit::record(
+        db,
+        &id,
+        None,
+        crate::audit::Action::DocumentCreated,
+        serde_json::json!({"title": seed.document.title, "demo": true}),
+    )
+    .await?;
     for member in &seed.members {
         db.set_member(&id, PrincipalKind::Org, &member.org, member.role, &creator)
             .await?;

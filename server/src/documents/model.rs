@@ -18,6 +18,8 @@ pub struct DocumentRow {
     pub created_by: String,
     pub created_at: i64,
     pub updated_at: i64,
+    /// When `DELETE /api/documents/{id}` archived it; `None` while live.
+    pub archived_at: Option<i64>,
 }
 
 /// A membership row joined with the principal's display name.
@@ -61,6 +63,17 @@ pub struct DocumentResponse {
     pub updated_at: i64,
     /// What the caller may do here.
     pub role: Role,
+    /// When it was archived (epoch milliseconds); absent while live.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub archived_at: Option<i64>,
+}
+
+/// `GET /api/documents` options.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct ListDocumentsQuery {
+    /// `true`: the archived documents the caller owns (their audit trails stay
+    /// readable), instead of the live ones.
+    pub archived: Option<bool>,
 }
 
 impl DocumentResponse {
@@ -75,6 +88,7 @@ impl DocumentResponse {
             created_at: row.created_at,
             updated_at: row.updated_at,
             role,
+            archived_at: row.archived_at,
         }
     }
 }

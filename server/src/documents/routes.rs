@@ -1,4 +1,4 @@
-//! `/api/documents…`: create, list, read, rename, delete, membership and content.
+//! `/api/documents…`: create, list, read, rename, archive, membership and content.
 
 use axum::Router;
 use axum::extract::State;
@@ -14,7 +14,7 @@ use crate::cluster::Notice;
 use crate::documents::content::{self, Format};
 use crate::documents::model::*;
 use crate::documents::store::NewDocument;
-use crate::error::{ApiJson, ApiPath, ApiResult, AppError, ErrorResponse};
+use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
 use crate::ids::{DocId, OrgId, UserId};
 use crate::sync::close::{self, CloseReason};
 
@@ -29,7 +29,7 @@ pub fn router() -> Router<AppState> {
             "/api/documents/{id}",
             get(get_document)
                 .patch(rename_document)
-                .delete(delete_document),
+                .delete(archive_document),
         )
         .route("/api/documents/{id}/members", get(list_members))
         .route(
@@ -45,8 +45,26 @@ pub fn router() -> Router<AppState> {
         .route("/api/documents/{id}/text", get(document_text))
 }
 
-/// Loads the document and checks that the caller has at least `needed` on it.
+/// Loads a live document and checks that the caller has at least `needed` on it. An
+/// archived document answers 410 `document_archived` to members (404 to others).
 pub async fn authorize(
+    state: &AppState,
+    id: &str,
+    who: &Identity,
+    needed: Role,
+) -> ApiResult<(DocId, DocumentRow, Role)> {
+    let (id, row, role) = authorize_archived(state, id, who, needed).await?;
+    if row.archived_at.is_some() {
+        return Err(AppError::Archived(
+            "this document is archived; its owners can still read its audit trail".into(),
+        ));
+    }
+    Ok((id, row, role))
+}
+
+/// As [`authorize`], but archived documents pass too: for the audit trail, which stays
+/// readable after the document is archived.
+pub async fn authorize_archived(
     state: &AppState,
     id: &str,
     who: &Identity,
@@ -83,16 +101,25 @@ pub(crate) fn check_title(title: &str) -> ApiResult<String> {
     Ok(title.to_owned())
 }
 
-/// Documents the caller can see, with the caller's role, most recently edited first.
+/// Live documents the caller can see, with the caller's role, most recently edited
+/// first; with `?archived=true`, the archived ones the caller owns, whose audit trails
+/// stay readable at `…/audit`.
 #[utoipa::path(get, path = "/api/documents", tag = "documents", security(("bearer" = [])),
-    responses((status = 200, body = [DocumentResponse]), (status = 401, body = ErrorResponse)))]
+    params(ListDocumentsQuery),
+    responses((status = 200, body = [DocumentResponse]), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse)))]
 pub async fn list_documents(
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
+    ApiQuery(query): ApiQuery<ListDocumentsQuery>,
 ) -> ApiResult<ApiJson<Vec<DocumentResponse>>> {
-    let docs = state.db.documents_for(&who.user, &who.org).await?;
+    let archived = query.archived.unwrap_or(false);
+    let docs = state
+        .db
+        .documents_for(&who.user, &who.org, archived)
+        .await?;
     Ok(ApiJson(
         docs.into_iter()
+            .filter(|(_, role)| !archived || *role == Role::Owner)
             .map(|(row, role)| DocumentResponse::new(row, role))
             .collect(),
     ))
@@ -191,25 +218,43 @@ pub async fn rename_document(
     Ok(ApiJson(DocumentResponse::new(row, role)))
 }
 
-/// Deletes a document and closes every connection to it (owners).
+/// Archives a document (owners): it leaves every list, every other route answers 410
+/// `document_archived`, and open editors are closed with 4410. Nothing is deleted: the
+/// audit trail stays readable and verifiable by the owners (`/audit`, `/audit/verify`),
+/// and the archiving itself is its last entry. `forankra purge` deletes for good.
 #[utoipa::path(delete, path = "/api/documents/{id}", tag = "documents", security(("bearer" = [])),
     params(("id" = String, Path)),
-    responses((status = 204), (status = 403, body = ErrorResponse)))]
-pub async fn delete_document(
+    responses((status = 204, description = "archived"), (status = 403, body = ErrorResponse),
+        (status = 404, body = ErrorResponse), (status = 410, description = "already archived", body = ErrorResponse)))]
+pub async fn archive_document(
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     let (id, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
-    state.db.delete_document(&id).await?;
+    if !state.db.archive_document(&id, &who.user).await? {
+        return Err(AppError::Archived(
+            "this document is already archived".into(),
+        ));
+    }
+    audit::record(
+        &state.db,
+        &id,
+        Some(&who),
+        Action::DocumentArchived,
+        json!({}),
+    )
+    .await?;
     state
         .rooms
         .close_document(
             &id,
-            CloseReason::new(close::NOT_FOUND, "the document was deleted"),
+            CloseReason::new(close::ARCHIVED, "the document is archived"),
         )
         .await;
-    state.cluster.publish(Notice::Deleted { d: id.to_string() });
+    state
+        .cluster
+        .publish(Notice::Archived { d: id.to_string() });
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -10,7 +10,7 @@ use crate::storage::{BeginWrite, Db, StoreError, now_ms};
 macro_rules! document_columns {
     () => {
         "d.id, d.title, d.owner_org, COALESCE(o.name, d.owner_org) AS owner_org_name, \
-         d.created_by, d.created_at, d.updated_at"
+         d.created_by, d.created_at, d.updated_at, d.archived_at"
     };
 }
 
@@ -81,12 +81,14 @@ impl Db {
         })
     }
 
-    /// Every document the user can see, directly or through the organisation, with the
-    /// strongest role, most recently edited first.
+    /// Every live document (or, with `archived`, every archived one) the user can see,
+    /// directly or through the organisation, with the strongest role, most recently
+    /// edited first.
     pub async fn documents_for(
         &self,
         user: &UserId,
         org: &OrgId,
+        archived: bool,
     ) -> Result<Vec<(DocumentRow, Role)>, StoreError> {
         #[derive(sqlx::FromRow)]
         struct Row {
@@ -99,12 +101,14 @@ impl Db {
                 "SELECT ", document_columns!(), ", m.role FROM documents d \
                  JOIN document_members m ON m.doc_id = d.id \
                  LEFT JOIN organisations o ON o.id = d.owner_org \
-                 WHERE (m.principal_kind = 'org' AND m.principal_id = $1) \
-                    OR (m.principal_kind = 'user' AND m.principal_id = $2) \
+                 WHERE (CASE WHEN d.archived_at IS NULL THEN 0 ELSE 1 END) = $3 \
+                   AND ((m.principal_kind = 'org' AND m.principal_id = $1) \
+                    OR (m.principal_kind = 'user' AND m.principal_id = $2)) \
                  ORDER BY d.updated_at DESC, d.id"
             ))
             .bind(org.as_str())
             .bind(user.as_str())
+            .bind(i64::from(archived))
             .fetch_all(pool)
             .await?
         });
@@ -134,10 +138,19 @@ impl Db {
         Ok(())
     }
 
-    /// Deletes a document with its log, snapshot and membership.
-    pub async fn delete_document(&self, id: &DocId) -> Result<bool, StoreError> {
+    /// Archives a document: it leaves every list and the editor, and keeps everything,
+    /// its audit trail included (`forankra purge` removes it for good). False if it was
+    /// already archived.
+    pub async fn archive_document(&self, id: &DocId, by: &UserId) -> Result<bool, StoreError> {
         on_pool!(self, pool => {
-            let done = sqlx::query("DELETE FROM documents WHERE id = $1").bind(id.as_str()).execute(pool).await?;
+            let done = sqlx::query(
+                "UPDATE documents SET archived_at = $2, archived_by = $3 WHERE id = $1 AND archived_at IS NULL",
+            )
+            .bind(id.as_str())
+            .bind(now_ms())
+            .bind(by.as_str())
+            .execute(pool)
+            .await?;
             Ok(done.rows_affected() > 0)
         })
     }

@@ -41,6 +41,10 @@ pub enum StoreError {
     NoSuchDocument,
     #[error("a stored row is corrupt: {0}")]
     Corrupt(String),
+    /// A document's audit trail lost or forged its head: nothing more is appended to it
+    /// (`audit::head`).
+    #[error("{0}")]
+    AuditTrailBroken(String),
 }
 
 /// Which database engine a [`Db`] talks to.

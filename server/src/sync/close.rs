@@ -10,8 +10,12 @@
 pub const UNAUTHORIZED: u16 = 4401;
 /// The token is fine but gives no access to this document (or access was revoked).
 pub const FORBIDDEN: u16 = 4403;
-/// No such document (or it was deleted).
+/// No such document (or it was purged).
 pub const NOT_FOUND: u16 = 4404;
+/// The document is archived: no more editing or following it live (its owners can still
+/// read its audit trail over HTTP). Like HTTP 410 Gone; in 4400–4499 so the y-websocket
+/// client does not retry.
+pub const ARCHIVED: u16 = 4410;
 /// The connection's role changed: reconnect to learn the new one. Outside 4400–4499 on
 /// purpose, so the y-websocket client does reconnect.
 pub const ROLE_CHANGED: u16 = 4100;

@@ -196,8 +196,15 @@ async fn admit(
         tracing::error!(%error, "admission query failed");
         CloseReason::new(close::INTERNAL, "the server could not check access")
     };
-    if state.db.document(&doc).await.map_err(internal)?.is_none() {
-        return Err(CloseReason::new(close::NOT_FOUND, "no such document"));
+    match state.db.document(&doc).await.map_err(internal)? {
+        None => return Err(CloseReason::new(close::NOT_FOUND, "no such document")),
+        Some(row) if row.archived_at.is_some() => {
+            return Err(CloseReason::new(
+                close::ARCHIVED,
+                "the document is archived",
+            ));
+        }
+        Some(_) => {}
     }
     let members = state.db.members(&doc).await.map_err(internal)?;
     let role = effective_role(&members, &identity.user, &identity.org)

@@ -31,6 +31,8 @@ export interface DocumentInfo {
   createdAt: number;
   updatedAt: number;
   role: Role;
+  /** Set on archived documents (`GET /api/documents?archived=true`). */
+  archivedAt?: number;
 }
 
 /** `CreateDocumentRequest`. */
@@ -262,13 +264,31 @@ export interface AuditEntry {
   detail: unknown;
   prevHash: string;
   hash: string;
+  /** HMAC under the audit key; null for entries from before keys. */
+  mac: string | null;
 }
+
+/** What is wrong with the first bad entry or the head (docs/REMISS.md, "The audit trail"). */
+export type AuditBreach =
+  | 'out_of_sequence'
+  | 'link_broken'
+  | 'hash_mismatch'
+  | 'mac_missing'
+  | 'mac_mismatch'
+  | 'truncated'
+  | 'beyond_head'
+  | 'head_mismatch'
+  | 'head_forged'
+  | 'head_missing';
 
 /** `GET …/audit/verify`. */
 export interface AuditVerification {
   valid: boolean;
   entries: number;
   firstBroken: number | null;
+  reason: AuditBreach | null;
+  /** Entries 1..=legacyUntil predate the audit key: hash-checked, not authenticated. */
+  legacyUntil: number;
 }
 
 export type WebhookEvent =

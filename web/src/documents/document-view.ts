@@ -232,7 +232,7 @@ function renderError(heading: HTMLElement, error: unknown): HTMLElement {
 function renderClosed(doc: DocumentSession): HTMLElement | null {
   const { state, closeCode } = doc.connection.status;
   if (state !== 'disconnected' || closeCode === null) return null;
-  const known = [4400, 4401, 4403, 4404, 4413];
+  const known = [4400, 4401, 4403, 4404, 4410, 4413];
   const message = known.includes(closeCode)
     ? t(`connection.reason.${closeCode}` as MessageKey)
     : t('connection.reason.other', { code: closeCode });
@@ -251,7 +251,7 @@ function renderClosed(doc: DocumentSession): HTMLElement | null {
           },
           t('connection.loginAgain'),
         )
-      : closeCode === 4403 || closeCode === 4404
+      : closeCode === 4403 || closeCode === 4404 || closeCode === 4410
         ? h('a', { href: '/', class: 'button' }, t('app.backToDocuments'))
         : h(
             'button',

@@ -112,6 +112,8 @@ export const en: Messages = {
   'connection.reason.4403':
     "You no longer have access to this document. Your organisation's role may have been removed.",
   'connection.reason.4404': 'The document no longer exists. It may have been deleted.',
+  'connection.reason.4410':
+    'The document has been archived and can no longer be edited. Its owners can still read its audit trail.',
   'connection.reason.4413':
     'The change was too large for the server and was not sent. Reload the page to continue.',
   'connection.reason.4400':
@@ -413,7 +415,7 @@ export const en: Messages = {
   'remiss.audit.csv': 'Download as CSV',
   'remiss.audit.valid': 'The chain is whole: all {entries} entries check out.',
   'remiss.audit.broken':
-    'The chain is broken from entry {seq} of {entries}: the trail was changed afterwards.',
+    'The chain is broken from entry {seq} of {entries} ({reason}): the trail was changed afterwards.',
   'remiss.audit.colSeq': 'No.',
   'remiss.audit.colAt': 'Time',
   'remiss.audit.colAction': 'Event',

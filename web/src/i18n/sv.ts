@@ -115,6 +115,8 @@ export const sv = {
   'connection.reason.4403':
     'Du har inte längre tillgång till dokumentet. Din organisations roll kan ha tagits bort.',
   'connection.reason.4404': 'Dokumentet finns inte längre. Det kan ha tagits bort.',
+  'connection.reason.4410':
+    'Dokumentet har arkiverats och kan inte längre redigeras. Ägarna kan fortfarande läsa granskningsloggen.',
   'connection.reason.4413':
     'Ändringen var för stor för servern och skickades inte. Ladda om sidan för att fortsätta.',
   'connection.reason.4400':
@@ -415,7 +417,7 @@ export const sv = {
   'remiss.audit.csv': 'Ladda ner som CSV',
   'remiss.audit.valid': 'Kedjan är hel: alla {entries} poster stämmer.',
   'remiss.audit.broken':
-    'Kedjan är bruten från post {seq} av {entries}: loggen har ändrats i efterhand.',
+    'Kedjan är bruten från post {seq} av {entries} ({reason}): loggen har ändrats i efterhand.',
   'remiss.audit.colSeq': 'Nr',
   'remiss.audit.colAt': 'Tid',
   'remiss.audit.colAction': 'Händelse',

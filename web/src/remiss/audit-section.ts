@@ -96,7 +96,11 @@ export function auditSection(docId: string): Part {
           },
           result.valid
             ? t('remiss.audit.valid', { entries: result.entries })
-            : t('remiss.audit.broken', { seq: result.firstBroken ?? '?', entries: result.entries }),
+            : t('remiss.audit.broken', {
+                seq: result.firstBroken ?? '?',
+                entries: result.entries,
+                reason: result.reason ?? '?',
+              }),
         ),
       );
     } catch (error) {
