@@ -42,6 +42,10 @@ pub enum AppError {
     /// `avslutad`); the message names the date or the phase.
     #[error("{0}")]
     RemissClosed(String),
+    /// The comment belongs to a decision: its thread is resolved, or was when it was
+    /// sealed, so its text can no longer change.
+    #[error("{0}")]
+    ThreadResolved(String),
     #[error("{0}")]
     PayloadTooLarge(String),
     /// A limit was hit; the client may try again after `retry_after`.
@@ -68,6 +72,7 @@ impl AppError {
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
             Self::RemissClosed(_) => (StatusCode::CONFLICT, "remiss_closed"),
+            Self::ThreadResolved(_) => (StatusCode::CONFLICT, "thread_resolved"),
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),

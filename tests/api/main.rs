@@ -16,6 +16,7 @@ mod interop;
 mod limits;
 mod members;
 mod quarantine;
+mod record;
 mod remiss;
 mod sync;
 mod threads;
