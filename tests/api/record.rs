@@ -544,6 +544,45 @@ both_dbs!(
             ),
             (&json!("Som mottaget."), &Value::Null)
         );
+        drop_failure(&app).await?;
+
+        // Rejecting a proposal writes two entries; if the second cannot be written the
+        // thread is not resolved and the first is not kept either.
+        let request =
+            json!({ "anchor": request["anchor"], "body": "Byt ord.", "proposal": "förskolan" });
+        let proposal = ok(call(&app, Method::POST, &path, &sara, Some(request)).await?)?;
+        let base = format!("/api/documents/{doc}/threads/{}", id(&proposal)?);
+        fail_audit_of(&app, "thread_resolved").await?;
+        let reject = format!("{base}/proposal/reject");
+        let (status, body) = call(
+            &app,
+            Method::POST,
+            &reject,
+            &owner,
+            Some(json!({ "motivation": "Nej." })),
+        )
+        .await?;
+        assert_eq!(status, 500, "{body}");
+        let thread = ok(call(&app, Method::GET, &base, &owner, None).await?)?;
+        assert_eq!(
+            (&thread["status"], &thread["resolution"]),
+            (&json!("open"), &Value::Null)
+        );
+        let trail = ok(call(
+            &app,
+            Method::GET,
+            &format!("/api/documents/{doc}/audit"),
+            &owner,
+            None,
+        )
+        .await?)?;
+        let rejected = trail
+            .as_array()
+            .context("entries")?
+            .iter()
+            .filter(|e| e["action"] == "proposal_rejected")
+            .count();
+        assert_eq!(rejected, 0, "{trail}");
         Ok::<_, anyhow::Error>(())
     }
 );

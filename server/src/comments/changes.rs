@@ -183,6 +183,25 @@ pub async fn resolve_thread(
     on.audit(tx, Action::ThreadResolved, detail).await
 }
 
+/// Rejects a thread's change proposal with a motivation (the caller is an owner): the
+/// thread is resolved as `ej_beaktad`, with both audit entries, in one transaction.
+pub async fn reject_proposal(tx: &mut Tx, on: Change<'_>, motivation: &str) -> ApiResult<()> {
+    let thread = on.lock(tx).await?;
+    if thread.proposal.is_none() {
+        return Err(AppError::Conflict("the thread carries no proposal".into()));
+    }
+    if thread.status != ThreadStatus::Open.as_str() {
+        return Err(AppError::Conflict("the thread is already resolved".into()));
+    }
+    let outcome = Outcome::EjBeaktad;
+    tx.resolve_thread(on.thread, outcome, motivation, &author(on.who))
+        .await?;
+    let detail = json!({"thread": on.thread, "outcome": outcome, "motivation": motivation});
+    on.audit(tx, Action::ProposalRejected, detail.clone())
+        .await?;
+    on.audit(tx, Action::ThreadResolved, detail).await
+}
+
 /// Opens a resolved thread again (the caller is an owner).
 pub async fn reopen_thread(tx: &mut Tx, on: Change<'_>) -> ApiResult<()> {
     let thread = on.lock(tx).await?;

@@ -539,17 +539,12 @@ pub async fn reject_proposal(
     ApiPath((id, thread_id)): ApiPath<(String, String)>,
     ApiJson(request): ApiJson<DecideProposalRequest>,
 ) -> ApiResult<ApiJson<ThreadResponse>> {
-    let (doc, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
-    open_proposal(&state, &doc, &thread_id).await?;
+    let (doc, _, role) = authorize(&state, &id, &who, Role::Owner).await?;
     let motivation = check_text(&request.motivation, "motivation", false)?;
-    state
-        .db
-        .resolve_thread(&thread_id, Outcome::EjBeaktad, &motivation, &author(&who))
-        .await?;
-    let detail =
-        json!({"thread": thread_id, "outcome": Outcome::EjBeaktad, "motivation": motivation});
-    audited(&state, &doc, &who, Action::ProposalRejected, detail.clone()).await?;
-    audited(&state, &doc, &who, Action::ThreadResolved, detail).await?;
+    let mut tx = state.db.transaction().await?;
+    let on = Change::new(&doc, &who, role, &thread_id);
+    changes::reject_proposal(&mut tx, on, &motivation).await?;
+    tx.commit().await?;
     Ok(ApiJson(publish_thread(&state, &doc, &thread_id).await?))
 }
 

@@ -205,6 +205,7 @@ impl Db {
 pub struct LockedThread {
     pub status: String,
     pub author_id: String,
+    pub proposal: Option<String>,
 }
 
 /// A comment as a change checks it.
@@ -226,7 +227,7 @@ impl Tx {
     ) -> Result<Option<LockedThread>, StoreError> {
         Ok(on_tx!(self, conn => {
             sqlx::query_as::<_, LockedThread>(
-                "UPDATE threads SET updated_at = $3 WHERE doc_id = $1 AND id = $2 RETURNING status, author_id",
+                "UPDATE threads SET updated_at = $3 WHERE doc_id = $1 AND id = $2 RETURNING status, author_id, proposal",
             )
             .bind(doc.as_str())
             .bind(id)
