@@ -183,6 +183,22 @@ both_dbs!(
             ],
         );
         assert!(!markdown.contains("förhastat"), "{markdown}");
+
+        // The API description names the route and the refusal.
+        let spec = ok(call(&app, Method::GET, "/api/openapi.json", &erik, None).await?)?;
+        let paths = &spec["paths"];
+        assert!(
+            paths["/api/documents/{id}/threads/{thread_id}/comments/{comment_id}/revisions"]["get"]
+                .is_object()
+        );
+        let conflict = paths["/api/documents/{id}/threads/{thread_id}/comments/{comment_id}"]
+            ["patch"]["responses"]["409"]["description"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            conflict.contains("thread_resolved") && conflict.contains("remiss_closed"),
+            "{conflict}"
+        );
         Ok::<_, anyhow::Error>(())
     }
 );
@@ -435,42 +451,39 @@ both_dbs!(
     }
 );
 
-/// Makes every audit append of `action` fail inside the test's own database.
+/// Makes every audit append of `action` fail inside the test's own database, through a
+/// trigger named after the action. (A name is never reused: a pooled SQLite connection
+/// that has not read the schema since a `DROP TRIGGER` still knows the old trigger, and
+/// SQLite's `CREATE TRIGGER` checks its name against that cached schema.)
 async fn fail_audit_of(app: &TestApp, action: &str) -> Result<()> {
-    match &app.state.db {
-        forankra::storage::Db::Sqlite(pool) => {
-            let sql = format!(
-                "CREATE TRIGGER fail_audit BEFORE INSERT ON audit_log WHEN NEW.action = '{action}' \
-                 BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
-            );
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                .execute(pool)
-                .await?;
-        }
-        forankra::storage::Db::Postgres(pool) => {
-            let sql = format!(
-                "CREATE FUNCTION fail_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
-                 IF NEW.action = '{action}' THEN RAISE EXCEPTION 'injected failure'; END IF; \
-                 RETURN NEW; END $$; \
-                 CREATE TRIGGER fail_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION fail_audit();"
-            );
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                .execute(pool)
-                .await?;
-        }
-    }
+    let sql = match &app.state.db {
+        forankra::storage::Db::Sqlite(_) => format!(
+            "CREATE TRIGGER fail_{action} BEFORE INSERT ON audit_log WHEN NEW.action = '{action}' \
+             BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+        ),
+        forankra::storage::Db::Postgres(_) => format!(
+            "CREATE FUNCTION fail_{action}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             IF NEW.action = '{action}' THEN RAISE EXCEPTION 'injected failure'; END IF; \
+             RETURN NEW; END $$; \
+             CREATE TRIGGER fail_{action} BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION fail_{action}();"
+        ),
+    };
+    forankra::on_pool!(&app.state.db, pool => {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(pool).await?;
+    });
     Ok(())
 }
 
-async fn drop_failure(app: &TestApp) -> Result<()> {
+/// Lets appends of `action` succeed again.
+async fn drop_failure(app: &TestApp, action: &str) -> Result<()> {
     let sql = match &app.state.db {
-        forankra::storage::Db::Sqlite(_) => "DROP TRIGGER fail_audit",
+        forankra::storage::Db::Sqlite(_) => format!("DROP TRIGGER fail_{action}"),
         forankra::storage::Db::Postgres(_) => {
-            "DROP TRIGGER fail_audit ON audit_log; DROP FUNCTION fail_audit()"
+            format!("DROP TRIGGER fail_{action} ON audit_log; DROP FUNCTION fail_{action}()")
         }
     };
     forankra::on_pool!(&app.state.db, pool => {
-        sqlx::raw_sql(sql).execute(pool).await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(pool).await?;
     });
     Ok(())
 }
@@ -511,7 +524,7 @@ both_dbs!(
         );
         let invitee = &round(&app, &owner, &doc).await?["invitees"][0];
         assert!(invitee["firstCommentAt"].is_null(), "{invitee}");
-        drop_failure(&app).await?;
+        drop_failure(&app, "thread_opened").await?;
 
         // An edit whose audit entry fails leaves the comment and its revisions as they were.
         let thread = open_thread(
@@ -544,7 +557,7 @@ both_dbs!(
             ),
             (&json!("Som mottaget."), &Value::Null)
         );
-        drop_failure(&app).await?;
+        drop_failure(&app, "comment_edited").await?;
 
         // Rejecting a proposal writes two entries; if the second cannot be written the
         // thread is not resolved and the first is not kept either.
@@ -583,6 +596,13 @@ both_dbs!(
             .filter(|e| e["action"] == "proposal_rejected")
             .count();
         assert_eq!(rejected, 0, "{trail}");
+        drop_failure(&app, "thread_resolved").await?;
+
+        // Nor does the round change without its entry.
+        fail_audit_of(&app, "remiss_changed").await?;
+        let (status, body) = put_round(&app, &owner, &doc, json!({ "phase": "avslutad" })).await?;
+        assert_eq!(status, 500, "{body}");
+        assert_eq!(round(&app, &owner, &doc).await?["phase"], "beredning");
         Ok::<_, anyhow::Error>(())
     }
 );

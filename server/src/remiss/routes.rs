@@ -61,7 +61,9 @@ pub async fn update_round(
     ApiJson(request): ApiJson<UpdateRoundRequest>,
 ) -> ApiResult<ApiJson<RoundResponse>> {
     let (doc, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
-    let current = state.db.remiss_round(&doc).await?;
+    // Read, change and audit in one transaction, so the entry's "from" is what was replaced.
+    let mut tx = state.db.transaction().await?;
+    let current = tx.remiss_round(&doc).await?;
     let diarienummer = match request.diarienummer {
         Some(given) => given
             .as_deref()
@@ -83,23 +85,22 @@ pub async fn update_round(
         .phase
         .or_else(|| Phase::parse(&current.phase))
         .unwrap_or_default();
-    state
-        .db
-        .set_remiss_round(
-            &doc,
-            &RoundUpdate {
-                diarienummer: diarienummer.as_deref(),
-                phase,
-                deadline: deadline.as_deref(),
-                by: &who.user,
-            },
-        )
-        .await?;
+    tx.set_remiss_round(
+        &doc,
+        &RoundUpdate {
+            diarienummer: diarienummer.as_deref(),
+            phase,
+            deadline: deadline.as_deref(),
+            by: &who.user,
+        },
+    )
+    .await?;
     let detail = json!({
         "from": { "diarienummer": current.diarienummer, "phase": current.phase, "deadline": current.deadline },
         "to": { "diarienummer": diarienummer, "phase": phase, "deadline": deadline },
     });
-    audit::record(&state.db, &doc, Some(&who), Action::RemissChanged, detail).await?;
+    audit::record_in(&mut tx, &doc, Some(&who), Action::RemissChanged, detail).await?;
+    tx.commit().await?;
     Ok(ApiJson(round::load(&state.db, &doc).await?))
 }
 

@@ -47,33 +47,6 @@ impl Db {
         Ok(round_or_default(row))
     }
 
-    /// Stores the round's fields.
-    #[tracing::instrument(skip(self, update), fields(doc = %doc))]
-    pub async fn set_remiss_round(
-        &self,
-        doc: &DocId,
-        update: &RoundUpdate<'_>,
-    ) -> Result<(), StoreError> {
-        on_pool!(self, pool => {
-            sqlx::query(
-                "INSERT INTO remiss_rounds (doc_id, diarienummer, phase, deadline, updated_at, updated_by) \
-                 VALUES ($1, $2, $3, $4, $5, $6) \
-                 ON CONFLICT (doc_id) DO UPDATE SET diarienummer = excluded.diarienummer, \
-                 phase = excluded.phase, deadline = excluded.deadline, \
-                 updated_at = excluded.updated_at, updated_by = excluded.updated_by",
-            )
-            .bind(doc.as_str())
-            .bind(update.diarienummer)
-            .bind(update.phase.as_str())
-            .bind(update.deadline)
-            .bind(now_ms())
-            .bind(update.by.as_str())
-            .execute(pool)
-            .await?;
-        });
-        Ok(())
-    }
-
     /// The organisations with a role on the document other than its owner, with what
     /// they did, in the order they were invited.
     pub async fn remiss_invitees(&self, doc: &DocId) -> Result<Vec<InviteeRow>, StoreError> {
@@ -144,6 +117,33 @@ impl Db {
 }
 
 impl Tx {
+    /// Stores the round's fields.
+    #[tracing::instrument(skip(self, update), fields(doc = %doc))]
+    pub async fn set_remiss_round(
+        &mut self,
+        doc: &DocId,
+        update: &RoundUpdate<'_>,
+    ) -> Result<(), StoreError> {
+        on_tx!(self, conn => {
+            sqlx::query(
+                "INSERT INTO remiss_rounds (doc_id, diarienummer, phase, deadline, updated_at, updated_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (doc_id) DO UPDATE SET diarienummer = excluded.diarienummer, \
+                 phase = excluded.phase, deadline = excluded.deadline, \
+                 updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+            )
+            .bind(doc.as_str())
+            .bind(update.diarienummer)
+            .bind(update.phase.as_str())
+            .bind(update.deadline)
+            .bind(now_ms())
+            .bind(update.by.as_str())
+            .execute(&mut *conn)
+            .await?;
+        });
+        Ok(())
+    }
+
     /// The document's round, read inside the transaction.
     pub async fn remiss_round(&mut self, doc: &DocId) -> Result<RoundRow, StoreError> {
         let row: Option<RoundRow> = on_tx!(self, conn => {
