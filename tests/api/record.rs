@@ -606,3 +606,66 @@ both_dbs!(
         Ok::<_, anyhow::Error>(())
     }
 );
+
+both_dbs!(
+    an_edit_racing_a_resolve_never_changes_a_decided_comment,
+    |backend| async move {
+        let Draft { app, owner, doc } =
+            Draft::new(backend, "Kapplöpning", TEXT, &[(UTBILDNING, "commenter")]).await?;
+        let sara = app.token("sara", UTBILDNING);
+        let on_skolan = anchor(&app, &sara, &doc, "skolan").await?;
+        for round in 0..10 {
+            let thread =
+                open_thread(&app, &sara, &doc, on_skolan.clone(), "Som mottaget.", None).await?;
+            let tid = id(&thread)?;
+            let first = comment_path(&doc, &tid, &id(&thread["comments"][0])?);
+            let (edited, resolved) = tokio::join!(
+                edit(&app, &sara, &first, "Ändrat samtidigt."),
+                resolve(&app, &owner, &doc, &tid)
+            );
+            let (edited, resolved) = (edited?, resolved?);
+            ensure!(resolved.0 == 200, "round {round}: resolve {resolved:?}");
+            let (_, list) = revisions(&app, &owner, &first).await?;
+            let trail = ok(call(
+                &app,
+                Method::GET,
+                &format!("/api/documents/{doc}/audit"),
+                &owner,
+                None,
+            )
+            .await?)?;
+            let seq_of = |action: &str| {
+                trail.as_array().and_then(|entries| {
+                    entries
+                        .iter()
+                        .find(|e| e["action"] == action && e["detail"]["thread"] == tid.as_str())
+                        .and_then(|e| e["seq"].as_i64())
+                })
+            };
+            match edited.0 {
+                // The edit came first: it is kept, and recorded before the decision.
+                200 => {
+                    assert_eq!(bodies(&list), ["Som mottaget.", "Ändrat samtidigt."]);
+                    let (edit_seq, resolve_seq) =
+                        (seq_of("comment_edited"), seq_of("thread_resolved"));
+                    assert!(
+                        edit_seq.is_some() && edit_seq < resolve_seq,
+                        "round {round}: {edit_seq:?} {resolve_seq:?}"
+                    );
+                }
+                // The decision came first: the comment stays as it was decided on.
+                _ => {
+                    assert_eq!(
+                        error(&edited),
+                        (409, Some("thread_resolved")),
+                        "{}",
+                        edited.1
+                    );
+                    assert_eq!(bodies(&list), ["Som mottaget."]);
+                    assert_eq!(seq_of("comment_edited"), None);
+                }
+            }
+        }
+        Ok::<_, anyhow::Error>(())
+    }
+);
