@@ -488,6 +488,13 @@ async fn drop_failure(app: &TestApp, action: &str) -> Result<()> {
     Ok(())
 }
 
+/// The document's audit trail, as the owners read it.
+async fn audit_trail(app: &TestApp, owner: &str, doc: &str) -> Result<Vec<Value>> {
+    let path = format!("/api/documents/{doc}/audit");
+    let trail = ok(call(app, Method::GET, &path, owner, None).await?)?;
+    trail.as_array().cloned().context("entries")
+}
+
 async fn count(app: &TestApp, sql: &'static str) -> Result<i64> {
     Ok(forankra::on_pool!(&app.state.db, pool => {
         let (n,): (i64,) = sqlx::query_as(sql).fetch_one(pool).await?;
@@ -581,21 +588,12 @@ both_dbs!(
             (&thread["status"], &thread["resolution"]),
             (&json!("open"), &Value::Null)
         );
-        let trail = ok(call(
-            &app,
-            Method::GET,
-            &format!("/api/documents/{doc}/audit"),
-            &owner,
-            None,
-        )
-        .await?)?;
+        let trail = audit_trail(&app, &owner, &doc).await?;
         let rejected = trail
-            .as_array()
-            .context("entries")?
             .iter()
             .filter(|e| e["action"] == "proposal_rejected")
             .count();
-        assert_eq!(rejected, 0, "{trail}");
+        assert_eq!(rejected, 0, "{trail:?}");
         drop_failure(&app, "thread_resolved").await?;
 
         // Nor does the round change without its entry.
@@ -626,21 +624,12 @@ both_dbs!(
             let (edited, resolved) = (edited?, resolved?);
             ensure!(resolved.0 == 200, "round {round}: resolve {resolved:?}");
             let (_, list) = revisions(&app, &owner, &first).await?;
-            let trail = ok(call(
-                &app,
-                Method::GET,
-                &format!("/api/documents/{doc}/audit"),
-                &owner,
-                None,
-            )
-            .await?)?;
+            let trail = audit_trail(&app, &owner, &doc).await?;
             let seq_of = |action: &str| {
-                trail.as_array().and_then(|entries| {
-                    entries
-                        .iter()
-                        .find(|e| e["action"] == action && e["detail"]["thread"] == tid.as_str())
-                        .and_then(|e| e["seq"].as_i64())
-                })
+                trail
+                    .iter()
+                    .find(|e| e["action"] == action && e["detail"]["thread"] == tid.as_str())
+                    .and_then(|e| e["seq"].as_i64())
             };
             match edited.0 {
                 // The edit came first: it is kept, and recorded before the decision.
