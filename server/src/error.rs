@@ -53,6 +53,10 @@ pub enum AppError {
     /// The document is archived (`DELETE /api/documents/{id}`): 410 `document_archived`.
     #[error("{0}")]
     Archived(String),
+    /// The comment belongs to a decision: its thread is resolved, or was when it was
+    /// sealed, so its text can no longer change.
+    #[error("{0}")]
+    ThreadResolved(String),
     #[error("{0}")]
     PayloadTooLarge(String),
     /// A limit was hit; the client may try again after `retry_after`.
@@ -81,6 +85,7 @@ impl AppError {
             Self::RemissClosed(_) => (StatusCode::CONFLICT, "remiss_closed"),
             Self::ConflictWithDetails { code, .. } => (StatusCode::CONFLICT, code),
             Self::Archived(_) => (StatusCode::GONE, "document_archived"),
+            Self::ThreadResolved(_) => (StatusCode::CONFLICT, "thread_resolved"),
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),

@@ -40,6 +40,7 @@ use crate::error::ApiJson;
         crate::comments::routes::resolve_thread,
         crate::comments::routes::reopen_thread,
         crate::comments::routes::reanchor_thread,
+        crate::comments::revisions::list_revisions,
         crate::comments::routes::accept_proposal,
         crate::comments::routes::reject_proposal,
         crate::audit::routes::audit_trail,

@@ -17,6 +17,7 @@ mod limits;
 mod members;
 mod proposals;
 mod quarantine;
+mod record;
 mod remiss;
 mod sync;
 mod threads;

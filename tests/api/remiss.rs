@@ -13,12 +13,12 @@ const DRAFT: &str = "# Trygghetsprogram\n\n\
 Förebyggande arbete i skolan är viktigt.\n\n\
 Programmet gäller 2020–2023 och ska följas upp årligen.\n";
 
-const UTBILDNING: &str = "utbildningsforvaltningen";
-const MILJO: &str = "miljoforvaltningen";
+pub(crate) const UTBILDNING: &str = "utbildningsforvaltningen";
+pub(crate) const MILJO: &str = "miljoforvaltningen";
 
 /// Today's date in UTC, moved by `days`. A svarsdatum counts in Stockholm, which is one or
 /// two hours ahead: yesterday in UTC is always past there, tomorrow never is.
-fn utc_date(days: i64) -> String {
+pub(crate) fn utc_date(days: i64) -> String {
     let today = jiff::Timestamp::now()
         .to_zoned_datetime(jiff::tz::TimeZone::UTC)
         .date();
@@ -28,7 +28,7 @@ fn utc_date(days: i64) -> String {
         .to_string()
 }
 
-async fn round(app: &TestApp, token: &str, doc: &str) -> Result<Value> {
+pub(crate) async fn round(app: &TestApp, token: &str, doc: &str) -> Result<Value> {
     let (status, body) = call(
         app,
         Method::GET,
@@ -43,7 +43,7 @@ async fn round(app: &TestApp, token: &str, doc: &str) -> Result<Value> {
     Ok(body)
 }
 
-fn invitee<'a>(round: &'a Value, org: &str) -> Result<&'a Value> {
+pub(crate) fn invitee<'a>(round: &'a Value, org: &str) -> Result<&'a Value> {
     round["invitees"]
         .as_array()
         .context("invitees")?
@@ -74,7 +74,12 @@ async fn await_status(
     .with_context(|| format!("{org} never became {status}"))?
 }
 
-async fn put_round(app: &TestApp, token: &str, doc: &str, body: Value) -> Result<(u16, Value)> {
+pub(crate) async fn put_round(
+    app: &TestApp,
+    token: &str,
+    doc: &str,
+    body: Value,
+) -> Result<(u16, Value)> {
     call(
         app,
         Method::PUT,
@@ -85,7 +90,12 @@ async fn put_round(app: &TestApp, token: &str, doc: &str, body: Value) -> Result
     .await
 }
 
-async fn answer(app: &TestApp, token: &str, doc: &str, body: Value) -> Result<(u16, Value)> {
+pub(crate) async fn answer(
+    app: &TestApp,
+    token: &str,
+    doc: &str,
+    body: Value,
+) -> Result<(u16, Value)> {
     call(
         app,
         Method::POST,
@@ -96,7 +106,7 @@ async fn answer(app: &TestApp, token: &str, doc: &str, body: Value) -> Result<(u
     .await
 }
 
-async fn reply(
+pub(crate) async fn reply(
     app: &TestApp,
     token: &str,
     doc: &str,
@@ -129,7 +139,7 @@ async fn audited(app: &TestApp, owner: &str, doc: &str, action: &str) -> Result<
 }
 
 /// An anchor on `word`, made by a client that read the document.
-async fn anchor(app: &TestApp, token: &str, doc: &str, word: &str) -> Result<Value> {
+pub(crate) async fn anchor(app: &TestApp, token: &str, doc: &str, word: &str) -> Result<Value> {
     let client = WsClient::connect(&app.ws_url(doc, token)).await?;
     let anchor = client.anchor_for(word)?;
     client.close().await?;
@@ -578,7 +588,11 @@ async fn a_full_round(backend: Backend) -> Result<(Draft, Vec<String>)> {
     Ok((draft, vec![skolan, uppfoljning, arligen, kameror]))
 }
 
-async fn get_export(app: &TestApp, token: &str, path: &str) -> Result<(String, Vec<u8>)> {
+pub(crate) async fn get_export(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+) -> Result<(String, Vec<u8>)> {
     let response = app
         .http
         .get(app.url(path))
@@ -598,7 +612,7 @@ async fn get_export(app: &TestApp, token: &str, path: &str) -> Result<(String, V
 }
 
 /// Asserts that `needles` occur in `text` in this order.
-fn assert_in_order(text: &str, needles: &[&str]) {
+pub(crate) fn assert_in_order(text: &str, needles: &[&str]) {
     let mut from = 0;
     for needle in needles {
         match text[from..].find(needle) {

@@ -322,7 +322,8 @@ both_dbs!(
         assert_eq!(reopened["status"], "open");
         assert!(reopened["resolution"].is_null());
 
-        let (status, deleted) = call(
+        // What was decided on stays as it was, even after reopening.
+        let (status, refused) = call(
             &app,
             reqwest::Method::DELETE,
             &format!("{base}/comments/{first}"),
@@ -330,9 +331,11 @@ both_dbs!(
             None,
         )
         .await?;
-        assert_eq!(status, 200);
-        assert_eq!(deleted["comments"][0]["deleted"], true);
-        assert_eq!(deleted["comments"][0]["body"], "");
+        assert_eq!(
+            (status, refused["error"].as_str()),
+            (409, Some("thread_resolved")),
+            "{refused}"
+        );
         Ok::<_, anyhow::Error>(())
     }
 );

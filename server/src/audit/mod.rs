@@ -2,7 +2,8 @@
 //! entries are hash-chained (see [`chain`]), authenticated with a key kept outside the
 //! database ([`key`]) and closed by a signed head ([`head`]).
 //!
-//! Handlers call [`record`] after their action has succeeded. Entries are numbered per
+//! Handlers call [`record`] after their action has succeeded, or [`record_in`] inside the
+//! transaction of the action itself. Entries are numbered per
 //! document; two nodes appending at once race on the primary key and the loser retries
 //! on top of the winner, so the chain stays linear without locking the document row
 //! (which the update journal writes on every commit).
@@ -17,8 +18,9 @@ use serde::Serialize;
 
 use crate::auth::Identity;
 use crate::ids::DocId;
-use crate::on_pool;
-use crate::storage::{BeginWrite, Db, StoreError, now_ms};
+use crate::storage::transaction::Conn;
+use crate::storage::{Db, StoreError, Tx, now_ms};
+use crate::{on_pool, on_tx};
 
 /// How often an append retries after losing a race for the next number.
 const APPEND_ATTEMPTS: usize = 8;
@@ -103,10 +105,43 @@ pub struct Entry {
     pub mac: Option<String>,
 }
 
-/// Appends one entry to the document's trail. `actor` is `None` for the server's own
-/// doings (webhook deliveries).
+/// Appends one entry to the document's trail in a transaction of its own. `actor` is
+/// `None` for the server's own doings (webhook deliveries). A use case that changes
+/// other rows too calls [`record_in`] with its own transaction instead.
 pub async fn record(
     db: &Db,
+    doc: &DocId,
+    actor: Option<&Identity>,
+    action: Action,
+    detail: serde_json::Value,
+) -> Result<Entry, StoreError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let mut tx = db.transaction().await?;
+        match record_in(&mut tx, doc, actor, action, detail.clone()).await {
+            Err(StoreError::Database(e))
+                if is_unique_violation(&e) && attempt < APPEND_ATTEMPTS =>
+            {
+                continue;
+            }
+            result => {
+                let entry = result?;
+                tx.commit().await?;
+                return Ok(entry);
+            }
+        }
+    }
+}
+
+/// Appends one entry inside the caller's transaction `tx`, so it commits or rolls back
+/// with the change it records. Chains it onto the signed head of the trail, moves the head
+/// and queues the webhook deliveries it causes (the worker is woken after the commit). On
+/// PostgreSQL a
+/// transaction-scoped advisory lock per document orders concurrent appends, because a
+/// caller's transaction cannot be retried from here after losing a race for the number.
+pub async fn record_in(
+    tx: &mut Tx,
     doc: &DocId,
     actor: Option<&Identity>,
     action: Action,
@@ -124,32 +159,15 @@ pub async fn record(
         hash: String::new(),
         mac: None,
     };
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match append(db, doc, &mut entry).await {
-            Err(StoreError::Database(e))
-                if is_unique_violation(&e) && attempt < APPEND_ATTEMPTS =>
-            {
-                continue;
-            }
-            result => {
-                if result? > 0 {
-                    crate::webhooks::delivery::wake();
-                }
-                return Ok(entry);
-            }
-        }
+    if let Conn::Postgres(open) = &mut tx.conn {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('forankra.audit:' || $1))")
+            .bind(doc.as_str())
+            .execute(&mut **open)
+            .await?;
     }
-}
-
-/// Chains `entry` onto the trail's head and inserts it, with the new head and the webhook deliveries
-/// it causes, in one transaction; returns how many deliveries were queued.
-async fn append(db: &Db, doc: &DocId, entry: &mut Entry) -> Result<usize, StoreError> {
-    Ok(on_pool!(db, pool => {
-        let mut tx = pool.begin_write().await?;
-        let tip = crate::audit_tip!(tx, doc, entry).await?;
-        tip.extend(doc.as_str(), entry);
+    let queued = on_tx!(tx, conn => {
+        let tip = crate::audit_tip!(conn, doc, entry).await?;
+        tip.extend(doc.as_str(), &mut entry);
         sqlx::query(
             "INSERT INTO audit_log (doc_id, seq, at, action, actor_id, actor_name, org_id, detail, prev_hash, hash, mac) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -165,13 +183,15 @@ async fn append(db: &Db, doc: &DocId, entry: &mut Entry) -> Result<usize, StoreE
         .bind(&entry.prev_hash)
         .bind(&entry.hash)
         .bind(&entry.mac)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-        crate::audit_advance_head!(tx, doc, tip, &*entry).await?;
-        let queued = crate::queue_webhook_deliveries!(tx, doc, &*entry).await?;
-        tx.commit().await?;
-        queued
-    }))
+        crate::audit_advance_head!(conn, doc, tip, &entry).await?;
+        crate::queue_webhook_deliveries!(conn, doc, &entry).await?
+    });
+    if queued > 0 {
+        tx.after_commit(crate::webhooks::delivery::wake);
+    }
+    Ok(entry)
 }
 
 fn is_unique_violation(error: &sqlx::Error) -> bool {

@@ -7,8 +7,44 @@
 use sqlx::FromRow;
 
 use crate::ids::{OrgId, UserId};
-use crate::on_pool;
-use crate::storage::{Db, StoreError, now_ms};
+use crate::storage::{Db, StoreError, Tx, now_ms};
+use crate::{on_pool, on_tx};
+
+/// Makes an organisation exist, keeping an existing name.
+const ENSURE_ORG: &str = "INSERT INTO organisations (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING";
+
+impl Tx {
+    /// Makes the user and its organisation exist (the organisation named by its id until
+    /// someone names it), keeping the user's name current: part of the first thing a
+    /// user does, so that thing and its author are stored together.
+    pub async fn ensure_user(
+        &mut self,
+        id: &UserId,
+        name: &str,
+        org: &OrgId,
+    ) -> Result<(), StoreError> {
+        let now = now_ms();
+        on_tx!(self, conn => {
+            sqlx::query(ENSURE_ORG)
+                .bind(org.as_str())
+                .bind(org.as_str())
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query(
+                "INSERT INTO users (id, name, org_id, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, org_id = excluded.org_id",
+            )
+            .bind(id.as_str())
+            .bind(name)
+            .bind(org.as_str())
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+        });
+        Ok(())
+    }
+}
 
 /// A user who can log in with a password.
 #[derive(Debug, Clone, FromRow)]
@@ -30,7 +66,7 @@ impl Db {
     /// Makes the organisation exist; an existing name is kept.
     pub async fn ensure_org(&self, id: &OrgId, name: &str) -> Result<(), StoreError> {
         on_pool!(self, pool => {
-            sqlx::query("INSERT INTO organisations (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
+            sqlx::query(ENSURE_ORG)
                 .bind(id.as_str())
                 .bind(name)
                 .bind(now_ms())
@@ -53,27 +89,17 @@ impl Db {
         Ok(())
     }
 
-    /// Makes the user (and its organisation) exist, keeping the user's name current.
+    /// Makes the user (and its organisation) exist, keeping the user's name current, in a
+    /// transaction of its own (see [`Tx::ensure_user`]).
     pub async fn ensure_user(
         &self,
         id: &UserId,
         name: &str,
         org: &OrgId,
     ) -> Result<(), StoreError> {
-        self.ensure_org(org, org.as_str()).await?;
-        on_pool!(self, pool => {
-            sqlx::query(
-                "INSERT INTO users (id, name, org_id, created_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, org_id = excluded.org_id",
-            )
-            .bind(id.as_str())
-            .bind(name)
-            .bind(org.as_str())
-            .bind(now_ms())
-            .execute(pool)
-            .await?;
-        });
-        Ok(())
+        let mut tx = self.transaction().await?;
+        tx.ensure_user(id, name, org).await?;
+        tx.commit().await
     }
 
     /// Gives a user a login name and password hash.

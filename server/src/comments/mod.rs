@@ -5,11 +5,14 @@
 //! editing text. A thread's anchor is a pair of Yjs relative positions made in the
 //! browser; the server resolves it against the live document (`anchor`) to report the
 //! paragraph, the quote and whether the text is still there. Every change is pushed to
-//! the document's open sockets (`events`).
+//! the document's open sockets (`events`). Each change is one transaction with its audit
+//! entry (`changes`), and comments are append-only (`revisions`).
 
 pub mod anchor;
+pub mod changes;
 pub mod events;
 pub mod model;
 pub mod proposal;
+pub mod revisions;
 pub mod routes;
 pub mod store;

@@ -119,6 +119,43 @@ pub struct CommentRow {
     pub created_at: i64,
     pub edited_at: Option<i64>,
     pub deleted_at: Option<i64>,
+    pub deleted_by: Option<String>,
+    pub deleted_by_name: Option<String>,
+    /// When the thread was first resolved with this comment in it.
+    pub sealed_at: Option<i64>,
+}
+
+/// A `comment_revisions` row.
+#[derive(Debug, Clone, FromRow)]
+pub struct RevisionRow {
+    pub body: String,
+    pub edited_at: i64,
+    pub edited_by: String,
+    pub edited_by_name: String,
+}
+
+/// One wording of a comment (`GET …/comments/{cid}/revisions`), oldest first; the first
+/// is the text as received.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RevisionResponse {
+    pub body: String,
+    /// Epoch milliseconds: when this wording was written (the first: when received).
+    pub edited_at: i64,
+    /// The user id of who wrote it.
+    pub edited_by: String,
+    pub edited_by_name: String,
+}
+
+impl From<RevisionRow> for RevisionResponse {
+    fn from(row: RevisionRow) -> Self {
+        Self {
+            body: row.body,
+            edited_at: row.edited_at,
+            edited_by: row.edited_by,
+            edited_by_name: row.edited_by_name,
+        }
+    }
 }
 
 /// A range as two Yjs relative positions, standard base64 of `Y.encodeRelativePosition`.
@@ -227,7 +264,9 @@ pub struct AnchorResponse {
 #[serde(rename_all = "camelCase")]
 pub struct CommentResponse {
     pub id: String,
-    /// Plain text; empty once deleted.
+    /// Plain text, the latest wording; empty once deleted (withdrawn). A withdrawn
+    /// comment's text is kept: owners and the author's organisation read it, with every
+    /// earlier wording, at `…/comments/{cid}/revisions`.
     pub body: String,
     /// The author's user id.
     pub author: String,
@@ -235,8 +274,16 @@ pub struct CommentResponse {
     pub org: String,
     pub org_name: String,
     pub created_at: i64,
+    /// When it was last edited (its revisions list every wording).
     pub edited_at: Option<i64>,
+    /// Withdrawn by its author: `body` is empty here.
     pub deleted: bool,
+    /// When it was withdrawn.
+    pub deleted_at: Option<i64>,
+    /// The user id of who withdrew it.
+    pub deleted_by: Option<String>,
+    /// It was part of a resolved thread: it can no longer be edited or deleted.
+    pub sealed: bool,
 }
 
 /// How a thread was resolved.

@@ -16,15 +16,14 @@ use crate::app::AppState;
 use crate::audit::{self, Action};
 use crate::auth::{AuthUser, Identity, Role};
 use crate::comments::anchor::{self, Anchor};
+use crate::comments::changes::{self, Change, author};
 use crate::comments::events::{self, ThreadEvent};
 use crate::comments::model::*;
-use crate::comments::proposal;
-use crate::comments::store::{Author, NewThread};
+use crate::comments::store::NewThread;
+use crate::comments::{proposal, revisions};
 use crate::documents::routes::authorize;
 use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
 use crate::ids::DocId;
-use crate::remiss::activity;
-use crate::remiss::deadline::{self, Contribution};
 use crate::versions::model::VersionRef;
 
 /// Longest comment, motivation or proposal, in characters.
@@ -33,6 +32,7 @@ pub const MAX_TEXT_CHARS: usize = 20_000;
 /// The routes of this module.
 pub fn router() -> Router<AppState> {
     Router::new()
+        .merge(revisions::router())
         .route(
             "/api/documents/{id}/threads",
             get(list_threads).post(create_thread),
@@ -81,14 +81,6 @@ pub(crate) fn check_text(text: &str, what: &str, required: bool) -> ApiResult<St
     Ok(trimmed.to_owned())
 }
 
-fn author(who: &Identity) -> Author<'_> {
-    Author {
-        id: who.user.as_str(),
-        name: &who.name,
-        org: who.org.as_str(),
-    }
-}
-
 impl From<anchor::AnchorError> for AppError {
     fn from(e: anchor::AnchorError) -> Self {
         AppError::Unprocessable(e.to_string())
@@ -107,6 +99,9 @@ fn comment_response(row: CommentRow) -> CommentResponse {
         created_at: row.created_at,
         edited_at: row.edited_at,
         deleted,
+        deleted_at: row.deleted_at,
+        deleted_by: row.deleted_by,
+        sealed: row.sealed_at.is_some(),
     }
 }
 
@@ -262,7 +257,6 @@ pub async fn create_thread(
     ApiJson(request): ApiJson<CreateThreadRequest>,
 ) -> ApiResult<(StatusCode, ApiJson<ThreadResponse>)> {
     let (doc, _, role) = authorize(&state, &id, &who, Role::Commenter).await?;
-    deadline::check_open(&state, &doc, role, Contribution::Thread).await?;
     let body = check_text(&request.body, "comment", true)?;
     let proposal = request
         .proposal
@@ -291,29 +285,26 @@ pub async fn create_thread(
         .await
         .map_err(|e| AppError::Unavailable(e.to_string()))?;
     let (resolved, anchor) = resolved?;
-    state.db.ensure_user(&who.user, &who.name, &who.org).await?;
     let thread_id = new_id();
-    state
-        .db
-        .insert_thread(&NewThread {
-            id: &thread_id,
-            comment_id: &new_id(),
-            doc: &doc,
-            anchor_start: &anchor.start,
-            anchor_end: &anchor.end,
-            quote: &resolved.quote,
-            paragraph: resolved.paragraph.unwrap_or(0),
-            doc_version: &version,
-            author: author(&who),
-            stance,
-            proposal: proposal.as_deref(),
-            body: &body,
-        })
-        .await?;
+    let new = NewThread {
+        id: &thread_id,
+        comment_id: &new_id(),
+        doc: &doc,
+        anchor_start: &anchor.start,
+        anchor_end: &anchor.end,
+        quote: &resolved.quote,
+        paragraph: resolved.paragraph.unwrap_or(0),
+        doc_version: &version,
+        author: author(&who),
+        stance,
+        proposal: proposal.as_deref(),
+        body: &body,
+    };
     let detail = json!({"thread": thread_id, "stance": stance, "paragraph": resolved.paragraph,
         "quote": resolved.quote, "proposal": proposal});
-    audited(&state, &doc, &who, Action::ThreadOpened, detail).await?;
-    activity::commented(&state, &doc, &who).await?;
+    let mut tx = state.db.transaction().await?;
+    changes::open_thread(&mut tx, &who, role, &new, detail).await?;
+    tx.commit().await?;
     let thread = publish_thread(&state, &doc, &thread_id).await?;
     Ok((StatusCode::CREATED, ApiJson(thread)))
 }
@@ -372,82 +363,58 @@ pub async fn reply(
     ApiJson(request): ApiJson<CommentRequest>,
 ) -> ApiResult<(StatusCode, ApiJson<ThreadResponse>)> {
     let (doc, _, role) = authorize(&state, &id, &who, Role::Commenter).await?;
-    load_thread(&state, &doc, &thread_id).await?;
-    deadline::check_open(&state, &doc, role, Contribution::Reply).await?;
     let body = check_text(&request.body, "comment", true)?;
-    state.db.ensure_user(&who.user, &who.name, &who.org).await?;
-    let comment_id = new_id();
-    state
-        .db
-        .insert_comment(&comment_id, &thread_id, &author(&who), &body)
-        .await?;
-    let detail = json!({"thread": thread_id, "comment": comment_id});
-    audited(&state, &doc, &who, Action::CommentAdded, detail).await?;
-    activity::commented(&state, &doc, &who).await?;
+    let mut tx = state.db.transaction().await?;
+    let on = Change::new(&doc, &who, role, &thread_id);
+    changes::reply(&mut tx, on, &new_id(), &body).await?;
+    tx.commit().await?;
     Ok((
         StatusCode::CREATED,
         ApiJson(publish_thread(&state, &doc, &thread_id).await?),
     ))
 }
 
-/// Checks that the comment exists in the thread, is not deleted, and is the caller's.
-async fn own_comment(
-    state: &AppState,
-    who: &Identity,
-    id: &str,
-    thread_id: &str,
-    comment_id: &str,
-) -> ApiResult<DocId> {
-    let (doc, _, _) = authorize(state, id, who, Role::Commenter).await?;
-    let (_, comments) = load_thread(state, &doc, thread_id).await?;
-    let comment = comments
-        .iter()
-        .find(|c| c.id == comment_id && c.deleted_at.is_none())
-        .ok_or_else(|| AppError::NotFound("no such comment".into()))?;
-    if comment.author_id != who.user.as_str() {
-        return Err(AppError::Forbidden(
-            "only its author may change a comment".into(),
-        ));
-    }
-    Ok(doc)
-}
-
-/// Edits one's own comment.
+/// Edits one's own comment. The earlier wording is kept as a revision (`…/revisions`).
 #[utoipa::path(patch, path = "/api/documents/{id}/threads/{thread_id}/comments/{comment_id}", tag = "threads",
     security(("bearer" = [])),
     params(("id" = String, Path), ("thread_id" = String, Path), ("comment_id" = String, Path)), request_body = CommentRequest,
-    responses((status = 200, body = ThreadResponse), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+    responses((status = 200, body = ThreadResponse), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse),
+        (status = 409, description = "thread_resolved: the thread is resolved, or was when the comment was in it; \
+            remiss_closed: after the svarsdatum or in phase avslutad, for all but the owners", body = ErrorResponse)))]
 pub async fn edit_comment(
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
     ApiPath((id, thread_id, comment_id)): ApiPath<(String, String, String)>,
     ApiJson(request): ApiJson<CommentRequest>,
 ) -> ApiResult<ApiJson<ThreadResponse>> {
-    let doc = own_comment(&state, &who, &id, &thread_id, &comment_id).await?;
+    let (doc, _, role) = authorize(&state, &id, &who, Role::Commenter).await?;
     let body = check_text(&request.body, "comment", true)?;
-    state
-        .db
-        .edit_comment(&thread_id, &comment_id, &body)
-        .await?;
-    let detail = json!({"thread": thread_id, "comment": comment_id});
-    audited(&state, &doc, &who, Action::CommentEdited, detail).await?;
+    let mut tx = state.db.transaction().await?;
+    let on = Change::new(&doc, &who, role, &thread_id);
+    changes::edit_comment(&mut tx, on, &comment_id, &body).await?;
+    tx.commit().await?;
     Ok(ApiJson(publish_thread(&state, &doc, &thread_id).await?))
 }
 
-/// Deletes one's own comment (its place in the thread stays, without its text).
+/// Deletes (withdraws) one's own comment: its place in the thread stays, marked `deleted`
+/// with who and when and with an empty `body`; its text is kept for the owners and the
+/// author's organisation (`…/revisions`).
 #[utoipa::path(delete, path = "/api/documents/{id}/threads/{thread_id}/comments/{comment_id}", tag = "threads",
     security(("bearer" = [])),
     params(("id" = String, Path), ("thread_id" = String, Path), ("comment_id" = String, Path)),
-    responses((status = 200, body = ThreadResponse), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+    responses((status = 200, body = ThreadResponse), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse),
+        (status = 409, description = "thread_resolved: the thread is resolved, or was when the comment was in it; \
+            remiss_closed: after the svarsdatum or in phase avslutad, for all but the owners", body = ErrorResponse)))]
 pub async fn delete_comment(
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
     ApiPath((id, thread_id, comment_id)): ApiPath<(String, String, String)>,
 ) -> ApiResult<ApiJson<ThreadResponse>> {
-    let doc = own_comment(&state, &who, &id, &thread_id, &comment_id).await?;
-    state.db.delete_comment(&thread_id, &comment_id).await?;
-    let detail = json!({"thread": thread_id, "comment": comment_id});
-    audited(&state, &doc, &who, Action::CommentDeleted, detail).await?;
+    let (doc, _, role) = authorize(&state, &id, &who, Role::Commenter).await?;
+    let mut tx = state.db.transaction().await?;
+    let on = Change::new(&doc, &who, role, &thread_id);
+    changes::delete_comment(&mut tx, on, &comment_id).await?;
+    tx.commit().await?;
     Ok(ApiJson(publish_thread(&state, &doc, &thread_id).await?))
 }
 
@@ -461,20 +428,12 @@ pub async fn resolve_thread(
     ApiPath((id, thread_id)): ApiPath<(String, String)>,
     ApiJson(request): ApiJson<ResolveRequest>,
 ) -> ApiResult<ApiJson<ThreadResponse>> {
-    let (doc, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
-    let (row, _) = load_thread(&state, &doc, &thread_id).await?;
-    if row.status == ThreadStatus::Resolved.as_str() {
-        return Err(AppError::Conflict(
-            "the thread is already resolved; reopen it first".into(),
-        ));
-    }
+    let (doc, _, role) = authorize(&state, &id, &who, Role::Owner).await?;
     let motivation = check_text(&request.motivation, "motivation", false)?;
-    state
-        .db
-        .resolve_thread(&thread_id, request.outcome, &motivation, &author(&who))
-        .await?;
-    let detail = json!({"thread": thread_id, "outcome": request.outcome, "motivation": motivation});
-    audited(&state, &doc, &who, Action::ThreadResolved, detail).await?;
+    let mut tx = state.db.transaction().await?;
+    let on = Change::new(&doc, &who, role, &thread_id);
+    changes::resolve_thread(&mut tx, on, request.outcome, &motivation).await?;
+    tx.commit().await?;
     Ok(ApiJson(publish_thread(&state, &doc, &thread_id).await?))
 }
 
@@ -487,22 +446,19 @@ pub async fn reopen_thread(
     AuthUser(who): AuthUser,
     ApiPath((id, thread_id)): ApiPath<(String, String)>,
 ) -> ApiResult<ApiJson<ThreadResponse>> {
-    let (doc, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
-    let (row, _) = load_thread(&state, &doc, &thread_id).await?;
-    if row.status == ThreadStatus::Open.as_str() {
-        return Err(AppError::Conflict("the thread is open".into()));
-    }
-    state.db.reopen_thread(&thread_id).await?;
-    let detail = json!({"thread": thread_id});
-    audited(&state, &doc, &who, Action::ThreadReopened, detail).await?;
+    let (doc, _, role) = authorize(&state, &id, &who, Role::Owner).await?;
+    let mut tx = state.db.transaction().await?;
+    changes::reopen_thread(&mut tx, Change::new(&doc, &who, role, &thread_id)).await?;
+    tx.commit().await?;
     Ok(ApiJson(publish_thread(&state, &doc, &thread_id).await?))
 }
 
 /// Moves a thread to a new range, e.g. after its text was deleted (owners, or the
-/// thread's author).
+/// thread's author); the original quote stays.
 #[utoipa::path(put, path = "/api/documents/{id}/threads/{thread_id}/anchor", tag = "threads", security(("bearer" = [])),
     params(("id" = String, Path), ("thread_id" = String, Path)), request_body = ReanchorRequest,
-    responses((status = 200, body = ThreadResponse), (status = 403, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+    responses((status = 200, body = ThreadResponse), (status = 403, body = ErrorResponse), (status = 422, body = ErrorResponse),
+        (status = 409, description = "remiss_closed: after the svarsdatum or in phase avslutad, for all but the owners", body = ErrorResponse)))]
 pub async fn reanchor_thread(
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
@@ -510,24 +466,16 @@ pub async fn reanchor_thread(
     ApiJson(request): ApiJson<ReanchorRequest>,
 ) -> ApiResult<ApiJson<ThreadResponse>> {
     let (doc, _, role) = authorize(&state, &id, &who, Role::Commenter).await?;
-    let (row, _) = load_thread(&state, &doc, &thread_id).await?;
-    if role != Role::Owner && row.author_id != who.user.as_str() {
-        return Err(AppError::Forbidden(
-            "only owners and the thread's author may move it".into(),
-        ));
-    }
     let anchor = Anchor::decode(&request.anchor.start, &request.anchor.end)?;
     let (_, anchor) = state
         .rooms
         .read(&doc, move |d| anchor::resolve_new(d, &anchor))
         .await
         .map_err(|e| AppError::Unavailable(e.to_string()))??;
-    state
-        .db
-        .set_thread_anchor(&thread_id, &anchor.start, &anchor.end)
-        .await?;
-    let detail = json!({"thread": thread_id});
-    audited(&state, &doc, &who, Action::ThreadReanchored, detail).await?;
+    let mut tx = state.db.transaction().await?;
+    let on = Change::new(&doc, &who, role, &thread_id);
+    changes::reanchor_thread(&mut tx, on, &anchor.start, &anchor.end).await?;
+    tx.commit().await?;
     Ok(ApiJson(publish_thread(&state, &doc, &thread_id).await?))
 }
 
@@ -609,17 +557,12 @@ pub async fn reject_proposal(
     ApiPath((id, thread_id)): ApiPath<(String, String)>,
     ApiJson(request): ApiJson<DecideProposalRequest>,
 ) -> ApiResult<ApiJson<ThreadResponse>> {
-    let (doc, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
-    open_proposal(&state, &doc, &thread_id).await?;
+    let (doc, _, role) = authorize(&state, &id, &who, Role::Owner).await?;
     let motivation = check_text(&request.motivation, "motivation", false)?;
-    state
-        .db
-        .resolve_thread(&thread_id, Outcome::EjBeaktad, &motivation, &author(&who))
-        .await?;
-    let detail =
-        json!({"thread": thread_id, "outcome": Outcome::EjBeaktad, "motivation": motivation});
-    audited(&state, &doc, &who, Action::ProposalRejected, detail.clone()).await?;
-    audited(&state, &doc, &who, Action::ThreadResolved, detail).await?;
+    let mut tx = state.db.transaction().await?;
+    let on = Change::new(&doc, &who, role, &thread_id);
+    changes::reject_proposal(&mut tx, on, &motivation).await?;
+    tx.commit().await?;
     Ok(ApiJson(publish_thread(&state, &doc, &thread_id).await?))
 }
 

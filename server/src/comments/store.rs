@@ -1,9 +1,14 @@
 //! SQL for threads and comments.
+//!
+//! Reads take the pool; every write takes the use case's [`Tx`], so a change commits
+//! together with its audit entry (see `comments::changes`). Comments are append-only: an
+//! edit adds a row to `comment_revisions`, a delete marks the comment withdrawn and keeps
+//! its text.
 
-use crate::comments::model::{CommentRow, Outcome, Stance, ThreadRow};
+use crate::comments::model::{CommentRow, Outcome, RevisionRow, Stance, ThreadRow};
 use crate::ids::DocId;
-use crate::on_pool;
-use crate::storage::{BeginWrite, Db, StoreError, now_ms};
+use crate::storage::{Db, StoreError, Tx, now_ms};
+use crate::{on_pool, on_tx};
 
 /// The latest version `v` saved at or before thread `t` was opened. Ids are time-ordered
 /// (UUIDv7, monotonic in one process), so within one millisecond the id says which came first.
@@ -30,27 +35,7 @@ macro_rules! thread_columns {
 macro_rules! comment_columns {
     () => {
         "c.id, c.thread_id, c.author_id, c.author_name, c.org_id, o.name AS org_name, c.body, \
-         c.created_at, c.edited_at, c.deleted_at"
-    };
-}
-
-/// Inserts a comment row with whichever executor (pool or transaction) is at hand; a
-/// macro because the statement is the same for both backends but the executor types differ.
-macro_rules! insert_comment {
-    ($executor:expr, $id:expr, $thread:expr, $author:expr, $body:expr, $now:expr) => {
-        sqlx::query(
-            "INSERT INTO comments (id, thread_id, author_id, author_name, org_id, body, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind($id)
-        .bind($thread)
-        .bind($author.id)
-        .bind($author.name)
-        .bind($author.org)
-        .bind($body)
-        .bind($now)
-        .execute($executor)
-        .await
+         c.created_at, c.edited_at, c.deleted_at, c.deleted_by, c.deleted_by_name, c.sealed_at"
     };
 }
 
@@ -80,37 +65,6 @@ pub struct NewThread<'a> {
 }
 
 impl Db {
-    /// Opens a thread with its first comment, in one transaction.
-    pub async fn insert_thread(&self, new: &NewThread<'_>) -> Result<(), StoreError> {
-        let now = now_ms();
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            sqlx::query(
-                "INSERT INTO threads (id, doc_id, anchor_start, anchor_end, original_quote, original_paragraph, \
-                 doc_version, author_id, author_name, org_id, stance, proposal, status, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'open', $13, $13)",
-            )
-            .bind(new.id)
-            .bind(new.doc.as_str())
-            .bind(new.anchor_start)
-            .bind(new.anchor_end)
-            .bind(new.quote)
-            .bind(new.paragraph)
-            .bind(new.doc_version)
-            .bind(new.author.id)
-            .bind(new.author.name)
-            .bind(new.author.org)
-            .bind(new.stance.map(Stance::as_str))
-            .bind(new.proposal)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            insert_comment!(&mut *tx, new.comment_id, new.id, new.author, new.body, now)?;
-            tx.commit().await?;
-        });
-        Ok(())
-    }
-
     /// One thread of a document, with its comments.
     pub async fn thread(
         &self,
@@ -179,7 +133,35 @@ impl Db {
             .collect())
     }
 
-    /// Adds a reply.
+    /// Every wording of a comment of `thread`, oldest first (the first is the text as
+    /// received); empty if there is no such comment in that thread.
+    pub async fn revisions(
+        &self,
+        thread: &str,
+        comment: &str,
+    ) -> Result<Vec<RevisionRow>, StoreError> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as::<_, RevisionRow>(
+                "SELECT r.body, r.edited_at, r.edited_by, r.edited_by_name FROM comment_revisions r \
+                 JOIN comments c ON c.id = r.comment_id WHERE c.thread_id = $1 AND r.comment_id = $2 \
+                 ORDER BY r.seq",
+            )
+            .bind(thread)
+            .bind(comment)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// Opens a thread with its first comment in a transaction of its own (the demo's
+    /// loader; the API opens threads through `comments::changes`).
+    pub async fn insert_thread(&self, new: &NewThread<'_>) -> Result<(), StoreError> {
+        let mut tx = self.transaction().await?;
+        tx.insert_thread(new).await?;
+        tx.commit().await
+    }
+
+    /// Adds a reply in a transaction of its own (the demo's loader).
     pub async fn insert_comment(
         &self,
         id: &str,
@@ -187,56 +169,12 @@ impl Db {
         author: &Author<'_>,
         body: &str,
     ) -> Result<(), StoreError> {
-        let now = now_ms();
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            insert_comment!(&mut *tx, id, thread, author, body, now)?;
-            sqlx::query("UPDATE threads SET updated_at = $2 WHERE id = $1").bind(thread).bind(now).execute(&mut *tx).await?;
-            tx.commit().await?;
-        });
-        Ok(())
+        let mut tx = self.transaction().await?;
+        tx.insert_comment(id, thread, author, body).await?;
+        tx.commit().await
     }
 
-    /// Replaces a comment's text.
-    pub async fn edit_comment(&self, thread: &str, id: &str, body: &str) -> Result<(), StoreError> {
-        self.change_comment(
-            thread,
-            id,
-            "UPDATE comments SET body = $2, edited_at = $3 WHERE id = $1",
-            body,
-        )
-        .await
-    }
-
-    /// Deletes a comment: the row stays (the thread's history keeps its place) without its text.
-    pub async fn delete_comment(&self, thread: &str, id: &str) -> Result<(), StoreError> {
-        self.change_comment(
-            thread,
-            id,
-            "UPDATE comments SET body = $2, deleted_at = $3 WHERE id = $1",
-            "",
-        )
-        .await
-    }
-
-    async fn change_comment(
-        &self,
-        thread: &str,
-        id: &str,
-        sql: &'static str,
-        body: &str,
-    ) -> Result<(), StoreError> {
-        let now = now_ms();
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            sqlx::query(sql).bind(id).bind(body).bind(now).execute(&mut *tx).await?;
-            sqlx::query("UPDATE threads SET updated_at = $2 WHERE id = $1").bind(thread).bind(now).execute(&mut *tx).await?;
-            tx.commit().await?;
-        });
-        Ok(())
-    }
-
-    /// Records a resolution.
+    /// Records a resolution in a transaction of its own (see [`Tx::resolve_thread`]).
     pub async fn resolve_thread(
         &self,
         id: &str,
@@ -244,8 +182,230 @@ impl Db {
         motivation: &str,
         by: &Author<'_>,
     ) -> Result<(), StoreError> {
+        let mut tx = self.transaction().await?;
+        tx.resolve_thread(id, outcome, motivation, by).await?;
+        tx.commit().await
+    }
+
+    /// Moves a thread to a new range in a transaction of its own.
+    pub async fn set_thread_anchor(
+        &self,
+        id: &str,
+        start: &[u8],
+        end: &[u8],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.transaction().await?;
+        tx.set_thread_anchor(id, start, end).await?;
+        tx.commit().await
+    }
+}
+
+/// A thread as a change sees it once it holds the thread's row lock.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LockedThread {
+    pub status: String,
+    pub author_id: String,
+    pub proposal: Option<String>,
+}
+
+/// A comment as a change checks it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CommentState {
+    pub author_id: String,
+    pub deleted_at: Option<i64>,
+    pub sealed_at: Option<i64>,
+}
+
+impl Tx {
+    /// Takes the thread's row lock (by touching `updated_at`) and reads its status, so a
+    /// resolve and an edit of the same thread are ordered on both databases: whichever
+    /// comes second sees what the first committed. `None` if the document has no such thread.
+    pub async fn lock_thread(
+        &mut self,
+        doc: &DocId,
+        id: &str,
+    ) -> Result<Option<LockedThread>, StoreError> {
+        Ok(on_tx!(self, conn => {
+            sqlx::query_as::<_, LockedThread>(
+                "UPDATE threads SET updated_at = $3 WHERE doc_id = $1 AND id = $2 RETURNING status, author_id, proposal",
+            )
+            .bind(doc.as_str())
+            .bind(id)
+            .bind(now_ms())
+            .fetch_optional(&mut *conn)
+            .await?
+        }))
+    }
+
+    /// A comment of `thread`, read inside the transaction.
+    pub async fn comment_state(
+        &mut self,
+        thread: &str,
+        id: &str,
+    ) -> Result<Option<CommentState>, StoreError> {
+        Ok(on_tx!(self, conn => {
+            sqlx::query_as::<_, CommentState>(
+                "SELECT author_id, deleted_at, sealed_at FROM comments WHERE thread_id = $1 AND id = $2",
+            )
+            .bind(thread)
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?
+        }))
+    }
+
+    /// Opens a thread with its first comment.
+    pub async fn insert_thread(&mut self, new: &NewThread<'_>) -> Result<(), StoreError> {
         let now = now_ms();
-        on_pool!(self, pool => {
+        on_tx!(self, conn => {
+            sqlx::query(
+                "INSERT INTO threads (id, doc_id, anchor_start, anchor_end, original_quote, original_paragraph, \
+                 doc_version, author_id, author_name, org_id, stance, proposal, status, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'open', $13, $13)",
+            )
+            .bind(new.id)
+            .bind(new.doc.as_str())
+            .bind(new.anchor_start)
+            .bind(new.anchor_end)
+            .bind(new.quote)
+            .bind(new.paragraph)
+            .bind(new.doc_version)
+            .bind(new.author.id)
+            .bind(new.author.name)
+            .bind(new.author.org)
+            .bind(new.stance.map(Stance::as_str))
+            .bind(new.proposal)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+        });
+        self.add_comment(new.comment_id, new.id, &new.author, new.body, now)
+            .await
+    }
+
+    /// Adds a reply.
+    pub async fn insert_comment(
+        &mut self,
+        id: &str,
+        thread: &str,
+        author: &Author<'_>,
+        body: &str,
+    ) -> Result<(), StoreError> {
+        let now = now_ms();
+        self.add_comment(id, thread, author, body, now).await?;
+        on_tx!(self, conn => {
+            sqlx::query("UPDATE threads SET updated_at = $2 WHERE id = $1")
+                .bind(thread)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// A comment row and its first revision, the text as received.
+    async fn add_comment(
+        &mut self,
+        id: &str,
+        thread: &str,
+        author: &Author<'_>,
+        body: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        on_tx!(self, conn => {
+            sqlx::query(
+                "INSERT INTO comments (id, thread_id, author_id, author_name, org_id, body, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(id)
+            .bind(thread)
+            .bind(author.id)
+            .bind(author.name)
+            .bind(author.org)
+            .bind(body)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+        });
+        self.add_revision(id, body, author, now).await?;
+        Ok(())
+    }
+
+    /// Appends a wording of a comment; returns its number (1 for the text as received).
+    async fn add_revision(
+        &mut self,
+        comment: &str,
+        body: &str,
+        by: &Author<'_>,
+        at: i64,
+    ) -> Result<i64, StoreError> {
+        Ok(on_tx!(self, conn => {
+            let (seq,): (i64,) = sqlx::query_as(
+                "INSERT INTO comment_revisions (comment_id, seq, body, edited_at, edited_by, edited_by_name) \
+                 SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5 FROM comment_revisions WHERE comment_id = $1 \
+                 RETURNING seq",
+            )
+            .bind(comment)
+            .bind(body)
+            .bind(at)
+            .bind(by.id)
+            .bind(by.name)
+            .fetch_one(&mut *conn)
+            .await?;
+            seq
+        }))
+    }
+
+    /// A new wording of a comment: a revision is added and the comment shows it; the
+    /// earlier ones stay. Returns the revision's number.
+    pub async fn revise_comment(
+        &mut self,
+        id: &str,
+        body: &str,
+        by: &Author<'_>,
+    ) -> Result<i64, StoreError> {
+        let now = now_ms();
+        let seq = self.add_revision(id, body, by, now).await?;
+        on_tx!(self, conn => {
+            sqlx::query("UPDATE comments SET body = $2, edited_at = $3 WHERE id = $1")
+                .bind(id)
+                .bind(body)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+        });
+        Ok(seq)
+    }
+
+    /// Withdraws a comment: marked deleted, by whom and when; its text is kept for the
+    /// owners and the author's organisation (see `comments::revisions`).
+    pub async fn withdraw_comment(&mut self, id: &str, by: &Author<'_>) -> Result<(), StoreError> {
+        on_tx!(self, conn => {
+            sqlx::query(
+                "UPDATE comments SET deleted_at = $2, deleted_by = $3, deleted_by_name = $4 \
+                 WHERE id = $1 AND deleted_at IS NULL",
+            )
+            .bind(id)
+            .bind(now_ms())
+            .bind(by.id)
+            .bind(by.name)
+            .execute(&mut *conn)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Records a resolution and seals the thread's comments: what was decided on cannot
+    /// be changed afterwards, even when the thread is reopened.
+    pub async fn resolve_thread(
+        &mut self,
+        id: &str,
+        outcome: Outcome,
+        motivation: &str,
+        by: &Author<'_>,
+    ) -> Result<(), StoreError> {
+        let now = now_ms();
+        on_tx!(self, conn => {
             sqlx::query(
                 "UPDATE threads SET status = 'resolved', outcome = $2, motivation = $3, resolved_by = $4, \
                  resolved_by_name = $5, resolved_at = $6, updated_at = $6 WHERE id = $1",
@@ -256,41 +416,47 @@ impl Db {
             .bind(by.id)
             .bind(by.name)
             .bind(now)
-            .execute(pool)
+            .execute(&mut *conn)
             .await?;
+            sqlx::query("UPDATE comments SET sealed_at = $2 WHERE thread_id = $1 AND sealed_at IS NULL")
+                .bind(id)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
         });
         Ok(())
     }
 
-    /// Opens a resolved thread again; the old resolution is cleared.
-    pub async fn reopen_thread(&self, id: &str) -> Result<(), StoreError> {
-        on_pool!(self, pool => {
+    /// Opens a resolved thread again; the old resolution is cleared from the thread (the
+    /// audit trail keeps it) and its comments stay sealed.
+    pub async fn reopen_thread(&mut self, id: &str) -> Result<(), StoreError> {
+        on_tx!(self, conn => {
             sqlx::query(
                 "UPDATE threads SET status = 'open', outcome = NULL, motivation = NULL, resolved_by = NULL, \
                  resolved_by_name = NULL, resolved_at = NULL, updated_at = $2 WHERE id = $1",
             )
             .bind(id)
             .bind(now_ms())
-            .execute(pool)
+            .execute(&mut *conn)
             .await?;
         });
         Ok(())
     }
 
-    /// Moves a thread to a new range.
+    /// Moves a thread to a new range (its original quote stays).
     pub async fn set_thread_anchor(
-        &self,
+        &mut self,
         id: &str,
         start: &[u8],
         end: &[u8],
     ) -> Result<(), StoreError> {
-        on_pool!(self, pool => {
+        on_tx!(self, conn => {
             sqlx::query("UPDATE threads SET anchor_start = $2, anchor_end = $3, updated_at = $4 WHERE id = $1")
                 .bind(id)
                 .bind(start)
                 .bind(end)
                 .bind(now_ms())
-                .execute(pool)
+                .execute(&mut *conn)
                 .await?;
         });
         Ok(())

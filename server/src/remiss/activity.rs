@@ -1,4 +1,5 @@
-//! Recording what invitees do: first open and first comment.
+//! Recording what invitees do: first open. (The first comment is marked inside the
+//! comment's own transaction, by `comments::changes`.)
 //!
 //! Every WebSocket join and every read of a document would otherwise be a database write.
 //! A set of the (document, organisation) pairs already recorded by this node keeps that
@@ -53,22 +54,10 @@ pub fn opened(state: &AppState, doc: &DocId, who: &Identity) {
 }
 
 async fn record_open(state: &AppState, doc: &DocId, who: &Identity) -> Result<(), StoreError> {
-    if state
-        .db
-        .record_first(doc, &who.org, FirstMoment::Opened)
-        .await?
-    {
+    let mut tx = state.db.transaction().await?;
+    if tx.record_first(doc, &who.org, FirstMoment::Opened).await? {
         let detail = serde_json::json!({ "org": who.org });
-        audit::record(&state.db, doc, Some(who), Action::FirstOpen, detail).await?;
+        audit::record_in(&mut tx, doc, Some(who), Action::FirstOpen, detail).await?;
     }
-    Ok(())
-}
-
-/// Notes that someone of `who`'s organisation opened a thread or replied.
-pub async fn commented(state: &AppState, doc: &DocId, who: &Identity) -> Result<(), StoreError> {
-    state
-        .db
-        .record_first(doc, &who.org, FirstMoment::Commented)
-        .await?;
-    Ok(())
+    tx.commit().await
 }

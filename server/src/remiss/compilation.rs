@@ -2,13 +2,16 @@
 //! (the paragraph's text, then each organisation's comments with its stance and the
 //! owners' outcome and motivation) and once under its organisation (its statement, then
 //! its threads in document order). Threads whose text was deleted get their own section
-//! with the text they were opened on.
+//! with the text they were opened on; where the text changed, the original wording is shown
+//! beside the current one. An organisation's statement is the last one received by the
+//! svarsdatum ([`statements::counted`]); one received later is shown as late.
 
 use crate::comments::model::{AnchorState, ThreadResponse};
 use crate::remiss::gather::{Gathered, is_orphaned};
 use crate::remiss::model::{OrgRef, Phase};
 use crate::remiss::render::{Writer, labels};
 use crate::remiss::round::invitee_response;
+use crate::remiss::statements;
 use crate::storage::now_ms;
 
 /// Writes the compilation in Markdown, HTML or DOCX.
@@ -68,21 +71,21 @@ fn write_by_paragraph(out: &mut dyn Writer, gathered: &Gathered) {
 
 /// The organisations in the compilation: the invitees in the order they were invited,
 /// then any other organisation that commented (the owners among them), in document order.
-fn organisations(gathered: &Gathered) -> Vec<(OrgRef, Option<String>, Option<&'static str>)> {
-    let mut orgs: Vec<(OrgRef, Option<String>, Option<&'static str>)> = gathered
+fn organisations(gathered: &Gathered) -> Vec<(OrgRef, Option<&'static str>)> {
+    let mut orgs: Vec<(OrgRef, Option<&'static str>)> = gathered
         .invitees
         .iter()
         .cloned()
         .filter_map(|row| invitee_response(row).ok())
-        .map(|i| (i.org, i.statement, Some(labels::invitee_status(i.status))))
+        .map(|i| (i.org, Some(labels::invitee_status(i.status))))
         .collect();
     for thread in &gathered.threads {
-        if !orgs.iter().any(|(o, _, _)| o.id == thread.org) {
+        if !orgs.iter().any(|(o, _)| o.id == thread.org) {
             let org = OrgRef {
                 id: thread.org.clone(),
                 name: thread.org_name.clone(),
             };
-            orgs.push((org, None, None));
+            orgs.push((org, None));
         }
     }
     orgs
@@ -90,7 +93,7 @@ fn organisations(gathered: &Gathered) -> Vec<(OrgRef, Option<String>, Option<&'s
 
 fn write_by_organisation(out: &mut dyn Writer, gathered: &Gathered) {
     out.heading(2, "Synpunkter per organisation");
-    for (org, statement, status) in organisations(gathered) {
+    for (org, status) in organisations(gathered) {
         let owner = org.id == gathered.owner.id;
         out.heading(
             3,
@@ -103,14 +106,12 @@ fn write_by_organisation(out: &mut dyn Writer, gathered: &Gathered) {
         if let Some(status) = status {
             out.field("Status", status);
         }
-        match statement {
-            Some(statement) => {
-                out.paragraph("Yttrande:");
-                out.quote(&statement);
-            }
-            None if !owner => out.paragraph("Inget yttrande har lämnats."),
-            None => {}
-        }
+        statements::write(
+            out,
+            gathered.submissions_of(&org.id),
+            gathered.round.deadline.as_deref(),
+            (!owner).then_some("Inget yttrande har lämnats."),
+        );
         let mut any = false;
         for thread in gathered.threads.iter().filter(|t| t.org == org.id) {
             any = true;
@@ -129,16 +130,34 @@ fn write_by_organisation(out: &mut dyn Writer, gathered: &Gathered) {
 
 /// A thread's quote, its comments, and how it was handled.
 fn write_thread(out: &mut dyn Writer, thread: &ThreadResponse) {
-    if thread.anchor.state == AnchorState::Orphaned {
-        out.field("Ursprunglig text", &thread.anchor.original_quote);
-    } else {
-        out.field("Markerad text", &thread.anchor.quote);
+    match thread.anchor.state {
+        AnchorState::Orphaned => out.field("Ursprunglig text", &thread.anchor.original_quote),
+        AnchorState::Changed => {
+            out.field("Markerad text", &thread.anchor.quote);
+            out.field("Ursprunglig text", &thread.anchor.original_quote);
+        }
+        AnchorState::Attached => out.field("Markerad text", &thread.anchor.quote),
     }
-    for comment in thread.comments.iter().filter(|c| !c.deleted) {
-        out.paragraph(&format!(
-            "{} ({}): {}",
-            comment.author_name, comment.org_name, comment.body
-        ));
+    for comment in &thread.comments {
+        match (comment.deleted_at, comment.edited_at) {
+            (Some(at), _) => out.paragraph(&format!(
+                "{} ({}): kommentaren återtogs {}",
+                comment.author_name,
+                comment.org_name,
+                labels::when(at)
+            )),
+            (None, Some(at)) => out.paragraph(&format!(
+                "{} ({}): {} (redigerad {}; tidigare lydelser finns i kommentarens historik)",
+                comment.author_name,
+                comment.org_name,
+                comment.body,
+                labels::when(at)
+            )),
+            (None, None) => out.paragraph(&format!(
+                "{} ({}): {}",
+                comment.author_name, comment.org_name, comment.body
+            )),
+        }
     }
     if let Some(proposal) = &thread.proposal {
         out.field("Föreslagen text", proposal);
@@ -155,10 +174,11 @@ fn write_thread(out: &mut dyn Writer, thread: &ThreadResponse) {
 }
 
 /// The CSV columns, one row per comment.
-const CSV_HEADER: [&str; 15] = [
+const CSV_HEADER: [&str; 16] = [
     "Stycke",
     "Styckets text",
     "Markerad text",
+    "Ursprunglig text",
     "Textens läge",
     "Tråd",
     "Organisation",
@@ -207,6 +227,11 @@ pub fn csv(gathered: &Gathered) -> anyhow::Result<Vec<u8>> {
                     &thread.anchor.original_quote
                 } else {
                     &thread.anchor.quote
+                }),
+                cell(if thread.anchor.state == AnchorState::Attached {
+                    ""
+                } else {
+                    &thread.anchor.original_quote
                 }),
                 place.to_owned(),
                 thread.id.clone(),

@@ -1,5 +1,6 @@
-//! The deadline rule: after the svarsdatum or once the round is `avslutad`, no new threads,
-//! and replies only from the owners.
+//! The deadline rule: after the svarsdatum or once the round is `avslutad`, no new threads;
+//! replies, comment edits and deletes and anchor moves only from the owners; and no
+//! invitee changes its statement. What was received by the deadline is the record.
 //!
 //! A svarsdatum is a calendar date in Europe/Stockholm, inclusive: answers are accepted
 //! until 23:59:59 Swedish time on that day, whatever the server's own zone. The zone
@@ -9,11 +10,11 @@
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
-use crate::app::AppState;
 use crate::auth::Role;
 use crate::error::{ApiResult, AppError};
 use crate::ids::DocId;
 use crate::remiss::model::{Phase, RoundRow};
+use crate::storage::Tx;
 
 /// The zone a svarsdatum is counted in.
 pub const ZONE: &str = "Europe/Stockholm";
@@ -84,31 +85,74 @@ pub fn openness(round: &RoundRow, today: Date) -> Openness {
     }
 }
 
+/// The first moment after the svarsdatum `date`: midnight in Stockholm at the start of
+/// the next day, in epoch milliseconds. A statement received before it was on time.
+pub fn closes_at(date: Date) -> Option<i64> {
+    let zone = TimeZone::get(ZONE).ok()?;
+    let next = date.tomorrow().ok()?;
+    let start = next.to_zoned_datetime(zone).ok()?;
+    Some(start.timestamp().as_millisecond())
+}
+
 /// What a caller is about to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Contribution {
+    /// Open a thread.
     Thread,
+    /// Reply in a thread.
     Reply,
+    /// Edit one's comment.
+    Edit,
+    /// Delete (withdraw) one's comment.
+    Delete,
+    /// Move a thread to another range.
+    Reanchor,
+    /// Give or replace the organisation's statement (remissvar).
+    Statement,
 }
 
-/// Refuses a new thread, or a reply from anyone but the owners, once the round is closed,
-/// with 409 `remiss_closed`.
-pub async fn check_open(
-    state: &AppState,
-    doc: &DocId,
-    role: Role,
-    what: Contribution,
-) -> ApiResult<()> {
-    if what == Contribution::Reply && role == Role::Owner {
-        return Ok(());
+impl Contribution {
+    /// Whether the owners may still do it once the round is closed: they answer, resolve
+    /// and annotate after the deadline; a new thread or a statement is closed to all.
+    fn open_to_owners(self) -> bool {
+        matches!(
+            self,
+            Self::Reply | Self::Edit | Self::Delete | Self::Reanchor
+        )
     }
-    let round = state.db.remiss_round(doc).await?;
-    match openness(&round, today()).closed_because {
+
+    fn refused(self) -> &'static str {
+        match self {
+            Self::Thread => "new threads are no longer accepted",
+            Self::Reply => "only the owners may still reply",
+            Self::Edit => "comments are kept as received; only the owners may still edit theirs",
+            Self::Delete => {
+                "comments are kept as received; only the owners may still delete theirs"
+            }
+            Self::Reanchor => "only the owners may still move a thread",
+            Self::Statement => "the statements are kept as received and can no longer change",
+        }
+    }
+}
+
+/// Why `what` is refused on `round` on `today` for someone with `role`, if it is.
+pub fn refusal(round: &RoundRow, today: Date, role: Role, what: Contribution) -> Option<String> {
+    if what.open_to_owners() && role == Role::Owner {
+        return None;
+    }
+    openness(round, today)
+        .closed_because
+        .map(|because| format!("{because}: {}", what.refused()))
+}
+
+/// Refuses `what` once the round is closed (see [`refusal`]), with 409 `remiss_closed`.
+/// Reads the round inside the use case's transaction, so the change and the rule it
+/// passed are one consistent read.
+pub async fn check_open(tx: &mut Tx, doc: &DocId, role: Role, what: Contribution) -> ApiResult<()> {
+    let round = tx.remiss_round(doc).await?;
+    match refusal(&round, today(), role, what) {
         None => Ok(()),
-        Some(because) => Err(AppError::RemissClosed(match what {
-            Contribution::Thread => format!("{because}: new threads are no longer accepted"),
-            Contribution::Reply => format!("{because}: only the owners may still reply"),
-        })),
+        Some(message) => Err(AppError::RemissClosed(message)),
     }
 }
 
@@ -146,12 +190,51 @@ mod tests {
     }
 
     #[test]
+    fn owners_keep_answering_and_invitees_keep_what_they_sent() {
+        let closed = round(Phase::Remiss, Some("2020-11-30"));
+        let after = date("2020-12-01");
+        for what in [
+            Contribution::Reply,
+            Contribution::Edit,
+            Contribution::Delete,
+            Contribution::Reanchor,
+        ] {
+            assert_eq!(refusal(&closed, after, Role::Owner, what), None, "{what:?}");
+            let why = refusal(&closed, after, Role::Editor, what).expect("refused");
+            assert!(why.contains("2020-11-30"), "{why}");
+        }
+        for what in [Contribution::Thread, Contribution::Statement] {
+            assert!(
+                refusal(&closed, after, Role::Owner, what).is_some(),
+                "{what:?}"
+            );
+        }
+        let open = date("2020-11-30");
+        assert_eq!(
+            refusal(&closed, open, Role::Commenter, Contribution::Statement),
+            None
+        );
+        let avslutad = round(Phase::Avslutad, None);
+        assert!(refusal(&avslutad, open, Role::Commenter, Contribution::Edit).is_some());
+    }
+
+    #[test]
     fn dates_are_strict() {
         assert!(parse_date("2020-02-30").is_err());
         assert!(parse_date("2020-2-3").is_err());
         assert!(parse_date("2020-11-30T00:00").is_err());
         assert!(parse_date("+02020-11-30").is_err());
         assert!(parse_date("2024-02-29").is_ok());
+    }
+
+    #[test]
+    fn the_svarsdatum_closes_at_swedish_midnight() {
+        // 2020-12-01T00:00 in Stockholm (UTC+1) is 2020-11-30T23:00Z.
+        let expected: jiff::Timestamp = "2020-11-30T23:00:00Z".parse().expect("ts");
+        assert_eq!(
+            closes_at(date("2020-11-30")),
+            Some(expected.as_millisecond())
+        );
     }
 
     #[test]

@@ -11,7 +11,8 @@ use crate::documents::markdown::block_texts;
 use crate::documents::model::DocumentRow;
 use crate::error::{ApiResult, AppError};
 use crate::ids::DocId;
-use crate::remiss::model::{InviteeRow, OrgRef, RoundRow};
+use crate::remiss::model::{InviteeRow, OrgRef, RoundRow, SubmissionResponse};
+use crate::remiss::statements;
 
 /// A document's remiss, as the read-outs need it.
 #[derive(Debug, Clone)]
@@ -21,6 +22,8 @@ pub struct Gathered {
     pub owner: OrgRef,
     pub round: RoundRow,
     pub invitees: Vec<InviteeRow>,
+    /// Every answer each organisation submitted, by organisation id, oldest first.
+    pub submissions: std::collections::HashMap<String, Vec<SubmissionResponse>>,
     /// The plain text of each top-level block of the live document.
     pub paragraphs: Vec<String>,
     /// Threads whose text is still there, in document order (start position, then age),
@@ -35,6 +38,14 @@ impl Gathered {
             .ok()
             .and_then(|i| self.paragraphs.get(i))
             .map(String::as_str)
+    }
+
+    /// An organisation's submissions, oldest first.
+    pub fn submissions_of(&self, org: &str) -> &[SubmissionResponse] {
+        self.submissions
+            .get(org)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
     }
 
     /// Threads whose text is gone.
@@ -52,6 +63,7 @@ pub fn is_orphaned(thread: &ThreadResponse) -> bool {
 pub async fn gather(state: &AppState, doc: &DocId, row: DocumentRow) -> ApiResult<Gathered> {
     let round = state.db.remiss_round(doc).await?;
     let invitees = state.db.remiss_invitees(doc).await?;
+    let submissions = statements::by_org(state.db.remiss_submissions(doc).await?, &round)?;
     let rows = state.db.threads(doc).await?;
     let anchors = anchors_of(&rows);
     let (resolved, paragraphs) = state
@@ -90,6 +102,7 @@ pub async fn gather(state: &AppState, doc: &DocId, row: DocumentRow) -> ApiResul
         },
         round,
         invitees,
+        submissions,
         paragraphs,
         threads: placed.into_iter().map(|(_, t)| t).collect(),
     })

@@ -18,6 +18,7 @@ pub mod render;
 pub mod report;
 pub mod round;
 pub mod routes;
+pub mod statements;
 pub mod store;
 
 pub use activity::SeenOpens;

@@ -63,6 +63,54 @@ pub enum Answer {
     Declined,
 }
 
+impl Answer {
+    /// The name stored in the database and used in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Done => "done",
+            Self::Declined => "declined",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "done" => Some(Self::Done),
+            "declined" => Some(Self::Declined),
+            _ => None,
+        }
+    }
+}
+
+/// A `remiss_statements` row: one answer as submitted.
+#[derive(Debug, Clone, FromRow)]
+pub struct SubmissionRow {
+    pub org_id: String,
+    pub seq: i64,
+    pub answer: String,
+    pub statement: Option<String>,
+    pub submitted_at: i64,
+    pub submitted_by: Option<String>,
+    pub submitted_by_name: Option<String>,
+}
+
+/// One answer an invitee submitted, kept as received.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SubmissionResponse {
+    pub status: Answer,
+    pub statement: Option<String>,
+    /// Epoch milliseconds.
+    pub submitted_at: i64,
+    /// The user id of who submitted it; `null` for answers stored before submissions were
+    /// kept (only the latest of those survives).
+    pub submitted_by: Option<String>,
+    pub submitted_by_name: Option<String>,
+    /// Received after the svarsdatum (possible when the owners moved the svarsdatum to
+    /// an earlier day afterwards); the compilation uses the last one received in time.
+    pub late: bool,
+}
+
 /// A `remiss_rounds` row.
 #[derive(Debug, Clone, Default, FromRow)]
 pub struct RoundRow {
@@ -124,10 +172,12 @@ pub struct InviteeResponse {
     pub first_comment_at: Option<i64>,
     pub done_at: Option<i64>,
     pub declined_at: Option<i64>,
-    /// Its summary statement (required when done, optional when declined).
+    /// Its summary statement (required when done, optional when declined): the latest.
     pub statement: Option<String>,
     /// Threads it opened.
     pub threads: i64,
+    /// Every answer it submitted, oldest first: an answer replaced is kept here.
+    pub submissions: Vec<SubmissionResponse>,
 }
 
 /// `GET|PUT /api/documents/{id}/remiss`: the round and its invitees.

@@ -8,9 +8,10 @@ use crate::auth::Role;
 use crate::comments::model::{AnchorState, Outcome, Stance, ThreadResponse, ThreadStatus};
 use crate::error::ApiResult;
 use crate::remiss::gather::Gathered;
-use crate::remiss::model::{InviteeStatus, OrgRef, Phase};
+use crate::remiss::model::{InviteeStatus, OrgRef, Phase, SubmissionResponse};
 use crate::remiss::render::{Writer, labels};
 use crate::remiss::round::invitee_response;
+use crate::remiss::statements;
 use crate::storage::now_ms;
 
 /// A document by id and title.
@@ -59,7 +60,11 @@ pub struct Participation {
     pub first_comment_at: Option<i64>,
     pub done_at: Option<i64>,
     pub declined_at: Option<i64>,
+    /// The statement the record uses: the last one received by the svarsdatum.
     pub statement: Option<String>,
+    /// Every answer it submitted, oldest first, each marked `late` if received after the
+    /// svarsdatum.
+    pub submissions: Vec<SubmissionResponse>,
     pub threads: StanceCounts,
     /// Replies it wrote in threads (first comments not counted, deleted ones neither).
     pub replies: i64,
@@ -126,6 +131,8 @@ pub fn build(gathered: &Gathered) -> ApiResult<ReportResponse> {
     let mut organisations = Vec::new();
     for row in gathered.invitees.iter().cloned() {
         let invitee = invitee_response(row)?;
+        let submissions = gathered.submissions_of(&invitee.org.id).to_vec();
+        let statement = statements::counted(&submissions).and_then(|s| s.statement.clone());
         organisations.push(participation(
             gathered,
             Participation {
@@ -138,7 +145,8 @@ pub fn build(gathered: &Gathered) -> ApiResult<ReportResponse> {
                 first_comment_at: invitee.first_comment_at,
                 done_at: invitee.done_at,
                 declined_at: invitee.declined_at,
-                statement: invitee.statement,
+                statement,
+                submissions,
                 threads: StanceCounts::default(),
                 replies: 0,
             },
@@ -157,6 +165,7 @@ pub fn build(gathered: &Gathered) -> ApiResult<ReportResponse> {
             done_at: None,
             declined_at: None,
             statement: None,
+            submissions: Vec::new(),
             threads: StanceCounts::default(),
             replies: 0,
         },
@@ -220,7 +229,7 @@ pub fn write(out: &mut dyn Writer, report: &ReportResponse) {
     write_header(out, "Förankringsrapport", report);
     out.heading(2, "Deltagande per organisation");
     for org in &report.organisations {
-        write_participation(out, org);
+        write_participation(out, org, report.deadline.as_deref());
     }
     out.heading(2, "Synpunkter");
     if report.threads.is_empty() {
@@ -231,7 +240,7 @@ pub fn write(out: &mut dyn Writer, report: &ReportResponse) {
     }
 }
 
-fn write_participation(out: &mut dyn Writer, org: &Participation) {
+fn write_participation(out: &mut dyn Writer, org: &Participation, deadline: Option<&str>) {
     if org.owner {
         out.heading(3, &format!("{} (ägare)", org.org.name));
     } else {
@@ -262,10 +271,7 @@ fn write_participation(out: &mut dyn Writer, org: &Participation) {
         ),
     );
     out.field("Svar i trådar", &org.replies.to_string());
-    if let Some(statement) = &org.statement {
-        out.paragraph("Yttrande:");
-        out.quote(statement);
-    }
+    statements::write(out, &org.submissions, deadline, None);
 }
 
 fn write_thread(out: &mut dyn Writer, thread: &ReportThread) {
@@ -280,6 +286,9 @@ fn write_thread(out: &mut dyn Writer, thread: &ReportThread) {
         &thread.quote
     };
     out.quote(quote);
+    if thread.anchor_state == AnchorState::Changed {
+        out.field("Ursprunglig text", &thread.original_quote);
+    }
     out.field("Organisation", &thread.org.name);
     out.field("Ställningstagande", labels::stance(thread.stance));
     out.field("Status", labels::thread_status(thread.status));

@@ -6,12 +6,14 @@ use crate::error::{ApiResult, AppError};
 use crate::ids::DocId;
 use crate::remiss::deadline::{self, Openness};
 use crate::remiss::model::{InviteeResponse, InviteeRow, OrgRef, Phase, RoundResponse};
+use crate::remiss::statements;
 use crate::storage::Db;
 
 /// The round of `doc` with its invitees, as of now.
 pub async fn load(db: &Db, doc: &DocId) -> ApiResult<RoundResponse> {
     let round = db.remiss_round(doc).await?;
     let invitees = db.remiss_invitees(doc).await?;
+    let mut submissions = statements::by_org(db.remiss_submissions(doc).await?, &round)?;
     let Openness {
         deadline_passed,
         accepting_threads,
@@ -25,12 +27,18 @@ pub async fn load(db: &Db, doc: &DocId) -> ApiResult<RoundResponse> {
         accepting_threads,
         invitees: invitees
             .into_iter()
-            .map(invitee_response)
+            .map(|row| {
+                let kept = submissions.remove(&row.org_id).unwrap_or_default();
+                invitee_response(row).map(|i| InviteeResponse {
+                    submissions: kept,
+                    ..i
+                })
+            })
             .collect::<ApiResult<_>>()?,
     })
 }
 
-/// One invitee row as JSON.
+/// One invitee row as JSON, without its submissions (see [`load`]).
 pub fn invitee_response(row: InviteeRow) -> ApiResult<InviteeResponse> {
     let role: Role = row
         .role
@@ -50,5 +58,6 @@ pub fn invitee_response(row: InviteeRow) -> ApiResult<InviteeResponse> {
         declined_at: row.declined_at,
         statement: row.statement,
         threads: row.threads,
+        submissions: Vec::new(),
     })
 }

@@ -11,6 +11,7 @@ use crate::auth::{AuthUser, Role};
 use crate::comments::routes::MAX_TEXT_CHARS;
 use crate::documents::routes::authorize;
 use crate::error::{ApiJson, ApiPath, ApiResult, AppError, ErrorResponse};
+use crate::remiss::deadline::Contribution;
 use crate::remiss::model::{Answer, AnswerRequest, Phase, RoundResponse, UpdateRoundRequest};
 use crate::remiss::round;
 use crate::remiss::store::RoundUpdate;
@@ -60,7 +61,9 @@ pub async fn update_round(
     ApiJson(request): ApiJson<UpdateRoundRequest>,
 ) -> ApiResult<ApiJson<RoundResponse>> {
     let (doc, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
-    let current = state.db.remiss_round(&doc).await?;
+    // Read, change and audit in one transaction, so the entry's "from" is what was replaced.
+    let mut tx = state.db.transaction().await?;
+    let current = tx.remiss_round(&doc).await?;
     let diarienummer = match request.diarienummer {
         Some(given) => given
             .as_deref()
@@ -82,23 +85,22 @@ pub async fn update_round(
         .phase
         .or_else(|| Phase::parse(&current.phase))
         .unwrap_or_default();
-    state
-        .db
-        .set_remiss_round(
-            &doc,
-            &RoundUpdate {
-                diarienummer: diarienummer.as_deref(),
-                phase,
-                deadline: deadline.as_deref(),
-                by: &who.user,
-            },
-        )
-        .await?;
+    tx.set_remiss_round(
+        &doc,
+        &RoundUpdate {
+            diarienummer: diarienummer.as_deref(),
+            phase,
+            deadline: deadline.as_deref(),
+            by: &who.user,
+        },
+    )
+    .await?;
     let detail = json!({
         "from": { "diarienummer": current.diarienummer, "phase": current.phase, "deadline": current.deadline },
         "to": { "diarienummer": diarienummer, "phase": phase, "deadline": deadline },
     });
-    audit::record(&state.db, &doc, Some(&who), Action::RemissChanged, detail).await?;
+    audit::record_in(&mut tx, &doc, Some(&who), Action::RemissChanged, detail).await?;
+    tx.commit().await?;
     Ok(ApiJson(round::load(&state.db, &doc).await?))
 }
 
@@ -118,11 +120,13 @@ fn check_diarienummer(text: &str) -> ApiResult<Option<String>> {
     Ok((!text.is_empty()).then(|| text.to_owned()))
 }
 
-/// Sets the caller's organisation's answer: `done` with its summary statement ("yttrande
-/// lämnat") or `declined` ("avstår"). Answering again replaces it. Answers the round.
+/// Gives the caller's organisation's answer: `done` with its summary statement ("yttrande
+/// lämnat") or `declined` ("avstår"). Answering again replaces the current answer and keeps
+/// the earlier one as a submission. Answers the round.
 #[utoipa::path(post, path = "/api/documents/{id}/remiss/response", tag = "remiss", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = AnswerRequest,
-    responses((status = 200, body = RoundResponse), (status = 403, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+    responses((status = 200, body = RoundResponse), (status = 403, body = ErrorResponse), (status = 422, body = ErrorResponse),
+        (status = 409, description = "remiss_closed: after the svarsdatum or in phase avslutad the statements are kept as received", body = ErrorResponse)))]
 #[tracing::instrument(skip_all, fields(user = %who.user))]
 pub async fn answer(
     State(state): State<AppState>,
@@ -130,7 +134,7 @@ pub async fn answer(
     ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<AnswerRequest>,
 ) -> ApiResult<ApiJson<RoundResponse>> {
-    let (doc, row, _) = authorize(&state, &id, &who, Role::Viewer).await?;
+    let (doc, row, role) = authorize(&state, &id, &who, Role::Viewer).await?;
     if row.owner_org == who.org.as_str() {
         return Err(AppError::Forbidden(
             "the owner organisation answers nothing to itself".into(),
@@ -148,22 +152,24 @@ pub async fn answer(
         .await?
         .iter()
         .any(|i| i.org_id == who.org.as_str());
-    if !invited
-        || !state
-            .db
-            .set_remiss_answer(&doc, &who.org, request.status, statement.as_deref())
-            .await?
-    {
-        return Err(AppError::Forbidden(
-            "your organisation is not invited to this remiss".into(),
-        ));
+    let not_invited =
+        || AppError::Forbidden("your organisation is not invited to this remiss".into());
+    if !invited {
+        return Err(not_invited());
     }
+    let mut tx = state.db.transaction().await?;
+    deadline::check_open(&mut tx, &doc, role, Contribution::Statement).await?;
+    let submission = tx
+        .submit_remiss_answer(&doc, &who, request.status, statement.as_deref())
+        .await?
+        .ok_or_else(not_invited)?;
     let action = match request.status {
         Answer::Done => Action::ResponseGiven,
         Answer::Declined => Action::ResponseDeclined,
     };
-    let detail = json!({ "org": who.org, "statement": statement });
-    audit::record(&state.db, &doc, Some(&who), action, detail).await?;
+    let detail = json!({ "org": who.org, "statement": statement, "submission": submission });
+    audit::record_in(&mut tx, &doc, Some(&who), action, detail).await?;
+    tx.commit().await?;
     Ok(ApiJson(round::load(&state.db, &doc).await?))
 }
 

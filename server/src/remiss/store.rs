@@ -1,9 +1,21 @@
 //! SQL for remiss rounds and invitees.
 
+use crate::auth::Identity;
 use crate::ids::{DocId, OrgId, UserId};
-use crate::on_pool;
-use crate::remiss::model::{Answer, InviteeRow, Phase, RoundRow};
-use crate::storage::{Db, StoreError, now_ms};
+use crate::remiss::model::{Answer, InviteeRow, Phase, RoundRow, SubmissionRow};
+use crate::storage::{Db, StoreError, Tx, now_ms};
+use crate::{on_pool, on_tx};
+
+/// The round's stored fields.
+const ROUND_SQL: &str = "SELECT diarienummer, phase, deadline FROM remiss_rounds WHERE doc_id = $1";
+
+/// A missing round row: a document that never had one is in `beredning`.
+fn round_or_default(row: Option<RoundRow>) -> RoundRow {
+    row.unwrap_or_else(|| RoundRow {
+        phase: Phase::default().as_str().to_owned(),
+        ..RoundRow::default()
+    })
+}
 
 /// A round's settable fields, whole (the route merges a partial update first).
 #[derive(Debug, Clone)]
@@ -27,44 +39,12 @@ impl Db {
     /// The document's round; a document that never had one is in `beredning`.
     pub async fn remiss_round(&self, doc: &DocId) -> Result<RoundRow, StoreError> {
         let row: Option<RoundRow> = on_pool!(self, pool => {
-            sqlx::query_as::<_, RoundRow>(
-                "SELECT diarienummer, phase, deadline FROM remiss_rounds WHERE doc_id = $1",
-            )
-            .bind(doc.as_str())
-            .fetch_optional(pool)
-            .await?
+            sqlx::query_as::<_, RoundRow>(ROUND_SQL)
+                .bind(doc.as_str())
+                .fetch_optional(pool)
+                .await?
         });
-        Ok(row.unwrap_or_else(|| RoundRow {
-            phase: Phase::default().as_str().to_owned(),
-            ..RoundRow::default()
-        }))
-    }
-
-    /// Stores the round's fields.
-    #[tracing::instrument(skip(self, update), fields(doc = %doc))]
-    pub async fn set_remiss_round(
-        &self,
-        doc: &DocId,
-        update: &RoundUpdate<'_>,
-    ) -> Result<(), StoreError> {
-        on_pool!(self, pool => {
-            sqlx::query(
-                "INSERT INTO remiss_rounds (doc_id, diarienummer, phase, deadline, updated_at, updated_by) \
-                 VALUES ($1, $2, $3, $4, $5, $6) \
-                 ON CONFLICT (doc_id) DO UPDATE SET diarienummer = excluded.diarienummer, \
-                 phase = excluded.phase, deadline = excluded.deadline, \
-                 updated_at = excluded.updated_at, updated_by = excluded.updated_by",
-            )
-            .bind(doc.as_str())
-            .bind(update.diarienummer)
-            .bind(update.phase.as_str())
-            .bind(update.deadline)
-            .bind(now_ms())
-            .bind(update.by.as_str())
-            .execute(pool)
-            .await?;
-        });
-        Ok(())
+        Ok(round_or_default(row))
     }
 
     /// The organisations with a role on the document other than its owner, with what
@@ -105,36 +85,6 @@ impl Db {
         Ok(())
     }
 
-    /// Records an invitee's first open or first comment; true only the first time (so the
-    /// caller knows whether to write it to the audit trail). Organisations that are not
-    /// invitees (the owner) have no row and are ignored.
-    pub async fn record_first(
-        &self,
-        doc: &DocId,
-        org: &OrgId,
-        moment: FirstMoment,
-    ) -> Result<bool, StoreError> {
-        let sql = match moment {
-            FirstMoment::Opened => {
-                "UPDATE remiss_invitees SET opened_at = $3 \
-                 WHERE doc_id = $1 AND org_id = $2 AND opened_at IS NULL"
-            }
-            FirstMoment::Commented => {
-                "UPDATE remiss_invitees SET first_comment_at = $3 \
-                 WHERE doc_id = $1 AND org_id = $2 AND first_comment_at IS NULL"
-            }
-        };
-        on_pool!(self, pool => {
-            let done = sqlx::query(sql)
-                .bind(doc.as_str())
-                .bind(org.as_str())
-                .bind(now_ms())
-                .execute(pool)
-                .await?;
-            Ok(done.rows_affected() > 0)
-        })
-    }
-
     /// Sets each invitee's first comment from the comments already stored (for documents
     /// whose threads were written straight to the database, like the demo's).
     pub async fn backfill_first_comments(&self, doc: &DocId) -> Result<(), StoreError> {
@@ -152,31 +102,134 @@ impl Db {
         Ok(())
     }
 
-    /// Sets an invitee's answer, replacing any earlier one; false if it is no invitee.
-    pub async fn set_remiss_answer(
-        &self,
+    /// Every answer each invitee submitted, oldest first per organisation.
+    pub async fn remiss_submissions(&self, doc: &DocId) -> Result<Vec<SubmissionRow>, StoreError> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as::<_, SubmissionRow>(
+                "SELECT org_id, seq, answer, statement, submitted_at, submitted_by, submitted_by_name \
+                 FROM remiss_statements WHERE doc_id = $1 ORDER BY org_id, seq",
+            )
+            .bind(doc.as_str())
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+}
+
+impl Tx {
+    /// Stores the round's fields.
+    #[tracing::instrument(skip(self, update), fields(doc = %doc))]
+    pub async fn set_remiss_round(
+        &mut self,
+        doc: &DocId,
+        update: &RoundUpdate<'_>,
+    ) -> Result<(), StoreError> {
+        on_tx!(self, conn => {
+            sqlx::query(
+                "INSERT INTO remiss_rounds (doc_id, diarienummer, phase, deadline, updated_at, updated_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (doc_id) DO UPDATE SET diarienummer = excluded.diarienummer, \
+                 phase = excluded.phase, deadline = excluded.deadline, \
+                 updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+            )
+            .bind(doc.as_str())
+            .bind(update.diarienummer)
+            .bind(update.phase.as_str())
+            .bind(update.deadline)
+            .bind(now_ms())
+            .bind(update.by.as_str())
+            .execute(&mut *conn)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// The document's round, read inside the transaction.
+    pub async fn remiss_round(&mut self, doc: &DocId) -> Result<RoundRow, StoreError> {
+        let row: Option<RoundRow> = on_tx!(self, conn => {
+            sqlx::query_as::<_, RoundRow>(ROUND_SQL)
+                .bind(doc.as_str())
+                .fetch_optional(&mut *conn)
+                .await?
+        });
+        Ok(round_or_default(row))
+    }
+
+    /// Records an invitee's first open or first comment; true only the first time (so the
+    /// caller knows whether to write it to the audit trail). Organisations that are not
+    /// invitees (the owner) have no row and are ignored.
+    pub async fn record_first(
+        &mut self,
         doc: &DocId,
         org: &OrgId,
+        moment: FirstMoment,
+    ) -> Result<bool, StoreError> {
+        let sql = match moment {
+            FirstMoment::Opened => {
+                "UPDATE remiss_invitees SET opened_at = $3 \
+                 WHERE doc_id = $1 AND org_id = $2 AND opened_at IS NULL"
+            }
+            FirstMoment::Commented => {
+                "UPDATE remiss_invitees SET first_comment_at = $3 \
+                 WHERE doc_id = $1 AND org_id = $2 AND first_comment_at IS NULL"
+            }
+        };
+        on_tx!(self, conn => {
+            let done = sqlx::query(sql)
+                .bind(doc.as_str())
+                .bind(org.as_str())
+                .bind(now_ms())
+                .execute(&mut *conn)
+                .await?;
+            Ok(done.rows_affected() > 0)
+        })
+    }
+
+    /// Sets an invitee's answer and keeps it as a new submission beside the earlier ones;
+    /// false if the caller's organisation is no invitee. Returns the submission's number.
+    pub async fn submit_remiss_answer(
+        &mut self,
+        doc: &DocId,
+        by: &Identity,
         answer: Answer,
         statement: Option<&str>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<i64>, StoreError> {
+        let now = now_ms();
         let (done_at, declined_at) = match answer {
-            Answer::Done => (Some(now_ms()), None),
-            Answer::Declined => (None, Some(now_ms())),
+            Answer::Done => (Some(now), None),
+            Answer::Declined => (None, Some(now)),
         };
-        on_pool!(self, pool => {
+        on_tx!(self, conn => {
             let done = sqlx::query(
                 "UPDATE remiss_invitees SET done_at = $3, declined_at = $4, statement = $5 \
                  WHERE doc_id = $1 AND org_id = $2",
             )
             .bind(doc.as_str())
-            .bind(org.as_str())
+            .bind(by.org.as_str())
             .bind(done_at)
             .bind(declined_at)
             .bind(statement)
-            .execute(pool)
+            .execute(&mut *conn)
             .await?;
-            Ok(done.rows_affected() > 0)
+            if done.rows_affected() == 0 {
+                return Ok(None);
+            }
+            let (seq,): (i64,) = sqlx::query_as(
+                "INSERT INTO remiss_statements (doc_id, org_id, seq, answer, statement, submitted_at, \
+                 submitted_by, submitted_by_name) \
+                 SELECT $1, $2, COALESCE(MAX(seq), 0) + 1, $3, $4, $5, $6, $7 FROM remiss_statements \
+                 WHERE doc_id = $1 AND org_id = $2 RETURNING seq",
+            )
+            .bind(doc.as_str())
+            .bind(by.org.as_str())
+            .bind(answer.as_str())
+            .bind(statement)
+            .bind(now)
+            .bind(by.user.as_str())
+            .bind(&by.name)
+            .fetch_one(&mut *conn)
+            .await?;
+            Ok(Some(seq))
         })
     }
 }

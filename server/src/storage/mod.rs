@@ -11,6 +11,7 @@ pub mod checkpoint;
 pub mod journal;
 pub mod settings;
 pub mod snapshot;
+pub mod transaction;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -22,6 +23,7 @@ use sqlx::sqlite::{
 
 pub use checkpoint::CHECKPOINT_INTERVAL;
 use checkpoint::{Checkpointer, RESTART_ABOVE_PAGES, WAL_SIZE_LIMIT_BYTES};
+pub use transaction::Tx;
 
 /// How long a SQLite connection waits for a lock before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);

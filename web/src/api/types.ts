@@ -123,7 +123,20 @@ export interface ThreadComment {
   orgName: string;
   createdAt: number;
   editedAt: number | null;
+  /** Withdrawn by its author: `body` is empty; owners and the author's organisation read it in its revisions. */
   deleted: boolean;
+  deletedAt: number | null;
+  deletedBy: string | null;
+  /** Part of a resolved thread: it can no longer be edited or deleted (409 `thread_resolved`). */
+  sealed: boolean;
+}
+
+/** `GET …/threads/{tid}/comments/{cid}/revisions`: one wording, oldest first (the first as received). */
+export interface CommentRevision {
+  body: string;
+  editedAt: number;
+  editedBy: string;
+  editedByName: string;
 }
 
 export interface Resolution {
@@ -198,6 +211,19 @@ export interface Invitee {
   declinedAt: number | null;
   statement: string | null;
   threads: number;
+  /** Every answer it submitted, oldest first. */
+  submissions: Submission[];
+}
+
+/** One answer an invitee submitted, kept as received. */
+export interface Submission {
+  status: 'done' | 'declined';
+  statement: string | null;
+  submittedAt: number;
+  submittedBy: string | null;
+  submittedByName: string | null;
+  /** Received after the svarsdatum; the compilation uses the last one in time. */
+  late: boolean;
 }
 
 /** `GET /api/documents/{id}/remiss`. */

@@ -5,7 +5,7 @@ use jiff::tz::TimeZone;
 use crate::auth::Role;
 use crate::comments::model::{Outcome, Stance, ThreadStatus};
 use crate::remiss::deadline::ZONE;
-use crate::remiss::model::{InviteeStatus, Phase};
+use crate::remiss::model::{Answer, InviteeStatus, Phase};
 
 /// A stance, or that none was taken.
 pub fn stance(stance: Option<Stance>) -> &'static str {
@@ -44,6 +44,14 @@ pub fn invitee_status(status: InviteeStatus) -> &'static str {
         InviteeStatus::Commenting => "Lämnar synpunkter",
         InviteeStatus::Done => "Yttrande lämnat",
         InviteeStatus::Declined => "Avstår",
+    }
+}
+
+/// An invitee's answer.
+pub fn answer(answer: Answer) -> &'static str {
+    match answer {
+        Answer::Done => "Yttrande lämnat",
+        Answer::Declined => "Avstår",
     }
 }
 
