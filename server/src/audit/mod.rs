@@ -18,7 +18,6 @@ use serde::Serialize;
 
 use crate::auth::Identity;
 use crate::ids::DocId;
-use crate::storage::transaction::Conn;
 use crate::storage::{Db, StoreError, Tx, now_ms};
 use crate::{on_pool, on_tx};
 
@@ -118,7 +117,7 @@ pub async fn record(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let mut tx = db.transaction().await?;
+        let mut tx = db.transaction_for(doc).await?;
         match record_in(&mut tx, doc, actor, action, detail.clone()).await {
             Err(StoreError::Database(e))
                 if is_unique_violation(&e) && attempt < APPEND_ATTEMPTS =>
@@ -137,9 +136,9 @@ pub async fn record(
 /// Appends one entry inside the caller's transaction `tx`, so it commits or rolls back
 /// with the change it records. Chains it onto the signed head of the trail, moves the head
 /// and queues the webhook deliveries it causes (the worker is woken after the commit). On
-/// PostgreSQL a
-/// transaction-scoped advisory lock per document orders concurrent appends, because a
-/// caller's transaction cannot be retried from here after losing a race for the number.
+/// PostgreSQL the document's lock ([`Tx::lock_document`]) orders concurrent appends,
+/// because a caller's transaction cannot be retried from here after losing a race for the
+/// number; callers begin with [`Db::transaction_for`] so it is taken before any row lock.
 pub async fn record_in(
     tx: &mut Tx,
     doc: &DocId,
@@ -159,12 +158,7 @@ pub async fn record_in(
         hash: String::new(),
         mac: None,
     };
-    if let Conn::Postgres(open) = &mut tx.conn {
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('forankra.audit:' || $1))")
-            .bind(doc.as_str())
-            .execute(&mut **open)
-            .await?;
-    }
+    tx.lock_document(doc).await?;
     let queued = on_tx!(tx, conn => {
         let tip = crate::audit_tip!(conn, doc, entry).await?;
         tip.extend(doc.as_str(), &mut entry);

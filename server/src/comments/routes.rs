@@ -302,7 +302,7 @@ pub async fn create_thread(
     };
     let detail = json!({"thread": thread_id, "stance": stance, "paragraph": resolved.paragraph,
         "quote": resolved.quote, "proposal": proposal});
-    let mut tx = state.db.transaction().await?;
+    let mut tx = state.db.transaction_for(&doc).await?;
     changes::open_thread(&mut tx, &who, role, &new, detail).await?;
     tx.commit().await?;
     let thread = publish_thread(&state, &doc, &thread_id).await?;
@@ -364,7 +364,7 @@ pub async fn reply(
 ) -> ApiResult<(StatusCode, ApiJson<ThreadResponse>)> {
     let (doc, _, role) = authorize(&state, &id, &who, Role::Commenter).await?;
     let body = check_text(&request.body, "comment", true)?;
-    let mut tx = state.db.transaction().await?;
+    let mut tx = state.db.transaction_for(&doc).await?;
     let on = Change::new(&doc, &who, role, &thread_id);
     changes::reply(&mut tx, on, &new_id(), &body).await?;
     tx.commit().await?;
@@ -389,7 +389,7 @@ pub async fn edit_comment(
 ) -> ApiResult<ApiJson<ThreadResponse>> {
     let (doc, _, role) = authorize(&state, &id, &who, Role::Commenter).await?;
     let body = check_text(&request.body, "comment", true)?;
-    let mut tx = state.db.transaction().await?;
+    let mut tx = state.db.transaction_for(&doc).await?;
     let on = Change::new(&doc, &who, role, &thread_id);
     changes::edit_comment(&mut tx, on, &comment_id, &body).await?;
     tx.commit().await?;
@@ -411,7 +411,7 @@ pub async fn delete_comment(
     ApiPath((id, thread_id, comment_id)): ApiPath<(String, String, String)>,
 ) -> ApiResult<ApiJson<ThreadResponse>> {
     let (doc, _, role) = authorize(&state, &id, &who, Role::Commenter).await?;
-    let mut tx = state.db.transaction().await?;
+    let mut tx = state.db.transaction_for(&doc).await?;
     let on = Change::new(&doc, &who, role, &thread_id);
     changes::delete_comment(&mut tx, on, &comment_id).await?;
     tx.commit().await?;
@@ -430,7 +430,7 @@ pub async fn resolve_thread(
 ) -> ApiResult<ApiJson<ThreadResponse>> {
     let (doc, _, role) = authorize(&state, &id, &who, Role::Owner).await?;
     let motivation = check_text(&request.motivation, "motivation", false)?;
-    let mut tx = state.db.transaction().await?;
+    let mut tx = state.db.transaction_for(&doc).await?;
     let on = Change::new(&doc, &who, role, &thread_id);
     changes::resolve_thread(&mut tx, on, request.outcome, &motivation).await?;
     tx.commit().await?;
@@ -447,7 +447,7 @@ pub async fn reopen_thread(
     ApiPath((id, thread_id)): ApiPath<(String, String)>,
 ) -> ApiResult<ApiJson<ThreadResponse>> {
     let (doc, _, role) = authorize(&state, &id, &who, Role::Owner).await?;
-    let mut tx = state.db.transaction().await?;
+    let mut tx = state.db.transaction_for(&doc).await?;
     changes::reopen_thread(&mut tx, Change::new(&doc, &who, role, &thread_id)).await?;
     tx.commit().await?;
     Ok(ApiJson(publish_thread(&state, &doc, &thread_id).await?))
@@ -472,7 +472,7 @@ pub async fn reanchor_thread(
         .read(&doc, move |d| anchor::resolve_new(d, &anchor))
         .await
         .map_err(|e| AppError::Unavailable(e.to_string()))??;
-    let mut tx = state.db.transaction().await?;
+    let mut tx = state.db.transaction_for(&doc).await?;
     let on = Change::new(&doc, &who, role, &thread_id);
     changes::reanchor_thread(&mut tx, on, &anchor.start, &anchor.end).await?;
     tx.commit().await?;
@@ -559,7 +559,7 @@ pub async fn reject_proposal(
 ) -> ApiResult<ApiJson<ThreadResponse>> {
     let (doc, _, role) = authorize(&state, &id, &who, Role::Owner).await?;
     let motivation = check_text(&request.motivation, "motivation", false)?;
-    let mut tx = state.db.transaction().await?;
+    let mut tx = state.db.transaction_for(&doc).await?;
     let on = Change::new(&doc, &who, role, &thread_id);
     changes::reject_proposal(&mut tx, on, &motivation).await?;
     tx.commit().await?;

@@ -54,7 +54,7 @@ pub fn opened(state: &AppState, doc: &DocId, who: &Identity) {
 }
 
 async fn record_open(state: &AppState, doc: &DocId, who: &Identity) -> Result<(), StoreError> {
-    let mut tx = state.db.transaction().await?;
+    let mut tx = state.db.transaction_for(doc).await?;
     if tx.record_first(doc, &who.org, FirstMoment::Opened).await? {
         let detail = serde_json::json!({ "org": who.org });
         audit::record_in(&mut tx, doc, Some(who), Action::FirstOpen, detail).await?;

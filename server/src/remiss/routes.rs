@@ -62,7 +62,7 @@ pub async fn update_round(
 ) -> ApiResult<ApiJson<RoundResponse>> {
     let (doc, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
     // Read, change and audit in one transaction, so the entry's "from" is what was replaced.
-    let mut tx = state.db.transaction().await?;
+    let mut tx = state.db.transaction_for(&doc).await?;
     let current = tx.remiss_round(&doc).await?;
     let diarienummer = match request.diarienummer {
         Some(given) => given
@@ -157,7 +157,7 @@ pub async fn answer(
     if !invited {
         return Err(not_invited());
     }
-    let mut tx = state.db.transaction().await?;
+    let mut tx = state.db.transaction_for(&doc).await?;
     deadline::check_open(&mut tx, &doc, role, Contribution::Statement).await?;
     let submission = tx
         .submit_remiss_answer(&doc, &who, request.status, statement.as_deref())

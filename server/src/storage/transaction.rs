@@ -14,6 +14,7 @@
 use sqlx::postgres::Postgres;
 use sqlx::sqlite::Sqlite;
 
+use crate::ids::DocId;
 use crate::storage::{Backend, BeginWrite, Db, StoreError};
 
 /// The native transaction of one backend.
@@ -70,6 +71,14 @@ impl Db {
             after_commit: Vec::new(),
         })
     }
+
+    /// Begins a write transaction for a use case on one document, holding that
+    /// document's lock (see [`Tx::lock_document`]) before it touches any row.
+    pub async fn transaction_for(&self, doc: &DocId) -> Result<Tx, StoreError> {
+        let mut tx = self.transaction().await?;
+        tx.lock_document(doc).await?;
+        Ok(tx)
+    }
 }
 
 impl Tx {
@@ -79,6 +88,23 @@ impl Tx {
             Conn::Sqlite(_) => Backend::Sqlite,
             Conn::Postgres(_) => Backend::Postgres,
         }
+    }
+
+    /// Takes the document's transaction-scoped lock on PostgreSQL (SQLite's `BEGIN
+    /// IMMEDIATE` already serialises writers). The audit append needs it to order entries
+    /// of concurrent transactions; taking it first, before any row lock, keeps every use
+    /// case acquiring locks in one order: a use case that took a row lock (the invitee's
+    /// first-activity mark) and then waited for this lock deadlocked with one that held
+    /// this lock and waited for the row (seen as 40P01 on opening threads concurrently).
+    /// Re-entrant within one transaction.
+    pub async fn lock_document(&mut self, doc: &DocId) -> Result<(), StoreError> {
+        if let Conn::Postgres(open) = &mut self.conn {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext('forankra.audit:' || $1))")
+                .bind(doc.as_str())
+                .execute(&mut **open)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Runs `effect` after a successful commit, never after a rollback.
