@@ -92,6 +92,7 @@ impl App {
             db.clone(),
             DeliverySettings {
                 retry_base: config.webhook_retry_base,
+                allow_internal: config.webhook_allow_http,
             },
             shutdown.clone(),
         ));
