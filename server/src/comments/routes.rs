@@ -23,6 +23,7 @@ use crate::comments::store::{Author, NewThread};
 use crate::documents::routes::authorize;
 use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
 use crate::ids::DocId;
+use crate::limits::quota::{self, Creation};
 use crate::remiss::activity;
 use crate::remiss::deadline::{self, Contribution};
 use crate::versions::model::VersionRef;
@@ -253,7 +254,9 @@ async fn load_thread(
     params(("id" = String, Path)), request_body = CreateThreadRequest,
     responses((status = 201, body = ThreadResponse), (status = 403, body = ErrorResponse),
         (status = 409, description = "remiss_closed: after the svarsdatum or in phase avslutad", body = ErrorResponse),
-        (status = 422, body = ErrorResponse)))]
+        (status = 422, body = ErrorResponse),
+        (status = 429, body = ErrorResponse, description = "The user's thread quota is spent",
+            headers(("Retry-After" = u64, description = "Seconds until one more is allowed")))))]
 #[tracing::instrument(skip_all, fields(user = %who.user))]
 pub async fn create_thread(
     State(state): State<AppState>,
@@ -264,6 +267,7 @@ pub async fn create_thread(
     let (doc, _, role) = authorize(&state, &id, &who, Role::Commenter).await?;
     deadline::check_open(&state, &doc, role, Contribution::Thread).await?;
     let body = check_text(&request.body, "comment", true)?;
+    quota::check(&state, &who.user, Creation::Thread).await?;
     let proposal = request
         .proposal
         .as_deref()
