@@ -164,7 +164,7 @@ impl App {
             header_read_timeout: state.config.limits.header_read_timeout,
             body_read_timeout: state.config.limits.body_read_timeout,
             per_address: Arc::clone(&state.limits.http_connections),
-            budget: crate::serve::connection_budget(),
+            budget: crate::serve::connection_budget(state.config.limits.max_connections),
             metrics: Arc::clone(&state.metrics),
         };
         let app = router(state);

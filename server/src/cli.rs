@@ -147,6 +147,11 @@ pub struct LimitArgs {
     /// every connection comes from the proxy: raise it there.
     #[arg(long, env = "FORANKRA_MAX_HTTP_CONNECTIONS_PER_IP", default_value_t = limits::DEFAULT_HTTP_CONNECTIONS_PER_IP)]
     pub max_http_connections_per_ip: u32,
+    /// Connections open at once, WebSockets included; more are closed at once. 0 (the
+    /// default): the open-files limit, raised to its hard limit, less a tenth (at least
+    /// 128) kept for the database and files.
+    #[arg(long, env = "FORANKRA_MAX_CONNECTIONS", default_value_t = 0)]
+    pub max_connections: usize,
     /// Time a request head may take to arrive whole (e.g. 15s); also how long an idle
     /// keep-alive connection is kept.
     #[arg(long, env = "FORANKRA_HEADER_READ_TIMEOUT", default_value = "15s", value_parser = humantime::parse_duration)]
@@ -201,6 +206,7 @@ impl From<LimitArgs> for LimitSettings {
             },
             connections_per_ip: args.max_connections_per_ip,
             http_connections_per_ip: args.max_http_connections_per_ip,
+            max_connections: args.max_connections,
             header_read_timeout: args.header_read_timeout,
             body_read_timeout: args.body_read_timeout,
             logins_per_account: args.logins_per_account,

@@ -18,9 +18,10 @@
 //!   do not starve each other;
 //! - **headroom in file descriptors**: at start the soft `RLIMIT_NOFILE` is raised to
 //!   the hard limit, and connections (WebSockets included) are held under it minus a
-//!   reserve ([`connection_budget`]) for the database, files and webhooks; a connection
-//!   over the budget gets `503` and is closed at once, so the process never runs out
-//!   of descriptors and every socket it holds keeps working.
+//!   reserve ([`connection_budget`]; `--max-connections` may set fewer) for the
+//!   database, files and webhooks; a connection over the budget is closed at once (a
+//!   `503` is written if the socket takes it without waiting), so the process never
+//!   runs out of descriptors and every socket it holds keeps working.
 //!
 //! The peer address is the TCP peer here, never `X-Forwarded-For`: behind a proxy the
 //! proxy's own limits apply, and the cap is raised accordingly (docs/OPERATIONS.md).
@@ -59,8 +60,9 @@ const REFUSAL_LINGER: Duration = Duration::from_secs(1);
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Raises the soft limit on open files to the hard limit and returns how many
-/// connections may be open at once: the limit less a reserve.
-pub fn connection_budget() -> usize {
+/// connections may be open at once: the limit less a reserve, or `at_most` if that is
+/// fewer (0: no such setting).
+pub fn connection_budget(at_most: usize) -> usize {
     let limit = match rlimit::increase_nofile_limit(u64::MAX) {
         Ok(limit) => limit,
         Err(error) => {
@@ -69,7 +71,10 @@ pub fn connection_budget() -> usize {
         }
     };
     let reserve = (limit / FD_RESERVE_DIVISOR).max(MIN_FD_RESERVE);
-    let budget = usize::try_from(limit.saturating_sub(reserve).max(1)).unwrap_or(usize::MAX);
+    let mut budget = usize::try_from(limit.saturating_sub(reserve).max(1)).unwrap_or(usize::MAX);
+    if at_most > 0 {
+        budget = budget.min(at_most);
+    }
     tracing::info!(
         open_files = limit,
         connections = budget,

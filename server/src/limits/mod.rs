@@ -54,6 +54,8 @@ pub struct LimitSettings {
     pub connections_per_ip: u32,
     /// Open connections per client address that are not WebSockets (`serve`).
     pub http_connections_per_ip: u32,
+    /// Open connections in all, at most (0: what the open-files limit allows).
+    pub max_connections: usize,
     /// A request head must arrive whole within this.
     pub header_read_timeout: Duration,
     /// A request body must arrive whole within this, counted from its head.
@@ -84,6 +86,7 @@ impl Default for LimitSettings {
             },
             connections_per_ip: DEFAULT_CONNECTIONS_PER_IP,
             http_connections_per_ip: DEFAULT_HTTP_CONNECTIONS_PER_IP,
+            max_connections: 0,
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
             logins_per_account: DEFAULT_LOGINS_PER_ACCOUNT,
