@@ -16,12 +16,13 @@
 //! ([`MAX_PAIRING_WORDS`]); only the pairs kept get a word diff, each word diff is
 //! bounded in size ([`MAX_WORD_DIFF_TOKENS`]), and the whole request shares one
 //! deadline ([`DIFF_DEADLINE`]) after which every remaining step settles for a coarser
-//! answer. Measured (debug build, `tests::costs`, before → after): 64 × 64 rewritten
-//! paragraphs of 150 words 1.05 s → 35 ms; one 50,000-word paragraph rewritten
-//! 520 ms → 191 ms (shown coarsely, as one deleted and one inserted run); 300 × 300
-//! paragraphs from a 60-word vocabulary 10 ms → 64 ms; 2,000 paragraphs each edited
-//! 45 ms → 650 ms, because they are now 2,000 `changed` paragraphs with word diffs
-//! (until the deadline) where before they were 2,000 removed and 2,000 added.
+//! answer. Measured (debug build, `tests::costs`, two runs on a shared machine, before
+//! → after): 64 × 64 rewritten paragraphs of 150 words 0.5–1.05 s → 20–35 ms; one
+//! 50,000-word paragraph rewritten 0.5 s → 70–190 ms (shown coarsely, as one deleted
+//! and one inserted run); 2,000 paragraphs each edited 10–45 ms → 0.26–0.65 s, because
+//! they are now 2,000 `changed` paragraphs with word diffs (until the deadline) where
+//! before they were 2,000 removed and 2,000 added. The API test's 64 paragraphs of 600
+//! words rewritten with other words took over 20 s before (the client gave up).
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -448,6 +449,11 @@ mod tests {
                 "64 x 64 rewritten paragraphs of 150 words",
                 (0..64).map(|i| words(i, 150, 5000)).collect(),
                 (0..64).map(|i| words(1000 + i, 150, 5000)).collect(),
+            ),
+            (
+                "64 x 64 rewritten paragraphs of 600 words (the API test)",
+                (0..64).map(|i| words(i, 600, 5000)).collect(),
+                (0..64).map(|i| words(1000 + i, 600, 5000)).collect(),
             ),
             (
                 "2,000 paragraphs, each with one word changed",
