@@ -119,6 +119,26 @@ impl Node {
     }
 }
 
+/// Flags that lift the caps meant for people, not for a harness: every client of a
+/// scenario comes from 127.0.0.1 and one user creates every document and thread
+/// (thousands of each), so the per-address connection caps and the per-user creation
+/// quotas would refuse the load being measured. A scenario's own `extra` flags must not
+/// repeat these (clap refuses a flag given twice).
+pub const HARNESS_FLAGS: &[&str] = &[
+    "--max-connections-per-ip",
+    "1000000",
+    "--max-http-connections-per-ip",
+    "1000000",
+    "--max-documents-per-user-hour",
+    "0",
+    "--max-documents-per-user",
+    "0",
+    "--max-threads-per-user-hour",
+    "0",
+    "--max-threads-per-user",
+    "0",
+];
+
 async fn spawn(spec: &NodeSpec) -> Result<ServerProcess> {
     let addr = free_addr()?;
     let mut command = Command::new(&spec.bin);
@@ -130,6 +150,7 @@ async fn spawn(spec: &NodeSpec) -> Result<ServerProcess> {
         .arg(&spec.database_url)
         .arg("--jwt-secret")
         .arg(&spec.secret)
+        .args(HARNESS_FLAGS)
         .args(&spec.extra)
         .env("RUST_LOG", "warn");
     ServerProcess::spawn(command, addr, &spec.log).await

@@ -46,6 +46,19 @@ impl BenchServer {
         let dir = tempfile::tempdir().context("creating a temporary directory")?;
         let db_path = dir.path().join("forankra-bench.db");
         let mut config = Config::for_tests(db_path.display().to_string());
+        // As `node::HARNESS_FLAGS`: the load comes from one address and one user.
+        config.limits.connections_per_ip = u32::MAX;
+        config.limits.http_connections_per_ip = u32::MAX;
+        config.limits.quotas = forankra::limits::QuotaSettings {
+            documents: forankra::limits::Quota {
+                per_hour: 0,
+                total: 0,
+            },
+            threads: forankra::limits::Quota {
+                per_hour: 0,
+                total: 0,
+            },
+        };
         configure(&mut config);
         let app = App::build(config).await.context("building the server")?;
         let addr = app.local_addr();

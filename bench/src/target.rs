@@ -332,6 +332,7 @@ impl OursServer {
             .arg(Self::db_path_in(dir))
             .arg("--jwt-secret")
             .arg(secret)
+            .args(crate::node::HARNESS_FLAGS)
             // Warnings only, as the peers run quiet: a line per connection is not free.
             .env("RUST_LOG", "warn");
         ServerProcess::spawn(command, addr, &dir.join("server.log")).await

@@ -13,7 +13,6 @@ use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
 use axum::http::Request;
 use axum::routing::{any, get};
-use axum::serve::ListenerExt;
 use base64::Engine;
 use rand::RngCore;
 use secrecy::ExposeSecret;
@@ -95,6 +94,7 @@ impl App {
             db.clone(),
             DeliverySettings {
                 retry_base: config.webhook_retry_base,
+                allow_internal: config.webhook_allow_http,
             },
             shutdown.clone(),
         ));
@@ -163,26 +163,25 @@ impl App {
                 crate::cluster::listener::run(state.clone(), pool.clone(), node.to_owned());
             tokio::spawn(listener);
         }
+        let acceptor = crate::serve::Acceptor {
+            header_read_timeout: state.config.limits.header_read_timeout,
+            body_read_timeout: state.config.limits.body_read_timeout,
+            per_address: Arc::clone(&state.limits.http_connections),
+            budget: crate::serve::connection_budget(state.config.limits.max_connections),
+            metrics: Arc::clone(&state.metrics),
+        };
         let app = router(state);
         let stop = shutdown.clone();
-        // Small frames (one keystroke each) must leave at once: no Nagle delay.
-        let listener = listener.tap_io(|tcp| {
-            if let Err(error) = tcp.set_nodelay(true) {
-                tracing::warn!(%error, "cannot set TCP_NODELAY");
+        tokio::spawn(async move {
+            tokio::select! {
+                () = signal => {},
+                () = stop.cancelled() => {},
             }
+            stop.cancel();
         });
-        // The peer address feeds the per-address limits (`limits::ClientIp`).
-        let app = app.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                tokio::select! {
-                    () = signal => {},
-                    () = stop.cancelled() => {},
-                }
-                stop.cancel();
-            })
-            .await
-            .context("serving")?;
+        // The peer address feeds the per-address limits (`limits::ClientIp`), and
+        // every socket is TCP_NODELAY: small frames (one keystroke each) leave at once.
+        crate::serve::run(listener, app, acceptor, shutdown.clone()).await;
         shutdown.cancel();
         tracker.close();
         tracker.wait().await;

@@ -201,19 +201,59 @@ pub struct LimitArgs {
     /// Open WebSocket connections per client address; more are refused with 429.
     #[arg(long, env = "FORANKRA_MAX_CONNECTIONS_PER_IP", default_value_t = limits::DEFAULT_CONNECTIONS_PER_IP)]
     pub max_connections_per_ip: u32,
-    /// Failed logins per window per account; more are refused with 429.
+    /// Open connections per client address that are not WebSockets (requests, idle
+    /// keep-alive, half-sent heads); more are answered 429 and closed. Behind a proxy
+    /// every connection comes from the proxy: raise it there.
+    #[arg(long, env = "FORANKRA_MAX_HTTP_CONNECTIONS_PER_IP", default_value_t = limits::DEFAULT_HTTP_CONNECTIONS_PER_IP)]
+    pub max_http_connections_per_ip: u32,
+    /// Connections open at once, WebSockets included; more are closed at once. 0 (the
+    /// default): the open-files limit, raised to its hard limit, less a tenth (at least
+    /// 128) kept for the database and files.
+    #[arg(long, env = "FORANKRA_MAX_CONNECTIONS", default_value_t = 0)]
+    pub max_connections: usize,
+    /// Time a request head may take to arrive whole (e.g. 15s); also how long an idle
+    /// keep-alive connection is kept.
+    #[arg(long, env = "FORANKRA_HEADER_READ_TIMEOUT", default_value = "15s", value_parser = humantime::parse_duration)]
+    pub header_read_timeout: Duration,
+    /// Time a request body may take to arrive whole, counted from its head (e.g. 60s).
+    #[arg(long, env = "FORANKRA_BODY_READ_TIMEOUT", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub body_read_timeout: Duration,
+    /// Failed logins on one account from one address before that address must wait
+    /// (429 with Retry-After) before its next try on that account.
     #[arg(long, env = "FORANKRA_LOGINS_PER_ACCOUNT", default_value_t = limits::DEFAULT_LOGINS_PER_ACCOUNT)]
     pub logins_per_account: u32,
+    /// The first wait after those failures (e.g. 1s); it doubles with each further
+    /// failure, up to 15 minutes. Never a lock: the account's owner from another
+    /// address is not slowed.
+    #[arg(long, env = "FORANKRA_LOGIN_DELAY", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub login_delay: Duration,
     /// Failed logins per window per client address; more are refused with 429.
     #[arg(long, env = "FORANKRA_LOGINS_PER_IP", default_value_t = limits::DEFAULT_LOGINS_PER_IP)]
     pub logins_per_ip: u32,
-    /// The window the login limits count over (e.g. 1m, 15m).
+    /// The window the per-address login limit counts over (e.g. 1m, 15m); also how long
+    /// an account's failures from an address are remembered after their delay.
     #[arg(long, env = "FORANKRA_LOGIN_WINDOW", default_value = "1m", value_parser = humantime::parse_duration)]
     pub login_window: Duration,
+    /// Most (account, address) pairs, and most addresses, the login throttle remembers;
+    /// beyond it the stale and then the least recently used half are forgotten.
+    #[arg(long, env = "FORANKRA_LOGIN_MAX_TRACKED", default_value_t = limits::login::DEFAULT_MAX_TRACKED)]
+    pub login_max_tracked: usize,
     /// Take the client address from the last X-Forwarded-For hop (only behind a proxy
     /// that appends it, like the nginx in deploy/).
     #[arg(long, env = "FORANKRA_TRUST_PROXY_HEADERS")]
     pub trust_proxy_headers: bool,
+    /// Documents one user may create in an hour (0: no limit); more get 429.
+    #[arg(long, env = "FORANKRA_MAX_DOCUMENTS_PER_USER_HOUR", default_value_t = limits::quota::DEFAULT_DOCUMENTS_PER_HOUR)]
+    pub max_documents_per_user_hour: u32,
+    /// Documents one user may have created in all (0: no limit); more get 429.
+    #[arg(long, env = "FORANKRA_MAX_DOCUMENTS_PER_USER", default_value_t = limits::quota::DEFAULT_DOCUMENTS_TOTAL)]
+    pub max_documents_per_user: u32,
+    /// Comment threads one user may open in an hour (0: no limit); more get 429.
+    #[arg(long, env = "FORANKRA_MAX_THREADS_PER_USER_HOUR", default_value_t = limits::quota::DEFAULT_THREADS_PER_HOUR)]
+    pub max_threads_per_user_hour: u32,
+    /// Comment threads one user may have opened in all (0: no limit); more get 429.
+    #[arg(long, env = "FORANKRA_MAX_THREADS_PER_USER", default_value_t = limits::quota::DEFAULT_THREADS_TOTAL)]
+    pub max_threads_per_user: u32,
 }
 
 impl From<LimitArgs> for LimitSettings {
@@ -224,10 +264,26 @@ impl From<LimitArgs> for LimitSettings {
                 burst: args.ws_message_burst,
             },
             connections_per_ip: args.max_connections_per_ip,
+            http_connections_per_ip: args.max_http_connections_per_ip,
+            max_connections: args.max_connections,
+            header_read_timeout: args.header_read_timeout,
+            body_read_timeout: args.body_read_timeout,
             logins_per_account: args.logins_per_account,
+            login_delay: args.login_delay,
             logins_per_ip: args.logins_per_ip,
             login_window: args.login_window,
+            login_max_tracked: args.login_max_tracked,
             trust_proxy_headers: args.trust_proxy_headers,
+            quotas: limits::QuotaSettings {
+                documents: limits::Quota {
+                    per_hour: args.max_documents_per_user_hour,
+                    total: args.max_documents_per_user,
+                },
+                threads: limits::Quota {
+                    per_hour: args.max_threads_per_user_hour,
+                    total: args.max_threads_per_user,
+                },
+            },
         }
     }
 }

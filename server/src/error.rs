@@ -38,6 +38,9 @@ pub enum AppError {
     Conflict(String),
     #[error("{0}")]
     Unprocessable(String),
+    /// 422 with a code more precise than `unprocessable`, e.g. `webhook_internal_address`.
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
     /// The remiss round no longer takes this contribution (after the svarsdatum or in
     /// `avslutad`); the message names the date or the phase.
     #[error("{0}")]
@@ -82,6 +85,7 @@ impl AppError {
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
+            Self::Refused { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
             Self::RemissClosed(_) => (StatusCode::CONFLICT, "remiss_closed"),
             Self::ConflictWithDetails { code, .. } => (StatusCode::CONFLICT, code),
             Self::Archived(_) => (StatusCode::GONE, "document_archived"),

@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod remiss;
 pub mod security_headers;
+pub mod serve;
 pub mod storage;
 pub mod sync;
 pub mod telemetry;

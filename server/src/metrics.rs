@@ -61,6 +61,10 @@ pub struct LimitHits {
     pub login_ip: AtomicU64,
     /// A request body over the size limit.
     pub body_size: AtomicU64,
+    /// A connection refused: the address holds too many that are not WebSockets.
+    pub http_connections_per_ip: AtomicU64,
+    /// A connection refused: the server holds as many as its file descriptors allow.
+    pub open_connections: AtomicU64,
 }
 
 impl LimitHits {
@@ -77,6 +81,8 @@ impl LimitHits {
             ("login_account", &self.login_account),
             ("login_ip", &self.login_ip),
             ("body_size", &self.body_size),
+            ("http_connections_per_ip", &self.http_connections_per_ip),
+            ("open_connections", &self.open_connections),
         ] {
             let _ = writeln!(out, "{name}{{limit=\"{limit}\"}} {}", value.load(Relaxed));
         }

@@ -49,6 +49,9 @@ fn defects() -> Vec<(&'static str, String)> {
     let good = sign(Algorithm::HS256, &key, &claims(now() + 600));
     let mut missing_org = claims(now() + 600);
     missing_org.as_object_mut().map(|o| o.remove("org"));
+    // Signed right and unexpired, but valid only from an hour on (issue 13: `nbf` ignored).
+    let mut not_yet = claims(now() + 7200);
+    not_yet["nbf"] = json!(now() + 3600);
     vec![
         ("missing", String::new()),
         ("garbage", "not.a.jwt".to_owned()),
@@ -73,6 +76,10 @@ fn defects() -> Vec<(&'static str, String)> {
         (
             "missing org claim",
             sign(Algorithm::HS256, &key, &missing_org),
+        ),
+        (
+            "not valid yet (nbf)",
+            sign(Algorithm::HS256, &key, &not_yet),
         ),
     ]
 }

@@ -134,64 +134,144 @@ both_dbs!(
     }
 );
 
+/// The `Retry-After` of a 429, in seconds.
+fn retry_after(response: &reqwest::Response) -> Result<u64> {
+    Ok(response
+        .headers()
+        .get("retry-after")
+        .context("Retry-After")?
+        .to_str()?
+        .parse()?)
+}
+
+/// Users `leila` and `omar` of kulturforvaltningen, password "rätt lösen".
+async fn login_users(app: &TestApp) -> Result<()> {
+    let org = forankra::ids::OrgId::parse("kulturforvaltningen")?;
+    let hash = forankra::auth::password::hash_password("rätt lösen".into()).await?;
+    for user in ["leila", "omar"] {
+        let id = forankra::ids::UserId::parse(user)?;
+        app.state.db.ensure_user(&id, user, &org).await?;
+        app.state.db.set_login(&id, user, &hash).await?;
+    }
+    Ok(())
+}
+
+/// A login call from `address` (the server trusts `X-Forwarded-For`).
+fn login_from<'a>(
+    app: &'a TestApp,
+    address: &'a str,
+) -> impl Fn(&str, &str) -> reqwest::RequestBuilder + 'a {
+    move |username: &str, password: &str| {
+        app.http
+            .post(app.url("/api/login"))
+            .header("x-forwarded-for", address)
+            .json(&json!({"username": username, "password": password}))
+    }
+}
+
 both_dbs!(
-    failed_logins_are_throttled_per_account_and_per_address,
+    failed_logins_slow_the_account_from_that_address_and_cap_the_address,
     |backend| async move {
         let app = TestApp::spawn_with(backend, |c| {
             c.limits.logins_per_account = 3;
             c.limits.logins_per_ip = 5;
-            // Long enough that no failure is forgiven while slow hashes run.
+            // Long enough that no wait runs out while slow hashes run.
+            c.limits.login_delay = Duration::from_secs(3600);
             c.limits.login_window = Duration::from_secs(3600);
             // Each phase below comes from its own address.
             c.limits.trust_proxy_headers = true;
         })
         .await?;
-        let org = forankra::ids::OrgId::parse("kulturforvaltningen")?;
-        let hash = forankra::auth::password::hash_password("rätt lösen".into()).await?;
-        for user in ["leila", "omar"] {
-            let id = forankra::ids::UserId::parse(user)?;
-            app.state.db.ensure_user(&id, user, &org).await?;
-            app.state.db.set_login(&id, user, &hash).await?;
-        }
-        let from = |address: &'static str| {
-            let app = &app;
-            move |username: &'static str, password: &'static str| {
-                app.http
-                    .post(app.url("/api/login"))
-                    .header("x-forwarded-for", address)
-                    .json(&json!({"username": username, "password": password}))
-                    .send()
-            }
-        };
-        let login = from("198.51.100.1");
-        assert_eq!(login("leila", "rätt lösen").await?.status(), 200);
+        login_users(&app).await?;
+        let stranger = login_from(&app, "198.51.100.1");
+        assert_eq!(stranger("leila", "rätt lösen").send().await?.status(), 200);
         for _ in 0..3 {
-            assert_eq!(login("leila", "gissning").await?.status(), 401);
+            assert_eq!(stranger("leila", "gissning").send().await?.status(), 401);
         }
-        // The account is locked for a while, even for the right password.
-        let throttled = login("LEILA", "rätt lösen").await?;
+        // That address must now wait, even with the right password.
+        let throttled = stranger("LEILA", "rätt lösen").send().await?;
         assert_eq!(throttled.status(), 429);
-        let retry: u64 = throttled
-            .headers()
-            .get("retry-after")
-            .context("Retry-After")?
-            .to_str()?
-            .parse()?;
-        assert!((1..=1200).contains(&retry), "a third of the hour: {retry}");
+        let retry = retry_after(&throttled)?;
+        assert!((1..=3600).contains(&retry), "the first delay: {retry}");
         let body: serde_json::Value = throttled.json().await?;
         assert_eq!(body["error"], "too_many_requests");
         assert_eq!(hits(&app, "login_account").await?, 1.0);
+        // Issue 13: five wrong passwords locked the account for everyone. Leila, from
+        // her own address, is not slowed by the stranger's failures.
+        let leila = login_from(&app, "198.51.100.3");
+        assert_eq!(leila("leila", "rätt lösen").send().await?.status(), 200);
+        assert_eq!(leila("leila", "felskrivet").send().await?.status(), 401);
+        assert_eq!(leila("leila", "rätt lösen").send().await?.status(), 200);
 
         // From another address, other accounts each have their own budget, until the
         // address has spent its five failures.
-        let login = from("198.51.100.2");
-        assert_eq!(login("omar", "rätt lösen").await?.status(), 200);
+        let login = login_from(&app, "198.51.100.2");
+        assert_eq!(login("omar", "rätt lösen").send().await?.status(), 200);
         let mut statuses = Vec::new();
         for name in ["omar", "nobody", "someone", "anyone", "noone", "everyone"] {
-            statuses.push(login(name, "gissning").await?.status().as_u16());
+            statuses.push(login(name, "gissning").send().await?.status().as_u16());
         }
         assert_eq!(statuses, [401, 401, 401, 401, 401, 429]);
         assert_eq!(hits(&app, "login_ip").await?, 1.0);
+        Ok::<_, anyhow::Error>(())
+    }
+);
+
+both_dbs!(
+    oversized_credentials_are_refused_before_anything_is_kept,
+    |backend| async move {
+        let app = TestApp::spawn_with(backend, |c| {
+            c.limits.login_max_tracked = 4;
+            c.limits.logins_per_ip = 1_000;
+            c.limits.trust_proxy_headers = true;
+        })
+        .await?;
+        login_users(&app).await?;
+        // Issue 13: 4 MB usernames were remembered whole by the throttle.
+        let huge = "x".repeat(4 * 1024 * 1024);
+        let response = login_from(&app, "198.51.100.9")(&huge, "gissning")
+            .send()
+            .await?;
+        assert_eq!(response.status(), 413);
+        let body: serde_json::Value = response.json().await?;
+        assert_eq!(body["error"], "payload_too_large");
+        for (username, password) in [
+            ("å".repeat(257), "x".to_owned()),
+            ("leila".into(), "p".repeat(300)),
+        ] {
+            let response = login_from(&app, "198.51.100.9")(&username, &password)
+                .send()
+                .await?;
+            assert_eq!(response.status(), 422);
+            let body: serde_json::Value = response.json().await?;
+            assert_eq!(body["error"], "credentials_too_long");
+        }
+        assert_eq!(
+            app.state.limits.logins.tracked(),
+            (0, 0),
+            "a refused field leaves nothing behind"
+        );
+        // Many distinct failures from many addresses: what is kept stays under its cap.
+        for i in 0..10 {
+            let address = format!("203.0.113.{i}");
+            let username = format!("{}{i}", "n".repeat(250));
+            let response = login_from(&app, &address)(&username, "gissning")
+                .send()
+                .await?;
+            assert_eq!(response.status(), 401);
+            let (pairs, addresses) = app.state.limits.logins.tracked();
+            assert!(
+                pairs <= 4 && addresses <= 4,
+                "{pairs} pairs, {addresses} addresses"
+            );
+        }
+        assert_eq!(
+            login_from(&app, "198.51.100.9")("leila", "rätt lösen")
+                .send()
+                .await?
+                .status(),
+            200
+        );
         Ok::<_, anyhow::Error>(())
     }
 );
@@ -320,6 +400,75 @@ both_dbs!(
             response.headers()["strict-transport-security"]
                 .to_str()?
                 .starts_with("max-age=")
+        );
+        Ok::<_, anyhow::Error>(())
+    }
+);
+
+both_dbs!(
+    documents_and_threads_per_user_are_bounded_with_429,
+    |backend| async move {
+        use forankra::limits::{Quota, QuotaSettings};
+        let app = TestApp::spawn_with(backend, |c| {
+            c.limits.quotas = QuotaSettings {
+                documents: Quota {
+                    per_hour: 3,
+                    total: 100,
+                },
+                threads: Quota {
+                    per_hour: 100,
+                    total: 2,
+                },
+            };
+        })
+        .await?;
+        let anna = app.token("anna", "stadsledningskontoret");
+        for i in 0..3 {
+            app.create_doc(&anna, &format!("Utkast {i}"), Some("Text"))
+                .await?;
+        }
+        let refused = app
+            .http
+            .post(app.url("/api/documents"))
+            .bearer_auth(&anna)
+            .json(&json!({"title": "Ett för mycket"}))
+            .send()
+            .await?;
+        assert_eq!(refused.status(), 429);
+        let retry = retry_after(&refused)?;
+        assert!((1..=3600).contains(&retry), "{retry}");
+        let body: serde_json::Value = refused.json().await?;
+        assert_eq!(body["error"], "too_many_requests");
+        assert!(
+            body["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("an hour"))
+        );
+        // Another user is not affected.
+        let maria = app.token("maria", "stadsledningskontoret");
+        let doc = app
+            .create_doc(&maria, "Hennes", Some("Skolan är viktig."))
+            .await?;
+
+        let reader = WsClient::connect(&app.ws_url(&doc, &maria)).await?;
+        let anchor = reader.anchor_for("Skolan")?;
+        for body in ["Ett", "Två"] {
+            open_thread(&app, &anna, &doc, anchor.clone(), body, None).await?;
+            open_thread(&app, &maria, &doc, anchor.clone(), body, None).await?;
+        }
+        let (status, body) = call(
+            &app,
+            reqwest::Method::POST,
+            &format!("/api/documents/{doc}/threads"),
+            &maria,
+            Some(json!({"anchor": anchor, "body": "Tre"})),
+        )
+        .await?;
+        assert_eq!(status, 429, "{body}");
+        assert!(
+            body["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("in all"))
         );
         Ok::<_, anyhow::Error>(())
     }

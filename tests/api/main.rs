@@ -8,6 +8,7 @@ mod helpers;
 mod audit;
 mod auth;
 mod cluster;
+mod connections;
 mod demo;
 mod documents;
 mod durability;

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{OrgId, UserId};
 
-/// Clock skew tolerated when checking `exp`.
+/// Clock skew tolerated when checking `exp` and `nbf`.
 const LEEWAY_SECS: u64 = 5;
 /// Longest display name accepted from a token.
 const MAX_NAME_CHARS: usize = 200;
@@ -25,6 +25,8 @@ pub enum AuthError {
     Missing,
     #[error("the token has expired")]
     Expired,
+    #[error("the token is not valid yet (nbf)")]
+    NotYetValid,
     #[error("the token is invalid: {0}")]
     Invalid(String),
     #[error("this server does not sign tokens: it trusts an external identity provider")]
@@ -112,15 +114,19 @@ impl TokenKeys {
             .map_err(|e| AuthError::Invalid(e.to_string()))
     }
 
-    /// Checks signature, algorithm and expiry, then the claims' contents.
+    /// Checks signature, algorithm, expiry and, when the token has one, its not-before
+    /// time (`nbf`: an identity provider may issue tokens for later; issue 13 found it
+    /// ignored), then the claims' contents.
     pub fn verify(&self, token: &str) -> Result<Identity, AuthError> {
         let mut validation = Validation::new(self.algorithm);
         validation.set_required_spec_claims(&["exp", "sub"]);
+        validation.validate_nbf = true;
         validation.leeway = LEEWAY_SECS;
         validation.validate_aud = false;
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map_err(
             |e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => AuthError::Expired,
+                jsonwebtoken::errors::ErrorKind::ImmatureSignature => AuthError::NotYetValid,
                 _ => AuthError::Invalid(e.to_string()),
             },
         )?;
@@ -191,5 +197,23 @@ mod tests {
             jsonwebtoken::encode(&Header::default(), &claims, &EncodingKey::from_secret(b"s"))
                 .unwrap();
         assert!(matches!(keys.verify(&token), Err(AuthError::Expired)));
+    }
+
+    #[test]
+    fn a_token_not_valid_yet_is_refused_and_a_past_nbf_is_fine() {
+        let keys = TokenKeys::hs256(b"s");
+        let now = unix_now();
+        let sign = |nbf: u64| {
+            let claims = serde_json::json!({
+                "sub": "a", "name": "A", "org": "o", "iat": now, "exp": now + 3600, "nbf": nbf,
+            });
+            jsonwebtoken::encode(&Header::default(), &claims, &EncodingKey::from_secret(b"s"))
+                .unwrap()
+        };
+        assert!(matches!(
+            keys.verify(&sign(now + 600)),
+            Err(AuthError::NotYetValid)
+        ));
+        assert!(keys.verify(&sign(now - 600)).is_ok());
     }
 }

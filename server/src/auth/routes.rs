@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
@@ -17,13 +17,21 @@ use crate::limits::{ClientIp, LoginLimit, Throttled};
 
 /// How long a token from a password login lasts: a working day.
 pub const LOGIN_TOKEN_TTL: Duration = Duration::from_secs(12 * 3600);
-/// Longest username or password looked at; longer input is refused before hashing.
-const MAX_CREDENTIAL_CHARS: usize = 256;
+/// Longest username or password looked at; longer input is refused (422
+/// `credentials_too_long`) before the throttle or the hash sees it.
+pub const MAX_CREDENTIAL_CHARS: usize = 256;
+/// Largest login body: two fields of [`MAX_CREDENTIAL_CHARS`] with room for JSON
+/// escapes. Larger bodies get 413 before they are parsed (the general limit is 4 MiB,
+/// and issue 13 sent 4 MB usernames).
+const MAX_LOGIN_BODY_BYTES: usize = 16 * 1024;
 
 /// The routes of this module.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/login", post(login))
+        .route(
+            "/api/login",
+            post(login).layer(DefaultBodyLimit::max(MAX_LOGIN_BODY_BYTES)),
+        )
         .route("/api/me", get(me))
         .route("/api/organisations", get(list_organisations))
 }
@@ -63,19 +71,33 @@ pub struct OrganisationResponse {
 
 /// Logs in with a username and password and returns a token.
 ///
-/// Failed attempts are throttled per account and per client address (429 with
-/// `Retry-After`); a throttled attempt is refused before the password is looked at, so
-/// the answer says nothing about it.
+/// Failed attempts slow down the account from that address and are capped per client
+/// address (429 with `Retry-After`); a throttled attempt is refused before the password
+/// is looked at, so the answer says nothing about it. Fields over 256 characters are
+/// refused (422) before anything about them is kept.
 #[utoipa::path(post, path = "/api/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = crate::error::ErrorResponse),
+        (status = 413, body = crate::error::ErrorResponse, description = "Body over 16 KiB"),
+        (status = 422, body = crate::error::ErrorResponse, description = "A field over 256 characters"),
         (status = 429, body = crate::error::ErrorResponse, description = "Too many failed attempts",
             headers(("Retry-After" = u64, description = "Seconds until the next attempt counts")))))]
-#[tracing::instrument(skip(state, request), fields(username = %request.username))]
+#[tracing::instrument(skip(state, request), fields(username = tracing::field::Empty))]
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> ApiResult<ApiJson<LoginResponse>> {
+    if request.username.chars().count() > MAX_CREDENTIAL_CHARS
+        || request.password.chars().count() > MAX_CREDENTIAL_CHARS
+    {
+        return Err(AppError::Refused {
+            code: "credentials_too_long",
+            message: format!(
+                "the username and password are at most {MAX_CREDENTIAL_CHARS} characters each"
+            ),
+        });
+    }
+    tracing::Span::current().record("username", request.username.as_str());
     let attempt = state
         .limits
         .logins
@@ -92,7 +114,7 @@ fn login_throttled(state: &AppState, throttled: Throttled) -> AppError {
     let (counter, message) = match throttled.limit {
         LoginLimit::Account => (
             &hits.login_account,
-            "too many failed logins for this account",
+            "too many failed logins for this account from this address",
         ),
         LoginLimit::Address => (&hits.login_ip, "too many failed logins from this address"),
     };
@@ -110,11 +132,6 @@ async fn check_login(state: &AppState, request: LoginRequest) -> ApiResult<ApiJs
         return Err(AppError::BadRequest(
             "password login is disabled: this server trusts an external identity provider".into(),
         ));
-    }
-    if request.username.chars().count() > MAX_CREDENTIAL_CHARS
-        || request.password.chars().count() > MAX_CREDENTIAL_CHARS
-    {
-        return Err(AppError::Unauthorized("wrong username or password".into()));
     }
     let row = state.db.find_login(request.username.trim()).await?;
     let hash = row.as_ref().and_then(|r| r.password_hash.clone());

@@ -24,6 +24,7 @@ use crate::comments::{proposal, revisions};
 use crate::documents::routes::authorize;
 use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
 use crate::ids::DocId;
+use crate::limits::quota::{self, Creation};
 use crate::versions::model::VersionRef;
 
 /// Longest comment, motivation or proposal, in characters.
@@ -248,7 +249,9 @@ async fn load_thread(
     params(("id" = String, Path)), request_body = CreateThreadRequest,
     responses((status = 201, body = ThreadResponse), (status = 403, body = ErrorResponse),
         (status = 409, description = "remiss_closed: after the svarsdatum or in phase avslutad", body = ErrorResponse),
-        (status = 422, body = ErrorResponse)))]
+        (status = 422, body = ErrorResponse),
+        (status = 429, body = ErrorResponse, description = "The user's thread quota is spent",
+            headers(("Retry-After" = u64, description = "Seconds until one more is allowed")))))]
 #[tracing::instrument(skip_all, fields(user = %who.user))]
 pub async fn create_thread(
     State(state): State<AppState>,
@@ -258,6 +261,7 @@ pub async fn create_thread(
 ) -> ApiResult<(StatusCode, ApiJson<ThreadResponse>)> {
     let (doc, _, role) = authorize(&state, &id, &who, Role::Commenter).await?;
     let body = check_text(&request.body, "comment", true)?;
+    quota::check(&state, &who.user, Creation::Thread).await?;
     let proposal = request
         .proposal
         .as_deref()

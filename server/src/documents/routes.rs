@@ -16,6 +16,7 @@ use crate::documents::model::*;
 use crate::documents::store::NewDocument;
 use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
 use crate::ids::{DocId, OrgId, UserId};
+use crate::limits::quota::{self, Creation};
 use crate::sync::close::{self, CloseReason};
 
 /// Largest Markdown accepted for a new document, in bytes.
@@ -128,7 +129,9 @@ pub async fn list_documents(
 /// Creates a document, optionally from Markdown; the caller's organisation owns it.
 #[utoipa::path(post, path = "/api/documents", tag = "documents", security(("bearer" = [])),
     request_body = CreateDocumentRequest,
-    responses((status = 201, body = DocumentResponse), (status = 422, body = ErrorResponse)))]
+    responses((status = 201, body = DocumentResponse), (status = 422, body = ErrorResponse),
+        (status = 429, body = ErrorResponse, description = "The user's document quota is spent",
+            headers(("Retry-After" = u64, description = "Seconds until one more is allowed")))))]
 #[tracing::instrument(skip_all, fields(user = %who.user))]
 pub async fn create_document(
     State(state): State<AppState>,
@@ -136,6 +139,7 @@ pub async fn create_document(
     ApiJson(request): ApiJson<CreateDocumentRequest>,
 ) -> ApiResult<(StatusCode, ApiJson<DocumentResponse>)> {
     let title = check_title(&request.title)?;
+    quota::check(&state, &who.user, Creation::Document).await?;
     let initial_update = match request.markdown.as_deref() {
         Some(md) if md.len() > MAX_MARKDOWN_BYTES => {
             return Err(AppError::PayloadTooLarge(format!(

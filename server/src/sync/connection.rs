@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::stream::{SplitSink, SplitStream};
@@ -29,6 +29,7 @@ use crate::auth::{Identity, Role, access::effective_role};
 use crate::error::AppError;
 use crate::ids::DocId;
 use crate::limits::{ClientIp, IpSlot, TokenBucket};
+use crate::serve::HttpSlot;
 use crate::sync::ConnId;
 use crate::sync::close::{self, CloseReason};
 use crate::sync::protocol::parse_frame;
@@ -60,6 +61,7 @@ pub async fn upgrade(
     Path(doc): Path<String>,
     params: Result<Query<WsParams>, QueryRejection>,
     ClientIp(ip): ClientIp,
+    http_slot: Option<Extension<HttpSlot>>,
     ws: WebSocketUpgrade,
 ) -> Response {
     let Some(slot) = state.limits.connections.acquire(ip) else {
@@ -75,6 +77,10 @@ pub async fn upgrade(
         }
         .into_response();
     };
+    // From here the connection counts as a WebSocket, not as an HTTP connection.
+    if let Some(Extension(http_slot)) = http_slot {
+        http_slot.release();
+    }
     let token = params.ok().and_then(|Query(p)| p.token);
     let limit = state.config.max_message_bytes;
     // tungstenite zero-fills its read buffer up to this size before the first read; its

@@ -23,6 +23,7 @@ use crate::storage::{Db, StoreError, now_ms};
 use crate::webhooks::model::{AttemptRow, DeliveryRow};
 use crate::webhooks::signature::sign;
 use crate::webhooks::store::AttemptOutcome;
+use crate::webhooks::target::{self, CheckedResolver};
 
 /// How long one request may take.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -60,6 +61,8 @@ pub fn wake() {
 pub struct DeliverySettings {
     /// The wait after a first failed attempt; doubled after each further one.
     pub retry_base: Duration,
+    /// `--webhook-allow-http`: deliver to http:// and to internal addresses too.
+    pub allow_internal: bool,
 }
 
 /// The wait after failed attempt number `attempt` (1-based).
@@ -75,6 +78,9 @@ pub async fn run(db: Db, settings: DeliverySettings, shutdown: CancellationToken
     let client = match reqwest::Client::builder()
         .timeout(REQUEST_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
+        // A proxy would resolve the name itself, past the check.
+        .no_proxy()
+        .dns_resolver(CheckedResolver::shared(settings.allow_internal))
         .user_agent(concat!("forankra-webhooks/", env!("CARGO_PKG_VERSION")))
         .build()
     {
@@ -179,6 +185,8 @@ impl Worker {
     }
 
     /// POSTs the stored body, signed; `(status, None)` on a 2xx answer, otherwise what went wrong.
+    /// The URL is checked again as at registration (a literal address never reaches the
+    /// resolver; a name is checked there); a refused one is a failed attempt.
     async fn post(
         &self,
         url: &str,
@@ -186,6 +194,9 @@ impl Worker {
         delivery: &DeliveryRow,
         at: i64,
     ) -> (Option<i64>, Option<String>) {
+        if let Err(refused) = target::check(url, self.settings.allow_internal) {
+            return (None, Some(format!("the URL is refused: {refused}")));
+        }
         let response = self
             .client
             .post(url)

@@ -40,7 +40,10 @@ pub fn router() -> Router<AppState> {
 
 impl From<target::TargetError> for AppError {
     fn from(e: target::TargetError) -> Self {
-        AppError::Unprocessable(e.to_string())
+        AppError::Refused {
+            code: e.code(),
+            message: e.to_string(),
+        }
     }
 }
 
@@ -68,7 +71,7 @@ pub async fn create_webhook(
     ApiJson(request): ApiJson<CreateWebhookRequest>,
 ) -> ApiResult<(StatusCode, ApiJson<CreatedWebhookResponse>)> {
     let (doc, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
-    let url = target::check(&request.url, state.config.webhook_allow_http)?;
+    let url = target::check_resolved(&request.url, state.config.webhook_allow_http).await?;
     let mut events = request.events;
     events.sort_by_key(|e| Event::ALL.iter().position(|a| a == e));
     events.dedup();
