@@ -160,6 +160,10 @@ impl App {
                 crate::cluster::listener::run(state.clone(), pool.clone(), node.to_owned());
             tokio::spawn(listener);
         }
+        tokio::spawn(crate::sync::membership::run(
+            state.clone(),
+            state.config.membership_recheck,
+        ));
         let app = router(state);
         let stop = shutdown.clone();
         // Small frames (one keystroke each) must leave at once: no Nagle delay.

@@ -1,7 +1,8 @@
 //! Limits that keep one client from taking the server from everyone else.
 //!
-//! Per WebSocket connection a message rate (a token bucket in the reader) and a message
-//! size (tungstenite's own cap); per client address a number of open WebSocket
+//! Per WebSocket connection a message rate and a byte rate (token buckets in the reader,
+//! charged per message inside a frame, not per frame: one 4.9 MB frame of 100,000
+//! presence messages used to count as one) and a message size (tungstenite's own cap); per client address a number of open WebSocket
 //! connections; per account and per address a number of failed logins a minute; per
 //! request a body size (`DefaultBodyLimit`). Each is a setting with a safe default, and
 //! each hit is counted in `/metrics` as `forankra_limit_hits_total{limit="…"}`.
@@ -25,6 +26,9 @@ pub use login::{LoginLimit, LoginThrottle, Throttled};
 pub const DEFAULT_MESSAGE_RATE: u32 = 200;
 /// Default burst of WebSocket messages per connection.
 pub const DEFAULT_MESSAGE_BURST: u32 = 1_000;
+/// Default sustained bytes a second per WebSocket connection (the burst is one message of
+/// the size limit, so a large document's sync step 2 always fits).
+pub const DEFAULT_BYTE_RATE: u32 = 1024 * 1024;
 /// Default open WebSocket connections per client address.
 pub const DEFAULT_CONNECTIONS_PER_IP: u32 = 200;
 /// Default failed logins a minute per account.
@@ -39,6 +43,9 @@ pub const DEFAULT_LOGIN_WINDOW: Duration = Duration::from_secs(60);
 pub struct LimitSettings {
     /// WebSocket messages per connection: sustained rate and burst.
     pub message_rate: Rate,
+    /// Bytes per second a WebSocket connection may keep sending; its burst is the
+    /// message size limit.
+    pub byte_rate: u32,
     /// Open WebSocket connections per client address.
     pub connections_per_ip: u32,
     /// Failed logins per window per account.
@@ -58,6 +65,7 @@ impl Default for LimitSettings {
                 per_sec: f64::from(DEFAULT_MESSAGE_RATE),
                 burst: DEFAULT_MESSAGE_BURST,
             },
+            byte_rate: DEFAULT_BYTE_RATE,
             connections_per_ip: DEFAULT_CONNECTIONS_PER_IP,
             logins_per_account: DEFAULT_LOGINS_PER_ACCOUNT,
             logins_per_ip: DEFAULT_LOGINS_PER_IP,
