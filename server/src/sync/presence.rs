@@ -160,21 +160,24 @@ impl Presence {
         (!accepted.is_empty()).then_some(AwarenessUpdate { clients: accepted })
     }
 
-    /// Whether `holder` may set or remove `client`: it holds it already, or nobody does
-    /// (within the per-connection limit), or the same user holds it on another
-    /// connection.
+    /// Whether `holder` may set or remove `client`: it holds it already; or the id is
+    /// free (nobody holds it, or its state was removed), or held by the same user on
+    /// another connection, or by another node when `holder` is one too (each node checks
+    /// its own connections); and taking it keeps a connection within its limit.
     fn may_set(&self, holder: &Holder, client: ClientID, limited: bool) -> bool {
-        match self.holders.get(&client) {
-            Some(current) if current.conn == holder.conn => true,
-            Some(current) => holder.user.is_some() && current.user == holder.user,
-            None => {
-                !limited
-                    || self
-                        .owned
-                        .get(&holder.conn)
-                        .is_none_or(|owned| owned.len() < MAX_CLIENTS_PER_CONN)
+        let free = match self.holders.get(&client) {
+            None => true,
+            Some(current) if current.conn == holder.conn => return true,
+            Some(current) => {
+                current.user == holder.user
+                    || self.states.get(&client).is_some_and(State::is_removed)
             }
-        }
+        };
+        free && (!limited
+            || self
+                .owned
+                .get(&holder.conn)
+                .is_none_or(|owned| owned.len() < MAX_CLIENTS_PER_CONN))
     }
 
     /// Binds `client` to `holder`, releasing it from the connection that held it.
@@ -325,6 +328,28 @@ mod tests {
         assert_eq!(presence.len(), 1);
         assert!(presence.remove_conn(3).is_some());
         assert!(presence.is_empty());
+    }
+
+    #[test]
+    fn an_id_whose_state_was_removed_is_free_again_across_nodes() {
+        let mut presence = Presence::default();
+        let (node_x, node_y) = (1 << 62, (1 << 62) + 1);
+        assert!(presence.apply_remote(node_x, &update(7, 1, "{}")).is_some());
+        assert!(
+            presence
+                .apply_remote(node_x, &update(7, 2, "null"))
+                .is_some()
+        );
+        // The client moved to node Y: its presence arrives from there now.
+        assert!(presence.apply_remote(node_y, &update(7, 3, "{}")).is_some());
+        assert_eq!(presence.len(), 1);
+        // Another node may not touch an id a connection here holds.
+        assert!(presence.apply(5, "anna", &update(8, 1, "{}")).is_some());
+        assert!(
+            presence
+                .apply_remote(node_y, &update(8, 9, "null"))
+                .is_none()
+        );
     }
 
     #[test]
