@@ -35,13 +35,15 @@ pub async fn run(state: AppState, interval: Duration) {
     }
 }
 
-/// One pass over the open rooms.
+/// One pass over the open rooms, side by side: a room whose queue is full (a flood)
+/// must not hold up the revocations in the others.
 async fn recheck(state: &AppState) {
-    for doc in state.rooms.open_ids() {
+    let rooms = state.rooms.open_ids().into_iter().map(|doc| async move {
         match state.db.members(&doc).await {
             Ok(members) => state.rooms.members_changed(&doc, members).await,
             // The rooms keep the roles they had; the next pass tries again.
             Err(error) => tracing::warn!(doc = %doc, %error, "rechecking members failed"),
         }
-    }
+    });
+    futures_util::future::join_all(rooms).await;
 }
