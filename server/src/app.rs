@@ -163,6 +163,10 @@ impl App {
                 crate::cluster::listener::run(state.clone(), pool.clone(), node.to_owned());
             tokio::spawn(listener);
         }
+        tokio::spawn(crate::sync::membership::run(
+            state.clone(),
+            state.config.membership_recheck,
+        ));
         let acceptor = crate::serve::Acceptor {
             header_read_timeout: state.config.limits.header_read_timeout,
             body_read_timeout: state.config.limits.body_read_timeout,

@@ -169,6 +169,10 @@ pub struct ServeArgs {
     /// How long an empty room stays in memory (e.g. 30s, 5m).
     #[arg(long, env = "FORANKRA_ROOM_IDLE", default_value = "30s", value_parser = humantime::parse_duration)]
     pub room_idle: Duration,
+    /// How often each node rereads the roles on its open documents and closes sockets
+    /// whose access was revoked or changed, whether or not a notice arrived (e.g. 1s).
+    #[arg(long, env = "FORANKRA_MEMBERSHIP_RECHECK", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub membership_recheck: Duration,
     /// Fewest log entries after which an open document is compacted into a snapshot (it
     /// also waits until the log holds as many bytes as the last snapshot).
     #[arg(long, env = "FORANKRA_COMPACT_AFTER", default_value_t = 500)]
@@ -198,6 +202,10 @@ pub struct LimitArgs {
     /// WebSocket messages one connection may send at once above that rate.
     #[arg(long, env = "FORANKRA_WS_MESSAGE_BURST", default_value_t = limits::DEFAULT_MESSAGE_BURST)]
     pub ws_message_burst: u32,
+    /// Bytes a second one WebSocket connection may keep sending; one message up to the
+    /// size limit may come at once. Over it the connection is closed with 1008.
+    #[arg(long, env = "FORANKRA_WS_BYTE_RATE", default_value_t = limits::DEFAULT_BYTE_RATE)]
+    pub ws_byte_rate: u32,
     /// Open WebSocket connections per client address; more are refused with 429.
     #[arg(long, env = "FORANKRA_MAX_CONNECTIONS_PER_IP", default_value_t = limits::DEFAULT_CONNECTIONS_PER_IP)]
     pub max_connections_per_ip: u32,
@@ -263,6 +271,7 @@ impl From<LimitArgs> for LimitSettings {
                 per_sec: f64::from(args.ws_message_rate),
                 burst: args.ws_message_burst,
             },
+            byte_rate: args.ws_byte_rate,
             connections_per_ip: args.max_connections_per_ip,
             http_connections_per_ip: args.max_http_connections_per_ip,
             max_connections: args.max_connections,
@@ -322,6 +331,7 @@ impl ServeArgs {
             max_message_bytes: self.max_message_bytes,
             max_body_bytes: self.max_body_bytes,
             room_idle_unload: self.room_idle,
+            membership_recheck: self.membership_recheck,
             compact_after_updates: self.compact_after,
             web_dir,
             demo: demo || self.demo,

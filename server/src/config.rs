@@ -46,6 +46,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// How long an empty room stays in memory.
     pub room_idle_unload: Duration,
+    /// How often each node rereads the membership of its open documents
+    /// (`sync::membership`).
+    pub membership_recheck: Duration,
     /// Log entries after which an open room compacts.
     pub compact_after_updates: i64,
     /// A built web app to serve at `/` instead of the embedded one.
@@ -73,6 +76,7 @@ impl Config {
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             max_body_bytes: 4 * 1024 * 1024,
             room_idle_unload: Duration::from_secs(30),
+            membership_recheck: crate::sync::membership::DEFAULT_RECHECK,
             compact_after_updates: 500,
             web_dir: None,
             demo: false,

@@ -93,8 +93,10 @@ pub fn frame(data: &[u8]) {
     };
     let mut presence = Presence::default();
     for message in messages {
-        if let Inbound::Awareness { update, .. } = message {
-            presence.apply(1, &update);
+        if let Inbound::Awareness { update, .. } = message
+            && crate::sync::presence::validate(&update).is_ok()
+        {
+            presence.apply(1, "fuzz", &update);
         }
     }
 }
@@ -123,8 +125,9 @@ pub fn awareness(data: &[u8]) {
     let Ok(update) = protocol::decode_awareness(data) else {
         return;
     };
+    let _ = crate::sync::presence::validate(&update);
     let mut presence = Presence::default();
-    presence.apply(1, &update);
+    presence.apply(1, "fuzz", &update);
     presence.apply_remote(2, &update);
     presence.snapshot();
     presence.remove_conn(1);

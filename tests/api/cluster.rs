@@ -220,3 +220,56 @@ async fn a_killed_nodes_clients_move_over_and_lose_nothing() -> Result<()> {
     drop(db);
     Ok(())
 }
+
+/// A revocation that sends no notice at all (an operator's SQL against the shared
+/// database) still closes the member's sockets on every node, within the membership
+/// recheck interval (issue 13, finding 10: notices are dropped under load).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_without_a_notice_closes_sockets_on_every_node() -> Result<()> {
+    let Some(cluster) =
+        Cluster::start("cluster::a_revocation_without_a_notice_closes_sockets_on_every_node")
+            .await?
+    else {
+        return Ok(());
+    };
+    let doc = cluster.create_doc("Återkallad åtkomst").await?;
+    assert_eq!(
+        cluster
+            .set_role(&cluster.a, &doc, "socialforvaltningen", "editor")
+            .await?,
+        200
+    );
+    let social = ProcessServer::token(SECRET, "helena", "socialforvaltningen");
+    let mut on_a = WsClient::connect(&cluster.a.ws_url(&doc, &social)).await?;
+    let mut on_b = WsClient::connect(&cluster.b.ws_url(&doc, &social)).await?;
+    let mut owner = WsClient::connect(&cluster.b.ws_url(&doc, &cluster.owner)).await?;
+
+    let mut sql = forankra_tests::pg_connect(&cluster.db.url).await?;
+    forankra_tests::pg_execute(
+        &mut sql,
+        &format!(
+            "DELETE FROM document_members WHERE doc_id = '{doc}' \
+             AND principal_kind = 'org' AND principal_id = 'socialforvaltningen'"
+        ),
+    )
+    .await?;
+
+    // The default recheck is every second; a few seconds allow for a loaded machine.
+    let within = std::time::Duration::from_secs(5);
+    for client in [&mut on_a, &mut on_b] {
+        let (code, reason) = tokio::time::timeout(within, client.expect_close())
+            .await
+            .context("the revoked socket stayed open")??;
+        assert_eq!(code, 4403, "{reason}");
+    }
+    // The owner's socket is not touched by it.
+    owner.append_paragraph("Ägaren skriver vidare").await?;
+    let mut check = WsClient::connect(&cluster.a.ws_url(&doc, &cluster.owner)).await?;
+    check
+        .wait_for(|c| c.paragraphs().iter().any(|p| p == "Ägaren skriver vidare"))
+        .await?;
+    assert!(owner.closed.is_none());
+    cluster.a.kill().await?;
+    cluster.b.kill().await?;
+    Ok(())
+}

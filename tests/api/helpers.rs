@@ -469,6 +469,22 @@ impl ProcessServer {
             .expect("token")
     }
 
+    /// Sends SIGTERM (a graceful shutdown, as an orchestrator stops a node) and waits
+    /// until the process has exited.
+    pub async fn terminate(mut self) -> Result<std::process::ExitStatus> {
+        let pid = self.child.id().context("the server already exited")?;
+        let sent = tokio::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .await?;
+        if !sent.success() {
+            bail!("kill -TERM {pid} failed");
+        }
+        Ok(tokio::time::timeout(WAIT, self.child.wait())
+            .await
+            .context("the server did not exit after SIGTERM")??)
+    }
+
     pub async fn kill(mut self) -> Result<()> {
         self.child.start_kill()?; // SIGKILL
         self.child.wait().await?;

@@ -9,7 +9,8 @@ use anyhow::{Context, bail};
 use crate::both_dbs;
 use crate::helpers::*;
 
-fn node_dir() -> anyhow::Result<PathBuf> {
+/// The folder of the Node clients, with their packages installed.
+pub(crate) fn node_dir() -> anyhow::Result<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node");
     if !dir.join("node_modules/y-websocket").exists() {
         bail!(
@@ -18,6 +19,27 @@ fn node_dir() -> anyhow::Result<PathBuf> {
         );
     }
     Ok(dir)
+}
+
+/// Waits for a Node client to finish; fails unless it exited 0 with `"ok": true`, and
+/// returns its one-line JSON result.
+pub(crate) async fn node_result(node: tokio::process::Child) -> anyhow::Result<serde_json::Value> {
+    let output = tokio::time::timeout(WAIT * 2, node.wait_with_output())
+        .await
+        .context("node timed out")??;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        bail!(
+            "node failed: {stdout} {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let result: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().context("no output")?)?;
+    if result["ok"] != true {
+        bail!("node failed: {result}");
+    }
+    Ok(result)
 }
 
 both_dbs!(
@@ -61,18 +83,7 @@ both_dbs!(
         rust.wait_for(|c| c.paragraphs().iter().any(|p| p.starts_with("Från Node")))
             .await?;
 
-        let output = tokio::time::timeout(WAIT * 2, node.wait_with_output())
-            .await
-            .context("node timed out")??;
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(
-            output.status.success(),
-            "node failed: {stdout} {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let result: serde_json::Value =
-            serde_json::from_str(stdout.lines().last().context("no output")?)?;
-        assert_eq!(result["ok"], true, "{result}");
+        let result = node_result(node).await?;
         let node_text = result["text"].as_str().context("text")?;
         let mut rust_text = rust.paragraphs();
         // Both orders of the two concurrent paragraphs are valid; both sides must agree.

@@ -44,16 +44,24 @@ impl TokenBucket {
 
     /// Takes a token, or says how long until one is back.
     pub fn take(&mut self, now: Instant) -> Result<(), Duration> {
+        self.take_many(1, now)
+    }
+
+    /// Takes `count` tokens at once (the messages in one frame, the bytes of one
+    /// message), or takes none and says how long until that many are back. More than a
+    /// full bucket holds is never allowed.
+    pub fn take_many(&mut self, count: u64, now: Instant) -> Result<(), Duration> {
         self.refill(now);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
+        let count = count as f64;
+        if self.tokens >= count {
+            self.tokens -= count;
             return Ok(());
         }
-        if self.rate.per_sec <= 0.0 {
+        if self.rate.per_sec <= 0.0 || count > f64::from(self.rate.burst) {
             return Err(Duration::MAX);
         }
         Err(Duration::from_secs_f64(
-            (1.0 - self.tokens) / self.rate.per_sec,
+            (count - self.tokens) / self.rate.per_sec,
         ))
     }
 
@@ -108,6 +116,22 @@ mod tests {
         assert!(wait > Duration::from_secs(59));
         bucket.give_back();
         assert!(bucket.take(now).is_ok());
+    }
+
+    #[test]
+    fn many_tokens_are_taken_at_once_or_not_at_all() {
+        let now = Instant::now();
+        let mut bucket = TokenBucket::new(
+            Rate {
+                per_sec: 10.0,
+                burst: 100,
+            },
+            now,
+        );
+        assert!(bucket.take_many(60, now).is_ok());
+        assert!(bucket.take_many(60, now).is_err());
+        assert!(bucket.take_many(40, now).is_ok());
+        assert_eq!(bucket.take_many(101, now), Err(Duration::MAX));
     }
 
     #[test]

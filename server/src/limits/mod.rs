@@ -1,9 +1,11 @@
 //! Limits that keep one client from taking the server from everyone else.
 //!
-//! Per WebSocket connection a message rate (a token bucket in the reader) and a message
-//! size (tungstenite's own cap); per client address a number of open WebSocket
-//! connections; per account and address a growing delay after failed logins, and per
-//! address a number of failed logins a minute; per
+//! Per WebSocket connection a message rate and a byte rate (token buckets in the reader,
+//! charged per message inside a frame, not per frame: one 4.9 MB frame of 100,000
+//! presence messages used to count as one) and a message size (tungstenite's own cap);
+//! per client address a number of open WebSocket and HTTP connections; per account and
+//! address a growing delay after failed logins, and per address a number of failed
+//! logins a minute; per
 //! request a body size (`DefaultBodyLimit`). Each is a setting with a safe default, and
 //! each hit is counted in `/metrics` as `forankra_limit_hits_total{limit="…"}`.
 //! The counts live in this node's memory: they protect the node, not the cluster.
@@ -28,6 +30,9 @@ pub use quota::{Creation, Quota, QuotaSettings};
 pub const DEFAULT_MESSAGE_RATE: u32 = 200;
 /// Default burst of WebSocket messages per connection.
 pub const DEFAULT_MESSAGE_BURST: u32 = 1_000;
+/// Default sustained bytes a second per WebSocket connection (the burst is one message of
+/// the size limit, so a large document's sync step 2 always fits).
+pub const DEFAULT_BYTE_RATE: u32 = 1024 * 1024;
 /// Default open WebSocket connections per client address.
 pub const DEFAULT_CONNECTIONS_PER_IP: u32 = 200;
 /// Default open connections per client address that are not WebSockets.
@@ -50,6 +55,9 @@ pub const DEFAULT_LOGIN_WINDOW: Duration = Duration::from_secs(60);
 pub struct LimitSettings {
     /// WebSocket messages per connection: sustained rate and burst.
     pub message_rate: Rate,
+    /// Bytes per second a WebSocket connection may keep sending; its burst is the
+    /// message size limit.
+    pub byte_rate: u32,
     /// Open WebSocket connections per client address.
     pub connections_per_ip: u32,
     /// Open connections per client address that are not WebSockets (`serve`).
@@ -84,6 +92,7 @@ impl Default for LimitSettings {
                 per_sec: f64::from(DEFAULT_MESSAGE_RATE),
                 burst: DEFAULT_MESSAGE_BURST,
             },
+            byte_rate: DEFAULT_BYTE_RATE,
             connections_per_ip: DEFAULT_CONNECTIONS_PER_IP,
             http_connections_per_ip: DEFAULT_HTTP_CONNECTIONS_PER_IP,
             max_connections: 0,

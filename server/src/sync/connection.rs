@@ -28,11 +28,13 @@ use crate::app::AppState;
 use crate::auth::{Identity, Role, access::effective_role};
 use crate::error::AppError;
 use crate::ids::DocId;
-use crate::limits::{ClientIp, IpSlot, TokenBucket};
+use crate::limits::{ClientIp, IpSlot, Rate, TokenBucket};
 use crate::serve::HttpSlot;
 use crate::sync::ConnId;
+use crate::sync::authority::Authority;
 use crate::sync::close::{self, CloseReason};
-use crate::sync::protocol::parse_frame;
+use crate::sync::presence::{self, PresenceError};
+use crate::sync::protocol::{self, Inbound, ProtocolError, parse_frame};
 use crate::sync::registry::RoomHandle;
 use crate::sync::room::{Peer, RoomCommand};
 
@@ -116,9 +118,10 @@ async fn serve(
     let (outbox, outbox_rx) = mpsc::channel(OUTBOX_CAPACITY);
     let (close_tx, close_rx) = watch::channel(None);
     let close_tx = Arc::new(close_tx);
+    let authority = Authority::new(role);
     let peer = Peer {
         identity: identity.clone(),
-        role,
+        authority: authority.clone(),
         outbox,
         close: Arc::clone(&close_tx),
         events: false,
@@ -146,7 +149,7 @@ async fn serve(
         state.shutdown.clone(),
     ));
     let (writer_done, server_closed) = {
-        let reader = read_loop(&mut stream, &room, conn, &state);
+        let reader = read_loop(&mut stream, &room, conn, &authority, &state);
         tokio::pin!(reader);
         tokio::select! {
             reason = &mut reader => {
@@ -223,11 +226,26 @@ async fn read_loop(
     stream: &mut Stream,
     room: &RoomHandle,
     conn: ConnId,
+    authority: &Authority,
     state: &AppState,
 ) -> Option<CloseReason> {
     let cancelled = state.shutdown.clone();
     let rate = state.config.limits.message_rate;
     let mut bucket = TokenBucket::new(rate, Instant::now());
+    let byte_rate = state.config.limits.byte_rate;
+    let mut byte_bucket = TokenBucket::new(
+        Rate {
+            per_sec: f64::from(byte_rate),
+            burst: u32::try_from(state.config.max_message_bytes).unwrap_or(u32::MAX),
+        },
+        Instant::now(),
+    );
+    let too_many = || {
+        CloseReason::new(
+            close::RATE_LIMITED,
+            format!("more than {} messages a second", rate.per_sec),
+        )
+    };
     loop {
         let next = tokio::select! {
             next = tokio::time::timeout(RECEIVE_TIMEOUT, stream.next()) => next,
@@ -244,16 +262,26 @@ async fn read_loop(
             Ok(Some(Err(error))) => return read_error(error, state.config.max_message_bytes),
             Ok(Some(Ok(message))) => message,
         };
-        if !matches!(message, Message::Close(_)) && bucket.take(Instant::now()).is_err() {
-            return Some(CloseReason::new(
-                close::RATE_LIMITED,
-                format!("more than {} messages a second", rate.per_sec),
-            ));
+        // A binary frame is charged per message inside it, below.
+        if !matches!(message, Message::Close(_) | Message::Binary(_))
+            && bucket.take(Instant::now()).is_err()
+        {
+            return Some(too_many());
         }
         match message {
             Message::Binary(frame) => {
-                let messages = match parse_frame(&frame, Instant::now()) {
+                let now = Instant::now();
+                if byte_bucket.take_many(frame.len() as u64, now).is_err() {
+                    return Some(CloseReason::new(
+                        close::RATE_LIMITED,
+                        format!("more than {byte_rate} bytes a second"),
+                    ));
+                }
+                let messages = match parse_frame(&frame, now) {
                     Ok(messages) => messages,
+                    Err(error @ ProtocolError::TooManyMessages) => {
+                        return Some(CloseReason::new(close::RATE_LIMITED, error.to_string()));
+                    }
                     Err(error) => {
                         return Some(CloseReason::new(
                             close::MALFORMED,
@@ -261,12 +289,39 @@ async fn read_loop(
                         ));
                     }
                 };
+                if bucket.take_many(messages.len() as u64, now).is_err() {
+                    return Some(too_many());
+                }
+                let messages = match checked_presence(messages) {
+                    Ok(messages) => messages,
+                    Err(error) => {
+                        return Some(CloseReason::new(
+                            close::MALFORMED,
+                            format!("invalid presence: {error}"),
+                        ));
+                    }
+                };
                 for message in messages {
-                    if room
-                        .send(RoomCommand::Message { conn, message })
-                        .await
-                        .is_err()
+                    // A read-only connection's updates never reach the room's queue.
+                    if let Inbound::Update(incoming) = &message
+                        && !authority.can_edit()
                     {
+                        // Empty ones are every client's answer to the server's step 1.
+                        if !incoming.update.is_empty() {
+                            state
+                                .metrics
+                                .updates_dropped_read_only
+                                .fetch_add(1, Relaxed);
+                        }
+                        continue;
+                    }
+                    let from = authority.clone();
+                    let command = RoomCommand::Message {
+                        conn,
+                        message,
+                        from,
+                    };
+                    if room.send(command).await.is_err() {
                         return None;
                     }
                 }
@@ -281,6 +336,30 @@ async fn read_loop(
             Message::Ping(_) | Message::Pong(_) => {}
         }
     }
+}
+
+/// Checks every awareness message of a frame (see [`presence::validate`]) and merges
+/// them into one, placed where the first was, so a frame is relayed at most once.
+fn checked_presence(messages: Vec<Inbound>) -> Result<Vec<Inbound>, PresenceError> {
+    let mut updates = Vec::new();
+    let mut first = None;
+    let mut rest = Vec::with_capacity(messages.len());
+    for message in messages {
+        match message {
+            Inbound::Awareness { update, .. } => {
+                presence::validate(&update)?;
+                first.get_or_insert(rest.len());
+                updates.push(update);
+            }
+            other => rest.push(other),
+        }
+    }
+    if let Some(at) = first {
+        let update = presence::coalesce(updates);
+        let message = protocol::awareness(update.clone());
+        rest.insert(at, Inbound::Awareness { update, message });
+    }
+    Ok(rest)
 }
 
 /// A read error worth a close frame: an oversized message. Others mean the socket is gone.

@@ -7,9 +7,11 @@
 //! too slow to keep its outbox from filling up is disconnected (it re-syncs when it comes
 //! back) rather than silently skipped, which would leave it diverged for good.
 
+pub mod authority;
 pub mod close;
 pub mod compaction;
 pub mod connection;
+pub mod membership;
 pub mod presence;
 pub mod protocol;
 pub mod quarantine;

@@ -33,7 +33,13 @@ pub enum ProtocolError {
     BadUpdate,
     #[error("the awareness update does not decode")]
     BadAwareness,
+    #[error("more than {MAX_MESSAGES_PER_FRAME} messages in one frame")]
+    TooManyMessages,
 }
+
+/// Most messages one frame may carry. The y-websocket client sends one or two; a frame
+/// packing 100,000 presence messages (4.9 MB) once flooded every other client's outbox.
+pub const MAX_MESSAGES_PER_FRAME: usize = 1_000;
 
 /// A document update received from a client, decoded, with its original bytes (which
 /// are what is stored and relayed).
@@ -70,6 +76,9 @@ pub fn parse_frame(frame: &Bytes, received: Instant) -> Result<Vec<Inbound>, Pro
     let mut cursor = Cursor::new(frame);
     let mut messages = Vec::with_capacity(1);
     while cursor.has_content() {
+        if messages.len() == MAX_MESSAGES_PER_FRAME {
+            return Err(ProtocolError::TooManyMessages);
+        }
         messages.push(parse_message(frame, &mut cursor, received)?);
     }
     Ok(messages)

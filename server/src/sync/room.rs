@@ -28,6 +28,7 @@ use crate::storage::StoreError;
 use crate::storage::journal::{Journal, StoredDoc};
 use crate::storage::snapshot::Snapshot;
 use crate::sync::ConnId;
+use crate::sync::authority::Authority;
 use crate::sync::close::{self, CloseReason};
 use crate::sync::compaction::CompactionPolicy;
 use crate::sync::presence::Presence;
@@ -42,7 +43,8 @@ pub const COMMAND_CAPACITY: usize = if cfg!(test) { 1 } else { 1024 };
 /// A connection as its room sees it.
 pub struct Peer {
     pub identity: Identity,
-    pub role: Role,
+    /// The connection's role, shared with its reader and with every update it sent.
+    pub authority: Authority,
     /// Frames to send; bounded, and a full outbox disconnects the client.
     pub outbox: mpsc::Sender<Bytes>,
     /// Set to close the socket with a code and reason.
@@ -83,6 +85,9 @@ pub enum RoomCommand {
     Message {
         conn: ConnId,
         message: Inbound,
+        /// The sender's authority, read again when an update is stored: a command still
+        /// queued when the sender is gone (shutdown, unload) carries it along.
+        from: Authority,
     },
     Leave {
         conn: ConnId,
@@ -140,6 +145,8 @@ pub struct RoomContext {
 
 struct Pending {
     origin: ConnId,
+    /// Checked at the moment of commit (see [`Authority`]).
+    author: Authority,
     incoming: IncomingUpdate,
     /// Told when the update is stored and relayed (server-made edits).
     done: Option<oneshot::Sender<Result<(), String>>>,
@@ -360,7 +367,11 @@ impl Room {
                 self.join(conn, peer);
                 let _ = reply.send(Ok(()));
             }
-            RoomCommand::Message { conn, message } => self.on_message(conn, message).await,
+            RoomCommand::Message {
+                conn,
+                message,
+                from,
+            } => self.on_message(conn, message, from).await,
             RoomCommand::Leave { conn } => self.leave(conn),
             RoomCommand::Members(members) => self.on_members(members),
             RoomCommand::Read(reader) => reader(&self.doc),
@@ -375,11 +386,12 @@ impl Room {
         }
     }
 
-    fn join(&mut self, conn: ConnId, mut peer: Peer) {
+    fn join(&mut self, conn: ConnId, peer: Peer) {
         if let Some(members) = &self.members {
             match effective_role(members, &peer.identity.user, &peer.identity.org) {
-                Some(role) => peer.role = role,
+                Some(role) => peer.authority.set(role),
                 None => {
+                    peer.authority.set(Role::Viewer);
                     peer.close(CloseReason::new(
                         close::FORBIDDEN,
                         "no access to this document",
@@ -398,10 +410,10 @@ impl Room {
         }
     }
 
-    async fn on_message(&mut self, conn: ConnId, message: Inbound) {
-        let Some(peer) = self.peers.get(&conn) else {
+    async fn on_message(&mut self, conn: ConnId, message: Inbound, from: Authority) {
+        if !self.peers.contains_key(&conn) {
             return;
-        };
+        }
         match message {
             Inbound::SyncStep1(sv) => {
                 let diff = self.doc.transact().encode_diff_v1(&sv);
@@ -411,24 +423,20 @@ impl Room {
             // nothing to store or relay.
             Inbound::Update(incoming) if incoming.update.is_empty() => {}
             Inbound::Update(incoming) => {
-                if !peer.role.can_edit() {
-                    self.ctx
-                        .metrics
-                        .updates_dropped_read_only
-                        .fetch_add(1, Relaxed);
+                if !self.queue_update(conn, incoming, from) {
                     return;
                 }
-                self.pending.push(Pending {
-                    origin: conn,
-                    incoming,
-                    done: None,
-                });
                 if self.inflight.is_none() {
                     self.start_commit().await;
                 }
             }
-            Inbound::Awareness { update, message } => {
-                if self.presence.apply(conn, &update) {
+            Inbound::Awareness { update, .. } => {
+                let Some(user) = self.peers.get(&conn).map(|p| p.identity.user.clone()) else {
+                    return;
+                };
+                // Only what this connection may set, and only what is new, is relayed.
+                if let Some(accepted) = self.presence.apply(conn, user.as_str(), &update) {
+                    let message = protocol::awareness(accepted);
                     self.broadcast(&message, None);
                     self.ctx
                         .cluster
@@ -463,6 +471,7 @@ impl Room {
                 };
                 self.pending.push(Pending {
                     origin: SERVER_ORIGIN,
+                    author: Authority::server(),
                     incoming,
                     done: Some(done),
                 });
@@ -513,19 +522,22 @@ impl Room {
         let mut closing = Vec::new();
         for (&conn, peer) in &mut self.peers {
             match effective_role(&members, &peer.identity.user, &peer.identity.org) {
-                Some(role) if role == peer.role => {}
+                Some(role) if role == peer.authority.role() => {}
                 Some(role) => {
-                    peer.role = role;
+                    peer.authority.set(role);
                     let reason = format!(
                         "your role on this document is now {}; reconnect",
                         role.as_str()
                     );
                     closing.push((conn, CloseReason::new(close::ROLE_CHANGED, reason)));
                 }
-                None => closing.push((
-                    conn,
-                    CloseReason::new(close::FORBIDDEN, "access to this document was revoked"),
-                )),
+                None => {
+                    peer.authority.set(Role::Viewer);
+                    closing.push((
+                        conn,
+                        CloseReason::new(close::FORBIDDEN, "access to this document was revoked"),
+                    ));
+                }
             }
         }
         for (conn, reason) in closing {
@@ -534,8 +546,47 @@ impl Room {
         self.members = Some(members);
     }
 
+    /// Queues a client's update for the next commit if its sender may edit; counts and
+    /// drops it otherwise. True if it was queued.
+    fn queue_update(
+        &mut self,
+        origin: ConnId,
+        incoming: IncomingUpdate,
+        author: Authority,
+    ) -> bool {
+        if !author.can_edit() {
+            self.ctx
+                .metrics
+                .updates_dropped_read_only
+                .fetch_add(1, Relaxed);
+            return false;
+        }
+        self.pending.push(Pending {
+            origin,
+            author,
+            incoming,
+            done: None,
+        });
+        true
+    }
+
+    /// Stores what is queued as one batch. Every path that stores (a commit after the
+    /// last, shutdown, unload) comes through here, and here each update's sender must
+    /// still be allowed to edit: a demotion since it was queued drops it.
     async fn start_commit(&mut self) {
-        let batch = std::mem::take(&mut self.pending);
+        let mut batch = std::mem::take(&mut self.pending);
+        let queued = batch.len();
+        batch.retain(|p| p.author.can_edit());
+        let refused = queued - batch.len();
+        if refused > 0 {
+            self.ctx
+                .metrics
+                .updates_dropped_read_only
+                .fetch_add(refused as u64, Relaxed);
+        }
+        if batch.is_empty() {
+            return;
+        }
         let raws = batch.iter().map(|p| p.incoming.raw.clone()).collect();
         match self.ctx.journal.submit_append(self.id.clone(), raws).await {
             Ok(done) => self.inflight = Some(Inflight { batch, done }),
@@ -660,10 +711,10 @@ impl Room {
                 let conn = self.remote_conn(&node);
                 if let Ok(messages) = protocol::parse_frame(&message, Instant::now()) {
                     for inbound in messages {
-                        if let Inbound::Awareness { update, message } = inbound
-                            && self.presence.apply_remote(conn, &update)
+                        if let Inbound::Awareness { update, .. } = inbound
+                            && let Some(accepted) = self.presence.apply_remote(conn, &update)
                         {
-                            self.broadcast(&message, None);
+                            self.broadcast(&protocol::awareness(accepted), None);
                         }
                     }
                 }
@@ -702,6 +753,7 @@ impl Room {
             origin,
             incoming,
             done,
+            ..
         } in batch
         {
             // Stored already, so counted now: a batch that panics below is still stored.
@@ -936,12 +988,9 @@ impl Room {
                 RoomCommand::Message {
                     conn,
                     message: Inbound::Update(incoming),
+                    from,
                 } if !incoming.update.is_empty() => {
-                    self.pending.push(Pending {
-                        origin: conn,
-                        incoming,
-                        done: None,
-                    });
+                    self.queue_update(conn, incoming, from);
                 }
                 RoomCommand::Edit { make, done } => self.server_edit(make, done).await,
                 RoomCommand::Read(reader) => reader(&self.doc),
