@@ -15,6 +15,7 @@ mod hostile;
 mod interop;
 mod limits;
 mod members;
+mod nesting;
 mod quarantine;
 mod remiss;
 mod sync;

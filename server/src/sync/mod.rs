@@ -10,6 +10,7 @@
 pub mod close;
 pub mod compaction;
 pub mod connection;
+pub mod nesting;
 pub mod presence;
 pub mod protocol;
 pub mod quarantine;

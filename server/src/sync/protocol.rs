@@ -18,6 +18,8 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{StateVector, Update};
 
+use crate::sync::nesting::{self, ScanError, Shape};
+
 /// What is wrong with a frame.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ProtocolError {
@@ -33,12 +35,17 @@ pub enum ProtocolError {
     BadUpdate,
     #[error("the awareness update does not decode")]
     BadAwareness,
+    /// The update parses but is refused before yrs decodes it (see `sync::nesting`).
+    #[error("{0}")]
+    Refused(ScanError),
 }
 
 /// A document update received from a client, decoded, with its original bytes (which
 /// are what is stored and relayed).
 pub struct IncomingUpdate {
     pub update: Update,
+    /// Its blocks' ids and parents, for the room's bound on element nesting.
+    pub shape: Shape,
     pub raw: Bytes,
     pub received: Instant,
 }
@@ -129,9 +136,10 @@ fn parse_sync(
             .map(Inbound::SyncStep1)
             .ok_or(ProtocolError::BadStateVector),
         k if k == u64::from(MSG_SYNC_STEP_2) || k == u64::from(MSG_SYNC_UPDATE) => {
-            let update = decode_update(&raw)?;
+            let (update, shape) = decode_update_shaped(&raw)?;
             Ok(Inbound::Update(IncomingUpdate {
                 update,
+                shape,
                 raw,
                 received,
             }))
@@ -142,11 +150,22 @@ fn parse_sync(
 
 /// Decodes a client's v1 document update.
 pub fn decode_update(raw: &[u8]) -> Result<Update, ProtocolError> {
+    decode_update_shaped(raw).map(|(update, _)| update)
+}
+
+/// Decodes a client's v1 document update after [`nesting::scan_update_v1`] has found
+/// it safe to hand to yrs, with the shape the scan found.
+pub fn decode_update_shaped(raw: &[u8]) -> Result<(Update, Shape), ProtocolError> {
+    let shape = nesting::scan_update_v1(raw).map_err(|e| match e {
+        ScanError::Malformed | ScanError::ImplausibleCount => ProtocolError::BadUpdate,
+        refused => ProtocolError::Refused(refused),
+    })?;
     // Each client's section holds at least a block count, a client id and a clock.
-    plausible_count(raw, 3)
+    let update = plausible_count(raw, 3)
         .and_then(|()| untrusted(|| Update::decode_v1(raw)))
         .filter(|update| untrusted(|| well_formed(raw, update)).unwrap_or(false))
-        .ok_or(ProtocolError::BadUpdate)
+        .ok_or(ProtocolError::BadUpdate)?;
+    Ok((update, shape))
 }
 
 /// Whether each client section the update declares is a client of its own. yrs keeps a

@@ -22,6 +22,7 @@ use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
 use crate::auth::{Identity, Member, Role, access::effective_role};
 use crate::cluster::{Cluster, Notice};
+use crate::documents::content;
 use crate::ids::DocId;
 use crate::metrics::Metrics;
 use crate::storage::StoreError;
@@ -30,6 +31,7 @@ use crate::storage::snapshot::Snapshot;
 use crate::sync::ConnId;
 use crate::sync::close::{self, CloseReason};
 use crate::sync::compaction::CompactionPolicy;
+use crate::sync::nesting::{self, BlockId, ScanError, Shape};
 use crate::sync::presence::Presence;
 use crate::sync::protocol::{self, Inbound, IncomingUpdate};
 use crate::sync::quarantine::{self, Panicked};
@@ -184,6 +186,9 @@ pub struct Room {
     remote_nodes: HashMap<String, ConnId>,
     pending: Vec<Pending>,
     inflight: Option<Inflight>,
+    /// Depths of the shared types in accepted updates not yet applied to `doc` (so an
+    /// update hanging elements under them is bounded too); emptied once none is pending.
+    unapplied_depths: HashMap<BlockId, usize>,
     idle_since: Option<Instant>,
     /// A panic inside yrs left `doc` untrustworthy and it could not be rebuilt: the room
     /// ends without compacting it.
@@ -228,6 +233,7 @@ pub async fn run(
         remote_nodes: HashMap::new(),
         pending: Vec::new(),
         inflight: None,
+        unapplied_depths: HashMap::new(),
         idle_since: Some(Instant::now()),
         suspect: false,
         ctx,
@@ -281,13 +287,17 @@ impl Loaded {
             .map(|&i| stored.updates[i].0)
             .collect();
         if !quarantined.is_empty() {
-            tracing::error!(doc = %id, seqs = ?quarantined, "stored updates make yrs panic; quarantining them");
+            tracing::error!(doc = %id, seqs = ?quarantined, "stored updates fail the scan or make yrs panic; quarantining them");
             ctx.metrics
                 .updates_quarantined
                 .fetch_add(quarantined.len() as u64, Relaxed);
             if let Err(error) = ctx
                 .journal
-                .quarantine(id, &quarantined, "applying it panicked in yrs")
+                .quarantine(
+                    id,
+                    &quarantined,
+                    "refused by the update scan, or applying it panicked in yrs",
+                )
                 .await
             {
                 // The document is served without them all the same; the next load finds
@@ -375,6 +385,25 @@ impl Room {
         }
     }
 
+    /// Bounds how deep the update's new elements would hang in the document
+    /// (`nesting::MAX_TYPE_DEPTH`), counting the depth of the elements they hang under,
+    /// whether in `doc` or in accepted updates not yet applied. Runs before the update
+    /// is stored: a refused update is neither stored nor relayed.
+    fn check_nesting(&mut self, incoming: &IncomingUpdate) -> Result<(), ScanError> {
+        let depths = {
+            let txn = self.doc.transact();
+            let unapplied = &self.unapplied_depths;
+            incoming.shape.type_depths(|id| {
+                unapplied
+                    .get(&id)
+                    .map(|depth| depth - 1)
+                    .or_else(|| nesting::parent_depth_in(&txn, id))
+            })?
+        };
+        self.unapplied_depths.extend(depths);
+        Ok(())
+    }
+
     fn join(&mut self, conn: ConnId, mut peer: Peer) {
         if let Some(members) = &self.members {
             match effective_role(members, &peer.identity.user, &peer.identity.org) {
@@ -418,6 +447,13 @@ impl Room {
                         .fetch_add(1, Relaxed);
                     return;
                 }
+                if let Err(refused) = self.check_nesting(&incoming) {
+                    tracing::info!(doc = %self.id, conn, %refused, "an update was refused");
+                    if let Some(peer) = self.peers.get(&conn) {
+                        peer.close(CloseReason::new(close::MALFORMED, refused.to_string()));
+                    }
+                    return;
+                }
                 self.pending.push(Pending {
                     origin: conn,
                     incoming,
@@ -458,6 +494,8 @@ impl Room {
             Ok((update, raw)) => {
                 let incoming = IncomingUpdate {
                     update,
+                    // Made by the server itself, from its own `Doc`.
+                    shape: Shape::default(),
                     raw: raw.into(),
                     received: Instant::now(),
                 };
@@ -563,6 +601,9 @@ impl Room {
         if self.suspect {
             return;
         }
+        if self.pending.is_empty() {
+            self.unapplied_depths.clear();
+        }
         if !self.pending.is_empty() {
             self.start_commit().await;
         } else if self.catch_up_due {
@@ -626,7 +667,7 @@ impl Room {
                     continue;
                 }
                 self.compaction.logged(data.len());
-                match Update::decode_v1(&data) {
+                match content::decode_stored(&data) {
                     Ok(update) => {
                         if let Err(error) = txn.apply_update(update) {
                             tracing::warn!(doc = %self.id, %error, "a logged update could not be applied");
