@@ -14,6 +14,7 @@ mod durability;
 mod hostile;
 mod interop;
 mod limits;
+mod markdown_import;
 mod members;
 mod nesting;
 mod quarantine;

@@ -106,7 +106,10 @@ both_dbs!(
             status == 200 && markdown.contains("Andra stycket."),
             "{status} {markdown}"
         );
-        ensure!(app.metric("forankra_apply_panics_total").await? == 1.0);
+        // The update scan (`sync::nesting`) refuses this entry before yrs decodes it, so
+        // the catch-up sets it aside without a panic; the rebuild stays the net for
+        // panics no scan knows of.
+        ensure!(app.metric("forankra_apply_panics_total").await? == 0.0);
         ensure!(app.metric("forankra_updates_quarantined_total").await? == 1.0);
         ensure!(whereabouts(&app, &doc, seq).await? == (0, 1));
 

@@ -26,12 +26,12 @@ pub fn fragment(doc: &Doc) -> XmlFragmentRef {
 }
 
 /// The whole state of a new document holding `markdown`, as one v1 update.
-pub fn update_from_markdown(text: &str) -> Vec<u8> {
+pub fn update_from_markdown(text: &str) -> Result<Vec<u8>, markdown::ImportError> {
     let doc = new_doc();
     let frag = fragment(&doc);
     let mut txn = doc.transact_mut();
-    markdown::import_markdown(&mut txn, &frag, text);
-    txn.encode_state_as_update_v1(&StateVector::default())
+    markdown::import_markdown(&mut txn, &frag, text)?;
+    Ok(txn.encode_state_as_update_v1(&StateVector::default()))
 }
 
 /// Builds a `Doc` from a snapshot and the updates after it, skipping (and logging) any

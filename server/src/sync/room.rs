@@ -646,6 +646,9 @@ impl Room {
         };
         // Our own entries among these are in the document already, so the changes this
         // transaction makes are exactly what the other nodes added: relayed as one update.
+        // Entries that fail the scan (`sync::nesting`) or do not decode are set aside, as
+        // a load would set them aside.
+        let mut refused = Vec::new();
         let applied = quarantine::guarded(|| {
             let mut txn = self.doc.transact_mut();
             if let Some((seq, data)) = read.snapshot {
@@ -674,7 +677,8 @@ impl Room {
                         }
                     }
                     Err(error) => {
-                        tracing::warn!(doc = %self.id, %error, "a logged update does not decode")
+                        tracing::warn!(doc = %self.id, %error, "a logged update does not decode");
+                        refused.push(seq);
                     }
                 }
                 self.applied_seq = seq;
@@ -685,6 +689,7 @@ impl Room {
             Ok(relay) => relay,
             Err(panicked) => return self.recover(panicked, None).await,
         };
+        self.set_aside(&refused).await;
         if Update::decode_v1(&relay).is_ok_and(|u| !u.is_empty()) {
             let delivered = self.broadcast(&protocol::update(&relay), None);
             self.ctx
@@ -693,6 +698,21 @@ impl Room {
                 .fetch_add(delivered as u64, Relaxed);
         }
         self.maybe_compact().await;
+    }
+
+    /// Moves log entries that fail the scan or do not decode into quarantine.
+    async fn set_aside(&self, seqs: &[i64]) {
+        if seqs.is_empty() {
+            return;
+        }
+        self.ctx
+            .metrics
+            .updates_quarantined
+            .fetch_add(seqs.len() as u64, Relaxed);
+        let reason = "refused by the update scan, or it does not decode";
+        if let Err(error) = self.ctx.journal.quarantine(&self.id, seqs, reason).await {
+            tracing::warn!(doc = %self.id, %error, "quarantining refused entries failed");
+        }
     }
 
     fn on_remote(&mut self, notice: RemoteNotice) -> Option<RemoteNotice> {
