@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use yrs::sync::{Message, SyncMessage};
 use yrs::{Array, ReadTxn, Transact};
 
-use forankra::sync::nesting::hostile;
+use forankra::sync::nesting::{self, hostile};
 
 use crate::both_dbs;
 use crate::helpers::*;
@@ -141,6 +141,132 @@ both_dbs!(
         served.server.kill().await?;
         let mut again = Served::on(ProcessServer::start(&db.url, SECRET, &[]).await?).await?;
         again.assert_alive().await?;
+        Ok::<_, anyhow::Error>(())
+    }
+);
+
+/// Every read-out of the document, each answered without a server error.
+async fn read_everything(app: &TestApp, owner: &str, doc: &str) -> Result<()> {
+    use reqwest::Method;
+    let (status, version) = call(
+        app,
+        Method::POST,
+        &format!("/api/documents/{doc}/versions"),
+        owner,
+        Some(json!({ "name": "Djup" })),
+    )
+    .await?;
+    assert!(status < 500, "saving a version: {status} {version}");
+    let vid = version["id"].as_str().unwrap_or("none").to_owned();
+    for path in [
+        "markdown",
+        "html",
+        "text",
+        "threads",
+        "report",
+        "compilation",
+        "versions",
+        &format!("versions/{vid}"),
+        &format!("versions/{vid}/markdown"),
+        &format!("versions/diff?from={vid}&to=current"),
+    ] {
+        let (status, body) = call(
+            app,
+            Method::GET,
+            &format!("/api/documents/{doc}/{path}"),
+            owner,
+            None,
+        )
+        .await?;
+        assert!(status < 500, "{path}: {status} {body}");
+    }
+    Ok(())
+}
+
+both_dbs!(
+    a_planted_deep_document_cannot_take_the_server_down,
+    |backend| async move {
+        let app = TestApp::spawn(backend).await?;
+        let owner = app.token("anna", "stadsledningskontoret");
+        let doc = app
+            .create_doc(&owner, "Planterad", Some("Första stycket om skolan."))
+            .await?;
+        {
+            let client = WsClient::connect(&app.ws_url(&doc, &owner)).await?;
+            let anchor = client.anchor_for("skolan")?;
+            open_thread(&app, &owner, &doc, anchor, "Förankrat", None).await?;
+        }
+        // 25,000 elements, each the only child of the one before (530 KB from a browser;
+        // 150 KB here): what an editor could store before the bound, and what crashed
+        // every report on it afterwards.
+        let deep = hostile::nested_elements(777, 0, "default", 25_000, "blockquote");
+        let db = app.stop().await?;
+        let app = TestApp::spawn_on(db, |_| {}).await?;
+        let owner = app.token("anna", "stadsledningskontoret");
+        plant_update(&app, &doc, &deep).await?;
+
+        let mut editor = WsClient::connect(&app.ws_url(&doc, &owner)).await?;
+        // With no origin, the planted tree is the first block.
+        assert_eq!(editor.paragraphs().len(), 2, "{:?}", editor.paragraphs());
+        read_everything(&app, &owner, &doc).await?;
+
+        // Editing it is refused with a reason (yrs would delete the tree recursively),
+        // and the server goes on serving it.
+        editor.append_paragraph("Efter").await?;
+        let (code, reason) = editor.expect_close().await?;
+        assert_eq!(code, 4400, "{reason}");
+        assert!(reason.contains("read-only"), "{reason}");
+        let watcher = WsClient::connect(&app.ws_url(&doc, &owner)).await?;
+        assert_eq!(watcher.paragraphs().len(), 2);
+
+        // And after a restart.
+        let db = app.stop().await?;
+        let app = TestApp::spawn_on(db, |_| {}).await?;
+        let owner = app.token("anna", "stadsledningskontoret");
+        WsClient::connect(&app.ws_url(&doc, &owner)).await?;
+        read_everything(&app, &owner, &doc).await?;
+        Ok::<_, anyhow::Error>(())
+    }
+);
+
+both_dbs!(
+    elements_nested_past_the_bound_close_the_sender_and_are_not_stored,
+    |backend| async move {
+        let app = TestApp::spawn(backend).await?;
+        let owner = app.token("anna", "stadsledningskontoret");
+        let doc = app.create_doc(&owner, "Djup", Some("Början")).await?;
+        let mut watcher = WsClient::connect(&app.ws_url(&doc, &owner)).await?;
+
+        // 25,000 levels in one update.
+        let mut hostile = WsClient::connect(&app.ws_url(&doc, &owner)).await?;
+        let deep = hostile::nested_elements(5151, 0, "default", 25_000, "blockquote");
+        hostile.send_message(update_frame(deep)).await?;
+        let (code, reason) = hostile.expect_close().await?;
+        assert_eq!(code, 4400, "{reason}");
+        assert!(reason.contains("nest deeper"), "{reason}");
+
+        // 100 levels are accepted; 40 more hung under the deepest of them are not, since
+        // the depth of the element they hang under counts.
+        let mut editor = WsClient::connect(&app.ws_url(&doc, &owner)).await?;
+        let hundred = hostile::nested_elements(5252, 0, "default", 100, "blockquote");
+        editor.send_message(update_frame(hundred)).await?;
+        watcher.wait_for(|c| c.paragraphs().len() == 2).await?;
+        let under = hostile::nested_elements_under(5353, 0, (5252, 99), 40, "blockquote");
+        editor.send_message(update_frame(under)).await?;
+        let (code, reason) = editor.expect_close().await?;
+        assert_eq!(code, 4400, "{reason}");
+
+        // Nothing refused was stored: a restart serves the two blocks and the 100 levels.
+        let db = app.stop().await?;
+        let app = TestApp::spawn_on(db, |_| {}).await?;
+        let owner = app.token("anna", "stadsledningskontoret");
+        let fresh = WsClient::connect(&app.ws_url(&doc, &owner)).await?;
+        assert_eq!(fresh.paragraphs().len(), 2);
+        assert!(!nesting::tree_too_deep(&fresh.doc));
+        let mut watcher = WsClient::connect(&app.ws_url(&doc, &owner)).await?;
+        let mut writer = WsClient::connect(&app.ws_url(&doc, &owner)).await?;
+        writer.append_paragraph("Efter").await?;
+        watcher.wait_for(|c| c.paragraphs().len() == 3).await?;
         Ok::<_, anyhow::Error>(())
     }
 );

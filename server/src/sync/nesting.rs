@@ -56,6 +56,8 @@ pub enum ScanError {
     UnsupportedContent,
     #[error("elements in the update would nest deeper than {MAX_TYPE_DEPTH} levels")]
     TypesTooDeep,
+    #[error("the document nests deeper than {MAX_TYPE_DEPTH} levels and is read-only")]
+    DocumentTooDeep,
 }
 
 /// A block's id: the client and the clock of its first element.
@@ -515,6 +517,28 @@ pub fn parent_depth_in(txn: &impl ReadTxn, id: BlockId) -> Option<usize> {
     Some(depth)
 }
 
+/// Whether the document's `default` tree nests deeper than [`MAX_TYPE_DEPTH`], walked
+/// with an explicit stack. Only a document stored before the bound can: yrs deletes and
+/// garbage-collects a type's children recursively, so editing such a tree could still
+/// overflow the room's stack, and its room keeps it read-only (see `sync::room`).
+pub fn tree_too_deep(doc: &yrs::Doc) -> bool {
+    use yrs::{Transact, XmlFragment};
+    let txn = doc.transact();
+    let Some(fragment) = txn.get_xml_fragment(crate::documents::content::FRAGMENT) else {
+        return false;
+    };
+    let mut stack: Vec<(XmlOut, usize)> = fragment.children(&txn).map(|c| (c, 1)).collect();
+    while let Some((node, depth)) = stack.pop() {
+        if depth > MAX_TYPE_DEPTH {
+            return true;
+        }
+        if let XmlOut::Element(element) = node {
+            stack.extend(element.children(&txn).map(|c| (c, depth + 1)));
+        }
+    }
+    false
+}
+
 /// Hand-encoded hostile updates, for the tests and the fuzz targets: built byte by byte
 /// because yrs's own encoder recurses as deep as its decoder does.
 pub mod hostile {
@@ -551,13 +575,35 @@ pub mod hostile {
         out
     }
 
-    /// A v1 update from `client` at clock `clock` appending to the root fragment `root`
+    /// A v1 update from `client` at clock `clock` putting into the root fragment `root`
     /// a chain of `depth` XML elements named `name`, each the only child of the one
     /// before: the shape a Tiptap document never has, but an editor could send.
     pub fn nested_elements(
         client: u64,
         clock: u32,
         root: &str,
+        depth: usize,
+        name: &str,
+    ) -> Vec<u8> {
+        chain(client, clock, Err(root), depth, name)
+    }
+
+    /// As [`nested_elements`], with the chain hanging under the element that the block
+    /// `(client, clock)` created.
+    pub fn nested_elements_under(
+        client: u64,
+        clock: u32,
+        parent: (u64, u32),
+        depth: usize,
+        name: &str,
+    ) -> Vec<u8> {
+        chain(client, clock, Ok(parent), depth, name)
+    }
+
+    fn chain(
+        client: u64,
+        clock: u32,
+        top: Result<(u64, u32), &str>,
         depth: usize,
         name: &str,
     ) -> Vec<u8> {
@@ -568,19 +614,29 @@ pub mod hostile {
         write_var(&mut out, u64::from(clock));
         for i in 0..depth {
             out.push(7); // an item creating a type, no origins: the parent follows
-            if i == 0 {
-                write_var(&mut out, 1);
-                write_str(&mut out, root);
-            } else {
-                write_var(&mut out, 0); // the parent is the type made by this id
-                write_var(&mut out, client);
-                write_var(&mut out, u64::from(clock) + i as u64 - 1);
-            }
-            out.push(3); // an XML element, with its name
-            write_str(&mut out, name);
+            let parent = match (i, top) {
+                (0, Err(root)) => {
+                    write_var(&mut out, 1); // a named root
+                    write_str(&mut out, root);
+                    continue_with_type(&mut out, name);
+                    continue;
+                }
+                (0, Ok(parent)) => parent,
+                (_, _) => (client, clock + i as u32 - 1),
+            };
+            write_var(&mut out, 0); // the parent is the type made by this id
+            write_var(&mut out, parent.0);
+            write_var(&mut out, u64::from(parent.1));
+            continue_with_type(&mut out, name);
         }
         write_var(&mut out, 0);
         out
+    }
+
+    /// An XML element type reference, with its name.
+    fn continue_with_type(out: &mut Vec<u8>, name: &str) {
+        out.push(3);
+        write_str(out, name);
     }
 }
 

@@ -189,6 +189,9 @@ pub struct Room {
     /// Depths of the shared types in accepted updates not yet applied to `doc` (so an
     /// update hanging elements under them is bounded too); emptied once none is pending.
     unapplied_depths: HashMap<BlockId, usize>,
+    /// The stored tree nests deeper than `nesting::MAX_TYPE_DEPTH` (planted before the
+    /// bound): edits are refused, since yrs would delete or collect it recursively.
+    read_only_tree: bool,
     idle_since: Option<Instant>,
     /// A panic inside yrs left `doc` untrustworthy and it could not be rebuilt: the room
     /// ends without compacting it.
@@ -234,10 +237,15 @@ pub async fn run(
         pending: Vec::new(),
         inflight: None,
         unapplied_depths: HashMap::new(),
+        read_only_tree: false,
         idle_since: Some(Instant::now()),
         suspect: false,
         ctx,
     };
+    room.read_only_tree = nesting::tree_too_deep(&room.doc);
+    if room.read_only_tree {
+        tracing::error!(doc = %room.id, "the document nests too deep to edit safely; read-only");
+    }
     room.serve(&mut commands).await;
     room.ctx.metrics.rooms_open.fetch_sub(1, Relaxed);
 }
@@ -390,6 +398,9 @@ impl Room {
     /// whether in `doc` or in accepted updates not yet applied. Runs before the update
     /// is stored: a refused update is neither stored nor relayed.
     fn check_nesting(&mut self, incoming: &IncomingUpdate) -> Result<(), ScanError> {
+        if self.read_only_tree {
+            return Err(ScanError::DocumentTooDeep);
+        }
         let depths = {
             let txn = self.doc.transact();
             let unapplied = &self.unapplied_depths;
@@ -486,6 +497,10 @@ impl Room {
     }
 
     async fn server_edit(&mut self, make: DocEditor, done: oneshot::Sender<Result<(), String>>) {
+        if self.read_only_tree {
+            let _ = done.send(Err(ScanError::DocumentTooDeep.to_string()));
+            return;
+        }
         let made = make(&self.doc).and_then(|raw| {
             let update = Update::decode_v1(&raw).map_err(|e| e.to_string())?;
             Ok((update, raw))
