@@ -24,6 +24,8 @@ pub mod openapi;
 pub mod remiss;
 pub mod security_headers;
 pub mod storage;
+#[doc(hidden)]
+pub mod structured_fuzzing;
 pub mod sync;
 pub mod telemetry;
 pub mod versions;
