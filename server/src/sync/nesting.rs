@@ -384,7 +384,7 @@ impl Shape {
     /// dependencies are all missing is not bounded here (the renderers bound their own
     /// walks). Each block's parent is resolved once, following the origins of blocks
     /// that inherit their parent, with an explicit stack: linear in the update plus one
-    /// `parent_depth_outside` call per distinct outside id.
+    /// `parent_depth_outside` call per distinct outside id reached from a new type.
     pub fn type_depths(
         &self,
         mut parent_depth_outside: impl FnMut(BlockId) -> Option<usize>,
@@ -400,7 +400,9 @@ impl Shape {
         let mut parent_depth: Vec<Option<usize>> = vec![None; self.items.len()];
         let mut visiting = vec![false; self.items.len()];
         let mut depths = HashMap::new();
-        for start in 0..self.items.len() {
+        // Only new types need a depth; other blocks are resolved when a type's parent is
+        // found through them, so typing into existing text looks nothing up.
+        for start in (0..self.items.len()).filter(|&i| self.items[i].is_type) {
             let mut stack = vec![start];
             while let Some(&at) = stack.last() {
                 if parent_depth[at].is_some() {
@@ -443,14 +445,11 @@ impl Shape {
                     },
                 }
             }
-            let item = &self.items[start];
-            if item.is_type {
-                let own = parent_depth[start].unwrap_or(0) + 1;
-                if own > MAX_TYPE_DEPTH {
-                    return Err(ScanError::TypesTooDeep);
-                }
-                depths.insert(item.id, own);
+            let own = parent_depth[start].unwrap_or(0) + 1;
+            if own > MAX_TYPE_DEPTH {
+                return Err(ScanError::TypesTooDeep);
             }
+            depths.insert(self.items[start].id, own);
         }
         Ok(depths)
     }
@@ -645,7 +644,7 @@ mod tests {
     use super::*;
     use yrs::updates::decoder::Decode;
     use yrs::{
-        Array, Doc, GetString, Transact, Update, XmlElementPrelim, XmlFragment, XmlTextPrelim,
+        Array, Doc, GetString, Text, Transact, Update, XmlElementPrelim, XmlFragment, XmlTextPrelim,
     };
 
     fn decodes(raw: &[u8]) -> bool {
@@ -738,6 +737,50 @@ mod tests {
         found.sort_unstable();
         assert_eq!(found, [1, 1, 2, 3, 4]);
         assert!(frag.get_string(&doc.transact()).contains("Förankra"));
+    }
+
+    #[test]
+    fn only_new_types_look_up_the_document_once_per_outside_id() {
+        let doc = Doc::new();
+        let frag = doc.get_or_insert_xml_fragment("default");
+        let para = frag.insert(&mut doc.transact_mut(), 0, XmlElementPrelim::empty("p"));
+        let text = para.insert(&mut doc.transact_mut(), 0, XmlTextPrelim::new("ab"));
+        // Typing into existing text: no lookup.
+        let typed = {
+            let mut txn = doc.transact_mut();
+            text.insert(&mut txn, 1, "x");
+            text.insert(&mut txn, 3, "y");
+            txn.encode_update_v1()
+        };
+        let mut calls = 0;
+        let depths = scan_update_v1(&typed)
+            .expect("scans")
+            .type_depths(|_| {
+                calls += 1;
+                Some(0)
+            })
+            .expect("shallow");
+        assert!(depths.is_empty());
+        assert_eq!(calls, 0);
+        // Three paragraphs after the first: one lookup, through the origins' chain.
+        let added = {
+            let mut txn = doc.transact_mut();
+            for i in 1..4 {
+                frag.insert(&mut txn, i, XmlElementPrelim::empty("p"));
+            }
+            txn.encode_update_v1()
+        };
+        let mut calls = 0;
+        let depths = scan_update_v1(&added)
+            .expect("scans")
+            .type_depths(|_| {
+                calls += 1;
+                Some(0)
+            })
+            .expect("shallow");
+        assert_eq!(depths.len(), 3);
+        assert!(depths.values().all(|&d| d == 1));
+        assert_eq!(calls, 1);
     }
 
     #[test]
