@@ -270,3 +270,38 @@ both_dbs!(
         Ok::<_, anyhow::Error>(())
     }
 );
+
+both_dbs!(
+    deeply_nested_json_bodies_and_presence_are_refused_or_kept_as_text,
+    |backend| async move {
+        let app = TestApp::spawn(backend).await?;
+        let owner = app.token("anna", "stadsledningskontoret");
+        let doc = app.create_doc(&owner, "Djup", Some("Början")).await?;
+        // serde_json stops at 128 levels: a 100,000-deep request body is a 4xx.
+        let body = format!(
+            "{{\"title\": {}1{}}}",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        let response = app
+            .http
+            .post(app.url("/api/documents"))
+            .bearer_auth(&owner)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await?;
+        assert!(response.status().is_client_error(), "{}", response.status());
+        // Presence JSON is relayed as text, never parsed: deep presence is echoed as sent.
+        let mut sender = WsClient::connect(&app.ws_url(&doc, &owner)).await?;
+        let mut watcher = WsClient::connect(&app.ws_url(&doc, &owner)).await?;
+        let deep = format!("{}{}", "[".repeat(50_000), "]".repeat(50_000));
+        sender.set_presence(1, &deep).await?;
+        watcher
+            .wait_for(|c| c.presence.values().any(|p| p.len() == deep.len()))
+            .await?;
+        let (status, _) = app.get_text(&owner, "/healthz").await?;
+        assert_eq!(status, 200);
+        Ok::<_, anyhow::Error>(())
+    }
+);
