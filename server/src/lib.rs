@@ -25,6 +25,8 @@ pub mod remiss;
 pub mod security_headers;
 pub mod serve;
 pub mod storage;
+#[doc(hidden)]
+pub mod structured_fuzzing;
 pub mod sync;
 pub mod telemetry;
 pub mod versions;

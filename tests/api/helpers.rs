@@ -840,3 +840,22 @@ pub async fn open_thread(
     }
     Ok(thread)
 }
+
+/// Appends `data` to the document's log as the journal would, behind the server's back
+/// (as an older server, or a bug, could have left it); returns its position.
+pub async fn plant_update(app: &TestApp, doc: &str, data: &[u8]) -> Result<i64> {
+    forankra::on_pool!(&app.state.db, pool => {
+        let (seq,): (i64,) =
+            sqlx::query_as("UPDATE documents SET head_seq = head_seq + 1 WHERE id = $1 RETURNING head_seq")
+                .bind(doc)
+                .fetch_one(pool)
+                .await?;
+        sqlx::query("INSERT INTO document_updates (doc_id, seq, data, created_at) VALUES ($1, $2, $3, 0)")
+            .bind(doc)
+            .bind(seq)
+            .bind(data)
+            .execute(pool)
+            .await?;
+        Ok(seq)
+    })
+}

@@ -19,24 +19,6 @@ fn panicking_update() -> anyhow::Result<Vec<u8>> {
     std::fs::read(&path).with_context(|| path.display().to_string())
 }
 
-/// Appends `data` to the document's log as the journal would; returns its position.
-async fn plant(app: &TestApp, doc: &str, data: &[u8]) -> anyhow::Result<i64> {
-    on_pool!(&app.state.db, pool => {
-        let (seq,): (i64,) =
-            sqlx::query_as("UPDATE documents SET head_seq = head_seq + 1 WHERE id = $1 RETURNING head_seq")
-                .bind(doc)
-                .fetch_one(pool)
-                .await?;
-        sqlx::query("INSERT INTO document_updates (doc_id, seq, data, created_at) VALUES ($1, $2, $3, 0)")
-            .bind(doc)
-            .bind(seq)
-            .bind(data)
-            .execute(pool)
-            .await?;
-        Ok(seq)
-    })
-}
-
 /// Where the entry at `seq` is now: (in the log, in quarantine).
 async fn whereabouts(app: &TestApp, doc: &str, seq: i64) -> anyhow::Result<(i64, i64)> {
     on_pool!(&app.state.db, pool => {
@@ -65,7 +47,7 @@ both_dbs!(
     a_document_whose_log_holds_a_panicking_update_still_opens,
     |backend| async move {
         let (app, owner, doc) = a_draft(backend).await?;
-        let seq = plant(&app, &doc, &panicking_update()?).await?;
+        let seq = plant_update(&app, &doc, &panicking_update()?).await?;
 
         let mut client = WsClient::connect(&app.ws_url(&doc, &owner)).await?;
         ensure!(client.paragraphs() == ["Trygghetsprogram", "Första stycket."]);
@@ -94,7 +76,7 @@ both_dbs!(
         let mut reader = WsClient::connect(&app.ws_url(&doc, &owner)).await?;
         // Planted behind the open room's back: its next commit finds a gap in the log,
         // reads the entry to catch up, and applying it panics.
-        let seq = plant(&app, &doc, &panicking_update()?).await?;
+        let seq = plant_update(&app, &doc, &panicking_update()?).await?;
         writer.append_paragraph("Andra stycket.").await?;
         reader.wait_for(|c| c.paragraphs().len() == 3).await?;
         // The room finishes its catch-up before it serves another command, so this read
@@ -106,7 +88,10 @@ both_dbs!(
             status == 200 && markdown.contains("Andra stycket."),
             "{status} {markdown}"
         );
-        ensure!(app.metric("forankra_apply_panics_total").await? == 1.0);
+        // The update scan (`sync::nesting`) refuses this entry before yrs decodes it, so
+        // the catch-up sets it aside without a panic; the rebuild stays the net for
+        // panics no scan knows of.
+        ensure!(app.metric("forankra_apply_panics_total").await? == 0.0);
         ensure!(app.metric("forankra_updates_quarantined_total").await? == 1.0);
         ensure!(whereabouts(&app, &doc, seq).await? == (0, 1));
 

@@ -158,29 +158,42 @@ impl Layout {
         if first { 0 } else { self.text.len() + 1 }
     }
 
+    /// Lays out `node` and everything below it. Iterative, with an explicit stack: a
+    /// document may hold elements nested far deeper than a thread's stack allows (one
+    /// stored before the nesting bound: 25,000 levels crashed the thread list).
     fn visit<T: ReadTxn>(&mut self, txn: &T, node: XmlOut, first: &mut bool) {
-        match node {
-            XmlOut::Text(text) => {
-                if !*first {
-                    self.text.push(u16::from(b'\n'));
+        enum Step {
+            Enter(XmlOut),
+            /// Leave an element: its id and where its text began.
+            Exit(BranchID, usize),
+        }
+        let mut steps = vec![Step::Enter(node)];
+        while let Some(step) = steps.pop() {
+            match step {
+                Step::Enter(XmlOut::Text(text)) => {
+                    if !*first {
+                        self.text.push(u16::from(b'\n'));
+                    }
+                    *first = false;
+                    let branch = branch_of(&text);
+                    self.spans.insert(branch.id(), self.text.len());
+                    let plain = TextRef::from(branch).get_string(txn);
+                    self.text.extend(plain.encode_utf16());
                 }
-                *first = false;
-                let branch = branch_of(&text);
-                self.spans.insert(branch.id(), self.text.len());
-                let plain = TextRef::from(branch).get_string(txn);
-                self.text.extend(plain.encode_utf16());
-            }
-            XmlOut::Element(element) => {
-                let id = branch_of(&element).id();
-                let enter = self.next_start(*first);
-                for child in xml_children(txn, &element) {
-                    self.visit(txn, child, first);
+                Step::Enter(XmlOut::Element(element)) => {
+                    let id = branch_of(&element).id();
+                    steps.push(Step::Exit(id, self.next_start(*first)));
+                    let children = xml_children(txn, &element);
+                    steps.extend(children.into_iter().rev().map(Step::Enter));
                 }
-                // An element without text of its own sits where the next text would start.
-                let exit = if *first { 0 } else { self.text.len() };
-                self.elements.insert(id, (enter.min(exit), exit));
+                Step::Enter(XmlOut::Fragment(_)) => {}
+                Step::Exit(id, enter) => {
+                    // An element without text of its own sits where the next text would
+                    // start.
+                    let exit = if *first { 0 } else { self.text.len() };
+                    self.elements.insert(id, (enter.min(exit), exit));
+                }
             }
-            XmlOut::Fragment(_) => {}
         }
     }
 
@@ -377,7 +390,8 @@ mod tests {
 
     fn draft(markdown: &str) -> Doc {
         let doc = new_doc();
-        let update = Update::decode_v1(&update_from_markdown(markdown)).expect("markdown");
+        let update =
+            Update::decode_v1(&update_from_markdown(markdown).expect("import")).expect("markdown");
         doc.transact_mut().apply_update(update).expect("apply");
         doc
     }

@@ -156,7 +156,7 @@ async fn create_document(db: &Db, seed: &Seed) -> anyhow::Result<()> {
         .find(|u| u.org == OWNER_ORG)
         .context("the seed has no owner user")?;
     let creator = UserId::parse(creator.id.as_str())?;
-    let initial_update = content::update_from_markdown(DRAFT);
+    let initial_update = content::update_from_markdown(DRAFT)?;
     let doc = content::doc_from_parts(None, [initial_update.as_slice()]);
     db.create_document(NewDocument {
         id: &id,

@@ -6,6 +6,7 @@ use yrs::{Doc, OffsetKind, Options, ReadTxn, StateVector, Transact, Update, XmlF
 
 use crate::documents::markdown;
 use crate::storage::snapshot::Snapshot;
+use crate::sync::nesting;
 
 /// The fragment Tiptap's Collaboration extension edits (its `field` option).
 pub const FRAGMENT: &str = "default";
@@ -25,12 +26,12 @@ pub fn fragment(doc: &Doc) -> XmlFragmentRef {
 }
 
 /// The whole state of a new document holding `markdown`, as one v1 update.
-pub fn update_from_markdown(text: &str) -> Vec<u8> {
+pub fn update_from_markdown(text: &str) -> Result<Vec<u8>, markdown::ImportError> {
     let doc = new_doc();
     let frag = fragment(&doc);
     let mut txn = doc.transact_mut();
-    markdown::import_markdown(&mut txn, &frag, text);
-    txn.encode_state_as_update_v1(&StateVector::default())
+    markdown::import_markdown(&mut txn, &frag, text)?;
+    Ok(txn.encode_state_as_update_v1(&StateVector::default()))
 }
 
 /// Builds a `Doc` from a snapshot and the updates after it, skipping (and logging) any
@@ -53,11 +54,10 @@ pub fn apply_stored<'a>(
     updates: impl IntoIterator<Item = &'a [u8]>,
 ) {
     let mut txn = doc.transact_mut();
-    let decoded = snapshot.map(Snapshot::decode).into_iter().chain(
-        updates
-            .into_iter()
-            .map(|bytes| Update::decode_v1(bytes).map_err(|e| e.to_string())),
-    );
+    let decoded = snapshot
+        .map(Snapshot::decode)
+        .into_iter()
+        .chain(updates.into_iter().map(decode_stored));
     for update in decoded {
         match update {
             Ok(update) => {
@@ -68,6 +68,14 @@ pub fn apply_stored<'a>(
             Err(error) => tracing::warn!(%error, "a stored update does not decode"),
         }
     }
+}
+
+/// Decodes a stored v1 update, after the scan that keeps yrs's recursive decoder off
+/// nesting it cannot survive (`sync::nesting`): stored bytes may predate that scan at
+/// the door (issue 13), so they are scanned again on every load.
+pub fn decode_stored(bytes: &[u8]) -> Result<Update, String> {
+    nesting::scan_update_v1(bytes).map_err(|e| e.to_string())?;
+    Update::decode_v1(bytes).map_err(|e| e.to_string())
 }
 
 /// The three read-outs of a document's content.

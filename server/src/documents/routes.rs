@@ -151,7 +151,8 @@ pub async fn create_document(
             Some(
                 tokio::task::spawn_blocking(move || content::update_from_markdown(&md))
                     .await
-                    .map_err(anyhow::Error::from)?,
+                    .map_err(anyhow::Error::from)?
+                    .map_err(|e| AppError::Unprocessable(e.to_string()))?,
             )
         }
         _ => None,

@@ -12,6 +12,7 @@ pub mod close;
 pub mod compaction;
 pub mod connection;
 pub mod membership;
+pub mod nesting;
 pub mod presence;
 pub mod protocol;
 pub mod quarantine;

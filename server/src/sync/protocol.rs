@@ -18,6 +18,8 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{StateVector, Update};
 
+use crate::sync::nesting::{self, ScanError, Shape};
+
 /// What is wrong with a frame.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ProtocolError {
@@ -35,6 +37,9 @@ pub enum ProtocolError {
     BadAwareness,
     #[error("more than {MAX_MESSAGES_PER_FRAME} messages in one frame")]
     TooManyMessages,
+    /// The update parses but is refused before yrs decodes it (see `sync::nesting`).
+    #[error("{0}")]
+    Refused(ScanError),
 }
 
 /// Most messages one frame may carry. The y-websocket client sends one or two; a frame
@@ -45,6 +50,8 @@ pub const MAX_MESSAGES_PER_FRAME: usize = 1_000;
 /// are what is stored and relayed).
 pub struct IncomingUpdate {
     pub update: Update,
+    /// Its blocks' ids and parents, for the room's bound on element nesting.
+    pub shape: Shape,
     pub raw: Bytes,
     pub received: Instant,
 }
@@ -138,9 +145,10 @@ fn parse_sync(
             .map(Inbound::SyncStep1)
             .ok_or(ProtocolError::BadStateVector),
         k if k == u64::from(MSG_SYNC_STEP_2) || k == u64::from(MSG_SYNC_UPDATE) => {
-            let update = decode_update(&raw)?;
+            let (update, shape) = decode_update_shaped(&raw)?;
             Ok(Inbound::Update(IncomingUpdate {
                 update,
+                shape,
                 raw,
                 received,
             }))
@@ -151,11 +159,22 @@ fn parse_sync(
 
 /// Decodes a client's v1 document update.
 pub fn decode_update(raw: &[u8]) -> Result<Update, ProtocolError> {
+    decode_update_shaped(raw).map(|(update, _)| update)
+}
+
+/// Decodes a client's v1 document update after [`nesting::scan_update_v1`] has found
+/// it safe to hand to yrs, with the shape the scan found.
+pub fn decode_update_shaped(raw: &[u8]) -> Result<(Update, Shape), ProtocolError> {
+    let shape = nesting::scan_update_v1(raw).map_err(|e| match e {
+        ScanError::Malformed | ScanError::ImplausibleCount => ProtocolError::BadUpdate,
+        refused => ProtocolError::Refused(refused),
+    })?;
     // Each client's section holds at least a block count, a client id and a clock.
-    plausible_count(raw, 3)
+    let update = plausible_count(raw, 3)
         .and_then(|()| untrusted(|| Update::decode_v1(raw)))
         .filter(|update| untrusted(|| well_formed(raw, update)).unwrap_or(false))
-        .ok_or(ProtocolError::BadUpdate)
+        .ok_or(ProtocolError::BadUpdate)?;
+    Ok((update, shape))
 }
 
 /// Whether each client section the update declares is a client of its own. yrs keeps a

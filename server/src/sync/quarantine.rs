@@ -22,7 +22,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use yrs::Doc;
 
 use crate::documents::content;
-use crate::storage::snapshot::Snapshot;
+use crate::storage::snapshot::{Encoding, Snapshot};
+use crate::sync::nesting::{self, ScanError};
 
 /// Applying updates panicked inside yrs; the `Doc` it happened on is not to be trusted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -55,6 +56,9 @@ pub enum RebuildError {
     /// The snapshot itself panics: leaving it out would leave out the document.
     #[error("the snapshot cannot be applied: {0}")]
     Snapshot(Panicked),
+    /// The snapshot fails the scan that keeps yrs's decoder from overflowing the stack.
+    #[error("the snapshot is refused: {0}")]
+    SnapshotRefused(ScanError),
 }
 
 /// Builds a `Doc` from a snapshot and the log after it. The usual case is one
@@ -62,19 +66,37 @@ pub enum RebuildError {
 /// from a fresh `Doc` each time one is found to panic, so every entry kept was applied
 /// to a `Doc` no panic had touched. An entry that fails to decode or apply without
 /// panicking is logged and skipped, as yrs leaves the `Doc` intact then.
+///
+/// Entries the server would refuse at the door today (`sync::nesting`: values nested
+/// deep enough to overflow the stack while decoding, and anything that does not parse)
+/// are left out and named first, without being decoded: stored by an older server, they
+/// would abort the process on every load rather than panic.
 pub fn rebuild(snapshot: Option<&Snapshot>, updates: &[&[u8]]) -> Result<Rebuilt, RebuildError> {
+    if let Some(Snapshot {
+        encoding: Encoding::V1,
+        data,
+    }) = snapshot
+    {
+        nesting::scan_update_v1(data).map_err(RebuildError::SnapshotRefused)?;
+    }
+    let mut refused: Vec<usize> = (0..updates.len())
+        .filter(|&i| nesting::scan_update_v1(updates[i]).is_err())
+        .collect();
+    let kept = || {
+        updates
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !refused.contains(i))
+            .map(|(_, bytes)| *bytes)
+    };
     let whole = guarded(|| {
         let doc = content::new_doc();
-        content::apply_stored(&doc, snapshot, updates.iter().copied());
+        content::apply_stored(&doc, snapshot, kept());
         doc
     });
     if let Ok(doc) = whole {
-        return Ok(Rebuilt {
-            doc,
-            refused: Vec::new(),
-        });
+        return Ok(Rebuilt { doc, refused });
     }
-    let mut refused = Vec::new();
     'fresh: loop {
         let doc = content::new_doc();
         guarded(|| content::apply_stored(&doc, snapshot, [])).map_err(RebuildError::Snapshot)?;
@@ -190,7 +212,7 @@ mod tests {
         };
         assert!(matches!(
             rebuild(Some(&snapshot), &[&typed(1, "x")]),
-            Err(RebuildError::Snapshot(_))
+            Err(RebuildError::Snapshot(_) | RebuildError::SnapshotRefused(_))
         ));
     }
 

@@ -22,6 +22,7 @@ use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
 use crate::auth::{Identity, Member, Role, access::effective_role};
 use crate::cluster::{Cluster, Notice};
+use crate::documents::content;
 use crate::ids::DocId;
 use crate::metrics::Metrics;
 use crate::storage::StoreError;
@@ -31,6 +32,7 @@ use crate::sync::ConnId;
 use crate::sync::authority::Authority;
 use crate::sync::close::{self, CloseReason};
 use crate::sync::compaction::CompactionPolicy;
+use crate::sync::nesting::{self, BlockId, ScanError, Shape};
 use crate::sync::presence::Presence;
 use crate::sync::protocol::{self, Inbound, IncomingUpdate};
 use crate::sync::quarantine::{self, Panicked};
@@ -191,6 +193,12 @@ pub struct Room {
     remote_nodes: HashMap<String, ConnId>,
     pending: Vec<Pending>,
     inflight: Option<Inflight>,
+    /// Depths of the shared types in accepted updates not yet applied to `doc` (so an
+    /// update hanging elements under them is bounded too); emptied once none is pending.
+    unapplied_depths: HashMap<BlockId, usize>,
+    /// The stored tree nests deeper than `nesting::MAX_TYPE_DEPTH` (planted before the
+    /// bound): edits are refused, since yrs would delete or collect it recursively.
+    read_only_tree: bool,
     idle_since: Option<Instant>,
     /// A panic inside yrs left `doc` untrustworthy and it could not be rebuilt: the room
     /// ends without compacting it.
@@ -235,10 +243,16 @@ pub async fn run(
         remote_nodes: HashMap::new(),
         pending: Vec::new(),
         inflight: None,
+        unapplied_depths: HashMap::new(),
+        read_only_tree: false,
         idle_since: Some(Instant::now()),
         suspect: false,
         ctx,
     };
+    room.read_only_tree = nesting::tree_too_deep(&room.doc);
+    if room.read_only_tree {
+        tracing::error!(doc = %room.id, "the document nests too deep to edit safely; read-only");
+    }
     room.serve(&mut commands).await;
     room.ctx.metrics.rooms_open.fetch_sub(1, Relaxed);
 }
@@ -288,13 +302,17 @@ impl Loaded {
             .map(|&i| stored.updates[i].0)
             .collect();
         if !quarantined.is_empty() {
-            tracing::error!(doc = %id, seqs = ?quarantined, "stored updates make yrs panic; quarantining them");
+            tracing::error!(doc = %id, seqs = ?quarantined, "stored updates fail the scan or make yrs panic; quarantining them");
             ctx.metrics
                 .updates_quarantined
                 .fetch_add(quarantined.len() as u64, Relaxed);
             if let Err(error) = ctx
                 .journal
-                .quarantine(id, &quarantined, "applying it panicked in yrs")
+                .quarantine(
+                    id,
+                    &quarantined,
+                    "refused by the update scan, or applying it panicked in yrs",
+                )
                 .await
             {
                 // The document is served without them all the same; the next load finds
@@ -386,6 +404,28 @@ impl Room {
         }
     }
 
+    /// Bounds how deep the update's new elements would hang in the document
+    /// (`nesting::MAX_TYPE_DEPTH`), counting the depth of the elements they hang under,
+    /// whether in `doc` or in accepted updates not yet applied. Runs before the update
+    /// is stored: a refused update is neither stored nor relayed.
+    fn check_nesting(&mut self, incoming: &IncomingUpdate) -> Result<(), ScanError> {
+        if self.read_only_tree {
+            return Err(ScanError::DocumentTooDeep);
+        }
+        let depths = {
+            let txn = self.doc.transact();
+            let unapplied = &self.unapplied_depths;
+            incoming.shape.type_depths(|id| {
+                unapplied
+                    .get(&id)
+                    .map(|depth| depth - 1)
+                    .or_else(|| nesting::parent_depth_in(&txn, id))
+            })?
+        };
+        self.unapplied_depths.extend(depths);
+        Ok(())
+    }
+
     fn join(&mut self, conn: ConnId, peer: Peer) {
         if let Some(members) = &self.members {
             match effective_role(members, &peer.identity.user, &peer.identity.org) {
@@ -458,6 +498,10 @@ impl Room {
     }
 
     async fn server_edit(&mut self, make: DocEditor, done: oneshot::Sender<Result<(), String>>) {
+        if self.read_only_tree {
+            let _ = done.send(Err(ScanError::DocumentTooDeep.to_string()));
+            return;
+        }
         let made = make(&self.doc).and_then(|raw| {
             let update = Update::decode_v1(&raw).map_err(|e| e.to_string())?;
             Ok((update, raw))
@@ -466,6 +510,8 @@ impl Room {
             Ok((update, raw)) => {
                 let incoming = IncomingUpdate {
                     update,
+                    // Made by the server itself, from its own `Doc`.
+                    shape: Shape::default(),
                     raw: raw.into(),
                     received: Instant::now(),
                 };
@@ -561,6 +607,13 @@ impl Room {
                 .fetch_add(1, Relaxed);
             return false;
         }
+        if let Err(refused) = self.check_nesting(&incoming) {
+            tracing::info!(doc = %self.id, conn = origin, %refused, "an update was refused");
+            if let Some(peer) = self.peers.get(&origin) {
+                peer.close(CloseReason::new(close::MALFORMED, refused.to_string()));
+            }
+            return false;
+        }
         self.pending.push(Pending {
             origin,
             author,
@@ -614,6 +667,9 @@ impl Room {
         if self.suspect {
             return;
         }
+        if self.pending.is_empty() {
+            self.unapplied_depths.clear();
+        }
         if !self.pending.is_empty() {
             self.start_commit().await;
         } else if self.catch_up_due {
@@ -656,6 +712,9 @@ impl Room {
         };
         // Our own entries among these are in the document already, so the changes this
         // transaction makes are exactly what the other nodes added: relayed as one update.
+        // Entries that fail the scan (`sync::nesting`) or do not decode are set aside, as
+        // a load would set them aside.
+        let mut refused = Vec::new();
         let applied = quarantine::guarded(|| {
             let mut txn = self.doc.transact_mut();
             if let Some((seq, data)) = read.snapshot {
@@ -677,14 +736,15 @@ impl Room {
                     continue;
                 }
                 self.compaction.logged(data.len());
-                match Update::decode_v1(&data) {
+                match content::decode_stored(&data) {
                     Ok(update) => {
                         if let Err(error) = txn.apply_update(update) {
                             tracing::warn!(doc = %self.id, %error, "a logged update could not be applied");
                         }
                     }
                     Err(error) => {
-                        tracing::warn!(doc = %self.id, %error, "a logged update does not decode")
+                        tracing::warn!(doc = %self.id, %error, "a logged update does not decode");
+                        refused.push(seq);
                     }
                 }
                 self.applied_seq = seq;
@@ -695,6 +755,7 @@ impl Room {
             Ok(relay) => relay,
             Err(panicked) => return self.recover(panicked, None).await,
         };
+        self.set_aside(&refused).await;
         if Update::decode_v1(&relay).is_ok_and(|u| !u.is_empty()) {
             let delivered = self.broadcast(&protocol::update(&relay), None);
             self.ctx
@@ -703,6 +764,21 @@ impl Room {
                 .fetch_add(delivered as u64, Relaxed);
         }
         self.maybe_compact().await;
+    }
+
+    /// Moves log entries that fail the scan or do not decode into quarantine.
+    async fn set_aside(&self, seqs: &[i64]) {
+        if seqs.is_empty() {
+            return;
+        }
+        self.ctx
+            .metrics
+            .updates_quarantined
+            .fetch_add(seqs.len() as u64, Relaxed);
+        let reason = "refused by the update scan, or it does not decode";
+        if let Err(error) = self.ctx.journal.quarantine(&self.id, seqs, reason).await {
+            tracing::warn!(doc = %self.id, %error, "quarantining refused entries failed");
+        }
     }
 
     fn on_remote(&mut self, notice: RemoteNotice) -> Option<RemoteNotice> {

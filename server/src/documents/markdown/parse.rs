@@ -49,9 +49,26 @@ struct Importer {
     /// For each open image, the text counter when it started (to detect an empty alt text).
     images: Vec<usize>,
     texts: usize,
+    /// Nodes built so far: finished blocks, text runs and breaks (see [`MAX_IMPORT_NODES`]).
+    nodes: usize,
 }
 
-pub(super) fn parse_markdown(markdown: &str) -> Vec<Node> {
+/// Most nodes one import may build: blocks, runs of text with one set of marks, and
+/// hard breaks (content nested past `MAX_DEPTH` gets no node and costs none). A draft
+/// programme has a few thousand paragraphs. Each node costs about 1 KB while importing
+/// (the tree, yrs's items and the update; measured: 46,000 one-line headings, 92,000
+/// nodes, peaked at 99 MB), so this bounds one import to about 100 MB. Without it, 2 MB
+/// of one-line headings made a million nodes and held 1.1 GB (issue 13, item 4).
+pub const MAX_IMPORT_NODES: usize = 100_000;
+
+/// Why Markdown was not imported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ImportError {
+    #[error("the Markdown holds more than {MAX_IMPORT_NODES} blocks, text runs and breaks")]
+    TooManyNodes,
+}
+
+pub(super) fn parse_markdown(markdown: &str) -> Result<Vec<Node>, ImportError> {
     let mut importer = Importer {
         frames: vec![Frame {
             kind: FrameKind::Container,
@@ -64,12 +81,16 @@ pub(super) fn parse_markdown(markdown: &str) -> Vec<Node> {
         links: Vec::new(),
         images: Vec::new(),
         texts: 0,
+        nodes: 0,
     };
     let options = cmark::Options::ENABLE_STRIKETHROUGH;
     for event in cmark::Parser::new_ext(markdown, options) {
         importer.event(event);
+        if importer.nodes > MAX_IMPORT_NODES {
+            return Err(ImportError::TooManyNodes);
+        }
     }
-    importer.finish()
+    Ok(importer.finish())
 }
 
 impl Importer {
@@ -271,6 +292,7 @@ impl Importer {
             node
         };
         parent.element.children.push(node);
+        self.nodes += 1;
     }
 
     fn current_marks(&self) -> Marks {
@@ -325,12 +347,14 @@ impl Importer {
                     text: text.to_string(),
                     marks,
                 });
+                self.nodes += 1;
             }
         } else {
             children.push(Node::Text(vec![Run {
                 text: text.to_string(),
                 marks,
             }]));
+            self.nodes += 1;
         }
     }
 
@@ -350,6 +374,7 @@ impl Importer {
                         Vec::new(),
                         Vec::new(),
                     )));
+                    self.nodes += 1;
                 }
             }
         }
@@ -441,6 +466,22 @@ mod tests {
 
     use super::super::export_markdown;
     use super::super::test_support::{children, element, import, tag, text, to_markdown};
+    use super::{ImportError, MAX_IMPORT_NODES, parse_markdown};
+
+    #[test]
+    fn nodes_past_the_limit_are_refused_and_up_to_it_imported() {
+        // A heading is two nodes: the block and its text.
+        let at_limit = "# a\n".repeat(MAX_IMPORT_NODES / 2);
+        assert_eq!(
+            parse_markdown(&at_limit).map(|b| b.len()),
+            Ok(MAX_IMPORT_NODES / 2)
+        );
+        let over = "# a\n".repeat(MAX_IMPORT_NODES / 2 + 1);
+        assert_eq!(parse_markdown(&over).err(), Some(ImportError::TooManyNodes));
+        // Prose costs no nodes but its paragraphs: one long paragraph is one node.
+        let prose = "Förankra ".repeat(200_000);
+        assert_eq!(parse_markdown(&prose).map(|b| b.len()), Ok(1));
+    }
 
     #[test]
     fn list_items_always_start_with_a_paragraph() {

@@ -27,7 +27,7 @@ pub(super) fn import(markdown: &str) -> (Doc, XmlFragmentRef) {
     let (doc, fragment) = new_doc();
     {
         let mut txn = doc.transact_mut();
-        import_markdown(&mut txn, &fragment, markdown);
+        import_markdown(&mut txn, &fragment, markdown).expect("imports");
     }
     (doc, fragment)
 }
