@@ -120,11 +120,19 @@ impl Node {
 }
 
 /// Flags that lift the caps meant for people, not for a harness: every client of a
-/// scenario comes from 127.0.0.1 and one user creates every document and thread
-/// (thousands of each), so the per-address connection caps and the per-user creation
-/// quotas would refuse the load being measured. A scenario's own `extra` flags must not
+/// scenario comes from 127.0.0.1, one connection may push a whole editing trace (the
+/// B4 push sends 259,778 updates as fast as the server takes them), and one user creates
+/// every document and thread (thousands of each), so the per-connection message and byte
+/// rates, the per-address connection caps and the per-user creation quotas would refuse
+/// the load being measured. A scenario's own `extra` flags must not
 /// repeat these (clap refuses a flag given twice).
 pub const HARNESS_FLAGS: &[&str] = &[
+    "--ws-message-rate",
+    "1000000000",
+    "--ws-message-burst",
+    "1000000000",
+    "--ws-byte-rate",
+    "4000000000",
     "--max-connections-per-ip",
     "1000000",
     "--max-http-connections-per-ip",

@@ -47,6 +47,11 @@ impl BenchServer {
         let db_path = dir.path().join("forankra-bench.db");
         let mut config = Config::for_tests(db_path.display().to_string());
         // As `node::HARNESS_FLAGS`: the load comes from one address and one user.
+        config.limits.message_rate = forankra::limits::Rate {
+            per_sec: 1e9,
+            burst: u32::MAX,
+        };
+        config.limits.byte_rate = u32::MAX;
         config.limits.connections_per_ip = u32::MAX;
         config.limits.http_connections_per_ip = u32::MAX;
         config.limits.quotas = forankra::limits::QuotaSettings {

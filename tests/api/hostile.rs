@@ -150,7 +150,9 @@ both_dbs!(
 both_dbs!(
     a_client_that_never_reads_is_disconnected_and_the_room_goes_on,
     |backend| async move {
-        let app = TestApp::spawn(backend).await?;
+        // The writer pushes about 1 MB a round to fill the stalled client's outbox; the
+        // per-connection byte rate (1 MiB/s by default) would close the writer first.
+        let app = TestApp::spawn_with(backend, |c| c.limits.byte_rate = u32::MAX).await?;
         let owner = app.token("anna", "stadsledningskontoret");
         let doc = app.create_doc(&owner, "Långsam läsare", None).await?;
         // A socket with a tiny receive buffer that is never read from.

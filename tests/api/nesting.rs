@@ -272,7 +272,7 @@ both_dbs!(
 );
 
 both_dbs!(
-    deeply_nested_json_bodies_and_presence_are_refused_or_kept_as_text,
+    deeply_nested_json_bodies_and_presence_are_refused,
     |backend| async move {
         let app = TestApp::spawn(backend).await?;
         let owner = app.token("anna", "stadsledningskontoret");
@@ -292,14 +292,27 @@ both_dbs!(
             .send()
             .await?;
         assert!(response.status().is_client_error(), "{}", response.status());
-        // Presence JSON is relayed as text, never parsed: deep presence is echoed as sent.
-        let mut sender = WsClient::connect(&app.ws_url(&doc, &owner)).await?;
+        // Presence is checked before it is relayed (valid JSON, at most 16 KiB, parsed
+        // with serde_json's depth limit): deep presence closes its sender with 4400, small
+        // or large, and nobody else receives it.
         let mut watcher = WsClient::connect(&app.ws_url(&doc, &owner)).await?;
-        let deep = format!("{}{}", "[".repeat(50_000), "]".repeat(50_000));
-        sender.set_presence(1, &deep).await?;
+        for depth in [5_000, 50_000] {
+            let mut sender = WsClient::connect(&app.ws_url(&doc, &owner)).await?;
+            let deep = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+            sender.set_presence(1, &deep).await?;
+            let (code, reason) = sender.expect_close().await?;
+            assert_eq!(code, 4400, "{depth} levels: {reason}");
+        }
         watcher
-            .wait_for(|c| c.presence.values().any(|p| p.len() == deep.len()))
+            .set_presence(1, r#"{"user":{"name":"Anna"}}"#)
             .await?;
+        watcher
+            .wait_for(|c| c.presence.values().any(|p| p.contains("Anna")))
+            .await?;
+        assert!(
+            watcher.presence.values().all(|p| !p.starts_with("[[")),
+            "deep presence was relayed"
+        );
         let (status, _) = app.get_text(&owner, "/healthz").await?;
         assert_eq!(status, 200);
         Ok::<_, anyhow::Error>(())

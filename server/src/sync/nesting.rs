@@ -20,8 +20,9 @@
 //! document (issue 13, item 3): nesting of elements is not visible in the bytes
 //! themselves, only through the parent ids.
 //!
-//! Awareness payloads need no such scan: yrs keeps their JSON as a string and the
-//! server never parses it (`sync::presence` compares it with `null` only).
+//! Awareness payloads need no such scan: yrs keeps their JSON as a string, and
+//! `sync::presence::validate` parses each state (at most 16 KiB) with serde_json's
+//! recursion limit before anything is relayed.
 
 use std::collections::HashMap;
 

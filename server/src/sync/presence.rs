@@ -32,20 +32,23 @@ pub const MAX_STATE_BYTES: usize = 16 * 1024;
 /// Why an awareness update is refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PresenceError {
-    #[error("an awareness state is not valid JSON")]
+    #[error("an awareness state is not valid JSON, or nests deeper than 128 levels")]
     NotJson,
     #[error("an awareness state is larger than {MAX_STATE_BYTES} bytes")]
     TooLarge,
 }
 
 /// Checks every entry of a client's awareness update: each state must be JSON (`null`
-/// removes) and at most [`MAX_STATE_BYTES`].
+/// removes) and at most [`MAX_STATE_BYTES`]. It is parsed into a value, not skipped
+/// over, so serde_json's recursion limit (128) applies: `IgnoredAny` walks any depth,
+/// and a 5,000-deep array would be relayed to clients that parse presence recursively
+/// (a yrs client turns it into nested `Any`).
 pub fn validate(update: &AwarenessUpdate) -> Result<(), PresenceError> {
     for entry in update.clients.values() {
         if entry.json.len() > MAX_STATE_BYTES {
             return Err(PresenceError::TooLarge);
         }
-        serde_json::from_str::<serde::de::IgnoredAny>(&entry.json)
+        serde_json::from_str::<serde_json::Value>(&entry.json)
             .map_err(|_| PresenceError::NotJson)?;
     }
     Ok(())
