@@ -568,9 +568,9 @@ both_dbs!(
 
         // Rejecting a proposal writes two entries; if the second cannot be written the
         // thread is not resolved and the first is not kept either.
-        let request =
+        let proposed =
             json!({ "anchor": request["anchor"], "body": "Byt ord.", "proposal": "förskolan" });
-        let proposal = ok(call(&app, Method::POST, &path, &sara, Some(request)).await?)?;
+        let proposal = ok(call(&app, Method::POST, &path, &sara, Some(proposed.clone())).await?)?;
         let base = format!("/api/documents/{doc}/threads/{}", id(&proposal)?);
         fail_audit_of(&app, "thread_resolved").await?;
         let reject = format!("{base}/proposal/reject");
@@ -594,6 +594,33 @@ both_dbs!(
             .filter(|e| e["action"] == "proposal_rejected")
             .count();
         assert_eq!(rejected, 0, "{trail:?}");
+        drop_failure(&app, "thread_resolved").await?;
+
+        // Accepting a proposal: the room's edit is stored like any edit, and the decision
+        // (anchor, resolution, both entries) commits whole or not at all.
+        let proposal = ok(call(&app, Method::POST, &path, &sara, Some(proposed)).await?)?;
+        let base = format!("/api/documents/{doc}/threads/{}", id(&proposal)?);
+        fail_audit_of(&app, "thread_resolved").await?;
+        let (status, body) = call(
+            &app,
+            Method::POST,
+            &format!("{base}/proposal/accept"),
+            &owner,
+            Some(json!({ "motivation": "Ja." })),
+        )
+        .await?;
+        assert_eq!(status, 500, "{body}");
+        let thread = ok(call(&app, Method::GET, &base, &owner, None).await?)?;
+        assert_eq!(
+            (&thread["status"], &thread["resolution"]),
+            (&json!("open"), &Value::Null)
+        );
+        let trail = audit_trail(&app, &owner, &doc).await?;
+        let accepted = trail
+            .iter()
+            .filter(|e| e["action"] == "proposal_accepted")
+            .count();
+        assert_eq!(accepted, 0, "{trail:?}");
         drop_failure(&app, "thread_resolved").await?;
 
         // Nor does the round change without its entry.

@@ -183,6 +183,31 @@ pub async fn resolve_thread(
     on.audit(tx, Action::ThreadResolved, detail).await
 }
 
+/// Records an accepted change proposal (the caller is an owner, and the room has already
+/// replaced the anchored text with the proposal): the thread's anchor moves to the new
+/// text and it is resolved as `beaktad`, with both audit entries, in one transaction.
+/// A thread resolved by someone else since the check before the edit is a conflict, never
+/// overwritten: a decision once recorded stands.
+pub async fn accept_proposal(
+    tx: &mut Tx,
+    on: Change<'_>,
+    moved: (&[u8], &[u8]),
+    motivation: &str,
+) -> ApiResult<()> {
+    let thread = on.lock(tx).await?;
+    if thread.status != ThreadStatus::Open.as_str() {
+        return Err(AppError::Conflict("the thread is already resolved".into()));
+    }
+    tx.set_thread_anchor(on.thread, moved.0, moved.1).await?;
+    let outcome = Outcome::Beaktad;
+    tx.resolve_thread(on.thread, outcome, motivation, &author(on.who))
+        .await?;
+    let detail = json!({"thread": on.thread, "outcome": outcome, "motivation": motivation});
+    on.audit(tx, Action::ProposalAccepted, detail.clone())
+        .await?;
+    on.audit(tx, Action::ThreadResolved, detail).await
+}
+
 /// Rejects a thread's change proposal with a motivation (the caller is an owner): the
 /// thread is resolved as `ej_beaktad`, with both audit entries, in one transaction.
 pub async fn reject_proposal(tx: &mut Tx, on: Change<'_>, motivation: &str) -> ApiResult<()> {

@@ -13,8 +13,7 @@ use yrs::{ReadTxn, Transact};
 use serde_json::json;
 
 use crate::app::AppState;
-use crate::audit::{self, Action};
-use crate::auth::{AuthUser, Identity, Role};
+use crate::auth::{AuthUser, Role};
 use crate::comments::anchor::{self, Anchor};
 use crate::comments::changes::{self, Change, author};
 use crate::comments::events::{self, ThreadEvent};
@@ -218,18 +217,6 @@ async fn publish_thread(
     )
     .await;
     Ok(thread)
-}
-
-/// Records a thread change in the document's audit trail.
-async fn audited(
-    state: &AppState,
-    doc: &DocId,
-    who: &Identity,
-    action: Action,
-    detail: serde_json::Value,
-) -> ApiResult<()> {
-    audit::record(&state.db, doc, Some(who), action, detail).await?;
-    Ok(())
 }
 
 async fn load_thread(
@@ -501,7 +488,7 @@ pub async fn accept_proposal(
     ApiPath((id, thread_id)): ApiPath<(String, String)>,
     ApiJson(request): ApiJson<DecideProposalRequest>,
 ) -> ApiResult<ApiJson<ThreadResponse>> {
-    let (doc, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
+    let (doc, _, role) = authorize(&state, &id, &who, Role::Owner).await?;
     let (row, _) = open_proposal(&state, &doc, &thread_id).await?;
     let motivation = check_text(&request.motivation, "motivation", false)?;
     let acceptance = proposal::Acceptance {
@@ -535,18 +522,10 @@ pub async fn accept_proposal(
         (Ok(()), Ok(Ok(moved))) => moved,
         (Ok(()), Err(_)) => return Err(AppError::Unavailable("the room closed".into())),
     };
-    state
-        .db
-        .set_thread_anchor(&thread_id, &moved.start, &moved.end)
-        .await?;
-    state
-        .db
-        .resolve_thread(&thread_id, Outcome::Beaktad, &motivation, &author(&who))
-        .await?;
-    let detail =
-        json!({"thread": thread_id, "outcome": Outcome::Beaktad, "motivation": motivation});
-    audited(&state, &doc, &who, Action::ProposalAccepted, detail.clone()).await?;
-    audited(&state, &doc, &who, Action::ThreadResolved, detail).await?;
+    let mut tx = state.db.transaction_for(&doc).await?;
+    let on = Change::new(&doc, &who, role, &thread_id);
+    changes::accept_proposal(&mut tx, on, (&moved.start, &moved.end), &motivation).await?;
+    tx.commit().await?;
     Ok(ApiJson(publish_thread(&state, &doc, &thread_id).await?))
 }
 

@@ -186,18 +186,6 @@ impl Db {
         tx.resolve_thread(id, outcome, motivation, by).await?;
         tx.commit().await
     }
-
-    /// Moves a thread to a new range in a transaction of its own.
-    pub async fn set_thread_anchor(
-        &self,
-        id: &str,
-        start: &[u8],
-        end: &[u8],
-    ) -> Result<(), StoreError> {
-        let mut tx = self.transaction().await?;
-        tx.set_thread_anchor(id, start, end).await?;
-        tx.commit().await
-    }
 }
 
 /// A thread as a change sees it once it holds the thread's row lock.

@@ -400,7 +400,9 @@ export class ThreadCard {
   }
 
   private renderComment(comment: ThreadComment): HTMLElement {
-    const own = comment.author === this.ctx.selfId && !comment.deleted;
+    // A sealed comment (its thread was decided) is part of the record: the server refuses
+    // changes with 409 thread_resolved, so the card offers none.
+    const own = comment.author === this.ctx.selfId && !comment.deleted && !comment.sealed;
     const meta = h(
       'p',
       { class: 'comment__meta' },

@@ -258,7 +258,7 @@ export const en: Messages = {
   'comments.proposal.before': 'Current text',
   'comments.proposal.after': 'Proposed text',
   'comments.comment.edited': 'edited',
-  'comments.comment.deleted': 'This comment was deleted.',
+  'comments.comment.deleted': 'This comment was withdrawn.',
   'comments.comment.edit': 'Edit',
   'comments.comment.editLabel': 'Edit your comment',
   'comments.comment.save': 'Save',

@@ -260,7 +260,7 @@ export const sv = {
   'comments.proposal.before': 'Nuvarande text',
   'comments.proposal.after': 'Föreslagen text',
   'comments.comment.edited': 'redigerad',
-  'comments.comment.deleted': 'Kommentaren är borttagen.',
+  'comments.comment.deleted': 'Kommentaren har dragits tillbaka.',
   'comments.comment.edit': 'Redigera',
   'comments.comment.editLabel': 'Redigera din kommentar',
   'comments.comment.save': 'Spara',
