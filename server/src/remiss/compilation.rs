@@ -178,7 +178,6 @@ const CSV_HEADER: [&str; 16] = [
     "Stycke",
     "Styckets text",
     "Markerad text",
-    "Ursprunglig text",
     "Textens läge",
     "Tråd",
     "Organisation",
@@ -191,6 +190,8 @@ const CSV_HEADER: [&str; 16] = [
     "Skribentens organisation",
     "Skriven",
     "Kommentar",
+    // Added last, so programs that read the earlier columns by position keep working.
+    "Ursprunglig text",
 ];
 
 /// The compilation as CSV (UTF-8 with a byte-order mark, so spreadsheet programs read
@@ -228,11 +229,6 @@ pub fn csv(gathered: &Gathered) -> anyhow::Result<Vec<u8>> {
                 } else {
                     &thread.anchor.quote
                 }),
-                cell(if thread.anchor.state == AnchorState::Attached {
-                    ""
-                } else {
-                    &thread.anchor.original_quote
-                }),
                 place.to_owned(),
                 thread.id.clone(),
                 cell(&thread.org_name),
@@ -245,6 +241,11 @@ pub fn csv(gathered: &Gathered) -> anyhow::Result<Vec<u8>> {
                 cell(&comment.org_name),
                 labels::when(comment.created_at),
                 cell(body),
+                cell(if thread.anchor.state == AnchorState::Attached {
+                    ""
+                } else {
+                    &thread.anchor.original_quote
+                }),
             ])?;
         }
     }
