@@ -96,7 +96,8 @@ impl Modify for BearerAuth {
 /// Declares the refusals every API operation can answer with, in the JSON error
 /// format, where its annotation does not already: 400 for a malformed path or body,
 /// 401 without a valid token, 403 and 404 for a document or thread the caller cannot
-/// reach, 413 and 422 for bodies too large or of the wrong shape. These come from the
+/// reach, 410 for a document that is archived (every route under it but its audit trail),
+/// 413 and 422 for bodies too large or of the wrong shape. These come from the
 /// shared extractors (`ApiJson`, `ApiPath`, `AuthUser`) rather than from each handler,
 /// so they are added here once; schemathesis checks that nothing else is answered.
 struct ErrorResponses;
@@ -127,6 +128,11 @@ impl Modify for ErrorResponses {
                         "The token gives no access to this",
                     ),
                     (404, has_params, "No such document, thread or member"),
+                    (
+                        410,
+                        path.starts_with("/api/documents/{id}"),
+                        "The document is archived; its owners can still read and verify its audit trail",
+                    ),
                     (413, has_body, "The body is over the size limit"),
                     (422, has_body, "The body has the wrong shape or values"),
                 ];
