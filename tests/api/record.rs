@@ -566,62 +566,40 @@ both_dbs!(
         );
         drop_failure(&app, "comment_edited").await?;
 
-        // Rejecting a proposal writes two entries; if the second cannot be written the
-        // thread is not resolved and the first is not kept either.
+        // Deciding a proposal writes two entries; if the second cannot be written the
+        // thread is not resolved and the first is not kept either. Accepting edits the
+        // document in the room first (stored like any edit); its decision (anchor,
+        // resolution, both entries) commits whole or not at all, as a rejection does.
         let proposed =
             json!({ "anchor": request["anchor"], "body": "Byt ord.", "proposal": "förskolan" });
-        let proposal = ok(call(&app, Method::POST, &path, &sara, Some(proposed.clone())).await?)?;
-        let base = format!("/api/documents/{doc}/threads/{}", id(&proposal)?);
-        fail_audit_of(&app, "thread_resolved").await?;
-        let reject = format!("{base}/proposal/reject");
-        let (status, body) = call(
-            &app,
-            Method::POST,
-            &reject,
-            &owner,
-            Some(json!({ "motivation": "Nej." })),
-        )
-        .await?;
-        assert_eq!(status, 500, "{body}");
-        let thread = ok(call(&app, Method::GET, &base, &owner, None).await?)?;
-        assert_eq!(
-            (&thread["status"], &thread["resolution"]),
-            (&json!("open"), &Value::Null)
-        );
-        let trail = audit_trail(&app, &owner, &doc).await?;
-        let rejected = trail
-            .iter()
-            .filter(|e| e["action"] == "proposal_rejected")
-            .count();
-        assert_eq!(rejected, 0, "{trail:?}");
-        drop_failure(&app, "thread_resolved").await?;
-
-        // Accepting a proposal: the room's edit is stored like any edit, and the decision
-        // (anchor, resolution, both entries) commits whole or not at all.
-        let proposal = ok(call(&app, Method::POST, &path, &sara, Some(proposed)).await?)?;
-        let base = format!("/api/documents/{doc}/threads/{}", id(&proposal)?);
-        fail_audit_of(&app, "thread_resolved").await?;
-        let (status, body) = call(
-            &app,
-            Method::POST,
-            &format!("{base}/proposal/accept"),
-            &owner,
-            Some(json!({ "motivation": "Ja." })),
-        )
-        .await?;
-        assert_eq!(status, 500, "{body}");
-        let thread = ok(call(&app, Method::GET, &base, &owner, None).await?)?;
-        assert_eq!(
-            (&thread["status"], &thread["resolution"]),
-            (&json!("open"), &Value::Null)
-        );
-        let trail = audit_trail(&app, &owner, &doc).await?;
-        let accepted = trail
-            .iter()
-            .filter(|e| e["action"] == "proposal_accepted")
-            .count();
-        assert_eq!(accepted, 0, "{trail:?}");
-        drop_failure(&app, "thread_resolved").await?;
+        for (decision, first_entry) in [
+            ("reject", "proposal_rejected"),
+            ("accept", "proposal_accepted"),
+        ] {
+            let proposal =
+                ok(call(&app, Method::POST, &path, &sara, Some(proposed.clone())).await?)?;
+            let base = format!("/api/documents/{doc}/threads/{}", id(&proposal)?);
+            fail_audit_of(&app, "thread_resolved").await?;
+            let (status, body) = call(
+                &app,
+                Method::POST,
+                &format!("{base}/proposal/{decision}"),
+                &owner,
+                Some(json!({ "motivation": "Motiverat." })),
+            )
+            .await?;
+            assert_eq!(status, 500, "{decision}: {body}");
+            let thread = ok(call(&app, Method::GET, &base, &owner, None).await?)?;
+            assert_eq!(
+                (&thread["status"], &thread["resolution"]),
+                (&json!("open"), &Value::Null),
+                "{decision}"
+            );
+            let trail = audit_trail(&app, &owner, &doc).await?;
+            let kept = trail.iter().filter(|e| e["action"] == first_entry).count();
+            assert_eq!(kept, 0, "{decision}: {trail:?}");
+            drop_failure(&app, "thread_resolved").await?;
+        }
 
         // Nor does the round change without its entry.
         fail_audit_of(&app, "remiss_changed").await?;
