@@ -319,6 +319,22 @@ impl TestApp {
             .await?;
         metric_value(&text, name)
     }
+
+    /// Scrapes `/metrics` until `name` reads `value` (failing after [`WAIT`]). A room
+    /// counts a relay right after handing the frame to the sockets' writers, so a client
+    /// can hold the update a moment before the counter moves.
+    pub async fn metric_reaches(&self, name: &str, value: f64) -> Result<()> {
+        tokio::time::timeout(WAIT, async {
+            loop {
+                if self.metric(name).await? == value {
+                    return Ok(());
+                }
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .with_context(|| format!("{name} never reached {value}"))?
+    }
 }
 
 impl Drop for TestApp {
