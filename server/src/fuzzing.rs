@@ -106,17 +106,23 @@ pub fn frame(data: &[u8]) {
 /// transaction as the room applies a batch (under the room's panic guard), then read
 /// back as the exports read it.
 pub fn update(data: &[u8]) {
+    apply_and_read(&demo_doc(), data);
+}
+
+/// Decodes `data` as a client's update, applies it to `doc` in one transaction as the
+/// room applies a batch (under the room's panic guard), then reads the document back as
+/// the exports read it.
+pub fn apply_and_read(doc: &Doc, data: &[u8]) {
     let Ok(update) = protocol::decode_update(data) else {
         return;
     };
-    let doc = demo_doc();
     // As the room applies it: an error is logged and the room goes on; a panic inside
     // yrs is caught (`sync::quarantine`) and the room rebuilds without the update, so it
     // is not a crash of the server. What this target still finds: a panic outside that
     // net, an abort (a second panic while unwinding), a hang, a blow-up in memory.
     let applied = crate::sync::quarantine::guarded(|| doc.transact_mut().apply_update(update));
     if applied.is_ok() {
-        content::render(&doc, Format::Markdown);
+        content::render(doc, Format::Markdown);
     }
 }
 
