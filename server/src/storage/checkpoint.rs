@@ -101,6 +101,12 @@ impl Checkpointer {
         Ok(pass)
     }
 
+    /// Gives free pages back to the disk, a bounded number at a time (`vacuum`). On the
+    /// same connection, so it waits at most the same short busy timeout for writers.
+    pub async fn vacuum(&mut self) -> Result<super::vacuum::VacuumPass, sqlx::Error> {
+        super::vacuum::pass(&mut self.conn).await
+    }
+
     /// Closes the connection (at shutdown).
     pub async fn close(self) -> Result<(), sqlx::Error> {
         self.conn.close().await

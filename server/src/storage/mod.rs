@@ -12,13 +12,15 @@ pub mod journal;
 pub mod settings;
 pub mod snapshot;
 pub mod transaction;
+pub mod vacuum;
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
 
 pub use checkpoint::CHECKPOINT_INTERVAL;
@@ -128,6 +130,9 @@ impl Db {
                 .max_connections(8)
                 .connect_with(sqlite_options(url)?)
                 .await?;
+            if vacuum::ensure_incremental(&pool).await? {
+                tracing::info!("converted the SQLite file to incremental auto-vacuum (once)");
+            }
             Db::Sqlite(pool)
         };
         db.migrate().await?;
@@ -182,6 +187,16 @@ impl Db {
                     Ok(_) => {}
                     Err(error) => tracing::warn!(%error, "WAL checkpoint failed"),
                 }
+                match checkpointer.vacuum().await {
+                    Ok(pass) if pass.free_after < pass.free_before => {
+                        tracing::debug!(
+                            freed = pass.free_before - pass.free_after,
+                            "gave free pages back to the disk"
+                        );
+                    }
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(%error, "incremental vacuum failed"),
+                }
             }
             if let Err(error) = checkpointer.close().await {
                 tracing::warn!(%error, "closing the WAL checkpoint connection failed");
@@ -211,6 +226,9 @@ fn sqlite_options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
     };
     Ok(options
         .create_if_missing(true)
+        // Before `journal_mode`, as sqlx orders it: on a new file this takes effect before
+        // the first table exists (see `vacuum`).
+        .auto_vacuum(SqliteAutoVacuum::Incremental)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(SQLITE_BUSY_TIMEOUT)
