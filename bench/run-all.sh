@@ -4,8 +4,9 @@
 # bench-results/*.json (git-ignored) and prints the Markdown (also bench-results/report.md).
 #
 #   bench/run-all.sh                 the full run (about 20 minutes on 2 cores)
-#   BENCH_QUICK=1 bench/run-all.sh   a tiny configuration (well under a minute of load):
-#                                    proves every scenario still runs, measures nothing
+#   BENCH_QUICK=1 bench/run-all.sh   a tiny configuration (well under a minute of load) on
+#                                    the debug build: proves every scenario still runs with
+#                                    the shipped defaults, measures nothing (CI runs it)
 #   BENCH_Y_SWEET=1 bench/run-all.sh also builds y-sweet 0.9.1 if missing (~8 minutes);
 #                                    without it y-sweet is measured only if installed
 #
@@ -22,9 +23,18 @@ if [[ "${BENCH_Y_SWEET:-0}" == 1 ]]; then
   bench/peers/install-y-sweet.sh >&2
 fi
 
-echo "== building the release binaries" >&2
-cargo build --release --locked -p forankra -p forankra-bench >&2
-bench=target/release/forankra-bench
+# The quick form measures nothing, so it uses the debug build the tests already made
+# (CI runs it after `cargo test`); BENCH_PROFILE=release overrides.
+profile="${BENCH_PROFILE:-$([[ "${BENCH_QUICK:-0}" == 1 ]] && echo debug || echo release)}"
+echo "== building the $profile binaries" >&2
+if [[ "$profile" == release ]]; then
+  cargo build --release --locked -p forankra -p forankra-bench >&2
+else
+  cargo build --locked -p forankra -p forankra-bench >&2
+fi
+bin_dir="$(cd "${CARGO_TARGET_DIR:-target}/$profile" && pwd)"
+bench="$bin_dir/forankra-bench"
+ours=(--forankra-bin "$bin_dir/forankra")
 
 if [[ "${BENCH_QUICK:-0}" == 1 ]]; then
   fanout=(--clients 2,5 --seconds 2)
@@ -47,11 +57,12 @@ fi
   echo "| rustc | $(rustc --version) |"
   echo "| node | $(node --version) |"
   echo "| load average at start (1, 5, 15 min) | $(cut -d' ' -f1-3 /proc/loadavg) |"
+  echo "| build | $profile |"
   echo "| commit | $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (with uncommitted changes)') |"
   echo
-  "$bench" fanout "${fanout[@]}" --json "$out/fanout.json"
+  "$bench" fanout "${ours[@]}" "${fanout[@]}" --json "$out/fanout.json"
   echo
-  "$bench" connections "${connections[@]}" --json "$out/connections.json"
+  "$bench" connections "${ours[@]}" "${connections[@]}" --json "$out/connections.json"
   echo
-  "$bench" cold "${cold[@]}" --json "$out/cold.json"
+  "$bench" cold "${ours[@]}" "${cold[@]}" --json "$out/cold.json"
 } | tee "$out/report.md"

@@ -10,7 +10,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::load::{self, LoadFigures, LoadSpec, mib};
@@ -91,6 +91,18 @@ pub async fn run(args: ConnectionsArgs) -> Result<()> {
         write_json(path, &figures)?;
         eprintln!("wrote {}", path.display());
     }
+    let ours_skipped = figures
+        .skipped
+        .iter()
+        .find(|s| s.starts_with(TargetKind::Forankra.label()));
+    for run in figures
+        .runs
+        .iter()
+        .filter(|r| r.target == TargetKind::Forankra)
+    {
+        load::ours_ran_cleanly(Some(run), None).context("connections")?;
+    }
+    load::ours_ran_cleanly(None, ours_skipped.map(String::as_str)).context("connections")?;
     Ok(())
 }
 

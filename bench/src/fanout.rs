@@ -113,6 +113,14 @@ pub async fn run(args: FanoutArgs) -> Result<()> {
         write_json(path, &figures)?;
         eprintln!("wrote {}", path.display());
     }
+    for run in figures
+        .runs
+        .iter()
+        .filter(|r| r.target == TargetKind::Forankra)
+    {
+        load::ours_ran_cleanly(run.figures.as_ref(), run.skipped.as_deref())
+            .with_context(|| format!("fanout with {} clients", run.clients))?;
+    }
     Ok(())
 }
 

@@ -108,6 +108,27 @@ pub async fn run(args: LoadArgs) -> Result<()> {
     Ok(())
 }
 
+/// Fails when our server's run did not complete cleanly: a scenario that our own limits
+/// or a regression break must fail the run (and CI's quick form), not turn into a row
+/// of "not measured" or a count of errors nobody reads. Peers that are not installed
+/// stay a note in the report.
+pub fn ours_ran_cleanly(figures: Option<&LoadFigures>, skipped: Option<&str>) -> Result<()> {
+    if let Some(why) = skipped {
+        anyhow::bail!("Förankra could not be measured: {why}");
+    }
+    if let Some(f) = figures
+        && (f.errors > 0 || f.missing_receipts > 0)
+    {
+        anyhow::bail!(
+            "Förankra's run had {} errors and {} missing receipts (first: {:?})",
+            f.errors,
+            f.missing_receipts,
+            f.error_samples.first()
+        );
+    }
+    Ok(())
+}
+
 /// Every figure of one load run.
 #[derive(Debug, Serialize)]
 pub struct LoadFigures {
