@@ -171,20 +171,24 @@ pub fn anchor(data: &[u8]) {
 
 /// Markdown as `POST /api/documents` imports it, then every export of the result.
 pub fn markdown(data: &[u8]) {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
+    if let Some(doc) = import(data) {
+        for format in [Format::Markdown, Format::Html, Format::Text] {
+            content::render(&doc, format);
+        }
+    }
+}
+
+/// A new document holding `data` imported as Markdown, or `None` if it is not UTF-8 or
+/// the import refuses it.
+pub fn import(data: &[u8]) -> Option<Doc> {
+    let text = std::str::from_utf8(data).ok()?;
     let doc = content::new_doc();
     {
         let fragment = content::fragment(&doc);
         let mut txn = doc.transact_mut();
-        if import_markdown(&mut txn, &fragment, text).is_err() {
-            return;
-        }
+        import_markdown(&mut txn, &fragment, text).ok()?;
     }
-    for format in [Format::Markdown, Format::Html, Format::Text] {
-        content::render(&doc, format);
-    }
+    Some(doc)
 }
 
 /// A JSON request body, read into every request type of the document and comment
