@@ -272,11 +272,11 @@ const PIECES: [&str; 12] = [
     "  \n",
 ];
 
-/// How long a generated Markdown text grows in the fuzz target. Deep nesting (2,000
-/// levels of `> ` fit, forty times the import's own cap) and long runs are within it; sizes up to the 2 MB import limit are
+/// How long a generated Markdown text grows in the fuzz target. Deep nesting (512
+/// levels of `> `, ten times the import's own cap of 48) and long runs are within it; sizes up to the 2 MB import limit are
 /// the integration tests' (`markdown_import`), where one input a second is enough, while
 /// a fuzzer needs thousands.
-pub const FUZZ_MARKDOWN_BYTES: usize = 4 * 1024;
+pub const FUZZ_MARKDOWN_BYTES: usize = 1024;
 
 /// Markdown chosen by `data`: pieces repeated up to tens of thousands of times, until
 /// the text reaches `cap` bytes.
@@ -347,7 +347,7 @@ mod tests {
         for data in inputs(100, 8) {
             markdown(&data);
         }
-        // The fuzz target stops at 4 KiB; a few texts grow to the import's 2 MB limit.
+        // The fuzz target stops at 1 KiB; a few texts grow to the import's 2 MB limit.
         for data in inputs(5, 8) {
             crate::fuzzing::markdown(markdown_of(&data, 2 * 1024 * 1024).as_bytes());
         }
