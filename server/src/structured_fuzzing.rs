@@ -273,9 +273,9 @@ const PIECES: [&str; 12] = [
 ];
 
 /// How long a generated Markdown text grows in the fuzz target. Deep nesting (512
-/// levels of `> `, ten times the import's own cap of 48) and long runs are within it; sizes up to the 2 MB import limit are
-/// the integration tests' (`markdown_import`), where one input a second is enough, while
-/// a fuzzer needs thousands.
+/// levels of `> `, ten times the import's own cap of 48) and long runs are within it;
+/// sizes up to the 2 MB import limit are the integration tests' (`markdown_import`),
+/// where one input a second is enough, while a fuzzer needs thousands.
 pub const FUZZ_MARKDOWN_BYTES: usize = 1024;
 
 /// Markdown chosen by `data`: pieces repeated up to tens of thousands of times, until
