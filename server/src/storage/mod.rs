@@ -210,8 +210,14 @@ impl Db {
         Ok(())
     }
 
-    /// Closes every connection (at shutdown, after the last write).
+    /// Closes every connection (at shutdown, after the last write). A SQLite file first
+    /// gives back its free pages past the kept ones (`vacuum::release`).
     pub async fn close(&self) {
+        if let Db::Sqlite(pool) = self
+            && let Err(error) = vacuum::release(pool).await
+        {
+            tracing::warn!(%error, "giving free pages back at shutdown failed");
+        }
         on_pool!(self, pool => pool.close().await)
     }
 }
