@@ -32,10 +32,16 @@ async fn the_document_lists_exactly_the_served_api_paths() -> Result<()> {
 
     let router = forankra::app::router(app.state.clone());
     let served = api_paths_in_debug(&format!("{router:?}"));
-    assert_eq!(
-        served, expected,
-        "the router serves /api paths the OpenAPI document does not describe, or the \
-         reverse: register routes with utoipa_axum::routes! in the module's router()"
+    assert!(
+        !served.is_empty(),
+        "no /api path found in the router's Debug output"
+    );
+    let undocumented: Vec<_> = served.difference(&expected).collect();
+    let unserved: Vec<_> = expected.difference(&served).collect();
+    assert!(
+        undocumented.is_empty() && unserved.is_empty(),
+        "served but not documented: {undocumented:?}; documented but not served: \
+         {unserved:?} (register routes with utoipa_axum::routes! in the module's router())"
     );
     Ok(())
 }
