@@ -236,16 +236,9 @@ pub fn router(state: AppState) -> Router {
         Arc::clone(&state.metrics),
         crate::limits::body::oversized_bodies,
     );
-    let router = Router::new()
-        .merge(crate::auth::routes::router())
-        .merge(crate::documents::routes::router())
-        .merge(crate::comments::routes::router())
-        .merge(crate::audit::routes::router())
-        .merge(crate::remiss::routes::router())
-        .merge(crate::versions::routes::router())
-        .merge(crate::webhooks::routes::router())
-        .merge(crate::health::router())
-        .merge(crate::openapi::router())
+    // The documented API (every module's routes, health and metrics) and its document;
+    // the rest is served outside it.
+    let router = crate::openapi::router()
         .route("/ws/{doc_id}", get(crate::sync::connection::upgrade))
         .route("/api", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found))

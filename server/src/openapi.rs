@@ -1,68 +1,36 @@
-//! `GET /api/openapi.json`, generated from the handlers' annotations so it cannot drift
-//! from the code.
+//! The documented API and `GET /api/openapi.json`, built from one registration.
+//!
+//! Each module's `router()` registers its handlers with `utoipa_axum::routes!`, which
+//! takes the path and method from the handler's `#[utoipa::path]` annotation and adds
+//! the route and its OpenAPI entry together. The served router and the document are
+//! the two halves of the same [`OpenApiRouter`], so a route cannot be served without
+//! being described, nor described without being served (issue 19: the routes used to
+//! be listed twice, in the routers and in a `paths(...)` list here, free to drift).
+//! The web app's types are generated from this document: `web/src/api/openapi.json`
+//! is a copy of it, checked by the test at the bottom of this file.
 
 use axum::Router;
 use axum::routing::get;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::app::AppState;
 use crate::error::ApiJson;
 
-/// The API description.
+/// The path the document is served at (itself a plain route, not part of the document).
+pub const DOCUMENT_PATH: &str = "/api/openapi.json";
+
+/// The document's frame: title, description, tags and the bearer scheme. Its paths and
+/// schemas come from the modules' routers.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Förankra", description = "Real-time collaborative drafting: documents, membership, content. \
         Real-time editing itself is the y-websocket protocol at GET /ws/{doc_id}?token=JWT."),
-    paths(
-        crate::auth::routes::login,
-        crate::auth::routes::me,
-        crate::auth::routes::list_organisations,
-        crate::documents::routes::list_documents,
-        crate::documents::routes::create_document,
-        crate::documents::routes::get_document,
-        crate::documents::routes::rename_document,
-        crate::documents::routes::archive_document,
-        crate::documents::routes::list_members,
-        crate::documents::routes::set_org_member,
-        crate::documents::routes::remove_org_member,
-        crate::documents::routes::set_user_member,
-        crate::documents::routes::remove_user_member,
-        crate::documents::routes::document_markdown,
-        crate::documents::routes::document_html,
-        crate::documents::routes::document_text,
-        crate::comments::routes::create_thread,
-        crate::comments::routes::list_threads,
-        crate::comments::routes::get_thread,
-        crate::comments::routes::reply,
-        crate::comments::routes::edit_comment,
-        crate::comments::routes::delete_comment,
-        crate::comments::routes::resolve_thread,
-        crate::comments::routes::reopen_thread,
-        crate::comments::routes::reanchor_thread,
-        crate::comments::revisions::list_revisions,
-        crate::comments::routes::accept_proposal,
-        crate::comments::routes::reject_proposal,
-        crate::audit::routes::audit_trail,
-        crate::audit::routes::verify_trail,
-        crate::remiss::routes::get_round,
-        crate::remiss::routes::update_round,
-        crate::remiss::routes::answer,
-        crate::remiss::exports::participation_report,
-        crate::remiss::exports::compilation,
-        crate::versions::routes::save_version,
-        crate::versions::routes::list_versions,
-        crate::versions::routes::get_version,
-        crate::versions::routes::version_markdown,
-        crate::versions::routes::diff_versions,
-        crate::webhooks::routes::create_webhook,
-        crate::webhooks::routes::list_webhooks,
-        crate::webhooks::routes::delete_webhook,
-        crate::webhooks::routes::list_deliveries,
-        crate::health::healthz,
-        crate::health::metrics,
-    ),
-    modifiers(&BearerAuth, &ErrorResponses),
+    // `IntoParams` refers to a parameter's schema without registering it: the
+    // `?format=` of the remiss read-outs needs its enum here, or the `$ref` dangles.
+    components(schemas(crate::remiss::render::Format)),
+    modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Logging in and who I am"),
         (name = "documents", description = "Drafts"),
@@ -163,10 +131,77 @@ fn error_response(description: &str) -> utoipa::openapi::Response {
         .build()
 }
 
-/// The routes of this module.
+/// Every documented route of the server, each registered once with its OpenAPI entry.
+fn documented_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(crate::auth::routes::router())
+        .merge(crate::documents::routes::router())
+        .merge(crate::comments::routes::router())
+        .merge(crate::audit::routes::router())
+        .merge(crate::remiss::routes::router())
+        .merge(crate::versions::routes::router())
+        .merge(crate::webhooks::routes::router())
+        .merge(crate::health::router())
+}
+
+/// Splits the registrations into the router that serves them and the finished
+/// document. The shared refusals are added after the split, because they are
+/// derived from the operations the routers contributed.
+fn split() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, mut document) = documented_routes().split_for_parts();
+    ErrorResponses.modify(&mut document);
+    (router, document)
+}
+
+/// The OpenAPI document of the routes [`router`] serves.
+pub fn document() -> utoipa::openapi::OpenApi {
+    split().1
+}
+
+/// The documented routes, and the document itself at [`DOCUMENT_PATH`].
 pub fn router() -> Router<AppState> {
-    Router::new().route(
-        "/api/openapi.json",
-        get(|| async { ApiJson(ApiDoc::openapi()) }),
+    let (router, document) = split();
+    router.route(
+        DOCUMENT_PATH,
+        get(move || std::future::ready(ApiJson(document.clone()))),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    /// Set to rewrite the web app's copy of the document instead of comparing it.
+    const WRITE_ENV: &str = "FORANKRA_WRITE_OPENAPI";
+
+    fn web_copy() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../web/src/api/openapi.json")
+    }
+
+    fn rendered() -> String {
+        let mut json = document()
+            .to_pretty_json()
+            .expect("the document serializes");
+        json.push('\n');
+        json
+    }
+
+    /// The web app's types are generated from `web/src/api/openapi.json`
+    /// (`npm run gen:api`); a document that changed without it would leave them stale.
+    #[test]
+    fn the_web_copy_of_the_document_is_current() {
+        let path = web_copy();
+        if std::env::var_os(WRITE_ENV).is_some() {
+            std::fs::write(&path, rendered()).expect("writing the web copy");
+            return;
+        }
+        let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            checked_in == rendered(),
+            "web/src/api/openapi.json is not the served document: run `{WRITE_ENV}=1 cargo \
+             test -p forankra --lib openapi::`, then `npm run gen:api` in web/, and commit both"
+        );
+    }
 }

@@ -18,6 +18,7 @@ mod limits;
 mod markdown_import;
 mod members;
 mod nesting;
+mod openapi;
 mod presence;
 mod proposals;
 mod quarantine;

@@ -2,13 +2,13 @@
 //! (owners only: it names every person who took part). These routes also serve archived
 //! documents: the trail outlives the document's place in lists and the editor.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::audit::chain::{self, Verification};
@@ -18,11 +18,12 @@ use crate::documents::routes::authorize_archived;
 use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
 use crate::remiss::compilation::cell;
 
-/// The routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/documents/{id}/audit", get(audit_trail))
-        .route("/api/documents/{id}/audit/verify", get(verify_trail))
+/// The routes of this module, each with its OpenAPI operation: `routes!` takes the path
+/// and method from the handler's `#[utoipa::path]`, so they are written once.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(audit_trail))
+        .routes(routes!(verify_trail))
 }
 
 /// Who did something.

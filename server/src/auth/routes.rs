@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::auth::AuthUser;
@@ -25,15 +25,13 @@ pub const MAX_CREDENTIAL_CHARS: usize = 256;
 /// and issue 13 sent 4 MB usernames).
 const MAX_LOGIN_BODY_BYTES: usize = 16 * 1024;
 
-/// The routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/login",
-            post(login).layer(DefaultBodyLimit::max(MAX_LOGIN_BODY_BYTES)),
-        )
-        .route("/api/me", get(me))
-        .route("/api/organisations", get(list_organisations))
+/// The routes of this module, each with its OpenAPI operation: `routes!` takes the path
+/// and method from the handler's `#[utoipa::path]`, so they are written once.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login).layer(DefaultBodyLimit::max(MAX_LOGIN_BODY_BYTES)))
+        .routes(routes!(me))
+        .routes(routes!(list_organisations))
 }
 
 /// Credentials for a password login.

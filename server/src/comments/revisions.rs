@@ -7,9 +7,9 @@
 //! comment's wordings are for the owners, who keep the record, and for the author's own
 //! organisation; anyone else gets 403.
 
-use axum::Router;
 use axum::extract::State;
-use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
@@ -17,12 +17,10 @@ use crate::comments::model::RevisionResponse;
 use crate::documents::routes::authorize;
 use crate::error::{ApiJson, ApiPath, ApiResult, AppError, ErrorResponse};
 
-/// The routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new().route(
-        "/api/documents/{id}/threads/{thread_id}/comments/{comment_id}/revisions",
-        get(list_revisions),
-    )
+/// The routes of this module, each with its OpenAPI operation: `routes!` takes the path
+/// and method from the handler's `#[utoipa::path]`, so they are written once.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_revisions))
 }
 
 /// Every wording of a comment, oldest first (the first is the text as received). A

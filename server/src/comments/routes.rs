@@ -1,12 +1,12 @@
 //! `/api/documents/{id}/threads…`: open, list, reply, edit, resolve, reopen, re-anchor,
 //! accept or reject a proposal.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, patch, post, put};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use yrs::updates::encoder::Encode;
 use yrs::{ReadTxn, Transact};
 
@@ -29,43 +29,20 @@ use crate::versions::model::VersionRef;
 /// Longest comment, motivation or proposal, in characters.
 pub const MAX_TEXT_CHARS: usize = 20_000;
 
-/// The routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
+/// The routes of this module, each with its OpenAPI operation: `routes!` takes the path
+/// and method from the handler's `#[utoipa::path]`, so they are written once.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .merge(revisions::router())
-        .route(
-            "/api/documents/{id}/threads",
-            get(list_threads).post(create_thread),
-        )
-        .route("/api/documents/{id}/threads/{thread_id}", get(get_thread))
-        .route(
-            "/api/documents/{id}/threads/{thread_id}/comments",
-            post(reply),
-        )
-        .route(
-            "/api/documents/{id}/threads/{thread_id}/comments/{comment_id}",
-            patch(edit_comment).delete(delete_comment),
-        )
-        .route(
-            "/api/documents/{id}/threads/{thread_id}/resolve",
-            post(resolve_thread),
-        )
-        .route(
-            "/api/documents/{id}/threads/{thread_id}/reopen",
-            post(reopen_thread),
-        )
-        .route(
-            "/api/documents/{id}/threads/{thread_id}/anchor",
-            put(reanchor_thread),
-        )
-        .route(
-            "/api/documents/{id}/threads/{thread_id}/proposal/accept",
-            post(accept_proposal),
-        )
-        .route(
-            "/api/documents/{id}/threads/{thread_id}/proposal/reject",
-            post(reject_proposal),
-        )
+        .routes(routes!(list_threads, create_thread))
+        .routes(routes!(get_thread))
+        .routes(routes!(reply))
+        .routes(routes!(edit_comment, delete_comment))
+        .routes(routes!(resolve_thread))
+        .routes(routes!(reopen_thread))
+        .routes(routes!(reanchor_thread))
+        .routes(routes!(accept_proposal))
+        .routes(routes!(reject_proposal))
 }
 
 pub(crate) fn check_text(text: &str, what: &str, required: bool) -> ApiResult<String> {

@@ -1,11 +1,11 @@
 //! `/api/documents…`: create, list, read, rename, archive, membership and content.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::audit::{self, Action};
@@ -22,28 +22,18 @@ use crate::sync::close::{self, CloseReason};
 /// Largest Markdown accepted for a new document, in bytes.
 const MAX_MARKDOWN_BYTES: usize = 2 * 1024 * 1024;
 
-/// The routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/documents", get(list_documents).post(create_document))
-        .route(
-            "/api/documents/{id}",
-            get(get_document)
-                .patch(rename_document)
-                .delete(archive_document),
-        )
-        .route("/api/documents/{id}/members", get(list_members))
-        .route(
-            "/api/documents/{id}/members/{org_id}",
-            put(set_org_member).delete(remove_org_member),
-        )
-        .route(
-            "/api/documents/{id}/user-members/{user_id}",
-            put(set_user_member).delete(remove_user_member),
-        )
-        .route("/api/documents/{id}/markdown", get(document_markdown))
-        .route("/api/documents/{id}/html", get(document_html))
-        .route("/api/documents/{id}/text", get(document_text))
+/// The routes of this module, each with its OpenAPI operation: `routes!` takes the path
+/// and method from the handler's `#[utoipa::path]`, so they are written once.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_documents, create_document))
+        .routes(routes!(get_document, rename_document, archive_document))
+        .routes(routes!(list_members))
+        .routes(routes!(set_org_member, remove_org_member))
+        .routes(routes!(set_user_member, remove_user_member))
+        .routes(routes!(document_markdown))
+        .routes(routes!(document_html))
+        .routes(routes!(document_text))
 }
 
 /// Loads a live document and checks that the caller has at least `needed` on it. An

@@ -1,9 +1,9 @@
 //! `/api/documents/{id}/remiss…`: the round, its invitees and their answers.
 
-use axum::Router;
 use axum::extract::State;
-use axum::routing::{get, post};
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::audit::{self, Action};
@@ -20,19 +20,14 @@ use crate::remiss::{deadline, exports};
 /// Longest diarienummer, in characters.
 const MAX_DIARIENUMMER_CHARS: usize = 100;
 
-/// The routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/documents/{id}/remiss",
-            get(get_round).put(update_round),
-        )
-        .route("/api/documents/{id}/remiss/response", post(answer))
-        .route(
-            "/api/documents/{id}/report",
-            get(exports::participation_report),
-        )
-        .route("/api/documents/{id}/compilation", get(exports::compilation))
+/// The routes of this module, each with its OpenAPI operation: `routes!` takes the path
+/// and method from the handler's `#[utoipa::path]`, so they are written once.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_round, update_round))
+        .routes(routes!(answer))
+        .routes(routes!(exports::participation_report))
+        .routes(routes!(exports::compilation))
 }
 
 /// The round, its invitees and their status (every member).

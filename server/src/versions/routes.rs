@@ -1,11 +1,11 @@
 //! `/api/documents/{id}/versions…`: save (owners), list, read, Markdown, diff.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use yrs::{ReadTxn, StateVector, Transact};
 
 use crate::app::AppState;
@@ -24,19 +24,14 @@ use crate::versions::store::NewVersion;
 /// What `to` says for the live text.
 const CURRENT: &str = "current";
 
-/// The routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/documents/{id}/versions",
-            get(list_versions).post(save_version),
-        )
-        .route("/api/documents/{id}/versions/diff", get(diff_versions))
-        .route("/api/documents/{id}/versions/{vid}", get(get_version))
-        .route(
-            "/api/documents/{id}/versions/{vid}/markdown",
-            get(version_markdown),
-        )
+/// The routes of this module, each with its OpenAPI operation: `routes!` takes the path
+/// and method from the handler's `#[utoipa::path]`, so they are written once.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_versions, save_version))
+        .routes(routes!(diff_versions))
+        .routes(routes!(get_version))
+        .routes(routes!(version_markdown))
 }
 
 fn check_name(name: &str) -> ApiResult<String> {

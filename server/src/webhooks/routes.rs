@@ -3,11 +3,11 @@
 
 use std::collections::HashMap;
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::audit::{self, Action};
@@ -24,18 +24,13 @@ use crate::webhooks::target;
 /// Most webhooks one document may have.
 pub const MAX_WEBHOOKS_PER_DOCUMENT: usize = 20;
 
-/// The routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/documents/{id}/webhooks",
-            get(list_webhooks).post(create_webhook),
-        )
-        .route("/api/documents/{id}/webhooks/{wid}", delete(delete_webhook))
-        .route(
-            "/api/documents/{id}/webhooks/{wid}/deliveries",
-            get(list_deliveries),
-        )
+/// The routes of this module, each with its OpenAPI operation: `routes!` takes the path
+/// and method from the handler's `#[utoipa::path]`, so they are written once.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_webhooks, create_webhook))
+        .routes(routes!(delete_webhook))
+        .routes(routes!(list_deliveries))
 }
 
 impl From<target::TargetError> for AppError {

@@ -1,81 +1,46 @@
 /**
- * The server's DTOs as they arrive (serde `rename_all = "camelCase"`); mirrors the schemas
- * in `GET /api/openapi.json`. Times are epoch milliseconds.
+ * The server's DTOs under the names the web code uses. They are generated, not written:
+ * `schema.d.ts` comes from `openapi.json`, the server's own OpenAPI document
+ * (`GET /api/openapi.json`), so a change on either side that the other does not follow
+ * fails `npm run check` (server: `cargo test -p forankra --lib openapi::`; regenerate
+ * with `FORANKRA_WRITE_OPENAPI=1 cargo test -p forankra --lib openapi::` and then
+ * `npm run gen:api`). Times are epoch milliseconds.
  */
+import type { components } from './schema';
 
-export type Role = 'owner' | 'editor' | 'commenter' | 'viewer';
+type Schemas = components['schemas'];
+
+export type Role = Schemas['Role'];
 export const ROLES: readonly Role[] = ['viewer', 'commenter', 'editor', 'owner'];
 
-/** `MeResponse`: the caller as the server sees them. */
-export interface Me {
-  id: string;
-  name: string;
-  /** Organisation id. */
-  org: string;
-  orgName: string;
-}
+/** The caller as the server sees them. */
+export type Me = Schemas['MeResponse'];
+export type LoginResponse = Schemas['LoginResponse'];
+/** A document and the caller's role on it; `archivedAt` set on archived ones. */
+export type DocumentInfo = Schemas['DocumentResponse'];
+export type CreateDocumentRequest = Schemas['CreateDocumentRequest'];
+export type PrincipalKind = Schemas['PrincipalKind'];
+/** One organisation or user with a role on a document. */
+export type Member = Schemas['MemberResponse'];
+export type Organisation = Schemas['OrganisationResponse'];
+/** The body of every error. */
+export type ErrorBody = Schemas['ErrorResponse'];
 
-/** `LoginResponse`. */
-export interface LoginResponse {
-  token: string;
-  user: Me;
-}
-
-/** `DocumentResponse`: a document and the caller's role on it. */
-export interface DocumentInfo {
-  id: string;
-  title: string;
-  ownerOrg: string;
-  ownerOrgName: string;
-  createdBy: string;
-  createdAt: number;
-  updatedAt: number;
-  role: Role;
-  /** Set on archived documents (`GET /api/documents?archived=true`). */
-  archivedAt?: number;
-}
-
-/** `CreateDocumentRequest`. */
-export interface CreateDocumentRequest {
-  title: string;
-  markdown?: string;
-}
-
-export type PrincipalKind = 'org' | 'user';
-
-/** `MemberResponse`: one organisation or user with a role on a document. */
-export interface Member {
-  kind: PrincipalKind;
-  id: string;
-  name: string;
-  role: Role;
-  grantedBy: string;
-  grantedAt: number;
-}
-
-/** `OrganisationResponse`. */
-export interface Organisation {
-  id: string;
-  name: string;
-}
-
-/** `ErrorResponse`: the body of every error. */
-export interface ErrorBody {
-  error: string;
-  message: string;
-}
+type AnchorConflictResponse = Schemas['AnchorConflictResponse'];
 
 /**
  * The 409 answer to accepting a proposal whose anchored text is not the text it was
  * written against: `anchor_changed` (accept again with `expectedQuote` = `quote`) or
- * `anchor_orphaned` (nothing left to replace).
+ * `anchor_orphaned` (nothing left to replace). The server's schema also covers plain
+ * `conflict`, which carries no quotes; these two codes always do.
  */
-export interface AnchorConflict extends ErrorBody {
+export interface AnchorConflict extends AnchorConflictResponse {
   error: 'anchor_changed' | 'anchor_orphaned';
   quote: string;
   originalQuote: string;
 }
 
+/** The document content downloads (`/markdown`, `/html`, `/text`). */
 export type ExportFormat = 'markdown' | 'html' | 'text';
 
 /** May this role change the text? (The server drops updates from the others.) */
@@ -84,7 +49,7 @@ export function canEdit(role: Role): boolean {
 }
 
 /** A thread's position on the text of a change request or remark. */
-export type Stance = 'tillstyrker' | 'avstyrker' | 'andringsforslag' | 'ingen_erinran';
+export type Stance = Schemas['Stance'];
 export const STANCES: readonly Stance[] = [
   'tillstyrker',
   'avstyrker',
@@ -93,94 +58,23 @@ export const STANCES: readonly Stance[] = [
 ];
 
 /** How the owner dealt with a thread. */
-export type Outcome = 'beaktad' | 'delvis_beaktad' | 'ej_beaktad' | 'noterad';
+export type Outcome = Schemas['Outcome'];
 export const OUTCOMES: readonly Outcome[] = ['beaktad', 'delvis_beaktad', 'ej_beaktad', 'noterad'];
 
-export type AnchorState = 'attached' | 'changed' | 'orphaned';
-export type ThreadStatus = 'open' | 'resolved';
-
+export type AnchorState = Schemas['AnchorState'];
+export type ThreadStatus = Schemas['ThreadStatus'];
 /** The two relative positions (standard base64 of `Y.encodeRelativePosition`). */
-export interface AnchorInput {
-  start: string;
-  end: string;
-}
-
-/** `ThreadAnchor`: the anchor resolved against the current text. */
-export interface ThreadAnchor extends AnchorInput {
-  paragraph: number | null;
-  quote: string;
-  originalQuote: string;
-  originalParagraph: number | null;
-  state: AnchorState;
-}
-
-export interface ThreadComment {
-  id: string;
-  body: string;
-  author: string;
-  authorName: string;
-  org: string;
-  orgName: string;
-  createdAt: number;
-  editedAt: number | null;
-  /** Withdrawn by its author: `body` is empty; owners and the author's organisation read it in its revisions. */
-  deleted: boolean;
-  deletedAt: number | null;
-  deletedBy: string | null;
-  /** Part of a resolved thread: it can no longer be edited or deleted (409 `thread_resolved`). */
-  sealed: boolean;
-}
-
-/** `GET …/threads/{tid}/comments/{cid}/revisions`: one wording, oldest first (the first as received). */
-export interface CommentRevision {
-  body: string;
-  editedAt: number;
-  editedBy: string;
-  editedByName: string;
-}
-
-export interface Resolution {
-  outcome: Outcome;
-  motivation: string;
-  resolvedBy: string;
-  resolvedByName: string;
-  resolvedAt: number;
-}
-
-/** `ThreadResponse`. */
-export interface Thread {
-  id: string;
-  document: string;
-  status: ThreadStatus;
-  stance: Stance | null;
-  proposal: string | null;
-  author: string;
-  authorName: string;
-  org: string;
-  orgName: string;
-  anchor: ThreadAnchor;
-  resolution: Resolution | null;
-  comments: ThreadComment[];
-  /** Base64 state vector of the text the thread was opened on. */
-  version?: string;
-  /** The latest named version saved at or before the thread was opened (docs/REMISS.md). */
-  namedVersion?: VersionRef | null;
-  createdAt: number;
-  updatedAt: number;
-}
-
+export type AnchorInput = Schemas['AnchorRequest'];
+/** The anchor resolved against the current text. */
+export type ThreadAnchor = Schemas['AnchorResponse'];
+export type ThreadComment = Schemas['CommentResponse'];
+/** `GET …/threads/{tid}/comments/{cid}/revisions`: one wording, oldest first. */
+export type CommentRevision = Schemas['RevisionResponse'];
+export type Resolution = Schemas['ResolutionResponse'];
+export type Thread = Schemas['ThreadResponse'];
 /** A named version, as threads refer to it. */
-export interface VersionRef {
-  id: string;
-  name: string;
-}
-
-export interface CreateThreadRequest {
-  anchor: AnchorInput;
-  body: string;
-  stance?: Stance;
-  proposal?: string;
-}
+export type VersionRef = Schemas['VersionRef'];
+export type CreateThreadRequest = Schemas['CreateThreadRequest'];
 
 /** May this role open threads and reply? */
 export function canComment(role: Role): boolean {
@@ -188,140 +82,37 @@ export function canComment(role: Role): boolean {
 }
 
 /** The phase of a remiss round (docs/REMISS.md). */
-export type Phase = 'beredning' | 'remiss' | 'avslutad';
+export type Phase = Schemas['Phase'];
 export const PHASES: readonly Phase[] = ['beredning', 'remiss', 'avslutad'];
 
 /** An invitee's status, derived by the server from what its people did. */
-export type InviteeStatus = 'invited' | 'opened' | 'commenting' | 'done' | 'declined';
-
-export interface OrgRef {
-  id: string;
-  name: string;
-}
-
-/** One invited organisation of a round. */
-export interface Invitee {
-  org: OrgRef;
-  role: Role;
-  status: InviteeStatus;
-  invitedAt: number;
-  openedAt: number | null;
-  firstCommentAt: number | null;
-  doneAt: number | null;
-  declinedAt: number | null;
-  statement: string | null;
-  threads: number;
-  /** Every answer it submitted, oldest first. */
-  submissions: Submission[];
-}
-
-/** One answer an invitee submitted, kept as received. */
-export interface Submission {
-  status: 'done' | 'declined';
-  statement: string | null;
-  submittedAt: number;
-  submittedBy: string | null;
-  submittedByName: string | null;
-  /** Received after the svarsdatum; the compilation uses the last one in time. */
-  late: boolean;
-}
-
+export type InviteeStatus = Schemas['InviteeStatus'];
+export type OrgRef = Schemas['OrgRef'];
+export type Invitee = Schemas['InviteeResponse'];
+export type Submission = Schemas['SubmissionResponse'];
 /** `GET /api/documents/{id}/remiss`. */
-export interface RemissRound {
-  diarienummer: string | null;
-  phase: Phase;
-  /** `YYYY-MM-DD`, inclusive, Europe/Stockholm. */
-  deadline: string | null;
-  deadlinePassed: boolean;
-  acceptingThreads: boolean;
-  invitees: Invitee[];
-}
-
+export type RemissRound = Schemas['RoundResponse'];
 /** `PUT /api/documents/{id}/remiss`: any of the fields. */
-export interface UpdateRemissRequest {
-  diarienummer?: string | null;
-  phase?: Phase;
-  deadline?: string | null;
-}
-
+export type UpdateRemissRequest = Schemas['UpdateRoundRequest'];
 /** `POST /api/documents/{id}/remiss/response`. */
-export interface RemissAnswer {
-  status: 'done' | 'declined';
-  statement?: string;
-}
+export type RemissAnswer = Schemas['AnswerRequest'];
 
 /** A saved, immutable named version. */
-export interface Version {
-  id: string;
-  name: string;
-  createdAt: number;
-  createdBy: { id: string; name: string; org: string };
-  paragraphs: number;
-}
-
-export type ParagraphChange = 'added' | 'removed' | 'changed' | 'unchanged';
-
-export interface WordChange {
-  op: 'equal' | 'insert' | 'delete';
-  text: string;
-}
-
-export interface ParagraphDiff {
-  change: ParagraphChange;
-  before: string | null;
-  after: string | null;
-  words?: WordChange[] | null;
-}
-
+export type Version = Schemas['VersionResponse'];
+export type ParagraphChange = Schemas['ParagraphChange'];
+export type WordChange = Schemas['WordChange'];
+export type ParagraphDiff = Schemas['ParagraphDiff'];
 /** `GET …/versions/diff`. */
-export interface VersionDiff {
-  from: Version;
-  to: Version | null;
-  paragraphs: ParagraphDiff[];
-}
+export type VersionDiff = Schemas['DiffResponse'];
 
 /** One entry of the audit trail (owners). */
-export interface AuditEntry {
-  seq: number;
-  at: number;
-  action: string;
-  actor: { id: string; name: string } | null;
-  org: string | null;
-  detail: unknown;
-  prevHash: string;
-  hash: string;
-  /** HMAC under the audit key; null for entries from before keys. */
-  mac: string | null;
-}
-
+export type AuditEntry = Schemas['AuditEntryResponse'];
 /** What is wrong with the first bad entry or the head (docs/REMISS.md, "The audit trail"). */
-export type AuditBreach =
-  | 'out_of_sequence'
-  | 'link_broken'
-  | 'hash_mismatch'
-  | 'mac_missing'
-  | 'mac_mismatch'
-  | 'truncated'
-  | 'beyond_head'
-  | 'head_mismatch'
-  | 'head_forged'
-  | 'head_missing';
-
+export type AuditBreach = Schemas['Breach'];
 /** `GET …/audit/verify`. */
-export interface AuditVerification {
-  valid: boolean;
-  entries: number;
-  firstBroken: number | null;
-  reason: AuditBreach | null;
-  /** Entries 1..=legacyUntil predate the audit key: hash-checked, not authenticated. */
-  legacyUntil: number;
-}
+export type AuditVerification = Schemas['Verification'];
 
-export type WebhookEvent =
-  | 'thread.opened'
-  | 'comment.added'
-  | 'thread.resolved'
-  | 'organisation.done';
+export type WebhookEvent = Schemas['Event'];
 export const WEBHOOK_EVENTS: readonly WebhookEvent[] = [
   'thread.opened',
   'comment.added',
@@ -330,32 +121,10 @@ export const WEBHOOK_EVENTS: readonly WebhookEvent[] = [
 ];
 
 /** A registered webhook; `secret` only in the answer to its registration. */
-export interface Webhook {
-  id: string;
-  url: string;
-  events: WebhookEvent[];
-  createdBy?: string;
-  createdAt: number;
-  secret?: string;
-}
-
+export type Webhook = Schemas['WebhookResponse'] &
+  Partial<Pick<Schemas['CreatedWebhookResponse'], 'secret'>>;
 /** One try at delivering. */
-export interface DeliveryAttempt {
-  attempt: number;
-  at: number;
-  httpStatus: number | null;
-  error: string | null;
-  durationMs: number;
-}
-
-export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
-
+export type DeliveryAttempt = Schemas['AttemptResponse'];
+export type DeliveryStatus = Schemas['DeliveryStatus'];
 /** One event to deliver to a webhook, with its attempts so far. */
-export interface WebhookDelivery {
-  id: string;
-  event: string;
-  status: DeliveryStatus;
-  createdAt: number;
-  nextAttemptAt: number | null;
-  attempts: DeliveryAttempt[];
-}
+export type WebhookDelivery = Schemas['DeliveryResponse'];

@@ -137,9 +137,9 @@ function answerPart(state: RemissState, mine: Invitee): Part {
 
   const drawCurrent = () => {
     const me = state.round?.invitees.find((i) => i.org.id === mine.org.id) ?? mine;
-    if (me.status === 'done' && me.doneAt !== null)
+    if (me.status === 'done' && me.doneAt != null)
       current.textContent = t('remiss.answer.currentDone', { time: formatDateTime(me.doneAt) });
-    else if (me.status === 'declined' && me.declinedAt !== null)
+    else if (me.status === 'declined' && me.declinedAt != null)
       current.textContent = t('remiss.answer.currentDeclined', {
         time: formatDateTime(me.declinedAt),
       });
