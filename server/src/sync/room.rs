@@ -22,7 +22,6 @@ use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
 use crate::auth::{Identity, Member, Role, access::effective_role};
 use crate::cluster::{Cluster, Notice};
-use crate::documents::content;
 use crate::ids::DocId;
 use crate::metrics::Metrics;
 use crate::storage::StoreError;
@@ -32,6 +31,8 @@ use crate::sync::ConnId;
 use crate::sync::authority::Authority;
 use crate::sync::close::{self, CloseReason};
 use crate::sync::compaction::CompactionPolicy;
+use crate::sync::crdt;
+use crate::sync::hooks::{Committed, Hooks, MessageKind};
 use crate::sync::nesting::{self, BlockId, ScanError, Shape};
 use crate::sync::presence::Presence;
 use crate::sync::protocol::{self, Inbound, IncomingUpdate};
@@ -51,11 +52,27 @@ pub struct Peer {
     pub outbox: mpsc::Sender<Bytes>,
     /// Set to close the socket with a code and reason.
     pub close: Arc<watch::Sender<Option<CloseReason>>>,
-    /// Whether the client asked for thread events.
-    pub events: bool,
+    /// The live-event kinds the client subscribed to (`sync::hooks`, `sync::live`).
+    pub subscriptions: Vec<MessageKind>,
 }
 
 impl Peer {
+    /// A connection subscribed to no live events yet.
+    pub fn new(
+        identity: Identity,
+        authority: Authority,
+        outbox: mpsc::Sender<Bytes>,
+        close: Arc<watch::Sender<Option<CloseReason>>>,
+    ) -> Self {
+        Self {
+            identity,
+            authority,
+            outbox,
+            close,
+            subscriptions: Vec::new(),
+        }
+    }
+
     fn close(&self, reason: CloseReason) {
         self.close.send_replace(Some(reason));
     }
@@ -104,8 +121,11 @@ pub enum RoomCommand {
         make: DocEditor,
         done: oneshot::Sender<Result<(), String>>,
     },
-    /// A thread event for the subscribed connections.
-    Event(Bytes),
+    /// A live event for the connections subscribed to its kind (`sync::live`).
+    Event {
+        kind: MessageKind,
+        frame: Bytes,
+    },
     /// Word from another node (see `cluster`).
     Remote(RemoteNotice),
     /// The document is gone: close every connection and unload without compacting.
@@ -140,6 +160,8 @@ pub struct RoomSettings {
 pub struct RoomContext {
     pub journal: Journal,
     pub cluster: Cluster,
+    /// What the product registered (`sync::hooks`).
+    pub hooks: Arc<Hooks>,
     pub metrics: Arc<Metrics>,
     pub settings: RoomSettings,
     pub shutdown: CancellationToken,
@@ -394,7 +416,7 @@ impl Room {
             RoomCommand::Members(members) => self.on_members(members),
             RoomCommand::Read(reader) => reader(&self.doc),
             RoomCommand::Edit { make, done } => self.server_edit(make, done).await,
-            RoomCommand::Event(frame) => self.publish_event(&frame),
+            RoomCommand::Event { kind, frame } => self.publish_event(kind, &frame),
             RoomCommand::Remote(notice) => {
                 if let Some(RemoteNotice::CatchUp { head }) = self.on_remote(notice) {
                     self.catch_up(head).await;
@@ -442,12 +464,14 @@ impl Room {
         }
         let step1 = protocol::sync_step1(self.doc.transact().state_vector());
         let presence = self.presence.snapshot().map(protocol::awareness);
+        let identity = peer.identity.clone();
         self.peers.insert(conn, peer);
         self.idle_since = None;
         self.send(conn, step1);
         if let Some(frame) = presence {
             self.send(conn, frame);
         }
+        self.ctx.hooks.joined(&self.id, &identity);
     }
 
     async fn on_message(&mut self, conn: ConnId, message: Inbound, from: Authority) {
@@ -488,9 +512,12 @@ impl Room {
                     self.send(conn, protocol::awareness(update));
                 }
             }
-            Inbound::SubscribeEvents => {
-                if let Some(peer) = self.peers.get_mut(&conn) {
-                    peer.events = true;
+            Inbound::Custom(kind) => {
+                if let Some(kind) = self.ctx.hooks.subscription_for(kind)
+                    && let Some(peer) = self.peers.get_mut(&conn)
+                    && !peer.subscriptions.contains(&kind)
+                {
+                    peer.subscriptions.push(kind);
                 }
             }
             Inbound::Ignored => {}
@@ -531,11 +558,11 @@ impl Room {
         }
     }
 
-    fn publish_event(&mut self, frame: &Bytes) {
+    fn publish_event(&mut self, kind: MessageKind, frame: &Bytes) {
         let subscribers: Vec<ConnId> = self
             .peers
             .iter()
-            .filter(|(_, p)| p.events)
+            .filter(|(_, p)| p.subscriptions.contains(&kind))
             .map(|(&c, _)| c)
             .collect();
         for conn in subscribers {
@@ -589,6 +616,7 @@ impl Room {
         for (conn, reason) in closing {
             self.disconnect(conn, reason);
         }
+        self.ctx.hooks.members_changed(&self.id, &members);
         self.members = Some(members);
     }
 
@@ -647,22 +675,44 @@ impl Room {
         }
     }
 
+    /// What every commit's outcome goes through, while serving and while unloading: the
+    /// log position is noted, the batch applied and relayed (or the room recovered from a
+    /// panic), the extensions told. True if the batch was applied without a panic.
+    async fn settle(&mut self, batch: Vec<Pending>, outcome: Result<i64, StoreError>) -> bool {
+        let head = match outcome {
+            Ok(head) => head,
+            Err(error) => {
+                self.fail_batch(batch, error);
+                return false;
+            }
+        };
+        let updates = batch.len();
+        self.record_own(head, updates);
+        let bytes = batch.iter().map(|p| p.incoming.raw.len()).sum();
+        self.compaction.logged(bytes);
+        if self.suspect {
+            return false;
+        }
+        let applied = match self.apply_and_relay(batch) {
+            Ok(()) => true,
+            Err(unapplied) => {
+                self.recover(unapplied.panicked, Some((head, unapplied.batch)))
+                    .await;
+                false
+            }
+        };
+        if !self.suspect {
+            self.ctx
+                .hooks
+                .committed(&self.id, Committed { head, updates });
+        }
+        applied
+    }
+
     async fn on_committed(&mut self, result: (Vec<Pending>, Result<i64, StoreError>)) {
         let (batch, outcome) = result;
-        match outcome {
-            Ok(head) => {
-                self.record_own(head, batch.len());
-                let bytes = batch.iter().map(|p| p.incoming.raw.len()).sum();
-                self.compaction.logged(bytes);
-                match self.apply_and_relay(batch) {
-                    Ok(()) => self.maybe_compact().await,
-                    Err(unapplied) => {
-                        self.recover(unapplied.panicked, Some((head, unapplied.batch)))
-                            .await
-                    }
-                }
-            }
-            Err(error) => self.fail_batch(batch, error),
+        if self.settle(batch, outcome).await {
+            self.maybe_compact().await;
         }
         if self.suspect {
             return;
@@ -736,7 +786,7 @@ impl Room {
                     continue;
                 }
                 self.compaction.logged(data.len());
-                match content::decode_stored(&data) {
+                match crdt::decode_stored(&data) {
                     Ok(update) => {
                         if let Err(error) = txn.apply_update(update) {
                             tracing::warn!(doc = %self.id, %error, "a logged update could not be applied");
@@ -1075,20 +1125,8 @@ impl Room {
         }
         loop {
             if self.inflight.is_some() {
-                let result = wait_inflight(&mut self.inflight).await;
-                let (batch, outcome) = result;
-                match outcome {
-                    Ok(head) => {
-                        self.record_own(head, batch.len());
-                        if !self.suspect
-                            && let Err(unapplied) = self.apply_and_relay(batch)
-                        {
-                            self.recover(unapplied.panicked, Some((head, unapplied.batch)))
-                                .await;
-                        }
-                    }
-                    Err(error) => self.fail_batch(batch, error),
-                }
+                let (batch, outcome) = wait_inflight(&mut self.inflight).await;
+                self.settle(batch, outcome).await;
             } else if !self.pending.is_empty() {
                 self.start_commit().await;
             } else {
