@@ -86,7 +86,7 @@ impl App {
         let seen_opens = crate::remiss::SeenOpens::default();
         let hooks = sync_hooks(&db, &seen_opens);
         let ctx = RoomContext {
-            journal: journal.clone(),
+            journal: Arc::new(journal.clone()),
             cluster: cluster.clone(),
             hooks: Arc::new(hooks),
             metrics: Arc::clone(&metrics),

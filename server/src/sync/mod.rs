@@ -21,6 +21,7 @@ pub mod protocol;
 pub mod quarantine;
 pub mod registry;
 pub mod room;
+pub mod update_log;
 
 pub use close::CloseReason;
 pub use registry::RoomRegistry;

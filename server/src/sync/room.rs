@@ -25,7 +25,7 @@ use crate::cluster::{Cluster, Notice};
 use crate::ids::DocId;
 use crate::metrics::Metrics;
 use crate::storage::StoreError;
-use crate::storage::journal::{Journal, StoredDoc};
+use crate::storage::journal::StoredDoc;
 use crate::storage::snapshot::Snapshot;
 use crate::sync::ConnId;
 use crate::sync::authority::Authority;
@@ -38,6 +38,7 @@ use crate::sync::presence::Presence;
 use crate::sync::protocol::{self, Inbound, IncomingUpdate};
 use crate::sync::quarantine::{self, Panicked};
 use crate::sync::registry::RoomRegistry;
+use crate::sync::update_log::UpdateLog;
 
 /// Commands a room's channel can hold before senders wait (1 under test, to surface
 /// interleavings).
@@ -158,7 +159,8 @@ pub struct RoomSettings {
 /// What a room needs from the rest of the server.
 #[derive(Clone)]
 pub struct RoomContext {
-    pub journal: Journal,
+    /// The update log (`storage::journal`, or `MemoryLog` in tests).
+    pub journal: Arc<dyn UpdateLog>,
     pub cluster: Cluster,
     /// What the product registered (`sync::hooks`).
     pub hooks: Arc<Hooks>,
@@ -221,7 +223,8 @@ pub struct Room {
     /// The stored tree nests deeper than `nesting::MAX_TYPE_DEPTH` (planted before the
     /// bound): edits are refused, since yrs would delete or collect it recursively.
     read_only_tree: bool,
-    idle_since: Option<Instant>,
+    /// On tokio's clock, so paused time in tests moves it too.
+    idle_since: Option<tokio::time::Instant>,
     /// A panic inside yrs left `doc` untrustworthy and it could not be rebuilt: the room
     /// ends without compacting it.
     suspect: bool,
@@ -267,7 +270,7 @@ pub async fn run(
         inflight: None,
         unapplied_depths: HashMap::new(),
         read_only_tree: false,
-        idle_since: Some(Instant::now()),
+        idle_since: Some(tokio::time::Instant::now()),
         suspect: false,
         ctx,
     };
@@ -396,7 +399,7 @@ impl Room {
     fn unload_deadline(&self) -> Option<tokio::time::Instant> {
         let idle = self.peers.is_empty() && self.inflight.is_none() && self.pending.is_empty();
         match (idle, self.idle_since) {
-            (true, Some(since)) => Some((since + self.ctx.settings.idle_unload).into()),
+            (true, Some(since)) => Some(since + self.ctx.settings.idle_unload),
             _ => None,
         }
     }
@@ -582,7 +585,7 @@ impl Room {
                 .publish(Notice::awareness(self.id.as_str(), &message));
         }
         if self.peers.is_empty() {
-            self.idle_since = Some(Instant::now());
+            self.idle_since = Some(tokio::time::Instant::now());
         }
     }
 
@@ -1027,7 +1030,7 @@ impl Room {
         let snapshot = Snapshot::of(&self.doc.transact());
         self.compaction.compacted(snapshot.data.len());
         let upto = self.applied_seq;
-        let journal = self.ctx.journal.clone();
+        let journal = Arc::clone(&self.ctx.journal);
         let metrics = Arc::clone(&self.ctx.metrics);
         let id = self.id.clone();
         // The writer orders it after every append already queued; the room need not wait.
@@ -1188,3 +1191,7 @@ async fn sleep_until_opt(deadline: Option<tokio::time::Instant>) {
         None => std::future::pending().await,
     }
 }
+
+#[cfg(test)]
+#[path = "room_tests.rs"]
+mod tests;
