@@ -30,6 +30,8 @@ use crate::metrics::Metrics;
 use crate::storage::Db;
 use crate::storage::journal::Journal;
 use crate::sync::RoomRegistry;
+use crate::sync::hooks::Hooks;
+use crate::sync::live::Reloaders;
 use crate::sync::room::{RoomContext, RoomSettings};
 use crate::webhooks::delivery::DeliverySettings;
 
@@ -57,6 +59,8 @@ pub struct App {
     listener: TcpListener,
     state: AppState,
     tracker: TaskTracker,
+    /// How other nodes' live events are rebuilt here (for the cluster listener).
+    reloaders: Reloaders,
 }
 
 impl App {
@@ -78,10 +82,13 @@ impl App {
             Db::Postgres(pool) => Cluster::start(pool.clone(), shutdown.clone()),
             Db::Sqlite(_) => Cluster::single(),
         };
-        let journal = Journal::start(db.clone(), cluster.node().map(str::to_owned));
+        let journal = Journal::start(db.clone(), cluster.append_notice());
+        let seen_opens = crate::remiss::SeenOpens::default();
+        let hooks = sync_hooks(&db, &seen_opens);
         let ctx = RoomContext {
-            journal: journal.clone(),
+            journal: Arc::new(journal.clone()),
             cluster: cluster.clone(),
+            hooks: Arc::new(hooks),
             metrics: Arc::clone(&metrics),
             settings: RoomSettings {
                 idle_unload: config.room_idle_unload,
@@ -116,13 +123,15 @@ impl App {
             tokens,
             rooms,
             metrics,
-            seen_opens: Default::default(),
+            seen_opens,
             shutdown,
         };
+        let reloaders = crate::comments::events::register_reload(Reloaders::default(), &state);
         Ok(Self {
             listener,
             state,
             tracker,
+            reloaders,
         })
     }
 
@@ -154,13 +163,18 @@ impl App {
             listener,
             state,
             tracker,
+            reloaders,
         } = self;
         let shutdown = state.shutdown.clone();
         let db = state.db.clone();
         if let (Some(pool), Some(node)) = (state.cluster.pool(), state.cluster.node()) {
             tracing::info!(node, "clustered through PostgreSQL");
-            let listener =
-                crate::cluster::listener::run(state.clone(), pool.clone(), node.to_owned());
+            let listener = crate::cluster::listener::run(
+                state.clone(),
+                pool.clone(),
+                node.to_owned(),
+                reloaders,
+            );
             tokio::spawn(listener);
         }
         tokio::spawn(crate::sync::membership::run(
@@ -192,6 +206,16 @@ impl App {
         db.close().await;
         Ok(())
     }
+}
+
+/// What the product attaches to the sync core, in order (see `sync::hooks`): first-open
+/// recording on join, and the thread events' message type.
+fn sync_hooks(db: &Db, seen_opens: &crate::remiss::SeenOpens) -> Hooks {
+    let hooks = Hooks::default().extension(crate::remiss::activity::FirstOpens::new(
+        db.clone(),
+        seen_opens.clone(),
+    ));
+    crate::comments::events::register(hooks)
 }
 
 /// Our HS256 secret (from the flag, or the one kept in the database) or the identity

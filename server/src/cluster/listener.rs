@@ -12,6 +12,7 @@ use crate::cluster::NODE_TIMEOUT;
 use crate::cluster::notice::{CHANNEL, Envelope, Notice};
 use crate::ids::DocId;
 use crate::sync::close::{self, CloseReason};
+use crate::sync::live::Reloaders;
 use crate::sync::room::{RemoteNotice, RoomCommand};
 
 /// How often open rooms compare their position with the log's head, whatever arrived.
@@ -19,8 +20,8 @@ const POLL_INTERVAL: Duration = Duration::from_secs(5);
 /// Wait before reconnecting a failed listener.
 const RECONNECT_DELAY: Duration = Duration::from_millis(500);
 
-/// Listens until shutdown.
-pub async fn run(state: AppState, pool: PgPool, node: String) {
+/// Listens until shutdown; live events of other nodes are rebuilt with `reloaders`.
+pub async fn run(state: AppState, pool: PgPool, node: String, reloaders: Reloaders) {
     let shutdown = state.shutdown.clone();
     let mut peers: HashMap<String, Instant> = HashMap::new();
     let mut sweep = tokio::time::interval(Duration::from_secs(1));
@@ -43,7 +44,7 @@ pub async fn run(state: AppState, pool: PgPool, node: String) {
                 received = listener.recv() => match received {
                     Ok(notification) => {
                         if let Some(envelope) = Envelope::decode(notification.payload()) {
-                            handle(&state, &pool, &node, envelope, &mut peers).await;
+                            handle(&state, &reloaders, &pool, &node, envelope, &mut peers).await;
                         }
                     }
                     Err(_) if shutdown.is_cancelled() => return,
@@ -68,6 +69,7 @@ async fn connect(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
 
 async fn handle(
     state: &AppState,
+    reloaders: &Reloaders,
     pool: &PgPool,
     node: &str,
     envelope: Envelope,
@@ -84,7 +86,7 @@ async fn handle(
         },
         notice => notice,
     };
-    dispatch(state, &envelope.n, notice).await;
+    dispatch(state, reloaders, &envelope.n, notice).await;
 }
 
 async fn load_stored(pool: &PgPool, id: i64) -> Option<Envelope> {
@@ -98,7 +100,7 @@ async fn load_stored(pool: &PgPool, id: i64) -> Option<Envelope> {
     row.and_then(|(payload,)| Envelope::decode(&payload))
 }
 
-async fn dispatch(state: &AppState, from: &str, notice: Notice) {
+async fn dispatch(state: &AppState, reloaders: &Reloaders, from: &str, notice: Notice) {
     let doc_of = |d: &str| DocId::parse(d).ok();
     match notice {
         Notice::Updated { d, seq } => {
@@ -122,9 +124,13 @@ async fn dispatch(state: &AppState, from: &str, notice: Notice) {
                 let _ = room.send(RoomCommand::Remote(remote)).await;
             }
         }
-        Notice::Thread { d, id } => {
+        Notice::Event { d, c, id } => {
             if let Some(doc) = doc_of(&d) {
-                crate::comments::events::relay_from_elsewhere(state, &doc, &id).await;
+                state
+                    .rooms
+                    .live()
+                    .deliver_remote(reloaders, doc, c, id)
+                    .await;
             }
         }
         Notice::Members { d } => {

@@ -22,6 +22,8 @@ use sqlx::PgPool;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::ids::DocId;
+use crate::storage::journal::{AppendNotice, Notification};
 use crate::storage::now_ms;
 pub use notice::{Envelope, Notice};
 
@@ -71,6 +73,23 @@ impl Cluster {
     /// The database pool the cluster talks through.
     pub fn pool(&self) -> Option<&PgPool> {
         self.inner.as_ref().map(|i| &i.pool)
+    }
+
+    /// What the journal NOTIFYs inside each appending transaction, so the other nodes
+    /// hear of exactly what was committed; `None` alone (SQLite).
+    pub fn append_notice(&self) -> Option<AppendNotice> {
+        let node = self.node()?.to_owned();
+        Some(Arc::new(move |doc: &DocId, seq: i64| Notification {
+            channel: notice::CHANNEL,
+            payload: Envelope {
+                n: node.clone(),
+                notice: Notice::Updated {
+                    d: doc.to_string(),
+                    seq,
+                },
+            }
+            .encode(),
+        }))
     }
 
     /// Tells the other nodes. Never waits: a notice that finds the queue full is dropped

@@ -24,9 +24,10 @@ pub enum Notice {
     /// A presence message for the document's room (base64 of the y-websocket message).
     #[serde(rename = "a")]
     Awareness { d: String, m: String },
-    /// A thread of the document changed.
-    #[serde(rename = "t")]
-    Thread { d: String, id: String },
+    /// A live event of kind `c` (a registered message type, `sync::hooks`) named by
+    /// `id` (a thread id for thread events) happened in the document.
+    #[serde(rename = "e")]
+    Event { d: String, c: u64, id: String },
     /// The document's membership changed.
     #[serde(rename = "m")]
     Members { d: String },

@@ -7,18 +7,26 @@
 //! thread shows as resolved) and needs no second connection. A stock y-websocket client
 //! never subscribes, so it never sees a message type it does not know.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use serde::Serialize;
 
 use crate::app::AppState;
-use crate::cluster::Notice;
 use crate::comments::model::ThreadResponse;
 use crate::ids::DocId;
+use crate::sync::hooks::{Hooks, MessageKind};
+use crate::sync::live::{LiveEvent, Reload, Reloaders};
 use crate::sync::protocol::write_var;
-use crate::sync::room::RoomCommand;
 
 /// The y-websocket message type of thread events (types 0–3 belong to y-protocols).
 pub const MSG_EVENTS: u64 = 100;
+
+/// [`MSG_EVENTS`] as the sync core's message kind.
+pub const EVENTS: MessageKind = match MessageKind::custom(MSG_EVENTS) {
+    Some(kind) => kind,
+    None => panic!("type 100 is not one of y-protocols' own"),
+};
 
 /// What changed.
 #[derive(Debug, Serialize)]
@@ -38,39 +46,44 @@ pub fn frame(event: &ThreadEvent) -> Bytes {
     out.into()
 }
 
+/// Registers the thread events' message type with the sync core: a client sending it
+/// subscribes to thread events.
+pub fn register(hooks: Hooks) -> Hooks {
+    hooks.subscription(EVENTS)
+}
+
+/// Registers how another node's thread notice becomes a frame here: the thread is read
+/// from the database, as this node's clients must see it.
+pub fn register_reload(reloaders: Reloaders, state: &AppState) -> Reloaders {
+    let state = state.clone();
+    let reload: Reload = Arc::new(move |doc, thread_id| {
+        let state = state.clone();
+        Box::pin(async move { reload(&state, &doc, &thread_id).await })
+    });
+    reloaders.with(EVENTS, reload)
+}
+
 /// Sends the event to the document's subscribed sockets on this node, if the document
 /// is open here (if it is not, nobody is connected to be told), and tells the other nodes.
 pub async fn publish(state: &AppState, doc: &DocId, event: ThreadEvent) {
     let ThreadEvent::Thread { thread } = &event;
-    state.cluster.publish(Notice::Thread {
-        d: doc.to_string(),
-        id: thread.id.clone(),
-    });
-    deliver(state, doc, &event).await;
-}
-
-async fn deliver(state: &AppState, doc: &DocId, event: &ThreadEvent) {
-    if let Some(room) = state.rooms.get(doc) {
-        let _ = room.send(RoomCommand::Event(frame(event))).await;
-    }
+    let event = LiveEvent {
+        kind: EVENTS,
+        key: thread.id.clone(),
+        frame: frame(&event),
+    };
+    state.rooms.live().publish(doc, event).await;
 }
 
 /// Another node changed a thread: clients here hear of it too, from the database's state.
-pub async fn relay_from_elsewhere(state: &AppState, doc: &DocId, thread_id: &str) {
-    if state.rooms.get(doc).is_none() {
-        return;
-    }
+async fn reload(state: &AppState, doc: &DocId, thread_id: &str) -> Option<Bytes> {
     match crate::comments::routes::thread_by_id(state, doc, thread_id).await {
-        Ok(thread) => {
-            deliver(
-                state,
-                doc,
-                &ThreadEvent::Thread {
-                    thread: Box::new(thread),
-                },
-            )
-            .await
+        Ok(thread) => Some(frame(&ThreadEvent::Thread {
+            thread: Box::new(thread),
+        })),
+        Err(error) => {
+            tracing::warn!(%error, "relaying another node's thread change failed");
+            None
         }
-        Err(error) => tracing::warn!(%error, "relaying another node's thread change failed"),
     }
 }

@@ -15,7 +15,8 @@ use crate::audit::{self, Action};
 use crate::auth::Identity;
 use crate::ids::{DocId, OrgId};
 use crate::remiss::store::FirstMoment;
-use crate::storage::StoreError;
+use crate::storage::{Db, StoreError};
+use crate::sync::hooks::Extension;
 
 /// The (document, organisation) pairs whose first open this node has already recorded.
 #[derive(Debug, Clone, Default)]
@@ -39,22 +40,48 @@ impl SeenOpens {
 
 /// Notes that someone of `who`'s organisation opened the document, without waiting.
 pub fn opened(state: &AppState, doc: &DocId, who: &Identity) {
-    if !state.seen_opens.insert(doc, &who.org) {
+    record(&state.db, &state.seen_opens, doc, who);
+}
+
+/// Records first opens when someone joins a document's room: registered with the sync
+/// core (`sync::hooks`) when the server is built, so the sync core knows nothing of
+/// remiss rounds.
+pub struct FirstOpens {
+    db: Db,
+    seen: SeenOpens,
+}
+
+impl FirstOpens {
+    /// Records through `db`, remembering in `seen` (the same set `AppState` holds).
+    pub fn new(db: Db, seen: SeenOpens) -> Self {
+        Self { db, seen }
+    }
+}
+
+impl Extension for FirstOpens {
+    fn on_join(&self, doc: &DocId, who: &Identity) {
+        record(&self.db, &self.seen, doc, who);
+    }
+}
+
+fn record(db: &Db, seen: &SeenOpens, doc: &DocId, who: &Identity) {
+    if !seen.insert(doc, &who.org) {
         return;
     }
-    let state = state.clone();
+    let db = db.clone();
+    let seen = seen.clone();
     let doc = doc.clone();
     let who = who.clone();
     tokio::spawn(async move {
-        if let Err(error) = record_open(&state, &doc, &who).await {
+        if let Err(error) = record_open(&db, &doc, &who).await {
             tracing::warn!(doc = %doc, %error, "recording a first open failed");
-            state.seen_opens.forget(&doc, &who.org);
+            seen.forget(&doc, &who.org);
         }
     });
 }
 
-async fn record_open(state: &AppState, doc: &DocId, who: &Identity) -> Result<(), StoreError> {
-    let mut tx = state.db.transaction_for(doc).await?;
+async fn record_open(db: &Db, doc: &DocId, who: &Identity) -> Result<(), StoreError> {
+    let mut tx = db.transaction_for(doc).await?;
     if tx.record_first(doc, &who.org, FirstMoment::Opened).await? {
         let detail = serde_json::json!({ "org": who.org });
         audit::record_in(&mut tx, doc, Some(who), Action::FirstOpen, detail).await?;

@@ -13,11 +13,12 @@
 //! compaction running concurrently on another node: at worst an update is read twice,
 //! and applying a Yjs update twice is a no-op.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use sqlx::{FromRow, QueryBuilder};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::cluster::notice::{CHANNEL, Envelope, Notice};
 use crate::ids::DocId;
 use crate::on_pool;
 use crate::storage::snapshot::Snapshot;
@@ -50,6 +51,17 @@ pub struct StoredSize {
 }
 
 type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
+/// A PostgreSQL notification sent inside the transaction that appended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    pub channel: &'static str,
+    pub payload: String,
+}
+
+/// Builds the notification for an append to a document that reached a head sequence
+/// number. The journal does not know what it says: the cluster supplies it.
+pub type AppendNotice = Arc<dyn Fn(&DocId, i64) -> Notification + Send + Sync>;
 
 enum Op {
     Append {
@@ -85,12 +97,12 @@ impl Journal {
     /// is drained. Shutdown need not wait for it: every writer of the journal (the rooms)
     /// waits for its own last write before it finishes.
     ///
-    /// With a `node` id (PostgreSQL, several nodes), every commit that appends also
-    /// NOTIFYs the other nodes, inside the same transaction, so they hear of exactly
-    /// what was committed.
-    pub fn start(db: Db, node: Option<String>) -> Self {
+    /// With an `announce` (PostgreSQL, several nodes), every commit that appends also
+    /// sends the notifications it builds, inside the same transaction, so the other
+    /// nodes hear of exactly what was committed.
+    pub fn start(db: Db, announce: Option<AppendNotice>) -> Self {
         let (ops, rx) = mpsc::channel(QUEUE_CAPACITY);
-        tokio::spawn(run_writer(db.clone(), node, rx));
+        tokio::spawn(run_writer(db.clone(), announce, rx));
         Self { db, ops }
     }
 
@@ -263,10 +275,10 @@ fn stored_snapshot(
         .map_err(StoreError::Corrupt)
 }
 
-async fn run_writer(db: Db, node: Option<String>, mut rx: mpsc::Receiver<Op>) {
+async fn run_writer(db: Db, announce: Option<AppendNotice>, mut rx: mpsc::Receiver<Op>) {
     let mut ops = Vec::with_capacity(MAX_OPS_PER_COMMIT);
     while rx.recv_many(&mut ops, MAX_OPS_PER_COMMIT).await > 0 {
-        match write_batch(&db, node.as_deref(), &ops).await {
+        match write_batch(&db, announce.as_ref(), &ops).await {
             Ok(outcomes) => {
                 for (op, outcome) in ops.drain(..).zip(outcomes) {
                     reply(op, outcome);
@@ -314,7 +326,7 @@ fn reply(op: Op, outcome: Result<Outcome, StoreError>) {
 
 async fn write_batch(
     db: &Db,
-    node: Option<&str>,
+    announce: Option<&AppendNotice>,
     ops: &[Op],
 ) -> Result<Vec<Result<Outcome, StoreError>>, StoreError> {
     let now = now_ms();
@@ -350,8 +362,8 @@ async fn write_batch(
                                 });
                                 insert.build().execute(&mut *tx).await?;
                             }
-                            if let Some(node) = node {
-                                notices.push(Envelope { n: node.to_owned(), notice: Notice::Updated { d: doc.to_string(), seq: head } }.encode());
+                            if let Some(announce) = announce {
+                                notices.push(announce(doc, head));
                             }
                             Outcome::Appended(head)
                         }
@@ -395,8 +407,8 @@ async fn write_batch(
             outcomes.push(Ok(outcome));
         }
         // Delivered by PostgreSQL only if, and when, the transaction commits.
-        for payload in &notices {
-            sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(payload.as_str()).execute(&mut *tx).await?;
+        for notice in &notices {
+            sqlx::query("SELECT pg_notify($1, $2)").bind(notice.channel).bind(notice.payload.as_str()).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(outcomes)

@@ -52,7 +52,7 @@ impl Snapshot {
     /// The snapshot as an update to apply.
     pub fn decode(&self) -> Result<Update, String> {
         match self.encoding {
-            Encoding::V1 => return crate::documents::content::decode_stored(&self.data),
+            Encoding::V1 => return crate::sync::crdt::decode_stored(&self.data),
             Encoding::V2 => Update::decode_v2(&self.data),
         }
         .map_err(|e| e.to_string())

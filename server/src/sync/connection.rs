@@ -119,13 +119,12 @@ async fn serve(
     let (close_tx, close_rx) = watch::channel(None);
     let close_tx = Arc::new(close_tx);
     let authority = Authority::new(role);
-    let peer = Peer {
-        identity: identity.clone(),
-        authority: authority.clone(),
+    let peer = Peer::new(
+        identity.clone(),
+        authority.clone(),
         outbox,
-        close: Arc::clone(&close_tx),
-        events: false,
-    };
+        Arc::clone(&close_tx),
+    );
     let (room, conn) = match state.rooms.join(&doc, peer).await {
         Ok(joined) => joined,
         Err(error) => {
@@ -141,7 +140,6 @@ async fn serve(
     };
     state.metrics.connections.fetch_add(1, Relaxed);
     tracing::debug!(doc = %doc, user = %identity.user, conn, ?role, "connected");
-    crate::remiss::activity::opened(&state, &doc, &identity);
     let mut writer = tokio::spawn(write_loop(
         sink,
         outbox_rx,

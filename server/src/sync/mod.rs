@@ -11,6 +11,9 @@ pub mod authority;
 pub mod close;
 pub mod compaction;
 pub mod connection;
+pub mod crdt;
+pub mod hooks;
+pub mod live;
 pub mod membership;
 pub mod nesting;
 pub mod presence;
@@ -18,6 +21,7 @@ pub mod protocol;
 pub mod quarantine;
 pub mod registry;
 pub mod room;
+pub mod update_log;
 
 pub use close::CloseReason;
 pub use registry::RoomRegistry;

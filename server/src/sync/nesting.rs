@@ -524,7 +524,7 @@ pub fn parent_depth_in(txn: &impl ReadTxn, id: BlockId) -> Option<usize> {
 pub fn tree_too_deep(doc: &yrs::Doc) -> bool {
     use yrs::{Transact, XmlFragment};
     let txn = doc.transact();
-    let Some(fragment) = txn.get_xml_fragment(crate::documents::content::FRAGMENT) else {
+    let Some(fragment) = txn.get_xml_fragment(crate::sync::crdt::FRAGMENT) else {
         return false;
     };
     let mut stack: Vec<(XmlOut, usize)> = fragment.children(&txn).map(|c| (c, 1)).collect();

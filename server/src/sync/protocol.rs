@@ -69,9 +69,10 @@ pub enum Inbound {
     },
     /// "Send me everyone's presence."
     AwarenessQuery,
-    /// "Send me thread events" (see `comments::events`).
-    SubscribeEvents,
-    /// Auth messages and other custom message types: accepted and ignored.
+    /// A message type y-protocols does not define, its payload skipped: the room looks
+    /// it up among the registered subscriptions (`sync::hooks`) and ignores the rest.
+    Custom(u64),
+    /// Auth messages: accepted and ignored.
     Ignored,
 }
 
@@ -118,11 +119,7 @@ fn parse_message(
         t if t == u64::from(MSG_QUERY_AWARENESS) => Ok(Inbound::AwarenessQuery),
         t => {
             cursor.read_buf().map_err(|_| ProtocolError::Truncated)?;
-            Ok(if t == crate::comments::events::MSG_EVENTS {
-                Inbound::SubscribeEvents
-            } else {
-                Inbound::Ignored
-            })
+            Ok(Inbound::Custom(t))
         }
     }
 }

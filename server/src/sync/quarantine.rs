@@ -21,8 +21,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use yrs::Doc;
 
-use crate::documents::content;
 use crate::storage::snapshot::{Encoding, Snapshot};
+use crate::sync::crdt;
 use crate::sync::nesting::{self, ScanError};
 
 /// Applying updates panicked inside yrs; the `Doc` it happened on is not to be trusted.
@@ -90,21 +90,21 @@ pub fn rebuild(snapshot: Option<&Snapshot>, updates: &[&[u8]]) -> Result<Rebuilt
             .map(|(_, bytes)| *bytes)
     };
     let whole = guarded(|| {
-        let doc = content::new_doc();
-        content::apply_stored(&doc, snapshot, kept());
+        let doc = crdt::new_doc();
+        crdt::apply_stored(&doc, snapshot, kept());
         doc
     });
     if let Ok(doc) = whole {
         return Ok(Rebuilt { doc, refused });
     }
     'fresh: loop {
-        let doc = content::new_doc();
-        guarded(|| content::apply_stored(&doc, snapshot, [])).map_err(RebuildError::Snapshot)?;
+        let doc = crdt::new_doc();
+        guarded(|| crdt::apply_stored(&doc, snapshot, [])).map_err(RebuildError::Snapshot)?;
         for (index, bytes) in updates.iter().enumerate() {
             if refused.contains(&index) {
                 continue;
             }
-            if guarded(|| content::apply_stored(&doc, None, [*bytes])).is_err() {
+            if guarded(|| crdt::apply_stored(&doc, None, [*bytes])).is_err() {
                 refused.push(index);
                 continue 'fresh;
             }
@@ -156,7 +156,7 @@ mod tests {
         let bad = panicking_update();
         // A debug build panics decoding it (a debug assertion), a release build applying it.
         let outcome = guarded(|| {
-            let doc = content::new_doc();
+            let doc = crdt::new_doc();
             let update = Update::decode_v1(&bad).map_err(|e| e.to_string())?;
             doc.transact_mut()
                 .apply_update(update)

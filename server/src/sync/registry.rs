@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::task::TaskTracker;
 use yrs::Doc;
@@ -19,6 +20,8 @@ use crate::auth::Member;
 use crate::ids::DocId;
 use crate::sync::ConnId;
 use crate::sync::close::CloseReason;
+use crate::sync::hooks::MessageKind;
+use crate::sync::live::Live;
 use crate::sync::room::{self, COMMAND_CAPACITY, JoinError, Peer, RoomCommand, RoomContext};
 
 /// Why a room could not do what was asked.
@@ -218,6 +221,20 @@ impl RoomRegistry {
         if let Some(handle) = self.get(id) {
             let _ = handle.send(RoomCommand::Members(members)).await;
         }
+    }
+
+    /// Sends a live event to the subscribed connections of an open room; a closed room
+    /// has nobody to tell. Products publish through [`Live`], which also tells the
+    /// other nodes.
+    pub(crate) async fn send_event(&self, id: &DocId, kind: MessageKind, frame: Bytes) {
+        if let Some(handle) = self.get(id) {
+            let _ = handle.send(RoomCommand::Event { kind, frame }).await;
+        }
+    }
+
+    /// The live-event façade over these rooms and their cluster.
+    pub fn live(&self) -> Live {
+        Live::new(self.clone(), self.inner.ctx.cluster.clone())
     }
 
     /// Closes every connection to a deleted document.

@@ -22,21 +22,23 @@ use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
 use crate::auth::{Identity, Member, Role, access::effective_role};
 use crate::cluster::{Cluster, Notice};
-use crate::documents::content;
 use crate::ids::DocId;
 use crate::metrics::Metrics;
 use crate::storage::StoreError;
-use crate::storage::journal::{Journal, StoredDoc};
+use crate::storage::journal::StoredDoc;
 use crate::storage::snapshot::Snapshot;
 use crate::sync::ConnId;
 use crate::sync::authority::Authority;
 use crate::sync::close::{self, CloseReason};
 use crate::sync::compaction::CompactionPolicy;
+use crate::sync::crdt;
+use crate::sync::hooks::{Committed, Hooks, MessageKind};
 use crate::sync::nesting::{self, BlockId, ScanError, Shape};
 use crate::sync::presence::Presence;
 use crate::sync::protocol::{self, Inbound, IncomingUpdate};
 use crate::sync::quarantine::{self, Panicked};
 use crate::sync::registry::RoomRegistry;
+use crate::sync::update_log::UpdateLog;
 
 /// Commands a room's channel can hold before senders wait (1 under test, to surface
 /// interleavings).
@@ -51,11 +53,27 @@ pub struct Peer {
     pub outbox: mpsc::Sender<Bytes>,
     /// Set to close the socket with a code and reason.
     pub close: Arc<watch::Sender<Option<CloseReason>>>,
-    /// Whether the client asked for thread events.
-    pub events: bool,
+    /// The live-event kinds the client subscribed to (`sync::hooks`, `sync::live`).
+    pub subscriptions: Vec<MessageKind>,
 }
 
 impl Peer {
+    /// A connection subscribed to no live events yet.
+    pub fn new(
+        identity: Identity,
+        authority: Authority,
+        outbox: mpsc::Sender<Bytes>,
+        close: Arc<watch::Sender<Option<CloseReason>>>,
+    ) -> Self {
+        Self {
+            identity,
+            authority,
+            outbox,
+            close,
+            subscriptions: Vec::new(),
+        }
+    }
+
     fn close(&self, reason: CloseReason) {
         self.close.send_replace(Some(reason));
     }
@@ -104,8 +122,11 @@ pub enum RoomCommand {
         make: DocEditor,
         done: oneshot::Sender<Result<(), String>>,
     },
-    /// A thread event for the subscribed connections.
-    Event(Bytes),
+    /// A live event for the connections subscribed to its kind (`sync::live`).
+    Event {
+        kind: MessageKind,
+        frame: Bytes,
+    },
     /// Word from another node (see `cluster`).
     Remote(RemoteNotice),
     /// The document is gone: close every connection and unload without compacting.
@@ -138,8 +159,11 @@ pub struct RoomSettings {
 /// What a room needs from the rest of the server.
 #[derive(Clone)]
 pub struct RoomContext {
-    pub journal: Journal,
+    /// The update log (`storage::journal`, or `MemoryLog` in tests).
+    pub journal: Arc<dyn UpdateLog>,
     pub cluster: Cluster,
+    /// What the product registered (`sync::hooks`).
+    pub hooks: Arc<Hooks>,
     pub metrics: Arc<Metrics>,
     pub settings: RoomSettings,
     pub shutdown: CancellationToken,
@@ -199,7 +223,8 @@ pub struct Room {
     /// The stored tree nests deeper than `nesting::MAX_TYPE_DEPTH` (planted before the
     /// bound): edits are refused, since yrs would delete or collect it recursively.
     read_only_tree: bool,
-    idle_since: Option<Instant>,
+    /// On tokio's clock, so paused time in tests moves it too.
+    idle_since: Option<tokio::time::Instant>,
     /// A panic inside yrs left `doc` untrustworthy and it could not be rebuilt: the room
     /// ends without compacting it.
     suspect: bool,
@@ -245,7 +270,7 @@ pub async fn run(
         inflight: None,
         unapplied_depths: HashMap::new(),
         read_only_tree: false,
-        idle_since: Some(Instant::now()),
+        idle_since: Some(tokio::time::Instant::now()),
         suspect: false,
         ctx,
     };
@@ -374,7 +399,7 @@ impl Room {
     fn unload_deadline(&self) -> Option<tokio::time::Instant> {
         let idle = self.peers.is_empty() && self.inflight.is_none() && self.pending.is_empty();
         match (idle, self.idle_since) {
-            (true, Some(since)) => Some((since + self.ctx.settings.idle_unload).into()),
+            (true, Some(since)) => Some(since + self.ctx.settings.idle_unload),
             _ => None,
         }
     }
@@ -394,7 +419,7 @@ impl Room {
             RoomCommand::Members(members) => self.on_members(members),
             RoomCommand::Read(reader) => reader(&self.doc),
             RoomCommand::Edit { make, done } => self.server_edit(make, done).await,
-            RoomCommand::Event(frame) => self.publish_event(&frame),
+            RoomCommand::Event { kind, frame } => self.publish_event(kind, &frame),
             RoomCommand::Remote(notice) => {
                 if let Some(RemoteNotice::CatchUp { head }) = self.on_remote(notice) {
                     self.catch_up(head).await;
@@ -442,12 +467,14 @@ impl Room {
         }
         let step1 = protocol::sync_step1(self.doc.transact().state_vector());
         let presence = self.presence.snapshot().map(protocol::awareness);
+        let identity = peer.identity.clone();
         self.peers.insert(conn, peer);
         self.idle_since = None;
         self.send(conn, step1);
         if let Some(frame) = presence {
             self.send(conn, frame);
         }
+        self.ctx.hooks.joined(&self.id, &identity);
     }
 
     async fn on_message(&mut self, conn: ConnId, message: Inbound, from: Authority) {
@@ -488,9 +515,12 @@ impl Room {
                     self.send(conn, protocol::awareness(update));
                 }
             }
-            Inbound::SubscribeEvents => {
-                if let Some(peer) = self.peers.get_mut(&conn) {
-                    peer.events = true;
+            Inbound::Custom(kind) => {
+                if let Some(kind) = self.ctx.hooks.subscription_for(kind)
+                    && let Some(peer) = self.peers.get_mut(&conn)
+                    && !peer.subscriptions.contains(&kind)
+                {
+                    peer.subscriptions.push(kind);
                 }
             }
             Inbound::Ignored => {}
@@ -531,11 +561,11 @@ impl Room {
         }
     }
 
-    fn publish_event(&mut self, frame: &Bytes) {
+    fn publish_event(&mut self, kind: MessageKind, frame: &Bytes) {
         let subscribers: Vec<ConnId> = self
             .peers
             .iter()
-            .filter(|(_, p)| p.events)
+            .filter(|(_, p)| p.subscriptions.contains(&kind))
             .map(|(&c, _)| c)
             .collect();
         for conn in subscribers {
@@ -555,7 +585,7 @@ impl Room {
                 .publish(Notice::awareness(self.id.as_str(), &message));
         }
         if self.peers.is_empty() {
-            self.idle_since = Some(Instant::now());
+            self.idle_since = Some(tokio::time::Instant::now());
         }
     }
 
@@ -589,6 +619,7 @@ impl Room {
         for (conn, reason) in closing {
             self.disconnect(conn, reason);
         }
+        self.ctx.hooks.members_changed(&self.id, &members);
         self.members = Some(members);
     }
 
@@ -647,22 +678,44 @@ impl Room {
         }
     }
 
+    /// What every commit's outcome goes through, while serving and while unloading: the
+    /// log position is noted, the batch applied and relayed (or the room recovered from a
+    /// panic), the extensions told. True if the batch was applied without a panic.
+    async fn settle(&mut self, batch: Vec<Pending>, outcome: Result<i64, StoreError>) -> bool {
+        let head = match outcome {
+            Ok(head) => head,
+            Err(error) => {
+                self.fail_batch(batch, error);
+                return false;
+            }
+        };
+        let updates = batch.len();
+        self.record_own(head, updates);
+        let bytes = batch.iter().map(|p| p.incoming.raw.len()).sum();
+        self.compaction.logged(bytes);
+        if self.suspect {
+            return false;
+        }
+        let applied = match self.apply_and_relay(batch) {
+            Ok(()) => true,
+            Err(unapplied) => {
+                self.recover(unapplied.panicked, Some((head, unapplied.batch)))
+                    .await;
+                false
+            }
+        };
+        if !self.suspect {
+            self.ctx
+                .hooks
+                .committed(&self.id, Committed { head, updates });
+        }
+        applied
+    }
+
     async fn on_committed(&mut self, result: (Vec<Pending>, Result<i64, StoreError>)) {
         let (batch, outcome) = result;
-        match outcome {
-            Ok(head) => {
-                self.record_own(head, batch.len());
-                let bytes = batch.iter().map(|p| p.incoming.raw.len()).sum();
-                self.compaction.logged(bytes);
-                match self.apply_and_relay(batch) {
-                    Ok(()) => self.maybe_compact().await,
-                    Err(unapplied) => {
-                        self.recover(unapplied.panicked, Some((head, unapplied.batch)))
-                            .await
-                    }
-                }
-            }
-            Err(error) => self.fail_batch(batch, error),
+        if self.settle(batch, outcome).await {
+            self.maybe_compact().await;
         }
         if self.suspect {
             return;
@@ -736,7 +789,7 @@ impl Room {
                     continue;
                 }
                 self.compaction.logged(data.len());
-                match content::decode_stored(&data) {
+                match crdt::decode_stored(&data) {
                     Ok(update) => {
                         if let Err(error) = txn.apply_update(update) {
                             tracing::warn!(doc = %self.id, %error, "a logged update could not be applied");
@@ -977,7 +1030,7 @@ impl Room {
         let snapshot = Snapshot::of(&self.doc.transact());
         self.compaction.compacted(snapshot.data.len());
         let upto = self.applied_seq;
-        let journal = self.ctx.journal.clone();
+        let journal = Arc::clone(&self.ctx.journal);
         let metrics = Arc::clone(&self.ctx.metrics);
         let id = self.id.clone();
         // The writer orders it after every append already queued; the room need not wait.
@@ -1075,20 +1128,8 @@ impl Room {
         }
         loop {
             if self.inflight.is_some() {
-                let result = wait_inflight(&mut self.inflight).await;
-                let (batch, outcome) = result;
-                match outcome {
-                    Ok(head) => {
-                        self.record_own(head, batch.len());
-                        if !self.suspect
-                            && let Err(unapplied) = self.apply_and_relay(batch)
-                        {
-                            self.recover(unapplied.panicked, Some((head, unapplied.batch)))
-                                .await;
-                        }
-                    }
-                    Err(error) => self.fail_batch(batch, error),
-                }
+                let (batch, outcome) = wait_inflight(&mut self.inflight).await;
+                self.settle(batch, outcome).await;
             } else if !self.pending.is_empty() {
                 self.start_commit().await;
             } else {
@@ -1150,3 +1191,7 @@ async fn sleep_until_opt(deadline: Option<tokio::time::Instant>) {
         None => std::future::pending().await,
     }
 }
+
+#[cfg(test)]
+#[path = "room_tests.rs"]
+mod tests;

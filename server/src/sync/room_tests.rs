@@ -1,0 +1,334 @@
+//! The room driven through its real API (the commands a connection task sends), on an
+//! in-memory log and paused time: no database, no port, a few milliseconds a test.
+
+use std::sync::Mutex;
+
+use tokio_util::task::TaskTracker;
+use yrs::{GetString, Text};
+
+use super::*;
+use crate::auth::PrincipalKind;
+use crate::ids::{OrgId, UserId};
+use crate::sync::hooks::Extension;
+use crate::sync::registry::RoomHandle;
+use crate::sync::update_log::MemoryLog;
+
+/// How long an empty room stays loaded in these tests.
+const IDLE_UNLOAD: Duration = Duration::from_secs(30);
+
+/// Long enough, in paused time, for every task to have run until it waits.
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+/// What the extension heard, in order.
+#[derive(Default, Clone)]
+struct Heard(Arc<Mutex<Vec<String>>>);
+
+impl Heard {
+    fn lines(&self) -> Vec<String> {
+        self.0.lock().expect("heard").clone()
+    }
+}
+
+impl Extension for Heard {
+    fn on_join(&self, doc: &DocId, who: &Identity) {
+        self.0
+            .lock()
+            .expect("heard")
+            .push(format!("join {doc} {}", who.user));
+    }
+    fn on_committed(&self, doc: &DocId, committed: Committed) {
+        let line = format!("committed {doc} {}", committed.head);
+        self.0.lock().expect("heard").push(line);
+    }
+    fn on_members(&self, doc: &DocId, members: &[Member]) {
+        let line = format!("members {doc} {}", members.len());
+        self.0.lock().expect("heard").push(line);
+    }
+}
+
+struct Server {
+    log: MemoryLog,
+    rooms: RoomRegistry,
+    metrics: Arc<Metrics>,
+    heard: Heard,
+    doc: DocId,
+}
+
+fn server() -> Server {
+    let log = MemoryLog::default();
+    let doc = DocId::parse("utkast").expect("an id");
+    log.create(&doc, &[]);
+    let metrics = Arc::new(Metrics::default());
+    let heard = Heard::default();
+    let ctx = RoomContext {
+        journal: Arc::new(log.clone()),
+        cluster: Cluster::single(),
+        hooks: Arc::new(Hooks::default().extension(heard.clone())),
+        metrics: Arc::clone(&metrics),
+        settings: RoomSettings {
+            idle_unload: IDLE_UNLOAD,
+            compact_after_updates: 1_000,
+        },
+        shutdown: CancellationToken::new(),
+    };
+    Server {
+        rooms: RoomRegistry::new(ctx, TaskTracker::new()),
+        log,
+        metrics,
+        heard,
+        doc,
+    }
+}
+
+/// A client as its connection task would drive the room, with its own `Doc`.
+struct Client {
+    conn: ConnId,
+    room: RoomHandle,
+    outbox: mpsc::Receiver<Bytes>,
+    closed: watch::Receiver<Option<CloseReason>>,
+    authority: Authority,
+    doc: Doc,
+}
+
+impl Server {
+    async fn join(&self, user: &str, role: Role, outbox_capacity: usize) -> Client {
+        let (outbox, outbox_rx) = mpsc::channel(outbox_capacity);
+        let (close, closed) = watch::channel(None);
+        let authority = Authority::new(role);
+        let identity = Identity {
+            user: UserId::parse(user).expect("a user"),
+            name: user.to_owned(),
+            org: OrgId::parse("kommunen").expect("an org"),
+        };
+        let peer = Peer::new(identity, authority.clone(), outbox, Arc::new(close));
+        let (room, conn) = self.rooms.join(&self.doc, peer).await.expect("joins");
+        Client {
+            conn,
+            room,
+            outbox: outbox_rx,
+            closed,
+            authority,
+            doc: Doc::new(),
+        }
+    }
+
+    async fn text(&self) -> String {
+        self.rooms
+            .read(&self.doc, |doc| {
+                doc.get_or_insert_text("t").get_string(&doc.transact())
+            })
+            .await
+            .expect("reads")
+    }
+}
+
+impl Client {
+    /// Types at the end of its text and sends the update, parsed as the connection
+    /// task parses a frame.
+    async fn types(&mut self, text: &str) {
+        let before = self.doc.transact().state_vector();
+        let field = self.doc.get_or_insert_text("t");
+        let mut txn = self.doc.transact_mut();
+        let end = field.len(&txn);
+        field.insert(&mut txn, end, text);
+        let update = txn.encode_diff_v1(&before);
+        drop(txn);
+        self.send(&protocol::update(&update)).await;
+    }
+
+    async fn send(&self, frame: &Bytes) {
+        for message in protocol::parse_frame(frame, Instant::now()).expect("parses") {
+            let command = RoomCommand::Message {
+                conn: self.conn,
+                message,
+                from: self.authority.clone(),
+            };
+            self.room.send(command).await.expect("the room is open");
+        }
+    }
+
+    /// Applies every update waiting in the outbox; how many frames there were.
+    fn receive(&mut self) -> usize {
+        let mut frames = 0;
+        while let Ok(frame) = self.outbox.try_recv() {
+            frames += 1;
+            for message in protocol::parse_frame(&frame, Instant::now()).expect("parses") {
+                if let Inbound::Update(incoming) = message {
+                    self.doc
+                        .transact_mut()
+                        .apply_update(incoming.update)
+                        .expect("applies");
+                }
+            }
+        }
+        frames
+    }
+
+    fn text(&self) -> String {
+        self.doc
+            .get_or_insert_text("t")
+            .get_string(&self.doc.transact())
+    }
+
+    fn close_code(&self) -> Option<u16> {
+        self.closed.borrow().as_ref().map(|reason| reason.code)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_peer_never_receives_an_update_before_it_is_committed() {
+    let server = server();
+    let mut anna = server.join("anna", Role::Editor, 16).await;
+    let mut bo = server.join("bo", Role::Editor, 16).await;
+    settle().await;
+    anna.receive();
+    bo.receive();
+    server.log.hold();
+
+    anna.types("Förankra").await;
+    settle().await;
+    assert_eq!(server.log.held(), 1, "the update waits for its commit");
+    assert_eq!(bo.receive(), 0, "relayed before it was stored");
+    assert!(server.log.entries(&server.doc).is_empty());
+
+    server.log.release();
+    settle().await;
+    assert_eq!(server.log.entries(&server.doc).len(), 1);
+    assert_eq!(bo.receive(), 1);
+    assert_eq!(bo.text(), "Förankra");
+    assert_eq!(anna.receive(), 0, "the sender gets no echo");
+    assert_eq!(
+        server.heard.lines(),
+        ["join utkast anna", "join utkast bo", "committed utkast 1"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_client_is_closed_while_the_others_go_on() {
+    let server = server();
+    // One frame fills this outbox: the sync step 1 it is sent on joining.
+    let slow = server.join("sam", Role::Editor, 1).await;
+    let mut anna = server.join("anna", Role::Editor, 16).await;
+    let mut bo = server.join("bo", Role::Editor, 16).await;
+    settle().await;
+    anna.receive();
+    bo.receive();
+
+    anna.types("ett").await;
+    settle().await;
+    assert_eq!(slow.close_code(), Some(close::TRY_AGAIN));
+    assert_eq!(server.metrics.slow_clients_disconnected.load(Relaxed), 1);
+    assert_eq!(bo.receive(), 1);
+    assert_eq!(bo.text(), "ett");
+
+    anna.types(" två").await;
+    settle().await;
+    assert_eq!(bo.receive(), 1);
+    assert_eq!(bo.text(), "ett två");
+    assert_eq!(anna.close_code(), None);
+    assert_eq!(bo.close_code(), None);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_join_racing_an_unload_gets_a_fresh_room_with_everything_stored() {
+    let server = server();
+    let mut anna = server.join("anna", Role::Editor, 16).await;
+    anna.types("sparat").await;
+    settle().await;
+    anna.room
+        .send(RoomCommand::Leave { conn: anna.conn })
+        .await
+        .expect("leaves");
+    // The room unloads while its last write (the compaction) is still held.
+    server.log.hold();
+    tokio::time::sleep(IDLE_UNLOAD + Duration::from_secs(1)).await;
+    assert_eq!(server.log.held(), 1, "the unloading room compacts");
+    assert_eq!(server.rooms.open_rooms(), 0, "it left the registry first");
+
+    let mut bo = server.join("bo", Role::Editor, 16).await;
+    bo.send(&protocol::sync_step1(StateVector::default())).await;
+    settle().await;
+    bo.receive();
+    assert_eq!(bo.text(), "sparat");
+
+    server.log.release();
+    bo.types(" och mer").await;
+    settle().await;
+    assert_eq!(server.text().await, "sparat och mer");
+    assert_eq!(server.log.snapshot_seq(&server.doc), Some(1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_entry_yrs_cannot_take_is_quarantined_and_the_room_goes_on() {
+    let server = server();
+    let mut anna = server.join("anna", Role::Editor, 16).await;
+    anna.types("kvar").await;
+    settle().await;
+    // Stored by another node (an older server, say): fuzzing found it makes yrs panic
+    // while integrating it. The scan (`sync::nesting`) or yrs's decoder refuses it first
+    // in a debug build; either way the catch-up sets it aside as a load would.
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/open/update-skip-panic");
+    let bad = std::fs::read(path).expect("the input");
+    let seq = server.log.append_now(&server.doc, &bad);
+    anna.room
+        .send(RoomCommand::Remote(RemoteNotice::CatchUp {
+            head: Some(seq),
+        }))
+        .await
+        .expect("sent");
+    settle().await;
+
+    assert_eq!(server.log.quarantined(&server.doc), [seq]);
+    assert_eq!(server.metrics.updates_quarantined.load(Relaxed), 1);
+    assert_eq!(server.text().await, "kvar");
+    anna.types(" och mer").await;
+    settle().await;
+    assert_eq!(server.text().await, "kvar och mer");
+    assert_eq!(anna.close_code(), None);
+}
+
+fn member(user: &str, role: Role) -> Member {
+    Member {
+        kind: PrincipalKind::User,
+        id: user.to_owned(),
+        role,
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_revoked_member_is_closed_and_a_demoted_editor_can_no_longer_write() {
+    let server = server();
+    let mut anna = server.join("anna", Role::Owner, 16).await;
+    let revoked = server.join("rut", Role::Editor, 16).await;
+    let demoted = server.join("dan", Role::Editor, 16).await;
+    settle().await;
+    anna.receive();
+    // Dan's update queues behind Anna's commit, and the change reaches the room before
+    // it is stored: it is dropped at commit all the same.
+    server.log.hold();
+    anna.types("ja").await;
+    settle().await;
+    let mut dan = demoted;
+    dan.types("för sent").await;
+    settle().await;
+    let members = vec![member("anna", Role::Owner), member("dan", Role::Viewer)];
+    server.rooms.members_changed(&server.doc, members).await;
+    settle().await;
+    server.log.release();
+    settle().await;
+
+    assert_eq!(revoked.close_code(), Some(close::FORBIDDEN));
+    assert_eq!(dan.close_code(), Some(close::ROLE_CHANGED));
+    assert!(!dan.authority.can_edit());
+    assert_eq!(server.text().await, "ja");
+    assert_eq!(server.log.entries(&server.doc).len(), 1);
+    assert!(
+        server
+            .heard
+            .lines()
+            .contains(&"members utkast 2".to_owned())
+    );
+}
