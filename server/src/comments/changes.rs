@@ -20,7 +20,7 @@ use crate::auth::{Identity, Role};
 use crate::comments::model::{Outcome, ThreadStatus};
 use crate::comments::store::{Author, CommentState, LockedThread, NewThread};
 use crate::error::{ApiResult, AppError};
-use crate::ids::DocId;
+use crate::ids::{CommentId, DocId, ThreadId};
 use crate::remiss::deadline::{self, Contribution};
 use crate::remiss::store::FirstMoment;
 use crate::storage::Tx;
@@ -35,8 +35,8 @@ pub fn author(who: &Identity) -> Author<'_> {
 }
 
 /// Why a comment's text can no longer change, if it cannot: it is part of a decision.
-pub fn frozen(thread_status: &str, comment: &CommentState) -> Option<&'static str> {
-    if thread_status == ThreadStatus::Resolved.as_str() {
+pub fn frozen(thread_status: ThreadStatus, comment: &CommentState) -> Option<&'static str> {
+    if thread_status == ThreadStatus::Resolved {
         Some("the thread is resolved: its comments are part of the decision and stay as they are")
     } else if comment.sealed_at.is_some() {
         Some(
@@ -54,12 +54,12 @@ pub struct Change<'a> {
     pub doc: &'a DocId,
     pub who: &'a Identity,
     pub role: Role,
-    pub thread: &'a str,
+    pub thread: &'a ThreadId,
 }
 
 impl<'a> Change<'a> {
     /// A change by `who` (with `role` on `doc`) to thread `thread`.
-    pub fn new(doc: &'a DocId, who: &'a Identity, role: Role, thread: &'a str) -> Self {
+    pub fn new(doc: &'a DocId, who: &'a Identity, role: Role, thread: &'a ThreadId) -> Self {
         Self {
             doc,
             who,
@@ -100,7 +100,12 @@ pub async fn open_thread(
 }
 
 /// Adds a reply to a thread.
-pub async fn reply(tx: &mut Tx, on: Change<'_>, comment_id: &str, body: &str) -> ApiResult<()> {
+pub async fn reply(
+    tx: &mut Tx,
+    on: Change<'_>,
+    comment_id: &CommentId,
+    body: &str,
+) -> ApiResult<()> {
     on.lock(tx).await?;
     deadline::check_open(tx, on.doc, on.role, Contribution::Reply).await?;
     let who = on.who;
@@ -120,7 +125,7 @@ pub async fn reply(tx: &mut Tx, on: Change<'_>, comment_id: &str, body: &str) ->
 async fn changeable(
     tx: &mut Tx,
     on: Change<'_>,
-    comment_id: &str,
+    comment_id: &CommentId,
     what: Contribution,
 ) -> ApiResult<()> {
     let thread = on.lock(tx).await?;
@@ -134,7 +139,7 @@ async fn changeable(
             "only its author may change a comment".into(),
         ));
     }
-    if let Some(why) = frozen(&thread.status, &comment) {
+    if let Some(why) = frozen(thread.status, &comment) {
         return Err(AppError::ThreadResolved(why.into()));
     }
     deadline::check_open(tx, on.doc, on.role, what).await
@@ -145,7 +150,7 @@ async fn changeable(
 pub async fn edit_comment(
     tx: &mut Tx,
     on: Change<'_>,
-    comment_id: &str,
+    comment_id: &CommentId,
     body: &str,
 ) -> ApiResult<i64> {
     changeable(tx, on, comment_id, Contribution::Edit).await?;
@@ -156,7 +161,7 @@ pub async fn edit_comment(
 }
 
 /// Withdraws one's own comment: hidden from others, kept with who and when.
-pub async fn delete_comment(tx: &mut Tx, on: Change<'_>, comment_id: &str) -> ApiResult<()> {
+pub async fn delete_comment(tx: &mut Tx, on: Change<'_>, comment_id: &CommentId) -> ApiResult<()> {
     changeable(tx, on, comment_id, Contribution::Delete).await?;
     tx.withdraw_comment(comment_id, &author(on.who)).await?;
     let detail = json!({"thread": on.thread, "comment": comment_id});
@@ -172,7 +177,7 @@ pub async fn resolve_thread(
     motivation: &str,
 ) -> ApiResult<()> {
     let thread = on.lock(tx).await?;
-    if thread.status == ThreadStatus::Resolved.as_str() {
+    if thread.status == ThreadStatus::Resolved {
         return Err(AppError::Conflict(
             "the thread is already resolved; reopen it first".into(),
         ));
@@ -195,7 +200,7 @@ pub async fn accept_proposal(
     motivation: &str,
 ) -> ApiResult<()> {
     let thread = on.lock(tx).await?;
-    if thread.status != ThreadStatus::Open.as_str() {
+    if thread.status != ThreadStatus::Open {
         return Err(AppError::Conflict("the thread is already resolved".into()));
     }
     tx.set_thread_anchor(on.thread, moved.0, moved.1).await?;
@@ -215,7 +220,7 @@ pub async fn reject_proposal(tx: &mut Tx, on: Change<'_>, motivation: &str) -> A
     if thread.proposal.is_none() {
         return Err(AppError::Conflict("the thread carries no proposal".into()));
     }
-    if thread.status != ThreadStatus::Open.as_str() {
+    if thread.status != ThreadStatus::Open {
         return Err(AppError::Conflict("the thread is already resolved".into()));
     }
     let outcome = Outcome::EjBeaktad;
@@ -230,7 +235,7 @@ pub async fn reject_proposal(tx: &mut Tx, on: Change<'_>, motivation: &str) -> A
 /// Opens a resolved thread again (the caller is an owner).
 pub async fn reopen_thread(tx: &mut Tx, on: Change<'_>) -> ApiResult<()> {
     let thread = on.lock(tx).await?;
-    if thread.status == ThreadStatus::Open.as_str() {
+    if thread.status == ThreadStatus::Open {
         return Err(AppError::Conflict("the thread is open".into()));
     }
     tx.reopen_thread(on.thread).await?;
@@ -272,10 +277,10 @@ mod tests {
 
     #[test]
     fn decided_comments_are_frozen_and_reopening_frees_only_new_ones() {
-        assert!(frozen("resolved", &comment(None)).is_some());
-        assert!(frozen("resolved", &comment(Some(1))).is_some());
+        assert!(frozen(ThreadStatus::Resolved, &comment(None)).is_some());
+        assert!(frozen(ThreadStatus::Resolved, &comment(Some(1))).is_some());
         // Reopened: what was decided on stays, a reply written since may change.
-        assert!(frozen("open", &comment(Some(1))).is_some());
-        assert!(frozen("open", &comment(None)).is_none());
+        assert!(frozen(ThreadStatus::Open, &comment(Some(1))).is_some());
+        assert!(frozen(ThreadStatus::Open, &comment(None)).is_none());
     }
 }

@@ -16,11 +16,11 @@ use yrs::{ReadTxn, Transact};
 use crate::auth::password::hash_password;
 use crate::auth::{PrincipalKind, Role};
 use crate::comments::anchor::{anchor_for_quote, resolve};
-use crate::comments::model::{Outcome, Stance, new_id};
+use crate::comments::model::{Outcome, Stance};
 use crate::comments::store::{Author, NewThread};
 use crate::documents::content;
 use crate::documents::store::NewDocument;
-use crate::ids::{DocId, OrgId, UserId};
+use crate::ids::{CommentId, DocId, OrgId, ThreadId, UserId};
 use crate::storage::Db;
 use crate::storage::journal::Journal;
 
@@ -213,11 +213,11 @@ async fn create_thread(
     let anchor = anchor_for_quote(doc, &thread.quote)
         .with_context(|| format!("quote not in the draft: {}", thread.quote))?;
     let resolved = resolve(doc, &anchor);
-    let thread_id = new_id();
+    let thread_id = ThreadId::generate();
     let version = doc.transact().state_vector().encode_v1();
     db.insert_thread(&NewThread {
         id: &thread_id,
-        comment_id: &new_id(),
+        comment_id: &CommentId::generate(),
         doc: id,
         anchor_start: &anchor.start,
         anchor_end: &anchor.end,
@@ -231,7 +231,7 @@ async fn create_thread(
     })
     .await?;
     for reply in &thread.replies {
-        let comment_id = new_id();
+        let comment_id = CommentId::generate();
         db.insert_comment(&comment_id, &thread_id, &user(&reply.author)?, &reply.body)
             .await?;
     }

@@ -12,7 +12,7 @@ use crate::comments::routes::MAX_TEXT_CHARS;
 use crate::documents::routes::authorize;
 use crate::error::{ApiJson, ApiPath, ApiResult, AppError, ErrorResponse};
 use crate::remiss::deadline::Contribution;
-use crate::remiss::model::{Answer, AnswerRequest, Phase, RoundResponse, UpdateRoundRequest};
+use crate::remiss::model::{Answer, AnswerRequest, RoundResponse, UpdateRoundRequest};
 use crate::remiss::round;
 use crate::remiss::store::RoundUpdate;
 use crate::remiss::{deadline, exports};
@@ -81,10 +81,7 @@ pub async fn update_round(
         Some(None) => None,
         None => current.deadline.clone(),
     };
-    let phase = request
-        .phase
-        .or_else(|| Phase::parse(&current.phase))
-        .unwrap_or_default();
+    let phase = request.phase.unwrap_or(current.phase);
     tx.set_remiss_round(
         &doc,
         &RoundUpdate {

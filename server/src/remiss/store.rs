@@ -11,10 +11,7 @@ const ROUND_SQL: &str = "SELECT diarienummer, phase, deadline FROM remiss_rounds
 
 /// A missing round row: a document that never had one is in `beredning`.
 fn round_or_default(row: Option<RoundRow>) -> RoundRow {
-    row.unwrap_or_else(|| RoundRow {
-        phase: Phase::default().as_str().to_owned(),
-        ..RoundRow::default()
-    })
+    row.unwrap_or_default()
 }
 
 /// A round's settable fields, whole (the route merges a partial update first).
@@ -134,7 +131,7 @@ impl Tx {
             )
             .bind(doc.as_str())
             .bind(update.diarienummer)
-            .bind(update.phase.as_str())
+            .bind(update.phase)
             .bind(update.deadline)
             .bind(now_ms())
             .bind(update.by.as_str())
@@ -222,7 +219,7 @@ impl Tx {
             )
             .bind(doc.as_str())
             .bind(by.org.as_str())
-            .bind(answer.as_str())
+            .bind(answer)
             .bind(statement)
             .bind(now)
             .bind(by.user.as_str())
