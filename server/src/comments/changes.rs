@@ -4,7 +4,8 @@
 //! separate commits, and a crash between them left a thread without its audit entry.
 //!
 //! Each function takes the caller's [`Tx`] and leaves the commit to it; handlers extract
-//! the request, begin, call, commit and present. A function that touches an existing
+//! the request, begin, call, commit and present, and the demo seeder (`demo`) calls the
+//! same functions, so no caller repeats a use case. A function that touches an existing
 //! thread first takes its row lock ([`Tx::lock_thread`]), so a resolve and an edit of the
 //! same thread are ordered and the second sees what the first decided.
 //!
@@ -17,7 +18,7 @@ use serde_json::json;
 
 use crate::audit::{self, Action};
 use crate::auth::{Identity, Role};
-use crate::comments::model::{Outcome, ThreadStatus};
+use crate::comments::model::{Outcome, Stance, ThreadStatus};
 use crate::comments::store::{Author, CommentState, LockedThread, NewThread};
 use crate::error::{ApiResult, AppError};
 use crate::ids::{CommentId, DocId, ThreadId};
@@ -82,17 +83,31 @@ impl<'a> Change<'a> {
     }
 }
 
-/// Opens a thread with its first comment (the caller has resolved the anchor).
+/// The stance a new thread takes: a proposal goes with `andringsforslag`, which it implies
+/// when no stance is given; any other stance with a proposal is refused (422).
+pub fn stance_with(stance: Option<Stance>, proposal: Option<&str>) -> ApiResult<Option<Stance>> {
+    match (stance, proposal) {
+        (None, Some(_)) => Ok(Some(Stance::Andringsforslag)),
+        (Some(s), Some(_)) if s != Stance::Andringsforslag => Err(AppError::Unprocessable(
+            "a proposal goes with the stance andringsforslag".into(),
+        )),
+        (stance, _) => Ok(stance),
+    }
+}
+
+/// Opens a thread with its first comment (the caller has resolved the anchor), written by
+/// `who` (`new.author`) with `role` on the document.
 pub async fn open_thread(
     tx: &mut Tx,
     who: &Identity,
     role: Role,
     new: &NewThread<'_>,
-    detail: serde_json::Value,
 ) -> ApiResult<()> {
     deadline::check_open(tx, new.doc, role, Contribution::Thread).await?;
     tx.ensure_user(&who.user, &who.name, &who.org).await?;
     tx.insert_thread(new).await?;
+    let detail = json!({"thread": new.id, "stance": new.stance, "paragraph": new.paragraph,
+        "quote": new.quote, "proposal": new.proposal});
     audit::record_in(tx, new.doc, Some(who), Action::ThreadOpened, detail).await?;
     tx.record_first(new.doc, &who.org, FirstMoment::Commented)
         .await?;
@@ -266,6 +281,122 @@ pub async fn reanchor_thread(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::comments::store::NewThread;
+    use crate::documents::store::NewDocument;
+    use crate::ids::{CommentId, OrgId, ThreadId, UserId};
+    use crate::on_tx;
+    use crate::storage::Db;
+
+    /// A fresh SQLite database with one document of `who`'s organisation and one open
+    /// thread on it, opened through [`open_thread`].
+    async fn one_thread(dir: &tempfile::TempDir, who: &Identity) -> (Db, DocId, ThreadId) {
+        // The process signs its audit entries with one key; any key will do here, so one
+        // another test installed first is kept.
+        let key = crate::audit::key::AuditKey::new(&[7; 32], "test").expect("key");
+        let _ = crate::audit::key::install(key);
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let db = Db::connect(&url).await.expect("db");
+        db.upsert_org(&who.org, "Förvaltningen").await.expect("org");
+        db.ensure_user(&who.user, &who.name, &who.org)
+            .await
+            .expect("user");
+        let doc = DocId::parse("d").expect("id");
+        let new_doc = NewDocument {
+            id: &doc,
+            title: "Utkast",
+            owner_org: &who.org,
+            created_by: &who.user,
+            initial_update: None,
+        };
+        db.create_document(new_doc).await.expect("document");
+        // Every trail begins with its document's creation (`audit::head`).
+        audit::record(&db, &doc, Some(who), Action::DocumentCreated, json!({}))
+            .await
+            .expect("created");
+        let thread = ThreadId::generate();
+        let new = NewThread {
+            id: &thread,
+            comment_id: &CommentId::generate(),
+            doc: &doc,
+            anchor_start: &[],
+            anchor_end: &[],
+            quote: "text",
+            paragraph: Some(0),
+            doc_version: &[],
+            author: author(who),
+            stance: Some(Stance::Avstyrker),
+            proposal: None,
+            body: "Nej.",
+        };
+        let mut tx = db.transaction_for(&doc).await.expect("tx");
+        open_thread(&mut tx, who, Role::Owner, &new)
+            .await
+            .expect("opened");
+        tx.commit().await.expect("commit");
+        (db, doc, thread)
+    }
+
+    fn anna() -> Identity {
+        Identity {
+            user: UserId::parse("anna").expect("id"),
+            name: "Anna".into(),
+            org: OrgId::parse("slk").expect("id"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_thread_reads_back_with_its_typed_values() {
+        let dir = tempfile::tempdir().expect("dir");
+        let who = anna();
+        let (db, doc, thread) = one_thread(&dir, &who).await;
+        let mut tx = db.transaction_for(&doc).await.expect("tx");
+        let on = Change::new(&doc, &who, Role::Owner, &thread);
+        resolve_thread(&mut tx, on, Outcome::DelvisBeaktad, "Delvis.")
+            .await
+            .expect("resolved");
+        tx.commit().await.expect("commit");
+        let (row, comments) = db.thread(&doc, &thread).await.expect("read").expect("row");
+        assert_eq!(row.status, ThreadStatus::Resolved);
+        assert_eq!(row.outcome, Some(Outcome::DelvisBeaktad));
+        assert_eq!(row.stance, Some(Stance::Avstyrker));
+        assert_eq!((row.id, comments.len()), (thread, 1));
+    }
+
+    #[tokio::test]
+    async fn an_unknown_stored_status_is_an_error_never_a_default() {
+        let dir = tempfile::tempdir().expect("dir");
+        let who = anna();
+        let (db, doc, thread) = one_thread(&dir, &who).await;
+        // A word this version does not know, as a later migration might write it (the
+        // CHECK constraint is lifted for the test only).
+        let mut tx = db.transaction().await.expect("tx");
+        on_tx!(tx, conn => {
+            sqlx::query("PRAGMA ignore_check_constraints = ON").execute(&mut *conn).await.expect("pragma");
+            sqlx::query("UPDATE threads SET status = 'archived', outcome = 'maybe' WHERE id = $1")
+                .bind(&thread)
+                .execute(&mut *conn)
+                .await
+                .expect("update");
+            sqlx::query("PRAGMA ignore_check_constraints = OFF").execute(&mut *conn).await.expect("pragma");
+        });
+        tx.commit().await.expect("commit");
+
+        let read = db.thread(&doc, &thread).await;
+        assert!(
+            matches!(
+                read,
+                Err(crate::storage::StoreError::Database(
+                    sqlx::Error::ColumnDecode { .. }
+                ))
+            ),
+            "{read:?}"
+        );
+        // A change on it stops before it writes anything: 500, not "reopen it first".
+        let mut tx = db.transaction_for(&doc).await.expect("tx");
+        let on = Change::new(&doc, &who, Role::Owner, &thread);
+        let refused = reopen_thread(&mut tx, on).await;
+        assert!(matches!(refused, Err(AppError::Storage(_))), "{refused:?}");
+    }
 
     fn comment(sealed_at: Option<i64>) -> CommentState {
         CommentState {

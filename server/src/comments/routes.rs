@@ -10,8 +10,6 @@ use base64::engine::general_purpose::STANDARD;
 use yrs::updates::encoder::Encode;
 use yrs::{ReadTxn, Transact};
 
-use serde_json::json;
-
 use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
 use crate::comments::anchor::{self, Anchor};
@@ -275,15 +273,7 @@ pub async fn create_thread(
         .as_deref()
         .map(|p| check_text(p, "proposal", false))
         .transpose()?;
-    let stance = match (request.stance, &proposal) {
-        (None, Some(_)) => Some(Stance::Andringsforslag),
-        (Some(s), Some(_)) if s != Stance::Andringsforslag => {
-            return Err(AppError::Unprocessable(
-                "a proposal goes with the stance andringsforslag".into(),
-            ));
-        }
-        (stance, _) => stance,
-    };
+    let stance = changes::stance_with(request.stance, proposal.as_deref())?;
     let anchor = Anchor::decode(&request.anchor.start, &request.anchor.end)?;
     let probe = anchor.clone();
     let (resolved, version) = state
@@ -305,17 +295,15 @@ pub async fn create_thread(
         anchor_start: &anchor.start,
         anchor_end: &anchor.end,
         quote: &resolved.quote,
-        paragraph: resolved.paragraph.unwrap_or(0),
+        paragraph: resolved.paragraph,
         doc_version: &version,
         author: author(&who),
         stance,
         proposal: proposal.as_deref(),
         body: &body,
     };
-    let detail = json!({"thread": thread_id, "stance": stance, "paragraph": resolved.paragraph,
-        "quote": resolved.quote, "proposal": proposal});
     let mut tx = state.db.transaction_for(&doc).await?;
-    changes::open_thread(&mut tx, &who, role, &new, detail).await?;
+    changes::open_thread(&mut tx, &who, role, &new).await?;
     tx.commit().await?;
     let thread = publish_thread(&state, &doc, &thread_id).await?;
     Ok((StatusCode::CREATED, ApiJson(thread)))

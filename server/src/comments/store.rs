@@ -56,7 +56,8 @@ pub struct NewThread<'a> {
     pub anchor_start: &'a [u8],
     pub anchor_end: &'a [u8],
     pub quote: &'a str,
-    pub paragraph: i64,
+    /// The top-level block holding the anchor's start (`None` stores as 0).
+    pub paragraph: Option<i64>,
     pub doc_version: &'a [u8],
     pub author: Author<'a>,
     pub stance: Option<Stance>,
@@ -152,40 +153,6 @@ impl Db {
             .await?
         }))
     }
-
-    /// Opens a thread with its first comment in a transaction of its own (the demo's
-    /// loader; the API opens threads through `comments::changes`).
-    pub async fn insert_thread(&self, new: &NewThread<'_>) -> Result<(), StoreError> {
-        let mut tx = self.transaction().await?;
-        tx.insert_thread(new).await?;
-        tx.commit().await
-    }
-
-    /// Adds a reply in a transaction of its own (the demo's loader).
-    pub async fn insert_comment(
-        &self,
-        id: &CommentId,
-        thread: &ThreadId,
-        author: &Author<'_>,
-        body: &str,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.transaction().await?;
-        tx.insert_comment(id, thread, author, body).await?;
-        tx.commit().await
-    }
-
-    /// Records a resolution in a transaction of its own (see [`Tx::resolve_thread`]).
-    pub async fn resolve_thread(
-        &self,
-        id: &ThreadId,
-        outcome: Outcome,
-        motivation: &str,
-        by: &Author<'_>,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.transaction().await?;
-        tx.resolve_thread(id, outcome, motivation, by).await?;
-        tx.commit().await
-    }
 }
 
 /// A thread as a change sees it once it holds the thread's row lock.
@@ -256,7 +223,7 @@ impl Tx {
             .bind(new.anchor_start)
             .bind(new.anchor_end)
             .bind(new.quote)
-            .bind(new.paragraph)
+            .bind(new.paragraph.unwrap_or(0))
             .bind(new.doc_version)
             .bind(new.author.id)
             .bind(new.author.name)

@@ -82,23 +82,6 @@ impl Db {
         Ok(())
     }
 
-    /// Sets each invitee's first comment from the comments already stored (for documents
-    /// whose threads were written straight to the database, like the demo's).
-    pub async fn backfill_first_comments(&self, doc: &DocId) -> Result<(), StoreError> {
-        on_pool!(self, pool => {
-            sqlx::query(
-                "UPDATE remiss_invitees SET first_comment_at = COALESCE(first_comment_at, ( \
-                 SELECT MIN(c.created_at) FROM comments c JOIN threads t ON t.id = c.thread_id \
-                 WHERE t.doc_id = remiss_invitees.doc_id AND c.org_id = remiss_invitees.org_id)) \
-                 WHERE doc_id = $1",
-            )
-            .bind(doc.as_str())
-            .execute(pool)
-            .await?;
-        });
-        Ok(())
-    }
-
     /// Every answer each invitee submitted, oldest first per organisation.
     pub async fn remiss_submissions(&self, doc: &DocId) -> Result<Vec<SubmissionRow>, StoreError> {
         Ok(on_pool!(self, pool => {
@@ -150,6 +133,28 @@ impl Tx {
                 .await?
         });
         Ok(round_or_default(row))
+    }
+
+    /// Whether `org` is invited to the remiss on `doc`: it has an invitee row and a role on
+    /// the document, and is not its owner (the rows `remiss_invitees` lists).
+    pub async fn is_remiss_invitee(
+        &mut self,
+        doc: &DocId,
+        org: &OrgId,
+    ) -> Result<bool, StoreError> {
+        let (count,): (i64,) = on_tx!(self, conn => {
+            sqlx::query_as(
+                "SELECT COUNT(*) FROM remiss_invitees i \
+                 JOIN documents d ON d.id = i.doc_id \
+                 JOIN document_members m ON m.doc_id = i.doc_id AND m.principal_kind = 'org' AND m.principal_id = i.org_id \
+                 WHERE i.doc_id = $1 AND i.org_id = $2 AND i.org_id <> d.owner_org",
+            )
+            .bind(doc.as_str())
+            .bind(org.as_str())
+            .fetch_one(&mut *conn)
+            .await?
+        });
+        Ok(count > 0)
     }
 
     /// Records an invitee's first open or first comment; true only the first time (so the
