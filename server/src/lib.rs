@@ -30,6 +30,7 @@ pub mod structured_fuzzing;
 pub mod sync;
 pub mod telemetry;
 pub mod versions;
+pub mod vocabulary;
 pub mod web;
 pub mod webhooks;
 

@@ -4,7 +4,8 @@
 //! separate commits, and a crash between them left a thread without its audit entry.
 //!
 //! Each function takes the caller's [`Tx`] and leaves the commit to it; handlers extract
-//! the request, begin, call, commit and present. A function that touches an existing
+//! the request, begin, call, commit and present, and the demo seeder (`demo`) calls the
+//! same functions, so no caller repeats a use case. A function that touches an existing
 //! thread first takes its row lock ([`Tx::lock_thread`]), so a resolve and an edit of the
 //! same thread are ordered and the second sees what the first decided.
 //!
@@ -17,10 +18,10 @@ use serde_json::json;
 
 use crate::audit::{self, Action};
 use crate::auth::{Identity, Role};
-use crate::comments::model::{Outcome, ThreadStatus};
+use crate::comments::model::{Outcome, Stance, ThreadStatus};
 use crate::comments::store::{Author, CommentState, LockedThread, NewThread};
 use crate::error::{ApiResult, AppError};
-use crate::ids::DocId;
+use crate::ids::{CommentId, DocId, ThreadId};
 use crate::remiss::deadline::{self, Contribution};
 use crate::remiss::store::FirstMoment;
 use crate::storage::Tx;
@@ -35,8 +36,8 @@ pub fn author(who: &Identity) -> Author<'_> {
 }
 
 /// Why a comment's text can no longer change, if it cannot: it is part of a decision.
-pub fn frozen(thread_status: &str, comment: &CommentState) -> Option<&'static str> {
-    if thread_status == ThreadStatus::Resolved.as_str() {
+pub fn frozen(thread_status: ThreadStatus, comment: &CommentState) -> Option<&'static str> {
+    if thread_status == ThreadStatus::Resolved {
         Some("the thread is resolved: its comments are part of the decision and stay as they are")
     } else if comment.sealed_at.is_some() {
         Some(
@@ -54,12 +55,12 @@ pub struct Change<'a> {
     pub doc: &'a DocId,
     pub who: &'a Identity,
     pub role: Role,
-    pub thread: &'a str,
+    pub thread: &'a ThreadId,
 }
 
 impl<'a> Change<'a> {
     /// A change by `who` (with `role` on `doc`) to thread `thread`.
-    pub fn new(doc: &'a DocId, who: &'a Identity, role: Role, thread: &'a str) -> Self {
+    pub fn new(doc: &'a DocId, who: &'a Identity, role: Role, thread: &'a ThreadId) -> Self {
         Self {
             doc,
             who,
@@ -82,17 +83,31 @@ impl<'a> Change<'a> {
     }
 }
 
-/// Opens a thread with its first comment (the caller has resolved the anchor).
+/// The stance a new thread takes: a proposal goes with `andringsforslag`, which it implies
+/// when no stance is given; any other stance with a proposal is refused (422).
+pub fn stance_with(stance: Option<Stance>, proposal: Option<&str>) -> ApiResult<Option<Stance>> {
+    match (stance, proposal) {
+        (None, Some(_)) => Ok(Some(Stance::Andringsforslag)),
+        (Some(s), Some(_)) if s != Stance::Andringsforslag => Err(AppError::Unprocessable(
+            "a proposal goes with the stance andringsforslag".into(),
+        )),
+        (stance, _) => Ok(stance),
+    }
+}
+
+/// Opens a thread with its first comment (the caller has resolved the anchor), written by
+/// `who` (`new.author`) with `role` on the document.
 pub async fn open_thread(
     tx: &mut Tx,
     who: &Identity,
     role: Role,
     new: &NewThread<'_>,
-    detail: serde_json::Value,
 ) -> ApiResult<()> {
     deadline::check_open(tx, new.doc, role, Contribution::Thread).await?;
     tx.ensure_user(&who.user, &who.name, &who.org).await?;
     tx.insert_thread(new).await?;
+    let detail = json!({"thread": new.id, "stance": new.stance, "paragraph": new.paragraph,
+        "quote": new.quote, "proposal": new.proposal});
     audit::record_in(tx, new.doc, Some(who), Action::ThreadOpened, detail).await?;
     tx.record_first(new.doc, &who.org, FirstMoment::Commented)
         .await?;
@@ -100,7 +115,12 @@ pub async fn open_thread(
 }
 
 /// Adds a reply to a thread.
-pub async fn reply(tx: &mut Tx, on: Change<'_>, comment_id: &str, body: &str) -> ApiResult<()> {
+pub async fn reply(
+    tx: &mut Tx,
+    on: Change<'_>,
+    comment_id: &CommentId,
+    body: &str,
+) -> ApiResult<()> {
     on.lock(tx).await?;
     deadline::check_open(tx, on.doc, on.role, Contribution::Reply).await?;
     let who = on.who;
@@ -120,7 +140,7 @@ pub async fn reply(tx: &mut Tx, on: Change<'_>, comment_id: &str, body: &str) ->
 async fn changeable(
     tx: &mut Tx,
     on: Change<'_>,
-    comment_id: &str,
+    comment_id: &CommentId,
     what: Contribution,
 ) -> ApiResult<()> {
     let thread = on.lock(tx).await?;
@@ -134,7 +154,7 @@ async fn changeable(
             "only its author may change a comment".into(),
         ));
     }
-    if let Some(why) = frozen(&thread.status, &comment) {
+    if let Some(why) = frozen(thread.status, &comment) {
         return Err(AppError::ThreadResolved(why.into()));
     }
     deadline::check_open(tx, on.doc, on.role, what).await
@@ -145,7 +165,7 @@ async fn changeable(
 pub async fn edit_comment(
     tx: &mut Tx,
     on: Change<'_>,
-    comment_id: &str,
+    comment_id: &CommentId,
     body: &str,
 ) -> ApiResult<i64> {
     changeable(tx, on, comment_id, Contribution::Edit).await?;
@@ -156,7 +176,7 @@ pub async fn edit_comment(
 }
 
 /// Withdraws one's own comment: hidden from others, kept with who and when.
-pub async fn delete_comment(tx: &mut Tx, on: Change<'_>, comment_id: &str) -> ApiResult<()> {
+pub async fn delete_comment(tx: &mut Tx, on: Change<'_>, comment_id: &CommentId) -> ApiResult<()> {
     changeable(tx, on, comment_id, Contribution::Delete).await?;
     tx.withdraw_comment(comment_id, &author(on.who)).await?;
     let detail = json!({"thread": on.thread, "comment": comment_id});
@@ -172,7 +192,7 @@ pub async fn resolve_thread(
     motivation: &str,
 ) -> ApiResult<()> {
     let thread = on.lock(tx).await?;
-    if thread.status == ThreadStatus::Resolved.as_str() {
+    if thread.status == ThreadStatus::Resolved {
         return Err(AppError::Conflict(
             "the thread is already resolved; reopen it first".into(),
         ));
@@ -195,7 +215,7 @@ pub async fn accept_proposal(
     motivation: &str,
 ) -> ApiResult<()> {
     let thread = on.lock(tx).await?;
-    if thread.status != ThreadStatus::Open.as_str() {
+    if thread.status != ThreadStatus::Open {
         return Err(AppError::Conflict("the thread is already resolved".into()));
     }
     tx.set_thread_anchor(on.thread, moved.0, moved.1).await?;
@@ -215,7 +235,7 @@ pub async fn reject_proposal(tx: &mut Tx, on: Change<'_>, motivation: &str) -> A
     if thread.proposal.is_none() {
         return Err(AppError::Conflict("the thread carries no proposal".into()));
     }
-    if thread.status != ThreadStatus::Open.as_str() {
+    if thread.status != ThreadStatus::Open {
         return Err(AppError::Conflict("the thread is already resolved".into()));
     }
     let outcome = Outcome::EjBeaktad;
@@ -230,7 +250,7 @@ pub async fn reject_proposal(tx: &mut Tx, on: Change<'_>, motivation: &str) -> A
 /// Opens a resolved thread again (the caller is an owner).
 pub async fn reopen_thread(tx: &mut Tx, on: Change<'_>) -> ApiResult<()> {
     let thread = on.lock(tx).await?;
-    if thread.status == ThreadStatus::Open.as_str() {
+    if thread.status == ThreadStatus::Open {
         return Err(AppError::Conflict("the thread is open".into()));
     }
     tx.reopen_thread(on.thread).await?;
@@ -261,6 +281,122 @@ pub async fn reanchor_thread(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::comments::store::NewThread;
+    use crate::documents::store::NewDocument;
+    use crate::ids::{CommentId, OrgId, ThreadId, UserId};
+    use crate::on_tx;
+    use crate::storage::Db;
+
+    /// A fresh SQLite database with one document of `who`'s organisation and one open
+    /// thread on it, opened through [`open_thread`].
+    async fn one_thread(dir: &tempfile::TempDir, who: &Identity) -> (Db, DocId, ThreadId) {
+        // The process signs its audit entries with one key; any key will do here, so one
+        // another test installed first is kept.
+        let key = crate::audit::key::AuditKey::new(&[7; 32], "test").expect("key");
+        let _ = crate::audit::key::install(key);
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let db = Db::connect(&url).await.expect("db");
+        db.upsert_org(&who.org, "Förvaltningen").await.expect("org");
+        db.ensure_user(&who.user, &who.name, &who.org)
+            .await
+            .expect("user");
+        let doc = DocId::parse("d").expect("id");
+        let new_doc = NewDocument {
+            id: &doc,
+            title: "Utkast",
+            owner_org: &who.org,
+            created_by: &who.user,
+            initial_update: None,
+        };
+        db.create_document(new_doc).await.expect("document");
+        // Every trail begins with its document's creation (`audit::head`).
+        audit::record(&db, &doc, Some(who), Action::DocumentCreated, json!({}))
+            .await
+            .expect("created");
+        let thread = ThreadId::generate();
+        let new = NewThread {
+            id: &thread,
+            comment_id: &CommentId::generate(),
+            doc: &doc,
+            anchor_start: &[],
+            anchor_end: &[],
+            quote: "text",
+            paragraph: Some(0),
+            doc_version: &[],
+            author: author(who),
+            stance: Some(Stance::Avstyrker),
+            proposal: None,
+            body: "Nej.",
+        };
+        let mut tx = db.transaction_for(&doc).await.expect("tx");
+        open_thread(&mut tx, who, Role::Owner, &new)
+            .await
+            .expect("opened");
+        tx.commit().await.expect("commit");
+        (db, doc, thread)
+    }
+
+    fn anna() -> Identity {
+        Identity {
+            user: UserId::parse("anna").expect("id"),
+            name: "Anna".into(),
+            org: OrgId::parse("slk").expect("id"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_thread_reads_back_with_its_typed_values() {
+        let dir = tempfile::tempdir().expect("dir");
+        let who = anna();
+        let (db, doc, thread) = one_thread(&dir, &who).await;
+        let mut tx = db.transaction_for(&doc).await.expect("tx");
+        let on = Change::new(&doc, &who, Role::Owner, &thread);
+        resolve_thread(&mut tx, on, Outcome::DelvisBeaktad, "Delvis.")
+            .await
+            .expect("resolved");
+        tx.commit().await.expect("commit");
+        let (row, comments) = db.thread(&doc, &thread).await.expect("read").expect("row");
+        assert_eq!(row.status, ThreadStatus::Resolved);
+        assert_eq!(row.outcome, Some(Outcome::DelvisBeaktad));
+        assert_eq!(row.stance, Some(Stance::Avstyrker));
+        assert_eq!((row.id, comments.len()), (thread, 1));
+    }
+
+    #[tokio::test]
+    async fn an_unknown_stored_status_is_an_error_never_a_default() {
+        let dir = tempfile::tempdir().expect("dir");
+        let who = anna();
+        let (db, doc, thread) = one_thread(&dir, &who).await;
+        // A word this version does not know, as a later migration might write it (the
+        // CHECK constraint is lifted for the test only).
+        let mut tx = db.transaction().await.expect("tx");
+        on_tx!(tx, conn => {
+            sqlx::query("PRAGMA ignore_check_constraints = ON").execute(&mut *conn).await.expect("pragma");
+            sqlx::query("UPDATE threads SET status = 'archived', outcome = 'maybe' WHERE id = $1")
+                .bind(&thread)
+                .execute(&mut *conn)
+                .await
+                .expect("update");
+            sqlx::query("PRAGMA ignore_check_constraints = OFF").execute(&mut *conn).await.expect("pragma");
+        });
+        tx.commit().await.expect("commit");
+
+        let read = db.thread(&doc, &thread).await;
+        assert!(
+            matches!(
+                read,
+                Err(crate::storage::StoreError::Database(
+                    sqlx::Error::ColumnDecode { .. }
+                ))
+            ),
+            "{read:?}"
+        );
+        // A change on it stops before it writes anything: 500, not "reopen it first".
+        let mut tx = db.transaction_for(&doc).await.expect("tx");
+        let on = Change::new(&doc, &who, Role::Owner, &thread);
+        let refused = reopen_thread(&mut tx, on).await;
+        assert!(matches!(refused, Err(AppError::Storage(_))), "{refused:?}");
+    }
 
     fn comment(sealed_at: Option<i64>) -> CommentState {
         CommentState {
@@ -272,10 +408,10 @@ mod tests {
 
     #[test]
     fn decided_comments_are_frozen_and_reopening_frees_only_new_ones() {
-        assert!(frozen("resolved", &comment(None)).is_some());
-        assert!(frozen("resolved", &comment(Some(1))).is_some());
+        assert!(frozen(ThreadStatus::Resolved, &comment(None)).is_some());
+        assert!(frozen(ThreadStatus::Resolved, &comment(Some(1))).is_some());
         // Reopened: what was decided on stays, a reply written since may change.
-        assert!(frozen("open", &comment(Some(1))).is_some());
-        assert!(frozen("open", &comment(None)).is_none());
+        assert!(frozen(ThreadStatus::Open, &comment(Some(1))).is_some());
+        assert!(frozen(ThreadStatus::Open, &comment(None)).is_none());
     }
 }

@@ -3,10 +3,14 @@
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 
-/// A new thread or comment id. Time-ordered (UUIDv7, monotonic within this process), so
-/// comments written in the same millisecond still list in the order they were written.
+use crate::ids::{CommentId, DocId, ThreadId};
+use crate::vocabulary::text_vocabulary;
+
+/// A new time-ordered id for rows of other modules (versions, webhooks); threads and
+/// comments use [`ThreadId::generate`](crate::ids::ThreadId::generate) and
+/// [`CommentId::generate`](crate::ids::CommentId::generate).
 pub fn new_id() -> String {
-    uuid::Uuid::now_v7().simple().to_string()
+    crate::ids::time_ordered()
 }
 
 /// What an organisation says about the passage (the remiss vocabulary).
@@ -57,31 +61,15 @@ pub enum AnchorState {
     Orphaned,
 }
 
-macro_rules! text_enum {
-    ($ty:ty { $($variant:ident = $text:literal),* $(,)? }) => {
-        impl $ty {
-            /// The name stored in the database and used in the API.
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $text),* }
-            }
-
-            /// Parses the stored name.
-            pub fn parse(text: &str) -> Option<Self> {
-                match text { $($text => Some(Self::$variant),)* _ => None }
-            }
-        }
-    };
-}
-
-text_enum!(Stance { Tillstyrker = "tillstyrker", Avstyrker = "avstyrker", Andringsforslag = "andringsforslag", IngenErinran = "ingen_erinran" });
-text_enum!(Outcome { Beaktad = "beaktad", DelvisBeaktad = "delvis_beaktad", EjBeaktad = "ej_beaktad", Noterad = "noterad" });
-text_enum!(ThreadStatus { Open = "open", Resolved = "resolved" });
+text_vocabulary!(Stance, "stance" { Tillstyrker = "tillstyrker", Avstyrker = "avstyrker", Andringsforslag = "andringsforslag", IngenErinran = "ingen_erinran" });
+text_vocabulary!(Outcome, "outcome" { Beaktad = "beaktad", DelvisBeaktad = "delvis_beaktad", EjBeaktad = "ej_beaktad", Noterad = "noterad" });
+text_vocabulary!(ThreadStatus, "thread status" { Open = "open", Resolved = "resolved" });
 
 /// A `threads` row.
 #[derive(Debug, Clone, FromRow)]
 pub struct ThreadRow {
-    pub id: String,
-    pub doc_id: String,
+    pub id: ThreadId,
+    pub doc_id: DocId,
     pub anchor_start: Vec<u8>,
     pub anchor_end: Vec<u8>,
     pub original_quote: String,
@@ -91,10 +79,10 @@ pub struct ThreadRow {
     pub author_name: String,
     pub org_id: String,
     pub org_name: Option<String>,
-    pub stance: Option<String>,
+    pub stance: Option<Stance>,
     pub proposal: Option<String>,
-    pub status: String,
-    pub outcome: Option<String>,
+    pub status: ThreadStatus,
+    pub outcome: Option<Outcome>,
     pub motivation: Option<String>,
     pub resolved_by: Option<String>,
     pub resolved_by_name: Option<String>,
@@ -109,8 +97,8 @@ pub struct ThreadRow {
 /// A `comments` row with its organisation's name.
 #[derive(Debug, Clone, FromRow)]
 pub struct CommentRow {
-    pub id: String,
-    pub thread_id: String,
+    pub id: CommentId,
+    pub thread_id: ThreadId,
     pub author_id: String,
     pub author_name: String,
     pub org_id: String,

@@ -10,8 +10,6 @@ use utoipa_axum::routes;
 use yrs::updates::encoder::Encode;
 use yrs::{ReadTxn, Transact};
 
-use serde_json::json;
-
 use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
 use crate::comments::anchor::{self, Anchor};
@@ -22,7 +20,7 @@ use crate::comments::store::NewThread;
 use crate::comments::{proposal, revisions};
 use crate::documents::routes::authorize;
 use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
-use crate::ids::DocId;
+use crate::ids::{CommentId, DocId, ThreadId};
 use crate::limits::quota::{self, Creation};
 use crate::versions::model::VersionRef;
 
@@ -67,7 +65,7 @@ impl From<anchor::AnchorError> for AppError {
 fn comment_response(row: CommentRow) -> CommentResponse {
     let deleted = row.deleted_at.is_some();
     CommentResponse {
-        id: row.id,
+        id: row.id.into(),
         body: if deleted { String::new() } else { row.body },
         org_name: row.org_name.unwrap_or_else(|| row.org_id.clone()),
         author: row.author_id,
@@ -124,10 +122,7 @@ pub fn thread_response(
     } else {
         AnchorState::Changed
     };
-    let resolution = match (
-        row.outcome.as_deref().and_then(Outcome::parse),
-        row.resolved_at,
-    ) {
+    let resolution = match (row.outcome, row.resolved_at) {
         (Some(outcome), Some(resolved_at)) => Some(ResolutionResponse {
             outcome,
             motivation: row.motivation.unwrap_or_default(),
@@ -149,8 +144,8 @@ pub fn thread_response(
         },
         version: STANDARD.encode(&row.doc_version),
         named_version: VersionRef::from_columns(row.named_version_id, row.named_version_name),
-        status: ThreadStatus::parse(&row.status).unwrap_or(ThreadStatus::Open),
-        stance: row.stance.as_deref().and_then(Stance::parse),
+        status: row.status,
+        stance: row.stance,
         proposal: row.proposal,
         org_name: row.org_name.unwrap_or_else(|| row.org_id.clone()),
         author: row.author_id,
@@ -158,33 +153,57 @@ pub fn thread_response(
         org: row.org_id,
         resolution,
         comments: comments.into_iter().map(comment_response).collect(),
-        id: row.id,
-        document: row.doc_id,
+        id: row.id.into(),
+        document: row.doc_id.into(),
         created_at: row.created_at,
         updated_at: row.updated_at,
     }
 }
 
-/// One thread with its anchor resolved against the current text.
+/// A thread id from a path or a notice; text that cannot be an id names no thread (404).
+pub(crate) fn thread_in_path(raw: &str) -> ApiResult<ThreadId> {
+    ThreadId::parse(raw).map_err(|_| no_such_thread())
+}
+
+/// A comment id from a path; text that cannot be an id names no comment (404).
+pub(crate) fn comment_in_path(raw: &str) -> ApiResult<CommentId> {
+    CommentId::parse(raw).map_err(|_| AppError::NotFound("no such comment".into()))
+}
+
+fn no_such_thread() -> AppError {
+    AppError::NotFound("no such thread".into())
+}
+
+/// One thread with its anchor resolved against the current text, by an id as text (the
+/// cluster's notices carry it so).
 pub async fn thread_by_id(
     state: &AppState,
     doc: &DocId,
     thread_id: &str,
 ) -> ApiResult<ThreadResponse> {
+    thread_now(state, doc, &thread_in_path(thread_id)?).await
+}
+
+/// One thread with its anchor resolved against the current text.
+pub async fn thread_now(
+    state: &AppState,
+    doc: &DocId,
+    thread_id: &ThreadId,
+) -> ApiResult<ThreadResponse> {
     let row = load_thread(state, doc, thread_id).await?;
     respond(state, doc, vec![row])
         .await?
         .pop()
-        .ok_or_else(|| AppError::NotFound("no such thread".into()))
+        .ok_or_else(no_such_thread)
 }
 
 /// Loads one thread, resolves it, tells the room's subscribers, and returns it.
 async fn publish_thread(
     state: &AppState,
     doc: &DocId,
-    thread_id: &str,
+    thread_id: &ThreadId,
 ) -> ApiResult<ThreadResponse> {
-    let thread = thread_by_id(state, doc, thread_id).await?;
+    let thread = thread_now(state, doc, thread_id).await?;
     events::publish(
         state,
         doc,
@@ -199,13 +218,13 @@ async fn publish_thread(
 async fn load_thread(
     state: &AppState,
     doc: &DocId,
-    thread_id: &str,
+    thread_id: &ThreadId,
 ) -> ApiResult<(ThreadRow, Vec<CommentRow>)> {
     state
         .db
         .thread(doc, thread_id)
         .await?
-        .ok_or_else(|| AppError::NotFound("no such thread".into()))
+        .ok_or_else(no_such_thread)
 }
 
 /// Opens a thread on a range (commenters, editors, owners).
@@ -231,15 +250,7 @@ pub async fn create_thread(
         .as_deref()
         .map(|p| check_text(p, "proposal", false))
         .transpose()?;
-    let stance = match (request.stance, &proposal) {
-        (None, Some(_)) => Some(Stance::Andringsforslag),
-        (Some(s), Some(_)) if s != Stance::Andringsforslag => {
-            return Err(AppError::Unprocessable(
-                "a proposal goes with the stance andringsforslag".into(),
-            ));
-        }
-        (stance, _) => stance,
-    };
+    let stance = changes::stance_with(request.stance, proposal.as_deref())?;
     let anchor = Anchor::decode(&request.anchor.start, &request.anchor.end)?;
     let probe = anchor.clone();
     let (resolved, version) = state
@@ -253,25 +264,23 @@ pub async fn create_thread(
         .await
         .map_err(|e| AppError::Unavailable(e.to_string()))?;
     let (resolved, anchor) = resolved?;
-    let thread_id = new_id();
+    let thread_id = ThreadId::generate();
     let new = NewThread {
         id: &thread_id,
-        comment_id: &new_id(),
+        comment_id: &CommentId::generate(),
         doc: &doc,
         anchor_start: &anchor.start,
         anchor_end: &anchor.end,
         quote: &resolved.quote,
-        paragraph: resolved.paragraph.unwrap_or(0),
+        paragraph: resolved.paragraph,
         doc_version: &version,
         author: author(&who),
         stance,
         proposal: proposal.as_deref(),
         body: &body,
     };
-    let detail = json!({"thread": thread_id, "stance": stance, "paragraph": resolved.paragraph,
-        "quote": resolved.quote, "proposal": proposal});
     let mut tx = state.db.transaction_for(&doc).await?;
-    changes::open_thread(&mut tx, &who, role, &new, detail).await?;
+    changes::open_thread(&mut tx, &who, role, &new).await?;
     tx.commit().await?;
     let thread = publish_thread(&state, &doc, &thread_id).await?;
     Ok((StatusCode::CREATED, ApiJson(thread)))
@@ -291,13 +300,9 @@ pub async fn list_threads(
     let rows = state.db.threads(&doc).await?;
     let rows = rows
         .into_iter()
-        .filter(|(t, _)| filter.status.is_none_or(|s| t.status == s.as_str()))
+        .filter(|(t, _)| filter.status.is_none_or(|s| t.status == s))
         .filter(|(t, _)| filter.org.as_deref().is_none_or(|o| t.org_id == o))
-        .filter(|(t, _)| {
-            filter
-                .stance
-                .is_none_or(|s| t.stance.as_deref() == Some(s.as_str()))
-        })
+        .filter(|(t, _)| filter.stance.is_none_or(|s| t.stance == Some(s)))
         .collect();
     let mut threads = respond(&state, &doc, rows).await?;
     if let Some(paragraph) = filter.paragraph {
@@ -316,7 +321,8 @@ pub async fn get_thread(
     ApiPath((id, thread_id)): ApiPath<(String, String)>,
 ) -> ApiResult<ApiJson<ThreadResponse>> {
     let (doc, _, _) = authorize(&state, &id, &who, Role::Viewer).await?;
-    Ok(ApiJson(thread_by_id(&state, &doc, &thread_id).await?))
+    let thread_id = thread_in_path(&thread_id)?;
+    Ok(ApiJson(thread_now(&state, &doc, &thread_id).await?))
 }
 
 /// Replies in a thread (commenters, editors, owners).
@@ -331,10 +337,11 @@ pub async fn reply(
     ApiJson(request): ApiJson<CommentRequest>,
 ) -> ApiResult<(StatusCode, ApiJson<ThreadResponse>)> {
     let (doc, _, role) = authorize(&state, &id, &who, Role::Commenter).await?;
+    let thread_id = thread_in_path(&thread_id)?;
     let body = check_text(&request.body, "comment", true)?;
     let mut tx = state.db.transaction_for(&doc).await?;
     let on = Change::new(&doc, &who, role, &thread_id);
-    changes::reply(&mut tx, on, &new_id(), &body).await?;
+    changes::reply(&mut tx, on, &CommentId::generate(), &body).await?;
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,
@@ -356,6 +363,8 @@ pub async fn edit_comment(
     ApiJson(request): ApiJson<CommentRequest>,
 ) -> ApiResult<ApiJson<ThreadResponse>> {
     let (doc, _, role) = authorize(&state, &id, &who, Role::Commenter).await?;
+    let thread_id = thread_in_path(&thread_id)?;
+    let comment_id = comment_in_path(&comment_id)?;
     let body = check_text(&request.body, "comment", true)?;
     let mut tx = state.db.transaction_for(&doc).await?;
     let on = Change::new(&doc, &who, role, &thread_id);
@@ -379,6 +388,8 @@ pub async fn delete_comment(
     ApiPath((id, thread_id, comment_id)): ApiPath<(String, String, String)>,
 ) -> ApiResult<ApiJson<ThreadResponse>> {
     let (doc, _, role) = authorize(&state, &id, &who, Role::Commenter).await?;
+    let thread_id = thread_in_path(&thread_id)?;
+    let comment_id = comment_in_path(&comment_id)?;
     let mut tx = state.db.transaction_for(&doc).await?;
     let on = Change::new(&doc, &who, role, &thread_id);
     changes::delete_comment(&mut tx, on, &comment_id).await?;
@@ -397,6 +408,7 @@ pub async fn resolve_thread(
     ApiJson(request): ApiJson<ResolveRequest>,
 ) -> ApiResult<ApiJson<ThreadResponse>> {
     let (doc, _, role) = authorize(&state, &id, &who, Role::Owner).await?;
+    let thread_id = thread_in_path(&thread_id)?;
     let motivation = check_text(&request.motivation, "motivation", false)?;
     let mut tx = state.db.transaction_for(&doc).await?;
     let on = Change::new(&doc, &who, role, &thread_id);
@@ -415,6 +427,7 @@ pub async fn reopen_thread(
     ApiPath((id, thread_id)): ApiPath<(String, String)>,
 ) -> ApiResult<ApiJson<ThreadResponse>> {
     let (doc, _, role) = authorize(&state, &id, &who, Role::Owner).await?;
+    let thread_id = thread_in_path(&thread_id)?;
     let mut tx = state.db.transaction_for(&doc).await?;
     changes::reopen_thread(&mut tx, Change::new(&doc, &who, role, &thread_id)).await?;
     tx.commit().await?;
@@ -434,6 +447,7 @@ pub async fn reanchor_thread(
     ApiJson(request): ApiJson<ReanchorRequest>,
 ) -> ApiResult<ApiJson<ThreadResponse>> {
     let (doc, _, role) = authorize(&state, &id, &who, Role::Commenter).await?;
+    let thread_id = thread_in_path(&thread_id)?;
     let anchor = Anchor::decode(&request.anchor.start, &request.anchor.end)?;
     let (_, anchor) = state
         .rooms
@@ -466,6 +480,7 @@ pub async fn accept_proposal(
     ApiJson(request): ApiJson<DecideProposalRequest>,
 ) -> ApiResult<ApiJson<ThreadResponse>> {
     let (doc, _, role) = authorize(&state, &id, &who, Role::Owner).await?;
+    let thread_id = thread_in_path(&thread_id)?;
     let (row, _) = open_proposal(&state, &doc, &thread_id).await?;
     let motivation = check_text(&request.motivation, "motivation", false)?;
     let acceptance = proposal::Acceptance {
@@ -518,6 +533,7 @@ pub async fn reject_proposal(
     ApiJson(request): ApiJson<DecideProposalRequest>,
 ) -> ApiResult<ApiJson<ThreadResponse>> {
     let (doc, _, role) = authorize(&state, &id, &who, Role::Owner).await?;
+    let thread_id = thread_in_path(&thread_id)?;
     let motivation = check_text(&request.motivation, "motivation", false)?;
     let mut tx = state.db.transaction_for(&doc).await?;
     let on = Change::new(&doc, &who, role, &thread_id);
@@ -529,13 +545,13 @@ pub async fn reject_proposal(
 async fn open_proposal(
     state: &AppState,
     doc: &DocId,
-    thread_id: &str,
+    thread_id: &ThreadId,
 ) -> ApiResult<(ThreadRow, Vec<CommentRow>)> {
     let (row, comments) = load_thread(state, doc, thread_id).await?;
     if row.proposal.is_none() {
         return Err(AppError::Conflict("the thread carries no proposal".into()));
     }
-    if row.status != ThreadStatus::Open.as_str() {
+    if row.status != ThreadStatus::Open {
         return Err(AppError::Conflict("the thread is already resolved".into()));
     }
     Ok((row, comments))

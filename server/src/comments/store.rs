@@ -5,8 +5,8 @@
 //! edit adds a row to `comment_revisions`, a delete marks the comment withdrawn and keeps
 //! its text.
 
-use crate::comments::model::{CommentRow, Outcome, RevisionRow, Stance, ThreadRow};
-use crate::ids::DocId;
+use crate::comments::model::{CommentRow, Outcome, RevisionRow, Stance, ThreadRow, ThreadStatus};
+use crate::ids::{CommentId, DocId, ThreadId};
 use crate::storage::{Db, StoreError, Tx, now_ms};
 use crate::{on_pool, on_tx};
 
@@ -50,13 +50,14 @@ pub struct Author<'a> {
 /// A thread to open, with its first comment.
 #[derive(Debug)]
 pub struct NewThread<'a> {
-    pub id: &'a str,
-    pub comment_id: &'a str,
+    pub id: &'a ThreadId,
+    pub comment_id: &'a CommentId,
     pub doc: &'a DocId,
     pub anchor_start: &'a [u8],
     pub anchor_end: &'a [u8],
     pub quote: &'a str,
-    pub paragraph: i64,
+    /// The top-level block holding the anchor's start (`None` stores as 0).
+    pub paragraph: Option<i64>,
     pub doc_version: &'a [u8],
     pub author: Author<'a>,
     pub stance: Option<Stance>,
@@ -69,7 +70,7 @@ impl Db {
     pub async fn thread(
         &self,
         doc: &DocId,
-        id: &str,
+        id: &ThreadId,
     ) -> Result<Option<(ThreadRow, Vec<CommentRow>)>, StoreError> {
         let row: Option<ThreadRow> = on_pool!(self, pool => {
             sqlx::query_as::<_, ThreadRow>(concat!(
@@ -116,7 +117,7 @@ impl Db {
             .await?;
             (rows, comments)
         });
-        let mut by_thread: std::collections::HashMap<String, Vec<CommentRow>> =
+        let mut by_thread: std::collections::HashMap<ThreadId, Vec<CommentRow>> =
             std::collections::HashMap::new();
         for comment in comments {
             by_thread
@@ -137,8 +138,8 @@ impl Db {
     /// received); empty if there is no such comment in that thread.
     pub async fn revisions(
         &self,
-        thread: &str,
-        comment: &str,
+        thread: &ThreadId,
+        comment: &CommentId,
     ) -> Result<Vec<RevisionRow>, StoreError> {
         Ok(on_pool!(self, pool => {
             sqlx::query_as::<_, RevisionRow>(
@@ -152,46 +153,12 @@ impl Db {
             .await?
         }))
     }
-
-    /// Opens a thread with its first comment in a transaction of its own (the demo's
-    /// loader; the API opens threads through `comments::changes`).
-    pub async fn insert_thread(&self, new: &NewThread<'_>) -> Result<(), StoreError> {
-        let mut tx = self.transaction().await?;
-        tx.insert_thread(new).await?;
-        tx.commit().await
-    }
-
-    /// Adds a reply in a transaction of its own (the demo's loader).
-    pub async fn insert_comment(
-        &self,
-        id: &str,
-        thread: &str,
-        author: &Author<'_>,
-        body: &str,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.transaction().await?;
-        tx.insert_comment(id, thread, author, body).await?;
-        tx.commit().await
-    }
-
-    /// Records a resolution in a transaction of its own (see [`Tx::resolve_thread`]).
-    pub async fn resolve_thread(
-        &self,
-        id: &str,
-        outcome: Outcome,
-        motivation: &str,
-        by: &Author<'_>,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.transaction().await?;
-        tx.resolve_thread(id, outcome, motivation, by).await?;
-        tx.commit().await
-    }
 }
 
 /// A thread as a change sees it once it holds the thread's row lock.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LockedThread {
-    pub status: String,
+    pub status: ThreadStatus,
     pub author_id: String,
     pub proposal: Option<String>,
 }
@@ -211,7 +178,7 @@ impl Tx {
     pub async fn lock_thread(
         &mut self,
         doc: &DocId,
-        id: &str,
+        id: &ThreadId,
     ) -> Result<Option<LockedThread>, StoreError> {
         Ok(on_tx!(self, conn => {
             sqlx::query_as::<_, LockedThread>(
@@ -228,8 +195,8 @@ impl Tx {
     /// A comment of `thread`, read inside the transaction.
     pub async fn comment_state(
         &mut self,
-        thread: &str,
-        id: &str,
+        thread: &ThreadId,
+        id: &CommentId,
     ) -> Result<Option<CommentState>, StoreError> {
         Ok(on_tx!(self, conn => {
             sqlx::query_as::<_, CommentState>(
@@ -256,12 +223,12 @@ impl Tx {
             .bind(new.anchor_start)
             .bind(new.anchor_end)
             .bind(new.quote)
-            .bind(new.paragraph)
+            .bind(new.paragraph.unwrap_or(0))
             .bind(new.doc_version)
             .bind(new.author.id)
             .bind(new.author.name)
             .bind(new.author.org)
-            .bind(new.stance.map(Stance::as_str))
+            .bind(new.stance)
             .bind(new.proposal)
             .bind(now)
             .execute(&mut *conn)
@@ -274,8 +241,8 @@ impl Tx {
     /// Adds a reply.
     pub async fn insert_comment(
         &mut self,
-        id: &str,
-        thread: &str,
+        id: &CommentId,
+        thread: &ThreadId,
         author: &Author<'_>,
         body: &str,
     ) -> Result<(), StoreError> {
@@ -294,8 +261,8 @@ impl Tx {
     /// A comment row and its first revision, the text as received.
     async fn add_comment(
         &mut self,
-        id: &str,
-        thread: &str,
+        id: &CommentId,
+        thread: &ThreadId,
         author: &Author<'_>,
         body: &str,
         now: i64,
@@ -322,7 +289,7 @@ impl Tx {
     /// Appends a wording of a comment; returns its number (1 for the text as received).
     async fn add_revision(
         &mut self,
-        comment: &str,
+        comment: &CommentId,
         body: &str,
         by: &Author<'_>,
         at: i64,
@@ -348,7 +315,7 @@ impl Tx {
     /// earlier ones stay. Returns the revision's number.
     pub async fn revise_comment(
         &mut self,
-        id: &str,
+        id: &CommentId,
         body: &str,
         by: &Author<'_>,
     ) -> Result<i64, StoreError> {
@@ -367,7 +334,11 @@ impl Tx {
 
     /// Withdraws a comment: marked deleted, by whom and when; its text is kept for the
     /// owners and the author's organisation (see `comments::revisions`).
-    pub async fn withdraw_comment(&mut self, id: &str, by: &Author<'_>) -> Result<(), StoreError> {
+    pub async fn withdraw_comment(
+        &mut self,
+        id: &CommentId,
+        by: &Author<'_>,
+    ) -> Result<(), StoreError> {
         on_tx!(self, conn => {
             sqlx::query(
                 "UPDATE comments SET deleted_at = $2, deleted_by = $3, deleted_by_name = $4 \
@@ -387,7 +358,7 @@ impl Tx {
     /// be changed afterwards, even when the thread is reopened.
     pub async fn resolve_thread(
         &mut self,
-        id: &str,
+        id: &ThreadId,
         outcome: Outcome,
         motivation: &str,
         by: &Author<'_>,
@@ -399,7 +370,7 @@ impl Tx {
                  resolved_by_name = $5, resolved_at = $6, updated_at = $6 WHERE id = $1",
             )
             .bind(id)
-            .bind(outcome.as_str())
+            .bind(outcome)
             .bind(motivation)
             .bind(by.id)
             .bind(by.name)
@@ -417,7 +388,7 @@ impl Tx {
 
     /// Opens a resolved thread again; the old resolution is cleared from the thread (the
     /// audit trail keeps it) and its comments stay sealed.
-    pub async fn reopen_thread(&mut self, id: &str) -> Result<(), StoreError> {
+    pub async fn reopen_thread(&mut self, id: &ThreadId) -> Result<(), StoreError> {
         on_tx!(self, conn => {
             sqlx::query(
                 "UPDATE threads SET status = 'open', outcome = NULL, motivation = NULL, resolved_by = NULL, \
@@ -434,7 +405,7 @@ impl Tx {
     /// Moves a thread to a new range (its original quote stays).
     pub async fn set_thread_anchor(
         &mut self,
-        id: &str,
+        id: &ThreadId,
         start: &[u8],
         end: &[u8],
     ) -> Result<(), StoreError> {

@@ -14,13 +14,14 @@ use yrs::updates::encoder::Encode;
 use yrs::{ReadTxn, Transact};
 
 use crate::auth::password::hash_password;
-use crate::auth::{PrincipalKind, Role};
+use crate::auth::{Identity, PrincipalKind, Role};
 use crate::comments::anchor::{anchor_for_quote, resolve};
-use crate::comments::model::{Outcome, Stance, new_id};
-use crate::comments::store::{Author, NewThread};
+use crate::comments::changes::{self, Change};
+use crate::comments::model::{Outcome, Stance};
+use crate::comments::store::NewThread;
 use crate::documents::content;
 use crate::documents::store::NewDocument;
-use crate::ids::{DocId, OrgId, UserId};
+use crate::ids::{CommentId, DocId, OrgId, ThreadId, UserId};
 use crate::storage::Db;
 use crate::storage::journal::Journal;
 
@@ -186,11 +187,36 @@ async fn create_document(db: &Db, seed: &Seed) -> anyhow::Result<()> {
     for thread in &seed.threads {
         create_thread(db, seed, &id, &doc, thread).await?;
     }
-    db.backfill_first_comments(&id).await?;
     Ok(())
 }
 
-/// Opens one demo thread with its replies and resolution.
+/// Who wrote something in the seed, with their organisation's role on the draft.
+fn writer(seed: &Seed, user_id: &str) -> anyhow::Result<(Identity, Role)> {
+    let user = seed
+        .users
+        .iter()
+        .find(|u| u.id == user_id)
+        .with_context(|| format!("no demo user {user_id}"))?;
+    let role = if user.org == OWNER_ORG {
+        Role::Owner
+    } else {
+        seed.members
+            .iter()
+            .find(|m| m.org == user.org)
+            .map(|m| m.role)
+            .with_context(|| format!("demo user {user_id}'s organisation has no role"))?
+    };
+    let who = Identity {
+        user: UserId::parse(user.id.as_str())?,
+        name: user.name.clone(),
+        org: OrgId::parse(user.org.as_str())?,
+    };
+    Ok((who, role))
+}
+
+/// Opens one demo thread with its replies and resolution through the same use cases as
+/// the API (`comments::changes`), in one transaction: rows, audit entries and the
+/// invitees' first comments together.
 async fn create_thread(
     db: &Db,
     seed: &Seed,
@@ -198,48 +224,39 @@ async fn create_thread(
     doc: &yrs::Doc,
     thread: &SeedThread,
 ) -> anyhow::Result<()> {
-    let user = |user_id: &str| -> anyhow::Result<Author<'_>> {
-        let found = seed
-            .users
-            .iter()
-            .find(|u| u.id == user_id)
-            .with_context(|| format!("no demo user {user_id}"))?;
-        Ok(Author {
-            id: &found.id,
-            name: &found.name,
-            org: &found.org,
-        })
-    };
     let anchor = anchor_for_quote(doc, &thread.quote)
         .with_context(|| format!("quote not in the draft: {}", thread.quote))?;
     let resolved = resolve(doc, &anchor);
-    let thread_id = new_id();
+    let thread_id = ThreadId::generate();
     let version = doc.transact().state_vector().encode_v1();
-    db.insert_thread(&NewThread {
+    let (author, role) = writer(seed, &thread.author)?;
+    let mut tx = db.transaction_for(id).await?;
+    let new = NewThread {
         id: &thread_id,
-        comment_id: &new_id(),
+        comment_id: &CommentId::generate(),
         doc: id,
         anchor_start: &anchor.start,
         anchor_end: &anchor.end,
         quote: &resolved.quote,
-        paragraph: resolved.paragraph.unwrap_or(0),
+        paragraph: resolved.paragraph,
         doc_version: &version,
-        author: user(&thread.author)?,
+        author: changes::author(&author),
         stance: thread.stance,
         proposal: thread.proposal.as_deref(),
         body: &thread.body,
-    })
-    .await?;
+    };
+    changes::open_thread(&mut tx, &author, role, &new).await?;
     for reply in &thread.replies {
-        let comment_id = new_id();
-        db.insert_comment(&comment_id, &thread_id, &user(&reply.author)?, &reply.body)
-            .await?;
+        let (who, role) = writer(seed, &reply.author)?;
+        let on = Change::new(id, &who, role, &thread_id);
+        changes::reply(&mut tx, on, &CommentId::generate(), &reply.body).await?;
     }
     if let Some(resolution) = &thread.resolution {
-        let by = user(&resolution.by)?;
-        db.resolve_thread(&thread_id, resolution.outcome, &resolution.motivation, &by)
-            .await?;
+        let (by, role) = writer(seed, &resolution.by)?;
+        let on = Change::new(id, &by, role, &thread_id);
+        changes::resolve_thread(&mut tx, on, resolution.outcome, &resolution.motivation).await?;
     }
+    tx.commit().await?;
     Ok(())
 }
 

@@ -8,7 +8,7 @@
 
 use crate::comments::model::{AnchorState, ThreadResponse};
 use crate::remiss::gather::{Gathered, is_orphaned};
-use crate::remiss::model::{OrgRef, Phase};
+use crate::remiss::model::OrgRef;
 use crate::remiss::render::{Writer, labels};
 use crate::remiss::round::invitee_response;
 use crate::remiss::statements;
@@ -20,10 +20,7 @@ pub fn write(out: &mut dyn Writer, gathered: &Gathered) {
     if let Some(number) = &gathered.round.diarienummer {
         out.field("Diarienummer", number);
     }
-    out.field(
-        "Fas",
-        labels::phase(Phase::parse(&gathered.round.phase).unwrap_or_default()),
-    );
+    out.field("Fas", labels::phase(gathered.round.phase));
     out.field(
         "Svarsdatum",
         gathered
@@ -76,7 +73,7 @@ fn organisations(gathered: &Gathered) -> Vec<(OrgRef, Option<&'static str>)> {
         .invitees
         .iter()
         .cloned()
-        .filter_map(|row| invitee_response(row).ok())
+        .map(invitee_response)
         .map(|i| (i.org, Some(labels::invitee_status(i.status))))
         .collect();
     for thread in &gathered.threads {

@@ -63,7 +63,7 @@ pub fn openness(round: &RoundRow, today: Date) -> Openness {
     let deadline_passed = deadline
         .and_then(|d| parse_date(d).ok())
         .is_some_and(|d| today > d);
-    let closed_because = if Phase::parse(&round.phase) == Some(Phase::Avslutad) {
+    let closed_because = if round.phase == Phase::Avslutad {
         Some(match deadline {
             Some(date) => {
                 format!("the remiss round is closed (avslutad; the svarsdatum was {date}, {ZONE})")
@@ -163,7 +163,7 @@ mod tests {
     fn round(phase: Phase, deadline: Option<&str>) -> RoundRow {
         RoundRow {
             diarienummer: None,
-            phase: phase.as_str().to_owned(),
+            phase,
             deadline: deadline.map(str::to_owned),
         }
     }

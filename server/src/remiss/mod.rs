@@ -9,6 +9,7 @@
 //! `declined`, so the status cannot disagree with the history it summarises.
 
 pub mod activity;
+pub mod changes;
 pub mod compilation;
 pub mod deadline;
 pub mod exports;

@@ -4,6 +4,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use sqlx::FromRow;
 
 use crate::auth::Role;
+use crate::vocabulary::text_vocabulary;
 
 /// Where a document is in its remiss process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
@@ -18,26 +19,7 @@ pub enum Phase {
     Avslutad,
 }
 
-impl Phase {
-    /// The name stored in the database and used in the API.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Beredning => "beredning",
-            Self::Remiss => "remiss",
-            Self::Avslutad => "avslutad",
-        }
-    }
-
-    /// Parses the stored name.
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "beredning" => Some(Self::Beredning),
-            "remiss" => Some(Self::Remiss),
-            "avslutad" => Some(Self::Avslutad),
-            _ => None,
-        }
-    }
-}
+text_vocabulary!(Phase, "remiss phase" { Beredning = "beredning", Remiss = "remiss", Avslutad = "avslutad" });
 
 /// What an invited organisation has done, derived from its row (see [`InviteeRow::status`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -63,31 +45,14 @@ pub enum Answer {
     Declined,
 }
 
-impl Answer {
-    /// The name stored in the database and used in the API.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Done => "done",
-            Self::Declined => "declined",
-        }
-    }
-
-    /// Parses the stored name.
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "done" => Some(Self::Done),
-            "declined" => Some(Self::Declined),
-            _ => None,
-        }
-    }
-}
+text_vocabulary!(Answer, "remiss answer" { Done = "done", Declined = "declined" });
 
 /// A `remiss_statements` row: one answer as submitted.
 #[derive(Debug, Clone, FromRow)]
 pub struct SubmissionRow {
     pub org_id: String,
     pub seq: i64,
-    pub answer: String,
+    pub answer: Answer,
     pub statement: Option<String>,
     pub submitted_at: i64,
     pub submitted_by: Option<String>,
@@ -115,7 +80,7 @@ pub struct SubmissionResponse {
 #[derive(Debug, Clone, Default, FromRow)]
 pub struct RoundRow {
     pub diarienummer: Option<String>,
-    pub phase: String,
+    pub phase: Phase,
     pub deadline: Option<String>,
 }
 
@@ -124,7 +89,7 @@ pub struct RoundRow {
 pub struct InviteeRow {
     pub org_id: String,
     pub org_name: Option<String>,
-    pub role: String,
+    pub role: Role,
     pub invited_at: i64,
     pub opened_at: Option<i64>,
     pub first_comment_at: Option<i64>,
@@ -237,7 +202,7 @@ mod tests {
         InviteeRow {
             org_id: "u".into(),
             org_name: None,
-            role: "commenter".into(),
+            role: Role::Commenter,
             invited_at: 1,
             opened_at: None,
             first_comment_at: None,

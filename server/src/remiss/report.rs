@@ -130,7 +130,7 @@ fn participation(gathered: &Gathered, mut base: Participation) -> Participation 
 pub fn build(gathered: &Gathered) -> ApiResult<ReportResponse> {
     let mut organisations = Vec::new();
     for row in gathered.invitees.iter().cloned() {
-        let invitee = invitee_response(row)?;
+        let invitee = invitee_response(row);
         let submissions = gathered.submissions_of(&invitee.org.id).to_vec();
         let statement = statements::counted(&submissions).and_then(|s| s.statement.clone());
         organisations.push(participation(
@@ -176,7 +176,7 @@ pub fn build(gathered: &Gathered) -> ApiResult<ReportResponse> {
             title: gathered.title.clone(),
         },
         diarienummer: gathered.round.diarienummer.clone(),
-        phase: Phase::parse(&gathered.round.phase).unwrap_or_default(),
+        phase: gathered.round.phase,
         deadline: gathered.round.deadline.clone(),
         generated_at: now_ms(),
         organisations,

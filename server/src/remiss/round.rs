@@ -1,11 +1,10 @@
 //! The round as the API shows it: stored fields, the deadline rule applied today, and
 //! each invitee's derived status.
 
-use crate::auth::Role;
-use crate::error::{ApiResult, AppError};
+use crate::error::ApiResult;
 use crate::ids::DocId;
 use crate::remiss::deadline::{self, Openness};
-use crate::remiss::model::{InviteeResponse, InviteeRow, OrgRef, Phase, RoundResponse};
+use crate::remiss::model::{InviteeResponse, InviteeRow, OrgRef, RoundResponse};
 use crate::remiss::statements;
 use crate::storage::Db;
 
@@ -13,7 +12,7 @@ use crate::storage::Db;
 pub async fn load(db: &Db, doc: &DocId) -> ApiResult<RoundResponse> {
     let round = db.remiss_round(doc).await?;
     let invitees = db.remiss_invitees(doc).await?;
-    let mut submissions = statements::by_org(db.remiss_submissions(doc).await?, &round)?;
+    let mut submissions = statements::by_org(db.remiss_submissions(doc).await?, &round);
     let Openness {
         deadline_passed,
         accepting_threads,
@@ -21,7 +20,7 @@ pub async fn load(db: &Db, doc: &DocId) -> ApiResult<RoundResponse> {
     } = deadline::openness(&round, deadline::today());
     Ok(RoundResponse {
         diarienummer: round.diarienummer,
-        phase: Phase::parse(&round.phase).unwrap_or_default(),
+        phase: round.phase,
         deadline: round.deadline,
         deadline_passed,
         accepting_threads,
@@ -29,28 +28,24 @@ pub async fn load(db: &Db, doc: &DocId) -> ApiResult<RoundResponse> {
             .into_iter()
             .map(|row| {
                 let kept = submissions.remove(&row.org_id).unwrap_or_default();
-                invitee_response(row).map(|i| InviteeResponse {
+                InviteeResponse {
                     submissions: kept,
-                    ..i
-                })
+                    ..invitee_response(row)
+                }
             })
-            .collect::<ApiResult<_>>()?,
+            .collect(),
     })
 }
 
 /// One invitee row as JSON, without its submissions (see [`load`]).
-pub fn invitee_response(row: InviteeRow) -> ApiResult<InviteeResponse> {
-    let role: Role = row
-        .role
-        .parse()
-        .map_err(|e: String| AppError::Internal(anyhow::anyhow!(e)))?;
-    Ok(InviteeResponse {
+pub fn invitee_response(row: InviteeRow) -> InviteeResponse {
+    InviteeResponse {
         status: row.status(),
         org: OrgRef {
             name: row.org_name.unwrap_or_else(|| row.org_id.clone()),
             id: row.org_id,
         },
-        role,
+        role: row.role,
         invited_at: row.invited_at,
         opened_at: row.opened_at,
         first_comment_at: row.first_comment_at,
@@ -59,5 +54,5 @@ pub fn invitee_response(row: InviteeRow) -> ApiResult<InviteeResponse> {
         statement: row.statement,
         threads: row.threads,
         submissions: Vec::new(),
-    })
+    }
 }

@@ -1,20 +1,17 @@
 //! `/api/documents/{id}/remiss…`: the round, its invitees and their answers.
 
 use axum::extract::State;
-use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
-use crate::audit::{self, Action};
 use crate::auth::{AuthUser, Role};
 use crate::comments::routes::MAX_TEXT_CHARS;
 use crate::documents::routes::authorize;
 use crate::error::{ApiJson, ApiPath, ApiResult, AppError, ErrorResponse};
-use crate::remiss::deadline::Contribution;
-use crate::remiss::model::{Answer, AnswerRequest, Phase, RoundResponse, UpdateRoundRequest};
+use crate::remiss::changes::{self, RoundChange};
+use crate::remiss::model::{AnswerRequest, RoundResponse, UpdateRoundRequest};
 use crate::remiss::round;
-use crate::remiss::store::RoundUpdate;
 use crate::remiss::{deadline, exports};
 
 /// Longest diarienummer, in characters.
@@ -56,47 +53,29 @@ pub async fn update_round(
     ApiJson(request): ApiJson<UpdateRoundRequest>,
 ) -> ApiResult<ApiJson<RoundResponse>> {
     let (doc, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
-    // Read, change and audit in one transaction, so the entry's "from" is what was replaced.
-    let mut tx = state.db.transaction_for(&doc).await?;
-    let current = tx.remiss_round(&doc).await?;
-    let diarienummer = match request.diarienummer {
-        Some(given) => given
-            .as_deref()
-            .map(check_diarienummer)
+    let change = RoundChange {
+        diarienummer: request
+            .diarienummer
+            .map(|given| given.as_deref().map(check_diarienummer).transpose())
             .transpose()?
-            .flatten(),
-        None => current.diarienummer.clone(),
+            .map(Option::flatten),
+        phase: request.phase,
+        deadline: request
+            .deadline
+            .map(|given| given.as_deref().map(check_deadline).transpose())
+            .transpose()?,
     };
-    let deadline = match request.deadline {
-        Some(Some(date)) => Some(
-            deadline::parse_date(date.trim())
-                .map_err(AppError::Unprocessable)?
-                .to_string(),
-        ),
-        Some(None) => None,
-        None => current.deadline.clone(),
-    };
-    let phase = request
-        .phase
-        .or_else(|| Phase::parse(&current.phase))
-        .unwrap_or_default();
-    tx.set_remiss_round(
-        &doc,
-        &RoundUpdate {
-            diarienummer: diarienummer.as_deref(),
-            phase,
-            deadline: deadline.as_deref(),
-            by: &who.user,
-        },
-    )
-    .await?;
-    let detail = json!({
-        "from": { "diarienummer": current.diarienummer, "phase": current.phase, "deadline": current.deadline },
-        "to": { "diarienummer": diarienummer, "phase": phase, "deadline": deadline },
-    });
-    audit::record_in(&mut tx, &doc, Some(&who), Action::RemissChanged, detail).await?;
+    let mut tx = state.db.transaction_for(&doc).await?;
+    changes::update_round(&mut tx, &doc, &who, change).await?;
     tx.commit().await?;
     Ok(ApiJson(round::load(&state.db, &doc).await?))
+}
+
+/// A svarsdatum as given, checked and written back as `YYYY-MM-DD`.
+fn check_deadline(text: &str) -> ApiResult<String> {
+    Ok(deadline::parse_date(text.trim())
+        .map_err(AppError::Unprocessable)?
+        .to_string())
 }
 
 /// A trimmed diarienummer, `None` when blank.
@@ -136,34 +115,9 @@ pub async fn answer(
         ));
     }
     let statement = check_statement(request.statement.as_deref().unwrap_or(""))?;
-    if request.status == Answer::Done && statement.is_none() {
-        return Err(AppError::Unprocessable(
-            "a response (done) needs its summary statement".into(),
-        ));
-    }
-    let invited = state
-        .db
-        .remiss_invitees(&doc)
-        .await?
-        .iter()
-        .any(|i| i.org_id == who.org.as_str());
-    let not_invited =
-        || AppError::Forbidden("your organisation is not invited to this remiss".into());
-    if !invited {
-        return Err(not_invited());
-    }
     let mut tx = state.db.transaction_for(&doc).await?;
-    deadline::check_open(&mut tx, &doc, role, Contribution::Statement).await?;
-    let submission = tx
-        .submit_remiss_answer(&doc, &who, request.status, statement.as_deref())
-        .await?
-        .ok_or_else(not_invited)?;
-    let action = match request.status {
-        Answer::Done => Action::ResponseGiven,
-        Answer::Declined => Action::ResponseDeclined,
-    };
-    let detail = json!({ "org": who.org, "statement": statement, "submission": submission });
-    audit::record_in(&mut tx, &doc, Some(&who), action, detail).await?;
+    let answer = request.status;
+    changes::answer(&mut tx, &doc, &who, role, answer, statement.as_deref()).await?;
     tx.commit().await?;
     Ok(ApiJson(round::load(&state.db, &doc).await?))
 }

@@ -11,10 +11,7 @@ const ROUND_SQL: &str = "SELECT diarienummer, phase, deadline FROM remiss_rounds
 
 /// A missing round row: a document that never had one is in `beredning`.
 fn round_or_default(row: Option<RoundRow>) -> RoundRow {
-    row.unwrap_or_else(|| RoundRow {
-        phase: Phase::default().as_str().to_owned(),
-        ..RoundRow::default()
-    })
+    row.unwrap_or_default()
 }
 
 /// A round's settable fields, whole (the route merges a partial update first).
@@ -85,23 +82,6 @@ impl Db {
         Ok(())
     }
 
-    /// Sets each invitee's first comment from the comments already stored (for documents
-    /// whose threads were written straight to the database, like the demo's).
-    pub async fn backfill_first_comments(&self, doc: &DocId) -> Result<(), StoreError> {
-        on_pool!(self, pool => {
-            sqlx::query(
-                "UPDATE remiss_invitees SET first_comment_at = COALESCE(first_comment_at, ( \
-                 SELECT MIN(c.created_at) FROM comments c JOIN threads t ON t.id = c.thread_id \
-                 WHERE t.doc_id = remiss_invitees.doc_id AND c.org_id = remiss_invitees.org_id)) \
-                 WHERE doc_id = $1",
-            )
-            .bind(doc.as_str())
-            .execute(pool)
-            .await?;
-        });
-        Ok(())
-    }
-
     /// Every answer each invitee submitted, oldest first per organisation.
     pub async fn remiss_submissions(&self, doc: &DocId) -> Result<Vec<SubmissionRow>, StoreError> {
         Ok(on_pool!(self, pool => {
@@ -134,7 +114,7 @@ impl Tx {
             )
             .bind(doc.as_str())
             .bind(update.diarienummer)
-            .bind(update.phase.as_str())
+            .bind(update.phase)
             .bind(update.deadline)
             .bind(now_ms())
             .bind(update.by.as_str())
@@ -153,6 +133,28 @@ impl Tx {
                 .await?
         });
         Ok(round_or_default(row))
+    }
+
+    /// Whether `org` is invited to the remiss on `doc`: it has an invitee row and a role on
+    /// the document, and is not its owner (the rows `remiss_invitees` lists).
+    pub async fn is_remiss_invitee(
+        &mut self,
+        doc: &DocId,
+        org: &OrgId,
+    ) -> Result<bool, StoreError> {
+        let (count,): (i64,) = on_tx!(self, conn => {
+            sqlx::query_as(
+                "SELECT COUNT(*) FROM remiss_invitees i \
+                 JOIN documents d ON d.id = i.doc_id \
+                 JOIN document_members m ON m.doc_id = i.doc_id AND m.principal_kind = 'org' AND m.principal_id = i.org_id \
+                 WHERE i.doc_id = $1 AND i.org_id = $2 AND i.org_id <> d.owner_org",
+            )
+            .bind(doc.as_str())
+            .bind(org.as_str())
+            .fetch_one(&mut *conn)
+            .await?
+        });
+        Ok(count > 0)
     }
 
     /// Records an invitee's first open or first comment; true only the first time (so the
@@ -222,7 +224,7 @@ impl Tx {
             )
             .bind(doc.as_str())
             .bind(by.org.as_str())
-            .bind(answer.as_str())
+            .bind(answer)
             .bind(statement)
             .bind(now)
             .bind(by.user.as_str())
