@@ -15,9 +15,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use serde::Serialize;
-use sqlx::Connection;
 use tokio::sync::mpsc;
 use yrs::{ReadTxn, Text, Transact, XmlFragment, XmlTextPrelim};
+
+use forankra_testkit::database::{create_database, drop_database};
 
 use crate::client::YClient;
 use crate::relay::{Sent, join_by, receive, type_text};
@@ -64,14 +65,9 @@ pub struct ClusterFigures {
 /// Runs the scenario and prints its table.
 pub async fn run(args: ClusterArgs) -> Result<()> {
     let name = format!("forankra_bench_{}", std::process::id());
-    let url = with_database(&args.database_url, &name);
-    execute(&args.database_url, &format!("CREATE DATABASE {name}")).await?;
+    let url = create_database(&args.database_url, &name).await?;
     let figures = measure(&args, &url).await;
-    execute(
-        &args.database_url,
-        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-    )
-    .await?;
+    drop_database(&args.database_url, &name).await?;
     let figures = figures?;
     println!("{}", markdown(&args, &figures));
     if let Some(path) = &args.json {
@@ -243,25 +239,4 @@ fn markdown(args: &ClusterArgs, f: &ClusterFigures) -> String {
         args.documents,
         f.throughput_per_second
     )
-}
-
-pub(crate) fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let prefix = base.rfind('/').map_or(base, |i| &base[..i]);
-    match query {
-        Some(q) => format!("{prefix}/{name}?{q}"),
-        None => format!("{prefix}/{name}"),
-    }
-}
-
-pub(crate) async fn execute(url: &str, sql: &str) -> Result<()> {
-    let mut conn = sqlx::PgConnection::connect(url)
-        .await
-        .context("connecting to PostgreSQL")?;
-    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
-        .execute(&mut conn)
-        .await?;
-    Ok(())
 }

@@ -20,6 +20,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use forankra_testkit::database::{create_database, drop_database};
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
@@ -31,7 +32,7 @@ use yrs::{
 };
 
 use crate::client::YClient;
-use crate::node::{Node, NodeSpec, create_database, default_bin, drop_database, fresh_secret};
+use crate::node::{Node, NodeSpec, default_bin, fresh_secret};
 use crate::report::{Table, thousands, write_json};
 
 /// Longest a client may wait for its paragraph, or a verifier for its document.

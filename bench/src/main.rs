@@ -9,7 +9,6 @@
 //! scenario lives in its own module and prints a Markdown table; `--json` writes the
 //! same figures for scripts.
 
-mod client;
 mod cluster;
 mod cold;
 mod connections;
@@ -30,6 +29,8 @@ mod trace;
 mod typing;
 
 use clap::{Parser, Subcommand};
+/// The y-websocket client every scenario drives servers with, shared with the tests.
+use forankra_testkit::client;
 use tracing_subscriber::EnvFilter;
 
 /// Benchmarks of the Förankra server.

@@ -6,13 +6,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use forankra::auth::{Identity, TokenKeys};
-use forankra::ids::{OrgId, UserId};
+use forankra_testkit::harness::HARNESS_FLAGS;
+use forankra_testkit::process::{Serve, ServerProcess, free_addr};
+use forankra_testkit::token;
 use serde_json::{Value, json};
-use tokio::process::Command;
-
-use crate::cluster::{execute, with_database};
-use crate::target::{ServerProcess, free_addr};
 
 /// Longest any single HTTP request may take.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -68,7 +65,7 @@ impl Node {
     }
 
     /// Stops it gracefully.
-    pub async fn stop(self) -> Result<Duration> {
+    pub async fn stop(mut self) -> Result<Duration> {
         self.process.shut_down().await
     }
 
@@ -79,12 +76,13 @@ impl Node {
 
     /// A token for `user` of the harness's organisation.
     pub fn token(&self, user: &str) -> Result<String> {
-        let identity = Identity {
-            user: UserId::parse(user)?,
-            name: format!("Användare {user}"),
-            org: OrgId::parse(ORG)?,
-        };
-        Ok(TokenKeys::hs256(self.spec.secret.as_bytes()).issue(&identity, TOKEN_TTL)?)
+        token::hs256(
+            &self.spec.secret,
+            user,
+            &format!("Användare {user}"),
+            ORG,
+            TOKEN_TTL,
+        )
     }
 
     /// `http://HOST:PORT`.
@@ -119,49 +117,14 @@ impl Node {
     }
 }
 
-/// Flags that lift the caps meant for people, not for a harness: every client of a
-/// scenario comes from 127.0.0.1, one connection may push a whole editing trace (the
-/// B4 push sends 259,778 updates as fast as the server takes them), and one user creates
-/// every document and thread (thousands of each), so the per-connection message and byte
-/// rates, the per-address connection caps and the per-user creation quotas would refuse
-/// the load being measured. A scenario's own `extra` flags must not
-/// repeat these (clap refuses a flag given twice).
-pub const HARNESS_FLAGS: &[&str] = &[
-    "--ws-message-rate",
-    "1000000000",
-    "--ws-message-burst",
-    "1000000000",
-    "--ws-byte-rate",
-    "4000000000",
-    "--max-connections-per-ip",
-    "1000000",
-    "--max-http-connections-per-ip",
-    "1000000",
-    "--max-documents-per-user-hour",
-    "0",
-    "--max-documents-per-user",
-    "0",
-    "--max-threads-per-user-hour",
-    "0",
-    "--max-threads-per-user",
-    "0",
-];
-
 async fn spawn(spec: &NodeSpec) -> Result<ServerProcess> {
     let addr = free_addr()?;
-    let mut command = Command::new(&spec.bin);
-    command
-        .arg("serve")
-        .arg("--listen")
-        .arg(addr.to_string())
-        .arg("--database-url")
-        .arg(&spec.database_url)
-        .arg("--jwt-secret")
-        .arg(&spec.secret)
+    let serve = Serve::new(&spec.bin, &spec.database_url)
+        .args(["--jwt-secret", &spec.secret])
         .args(HARNESS_FLAGS)
         .args(&spec.extra)
         .env("RUST_LOG", "warn");
-    ServerProcess::spawn(command, addr, &spec.log).await
+    ServerProcess::probed(serve.command(addr), addr, &spec.log).await
 }
 
 /// A secret no earlier run used.
@@ -176,21 +139,4 @@ pub fn fresh_secret() -> String {
 /// The release build of the server, next to this crate.
 pub fn default_bin() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/forankra")
-}
-
-/// A database for one run next to `admin_url` (PostgreSQL), created now and dropped by
-/// [`drop_database`].
-pub async fn create_database(admin_url: &str, name: &str) -> Result<String> {
-    drop_database(admin_url, name).await?;
-    execute(admin_url, &format!("CREATE DATABASE {name}")).await?;
-    Ok(with_database(admin_url, name))
-}
-
-/// Drops a database made by [`create_database`].
-pub async fn drop_database(admin_url: &str, name: &str) -> Result<()> {
-    execute(
-        admin_url,
-        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-    )
-    .await
 }

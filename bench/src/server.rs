@@ -1,4 +1,5 @@
-//! The real server, started in this process for a scenario to measure.
+//! The real server, started in this process for a scenario to measure (the kit's
+//! [`RunningApp`], with the harness's limits lifted).
 //!
 //! In-process rather than a child process so a scenario can reach past HTTP into the
 //! server's state (signing tokens, stored sizes, open rooms) without bench-only routes;
@@ -10,18 +11,15 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use forankra::auth::Identity;
-use forankra::ids::{DocId, OrgId, UserId};
+use forankra::ids::DocId;
 use forankra::storage::journal::StoredSize;
-use forankra::{App, AppState, Config};
+use forankra::{AppState, Config};
+use forankra_testkit::app::RunningApp;
+use forankra_testkit::{harness, token};
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 /// Longest any single HTTP request to the server may take.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
-/// Longest a graceful shutdown may take (it flushes and compacts every open room).
-const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(20);
 /// How often the server's state is polled while waiting for it to change.
 const POLL_INTERVAL: Duration = Duration::from_millis(10);
 /// How long the tokens a scenario signs stay valid.
@@ -32,9 +30,8 @@ pub struct BenchServer {
     addr: SocketAddr,
     state: AppState,
     http: reqwest::Client,
-    /// Dropping it (or sending on it) stops the server.
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<Result<()>>,
+    /// Dropping it stops the server.
+    app: RunningApp,
     /// Declared last so the database outlives the server when dropped on an error path.
     _dir: tempfile::TempDir,
 }
@@ -46,55 +43,33 @@ impl BenchServer {
         let dir = tempfile::tempdir().context("creating a temporary directory")?;
         let db_path = dir.path().join("forankra-bench.db");
         let mut config = Config::for_tests(db_path.display().to_string());
-        // As `node::HARNESS_FLAGS`: the load comes from one address and one user.
-        config.limits.message_rate = forankra::limits::Rate {
-            per_sec: 1e9,
-            burst: u32::MAX,
-        };
-        config.limits.byte_rate = u32::MAX;
-        config.limits.connections_per_ip = u32::MAX;
-        config.limits.http_connections_per_ip = u32::MAX;
-        config.limits.quotas = forankra::limits::QuotaSettings {
-            documents: forankra::limits::Quota {
-                per_hour: 0,
-                total: 0,
-            },
-            threads: forankra::limits::Quota {
-                per_hour: 0,
-                total: 0,
-            },
-        };
+        // As the kit's `HARNESS_FLAGS` for a process: the load comes from one address
+        // and one user.
+        harness::lift_limits(&mut config);
         configure(&mut config);
-        let app = App::build(config).await.context("building the server")?;
-        let addr = app.local_addr();
-        let state = app.state().clone();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(app.run_until(async move {
-            // A dropped sender stops the server too.
-            let _ = stopped.await;
-        }));
+        let app = RunningApp::start(config).await?;
         let http = reqwest::Client::builder()
             .timeout(HTTP_TIMEOUT)
             .build()
             .context("building the HTTP client")?;
         Ok(Self {
-            addr,
-            state,
+            addr: app.addr(),
+            state: app.state().clone(),
             http,
-            stop,
-            task,
+            app,
             _dir: dir,
         })
     }
 
     /// A token for `user` of `org`, signed with the server's own key.
     pub fn token(&self, user: &str, org: &str) -> Result<String> {
-        let identity = Identity {
-            user: UserId::parse(user)?,
-            name: format!("{user} ({org})"),
-            org: OrgId::parse(org)?,
-        };
-        Ok(self.state.tokens.issue(&identity, TOKEN_TTL)?)
+        token::sign(
+            &self.state.tokens,
+            user,
+            &format!("{user} ({org})"),
+            org,
+            TOKEN_TTL,
+        )
     }
 
     /// Creates an empty document through the public API (so the caller's organisation
@@ -171,16 +146,8 @@ impl BenchServer {
 
     /// Stops the server gracefully and waits for it (bounded).
     pub async fn stop(self) -> Result<()> {
-        let Self {
-            stop, task, _dir, ..
-        } = self;
-        // An error means the server already stopped on its own; the join below says why.
-        let _ = stop.send(());
-        tokio::time::timeout(SHUTDOWN_TIMEOUT, task)
-            .await
-            .context("the server did not stop in time")?
-            .context("the server task panicked")?
-            .context("the server failed")?;
+        let Self { app, _dir, .. } = self;
+        app.stop().await?;
         drop(_dir);
         Ok(())
     }

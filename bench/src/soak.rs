@@ -200,7 +200,7 @@ pub async fn run(args: SoakArgs) -> Result<()> {
             // Every client comes from 127.0.0.1, and one that leaves and comes back may
             // open its new socket before the server has let go of the old one: with the
             // default cap (200) that was refused with 429 as a client error. The cap is
-            // lifted for every node by `node::HARNESS_FLAGS` (a flag given twice is an
+            // lifted for every node by `forankra_testkit::harness::HARNESS_FLAGS` (a flag given twice is an
             // error to clap).
         ],
         log: dir.path().join("server.log"),

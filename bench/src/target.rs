@@ -14,28 +14,21 @@
 //! message.
 //! The in-process [`Hub`] is the floor: a relay with no CRDT and no storage.
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use forankra::auth::{Identity, TokenKeys};
-use forankra::ids::{OrgId, UserId};
+use forankra_testkit::harness::HARNESS_FLAGS;
+use forankra_testkit::process::{Serve, ServerProcess, free_addr};
+use forankra_testkit::token;
 use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use serde_json::{Value, json};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
 use crate::client::Framing;
 use crate::echo::Hub;
 
-/// Longest a server may take to start listening.
-const START_TIMEOUT: Duration = Duration::from_secs(30);
-/// Longest a server may take to exit after SIGTERM (ours stores and compacts first).
-const STOP_TIMEOUT: Duration = Duration::from_secs(60);
-/// How often the port is tried while a server starts.
-const START_POLL: Duration = Duration::from_millis(25);
 /// Longest any single HTTP request may take.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the tokens the harness signs stay valid.
@@ -196,7 +189,7 @@ impl Target {
                     command.env("Y_SWEET_BIN", programs.y_sweet());
                 }
                 let process =
-                    ServerProcess::spawn(command, addr, &data.path().join("server.log")).await?;
+                    ServerProcess::probed(command, addr, &data.path().join("server.log")).await?;
                 Backend::Peer {
                     process,
                     _data: data,
@@ -218,8 +211,8 @@ impl Target {
     /// The server's process id, for `/proc` (none for the in-process floor).
     pub fn pid(&self) -> Option<u32> {
         match &self.backend {
-            Backend::Ours(ours) => Some(ours.process.pid),
-            Backend::Peer { process, .. } => Some(process.pid),
+            Backend::Ours(ours) => Some(ours.process.pid()),
+            Backend::Peer { process, .. } => Some(process.pid()),
             Backend::Hub(_) => None,
         }
     }
@@ -244,7 +237,7 @@ impl Target {
                     .await
             }
             Backend::Peer { process, .. } => {
-                let addr = process.addr;
+                let addr = process.addr();
                 Ok(names
                     .map(|name| match self.kind {
                         TargetKind::Hocuspocus => Endpoint {
@@ -275,7 +268,7 @@ impl Target {
     pub async fn stop(self) -> Result<()> {
         match self.backend {
             Backend::Ours(ours) => ours.stop().await.map(|_| ()),
-            Backend::Peer { process, _data } => process.stop().await.map(|_| ()),
+            Backend::Peer { mut process, _data } => process.shut_down().await.map(|_| ()),
             Backend::Hub(hub) => hub.stop().await,
         }
     }
@@ -300,12 +293,7 @@ impl OursServer {
             .map(|d| d.as_nanos())
             .unwrap_or_default();
         let secret = format!("forankra-bench-{nanos}");
-        let identity = Identity {
-            user: UserId::parse("bench-user")?,
-            name: "Bench (bench)".to_owned(),
-            org: OrgId::parse(ORG)?,
-        };
-        let token = TokenKeys::hs256(secret.as_bytes()).issue(&identity, TOKEN_TTL)?;
+        let token = token::hs256(&secret, "bench-user", "Bench (bench)", ORG, TOKEN_TTL)?;
         let http = reqwest::Client::builder()
             .timeout(HTTP_TIMEOUT)
             .build()
@@ -323,19 +311,12 @@ impl OursServer {
 
     async fn spawn(bin: &Path, dir: &Path, secret: &str) -> Result<ServerProcess> {
         let addr = free_addr()?;
-        let mut command = Command::new(bin);
-        command
-            .arg("serve")
-            .arg("--listen")
-            .arg(addr.to_string())
-            .arg("--database-url")
-            .arg(Self::db_path_in(dir))
-            .arg("--jwt-secret")
-            .arg(secret)
-            .args(crate::node::HARNESS_FLAGS)
+        let serve = Serve::new(bin, Self::db_path_in(dir).display().to_string())
+            .args(["--jwt-secret", secret])
+            .args(HARNESS_FLAGS)
             // Warnings only, as the peers run quiet: a line per connection is not free.
             .env("RUST_LOG", "warn");
-        ServerProcess::spawn(command, addr, &dir.join("server.log")).await
+        ServerProcess::probed(serve.command(addr), addr, &dir.join("server.log")).await
     }
 
     fn db_path_in(dir: &Path) -> PathBuf {
@@ -349,13 +330,13 @@ impl OursServer {
 
     /// The server's process id.
     pub fn pid(&self) -> u32 {
-        self.process.pid
+        self.process.pid()
     }
 
     /// Stops the server gracefully (it stores and compacts every open room), returning
     /// how long that took.
     pub async fn shut_down(&mut self) -> Result<Duration> {
-        self.process.terminate().await
+        self.process.shut_down().await
     }
 
     /// Starts the server again on the same database and secret (on a new port).
@@ -366,7 +347,7 @@ impl OursServer {
 
     /// Creates an empty document through the public API and returns its id.
     pub async fn create_document(&self, title: &str) -> Result<String> {
-        let url = format!("http://{}/api/documents", self.process.addr);
+        let url = format!("http://{}/api/documents", self.process.addr());
         let response = self
             .http
             .post(url)
@@ -389,158 +370,16 @@ impl OursServer {
 
     /// The WebSocket URL of a document.
     pub fn ws_url(&self, doc: &str) -> String {
-        format!("ws://{}/ws/{doc}?token={}", self.process.addr, self.token)
+        format!("ws://{}/ws/{doc}?token={}", self.process.addr(), self.token)
     }
 
     /// A counter from `/metrics`.
     pub async fn metric(&self, name: &str) -> Result<u64> {
-        Ok(crate::http::metric(&self.http, self.process.addr, name).await? as u64)
+        Ok(crate::http::metric(&self.http, self.process.addr(), name).await? as u64)
     }
 
     /// Stops the server for good.
-    pub async fn stop(self) -> Result<Duration> {
-        self.process.stop().await
+    pub async fn stop(mut self) -> Result<Duration> {
+        self.process.shut_down().await
     }
-}
-
-/// A server running as a child process.
-pub struct ServerProcess {
-    child: Child,
-    pid: u32,
-    addr: SocketAddr,
-    log: PathBuf,
-    stopped: bool,
-}
-
-impl ServerProcess {
-    /// Spawns `command` (stdout and stderr to `log`) and waits until `addr` accepts.
-    pub async fn spawn(mut command: Command, addr: SocketAddr, log: &Path) -> Result<Self> {
-        let out = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .with_context(|| format!("opening {}", log.display()))?;
-        let err = out.try_clone()?;
-        let mut child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(out))
-            .stderr(Stdio::from(err))
-            .kill_on_drop(true)
-            .spawn()
-            .context("starting the server")?;
-        let pid = child.id().context("the server exited at once")?;
-        // For attaching a profiler: `perf record -p PID`.
-        eprintln!(
-            "started {} (pid {pid}) on {addr}",
-            command.as_std().get_program().to_string_lossy()
-        );
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            if tokio::net::TcpStream::connect(addr).await.is_ok() {
-                break;
-            }
-            if let Some(status) = child.try_wait()? {
-                bail!(
-                    "the server exited with {status} before listening: {}",
-                    log_tail(log)
-                );
-            }
-            if Instant::now() >= deadline {
-                bail!(
-                    "the server did not listen on {addr} within {START_TIMEOUT:?}: {}",
-                    log_tail(log)
-                );
-            }
-            tokio::time::sleep(START_POLL).await;
-        }
-        Ok(Self {
-            child,
-            pid,
-            addr,
-            log: log.to_owned(),
-            stopped: false,
-        })
-    }
-
-    /// Sends SIGTERM and waits (bounded) for the exit; SIGKILL after the bound.
-    async fn terminate(&mut self) -> Result<Duration> {
-        if self.stopped {
-            return Ok(Duration::ZERO);
-        }
-        let started = Instant::now();
-        // std has no SIGTERM and this crate forbids `unsafe`: ask kill(1).
-        let sent = std::process::Command::new("kill")
-            .arg("-TERM")
-            .arg(self.pid.to_string())
-            .status()
-            .context("running kill -TERM")?;
-        if !sent.success() {
-            bail!("kill -TERM {} failed", self.pid);
-        }
-        match tokio::time::timeout(STOP_TIMEOUT, self.child.wait()).await {
-            Ok(status) => {
-                status.context("waiting for the server")?;
-                self.stopped = true;
-                Ok(started.elapsed())
-            }
-            Err(_) => {
-                self.child.start_kill()?;
-                let _ = tokio::time::timeout(STOP_TIMEOUT, self.child.wait()).await;
-                self.stopped = true;
-                bail!(
-                    "the server did not exit within {STOP_TIMEOUT:?} of SIGTERM: {}",
-                    log_tail(&self.log)
-                )
-            }
-        }
-    }
-
-    async fn stop(mut self) -> Result<Duration> {
-        self.terminate().await
-    }
-
-    /// Kills the server with SIGKILL, as a crash or `kill -9` would, and reaps it.
-    pub async fn kill(&mut self) -> Result<()> {
-        if self.stopped {
-            return Ok(());
-        }
-        self.child.start_kill().context("sending SIGKILL")?;
-        self.child
-            .wait()
-            .await
-            .context("waiting for the killed server")?;
-        self.stopped = true;
-        Ok(())
-    }
-
-    /// The process id, for `/proc`.
-    pub fn pid(&self) -> u32 {
-        self.pid
-    }
-
-    /// The address it listens on.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// Stops it gracefully (SIGTERM, bounded).
-    pub async fn shut_down(mut self) -> Result<Duration> {
-        self.terminate().await
-    }
-}
-
-/// A loopback address with a port free right now. The port is released before the
-/// server binds it; on a machine running only this benchmark nothing takes it between.
-pub fn free_addr() -> Result<SocketAddr> {
-    let listener =
-        std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("finding a free port")?;
-    Ok(listener.local_addr()?)
-}
-
-/// The last lines of a server's log, for an error message.
-fn log_tail(log: &Path) -> String {
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    let tail = lines[lines.len().saturating_sub(10)..].join("\n");
-    format!("log {}:\n{tail}", log.display())
 }

@@ -244,8 +244,8 @@ async fn a_revocation_without_a_notice_closes_sockets_on_every_node() -> Result<
     let mut on_b = WsClient::connect(&cluster.b.ws_url(&doc, &social)).await?;
     let mut owner = WsClient::connect(&cluster.b.ws_url(&doc, &cluster.owner)).await?;
 
-    let mut sql = forankra_tests::pg_connect(&cluster.db.url).await?;
-    forankra_tests::pg_execute(
+    let mut sql = forankra_testkit::database::pg_connect(&cluster.db.url).await?;
+    forankra_testkit::database::pg_execute(
         &mut sql,
         &format!(
             "DELETE FROM document_members WHERE doc_id = '{doc}' \

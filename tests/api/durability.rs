@@ -43,13 +43,13 @@ both_dbs!(
         let db = TestDb::fresh(backend).await?;
         let secret = "test-secret-for-sigkill";
         let server = ProcessServer::start(&db.url, secret, &[]).await?;
-        let keys = forankra::auth::TokenKeys::hs256(secret.as_bytes());
-        let identity = forankra::auth::Identity {
-            user: forankra::ids::UserId::parse("anna")?,
-            name: "Anna".into(),
-            org: forankra::ids::OrgId::parse("stadsledningskontoret")?,
-        };
-        let token = keys.issue(&identity, std::time::Duration::from_secs(600))?;
+        let token = forankra_testkit::token::hs256(
+            secret,
+            "anna",
+            "Anna",
+            "stadsledningskontoret",
+            std::time::Duration::from_secs(600),
+        )?;
         let http = reqwest::Client::new();
         let created: serde_json::Value = http
             .post(server.url("/api/documents"))

@@ -1,38 +1,29 @@
 //! Test support: servers (in-process and as a real process), databases and a
-//! y-websocket client holding a yrs `Doc`.
+//! y-websocket client holding a yrs `Doc`, all from the shared kit
+//! (`forankra-testkit`, which the benchmarks use too); what is here is the tests' own
+//! vocabulary on top of it (`both_dbs!`, `TestApp`, `Draft`, API calls).
 
 #![allow(dead_code)]
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::net::TcpStream;
-use tokio::sync::oneshot;
-use tokio_tungstenite::tungstenite::Message as WsMessage;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-use yrs::sync::{Awareness, AwarenessUpdate, Message, SyncMessage};
-use yrs::types::xml::XmlOut;
-use yrs::updates::decoder::Decode;
-use yrs::updates::encoder::Encode;
-use yrs::{
-    Doc, GetString, OffsetKind, Options, ReadTxn, StateVector, Transact, TransactionMut, Update,
-    XmlElementPrelim, XmlFragment, XmlFragmentRef, XmlTextPrelim,
-};
 
-use forankra::auth::Identity;
-use forankra::ids::{OrgId, UserId};
-use forankra::{App, AppState, Config};
+use forankra::{AppState, Config};
+use forankra_testkit::app::RunningApp;
+use forankra_testkit::process::{Serve, ServerProcess};
+use forankra_testkit::token;
 
-/// How long any single wait in a test may take before it fails.
-pub const WAIT: Duration = Duration::from_secs(20);
+/// The tests' name for the kit's y-websocket client.
+pub use forankra_testkit::client::YClient as WsClient;
+pub use forankra_testkit::client::{WAIT, new_doc};
+pub use forankra_testkit::database::{Backend, TestDb, postgres_available};
+
+/// How long the tokens tests sign stay valid.
+const TOKEN_TTL: Duration = Duration::from_secs(3600);
 
 /// Runs a test body once per database backend: `sqlite` always, `postgres` when
 /// `TEST_DATABASE_URL` is set (and fails under `CI=true` when it is not).
@@ -62,130 +53,18 @@ macro_rules! both_dbs {
     };
 }
 
-/// Which database a test runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// Whether PostgreSQL tests can run; says loudly when one is skipped, and fails under CI.
-pub fn postgres_available(test: &str) -> bool {
-    if std::env::var("TEST_DATABASE_URL").is_ok() {
-        return true;
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
-        panic!("{test}: CI=true but TEST_DATABASE_URL is not set; PostgreSQL tests must run in CI");
-    }
-    eprintln!(
-        "SKIPPED {test}: set TEST_DATABASE_URL=postgres://USER@HOST/DB to run it on PostgreSQL"
-    );
-    false
-}
-
-/// A fresh, empty database that is removed when dropped.
-pub struct TestDb {
-    pub url: String,
-    backend: Backend,
-    _dir: Option<tempfile::TempDir>,
-    pg_admin: Option<(String, String)>,
-}
-
-impl TestDb {
-    pub async fn fresh(backend: Backend) -> Result<Self> {
-        match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir()?;
-                let url = dir.path().join("forankra.db").display().to_string();
-                Ok(Self {
-                    url,
-                    backend,
-                    _dir: Some(dir),
-                    pg_admin: None,
-                })
-            }
-            Backend::Postgres => {
-                let admin = std::env::var("TEST_DATABASE_URL").context("TEST_DATABASE_URL")?;
-                let name = format!("forankra_test_{}", uuid_like());
-                let mut conn = sqlx_connect(&admin).await?;
-                sqlx_execute(&mut conn, &format!("CREATE DATABASE {name}")).await?;
-                let url = replace_db_name(&admin, &name);
-                Ok(Self {
-                    url,
-                    backend,
-                    _dir: None,
-                    pg_admin: Some((admin, name)),
-                })
-            }
-        }
-    }
-
-    pub fn backend(&self) -> Backend {
-        self.backend
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let Some((admin, name)) = self.pg_admin.take() {
-            // Drop runs outside async; a short-lived runtime on its own thread does the SQL.
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()?;
-                rt.block_on(async {
-                    let mut conn = sqlx_connect(&admin).await?;
-                    sqlx_execute(
-                        &mut conn,
-                        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-                    )
-                    .await
-                })
-            })
-            .join();
-        }
-    }
-}
-
-async fn sqlx_connect(url: &str) -> Result<forankra_tests::PgConnection> {
-    forankra_tests::pg_connect(url).await
-}
-
-async fn sqlx_execute(conn: &mut forankra_tests::PgConnection, sql: &str) -> Result<()> {
-    forankra_tests::pg_execute(conn, sql).await
-}
-
-fn replace_db_name(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let prefix = match base.rfind('/') {
-        Some(i) if i > "postgres://".len() => &base[..i],
-        _ => base,
-    };
-    match query {
-        Some(q) => format!("{prefix}/{name}?{q}"),
-        None => format!("{prefix}/{name}"),
-    }
-}
-
-fn uuid_like() -> String {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("{:x}{:x}", nanos, std::process::id())
+/// The name tests give a user in their tokens.
+fn display_name(user: &str, org: &str) -> String {
+    format!("{user} i {org}")
 }
 
 /// A server running in this process.
 pub struct TestApp {
     pub addr: SocketAddr,
     pub state: AppState,
+    /// Declared before the database so a dropped app stops its server first.
+    server: Option<RunningApp>,
     pub db: TestDb,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<Result<()>>>,
     pub http: reqwest::Client,
 }
 
@@ -203,52 +82,33 @@ impl TestApp {
         forankra::telemetry::init_for_tests();
         let mut config = Config::for_tests(db.url.clone());
         configure(&mut config);
-        let app = App::build(config).await?;
-        let addr = app.local_addr();
-        let state = app.state().clone();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(app.run_until(async move {
-            let _ = stopped.await;
-        }));
+        let server = RunningApp::start(config).await?;
         Ok(Self {
-            addr,
-            state,
+            addr: server.addr(),
+            state: server.state().clone(),
             db,
-            stop: Some(stop),
-            task: Some(task),
+            server: Some(server),
             http: reqwest::Client::new(),
         })
     }
 
     /// Shuts down gracefully and hands back the database for a restart.
     pub async fn stop(mut self) -> Result<TestDb> {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+        if let Some(server) = self.server.take() {
+            server.stop().await?;
         }
-        if let Some(task) = self.task.take() {
-            tokio::time::timeout(WAIT, task)
-                .await
-                .context("shutdown timed out")???;
-        }
-        let placeholder = TestDb {
-            url: String::new(),
-            backend: self.db.backend,
-            _dir: None,
-            pg_admin: None,
-        };
-        Ok(std::mem::replace(&mut self.db, placeholder))
+        Ok(self.db.take())
     }
 
     pub fn token(&self, user: &str, org: &str) -> String {
-        let identity = Identity {
-            user: UserId::parse(user).expect("user id"),
-            name: format!("{user} i {org}"),
-            org: OrgId::parse(org).expect("org id"),
-        };
-        self.state
-            .tokens
-            .issue(&identity, Duration::from_secs(3600))
-            .expect("token")
+        token::sign(
+            &self.state.tokens,
+            user,
+            &display_name(user, org),
+            org,
+            TOKEN_TTL,
+        )
+        .expect("token")
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -337,14 +197,6 @@ impl TestApp {
     }
 }
 
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
 /// Reads one sample from Prometheus text.
 pub fn metric_value(text: &str, name: &str) -> Result<f64> {
     text.lines()
@@ -387,27 +239,15 @@ impl Draft {
     }
 }
 
-/// The `forankra` binary as a child process (for SIGKILL trials).
-pub struct ProcessServer {
-    pub child: tokio::process::Child,
-    pub addr: SocketAddr,
-}
-
 /// The path of the `forankra` binary built by this `cargo test` run.
 pub fn binary_path() -> Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let dir = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .context("target dir")?;
-    let bin = dir.join(format!("forankra{}", std::env::consts::EXE_SUFFIX));
-    if !bin.exists() {
-        bail!(
-            "{} not found: build it first with `cargo build --bins` (scripts/test does)",
-            bin.display()
-        );
-    }
-    Ok(bin)
+    forankra_testkit::process::binary_beside_tests()
+}
+
+/// The `forankra` binary as a child process (for SIGKILL trials).
+pub struct ProcessServer {
+    process: ServerProcess,
+    pub addr: SocketAddr,
 }
 
 impl ProcessServer {
@@ -424,9 +264,7 @@ impl ProcessServer {
     }
 
     async fn start_with(db_url: &str, extra: &[&str]) -> Result<Self> {
-        let mut child = tokio::process::Command::new(binary_path()?)
-            .arg("serve")
-            .args(["--listen", "127.0.0.1:0", "--database-url", db_url])
+        let serve = Serve::new(binary_path()?, db_url)
             .args(extra)
             .env_remove("FORANKRA_JWT_SECRET")
             .env_remove("FORANKRA_AUDIT_KEY_FILE")
@@ -436,378 +274,43 @@ impl ProcessServer {
             .env(
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
-            )
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()?;
-        let stderr = child.stderr.take().context("stderr")?;
-        let mut lines = BufReader::new(stderr).lines();
-        let addr = tokio::time::timeout(WAIT, async {
-            while let Some(line) = lines.next_line().await? {
-                if let Some(rest) = line.split("address=").nth(1) {
-                    let addr: SocketAddr =
-                        rest.split_whitespace().next().unwrap_or_default().parse()?;
-                    return Ok(addr);
-                }
-            }
-            bail!("the server exited before listening")
+            );
+        let process = ServerProcess::announced(&serve).await?;
+        Ok(Self {
+            addr: process.addr(),
+            process,
         })
-        .await
-        .context("server start timed out")??;
-        // Keep draining stderr so the child never blocks on a full pipe; the lines go to
-        // the test's output, which the harness shows when the test fails.
-        tokio::spawn(async move {
-            while let Ok(Some(line)) = lines.next_line().await {
-                eprintln!("[{addr}] {line}");
-            }
-        });
-        Ok(Self { child, addr })
     }
 
     pub fn ws_url(&self, doc: &str, token: &str) -> String {
-        format!("ws://{}/ws/{doc}?token={token}", self.addr)
+        self.process.ws_url(doc, token)
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        self.process.url(path)
+    }
+
+    /// Whether the process has exited (a crash included).
+    pub fn has_exited(&mut self) -> Result<bool> {
+        self.process.has_exited()
     }
 
     /// A token this server accepts, signed with its `--jwt-secret`.
     pub fn token(secret: &str, user: &str, org: &str) -> String {
-        let identity = Identity {
-            user: UserId::parse(user).expect("user id"),
-            name: format!("{user} i {org}"),
-            org: OrgId::parse(org).expect("org id"),
-        };
-        forankra::auth::TokenKeys::hs256(secret.as_bytes())
-            .issue(&identity, Duration::from_secs(3600))
-            .expect("token")
+        token::hs256(secret, user, &display_name(user, org), org, TOKEN_TTL).expect("token")
     }
 
     /// Sends SIGTERM (a graceful shutdown, as an orchestrator stops a node) and waits
     /// until the process has exited.
     pub async fn terminate(mut self) -> Result<std::process::ExitStatus> {
-        let pid = self.child.id().context("the server already exited")?;
-        let sent = tokio::process::Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status()
-            .await?;
-        if !sent.success() {
-            bail!("kill -TERM {pid} failed");
-        }
-        Ok(tokio::time::timeout(WAIT, self.child.wait())
-            .await
-            .context("the server did not exit after SIGTERM")??)
+        Ok(self.process.terminate().await?.0)
     }
 
+    /// Kills it with SIGKILL and reaps it.
     pub async fn kill(mut self) -> Result<()> {
-        self.child.start_kill()?; // SIGKILL
-        self.child.wait().await?;
-        Ok(())
+        self.process.kill().await
     }
 }
-
-/// A y-websocket client: a WebSocket and a yrs `Doc`, kept in step.
-pub struct WsClient {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
-    pub doc: Doc,
-    pub presence: HashMap<u64, String>,
-    pub synced: bool,
-    pub closed: Option<(u16, String)>,
-    pub frames_received: usize,
-    /// Thread events received (after `subscribe_events`).
-    pub events: Vec<Value>,
-}
-
-pub fn new_doc() -> Doc {
-    Doc::with_options(Options {
-        offset_kind: OffsetKind::Utf16,
-        ..Options::default()
-    })
-}
-
-impl WsClient {
-    /// Connects and completes the handshake (our step 1 answered by the server's step 2).
-    pub async fn connect(url: &str) -> Result<Self> {
-        let mut client = Self::connect_unsynced(url).await?;
-        let sv = client.state_vector();
-        client
-            .send_message(Message::Sync(SyncMessage::SyncStep1(sv)))
-            .await?;
-        client
-            .wait_for(|c| c.synced)
-            .await
-            .context("waiting for sync step 2")?;
-        Ok(client)
-    }
-
-    /// Moves to another server (as a provider does when its node goes away), keeping
-    /// the document: both sides' sync steps bring each other up to date.
-    pub async fn reconnect(&mut self, url: &str) -> Result<()> {
-        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url)).await??;
-        self.ws = ws;
-        self.closed = None;
-        self.synced = false;
-        let sv = self.state_vector();
-        self.send_message(Message::Sync(SyncMessage::SyncStep1(sv)))
-            .await?;
-        self.wait_for(|c| c.synced).await
-    }
-
-    /// Opens the socket without any protocol messages.
-    pub async fn connect_unsynced(url: &str) -> Result<Self> {
-        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url)).await??;
-        Ok(Self::from_socket(ws))
-    }
-
-    /// A client on a socket opened elsewhere (custom headers, TCP options).
-    pub fn from_socket(ws: WebSocketStream<MaybeTlsStream<TcpStream>>) -> Self {
-        Self {
-            ws,
-            doc: new_doc(),
-            presence: HashMap::new(),
-            synced: false,
-            closed: None,
-            frames_received: 0,
-            events: Vec::new(),
-        }
-    }
-
-    pub async fn send_message(&mut self, message: Message) -> Result<()> {
-        self.send_raw(message.encode_v1()).await
-    }
-
-    pub async fn send_raw(&mut self, bytes: Vec<u8>) -> Result<()> {
-        self.ws.send(WsMessage::Binary(bytes.into())).await?;
-        Ok(())
-    }
-
-    pub async fn send_text(&mut self, text: &str) -> Result<()> {
-        self.ws.send(WsMessage::Text(text.into())).await?;
-        Ok(())
-    }
-
-    /// Makes a local change and sends it as one update.
-    pub async fn edit(
-        &mut self,
-        change: impl FnOnce(&mut TransactionMut, &XmlFragmentRef),
-    ) -> Result<Vec<u8>> {
-        let frag = self.doc.get_or_insert_xml_fragment("default");
-        let update = {
-            let mut txn = self.doc.transact_mut();
-            change(&mut txn, &frag);
-            txn.encode_update_v1()
-        };
-        self.send_message(Message::Sync(SyncMessage::Update(update.clone())))
-            .await?;
-        Ok(update)
-    }
-
-    /// Appends a paragraph locally only, as an editor does while offline.
-    pub fn append_paragraph_offline(&mut self, text: &str) {
-        let frag = self.doc.get_or_insert_xml_fragment("default");
-        let mut txn = self.doc.transact_mut();
-        let len = frag.len(&txn);
-        let text = yrs::types::xml::XmlIn::from(XmlTextPrelim::new(text));
-        frag.insert(&mut txn, len, XmlElementPrelim::new("paragraph", [text]));
-    }
-
-    /// Appends a paragraph, as Tiptap would.
-    pub async fn append_paragraph(&mut self, text: &str) -> Result<Vec<u8>> {
-        let text = text.to_owned();
-        self.edit(move |txn, frag| {
-            let len = frag.len(txn);
-            frag.insert(
-                txn,
-                len,
-                XmlElementPrelim::new(
-                    "paragraph",
-                    [yrs::types::xml::XmlIn::from(XmlTextPrelim::new(text))],
-                ),
-            );
-        })
-        .await
-    }
-
-    /// The text of each top-level block.
-    pub fn paragraphs(&self) -> Vec<String> {
-        let txn = self.doc.transact();
-        let Some(frag) = txn.get_xml_fragment("default") else {
-            return Vec::new();
-        };
-        frag.children(&txn)
-            .map(|child| match child {
-                XmlOut::Element(el) => el
-                    .children(&txn)
-                    .filter_map(|c| match c {
-                        XmlOut::Text(t) => Some(t.get_string(&txn)),
-                        _ => None,
-                    })
-                    .collect::<String>(),
-                XmlOut::Text(t) => t.get_string(&txn),
-                XmlOut::Fragment(_) => String::new(),
-            })
-            .collect()
-    }
-
-    pub fn state_vector(&self) -> StateVector {
-        self.doc.transact().state_vector()
-    }
-
-    /// Sends our presence.
-    pub async fn set_presence(&mut self, clock: u32, json: &str) -> Result<()> {
-        let mut clients = HashMap::new();
-        clients.insert(
-            self.doc.client_id(),
-            yrs::sync::awareness::AwarenessUpdateEntry {
-                clock,
-                json: json.into(),
-            },
-        );
-        self.send_message(Message::Awareness(AwarenessUpdate { clients }))
-            .await
-    }
-
-    /// Reads and handles messages until `done` holds, the socket closes, or `WAIT` passes.
-    pub async fn wait_for(&mut self, done: impl Fn(&Self) -> bool) -> Result<()> {
-        tokio::time::timeout(WAIT, async {
-            while !done(self) {
-                if self.closed.is_some() {
-                    bail!("the server closed the socket: {:?}", self.closed);
-                }
-                self.read_one().await?;
-            }
-            Ok(())
-        })
-        .await
-        .context("timed out")?
-    }
-
-    /// Waits for the server to close the socket; returns the code and reason.
-    pub async fn expect_close(&mut self) -> Result<(u16, String)> {
-        tokio::time::timeout(WAIT, async {
-            while self.closed.is_none() {
-                self.read_one().await?;
-            }
-            Ok::<_, anyhow::Error>(())
-        })
-        .await
-        .context("timed out waiting for a close")??;
-        self.closed.clone().context("closed")
-    }
-
-    async fn read_one(&mut self) -> Result<()> {
-        let Some(message) = self.ws.next().await else {
-            self.closed.get_or_insert((1006, "stream ended".into()));
-            return Ok(());
-        };
-        match message {
-            Ok(WsMessage::Binary(bytes)) => {
-                self.frames_received += 1;
-                self.handle_frame(&bytes).await
-            }
-            Ok(WsMessage::Close(frame)) => {
-                let (code, reason) = frame
-                    .map(|f| (u16::from(f.code), f.reason.to_string()))
-                    .unwrap_or((u16::from(CloseCode::Status), String::new()));
-                self.closed = Some((code, reason));
-                Ok(())
-            }
-            Ok(_) => Ok(()),
-            Err(error) => {
-                self.closed.get_or_insert((1006, error.to_string()));
-                Ok(())
-            }
-        }
-    }
-
-    async fn handle_frame(&mut self, bytes: &[u8]) -> Result<()> {
-        let message = Message::decode_v1(bytes)?;
-        match message {
-            Message::Sync(SyncMessage::SyncStep1(sv)) => {
-                let diff = self.doc.transact().encode_diff_v1(&sv);
-                self.send_message(Message::Sync(SyncMessage::SyncStep2(diff)))
-                    .await?;
-            }
-            Message::Sync(SyncMessage::SyncStep2(update)) => {
-                self.doc
-                    .transact_mut()
-                    .apply_update(Update::decode_v1(&update)?)?;
-                self.synced = true;
-            }
-            Message::Sync(SyncMessage::Update(update)) => {
-                self.doc
-                    .transact_mut()
-                    .apply_update(Update::decode_v1(&update)?)?;
-            }
-            Message::Awareness(update) => {
-                for (client, entry) in update.clients {
-                    if &*entry.json == "null" {
-                        self.presence.remove(&client.get());
-                    } else {
-                        self.presence.insert(client.get(), entry.json.to_string());
-                    }
-                }
-            }
-            Message::Custom(100, json) => self.events.push(serde_json::from_slice(&json)?),
-            _ => {}
-        }
-        Ok(())
-    }
-
-    /// Asks the server for thread events on this socket, and waits until it has seen the
-    /// request: the room answers one connection's messages in order, so the answer to a
-    /// sync step 1 sent after it proves the subscription is in place.
-    pub async fn subscribe_events(&mut self) -> Result<()> {
-        self.send_message(Message::Custom(100, b"threads".to_vec()))
-            .await?;
-        self.synced = false;
-        let sv = self.state_vector();
-        self.send_message(Message::Sync(SyncMessage::SyncStep1(sv)))
-            .await?;
-        self.wait_for(|c| c.synced).await
-    }
-
-    /// A Yjs anchor (base64 relative positions) around the first occurrence of `word`.
-    pub fn anchor_for(&self, word: &str) -> Result<Value> {
-        use base64::Engine;
-        use yrs::{Assoc, IndexedSequence};
-        let txn = self.doc.transact();
-        let frag = txn.get_xml_fragment("default").context("no content")?;
-        for block in frag.children(&txn) {
-            let XmlOut::Element(el) = block else { continue };
-            for child in el.children(&txn) {
-                let XmlOut::Text(text) = child else { continue };
-                let plain = text.get_string(&txn);
-                if let Some(byte_index) = plain.find(word) {
-                    let index = plain[..byte_index].encode_utf16().count() as u32;
-                    let len = word.encode_utf16().count() as u32;
-                    let start = text
-                        .sticky_index(&txn, index, Assoc::After)
-                        .context("start")?;
-                    let end = text
-                        .sticky_index(&txn, index + len, Assoc::Before)
-                        .context("end")?;
-                    let b64 = base64::engine::general_purpose::STANDARD;
-                    return Ok(
-                        json!({ "start": b64.encode(start.encode_v1()), "end": b64.encode(end.encode_v1()) }),
-                    );
-                }
-            }
-        }
-        bail!("{word} not found")
-    }
-
-    pub async fn close(mut self) -> Result<()> {
-        self.ws.close(None).await?;
-        while let Some(Ok(_)) = self.ws.next().await {}
-        Ok(())
-    }
-}
-
-/// Keeps the `Awareness` type in scope for tests that build updates by hand.
-pub type _Awareness = Awareness;
 
 /// Calls the API and returns status and JSON body.
 pub async fn call(

@@ -25,6 +25,7 @@ mod quarantine;
 mod read_only;
 mod record;
 mod remiss;
+mod schema;
 mod sync;
 mod threads;
 mod trail;

@@ -86,10 +86,7 @@ impl Served {
 
     /// The process has not exited and answers its health check.
     async fn assert_alive(&mut self) -> Result<()> {
-        assert!(
-            self.server.child.try_wait()?.is_none(),
-            "the server process exited"
-        );
+        assert!(!self.server.has_exited()?, "the server process exited");
         let health = self.http.get(self.server.url("/healthz")).send().await?;
         assert_eq!(health.status(), 200);
         Ok(())

