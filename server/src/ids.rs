@@ -111,6 +111,13 @@ impl DocId {
     }
 }
 
+/// A new id for a row of any entity (thread, comment, version, webhook, delivery).
+/// Time-ordered (UUIDv7, monotonic within this process), so rows written in the same
+/// millisecond still list in the order they were written.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().simple().to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,8 +6,8 @@ use axum::routing::get;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::app::AppState;
 use crate::error::ApiJson;
+use crate::state::AppState;
 
 /// The API description.
 #[derive(OpenApi)]

@@ -10,13 +10,13 @@ use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::audit::chain::{self, Verification};
 use crate::audit::{self, Action, Entry};
+use crate::auth::authorize_archived;
 use crate::auth::{AuthUser, Role};
-use crate::documents::routes::authorize_archived;
+use crate::csv_cell::cell;
 use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
-use crate::remiss::compilation::cell;
+use crate::state::AppState;
 
 /// The routes of this module.
 pub fn router() -> Router<AppState> {
@@ -91,7 +91,9 @@ pub async fn audit_trail(
     ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> ApiResult<Response> {
-    let (doc, _, _) = authorize_archived(&state, &id, &who, Role::Owner).await?;
+    let doc = authorize_archived(&state.db, &who, &id, Role::Owner)
+        .await?
+        .doc;
     match query.format.as_deref().unwrap_or("json") {
         "json" => {
             let entries = audit::entries(&state.db, &doc).await?;
@@ -137,7 +139,9 @@ pub async fn verify_trail(
     AuthUser(who): AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<ApiJson<Verification>> {
-    let (doc, _, _) = authorize_archived(&state, &id, &who, Role::Owner).await?;
+    let doc = authorize_archived(&state.db, &who, &id, Role::Owner)
+        .await?
+        .doc;
     let key = audit::key::current()?;
     let head = audit::head::load(&state.db, &doc).await?;
     let entries = audit::entries(&state.db, &doc).await?;

@@ -10,10 +10,10 @@
 use bytes::Bytes;
 use serde::Serialize;
 
-use crate::app::AppState;
 use crate::cluster::Notice;
 use crate::comments::model::ThreadResponse;
 use crate::ids::DocId;
+use crate::state::AppState;
 use crate::sync::protocol::write_var;
 use crate::sync::room::RoomCommand;
 

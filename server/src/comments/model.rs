@@ -3,11 +3,8 @@
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 
-/// A new thread or comment id. Time-ordered (UUIDv7, monotonic within this process), so
-/// comments written in the same millisecond still list in the order they were written.
-pub fn new_id() -> String {
-    uuid::Uuid::now_v7().simple().to_string()
-}
+/// Kept for callers being moved to [`crate::ids::new_id`].
+pub use crate::ids::new_id;
 
 /// What an organisation says about the passage (the remiss vocabulary).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

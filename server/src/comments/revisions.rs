@@ -11,11 +11,11 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 
-use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
 use crate::comments::model::RevisionResponse;
 use crate::documents::routes::authorize;
 use crate::error::{ApiJson, ApiPath, ApiResult, AppError, ErrorResponse};
+use crate::state::AppState;
 
 /// The routes of this module.
 pub fn router() -> Router<AppState> {

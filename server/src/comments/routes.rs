@@ -12,7 +12,6 @@ use yrs::{ReadTxn, Transact};
 
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
 use crate::comments::anchor::{self, Anchor};
 use crate::comments::changes::{self, Change, author};
@@ -24,6 +23,7 @@ use crate::documents::routes::authorize;
 use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
 use crate::ids::DocId;
 use crate::limits::quota::{self, Creation};
+use crate::state::AppState;
 use crate::versions::model::VersionRef;
 
 /// Longest comment, motivation or proposal, in characters.

@@ -7,9 +7,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::audit::{self, Action};
-use crate::auth::{AuthUser, Identity, PrincipalKind, Role, access::effective_role};
+use crate::auth::{AuthUser, Identity, PrincipalKind, Role};
 use crate::cluster::Notice;
 use crate::documents::content::{self, Format};
 use crate::documents::model::*;
@@ -17,6 +16,7 @@ use crate::documents::store::NewDocument;
 use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
 use crate::ids::{DocId, OrgId, UserId};
 use crate::limits::quota::{self, Creation};
+use crate::state::AppState;
 use crate::sync::close::{self, CloseReason};
 
 /// Largest Markdown accepted for a new document, in bytes.
@@ -46,45 +46,41 @@ pub fn router() -> Router<AppState> {
         .route("/api/documents/{id}/text", get(document_text))
 }
 
-/// Loads a live document and checks that the caller has at least `needed` on it. An
-/// archived document answers 410 `document_archived` to members (404 to others).
+/// The access check with the document's row, for callers being moved to
+/// [`crate::auth::authorize`] (kept for callers being moved; the row is read after the
+/// check, as before).
 pub async fn authorize(
     state: &AppState,
     id: &str,
     who: &Identity,
     needed: Role,
 ) -> ApiResult<(DocId, DocumentRow, Role)> {
-    let (id, row, role) = authorize_archived(state, id, who, needed).await?;
-    if row.archived_at.is_some() {
-        return Err(AppError::Archived(
-            "this document is archived; its owners can still read its audit trail".into(),
-        ));
-    }
-    Ok((id, row, role))
+    let grant = crate::auth::authorize(&state.db, who, id, needed).await?;
+    with_row(state, grant).await
 }
 
-/// As [`authorize`], but archived documents pass too: for the audit trail, which stays
-/// readable after the document is archived.
+/// As [`authorize`], archived documents included (kept for callers being moved to
+/// [`crate::auth::authorize_archived`]).
 pub async fn authorize_archived(
     state: &AppState,
     id: &str,
     who: &Identity,
     needed: Role,
 ) -> ApiResult<(DocId, DocumentRow, Role)> {
-    let not_found = || AppError::NotFound("no such document".into());
-    let id = DocId::parse(id).map_err(|_| not_found())?;
-    let row = state.db.document(&id).await?.ok_or_else(not_found)?;
-    let members = state.db.members(&id).await?;
-    let role = effective_role(&members, &who.user, &who.org)
-        .ok_or_else(|| AppError::Forbidden("you have no access to this document".into()))?;
-    if role < needed {
-        return Err(AppError::Forbidden(format!(
-            "this needs the {} role; you are {}",
-            needed.as_str(),
-            role.as_str()
-        )));
-    }
-    Ok((id, row, role))
+    let grant = crate::auth::authorize_archived(&state.db, who, id, needed).await?;
+    with_row(state, grant).await
+}
+
+async fn with_row(
+    state: &AppState,
+    grant: crate::auth::Grant,
+) -> ApiResult<(DocId, DocumentRow, Role)> {
+    let row = state
+        .db
+        .document(&grant.doc)
+        .await?
+        .ok_or_else(|| AppError::NotFound("no such document".into()))?;
+    Ok((grant.doc, row, grant.role))
 }
 
 pub(crate) fn check_title(title: &str) -> ApiResult<String> {

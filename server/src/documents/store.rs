@@ -1,6 +1,6 @@
 //! SQL for documents and their membership.
 
-use crate::auth::{Member, PrincipalKind, Role};
+use crate::auth::{PrincipalKind, Role};
 use crate::documents::model::{DocumentRow, MemberRow};
 use crate::ids::{DocId, OrgId, UserId};
 use crate::on_pool;
@@ -169,31 +169,6 @@ impl Db {
             .fetch_all(pool)
             .await?)
         })
-    }
-
-    /// The membership as access checks need it.
-    pub async fn members(&self, id: &DocId) -> Result<Vec<Member>, StoreError> {
-        let rows: Vec<(String, String, String)> = on_pool!(self, pool => {
-            sqlx::query_as("SELECT principal_kind, principal_id, role FROM document_members WHERE doc_id = $1")
-                .bind(id.as_str())
-                .fetch_all(pool)
-                .await?
-        });
-        Ok(rows
-            .into_iter()
-            .filter_map(|(kind, id, role)| {
-                let kind = match kind.as_str() {
-                    "org" => PrincipalKind::Org,
-                    "user" => PrincipalKind::User,
-                    _ => return None,
-                };
-                Some(Member {
-                    kind,
-                    id,
-                    role: role.parse().ok()?,
-                })
-            })
-            .collect())
     }
 
     /// Gives a principal a role, replacing any role it had.

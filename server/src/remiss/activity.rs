@@ -10,11 +10,11 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::app::AppState;
 use crate::audit::{self, Action};
 use crate::auth::Identity;
 use crate::ids::{DocId, OrgId};
 use crate::remiss::store::FirstMoment;
+use crate::state::AppState;
 use crate::storage::StoreError;
 
 /// The (document, organisation) pairs whose first open this node has already recorded.

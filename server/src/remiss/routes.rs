@@ -5,7 +5,6 @@ use axum::extract::State;
 use axum::routing::{get, post};
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::audit::{self, Action};
 use crate::auth::{AuthUser, Role};
 use crate::comments::routes::MAX_TEXT_CHARS;
@@ -16,6 +15,7 @@ use crate::remiss::model::{Answer, AnswerRequest, Phase, RoundResponse, UpdateRo
 use crate::remiss::round;
 use crate::remiss::store::RoundUpdate;
 use crate::remiss::{deadline, exports};
+use crate::state::AppState;
 
 /// Longest diarienummer, in characters.
 const MAX_DIARIENUMMER_CHARS: usize = 100;

@@ -8,14 +8,14 @@ use axum::routing::get;
 use serde_json::json;
 use yrs::{ReadTxn, StateVector, Transact};
 
-use crate::app::AppState;
 use crate::audit::{self, Action};
 use crate::auth::{AuthUser, Role};
-use crate::comments::model::new_id;
 use crate::documents::content::{self, Format};
 use crate::documents::routes::authorize;
 use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
 use crate::ids::DocId;
+use crate::ids::new_id;
+use crate::state::AppState;
 use crate::storage::now_ms;
 use crate::versions::diff::{diff_paragraphs, paragraphs};
 use crate::versions::model::*;

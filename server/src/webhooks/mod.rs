@@ -40,7 +40,7 @@ macro_rules! queue_webhook_deliveries {
                 if !$crate::webhooks::model::wants(&events, event) {
                     continue;
                 }
-                let id = $crate::comments::model::new_id();
+                let id = $crate::ids::new_id();
                 let payload = $crate::webhooks::model::payload(&id, event, $doc, $entry);
                 sqlx::query(
                     "INSERT INTO webhook_deliveries (id, webhook_id, doc_id, event, payload, status, attempts, \

@@ -9,13 +9,13 @@ use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::audit::{self, Action};
 use crate::auth::{AuthUser, Role};
-use crate::comments::model::new_id;
 use crate::documents::routes::authorize;
 use crate::error::{ApiJson, ApiPath, ApiResult, AppError, ErrorResponse};
 use crate::ids::DocId;
+use crate::ids::new_id;
+use crate::state::AppState;
 use crate::storage::now_ms;
 use crate::webhooks::model::*;
 use crate::webhooks::signature::new_secret;
