@@ -5,14 +5,12 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
-use serde_json::json;
 
-use crate::audit::{self, Action};
-use crate::auth::{AuthUser, Identity, PrincipalKind, Role};
+use crate::auth::{AuthUser, Identity, Role};
 use crate::cluster::Notice;
+use crate::documents::changes;
 use crate::documents::content::{self, Format};
 use crate::documents::model::*;
-use crate::documents::store::NewDocument;
 use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
 use crate::ids::{DocId, OrgId, UserId};
 use crate::limits::quota::{self, Creation};
@@ -153,31 +151,10 @@ pub async fn create_document(
         }
         _ => None,
     };
-    state.db.ensure_user(&who.user, &who.name, &who.org).await?;
     let id = DocId::generate();
-    state
-        .db
-        .create_document(NewDocument {
-            id: &id,
-            title: &title,
-            owner_org: &who.org,
-            created_by: &who.user,
-            initial_update,
-        })
-        .await?;
-    let row = state
-        .db
-        .document(&id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("the new document vanished"))?;
-    audit::record(
-        &state.db,
-        &id,
-        Some(&who),
-        Action::DocumentCreated,
-        json!({"title": title}),
-    )
-    .await?;
+    let mut tx = state.db.transaction_for(&id).await?;
+    let row = changes::create(&mut tx, &id, &who, &title, initial_update).await?;
+    tx.commit().await?;
     Ok((
         StatusCode::CREATED,
         ApiJson(DocumentResponse::new(row, Role::Owner)),
@@ -233,19 +210,9 @@ pub async fn archive_document(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     let (id, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
-    if !state.db.archive_document(&id, &who.user).await? {
-        return Err(AppError::Archived(
-            "this document is already archived".into(),
-        ));
-    }
-    audit::record(
-        &state.db,
-        &id,
-        Some(&who),
-        Action::DocumentArchived,
-        json!({}),
-    )
-    .await?;
+    let mut tx = state.db.transaction_for(&id).await?;
+    changes::archive(&mut tx, &id, &who).await?;
+    tx.commit().await?;
     state
         .rooms
         .close_document(
@@ -293,24 +260,9 @@ pub async fn set_org_member(
 ) -> ApiResult<ApiJson<Vec<MemberResponse>>> {
     let (id, row, _) = authorize(&state, &id, &who, Role::Owner).await?;
     let org = OrgId::parse(org)?;
-    if org.as_str() == row.owner_org && request.role != Role::Owner {
-        return Err(AppError::Conflict(
-            "the owning organisation stays owner".into(),
-        ));
-    }
-    state.db.ensure_org(&org, org.as_str()).await?;
-    let grant = Grant::new(&state, &id, PrincipalKind::Org, org.as_str()).await?;
-    state
-        .db
-        .set_member(
-            &id,
-            PrincipalKind::Org,
-            org.as_str(),
-            request.role,
-            &who.user,
-        )
-        .await?;
-    grant.record(&state, &who, Some(request.role)).await?;
+    let mut tx = state.db.transaction_for(&id).await?;
+    changes::set_org_role(&mut tx, (&id, &row.owner_org), &who, &org, request.role).await?;
+    tx.commit().await?;
     if org.as_str() != row.owner_org {
         state.db.record_invited(&id, &org).await?;
         state.seen_opens.forget(&id, &org);
@@ -328,22 +280,9 @@ pub async fn remove_org_member(
     ApiPath((id, org)): ApiPath<(String, String)>,
 ) -> ApiResult<ApiJson<Vec<MemberResponse>>> {
     let (id, row, _) = authorize(&state, &id, &who, Role::Owner).await?;
-    if org == row.owner_org {
-        return Err(AppError::Conflict(
-            "the owning organisation cannot be removed".into(),
-        ));
-    }
-    let grant = Grant::new(&state, &id, PrincipalKind::Org, &org).await?;
-    if !state
-        .db
-        .remove_member(&id, PrincipalKind::Org, &org)
-        .await?
-    {
-        return Err(AppError::NotFound(
-            "that organisation has no role here".into(),
-        ));
-    }
-    grant.record(&state, &who, None).await?;
+    let mut tx = state.db.transaction_for(&id).await?;
+    changes::remove_org(&mut tx, (&id, &row.owner_org), &who, &org).await?;
+    tx.commit().await?;
     membership_changed(&state, &id).await
 }
 
@@ -357,20 +296,12 @@ pub async fn set_user_member(
     ApiPath((id, user)): ApiPath<(String, String)>,
     ApiJson(request): ApiJson<SetMemberRequest>,
 ) -> ApiResult<ApiJson<Vec<MemberResponse>>> {
-    let (id, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
+    let grant = crate::auth::authorize(&state.db, &who, &id, Role::Owner).await?;
     let user = UserId::parse(user)?;
-    let grant = Grant::new(&state, &id, PrincipalKind::User, user.as_str()).await?;
-    state
-        .db
-        .set_member(
-            &id,
-            PrincipalKind::User,
-            user.as_str(),
-            request.role,
-            &who.user,
-        )
-        .await?;
-    grant.record(&state, &who, Some(request.role)).await?;
+    let mut tx = state.db.transaction_for(&grant.doc).await?;
+    changes::set_user_role(&mut tx, &grant.doc, &who, &user, request.role).await?;
+    tx.commit().await?;
+    let id = grant.doc;
     membership_changed(&state, &id).await
 }
 
@@ -383,71 +314,16 @@ pub async fn remove_user_member(
     AuthUser(who): AuthUser,
     ApiPath((id, user)): ApiPath<(String, String)>,
 ) -> ApiResult<ApiJson<Vec<MemberResponse>>> {
-    let (id, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
-    let grant = Grant::new(&state, &id, PrincipalKind::User, &user).await?;
-    if !state
-        .db
-        .remove_member(&id, PrincipalKind::User, &user)
-        .await?
-    {
-        return Err(AppError::NotFound(
-            "that user has no role of their own here".into(),
-        ));
-    }
-    grant.record(&state, &who, None).await?;
+    let grant = crate::auth::authorize(&state.db, &who, &id, Role::Owner).await?;
+    let mut tx = state.db.transaction_for(&grant.doc).await?;
+    changes::remove_user(&mut tx, &grant.doc, &who, &user).await?;
+    tx.commit().await?;
+    let id = grant.doc;
     membership_changed(&state, &id).await
 }
 
 /// Pushes the new membership to the live room, so revoked or lowered roles take effect
 /// on open sockets now, and answers with the new list.
-/// A change to one principal's role, remembered from before it is made so the audit
-/// trail can say whether it was an invitation, a change or a removal.
-struct Grant<'a> {
-    doc: &'a DocId,
-    kind: PrincipalKind,
-    principal: &'a str,
-    before: Option<Role>,
-}
-
-impl<'a> Grant<'a> {
-    async fn new(
-        state: &AppState,
-        doc: &'a DocId,
-        kind: PrincipalKind,
-        principal: &'a str,
-    ) -> ApiResult<Self> {
-        let members = state.db.members(doc).await?;
-        let before = members
-            .iter()
-            .find(|m| m.kind == kind && m.id == principal)
-            .map(|m| m.role);
-        Ok(Self {
-            doc,
-            kind,
-            principal,
-            before,
-        })
-    }
-
-    /// Records the change once made; setting the role it already had records nothing.
-    async fn record(self, state: &AppState, who: &Identity, after: Option<Role>) -> ApiResult<()> {
-        let action = match (self.before, after) {
-            (None, Some(_)) => Action::MemberInvited,
-            (Some(b), Some(a)) if b != a => Action::MemberRoleChanged,
-            (Some(_), None) => Action::MemberRemoved,
-            _ => return Ok(()),
-        };
-        let detail = json!({
-            "kind": self.kind.as_str(),
-            "principal": self.principal,
-            "from": self.before.map(Role::as_str),
-            "to": after.map(Role::as_str),
-        });
-        audit::record(&state.db, self.doc, Some(who), action, detail).await?;
-        Ok(())
-    }
-}
-
 async fn membership_changed(
     state: &AppState,
     id: &DocId,

@@ -9,6 +9,7 @@
 //! with `FOR UPDATE SKIP LOCKED`, so two nodes never take the same one), sends them, and
 //! records every attempt; a restart or a dead node loses nothing.
 
+pub mod changes;
 pub mod delivery;
 pub mod model;
 pub mod routes;

@@ -7,9 +7,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
-use serde_json::json;
 
-use crate::audit::{self, Action};
 use crate::auth::{AuthUser, Role};
 use crate::documents::routes::authorize;
 use crate::error::{ApiJson, ApiPath, ApiResult, AppError, ErrorResponse};
@@ -17,6 +15,7 @@ use crate::ids::DocId;
 use crate::ids::new_id;
 use crate::state::AppState;
 use crate::storage::now_ms;
+use crate::webhooks::changes;
 use crate::webhooks::model::*;
 use crate::webhooks::signature::new_secret;
 use crate::webhooks::target;
@@ -96,16 +95,9 @@ pub async fn create_webhook(
         created_by: who.user.to_string(),
         created_at: now_ms(),
     };
-    state.db.insert_webhook(&row).await?;
-    let detail = json!({"webhook": row.id, "url": row.url, "events": events});
-    audit::record(
-        &state.db,
-        &doc,
-        Some(&who),
-        Action::WebhookRegistered,
-        detail,
-    )
-    .await?;
+    let mut tx = state.db.transaction_for(&doc).await?;
+    changes::register(&mut tx, &doc, &row, &events, &who).await?;
+    tx.commit().await?;
     let secret = row.secret.clone();
     Ok((
         StatusCode::CREATED,
@@ -141,11 +133,9 @@ pub async fn delete_webhook(
 ) -> ApiResult<StatusCode> {
     let (doc, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
     let hook = own_webhook(&state, &doc, &wid).await?;
-    if !state.db.delete_webhook(&doc, &wid).await? {
-        return Err(AppError::NotFound("no such webhook".into()));
-    }
-    let detail = json!({"webhook": hook.id, "url": hook.url});
-    audit::record(&state.db, &doc, Some(&who), Action::WebhookRemoved, detail).await?;
+    let mut tx = state.db.transaction_for(&doc).await?;
+    changes::remove(&mut tx, &doc, &hook, &who).await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
