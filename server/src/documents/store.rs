@@ -236,9 +236,8 @@ impl Db {
         });
         let mut out: Vec<(DocumentRow, Role)> = Vec::with_capacity(rows.len());
         for row in rows {
-            let Ok(role) = row.role.parse::<Role>() else {
-                continue;
-            };
+            // An unknown stored role is a corrupt row, never a row to skip.
+            let role = row.role.parse::<Role>().map_err(StoreError::Corrupt)?;
             match out.iter_mut().find(|(d, _)| d.id == row.doc.id) {
                 Some((_, best)) => *best = (*best).max(role),
                 None => out.push((row.doc, role)),

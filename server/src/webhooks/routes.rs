@@ -160,20 +160,13 @@ pub async fn list_deliveries(
     }
     let list = deliveries
         .into_iter()
-        .filter_map(|d| {
-            let status = match d.status.as_str() {
-                "pending" => DeliveryStatus::Pending,
-                "delivered" => DeliveryStatus::Delivered,
-                _ => DeliveryStatus::Failed,
-            };
-            Some(DeliveryResponse {
-                event: Event::parse(&d.event)?,
-                status,
-                created_at: d.created_at,
-                next_attempt_at: (status == DeliveryStatus::Pending).then_some(d.next_attempt_at),
-                attempts: by_delivery.remove(&d.id).unwrap_or_default(),
-                id: d.id,
-            })
+        .map(|d| DeliveryResponse {
+            event: d.event,
+            status: d.status,
+            created_at: d.created_at,
+            next_attempt_at: (d.status == DeliveryStatus::Pending).then_some(d.next_attempt_at),
+            attempts: by_delivery.remove(&d.id).unwrap_or_default(),
+            id: d.id,
         })
         .collect();
     Ok(ApiJson(list))

@@ -2,7 +2,7 @@
 
 use crate::ids::DocId;
 use crate::storage::{BeginWrite, Db, StoreError, Tx};
-use crate::webhooks::model::{AttemptRow, DeliveryRow, WebhookRow};
+use crate::webhooks::model::{AttemptRow, DeliveryRow, DeliveryStatus, WebhookRow};
 use crate::{on_pool, on_tx};
 
 /// The columns of a [`DeliveryRow`].
@@ -169,9 +169,9 @@ impl Db {
         outcome: AttemptOutcome,
     ) -> Result<(), StoreError> {
         let (status, next) = match outcome {
-            AttemptOutcome::Delivered => ("delivered", attempt.at),
-            AttemptOutcome::RetryAt(at) => ("pending", at),
-            AttemptOutcome::GaveUp => ("failed", attempt.at),
+            AttemptOutcome::Delivered => (DeliveryStatus::Delivered, attempt.at),
+            AttemptOutcome::RetryAt(at) => (DeliveryStatus::Pending, at),
+            AttemptOutcome::GaveUp => (DeliveryStatus::Failed, attempt.at),
         };
         on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
@@ -191,7 +191,7 @@ impl Db {
                 "UPDATE webhook_deliveries SET status = $2, attempts = $3, next_attempt_at = $4 WHERE id = $1",
             )
             .bind(&attempt.delivery_id)
-            .bind(status)
+            .bind(status.as_str())
             .bind(attempt.attempt)
             .bind(next)
             .execute(&mut *tx)
