@@ -1,4 +1,4 @@
-//! Building and running a server: the state every handler shares and the router.
+//! Building and running a server: its state ([`crate::state`]) and the router.
 //!
 //! `App::build` binds the listener first (port 0 is fine), so tests learn the port
 //! before the server runs, and everything else is constructed from a [`Config`] alone.
@@ -35,24 +35,8 @@ use crate::sync::live::Reloaders;
 use crate::sync::room::{RoomContext, RoomSettings};
 use crate::webhooks::delivery::DeliverySettings;
 
-/// What every handler can reach; cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    pub config: Arc<Config>,
-    pub db: Db,
-    pub journal: Journal,
-    /// The link to the other nodes (a no-op on SQLite).
-    pub cluster: Cluster,
-    pub tokens: Arc<TokenKeys>,
-    pub rooms: RoomRegistry,
-    pub metrics: Arc<Metrics>,
-    /// Invitees' first opens already recorded by this node (`remiss::activity`).
-    pub seen_opens: crate::remiss::SeenOpens,
-    /// Connections per address and the login throttle.
-    pub limits: Arc<Limits>,
-    /// Cancelled when the server starts shutting down; sockets and rooms watch it.
-    pub shutdown: CancellationToken,
-}
+/// Kept for callers being moved to [`crate::state::AppState`].
+pub use crate::state::AppState;
 
 /// A server bound to its address, ready to run.
 pub struct App {

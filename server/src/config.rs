@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-use crate::audit::key::KeySource;
 use crate::limits::LimitSettings;
 use crate::security_headers::HttpSettings;
 
@@ -16,6 +15,20 @@ pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
 /// The audit key of [`Config::for_tests`]: every server in a test process signs with it,
 /// since the key in use is process-wide (`audit::key`).
 pub const TEST_AUDIT_KEY: &str = "forankra-test-audit-key-0123456789abcdef";
+
+/// How often each node rereads the members of its open documents (`sync::membership`).
+pub const DEFAULT_MEMBERSHIP_RECHECK: Duration = Duration::from_secs(1);
+
+/// Where the key comes from.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    /// The key itself (`FORANKRA_AUDIT_KEY`), at least [`crate::audit::key::MIN_KEY_BYTES`] bytes.
+    Value(SecretString),
+    /// A file holding it; created (mode 0600) at the first start if absent.
+    File(PathBuf),
+    /// [`crate::audit::key::default_key_path`] for the database in use.
+    Default,
+}
 
 /// Where JWTs are checked against.
 #[derive(Debug, Clone)]
@@ -76,7 +89,7 @@ impl Config {
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             max_body_bytes: 4 * 1024 * 1024,
             room_idle_unload: Duration::from_secs(30),
-            membership_recheck: crate::sync::membership::DEFAULT_RECHECK,
+            membership_recheck: DEFAULT_MEMBERSHIP_RECHECK,
             compact_after_updates: 500,
             web_dir: None,
             demo: false,

@@ -9,8 +9,8 @@ use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
 use crate::error::ApiJson;
+use crate::state::AppState;
 
 /// The routes of this module, each with its OpenAPI operation: `routes!` takes the path
 /// and method from the handler's `#[utoipa::path]`, so they are written once.

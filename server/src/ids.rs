@@ -152,6 +152,12 @@ impl CommentId {
     }
 }
 
+/// A new id for a row of any other entity (version, webhook, delivery): time-ordered as
+/// [`time_ordered`].
+pub fn new_id() -> String {
+    time_ordered()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

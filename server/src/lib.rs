@@ -11,6 +11,7 @@ pub mod cli;
 pub mod cluster;
 pub mod comments;
 pub mod config;
+pub mod csv_cell;
 pub mod demo;
 pub mod documents;
 pub mod error;
@@ -24,6 +25,7 @@ pub mod openapi;
 pub mod remiss;
 pub mod security_headers;
 pub mod serve;
+pub mod state;
 pub mod storage;
 #[doc(hidden)]
 pub mod structured_fuzzing;
@@ -34,5 +36,6 @@ pub mod vocabulary;
 pub mod web;
 pub mod webhooks;
 
-pub use app::{App, AppState};
+pub use app::App;
 pub use config::Config;
+pub use state::AppState;

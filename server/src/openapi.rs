@@ -15,8 +15,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::app::AppState;
 use crate::error::ApiJson;
+use crate::state::AppState;
 
 /// The path the document is served at (itself a plain route, not part of the document).
 pub const DOCUMENT_PATH: &str = "/api/openapi.json";

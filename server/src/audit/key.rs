@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use hmac::{Hmac, Mac};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use sha2::Sha256;
 
 use crate::on_pool;
@@ -38,16 +38,8 @@ pub const KEY_CHECK_SETTING: &str = "audit_key_check";
 /// The file name used on PostgreSQL when no key file is named.
 pub const DEFAULT_KEY_FILE: &str = "forankra-audit.key";
 
-/// Where the key comes from.
-#[derive(Debug, Clone)]
-pub enum KeySource {
-    /// The key itself (`FORANKRA_AUDIT_KEY`), at least [`MIN_KEY_BYTES`] bytes.
-    Value(SecretString),
-    /// A file holding it; created (mode 0600) at the first start if absent.
-    File(PathBuf),
-    /// [`default_key_path`] for the database in use.
-    Default,
-}
+/// Where the key comes from (a setting, so it is defined with the others).
+pub use crate::config::KeySource;
 
 /// Why the key could not be set up. Each is fatal at start: serving with the wrong key
 /// would make every new entry unverifiable.

@@ -10,13 +10,13 @@ use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
 use crate::audit::chain::{self, Verification};
 use crate::audit::{self, Action, Entry};
+use crate::auth::authorize_archived;
 use crate::auth::{AuthUser, Role};
-use crate::documents::routes::authorize_archived;
+use crate::csv_cell::cell;
 use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
-use crate::remiss::compilation::cell;
+use crate::state::AppState;
 
 /// The routes of this module, each with its OpenAPI operation: `routes!` takes the path
 /// and method from the handler's `#[utoipa::path]`, so they are written once.
@@ -92,7 +92,9 @@ pub async fn audit_trail(
     ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> ApiResult<Response> {
-    let (doc, _, _) = authorize_archived(&state, &id, &who, Role::Owner).await?;
+    let doc = authorize_archived(&state.db, &who, &id, Role::Owner)
+        .await?
+        .doc;
     match query.format.as_deref().unwrap_or("json") {
         "json" => {
             let entries = audit::entries(&state.db, &doc).await?;
@@ -138,7 +140,9 @@ pub async fn verify_trail(
     AuthUser(who): AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<ApiJson<Verification>> {
-    let (doc, _, _) = authorize_archived(&state, &id, &who, Role::Owner).await?;
+    let doc = authorize_archived(&state.db, &who, &id, Role::Owner)
+        .await?
+        .doc;
     let key = audit::key::current()?;
     let head = audit::head::load(&state.db, &doc).await?;
     let entries = audit::entries(&state.db, &doc).await?;

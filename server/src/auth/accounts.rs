@@ -44,6 +44,20 @@ impl Tx {
         });
         Ok(())
     }
+
+    /// Makes the organisation exist inside the caller's transaction; an existing name is
+    /// kept.
+    pub async fn ensure_org(&mut self, id: &OrgId, name: &str) -> Result<(), StoreError> {
+        on_tx!(self, conn => {
+            sqlx::query(ENSURE_ORG)
+                .bind(id.as_str())
+                .bind(name)
+                .bind(now_ms())
+                .execute(&mut *conn)
+                .await?;
+        });
+        Ok(())
+    }
 }
 
 /// A user who can log in with a password.

@@ -1,11 +1,12 @@
 //! The `AuthUser` extractor: a handler that takes one is only reached with a valid token.
 
-use axum::extract::FromRequestParts;
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
-use crate::app::AppState;
-use crate::auth::jwt::{AuthError, Identity};
+use crate::auth::jwt::{AuthError, Identity, TokenKeys};
 use crate::error::AppError;
 
 /// The caller, from `Authorization: Bearer <jwt>`.
@@ -22,10 +23,15 @@ impl From<AuthError> for AppError {
     }
 }
 
-impl FromRequestParts<AppState> for AuthUser {
+/// Needs only the token keys, so any state that has them will do.
+impl<S> FromRequestParts<S> for AuthUser
+where
+    S: Send + Sync,
+    Arc<TokenKeys>: FromRef<S>,
+{
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
         let header = parts
             .headers
             .get(AUTHORIZATION)
@@ -35,6 +41,7 @@ impl FromRequestParts<AppState> for AuthUser {
         let token = header
             .strip_prefix("Bearer ")
             .ok_or_else(|| AuthError::Invalid("expected `Authorization: Bearer <token>`".into()))?;
-        Ok(AuthUser(state.tokens.verify(token.trim())?))
+        let tokens = Arc::<TokenKeys>::from_ref(state);
+        Ok(AuthUser(tokens.verify(token.trim())?))
     }
 }

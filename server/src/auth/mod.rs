@@ -7,11 +7,13 @@
 
 pub mod access;
 pub mod accounts;
+pub mod authorize;
 pub mod extractor;
 pub mod jwt;
 pub mod password;
 pub mod routes;
 
 pub use access::{Member, PrincipalKind, Role};
+pub use authorize::{AccessError, Grant, authorize, authorize_archived};
 pub use extractor::AuthUser;
 pub use jwt::{AuthError, Identity, TokenKeys};

@@ -1,19 +1,21 @@
 //! `POST /api/login`, `GET /api/me` and `GET /api/organisations`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, FromRef, State};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
-use crate::app::AppState;
-use crate::auth::AuthUser;
 use crate::auth::jwt::Identity;
 use crate::auth::password::verify_password;
+use crate::auth::{AuthUser, TokenKeys};
 use crate::error::{ApiJson, ApiResult, AppError};
 use crate::ids::{OrgId, UserId};
-use crate::limits::{ClientIp, LoginLimit, Throttled};
+use crate::limits::{ClientIp, Limits, LoginLimit, Throttled};
+use crate::metrics::Metrics;
+use crate::storage::Db;
 
 /// How long a token from a password login lasts: a working day.
 pub const LOGIN_TOKEN_TTL: Duration = Duration::from_secs(12 * 3600);
@@ -25,9 +27,42 @@ pub const MAX_CREDENTIAL_CHARS: usize = 256;
 /// and issue 13 sent 4 MB usernames).
 const MAX_LOGIN_BODY_BYTES: usize = 16 * 1024;
 
+/// What these routes need of the server's state; any state with these parts provides it,
+/// so this module does not depend on the whole `AppState`.
+#[derive(Clone)]
+pub struct LoginContext {
+    pub db: Db,
+    pub tokens: Arc<TokenKeys>,
+    pub limits: Arc<Limits>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl<S> FromRef<S> for LoginContext
+where
+    Db: FromRef<S>,
+    Arc<TokenKeys>: FromRef<S>,
+    Arc<Limits>: FromRef<S>,
+    Arc<Metrics>: FromRef<S>,
+{
+    fn from_ref(state: &S) -> Self {
+        Self {
+            db: Db::from_ref(state),
+            tokens: Arc::from_ref(state),
+            limits: Arc::from_ref(state),
+            metrics: Arc::from_ref(state),
+        }
+    }
+}
+
 /// The routes of this module, each with its OpenAPI operation: `routes!` takes the path
 /// and method from the handler's `#[utoipa::path]`, so they are written once.
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    LoginContext: FromRef<S>,
+    Arc<TokenKeys>: FromRef<S>,
+    Arc<Limits>: FromRef<S>,
+{
     OpenApiRouter::new()
         .routes(routes!(login).layer(DefaultBodyLimit::max(MAX_LOGIN_BODY_BYTES)))
         .routes(routes!(me))
@@ -81,7 +116,7 @@ pub struct OrganisationResponse {
             headers(("Retry-After" = u64, description = "Seconds until the next attempt counts")))))]
 #[tracing::instrument(skip(state, request), fields(username = tracing::field::Empty))]
 pub async fn login(
-    State(state): State<AppState>,
+    State(state): State<LoginContext>,
     ClientIp(ip): ClientIp,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> ApiResult<ApiJson<LoginResponse>> {
@@ -107,7 +142,7 @@ pub async fn login(
 }
 
 /// Counts a throttled login and answers it.
-fn login_throttled(state: &AppState, throttled: Throttled) -> AppError {
+fn login_throttled(state: &LoginContext, throttled: Throttled) -> AppError {
     let hits = &state.metrics.limit_hits;
     let (counter, message) = match throttled.limit {
         LoginLimit::Account => (
@@ -125,7 +160,10 @@ fn login_throttled(state: &AppState, throttled: Throttled) -> AppError {
 }
 
 /// The password check behind [`login`].
-async fn check_login(state: &AppState, request: LoginRequest) -> ApiResult<ApiJson<LoginResponse>> {
+async fn check_login(
+    state: &LoginContext,
+    request: LoginRequest,
+) -> ApiResult<ApiJson<LoginResponse>> {
     if !state.tokens.can_issue() {
         return Err(AppError::BadRequest(
             "password login is disabled: this server trusts an external identity provider".into(),
@@ -151,7 +189,7 @@ async fn check_login(state: &AppState, request: LoginRequest) -> ApiResult<ApiJs
 #[utoipa::path(get, path = "/api/me", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = MeResponse), (status = 401, body = crate::error::ErrorResponse)))]
 pub async fn me(
-    State(state): State<AppState>,
+    State(state): State<LoginContext>,
     AuthUser(identity): AuthUser,
 ) -> ApiResult<ApiJson<MeResponse>> {
     Ok(ApiJson(me_response(&state, identity).await?))
@@ -161,7 +199,7 @@ pub async fn me(
 #[utoipa::path(get, path = "/api/organisations", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = [OrganisationResponse])))]
 pub async fn list_organisations(
-    State(state): State<AppState>,
+    State(state): State<LoginContext>,
     _caller: AuthUser,
 ) -> ApiResult<ApiJson<Vec<OrganisationResponse>>> {
     let orgs = state.db.orgs().await?;
@@ -175,7 +213,7 @@ pub async fn list_organisations(
     ))
 }
 
-async fn me_response(state: &AppState, identity: Identity) -> ApiResult<MeResponse> {
+async fn me_response(state: &LoginContext, identity: Identity) -> ApiResult<MeResponse> {
     let org_name = state
         .db
         .org(&identity.org)

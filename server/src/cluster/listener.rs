@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 
-use crate::app::AppState;
 use crate::cluster::NODE_TIMEOUT;
 use crate::cluster::notice::{CHANNEL, Envelope, Notice};
 use crate::ids::DocId;
+use crate::state::AppState;
 use crate::sync::close::{self, CloseReason};
 use crate::sync::live::Reloaders;
 use crate::sync::room::{RemoteNotice, RoomCommand};

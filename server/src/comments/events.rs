@@ -12,9 +12,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use serde::Serialize;
 
-use crate::app::AppState;
 use crate::comments::model::ThreadResponse;
 use crate::ids::DocId;
+use crate::state::AppState;
 use crate::sync::hooks::{Hooks, MessageKind};
 use crate::sync::live::{LiveEvent, Reload, Reloaders};
 use crate::sync::protocol::write_var;

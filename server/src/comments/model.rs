@@ -6,12 +6,8 @@ use sqlx::FromRow;
 use crate::ids::{CommentId, DocId, ThreadId};
 use crate::vocabulary::text_vocabulary;
 
-/// A new time-ordered id for rows of other modules (versions, webhooks); threads and
-/// comments use [`ThreadId::generate`](crate::ids::ThreadId::generate) and
-/// [`CommentId::generate`](crate::ids::CommentId::generate).
-pub fn new_id() -> String {
-    crate::ids::time_ordered()
-}
+/// Kept for callers being moved to [`crate::ids::new_id`].
+pub use crate::ids::new_id;
 
 /// What an organisation says about the passage (the remiss vocabulary).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -11,12 +11,12 @@ use axum::extract::State;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
 use crate::comments::model::RevisionResponse;
 use crate::comments::routes::{comment_in_path, thread_in_path};
 use crate::documents::routes::authorize;
 use crate::error::{ApiJson, ApiPath, ApiResult, AppError, ErrorResponse};
+use crate::state::AppState;
 
 /// The routes of this module, each with its OpenAPI operation: `routes!` takes the path
 /// and method from the handler's `#[utoipa::path]`, so they are written once.

@@ -10,7 +10,6 @@ use utoipa_axum::routes;
 use yrs::updates::encoder::Encode;
 use yrs::{ReadTxn, Transact};
 
-use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
 use crate::comments::anchor::{self, Anchor};
 use crate::comments::changes::{self, Change, author};
@@ -22,6 +21,7 @@ use crate::documents::routes::authorize;
 use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
 use crate::ids::{CommentId, DocId, ThreadId};
 use crate::limits::quota::{self, Creation};
+use crate::state::AppState;
 use crate::versions::model::VersionRef;
 
 /// Longest comment, motivation or proposal, in characters.

@@ -3,20 +3,18 @@
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
-use crate::audit::{self, Action};
-use crate::auth::{AuthUser, Identity, PrincipalKind, Role, access::effective_role};
+use crate::auth::{AuthUser, Identity, Role};
 use crate::cluster::Notice;
+use crate::documents::changes;
 use crate::documents::content::{self, Format};
 use crate::documents::model::*;
-use crate::documents::store::NewDocument;
 use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
 use crate::ids::{DocId, OrgId, UserId};
 use crate::limits::quota::{self, Creation};
+use crate::state::AppState;
 use crate::sync::close::{self, CloseReason};
 
 /// Largest Markdown accepted for a new document, in bytes.
@@ -36,45 +34,41 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(document_text))
 }
 
-/// Loads a live document and checks that the caller has at least `needed` on it. An
-/// archived document answers 410 `document_archived` to members (404 to others).
+/// The access check with the document's row, for callers being moved to
+/// [`crate::auth::authorize`] (kept for callers being moved; the row is read after the
+/// check, as before).
 pub async fn authorize(
     state: &AppState,
     id: &str,
     who: &Identity,
     needed: Role,
 ) -> ApiResult<(DocId, DocumentRow, Role)> {
-    let (id, row, role) = authorize_archived(state, id, who, needed).await?;
-    if row.archived_at.is_some() {
-        return Err(AppError::Archived(
-            "this document is archived; its owners can still read its audit trail".into(),
-        ));
-    }
-    Ok((id, row, role))
+    let grant = crate::auth::authorize(&state.db, who, id, needed).await?;
+    with_row(state, grant).await
 }
 
-/// As [`authorize`], but archived documents pass too: for the audit trail, which stays
-/// readable after the document is archived.
+/// As [`authorize`], archived documents included (kept for callers being moved to
+/// [`crate::auth::authorize_archived`]).
 pub async fn authorize_archived(
     state: &AppState,
     id: &str,
     who: &Identity,
     needed: Role,
 ) -> ApiResult<(DocId, DocumentRow, Role)> {
-    let not_found = || AppError::NotFound("no such document".into());
-    let id = DocId::parse(id).map_err(|_| not_found())?;
-    let row = state.db.document(&id).await?.ok_or_else(not_found)?;
-    let members = state.db.members(&id).await?;
-    let role = effective_role(&members, &who.user, &who.org)
-        .ok_or_else(|| AppError::Forbidden("you have no access to this document".into()))?;
-    if role < needed {
-        return Err(AppError::Forbidden(format!(
-            "this needs the {} role; you are {}",
-            needed.as_str(),
-            role.as_str()
-        )));
-    }
-    Ok((id, row, role))
+    let grant = crate::auth::authorize_archived(&state.db, who, id, needed).await?;
+    with_row(state, grant).await
+}
+
+async fn with_row(
+    state: &AppState,
+    grant: crate::auth::Grant,
+) -> ApiResult<(DocId, DocumentRow, Role)> {
+    let row = state
+        .db
+        .document(&grant.doc)
+        .await?
+        .ok_or_else(|| AppError::NotFound("no such document".into()))?;
+    Ok((grant.doc, row, grant.role))
 }
 
 pub(crate) fn check_title(title: &str) -> ApiResult<String> {
@@ -147,31 +141,10 @@ pub async fn create_document(
         }
         _ => None,
     };
-    state.db.ensure_user(&who.user, &who.name, &who.org).await?;
     let id = DocId::generate();
-    state
-        .db
-        .create_document(NewDocument {
-            id: &id,
-            title: &title,
-            owner_org: &who.org,
-            created_by: &who.user,
-            initial_update,
-        })
-        .await?;
-    let row = state
-        .db
-        .document(&id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("the new document vanished"))?;
-    audit::record(
-        &state.db,
-        &id,
-        Some(&who),
-        Action::DocumentCreated,
-        json!({"title": title}),
-    )
-    .await?;
+    let mut tx = state.db.transaction_for(&id).await?;
+    let row = changes::create(&mut tx, &id, &who, &title, initial_update).await?;
+    tx.commit().await?;
     Ok((
         StatusCode::CREATED,
         ApiJson(DocumentResponse::new(row, Role::Owner)),
@@ -227,19 +200,9 @@ pub async fn archive_document(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     let (id, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
-    if !state.db.archive_document(&id, &who.user).await? {
-        return Err(AppError::Archived(
-            "this document is already archived".into(),
-        ));
-    }
-    audit::record(
-        &state.db,
-        &id,
-        Some(&who),
-        Action::DocumentArchived,
-        json!({}),
-    )
-    .await?;
+    let mut tx = state.db.transaction_for(&id).await?;
+    changes::archive(&mut tx, &id, &who).await?;
+    tx.commit().await?;
     state
         .rooms
         .close_document(
@@ -287,24 +250,9 @@ pub async fn set_org_member(
 ) -> ApiResult<ApiJson<Vec<MemberResponse>>> {
     let (id, row, _) = authorize(&state, &id, &who, Role::Owner).await?;
     let org = OrgId::parse(org)?;
-    if org.as_str() == row.owner_org && request.role != Role::Owner {
-        return Err(AppError::Conflict(
-            "the owning organisation stays owner".into(),
-        ));
-    }
-    state.db.ensure_org(&org, org.as_str()).await?;
-    let grant = Grant::new(&state, &id, PrincipalKind::Org, org.as_str()).await?;
-    state
-        .db
-        .set_member(
-            &id,
-            PrincipalKind::Org,
-            org.as_str(),
-            request.role,
-            &who.user,
-        )
-        .await?;
-    grant.record(&state, &who, Some(request.role)).await?;
+    let mut tx = state.db.transaction_for(&id).await?;
+    changes::set_org_role(&mut tx, (&id, &row.owner_org), &who, &org, request.role).await?;
+    tx.commit().await?;
     if org.as_str() != row.owner_org {
         state.db.record_invited(&id, &org).await?;
         state.seen_opens.forget(&id, &org);
@@ -322,22 +270,9 @@ pub async fn remove_org_member(
     ApiPath((id, org)): ApiPath<(String, String)>,
 ) -> ApiResult<ApiJson<Vec<MemberResponse>>> {
     let (id, row, _) = authorize(&state, &id, &who, Role::Owner).await?;
-    if org == row.owner_org {
-        return Err(AppError::Conflict(
-            "the owning organisation cannot be removed".into(),
-        ));
-    }
-    let grant = Grant::new(&state, &id, PrincipalKind::Org, &org).await?;
-    if !state
-        .db
-        .remove_member(&id, PrincipalKind::Org, &org)
-        .await?
-    {
-        return Err(AppError::NotFound(
-            "that organisation has no role here".into(),
-        ));
-    }
-    grant.record(&state, &who, None).await?;
+    let mut tx = state.db.transaction_for(&id).await?;
+    changes::remove_org(&mut tx, (&id, &row.owner_org), &who, &org).await?;
+    tx.commit().await?;
     membership_changed(&state, &id).await
 }
 
@@ -351,20 +286,12 @@ pub async fn set_user_member(
     ApiPath((id, user)): ApiPath<(String, String)>,
     ApiJson(request): ApiJson<SetMemberRequest>,
 ) -> ApiResult<ApiJson<Vec<MemberResponse>>> {
-    let (id, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
+    let grant = crate::auth::authorize(&state.db, &who, &id, Role::Owner).await?;
     let user = UserId::parse(user)?;
-    let grant = Grant::new(&state, &id, PrincipalKind::User, user.as_str()).await?;
-    state
-        .db
-        .set_member(
-            &id,
-            PrincipalKind::User,
-            user.as_str(),
-            request.role,
-            &who.user,
-        )
-        .await?;
-    grant.record(&state, &who, Some(request.role)).await?;
+    let mut tx = state.db.transaction_for(&grant.doc).await?;
+    changes::set_user_role(&mut tx, &grant.doc, &who, &user, request.role).await?;
+    tx.commit().await?;
+    let id = grant.doc;
     membership_changed(&state, &id).await
 }
 
@@ -377,71 +304,16 @@ pub async fn remove_user_member(
     AuthUser(who): AuthUser,
     ApiPath((id, user)): ApiPath<(String, String)>,
 ) -> ApiResult<ApiJson<Vec<MemberResponse>>> {
-    let (id, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
-    let grant = Grant::new(&state, &id, PrincipalKind::User, &user).await?;
-    if !state
-        .db
-        .remove_member(&id, PrincipalKind::User, &user)
-        .await?
-    {
-        return Err(AppError::NotFound(
-            "that user has no role of their own here".into(),
-        ));
-    }
-    grant.record(&state, &who, None).await?;
+    let grant = crate::auth::authorize(&state.db, &who, &id, Role::Owner).await?;
+    let mut tx = state.db.transaction_for(&grant.doc).await?;
+    changes::remove_user(&mut tx, &grant.doc, &who, &user).await?;
+    tx.commit().await?;
+    let id = grant.doc;
     membership_changed(&state, &id).await
 }
 
 /// Pushes the new membership to the live room, so revoked or lowered roles take effect
 /// on open sockets now, and answers with the new list.
-/// A change to one principal's role, remembered from before it is made so the audit
-/// trail can say whether it was an invitation, a change or a removal.
-struct Grant<'a> {
-    doc: &'a DocId,
-    kind: PrincipalKind,
-    principal: &'a str,
-    before: Option<Role>,
-}
-
-impl<'a> Grant<'a> {
-    async fn new(
-        state: &AppState,
-        doc: &'a DocId,
-        kind: PrincipalKind,
-        principal: &'a str,
-    ) -> ApiResult<Self> {
-        let members = state.db.members(doc).await?;
-        let before = members
-            .iter()
-            .find(|m| m.kind == kind && m.id == principal)
-            .map(|m| m.role);
-        Ok(Self {
-            doc,
-            kind,
-            principal,
-            before,
-        })
-    }
-
-    /// Records the change once made; setting the role it already had records nothing.
-    async fn record(self, state: &AppState, who: &Identity, after: Option<Role>) -> ApiResult<()> {
-        let action = match (self.before, after) {
-            (None, Some(_)) => Action::MemberInvited,
-            (Some(b), Some(a)) if b != a => Action::MemberRoleChanged,
-            (Some(_), None) => Action::MemberRemoved,
-            _ => return Ok(()),
-        };
-        let detail = json!({
-            "kind": self.kind.as_str(),
-            "principal": self.principal,
-            "from": self.before.map(Role::as_str),
-            "to": after.map(Role::as_str),
-        });
-        audit::record(&state.db, self.doc, Some(who), action, detail).await?;
-        Ok(())
-    }
-}
-
 async fn membership_changed(
     state: &AppState,
     id: &DocId,

@@ -1,10 +1,10 @@
 //! SQL for documents and their membership.
 
-use crate::auth::{Member, PrincipalKind, Role};
+use crate::auth::{PrincipalKind, Role};
 use crate::documents::model::{DocumentRow, MemberRow};
 use crate::ids::{DocId, OrgId, UserId};
-use crate::on_pool;
-use crate::storage::{BeginWrite, Db, StoreError, now_ms};
+use crate::storage::{Db, StoreError, Tx, now_ms};
+use crate::{on_pool, on_tx};
 
 /// The columns of a [`DocumentRow`], for `concat!` into static SQL.
 macro_rules! document_columns {
@@ -25,14 +25,14 @@ pub struct NewDocument<'a> {
     pub initial_update: Option<Vec<u8>>,
 }
 
-impl Db {
-    /// Creates a document whose creating organisation is its owner, in one transaction.
+impl Tx {
+    /// Creates a document whose creating organisation is its owner, with its first
+    /// content, as part of the caller's transaction.
     #[tracing::instrument(skip(self, new), fields(doc = %new.id))]
-    pub async fn create_document(&self, new: NewDocument<'_>) -> Result<(), StoreError> {
+    pub async fn create_document(&mut self, new: NewDocument<'_>) -> Result<(), StoreError> {
         let now = now_ms();
         let head_seq = i64::from(new.initial_update.is_some());
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
+        on_tx!(self, conn => {
             sqlx::query(
                 "INSERT INTO documents (id, title, owner_org, created_by, created_at, updated_at, head_seq) \
                  VALUES ($1, $2, $3, $4, $5, $5, $6)",
@@ -43,29 +43,151 @@ impl Db {
             .bind(new.created_by.as_str())
             .bind(now)
             .bind(head_seq)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "INSERT INTO document_members (doc_id, principal_kind, principal_id, role, granted_by, granted_at) \
-                 VALUES ($1, 'org', $2, 'owner', $3, $4)",
-            )
-            .bind(new.id.as_str())
-            .bind(new.owner_org.as_str())
-            .bind(new.created_by.as_str())
-            .bind(now)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
             if let Some(update) = &new.initial_update {
                 sqlx::query("INSERT INTO document_updates (doc_id, seq, data, created_at) VALUES ($1, 1, $2, $3)")
                     .bind(new.id.as_str())
                     .bind(update.as_slice())
                     .bind(now)
-                    .execute(&mut *tx)
+                    .execute(&mut *conn)
                     .await?;
             }
-            tx.commit().await?;
+        });
+        self.set_member(
+            new.id,
+            PrincipalKind::Org,
+            new.owner_org.as_str(),
+            Role::Owner,
+            new.created_by,
+        )
+        .await
+    }
+
+    /// One document, read inside the transaction (so a use case sees its own writes).
+    pub async fn document(&mut self, id: &DocId) -> Result<Option<DocumentRow>, StoreError> {
+        on_tx!(self, conn => {
+            Ok(sqlx::query_as::<_, DocumentRow>(concat!(
+                "SELECT ", document_columns!(),
+                " FROM documents d LEFT JOIN organisations o ON o.id = d.owner_org WHERE d.id = $1"
+            ))
+            .bind(id.as_str())
+            .fetch_optional(&mut *conn)
+            .await?)
+        })
+    }
+
+    /// Archives a document: it leaves every list and the editor, and keeps everything,
+    /// its audit trail included (`forankra purge` removes it for good). False if it was
+    /// already archived.
+    pub async fn archive_document(&mut self, id: &DocId, by: &UserId) -> Result<bool, StoreError> {
+        on_tx!(self, conn => {
+            let done = sqlx::query(
+                "UPDATE documents SET archived_at = $2, archived_by = $3 WHERE id = $1 AND archived_at IS NULL",
+            )
+            .bind(id.as_str())
+            .bind(now_ms())
+            .bind(by.as_str())
+            .execute(&mut *conn)
+            .await?;
+            Ok(done.rows_affected() > 0)
+        })
+    }
+
+    /// The role one principal holds on the document, if any, read inside the
+    /// transaction that is about to change it.
+    pub async fn member_role(
+        &mut self,
+        doc: &DocId,
+        kind: PrincipalKind,
+        principal: &str,
+    ) -> Result<Option<Role>, StoreError> {
+        let role: Option<(String,)> = on_tx!(self, conn => {
+            sqlx::query_as(
+                "SELECT role FROM document_members WHERE doc_id = $1 AND principal_kind = $2 AND principal_id = $3",
+            )
+            .bind(doc.as_str())
+            .bind(kind.as_str())
+            .bind(principal)
+            .fetch_optional(&mut *conn)
+            .await?
+        });
+        role.map(|(role,)| role.parse().map_err(StoreError::Corrupt))
+            .transpose()
+    }
+
+    /// Gives a principal a role, replacing any role it had.
+    pub async fn set_member(
+        &mut self,
+        doc: &DocId,
+        kind: PrincipalKind,
+        principal: &str,
+        role: Role,
+        granted_by: &UserId,
+    ) -> Result<(), StoreError> {
+        on_tx!(self, conn => {
+            sqlx::query(
+                "INSERT INTO document_members (doc_id, principal_kind, principal_id, role, granted_by, granted_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (doc_id, principal_kind, principal_id) \
+                 DO UPDATE SET role = excluded.role, granted_by = excluded.granted_by, granted_at = excluded.granted_at",
+            )
+            .bind(doc.as_str())
+            .bind(kind.as_str())
+            .bind(principal)
+            .bind(role.as_str())
+            .bind(granted_by.as_str())
+            .bind(now_ms())
+            .execute(&mut *conn)
+            .await?;
         });
         Ok(())
+    }
+
+    /// Takes a principal's role away; false if it had none.
+    pub async fn remove_member(
+        &mut self,
+        doc: &DocId,
+        kind: PrincipalKind,
+        principal: &str,
+    ) -> Result<bool, StoreError> {
+        on_tx!(self, conn => {
+            let done = sqlx::query(
+                "DELETE FROM document_members WHERE doc_id = $1 AND principal_kind = $2 AND principal_id = $3",
+            )
+            .bind(doc.as_str())
+            .bind(kind.as_str())
+            .bind(principal)
+            .execute(&mut *conn)
+            .await?;
+            Ok(done.rows_affected() > 0)
+        })
+    }
+}
+
+impl Db {
+    /// Creates a document in a transaction of its own (kept for callers being moved to
+    /// [`crate::documents::changes::create`], which records it in the audit trail too).
+    pub async fn create_document(&self, new: NewDocument<'_>) -> Result<(), StoreError> {
+        let mut tx = self.transaction().await?;
+        tx.create_document(new).await?;
+        tx.commit().await
+    }
+
+    /// Gives a principal a role in a transaction of its own (kept for callers being
+    /// moved to [`crate::documents::changes::set_role`]).
+    pub async fn set_member(
+        &self,
+        doc: &DocId,
+        kind: PrincipalKind,
+        principal: &str,
+        role: Role,
+        granted_by: &UserId,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.transaction().await?;
+        tx.set_member(doc, kind, principal, role, granted_by)
+            .await?;
+        tx.commit().await
     }
 
     /// One document, if it exists.
@@ -114,9 +236,8 @@ impl Db {
         });
         let mut out: Vec<(DocumentRow, Role)> = Vec::with_capacity(rows.len());
         for row in rows {
-            let Ok(role) = row.role.parse::<Role>() else {
-                continue;
-            };
+            // An unknown stored role is a corrupt row, never a row to skip.
+            let role = row.role.parse::<Role>().map_err(StoreError::Corrupt)?;
             match out.iter_mut().find(|(d, _)| d.id == row.doc.id) {
                 Some((_, best)) => *best = (*best).max(role),
                 None => out.push((row.doc, role)),
@@ -138,23 +259,6 @@ impl Db {
         Ok(())
     }
 
-    /// Archives a document: it leaves every list and the editor, and keeps everything,
-    /// its audit trail included (`forankra purge` removes it for good). False if it was
-    /// already archived.
-    pub async fn archive_document(&self, id: &DocId, by: &UserId) -> Result<bool, StoreError> {
-        on_pool!(self, pool => {
-            let done = sqlx::query(
-                "UPDATE documents SET archived_at = $2, archived_by = $3 WHERE id = $1 AND archived_at IS NULL",
-            )
-            .bind(id.as_str())
-            .bind(now_ms())
-            .bind(by.as_str())
-            .execute(pool)
-            .await?;
-            Ok(done.rows_affected() > 0)
-        })
-    }
-
     /// The membership rows with names, owners first.
     pub async fn member_rows(&self, id: &DocId) -> Result<Vec<MemberRow>, StoreError> {
         on_pool!(self, pool => {
@@ -168,79 +272,6 @@ impl Db {
             .bind(id.as_str())
             .fetch_all(pool)
             .await?)
-        })
-    }
-
-    /// The membership as access checks need it.
-    pub async fn members(&self, id: &DocId) -> Result<Vec<Member>, StoreError> {
-        let rows: Vec<(String, String, String)> = on_pool!(self, pool => {
-            sqlx::query_as("SELECT principal_kind, principal_id, role FROM document_members WHERE doc_id = $1")
-                .bind(id.as_str())
-                .fetch_all(pool)
-                .await?
-        });
-        Ok(rows
-            .into_iter()
-            .filter_map(|(kind, id, role)| {
-                let kind = match kind.as_str() {
-                    "org" => PrincipalKind::Org,
-                    "user" => PrincipalKind::User,
-                    _ => return None,
-                };
-                Some(Member {
-                    kind,
-                    id,
-                    role: role.parse().ok()?,
-                })
-            })
-            .collect())
-    }
-
-    /// Gives a principal a role, replacing any role it had.
-    pub async fn set_member(
-        &self,
-        doc: &DocId,
-        kind: PrincipalKind,
-        principal: &str,
-        role: Role,
-        granted_by: &UserId,
-    ) -> Result<(), StoreError> {
-        on_pool!(self, pool => {
-            sqlx::query(
-                "INSERT INTO document_members (doc_id, principal_kind, principal_id, role, granted_by, granted_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6) \
-                 ON CONFLICT (doc_id, principal_kind, principal_id) \
-                 DO UPDATE SET role = excluded.role, granted_by = excluded.granted_by, granted_at = excluded.granted_at",
-            )
-            .bind(doc.as_str())
-            .bind(kind.as_str())
-            .bind(principal)
-            .bind(role.as_str())
-            .bind(granted_by.as_str())
-            .bind(now_ms())
-            .execute(pool)
-            .await?;
-        });
-        Ok(())
-    }
-
-    /// Takes a principal's role away; false if it had none.
-    pub async fn remove_member(
-        &self,
-        doc: &DocId,
-        kind: PrincipalKind,
-        principal: &str,
-    ) -> Result<bool, StoreError> {
-        on_pool!(self, pool => {
-            let done = sqlx::query(
-                "DELETE FROM document_members WHERE doc_id = $1 AND principal_kind = $2 AND principal_id = $3",
-            )
-            .bind(doc.as_str())
-            .bind(kind.as_str())
-            .bind(principal)
-            .execute(pool)
-            .await?;
-            Ok(done.rows_affected() > 0)
         })
     }
 }

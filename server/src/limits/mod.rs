@@ -117,6 +117,11 @@ pub struct Limits {
     /// Other connections per address (`serve`).
     pub http_connections: Arc<IpConnections>,
     pub logins: LoginThrottle,
+    /// Whether the last `X-Forwarded-For` hop counts as the client's address
+    /// ([`ClientIp`]); kept here so the extractor needs only the limits.
+    pub trust_proxy_headers: bool,
+    /// How many documents and threads one user may create ([`quota::check`]).
+    pub quotas: QuotaSettings,
 }
 
 impl Limits {
@@ -132,6 +137,8 @@ impl Limits {
                 window: settings.login_window,
                 max_tracked: settings.login_max_tracked,
             }),
+            trust_proxy_headers: settings.trust_proxy_headers,
+            quotas: settings.quotas,
         }
     }
 }

@@ -10,11 +10,11 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::app::AppState;
 use crate::audit::{self, Action};
 use crate::auth::Identity;
 use crate::ids::{DocId, OrgId};
 use crate::remiss::store::FirstMoment;
+use crate::state::AppState;
 use crate::storage::{Db, StoreError};
 use crate::sync::hooks::Extension;
 

@@ -249,16 +249,8 @@ pub fn csv(gathered: &Gathered) -> anyhow::Result<Vec<u8>> {
     Ok(writer.into_inner()?)
 }
 
-/// A user text as a CSV cell. Spreadsheets run a cell that starts with `=`, `+`, `-`,
-/// `@`, a tab or a carriage return as a formula, so such a cell gets a leading `'`
-/// (OWASP's advice against CSV injection). The audit CSV uses it too.
-pub(crate) fn cell(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    }
-}
+/// Kept for callers being moved to [`crate::csv_cell::cell`].
+pub(crate) use crate::csv_cell::cell;
 
 #[cfg(test)]
 mod tests {

@@ -6,7 +6,6 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::audit::{self, Action};
 use crate::auth::{AuthUser, Identity, Role};
 use crate::documents::routes::authorize;
@@ -19,6 +18,7 @@ use crate::remiss::render::html::Html;
 use crate::remiss::render::markdown::Markdown;
 use crate::remiss::render::{Format, Writer};
 use crate::remiss::report::{self, ReportResponse};
+use crate::state::AppState;
 
 /// `?format=`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -2,7 +2,6 @@
 //! invitees, the live paragraphs and every thread with its anchor resolved, in document
 //! order.
 
-use crate::app::AppState;
 use crate::comments::anchor;
 use crate::comments::model::{AnchorState, ThreadResponse};
 use crate::comments::routes::{anchors_of, thread_response};
@@ -13,6 +12,7 @@ use crate::error::{ApiResult, AppError};
 use crate::ids::DocId;
 use crate::remiss::model::{InviteeRow, OrgRef, RoundRow, SubmissionResponse};
 use crate::remiss::statements;
+use crate::state::AppState;
 
 /// A document's remiss, as the read-outs need it.
 #[derive(Debug, Clone)]

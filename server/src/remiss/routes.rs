@@ -4,7 +4,6 @@ use axum::extract::State;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
 use crate::comments::routes::MAX_TEXT_CHARS;
 use crate::documents::routes::authorize;
@@ -13,6 +12,7 @@ use crate::remiss::changes::{self, RoundChange};
 use crate::remiss::model::{AnswerRequest, RoundResponse, UpdateRoundRequest};
 use crate::remiss::round;
 use crate::remiss::{deadline, exports};
+use crate::state::AppState;
 
 /// Longest diarienummer, in characters.
 const MAX_DIARIENUMMER_CHARS: usize = 100;

@@ -24,12 +24,12 @@ use serde::Deserialize;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::app::AppState;
-use crate::auth::{Identity, Role, access::effective_role};
+use crate::auth::{AccessError, Identity, Role};
 use crate::error::AppError;
 use crate::ids::DocId;
 use crate::limits::{ClientIp, IpSlot, Rate, TokenBucket};
 use crate::serve::HttpSlot;
+use crate::state::AppState;
 use crate::sync::ConnId;
 use crate::sync::authority::Authority;
 use crate::sync::close::{self, CloseReason};
@@ -197,26 +197,25 @@ async fn admit(
         .tokens
         .verify(&token)
         .map_err(|e| CloseReason::new(close::UNAUTHORIZED, e.to_string()))?;
-    let doc =
-        DocId::parse(doc).map_err(|_| CloseReason::new(close::NOT_FOUND, "no such document"))?;
-    let internal = |error: crate::storage::StoreError| {
-        tracing::error!(%error, "admission query failed");
-        CloseReason::new(close::INTERNAL, "the server could not check access")
-    };
-    match state.db.document(&doc).await.map_err(internal)? {
-        None => return Err(CloseReason::new(close::NOT_FOUND, "no such document")),
-        Some(row) if row.archived_at.is_some() => {
-            return Err(CloseReason::new(
-                close::ARCHIVED,
-                "the document is archived",
-            ));
+    let grant = crate::auth::authorize(&state.db, &identity, &doc, Role::Viewer)
+        .await
+        .map_err(refusal)?;
+    Ok((grant.doc, identity, grant.role))
+}
+
+/// The close code for an access refusal: the same [`AccessError`] HTTP maps to a status.
+fn refusal(error: AccessError) -> CloseReason {
+    match error {
+        AccessError::NoSuchDocument => CloseReason::new(close::NOT_FOUND, "no such document"),
+        AccessError::NoAccess | AccessError::RoleTooWeak { .. } => {
+            CloseReason::new(close::FORBIDDEN, "no access to this document")
         }
-        Some(_) => {}
+        AccessError::Archived => CloseReason::new(close::ARCHIVED, "the document is archived"),
+        AccessError::Storage(error) => {
+            tracing::error!(%error, "admission query failed");
+            CloseReason::new(close::INTERNAL, "the server could not check access")
+        }
     }
-    let members = state.db.members(&doc).await.map_err(internal)?;
-    let role = effective_role(&members, &identity.user, &identity.org)
-        .ok_or_else(|| CloseReason::new(close::FORBIDDEN, "no access to this document"))?;
-    Ok((doc, identity, role))
 }
 
 /// Reads until the client goes; returns why the server must close, if it must.

@@ -13,10 +13,10 @@
 
 use std::time::Duration;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// How often a node rereads the membership of its open documents.
-pub const DEFAULT_RECHECK: Duration = Duration::from_secs(1);
+pub const DEFAULT_RECHECK: Duration = crate::config::DEFAULT_MEMBERSHIP_RECHECK;
 /// Shortest interval accepted: below it the rechecks would only load the database.
 pub const MIN_RECHECK: Duration = Duration::from_millis(100);
 

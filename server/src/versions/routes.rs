@@ -3,20 +3,19 @@
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use yrs::{ReadTxn, StateVector, Transact};
 
-use crate::app::AppState;
-use crate::audit::{self, Action};
 use crate::auth::{AuthUser, Role};
-use crate::comments::model::new_id;
 use crate::documents::content::{self, Format};
 use crate::documents::routes::authorize;
 use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
 use crate::ids::DocId;
+use crate::ids::new_id;
+use crate::state::AppState;
 use crate::storage::now_ms;
+use crate::versions::changes;
 use crate::versions::diff::{diff_paragraphs, paragraphs};
 use crate::versions::model::*;
 use crate::versions::store::NewVersion;
@@ -114,22 +113,20 @@ pub async fn save_version(
         created_by_org: who.org.to_string(),
         created_at: now_ms(),
     };
-    state
-        .db
-        .insert_version(&NewVersion {
-            id: &row.id,
-            doc: &doc,
-            name: &row.name,
-            state: &bytes,
-            paragraphs: row.paragraphs,
-            created_by: &row.created_by,
-            created_by_name: &row.created_by_name,
-            created_by_org: &row.created_by_org,
-            created_at: row.created_at,
-        })
-        .await?;
-    let detail = json!({"version": row.id, "name": row.name, "paragraphs": row.paragraphs});
-    audit::record(&state.db, &doc, Some(&who), Action::VersionSaved, detail).await?;
+    let version = NewVersion {
+        id: &row.id,
+        doc: &doc,
+        name: &row.name,
+        state: &bytes,
+        paragraphs: row.paragraphs,
+        created_by: &row.created_by,
+        created_by_name: &row.created_by_name,
+        created_by_org: &row.created_by_org,
+        created_at: row.created_at,
+    };
+    let mut tx = state.db.transaction_for(&doc).await?;
+    changes::save(&mut tx, &version, &who).await?;
+    tx.commit().await?;
     Ok((StatusCode::CREATED, ApiJson(row.into())))
 }
 

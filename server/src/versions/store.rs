@@ -3,9 +3,9 @@
 //! document.
 
 use crate::ids::DocId;
-use crate::on_pool;
-use crate::storage::{Db, StoreError};
+use crate::storage::{Db, StoreError, Tx};
 use crate::versions::model::VersionRow;
+use crate::{on_pool, on_tx};
 
 /// The columns of a [`VersionRow`].
 macro_rules! version_columns {
@@ -29,11 +29,11 @@ pub struct NewVersion<'a> {
     pub created_at: i64,
 }
 
-impl Db {
-    /// Stores a new version.
+impl Tx {
+    /// Stores a new version as part of the caller's transaction.
     #[tracing::instrument(skip_all, fields(doc = %new.doc))]
-    pub async fn insert_version(&self, new: &NewVersion<'_>) -> Result<(), StoreError> {
-        on_pool!(self, pool => {
+    pub async fn insert_version(&mut self, new: &NewVersion<'_>) -> Result<(), StoreError> {
+        on_tx!(self, conn => {
             sqlx::query(
                 "INSERT INTO versions (id, doc_id, name, state, paragraphs, created_by, created_by_name, \
                  created_by_org, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -47,12 +47,14 @@ impl Db {
             .bind(new.created_by_name)
             .bind(new.created_by_org)
             .bind(new.created_at)
-            .execute(pool)
+            .execute(&mut *conn)
             .await?;
         });
         Ok(())
     }
+}
 
+impl Db {
     /// A document's versions, oldest first.
     pub async fn versions(&self, doc: &DocId) -> Result<Vec<VersionRow>, StoreError> {
         Ok(on_pool!(self, pool => {

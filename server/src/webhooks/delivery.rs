@@ -201,7 +201,7 @@ impl Worker {
             .client
             .post(url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header("X-Forankra-Event", &delivery.event)
+            .header("X-Forankra-Event", delivery.event.as_str())
             .header("X-Forankra-Delivery", &delivery.id)
             .header("X-Forankra-Timestamp", at.to_string())
             .header("X-Forankra-Signature", sign(secret, at, &delivery.payload))
@@ -250,7 +250,7 @@ impl Worker {
         let detail = json!({
             "webhook": delivery.webhook_id,
             "delivery": delivery.id,
-            "event": delivery.event,
+            "event": delivery.event.as_str(),
             "attempt": attempt.attempt,
             "httpStatus": attempt.http_status,
             "error": attempt.error,

@@ -9,6 +9,7 @@
 //! with `FOR UPDATE SKIP LOCKED`, so two nodes never take the same one), sends them, and
 //! records every attempt; a restart or a dead node loses nothing.
 
+pub mod changes;
 pub mod delivery;
 pub mod model;
 pub mod routes;
@@ -40,7 +41,7 @@ macro_rules! queue_webhook_deliveries {
                 if !$crate::webhooks::model::wants(&events, event) {
                     continue;
                 }
-                let id = $crate::comments::model::new_id();
+                let id = $crate::ids::new_id();
                 let payload = $crate::webhooks::model::payload(&id, event, $doc, $entry);
                 sqlx::query(
                     "INSERT INTO webhook_deliveries (id, webhook_id, doc_id, event, payload, status, attempts, \

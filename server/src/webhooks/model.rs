@@ -44,7 +44,17 @@ impl Event {
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|e| e.as_str() == name)
     }
+}
 
+/// A stored event name decodes or the row is refused: an unknown value is an error.
+impl TryFrom<String> for Event {
+    type Error = String;
+    fn try_from(name: String) -> Result<Self, String> {
+        Self::parse(&name).ok_or_else(|| format!("unknown webhook event `{name}`"))
+    }
+}
+
+impl Event {
     /// The event an audit action (its stored name) announces, if any.
     pub fn for_action(action: &str) -> Option<Self> {
         match action {
@@ -103,9 +113,12 @@ pub struct DeliveryRow {
     pub id: String,
     pub webhook_id: String,
     pub doc_id: String,
-    pub event: String,
+    /// Decoded here, at the row boundary: a row with an unknown event does not load.
+    #[sqlx(try_from = "String")]
+    pub event: Event,
     pub payload: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: DeliveryStatus,
     pub attempts: i64,
     pub next_attempt_at: i64,
     pub created_at: i64,
@@ -176,6 +189,28 @@ pub enum DeliveryStatus {
     Failed,
 }
 
+impl DeliveryStatus {
+    /// The name stored in `webhook_deliveries.status` (and sent in the API).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+}
+
+/// A stored status decodes or the row is refused: an unknown value is an error.
+impl TryFrom<String> for DeliveryStatus {
+    type Error = String;
+    fn try_from(name: String) -> Result<Self, String> {
+        [Self::Pending, Self::Delivered, Self::Failed]
+            .into_iter()
+            .find(|s| s.as_str() == name)
+            .ok_or_else(|| format!("unknown delivery status `{name}`"))
+    }
+}
+
 /// One attempt to deliver.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -213,4 +248,30 @@ pub struct DeliveryResponse {
     /// When the next attempt is due; `null` unless pending.
     pub next_attempt_at: Option<i64>,
     pub attempts: Vec<AttemptResponse>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_names_decode_and_unknown_ones_are_errors() {
+        for status in [
+            DeliveryStatus::Pending,
+            DeliveryStatus::Delivered,
+            DeliveryStatus::Failed,
+        ] {
+            assert_eq!(
+                DeliveryStatus::try_from(status.as_str().to_owned()),
+                Ok(status)
+            );
+            let json = serde_json::to_string(&status).expect("serialises");
+            assert_eq!(json, format!("\"{}\"", status.as_str()));
+        }
+        assert!(DeliveryStatus::try_from("lost".to_owned()).is_err());
+        for event in Event::ALL {
+            assert_eq!(Event::try_from(event.as_str().to_owned()), Ok(event));
+        }
+        assert!(Event::try_from("thread.deleted".to_owned()).is_err());
+    }
 }

@@ -5,18 +5,17 @@ use std::collections::HashMap;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
-use crate::audit::{self, Action};
 use crate::auth::{AuthUser, Role};
-use crate::comments::model::new_id;
 use crate::documents::routes::authorize;
 use crate::error::{ApiJson, ApiPath, ApiResult, AppError, ErrorResponse};
 use crate::ids::DocId;
+use crate::ids::new_id;
+use crate::state::AppState;
 use crate::storage::now_ms;
+use crate::webhooks::changes;
 use crate::webhooks::model::*;
 use crate::webhooks::signature::new_secret;
 use crate::webhooks::target;
@@ -91,16 +90,9 @@ pub async fn create_webhook(
         created_by: who.user.to_string(),
         created_at: now_ms(),
     };
-    state.db.insert_webhook(&row).await?;
-    let detail = json!({"webhook": row.id, "url": row.url, "events": events});
-    audit::record(
-        &state.db,
-        &doc,
-        Some(&who),
-        Action::WebhookRegistered,
-        detail,
-    )
-    .await?;
+    let mut tx = state.db.transaction_for(&doc).await?;
+    changes::register(&mut tx, &doc, &row, &events, &who).await?;
+    tx.commit().await?;
     let secret = row.secret.clone();
     Ok((
         StatusCode::CREATED,
@@ -136,11 +128,9 @@ pub async fn delete_webhook(
 ) -> ApiResult<StatusCode> {
     let (doc, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
     let hook = own_webhook(&state, &doc, &wid).await?;
-    if !state.db.delete_webhook(&doc, &wid).await? {
-        return Err(AppError::NotFound("no such webhook".into()));
-    }
-    let detail = json!({"webhook": hook.id, "url": hook.url});
-    audit::record(&state.db, &doc, Some(&who), Action::WebhookRemoved, detail).await?;
+    let mut tx = state.db.transaction_for(&doc).await?;
+    changes::remove(&mut tx, &doc, &hook, &who).await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -165,20 +155,13 @@ pub async fn list_deliveries(
     }
     let list = deliveries
         .into_iter()
-        .filter_map(|d| {
-            let status = match d.status.as_str() {
-                "pending" => DeliveryStatus::Pending,
-                "delivered" => DeliveryStatus::Delivered,
-                _ => DeliveryStatus::Failed,
-            };
-            Some(DeliveryResponse {
-                event: Event::parse(&d.event)?,
-                status,
-                created_at: d.created_at,
-                next_attempt_at: (status == DeliveryStatus::Pending).then_some(d.next_attempt_at),
-                attempts: by_delivery.remove(&d.id).unwrap_or_default(),
-                id: d.id,
-            })
+        .map(|d| DeliveryResponse {
+            event: d.event,
+            status: d.status,
+            created_at: d.created_at,
+            next_attempt_at: (d.status == DeliveryStatus::Pending).then_some(d.next_attempt_at),
+            attempts: by_delivery.remove(&d.id).unwrap_or_default(),
+            id: d.id,
         })
         .collect();
     Ok(ApiJson(list))

@@ -1,9 +1,9 @@
 //! SQL for webhooks, their queued deliveries and every attempt.
 
 use crate::ids::DocId;
-use crate::on_pool;
-use crate::storage::{BeginWrite, Db, StoreError};
-use crate::webhooks::model::{AttemptRow, DeliveryRow, WebhookRow};
+use crate::storage::{BeginWrite, Db, StoreError, Tx};
+use crate::webhooks::model::{AttemptRow, DeliveryRow, DeliveryStatus, WebhookRow};
+use crate::{on_pool, on_tx};
 
 /// The columns of a [`DeliveryRow`].
 macro_rules! delivery_columns {
@@ -38,10 +38,10 @@ pub enum AttemptOutcome {
     GaveUp,
 }
 
-impl Db {
-    /// Stores a new webhook.
-    pub async fn insert_webhook(&self, row: &WebhookRow) -> Result<(), StoreError> {
-        on_pool!(self, pool => {
+impl Tx {
+    /// Stores a new webhook as part of the caller's transaction.
+    pub async fn insert_webhook(&mut self, row: &WebhookRow) -> Result<(), StoreError> {
+        on_tx!(self, conn => {
             sqlx::query(
                 "INSERT INTO webhooks (id, doc_id, url, events, secret, created_by, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -53,12 +53,27 @@ impl Db {
             .bind(&row.secret)
             .bind(&row.created_by)
             .bind(row.created_at)
-            .execute(pool)
+            .execute(&mut *conn)
             .await?;
         });
         Ok(())
     }
 
+    /// Removes a webhook of a document with its deliveries; false when there was none.
+    pub async fn delete_webhook(&mut self, doc: &DocId, id: &str) -> Result<bool, StoreError> {
+        let deleted = on_tx!(self, conn => {
+            sqlx::query("DELETE FROM webhooks WHERE doc_id = $1 AND id = $2")
+                .bind(doc.as_str())
+                .bind(id)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected()
+        });
+        Ok(deleted > 0)
+    }
+}
+
+impl Db {
     /// A document's webhooks, oldest first.
     pub async fn webhooks(&self, doc: &DocId) -> Result<Vec<WebhookRow>, StoreError> {
         Ok(on_pool!(self, pool => {
@@ -82,19 +97,6 @@ impl Db {
             .fetch_optional(pool)
             .await?
         }))
-    }
-
-    /// Removes a webhook of a document with its deliveries; false when there was none.
-    pub async fn delete_webhook(&self, doc: &DocId, id: &str) -> Result<bool, StoreError> {
-        let deleted = on_pool!(self, pool => {
-            sqlx::query("DELETE FROM webhooks WHERE doc_id = $1 AND id = $2")
-                .bind(doc.as_str())
-                .bind(id)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        Ok(deleted > 0)
     }
 
     /// A webhook's deliveries (oldest first) and all their attempts.
@@ -167,9 +169,9 @@ impl Db {
         outcome: AttemptOutcome,
     ) -> Result<(), StoreError> {
         let (status, next) = match outcome {
-            AttemptOutcome::Delivered => ("delivered", attempt.at),
-            AttemptOutcome::RetryAt(at) => ("pending", at),
-            AttemptOutcome::GaveUp => ("failed", attempt.at),
+            AttemptOutcome::Delivered => (DeliveryStatus::Delivered, attempt.at),
+            AttemptOutcome::RetryAt(at) => (DeliveryStatus::Pending, at),
+            AttemptOutcome::GaveUp => (DeliveryStatus::Failed, attempt.at),
         };
         on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
@@ -189,7 +191,7 @@ impl Db {
                 "UPDATE webhook_deliveries SET status = $2, attempts = $3, next_attempt_at = $4 WHERE id = $1",
             )
             .bind(&attempt.delivery_id)
-            .bind(status)
+            .bind(status.as_str())
             .bind(attempt.attempt)
             .bind(next)
             .execute(&mut *tx)
