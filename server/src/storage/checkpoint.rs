@@ -164,11 +164,18 @@ mod tests {
 
         let (stop, stopped) = watch::channel(false);
         let (written_tx, mut written) = watch::channel(0u64);
+        // Passes done so far: the writer runs at most one pass ahead of them, so a loaded
+        // machine that starves the test's task cannot turn "a steady load" into a burst.
+        let (passed_tx, passed) = watch::channel(0u64);
         let writer = tokio::spawn({
-            let (pool, stopped) = (pool.clone(), stopped.clone());
+            let (pool, stopped, mut passed) = (pool.clone(), stopped.clone(), passed.clone());
             async move {
                 let mut rows = 0;
                 while !*stopped.borrow() {
+                    let ahead = rows / ROWS_PER_PASS;
+                    if passed.wait_for(|&p| p + 1 >= ahead).await.is_err() {
+                        break;
+                    }
                     sqlx::query("INSERT INTO load (body) VALUES (randomblob(3000))")
                         .execute(&pool)
                         .await?;
@@ -202,8 +209,10 @@ mod tests {
                 .map_err(|_| sqlx::Error::WorkerCrashed)?;
             restarts += u32::from(checkpointer.pass().await?.restarted);
             largest = largest.max(wal_bytes(&path));
+            passed_tx.send_replace(pass);
         }
         stop.send_replace(true);
+        drop(passed_tx);
         writer.await.map_err(|_| sqlx::Error::WorkerCrashed)??;
         reader.await.map_err(|_| sqlx::Error::WorkerCrashed)??;
 
