@@ -46,6 +46,11 @@ pub const WAIT: Duration = Duration::from_secs(20);
 const READ_BUFFER_BYTES: usize = 4096;
 /// Messages queued before a pipelined send flushes the socket.
 const PIPELINE_FLUSH_EVERY: usize = 64;
+/// Longest one pipelined write may wait for the socket. A push of a whole trace (the
+/// cold-load benchmark's 259,778 updates) meets the server's backpressure while it
+/// commits, longest on a debug build on a loaded machine, where [`IO_TIMEOUT`] cut the
+/// push short; this only guards against a server that stopped reading.
+const PIPELINE_IO_TIMEOUT: Duration = Duration::from_secs(120);
 /// The custom message type of thread events (see the server's `sync::protocol`).
 const THREAD_EVENTS: u8 = 100;
 
@@ -239,18 +244,21 @@ impl YClient {
         for (i, update) in updates.iter().enumerate() {
             let message = Message::Sync(SyncMessage::Update(update.clone()));
             let bytes = self.framing.frame(message.encode_v1());
-            timeout(IO_TIMEOUT, self.ws.feed(WsMessage::Binary(bytes.into())))
-                .await
-                .context("sending timed out")?
-                .context("sending")?;
+            timeout(
+                PIPELINE_IO_TIMEOUT,
+                self.ws.feed(WsMessage::Binary(bytes.into())),
+            )
+            .await
+            .context("sending timed out")?
+            .context("sending")?;
             if (i + 1) % PIPELINE_FLUSH_EVERY == 0 {
-                timeout(IO_TIMEOUT, self.ws.flush())
+                timeout(PIPELINE_IO_TIMEOUT, self.ws.flush())
                     .await
                     .context("flushing timed out")?
                     .context("flushing")?;
             }
         }
-        timeout(IO_TIMEOUT, self.ws.flush())
+        timeout(PIPELINE_IO_TIMEOUT, self.ws.flush())
             .await
             .context("flushing timed out")?
             .context("flushing")
