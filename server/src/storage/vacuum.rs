@@ -76,10 +76,8 @@ pub async fn pass(conn: &mut SqliteConnection) -> Result<VacuumPass, sqlx::Error
         });
     }
     let pages = (free_before - FREE_PAGES_KEPT).min(PAGES_PER_PASS);
-    // A PRAGMA takes no bound parameters; `pages` is a number computed here.
-    let sql = sqlx::AssertSqlSafe(format!("PRAGMA incremental_vacuum({pages})"));
-    match sqlx::query(sql).execute(&mut *conn).await {
-        Ok(_) => {}
+    match incremental_vacuum(conn, pages).await {
+        Ok(()) => {}
         Err(sqlx::Error::Database(error)) if is_busy(error.code().as_deref()) => {}
         Err(error) => return Err(error),
     }
@@ -96,15 +94,19 @@ pub async fn release(pool: &SqlitePool) -> Result<(), sqlx::Error> {
     let mut conn = pool.acquire().await?;
     let free = free_pages(&mut conn).await?;
     if free > FREE_PAGES_KEPT {
-        let pages = (free - FREE_PAGES_KEPT).min(SHUTDOWN_PAGES);
-        // A PRAGMA takes no bound parameters; `pages` is a number computed here.
-        let sql = sqlx::AssertSqlSafe(format!("PRAGMA incremental_vacuum({pages})"));
-        sqlx::query(sql).execute(&mut *conn).await?;
+        incremental_vacuum(&mut conn, (free - FREE_PAGES_KEPT).min(SHUTDOWN_PAGES)).await?;
     }
     sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// Moves up to `pages` free pages to the end of the file and cuts them off.
+async fn incremental_vacuum(conn: &mut SqliteConnection, pages: i64) -> Result<(), sqlx::Error> {
+    // A PRAGMA takes no bound parameters; `pages` is a number computed here.
+    let sql = sqlx::AssertSqlSafe(format!("PRAGMA incremental_vacuum({pages})"));
+    sqlx::query(sql).execute(&mut *conn).await.map(drop)
 }
 
 async fn free_pages(conn: &mut SqliteConnection) -> Result<i64, sqlx::Error> {
