@@ -62,12 +62,6 @@ const KNOWN_EDGES: &[(&str, &str, &str)] = &[
         "the listener drives rooms directly instead of through a sync-side handle",
     ),
     (
-        "storage",
-        "sync",
-        "snapshots decode through sync::crdt (the document shape)",
-    ),
-    ("sync", "fuzzing", "the protocol feeds the fuzzing corpus"),
-    (
         "audit",
         "webhooks",
         "deliveries are queued in the audit entry's transaction (to become an audit hook)",
@@ -81,11 +75,6 @@ const KNOWN_EDGES: &[(&str, &str, &str)] = &[
         "documents",
         "remiss",
         "reading a document marks a first open",
-    ),
-    (
-        "webhooks",
-        "documents",
-        "webhook routes check access through the old documents::routes::authorize",
     ),
 ];
 

@@ -14,7 +14,6 @@ use utoipa_axum::routes;
 use crate::auth::{AuthUser, Role};
 use crate::comments::model::RevisionResponse;
 use crate::comments::routes::{comment_in_path, thread_in_path};
-use crate::documents::routes::authorize;
 use crate::error::{ApiJson, ApiPath, ApiResult, AppError, ErrorResponse};
 use crate::state::AppState;
 
@@ -39,7 +38,8 @@ pub async fn list_revisions(
     AuthUser(who): AuthUser,
     ApiPath((id, thread_id, comment_id)): ApiPath<(String, String, String)>,
 ) -> ApiResult<ApiJson<Vec<RevisionResponse>>> {
-    let (doc, _, role) = authorize(&state, &id, &who, Role::Viewer).await?;
+    let crate::auth::Grant { doc, role } =
+        crate::auth::authorize(&state.db, &who, &id, Role::Viewer).await?;
     let thread_id = thread_in_path(&thread_id)?;
     let comment_id = comment_in_path(&comment_id)?;
     let (_, comments) = state

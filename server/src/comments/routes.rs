@@ -17,7 +17,6 @@ use crate::comments::events::{self, ThreadEvent};
 use crate::comments::model::*;
 use crate::comments::store::NewThread;
 use crate::comments::{proposal, revisions};
-use crate::documents::routes::authorize;
 use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
 use crate::ids::{CommentId, DocId, ThreadId};
 use crate::limits::quota::{self, Creation};
@@ -242,7 +241,8 @@ pub async fn create_thread(
     ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<CreateThreadRequest>,
 ) -> ApiResult<(StatusCode, ApiJson<ThreadResponse>)> {
-    let (doc, _, role) = authorize(&state, &id, &who, Role::Commenter).await?;
+    let crate::auth::Grant { doc, role } =
+        crate::auth::authorize(&state.db, &who, &id, Role::Commenter).await?;
     let body = check_text(&request.body, "comment", true)?;
     quota::check(&state, &who.user, Creation::Thread).await?;
     let proposal = request
@@ -296,7 +296,9 @@ pub async fn list_threads(
     ApiPath(id): ApiPath<String>,
     ApiQuery(filter): ApiQuery<ThreadFilter>,
 ) -> ApiResult<ApiJson<Vec<ThreadResponse>>> {
-    let (doc, _, _) = authorize(&state, &id, &who, Role::Viewer).await?;
+    let doc = crate::auth::authorize(&state.db, &who, &id, Role::Viewer)
+        .await?
+        .doc;
     let rows = state.db.threads(&doc).await?;
     let rows = rows
         .into_iter()
@@ -320,7 +322,9 @@ pub async fn get_thread(
     AuthUser(who): AuthUser,
     ApiPath((id, thread_id)): ApiPath<(String, String)>,
 ) -> ApiResult<ApiJson<ThreadResponse>> {
-    let (doc, _, _) = authorize(&state, &id, &who, Role::Viewer).await?;
+    let doc = crate::auth::authorize(&state.db, &who, &id, Role::Viewer)
+        .await?
+        .doc;
     let thread_id = thread_in_path(&thread_id)?;
     Ok(ApiJson(thread_now(&state, &doc, &thread_id).await?))
 }
@@ -336,7 +340,8 @@ pub async fn reply(
     ApiPath((id, thread_id)): ApiPath<(String, String)>,
     ApiJson(request): ApiJson<CommentRequest>,
 ) -> ApiResult<(StatusCode, ApiJson<ThreadResponse>)> {
-    let (doc, _, role) = authorize(&state, &id, &who, Role::Commenter).await?;
+    let crate::auth::Grant { doc, role } =
+        crate::auth::authorize(&state.db, &who, &id, Role::Commenter).await?;
     let thread_id = thread_in_path(&thread_id)?;
     let body = check_text(&request.body, "comment", true)?;
     let mut tx = state.db.transaction_for(&doc).await?;
@@ -362,7 +367,8 @@ pub async fn edit_comment(
     ApiPath((id, thread_id, comment_id)): ApiPath<(String, String, String)>,
     ApiJson(request): ApiJson<CommentRequest>,
 ) -> ApiResult<ApiJson<ThreadResponse>> {
-    let (doc, _, role) = authorize(&state, &id, &who, Role::Commenter).await?;
+    let crate::auth::Grant { doc, role } =
+        crate::auth::authorize(&state.db, &who, &id, Role::Commenter).await?;
     let thread_id = thread_in_path(&thread_id)?;
     let comment_id = comment_in_path(&comment_id)?;
     let body = check_text(&request.body, "comment", true)?;
@@ -387,7 +393,8 @@ pub async fn delete_comment(
     AuthUser(who): AuthUser,
     ApiPath((id, thread_id, comment_id)): ApiPath<(String, String, String)>,
 ) -> ApiResult<ApiJson<ThreadResponse>> {
-    let (doc, _, role) = authorize(&state, &id, &who, Role::Commenter).await?;
+    let crate::auth::Grant { doc, role } =
+        crate::auth::authorize(&state.db, &who, &id, Role::Commenter).await?;
     let thread_id = thread_in_path(&thread_id)?;
     let comment_id = comment_in_path(&comment_id)?;
     let mut tx = state.db.transaction_for(&doc).await?;
@@ -407,7 +414,8 @@ pub async fn resolve_thread(
     ApiPath((id, thread_id)): ApiPath<(String, String)>,
     ApiJson(request): ApiJson<ResolveRequest>,
 ) -> ApiResult<ApiJson<ThreadResponse>> {
-    let (doc, _, role) = authorize(&state, &id, &who, Role::Owner).await?;
+    let crate::auth::Grant { doc, role } =
+        crate::auth::authorize(&state.db, &who, &id, Role::Owner).await?;
     let thread_id = thread_in_path(&thread_id)?;
     let motivation = check_text(&request.motivation, "motivation", false)?;
     let mut tx = state.db.transaction_for(&doc).await?;
@@ -426,7 +434,8 @@ pub async fn reopen_thread(
     AuthUser(who): AuthUser,
     ApiPath((id, thread_id)): ApiPath<(String, String)>,
 ) -> ApiResult<ApiJson<ThreadResponse>> {
-    let (doc, _, role) = authorize(&state, &id, &who, Role::Owner).await?;
+    let crate::auth::Grant { doc, role } =
+        crate::auth::authorize(&state.db, &who, &id, Role::Owner).await?;
     let thread_id = thread_in_path(&thread_id)?;
     let mut tx = state.db.transaction_for(&doc).await?;
     changes::reopen_thread(&mut tx, Change::new(&doc, &who, role, &thread_id)).await?;
@@ -446,7 +455,8 @@ pub async fn reanchor_thread(
     ApiPath((id, thread_id)): ApiPath<(String, String)>,
     ApiJson(request): ApiJson<ReanchorRequest>,
 ) -> ApiResult<ApiJson<ThreadResponse>> {
-    let (doc, _, role) = authorize(&state, &id, &who, Role::Commenter).await?;
+    let crate::auth::Grant { doc, role } =
+        crate::auth::authorize(&state.db, &who, &id, Role::Commenter).await?;
     let thread_id = thread_in_path(&thread_id)?;
     let anchor = Anchor::decode(&request.anchor.start, &request.anchor.end)?;
     let (_, anchor) = state
@@ -479,7 +489,8 @@ pub async fn accept_proposal(
     ApiPath((id, thread_id)): ApiPath<(String, String)>,
     ApiJson(request): ApiJson<DecideProposalRequest>,
 ) -> ApiResult<ApiJson<ThreadResponse>> {
-    let (doc, _, role) = authorize(&state, &id, &who, Role::Owner).await?;
+    let crate::auth::Grant { doc, role } =
+        crate::auth::authorize(&state.db, &who, &id, Role::Owner).await?;
     let thread_id = thread_in_path(&thread_id)?;
     let (row, _) = open_proposal(&state, &doc, &thread_id).await?;
     let motivation = check_text(&request.motivation, "motivation", false)?;
@@ -532,7 +543,8 @@ pub async fn reject_proposal(
     ApiPath((id, thread_id)): ApiPath<(String, String)>,
     ApiJson(request): ApiJson<DecideProposalRequest>,
 ) -> ApiResult<ApiJson<ThreadResponse>> {
-    let (doc, _, role) = authorize(&state, &id, &who, Role::Owner).await?;
+    let crate::auth::Grant { doc, role } =
+        crate::auth::authorize(&state.db, &who, &id, Role::Owner).await?;
     let thread_id = thread_in_path(&thread_id)?;
     let motivation = check_text(&request.motivation, "motivation", false)?;
     let mut tx = state.db.transaction_for(&doc).await?;

@@ -34,43 +34,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(document_text))
 }
 
-/// The access check with the document's row, for callers being moved to
-/// [`crate::auth::authorize`] (kept for callers being moved; the row is read after the
-/// check, as before).
-pub async fn authorize(
-    state: &AppState,
-    id: &str,
-    who: &Identity,
-    needed: Role,
-) -> ApiResult<(DocId, DocumentRow, Role)> {
-    let grant = crate::auth::authorize(&state.db, who, id, needed).await?;
-    with_row(state, grant).await
-}
-
-/// As [`authorize`], archived documents included (kept for callers being moved to
-/// [`crate::auth::authorize_archived`]).
-pub async fn authorize_archived(
-    state: &AppState,
-    id: &str,
-    who: &Identity,
-    needed: Role,
-) -> ApiResult<(DocId, DocumentRow, Role)> {
-    let grant = crate::auth::authorize_archived(&state.db, who, id, needed).await?;
-    with_row(state, grant).await
-}
-
-async fn with_row(
-    state: &AppState,
-    grant: crate::auth::Grant,
-) -> ApiResult<(DocId, DocumentRow, Role)> {
-    let row = state
-        .db
-        .document(&grant.doc)
-        .await?
-        .ok_or_else(|| AppError::NotFound("no such document".into()))?;
-    Ok((grant.doc, row, grant.role))
-}
-
 pub(crate) fn check_title(title: &str) -> ApiResult<String> {
     let title = title.trim();
     if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
@@ -160,7 +123,13 @@ pub async fn get_document(
     AuthUser(who): AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<ApiJson<DocumentResponse>> {
-    let (id, row, role) = authorize(&state, &id, &who, Role::Viewer).await?;
+    let crate::auth::Grant { doc: id, role } =
+        crate::auth::authorize(&state.db, &who, &id, Role::Viewer).await?;
+    let row = state
+        .db
+        .document(&id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("no such document".into()))?;
     crate::remiss::activity::opened(&state, &id, &who);
     Ok(ApiJson(DocumentResponse::new(row, role)))
 }
@@ -175,7 +144,8 @@ pub async fn rename_document(
     ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<UpdateDocumentRequest>,
 ) -> ApiResult<ApiJson<DocumentResponse>> {
-    let (id, _, role) = authorize(&state, &id, &who, Role::Owner).await?;
+    let crate::auth::Grant { doc: id, role } =
+        crate::auth::authorize(&state.db, &who, &id, Role::Owner).await?;
     let title = check_title(&request.title)?;
     state.db.rename_document(&id, &title).await?;
     let row = state
@@ -199,7 +169,9 @@ pub async fn archive_document(
     AuthUser(who): AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    let (id, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
+    let id = crate::auth::authorize(&state.db, &who, &id, Role::Owner)
+        .await?
+        .doc;
     let mut tx = state.db.transaction_for(&id).await?;
     changes::archive(&mut tx, &id, &who).await?;
     tx.commit().await?;
@@ -225,7 +197,9 @@ pub async fn list_members(
     AuthUser(who): AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<ApiJson<Vec<MemberResponse>>> {
-    let (id, _, _) = authorize(&state, &id, &who, Role::Viewer).await?;
+    let id = crate::auth::authorize(&state.db, &who, &id, Role::Viewer)
+        .await?
+        .doc;
     member_list(&state, &id).await.map(ApiJson)
 }
 
@@ -248,7 +222,14 @@ pub async fn set_org_member(
     ApiPath((id, org)): ApiPath<(String, String)>,
     ApiJson(request): ApiJson<SetMemberRequest>,
 ) -> ApiResult<ApiJson<Vec<MemberResponse>>> {
-    let (id, row, _) = authorize(&state, &id, &who, Role::Owner).await?;
+    let id = crate::auth::authorize(&state.db, &who, &id, Role::Owner)
+        .await?
+        .doc;
+    let row = state
+        .db
+        .document(&id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("no such document".into()))?;
     let org = OrgId::parse(org)?;
     let mut tx = state.db.transaction_for(&id).await?;
     changes::set_org_role(&mut tx, (&id, &row.owner_org), &who, &org, request.role).await?;
@@ -269,7 +250,14 @@ pub async fn remove_org_member(
     AuthUser(who): AuthUser,
     ApiPath((id, org)): ApiPath<(String, String)>,
 ) -> ApiResult<ApiJson<Vec<MemberResponse>>> {
-    let (id, row, _) = authorize(&state, &id, &who, Role::Owner).await?;
+    let id = crate::auth::authorize(&state.db, &who, &id, Role::Owner)
+        .await?
+        .doc;
+    let row = state
+        .db
+        .document(&id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("no such document".into()))?;
     let mut tx = state.db.transaction_for(&id).await?;
     changes::remove_org(&mut tx, (&id, &row.owner_org), &who, &org).await?;
     tx.commit().await?;
@@ -325,7 +313,9 @@ async fn membership_changed(
 }
 
 async fn render(state: &AppState, who: &Identity, id: &str, format: Format) -> ApiResult<String> {
-    let (id, _, _) = authorize(state, id, who, Role::Viewer).await?;
+    let id = crate::auth::authorize(&state.db, who, id, Role::Viewer)
+        .await?
+        .doc;
     state
         .rooms
         .read(&id, move |doc| content::render(doc, format))

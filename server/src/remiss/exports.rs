@@ -8,7 +8,6 @@ use serde::Deserialize;
 
 use crate::audit::{self, Action};
 use crate::auth::{AuthUser, Identity, Role};
-use crate::documents::routes::authorize;
 use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
 use crate::ids::DocId;
 use crate::remiss::compilation;
@@ -42,7 +41,14 @@ async fn load(
     kind: &str,
     format: Format,
 ) -> ApiResult<(DocId, Gathered)> {
-    let (doc, row, _) = authorize(state, id, who, Role::Viewer).await?;
+    let doc = crate::auth::authorize(&state.db, who, id, Role::Viewer)
+        .await?
+        .doc;
+    let row = state
+        .db
+        .document(&doc)
+        .await?
+        .ok_or_else(|| AppError::NotFound("no such document".into()))?;
     let gathered = gather(state, &doc, row).await?;
     let detail = serde_json::json!({ "export": kind, "format": format });
     audit::record(&state.db, &doc, Some(who), Action::ExportMade, detail).await?;

@@ -6,7 +6,6 @@ use utoipa_axum::routes;
 
 use crate::auth::{AuthUser, Role};
 use crate::comments::routes::MAX_TEXT_CHARS;
-use crate::documents::routes::authorize;
 use crate::error::{ApiJson, ApiPath, ApiResult, AppError, ErrorResponse};
 use crate::remiss::changes::{self, RoundChange};
 use crate::remiss::model::{AnswerRequest, RoundResponse, UpdateRoundRequest};
@@ -36,7 +35,9 @@ pub async fn get_round(
     AuthUser(who): AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<ApiJson<RoundResponse>> {
-    let (doc, _, _) = authorize(&state, &id, &who, Role::Viewer).await?;
+    let doc = crate::auth::authorize(&state.db, &who, &id, Role::Viewer)
+        .await?
+        .doc;
     Ok(ApiJson(round::load(&state.db, &doc).await?))
 }
 
@@ -52,7 +53,9 @@ pub async fn update_round(
     ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<UpdateRoundRequest>,
 ) -> ApiResult<ApiJson<RoundResponse>> {
-    let (doc, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
+    let doc = crate::auth::authorize(&state.db, &who, &id, Role::Owner)
+        .await?
+        .doc;
     let change = RoundChange {
         diarienummer: request
             .diarienummer
@@ -108,7 +111,13 @@ pub async fn answer(
     ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<AnswerRequest>,
 ) -> ApiResult<ApiJson<RoundResponse>> {
-    let (doc, row, role) = authorize(&state, &id, &who, Role::Viewer).await?;
+    let crate::auth::Grant { doc, role } =
+        crate::auth::authorize(&state.db, &who, &id, Role::Viewer).await?;
+    let row = state
+        .db
+        .document(&doc)
+        .await?
+        .ok_or_else(|| AppError::NotFound("no such document".into()))?;
     if row.owner_org == who.org.as_str() {
         return Err(AppError::Forbidden(
             "the owner organisation answers nothing to itself".into(),

@@ -9,7 +9,6 @@ use yrs::{ReadTxn, StateVector, Transact};
 
 use crate::auth::{AuthUser, Role};
 use crate::documents::content::{self, Format};
-use crate::documents::routes::authorize;
 use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
 use crate::ids::DocId;
 use crate::ids::new_id;
@@ -87,7 +86,9 @@ pub async fn save_version(
     ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<CreateVersionRequest>,
 ) -> ApiResult<(StatusCode, ApiJson<VersionResponse>)> {
-    let (doc, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
+    let doc = crate::auth::authorize(&state.db, &who, &id, Role::Owner)
+        .await?
+        .doc;
     let name = check_name(&request.name)?;
     // Read through the room: its Doc holds exactly what is durable.
     let bytes = state
@@ -139,7 +140,9 @@ pub async fn list_versions(
     AuthUser(who): AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<ApiJson<Vec<VersionResponse>>> {
-    let (doc, _, _) = authorize(&state, &id, &who, Role::Viewer).await?;
+    let doc = crate::auth::authorize(&state.db, &who, &id, Role::Viewer)
+        .await?
+        .doc;
     let rows = state.db.versions(&doc).await?;
     Ok(ApiJson(rows.into_iter().map(Into::into).collect()))
 }
@@ -153,7 +156,9 @@ pub async fn get_version(
     AuthUser(who): AuthUser,
     ApiPath((id, vid)): ApiPath<(String, String)>,
 ) -> ApiResult<ApiJson<VersionResponse>> {
-    let (doc, _, _) = authorize(&state, &id, &who, Role::Viewer).await?;
+    let doc = crate::auth::authorize(&state.db, &who, &id, Role::Viewer)
+        .await?
+        .doc;
     let row = state
         .db
         .version(&doc, &vid)
@@ -171,7 +176,9 @@ pub async fn version_markdown(
     AuthUser(who): AuthUser,
     ApiPath((id, vid)): ApiPath<(String, String)>,
 ) -> ApiResult<Response> {
-    let (doc, _, _) = authorize(&state, &id, &who, Role::Viewer).await?;
+    let doc = crate::auth::authorize(&state.db, &who, &id, Role::Viewer)
+        .await?
+        .doc;
     let markdown =
         read_version(&state, &doc, &vid, |d| content::render(d, Format::Markdown)).await?;
     Ok((
@@ -193,7 +200,9 @@ pub async fn diff_versions(
     ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<DiffQuery>,
 ) -> ApiResult<ApiJson<DiffResponse>> {
-    let (doc, _, _) = authorize(&state, &id, &who, Role::Viewer).await?;
+    let doc = crate::auth::authorize(&state.db, &who, &id, Role::Viewer)
+        .await?
+        .doc;
     let from = state
         .db
         .version(&doc, &query.from)

@@ -9,7 +9,6 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::{AuthUser, Role};
-use crate::documents::routes::authorize;
 use crate::error::{ApiJson, ApiPath, ApiResult, AppError, ErrorResponse};
 use crate::ids::DocId;
 use crate::ids::new_id;
@@ -64,7 +63,9 @@ pub async fn create_webhook(
     ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<CreateWebhookRequest>,
 ) -> ApiResult<(StatusCode, ApiJson<CreatedWebhookResponse>)> {
-    let (doc, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
+    let doc = crate::auth::authorize(&state.db, &who, &id, Role::Owner)
+        .await?
+        .doc;
     let url = target::check_resolved(&request.url, state.config.webhook_allow_http).await?;
     let mut events = request.events;
     events.sort_by_key(|e| Event::ALL.iter().position(|a| a == e));
@@ -112,7 +113,9 @@ pub async fn list_webhooks(
     AuthUser(who): AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<ApiJson<Vec<WebhookResponse>>> {
-    let (doc, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
+    let doc = crate::auth::authorize(&state.db, &who, &id, Role::Owner)
+        .await?
+        .doc;
     let rows = state.db.webhooks(&doc).await?;
     Ok(ApiJson(rows.into_iter().map(Into::into).collect()))
 }
@@ -126,7 +129,9 @@ pub async fn delete_webhook(
     AuthUser(who): AuthUser,
     ApiPath((id, wid)): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let (doc, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
+    let doc = crate::auth::authorize(&state.db, &who, &id, Role::Owner)
+        .await?
+        .doc;
     let hook = own_webhook(&state, &doc, &wid).await?;
     let mut tx = state.db.transaction_for(&doc).await?;
     changes::remove(&mut tx, &doc, &hook, &who).await?;
@@ -143,7 +148,9 @@ pub async fn list_deliveries(
     AuthUser(who): AuthUser,
     ApiPath((id, wid)): ApiPath<(String, String)>,
 ) -> ApiResult<ApiJson<Vec<DeliveryResponse>>> {
-    let (doc, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
+    let doc = crate::auth::authorize(&state.db, &who, &id, Role::Owner)
+        .await?
+        .doc;
     own_webhook(&state, &doc, &wid).await?;
     let (deliveries, attempts) = state.db.deliveries(&wid).await?;
     let mut by_delivery: HashMap<String, Vec<AttemptResponse>> = HashMap::new();
