@@ -11,15 +11,24 @@
 pub mod activity;
 pub mod changes;
 pub mod compilation;
-pub mod deadline;
 pub mod exports;
 pub mod gather;
-pub mod model;
 pub mod render;
 pub mod report;
 pub mod round;
 pub mod routes;
 pub mod statements;
-pub mod store;
 
 pub use activity::SeenOpens;
+
+crate::sub_state! {
+    /// What the remiss round's routes and read-outs need of the server's state. Handlers
+    /// take `State<RemissContext>`, which any state holding these handles provides
+    /// (`sub_state`), so this module does not import the server's `AppState`.
+    pub struct RemissContext {
+        /// Storage: the round, invitees, threads, the audit trail.
+        pub db: crate::storage::Db,
+        /// The open rooms: the report resolves anchors against the live text.
+        pub rooms: crate::sync::RoomRegistry,
+    }
+}

@@ -1,19 +1,21 @@
 //! `/api/documents/{id}/versions…`: save (owners), list, read, Markdown, diff.
 
-use axum::extract::State;
+use std::sync::Arc;
+
+use axum::extract::{FromRef, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use yrs::{ReadTxn, StateVector, Transact};
 
-use crate::auth::{AuthUser, Role};
+use crate::auth::{AuthUser, Role, TokenKeys};
 use crate::documents::content::{self, Format};
 use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
 use crate::ids::DocId;
 use crate::ids::new_id;
-use crate::state::AppState;
 use crate::storage::now_ms;
+use crate::versions::VersionsContext;
 use crate::versions::changes;
 use crate::versions::diff::{diff_paragraphs, paragraphs};
 use crate::versions::model::*;
@@ -24,7 +26,12 @@ const CURRENT: &str = "current";
 
 /// The routes of this module, each with its OpenAPI operation: `routes!` takes the path
 /// and method from the handler's `#[utoipa::path]`, so they are written once.
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    VersionsContext: FromRef<S>,
+    Arc<TokenKeys>: FromRef<S>,
+{
     OpenApiRouter::new()
         .routes(routes!(list_versions, save_version))
         .routes(routes!(diff_versions))
@@ -60,7 +67,7 @@ async fn blocking<R: Send + 'static>(work: impl FnOnce() -> R + Send + 'static) 
 
 /// The stored state of a version as a fresh `Doc`, handed to `read`.
 async fn read_version<R: Send + 'static>(
-    state: &AppState,
+    state: &VersionsContext,
     doc: &DocId,
     vid: &str,
     read: impl FnOnce(&yrs::Doc) -> R + Send + 'static,
@@ -81,7 +88,7 @@ async fn read_version<R: Send + 'static>(
         (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[tracing::instrument(skip_all, fields(user = %who.user))]
 pub async fn save_version(
-    State(state): State<AppState>,
+    State(state): State<VersionsContext>,
     AuthUser(who): AuthUser,
     ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<CreateVersionRequest>,
@@ -136,7 +143,7 @@ pub async fn save_version(
     params(("id" = String, Path)),
     responses((status = 200, body = [VersionResponse]), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 pub async fn list_versions(
-    State(state): State<AppState>,
+    State(state): State<VersionsContext>,
     AuthUser(who): AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<ApiJson<Vec<VersionResponse>>> {
@@ -152,7 +159,7 @@ pub async fn list_versions(
     params(("id" = String, Path), ("vid" = String, Path)),
     responses((status = 200, body = VersionResponse), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 pub async fn get_version(
-    State(state): State<AppState>,
+    State(state): State<VersionsContext>,
     AuthUser(who): AuthUser,
     ApiPath((id, vid)): ApiPath<(String, String)>,
 ) -> ApiResult<ApiJson<VersionResponse>> {
@@ -172,7 +179,7 @@ pub async fn get_version(
     params(("id" = String, Path), ("vid" = String, Path)),
     responses((status = 200, content_type = "text/markdown", body = String), (status = 404, body = ErrorResponse)))]
 pub async fn version_markdown(
-    State(state): State<AppState>,
+    State(state): State<VersionsContext>,
     AuthUser(who): AuthUser,
     ApiPath((id, vid)): ApiPath<(String, String)>,
 ) -> ApiResult<Response> {
@@ -195,7 +202,7 @@ pub async fn version_markdown(
     responses((status = 200, body = DiffResponse), (status = 400, body = ErrorResponse),
         (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 pub async fn diff_versions(
-    State(state): State<AppState>,
+    State(state): State<VersionsContext>,
     AuthUser(who): AuthUser,
     ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<DiffQuery>,

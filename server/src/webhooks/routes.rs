@@ -3,17 +3,19 @@
 
 use std::collections::HashMap;
 
-use axum::extract::State;
+use std::sync::Arc;
+
+use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{AuthUser, Role};
+use crate::auth::{AuthUser, Role, TokenKeys};
 use crate::error::{ApiJson, ApiPath, ApiResult, AppError, ErrorResponse};
 use crate::ids::DocId;
 use crate::ids::new_id;
-use crate::state::AppState;
 use crate::storage::now_ms;
+use crate::webhooks::WebhooksContext;
 use crate::webhooks::changes;
 use crate::webhooks::model::*;
 use crate::webhooks::signature::new_secret;
@@ -24,7 +26,12 @@ pub const MAX_WEBHOOKS_PER_DOCUMENT: usize = 20;
 
 /// The routes of this module, each with its OpenAPI operation: `routes!` takes the path
 /// and method from the handler's `#[utoipa::path]`, so they are written once.
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    WebhooksContext: FromRef<S>,
+    Arc<TokenKeys>: FromRef<S>,
+{
     OpenApiRouter::new()
         .routes(routes!(list_webhooks, create_webhook))
         .routes(routes!(delete_webhook))
@@ -41,7 +48,7 @@ impl From<target::TargetError> for AppError {
 }
 
 /// The webhook `wid` of `doc`, or 404.
-async fn own_webhook(state: &AppState, doc: &DocId, wid: &str) -> ApiResult<WebhookRow> {
+async fn own_webhook(state: &WebhooksContext, doc: &DocId, wid: &str) -> ApiResult<WebhookRow> {
     state
         .db
         .webhook(wid)
@@ -58,7 +65,7 @@ async fn own_webhook(state: &AppState, doc: &DocId, wid: &str) -> ApiResult<Webh
         (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[tracing::instrument(skip_all, fields(user = %who.user))]
 pub async fn create_webhook(
-    State(state): State<AppState>,
+    State(state): State<WebhooksContext>,
     AuthUser(who): AuthUser,
     ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<CreateWebhookRequest>,
@@ -109,7 +116,7 @@ pub async fn create_webhook(
     params(("id" = String, Path)),
     responses((status = 200, body = [WebhookResponse]), (status = 403, body = ErrorResponse)))]
 pub async fn list_webhooks(
-    State(state): State<AppState>,
+    State(state): State<WebhooksContext>,
     AuthUser(who): AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<ApiJson<Vec<WebhookResponse>>> {
@@ -125,7 +132,7 @@ pub async fn list_webhooks(
     params(("id" = String, Path), ("wid" = String, Path)),
     responses((status = 204), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 pub async fn delete_webhook(
-    State(state): State<AppState>,
+    State(state): State<WebhooksContext>,
     AuthUser(who): AuthUser,
     ApiPath((id, wid)): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
@@ -144,7 +151,7 @@ pub async fn delete_webhook(
     params(("id" = String, Path), ("wid" = String, Path)),
     responses((status = 200, body = [DeliveryResponse]), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 pub async fn list_deliveries(
-    State(state): State<AppState>,
+    State(state): State<WebhooksContext>,
     AuthUser(who): AuthUser,
     ApiPath((id, wid)): ApiPath<(String, String)>,
 ) -> ApiResult<ApiJson<Vec<DeliveryResponse>>> {
