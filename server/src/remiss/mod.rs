@@ -1,7 +1,8 @@
 //! Remiss rounds: the round on a document (diarienummer, phase, svarsdatum), the invited
-//! organisations and what each did, the deadline rule, and the two read-outs owners and
-//! invitees share: the participation report (förankringsrapport) and the compilation
-//! (remissammanställning). The contract is docs/REMISS.md.
+//! organisations and what each did, and the two read-outs owners and invitees share: the
+//! participation report (förankringsrapport) and the compilation (remissammanställning).
+//! The round's rows, SQL and deadline rule are in `consultation`, below comments, which
+//! obey them. The contract is docs/REMISS.md.
 //!
 //! An invitee's status is derived, never stored: the table keeps the first moment of each
 //! thing it did (`activity` records them from the socket, the document and comment
