@@ -97,13 +97,13 @@ pub async fn upgrade(
 type Sink = SplitSink<WebSocket, Message>;
 type Stream = SplitStream<WebSocket>;
 
-/// Runs one connection; `_slot` holds its place in the per-address count until it ends.
+/// Runs one connection; `slot` holds its place in the per-address count until it ends.
 async fn serve(
     state: SyncContext,
     doc: String,
     token: Option<String>,
     socket: WebSocket,
-    _slot: IpSlot,
+    slot: IpSlot,
 ) {
     let (mut sink, mut stream) = socket.split();
     let (doc, identity, role) = match admit(&state, doc, token).await {
@@ -180,6 +180,9 @@ async fn serve(
         // reads our close code instead of a reset that would discard it.
         await_close_reply(&mut stream).await;
     }
+    // The address's place goes before the gauge drops, so whoever sees the gauge at n
+    // never finds more than n places held (the per-address test waits on the gauge).
+    drop(slot);
     state.metrics.connections.fetch_sub(1, Relaxed);
     tracing::debug!(doc = %doc, conn, "disconnected");
 }
