@@ -10,7 +10,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::http::Request;
 use axum::routing::{any, get};
 use base64::Engine;
@@ -27,11 +27,13 @@ use crate::config::{Config, JwtConfig};
 use crate::error::AppError;
 use crate::limits::Limits;
 use crate::metrics::Metrics;
+use crate::remiss::activity::FirstOpens;
 use crate::storage::Db;
 use crate::storage::journal::Journal;
 use crate::sync::RoomRegistry;
 use crate::sync::hooks::Hooks;
 use crate::sync::live::Reloaders;
+use crate::sync::remote::RemoteRooms;
 use crate::sync::room::{RoomContext, RoomSettings};
 use crate::webhooks::delivery::DeliverySettings;
 
@@ -67,8 +69,8 @@ impl App {
             Db::Sqlite(_) => Cluster::single(),
         };
         let journal = Journal::start(db.clone(), cluster.append_notice());
-        let seen_opens = crate::remiss::SeenOpens::default();
-        let hooks = sync_hooks(&db, &seen_opens);
+        let first_opens = FirstOpens::new(db.clone(), crate::remiss::SeenOpens::default());
+        let hooks = sync_hooks(&first_opens);
         let ctx = RoomContext {
             journal: Arc::new(journal.clone()),
             cluster: cluster.clone(),
@@ -107,10 +109,13 @@ impl App {
             tokens,
             rooms,
             metrics,
-            seen_opens,
+            opens: Arc::new(first_opens),
             shutdown,
         };
-        let reloaders = crate::comments::events::register_reload(Reloaders::default(), &state);
+        let reloaders = crate::comments::events::register_reload(
+            Reloaders::default(),
+            &crate::comments::CommentsContext::from_ref(&state),
+        );
         Ok(Self {
             listener,
             state,
@@ -153,16 +158,17 @@ impl App {
         let db = state.db.clone();
         if let (Some(pool), Some(node)) = (state.cluster.pool(), state.cluster.node()) {
             tracing::info!(node, "clustered through PostgreSQL");
+            let rooms = RemoteRooms::new(state.rooms.clone(), state.db.clone(), reloaders);
             let listener = crate::cluster::listener::run(
-                state.clone(),
+                Arc::new(rooms),
                 pool.clone(),
                 node.to_owned(),
-                reloaders,
+                shutdown.clone(),
             );
             tokio::spawn(listener);
         }
         tokio::spawn(crate::sync::membership::run(
-            state.clone(),
+            crate::sync::SyncContext::from_ref(&state),
             state.config.membership_recheck,
         ));
         let acceptor = crate::serve::Acceptor {
@@ -194,11 +200,8 @@ impl App {
 
 /// What the product attaches to the sync core, in order (see `sync::hooks`): first-open
 /// recording on join, and the thread events' message type.
-fn sync_hooks(db: &Db, seen_opens: &crate::remiss::SeenOpens) -> Hooks {
-    let hooks = Hooks::default().extension(crate::remiss::activity::FirstOpens::new(
-        db.clone(),
-        seen_opens.clone(),
-    ));
+fn sync_hooks(first_opens: &FirstOpens) -> Hooks {
+    let hooks = Hooks::default().extension(first_opens.clone());
     crate::comments::events::register(hooks)
 }
 

@@ -381,4 +381,14 @@ mod tests {
             "no recorded anchor resolves against the demo draft"
         );
     }
+
+    #[test]
+    fn an_update_reaching_past_the_highest_clock_goes_through_the_target() {
+        // Found by fuzz/ (target update): applied, it panicked in yrs's commit. The
+        // protocol refuses it (`sync::protocol`'s tests); here the target itself runs it,
+        // so the fuzzing side depends on the protocol and not the other way round.
+        let found = protocol::CLOCK_PAST_MAX_UPDATE;
+        assert!(protocol::decode_update(found).is_err());
+        update(found);
+    }
 }

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod cluster;
 pub mod comments;
 pub mod config;
+pub mod consultation;
 pub mod csv_cell;
 pub mod demo;
 pub mod documents;
@@ -29,6 +30,7 @@ pub mod state;
 pub mod storage;
 #[doc(hidden)]
 pub mod structured_fuzzing;
+pub mod sub_state;
 pub mod sync;
 pub mod telemetry;
 pub mod versions;

@@ -19,9 +19,9 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::TokenKeys;
 use crate::cluster::Cluster;
 use crate::config::Config;
+use crate::documents::OpenTracker;
 use crate::limits::Limits;
 use crate::metrics::Metrics;
-use crate::remiss::SeenOpens;
 use crate::storage::Db;
 use crate::storage::journal::Journal;
 use crate::sync::RoomRegistry;
@@ -42,8 +42,8 @@ pub struct AppState {
     /// The open rooms.
     pub rooms: RoomRegistry,
     pub metrics: Arc<Metrics>,
-    /// Invitees' first opens already recorded by this node (`remiss::activity`).
-    pub seen_opens: SeenOpens,
+    /// Told of document reads and invitations (`remiss::activity::FirstOpens`).
+    pub opens: Arc<dyn OpenTracker>,
     /// Connections per address and the login throttle.
     pub limits: Arc<Limits>,
     /// Cancelled when the server starts shutting down; sockets and rooms watch it.

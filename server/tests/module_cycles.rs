@@ -6,88 +6,14 @@
 //! `crate::{a, b::c}` included; comments and string literals ignored) per top-level
 //! module, and fails naming a cycle and the files behind each of its edges.
 //!
-//! [`KNOWN_EDGES`] lists the edges that still close cycles and are still to be removed
-//! (issue 19); the test fails too when one of them is gone or no longer closes a
-//! cycle, so the list only shrinks.
+//! The modules are layered, low to high: storage, error, limits, config, auth,
+//! vocabulary, serve, cluster, sync, audit, webhooks, documents, versions, consultation,
+//! comments, remiss, demo, fuzzing, state (docs/ARCHITECTURE.md, "Layers"). Issue 19
+//! removed the last edges that pointed up; there is no list of tolerated ones any more.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
-
-/// Edges `from → to` that still close a cycle, with what removes them (issue 19, after
-/// the sync-core, platform, record, OpenAPI and test-kit merges). They are the edges that
-/// point up the intended layering: storage, error, limits, config, auth, vocabulary,
-/// serve, cluster, sync, audit, webhooks, documents, versions, comments, remiss, demo,
-/// fuzzing, state. Emptied as they are removed; never add to it to make a new cycle pass.
-const KNOWN_EDGES: &[(&str, &str, &str)] = &[
-    (
-        "audit",
-        "state",
-        "handlers take the whole AppState, and state.rs (the composition root) imports this module: handlers to take sub-states",
-    ),
-    (
-        "comments",
-        "state",
-        "handlers take the whole AppState, and state.rs (the composition root) imports this module: handlers to take sub-states",
-    ),
-    (
-        "documents",
-        "state",
-        "handlers take the whole AppState, and state.rs (the composition root) imports this module: handlers to take sub-states",
-    ),
-    (
-        "remiss",
-        "state",
-        "handlers take the whole AppState, and state.rs (the composition root) imports this module: handlers to take sub-states",
-    ),
-    (
-        "versions",
-        "state",
-        "handlers take the whole AppState, and state.rs (the composition root) imports this module: handlers to take sub-states",
-    ),
-    (
-        "webhooks",
-        "state",
-        "handlers take the whole AppState, and state.rs (the composition root) imports this module: handlers to take sub-states",
-    ),
-    (
-        "sync",
-        "state",
-        "connection admission and the membership recheck take the whole AppState",
-    ),
-    ("cluster", "state", "the listener takes the whole AppState"),
-    (
-        "cluster",
-        "sync",
-        "the listener drives rooms directly instead of through a sync-side handle",
-    ),
-    (
-        "storage",
-        "sync",
-        "snapshots decode through sync::crdt (the document shape)",
-    ),
-    ("sync", "fuzzing", "the protocol feeds the fuzzing corpus"),
-    (
-        "audit",
-        "webhooks",
-        "deliveries are queued in the audit entry's transaction (to become an audit hook)",
-    ),
-    (
-        "comments",
-        "remiss",
-        "comments check the remiss round's rules",
-    ),
-    (
-        "documents",
-        "remiss",
-        "reading a document marks a first open",
-    ),
-    (
-        "webhooks",
-        "documents",
-        "webhook routes check access through the old documents::routes::authorize",
-    ),
-];
 
 const ROOTS: &[&str] = &["lib", "main"];
 
@@ -96,20 +22,14 @@ type Graph = BTreeMap<String, BTreeMap<String, BTreeSet<String>>>;
 #[test]
 fn top_level_modules_import_each_other_without_cycles() {
     let graph = module_graph(&src_dir());
-    let mut allowed = graph.clone();
-    for (from, to, _) in KNOWN_EDGES {
-        if let Some(edges) = allowed.get_mut(*from) {
-            edges.remove(*to);
-        }
-    }
-    let cycles: Vec<_> = components(&allowed)
+    let cycles: Vec<_> = components(&graph)
         .into_iter()
         .filter(|c| c.len() > 1)
         .collect();
     let report: Vec<String> = cycles
         .iter()
         .map(|component| {
-            let cycle = describe(&allowed, &find_cycle(&allowed, component));
+            let cycle = describe(&graph, &find_cycle(&graph, component));
             format!("{cycle}\n  (all on this cycle: {})", component.join(", "))
         })
         .collect();
@@ -118,24 +38,6 @@ fn top_level_modules_import_each_other_without_cycles() {
         "import cycles between top-level modules:\n{}",
         report.join("\n")
     );
-}
-
-#[test]
-fn every_known_edge_still_exists_and_still_closes_a_cycle() {
-    let graph = module_graph(&src_dir());
-    for (from, to, why) in KNOWN_EDGES {
-        let exists = graph
-            .get(*from)
-            .is_some_and(|edges| edges.contains_key(*to));
-        assert!(
-            exists,
-            "`{from} → {to}` ({why}) is gone: remove it from KNOWN_EDGES"
-        );
-        assert!(
-            reaches(&graph, to, from),
-            "`{from} → {to}` ({why}) no longer closes a cycle: remove it from KNOWN_EDGES"
-        );
-    }
 }
 
 #[test]
@@ -491,23 +393,4 @@ fn describe(graph: &Graph, cycle: &[String]) -> String {
         })
         .collect();
     format!("cycle:\n{}", steps.join("\n"))
-}
-
-fn reaches(graph: &Graph, from: &str, to: &str) -> bool {
-    let mut seen = BTreeSet::new();
-    let mut stack = vec![from];
-    while let Some(v) = stack.pop() {
-        if v == to {
-            return true;
-        }
-        if seen.insert(v) {
-            stack.extend(
-                graph
-                    .get(v)
-                    .into_iter()
-                    .flat_map(|e| e.keys().map(String::as_str)),
-            );
-        }
-    }
-    false
 }

@@ -134,8 +134,9 @@ pub async fn record(
 }
 
 /// Appends one entry inside the caller's transaction `tx`, so it commits or rolls back
-/// with the change it records. Chains it onto the signed head of the trail, moves the head
-/// and queues the webhook deliveries it causes (the worker is woken after the commit). On
+/// with the change it records. Chains it onto the signed head of the trail and moves the
+/// head. The webhook deliveries an entry causes are queued by the use cases, which
+/// record through `webhooks::record_in` (webhooks sit above the audit trail). On
 /// PostgreSQL the document's lock ([`Tx::lock_document`]) orders concurrent appends,
 /// because a caller's transaction cannot be retried from here after losing a race for the
 /// number; callers begin with [`Db::transaction_for`] so it is taken before any row lock.
@@ -159,7 +160,7 @@ pub async fn record_in(
         mac: None,
     };
     tx.lock_document(doc).await?;
-    let queued = on_tx!(tx, conn => {
+    on_tx!(tx, conn => {
         let tip = crate::audit_tip!(conn, doc, entry).await?;
         tip.extend(doc.as_str(), &mut entry);
         sqlx::query(
@@ -180,11 +181,7 @@ pub async fn record_in(
         .execute(&mut *conn)
         .await?;
         crate::audit_advance_head!(conn, doc, tip, &entry).await?;
-        crate::queue_webhook_deliveries!(conn, doc, &entry).await?
     });
-    if queued > 0 {
-        tx.after_commit(crate::webhooks::delivery::wake);
-    }
     Ok(entry)
 }
 
@@ -205,4 +202,14 @@ pub async fn entries(db: &Db, doc: &DocId) -> Result<Vec<Entry>, StoreError> {
         .fetch_all(pool)
         .await?
     }))
+}
+
+crate::sub_state! {
+    /// What the audit trail's routes need of the server's state. Handlers take
+    /// `State<AuditContext>`, which any state holding these handles provides (`sub_state`),
+    /// so this module does not import the server's `AppState`.
+    pub struct AuditContext {
+        /// Storage: the trail, its signed head.
+        pub db: crate::storage::Db,
+    }
 }

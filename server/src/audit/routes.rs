@@ -2,7 +2,9 @@
 //! (owners only: it names every person who took part). These routes also serve archived
 //! documents: the trail outlives the document's place in lists and the editor.
 
-use axum::extract::State;
+use std::sync::Arc;
+
+use axum::extract::{FromRef, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -10,17 +12,22 @@ use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::audit::AuditContext;
 use crate::audit::chain::{self, Verification};
 use crate::audit::{self, Action, Entry};
 use crate::auth::authorize_archived;
-use crate::auth::{AuthUser, Role};
+use crate::auth::{AuthUser, Role, TokenKeys};
 use crate::csv_cell::cell;
 use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
-use crate::state::AppState;
 
 /// The routes of this module, each with its OpenAPI operation: `routes!` takes the path
 /// and method from the handler's `#[utoipa::path]`, so they are written once.
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    AuditContext: FromRef<S>,
+    Arc<TokenKeys>: FromRef<S>,
+{
     OpenApiRouter::new()
         .routes(routes!(audit_trail))
         .routes(routes!(verify_trail))
@@ -87,7 +94,7 @@ pub struct AuditQuery {
     responses((status = 200, body = [AuditEntryResponse]), (status = 200, content_type = "text/csv", body = String),
         (status = 400, body = ErrorResponse), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 pub async fn audit_trail(
-    State(state): State<AppState>,
+    State(state): State<AuditContext>,
     AuthUser(who): AuthUser,
     ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<AuditQuery>,
@@ -136,7 +143,7 @@ pub async fn audit_trail(
     params(("id" = String, Path)),
     responses((status = 200, body = Verification), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 pub async fn verify_trail(
-    State(state): State<AppState>,
+    State(state): State<AuditContext>,
     AuthUser(who): AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<ApiJson<Verification>> {

@@ -1,28 +1,55 @@
 //! The receiving half: LISTEN, dispatch notices to the open rooms of this node, notice
 //! dead nodes, and poll the log heads so that a lost notification costs seconds, not data.
+//!
+//! The rooms are reached through [`RemoteSink`], which the sync core implements
+//! (`sync::remote`) and `App::serve` hands in: the cluster sits below the sync core,
+//! so it names what it needs of the rooms instead of importing them.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures_util::future::BoxFuture;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
+use tokio_util::sync::CancellationToken;
 
 use crate::cluster::NODE_TIMEOUT;
 use crate::cluster::notice::{CHANNEL, Envelope, Notice};
 use crate::ids::DocId;
-use crate::state::AppState;
-use crate::sync::close::{self, CloseReason};
-use crate::sync::live::Reloaders;
-use crate::sync::room::{RemoteNotice, RoomCommand};
 
 /// How often open rooms compare their position with the log's head, whatever arrived.
 const POLL_INTERVAL: Duration = Duration::from_secs(5);
 /// Wait before reconnecting a failed listener.
 const RECONNECT_DELAY: Duration = Duration::from_millis(500);
 
-/// Listens until shutdown; live events of other nodes are rebuilt with `reloaders`.
-pub async fn run(state: AppState, pool: PgPool, node: String, reloaders: Reloaders) {
-    let shutdown = state.shutdown.clone();
+/// What the listener does to this node's open rooms; each call concerns only rooms open
+/// here and does nothing for a document nobody has open.
+pub trait RemoteSink: Send + Sync {
+    /// The documents open on this node.
+    fn open_docs(&self) -> Vec<DocId>;
+    /// The log of `doc` reaches `head`: its room reads what it is missing.
+    fn catch_up(&self, doc: DocId, head: i64) -> BoxFuture<'_, ()>;
+    /// A presence message from a client of `node`.
+    fn awareness(&self, doc: DocId, node: String, message: Vec<u8>) -> BoxFuture<'_, ()>;
+    /// A live event of message kind `kind` about `key`, to rebuild from the database.
+    fn event(&self, doc: DocId, kind: u64, key: String) -> BoxFuture<'_, ()>;
+    /// The membership of `doc` changed: reread it and re-derive every connection's role.
+    fn members_changed(&self, doc: DocId) -> BoxFuture<'_, ()>;
+    /// `doc` was archived: its connections close.
+    fn archived(&self, doc: DocId) -> BoxFuture<'_, ()>;
+    /// `node` fell silent: its clients' presence goes from every open room.
+    fn node_gone(&self, node: String) -> BoxFuture<'_, ()>;
+}
+
+/// Listens until `shutdown`, telling this node's rooms through `rooms`.
+pub async fn run(
+    rooms: Arc<dyn RemoteSink>,
+    pool: PgPool,
+    node: String,
+    shutdown: CancellationToken,
+) {
+    let state = rooms.as_ref();
     let mut peers: HashMap<String, Instant> = HashMap::new();
     let mut sweep = tokio::time::interval(Duration::from_secs(1));
     let mut poll = tokio::time::interval(POLL_INTERVAL);
@@ -38,13 +65,13 @@ pub async fn run(state: AppState, pool: PgPool, node: String, reloaders: Reloade
             }
         };
         // Whatever was notified while nobody listened is found by reading the log.
-        poll_heads(&state, &pool).await;
+        poll_heads(state, &pool).await;
         loop {
             tokio::select! {
                 received = listener.recv() => match received {
                     Ok(notification) => {
                         if let Some(envelope) = Envelope::decode(notification.payload()) {
-                            handle(&state, &reloaders, &pool, &node, envelope, &mut peers).await;
+                            handle(state, &pool, &node, envelope, &mut peers).await;
                         }
                     }
                     Err(_) if shutdown.is_cancelled() => return,
@@ -53,8 +80,8 @@ pub async fn run(state: AppState, pool: PgPool, node: String, reloaders: Reloade
                         break;
                     }
                 },
-                _ = sweep.tick() => sweep_dead(&state, &mut peers).await,
-                _ = poll.tick() => poll_heads(&state, &pool).await,
+                _ = sweep.tick() => sweep_dead(state, &mut peers).await,
+                _ = poll.tick() => poll_heads(state, &pool).await,
                 () = shutdown.cancelled() => return,
             }
         }
@@ -68,8 +95,7 @@ async fn connect(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
 }
 
 async fn handle(
-    state: &AppState,
-    reloaders: &Reloaders,
+    state: &dyn RemoteSink,
     pool: &PgPool,
     node: &str,
     envelope: Envelope,
@@ -86,7 +112,7 @@ async fn handle(
         },
         notice => notice,
     };
-    dispatch(state, reloaders, &envelope.n, notice).await;
+    dispatch(state, &envelope.n, notice).await;
 }
 
 async fn load_stored(pool: &PgPool, id: i64) -> Option<Envelope> {
@@ -100,58 +126,32 @@ async fn load_stored(pool: &PgPool, id: i64) -> Option<Envelope> {
     row.and_then(|(payload,)| Envelope::decode(&payload))
 }
 
-async fn dispatch(state: &AppState, reloaders: &Reloaders, from: &str, notice: Notice) {
+async fn dispatch(rooms: &dyn RemoteSink, from: &str, notice: Notice) {
     let doc_of = |d: &str| DocId::parse(d).ok();
     match notice {
         Notice::Updated { d, seq } => {
-            if let Some(room) = doc_of(&d).and_then(|d| state.rooms.get(&d)) {
-                let _ = room
-                    .send(RoomCommand::Remote(RemoteNotice::CatchUp {
-                        head: Some(seq),
-                    }))
-                    .await;
+            if let Some(doc) = doc_of(&d) {
+                rooms.catch_up(doc, seq).await;
             }
         }
         Notice::Awareness { ref d, .. } => {
-            let message = notice.awareness_message();
-            if let (Some(room), Some(message)) =
-                (doc_of(d).and_then(|d| state.rooms.get(&d)), message)
-            {
-                let remote = RemoteNotice::Awareness {
-                    node: from.to_owned(),
-                    message: message.into(),
-                };
-                let _ = room.send(RoomCommand::Remote(remote)).await;
+            if let (Some(doc), Some(message)) = (doc_of(d), notice.awareness_message()) {
+                rooms.awareness(doc, from.to_owned(), message).await;
             }
         }
         Notice::Event { d, c, id } => {
             if let Some(doc) = doc_of(&d) {
-                state
-                    .rooms
-                    .live()
-                    .deliver_remote(reloaders, doc, c, id)
-                    .await;
+                rooms.event(doc, c, id).await;
             }
         }
         Notice::Members { d } => {
-            let Some(doc) = doc_of(&d) else { return };
-            if state.rooms.get(&doc).is_none() {
-                return;
-            }
-            match state.db.members(&doc).await {
-                Ok(members) => state.rooms.members_changed(&doc, members).await,
-                Err(error) => tracing::warn!(%error, "reloading members failed"),
+            if let Some(doc) = doc_of(&d) {
+                rooms.members_changed(doc).await;
             }
         }
         Notice::Archived { d } => {
             if let Some(doc) = doc_of(&d) {
-                state
-                    .rooms
-                    .close_document(
-                        &doc,
-                        CloseReason::new(close::ARCHIVED, "the document is archived"),
-                    )
-                    .await;
+                rooms.archived(doc).await;
             }
         }
         Notice::Heartbeat | Notice::Stored { .. } => {}
@@ -159,7 +159,7 @@ async fn dispatch(state: &AppState, reloaders: &Reloaders, from: &str, notice: N
 }
 
 /// Nodes silent for longer than [`NODE_TIMEOUT`] are gone: their clients' presence goes.
-async fn sweep_dead(state: &AppState, peers: &mut HashMap<String, Instant>) {
+async fn sweep_dead(rooms: &dyn RemoteSink, peers: &mut HashMap<String, Instant>) {
     let dead: Vec<String> = peers
         .iter()
         .filter(|(_, seen)| seen.elapsed() > NODE_TIMEOUT)
@@ -168,19 +168,13 @@ async fn sweep_dead(state: &AppState, peers: &mut HashMap<String, Instant>) {
     for node in dead {
         peers.remove(&node);
         tracing::info!(%node, "a node fell silent; removing its clients' presence");
-        for room in state.rooms.all_open() {
-            let _ = room
-                .send(RoomCommand::Remote(RemoteNotice::NodeGone {
-                    node: node.clone(),
-                }))
-                .await;
-        }
+        rooms.node_gone(node).await;
     }
 }
 
 /// Tells every open room the log's head, so it catches up whatever it missed.
-async fn poll_heads(state: &AppState, pool: &PgPool) {
-    let open = state.rooms.open_ids();
+async fn poll_heads(rooms: &dyn RemoteSink, pool: &PgPool) {
+    let open = rooms.open_docs();
     if open.is_empty() {
         return;
     }
@@ -198,12 +192,8 @@ async fn poll_heads(state: &AppState, pool: &PgPool) {
             }
         };
     for (id, head) in heads {
-        if let Some(room) = DocId::parse(id).ok().and_then(|d| state.rooms.get(&d)) {
-            let _ = room
-                .send(RoomCommand::Remote(RemoteNotice::CatchUp {
-                    head: Some(head),
-                }))
-                .await;
+        if let Ok(doc) = DocId::parse(id) {
+            rooms.catch_up(doc, head).await;
         }
     }
 }

@@ -16,15 +16,16 @@
 
 use serde_json::json;
 
-use crate::audit::{self, Action};
+use crate::audit::Action;
 use crate::auth::{Identity, Role};
 use crate::comments::model::{Outcome, Stance, ThreadStatus};
 use crate::comments::store::{Author, CommentState, LockedThread, NewThread};
+use crate::consultation::deadline::{self, Contribution};
+use crate::consultation::store::FirstMoment;
 use crate::error::{ApiResult, AppError};
 use crate::ids::{CommentId, DocId, ThreadId};
-use crate::remiss::deadline::{self, Contribution};
-use crate::remiss::store::FirstMoment;
 use crate::storage::Tx;
+use crate::webhooks;
 
 /// Who writes something, as the store records it.
 pub fn author(who: &Identity) -> Author<'_> {
@@ -78,7 +79,7 @@ impl<'a> Change<'a> {
 
     /// Appends the change's audit entry inside `tx`.
     async fn audit(&self, tx: &mut Tx, action: Action, detail: serde_json::Value) -> ApiResult<()> {
-        audit::record_in(tx, self.doc, Some(self.who), action, detail).await?;
+        webhooks::record_in(tx, self.doc, Some(self.who), action, detail).await?;
         Ok(())
     }
 }
@@ -108,7 +109,7 @@ pub async fn open_thread(
     tx.insert_thread(new).await?;
     let detail = json!({"thread": new.id, "stance": new.stance, "paragraph": new.paragraph,
         "quote": new.quote, "proposal": new.proposal});
-    audit::record_in(tx, new.doc, Some(who), Action::ThreadOpened, detail).await?;
+    webhooks::record_in(tx, new.doc, Some(who), Action::ThreadOpened, detail).await?;
     tx.record_first(new.doc, &who.org, FirstMoment::Commented)
         .await?;
     Ok(())
@@ -282,7 +283,6 @@ pub async fn reanchor_thread(
 mod tests {
     use super::*;
     use crate::comments::store::NewThread;
-    use crate::documents::store::NewDocument;
     use crate::ids::{CommentId, OrgId, ThreadId, UserId};
     use crate::on_tx;
     use crate::storage::Db;
@@ -301,18 +301,11 @@ mod tests {
             .await
             .expect("user");
         let doc = DocId::parse("d").expect("id");
-        let new_doc = NewDocument {
-            id: &doc,
-            title: "Utkast",
-            owner_org: &who.org,
-            created_by: &who.user,
-            initial_update: None,
-        };
-        db.create_document(new_doc).await.expect("document");
-        // Every trail begins with its document's creation (`audit::head`).
-        audit::record(&db, &doc, Some(who), Action::DocumentCreated, json!({}))
+        let mut tx = db.transaction_for(&doc).await.expect("begin");
+        crate::documents::changes::create(&mut tx, &doc, who, "Utkast", None)
             .await
-            .expect("created");
+            .expect("document");
+        tx.commit().await.expect("created");
         let thread = ThreadId::generate();
         let new = NewThread {
             id: &thread,

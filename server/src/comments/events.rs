@@ -12,9 +12,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use serde::Serialize;
 
+use crate::comments::CommentsContext;
 use crate::comments::model::ThreadResponse;
 use crate::ids::DocId;
-use crate::state::AppState;
 use crate::sync::hooks::{Hooks, MessageKind};
 use crate::sync::live::{LiveEvent, Reload, Reloaders};
 use crate::sync::protocol::write_var;
@@ -54,7 +54,7 @@ pub fn register(hooks: Hooks) -> Hooks {
 
 /// Registers how another node's thread notice becomes a frame here: the thread is read
 /// from the database, as this node's clients must see it.
-pub fn register_reload(reloaders: Reloaders, state: &AppState) -> Reloaders {
+pub fn register_reload(reloaders: Reloaders, state: &CommentsContext) -> Reloaders {
     let state = state.clone();
     let reload: Reload = Arc::new(move |doc, thread_id| {
         let state = state.clone();
@@ -65,7 +65,7 @@ pub fn register_reload(reloaders: Reloaders, state: &AppState) -> Reloaders {
 
 /// Sends the event to the document's subscribed sockets on this node, if the document
 /// is open here (if it is not, nobody is connected to be told), and tells the other nodes.
-pub async fn publish(state: &AppState, doc: &DocId, event: ThreadEvent) {
+pub async fn publish(state: &CommentsContext, doc: &DocId, event: ThreadEvent) {
     let ThreadEvent::Thread { thread } = &event;
     let event = LiveEvent {
         kind: EVENTS,
@@ -76,7 +76,7 @@ pub async fn publish(state: &AppState, doc: &DocId, event: ThreadEvent) {
 }
 
 /// Another node changed a thread: clients here hear of it too, from the database's state.
-async fn reload(state: &AppState, doc: &DocId, thread_id: &str) -> Option<Bytes> {
+async fn reload(state: &CommentsContext, doc: &DocId, thread_id: &str) -> Option<Bytes> {
     match crate::comments::routes::thread_by_id(state, doc, thread_id).await {
         Ok(thread) => Some(frame(&ThreadEvent::Thread {
             thread: Box::new(thread),

@@ -16,3 +16,17 @@ pub mod proposal;
 pub mod revisions;
 pub mod routes;
 pub mod store;
+
+crate::sub_state! {
+    /// What the thread routes and live thread events need of the server's state. Handlers
+    /// take `State<CommentsContext>`, which any state holding these handles provides
+    /// (`sub_state`), so this module does not import the server's `AppState`.
+    pub struct CommentsContext {
+        /// Storage: threads, comments, the audit trail.
+        pub db: crate::storage::Db,
+        /// The open rooms: anchors resolve against the live text, events go out through them.
+        pub rooms: crate::sync::RoomRegistry,
+        /// The creation quota for new threads.
+        pub limits: std::sync::Arc<crate::limits::Limits>,
+    }
+}

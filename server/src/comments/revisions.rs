@@ -7,20 +7,26 @@
 //! comment's wordings are for the owners, who keep the record, and for the author's own
 //! organisation; anyone else gets 403.
 
-use axum::extract::State;
+use std::sync::Arc;
+
+use axum::extract::{FromRef, State};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{AuthUser, Role};
+use crate::auth::{AuthUser, Role, TokenKeys};
+use crate::comments::CommentsContext;
 use crate::comments::model::RevisionResponse;
 use crate::comments::routes::{comment_in_path, thread_in_path};
-use crate::documents::routes::authorize;
 use crate::error::{ApiJson, ApiPath, ApiResult, AppError, ErrorResponse};
-use crate::state::AppState;
 
 /// The routes of this module, each with its OpenAPI operation: `routes!` takes the path
 /// and method from the handler's `#[utoipa::path]`, so they are written once.
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    CommentsContext: FromRef<S>,
+    Arc<TokenKeys>: FromRef<S>,
+{
     OpenApiRouter::new().routes(routes!(list_revisions))
 }
 
@@ -35,11 +41,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 404, body = ErrorResponse)))]
 #[tracing::instrument(skip_all, fields(user = %who.user))]
 pub async fn list_revisions(
-    State(state): State<AppState>,
+    State(state): State<CommentsContext>,
     AuthUser(who): AuthUser,
     ApiPath((id, thread_id, comment_id)): ApiPath<(String, String, String)>,
 ) -> ApiResult<ApiJson<Vec<RevisionResponse>>> {
-    let (doc, _, role) = authorize(&state, &id, &who, Role::Viewer).await?;
+    let crate::auth::Grant { doc, role } =
+        crate::auth::authorize(&state.db, &who, &id, Role::Viewer).await?;
     let thread_id = thread_in_path(&thread_id)?;
     let comment_id = comment_in_path(&comment_id)?;
     let (_, comments) = state

@@ -1,7 +1,9 @@
 //! `/api/documents/{id}/threads…`: open, list, reply, edit, resolve, reopen, re-anchor,
 //! accept or reject a proposal.
 
-use axum::extract::State;
+use std::sync::Arc;
+
+use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -10,18 +12,17 @@ use utoipa_axum::routes;
 use yrs::updates::encoder::Encode;
 use yrs::{ReadTxn, Transact};
 
-use crate::auth::{AuthUser, Role};
+use crate::auth::{AuthUser, Role, TokenKeys};
+use crate::comments::CommentsContext;
 use crate::comments::anchor::{self, Anchor};
 use crate::comments::changes::{self, Change, author};
 use crate::comments::events::{self, ThreadEvent};
 use crate::comments::model::*;
 use crate::comments::store::NewThread;
 use crate::comments::{proposal, revisions};
-use crate::documents::routes::authorize;
 use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
 use crate::ids::{CommentId, DocId, ThreadId};
 use crate::limits::quota::{self, Creation};
-use crate::state::AppState;
 use crate::versions::model::VersionRef;
 
 /// Longest comment, motivation or proposal, in characters.
@@ -29,7 +30,12 @@ pub const MAX_TEXT_CHARS: usize = 20_000;
 
 /// The routes of this module, each with its OpenAPI operation: `routes!` takes the path
 /// and method from the handler's `#[utoipa::path]`, so they are written once.
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    CommentsContext: FromRef<S>,
+    Arc<TokenKeys>: FromRef<S>,
+{
     OpenApiRouter::new()
         .merge(revisions::router())
         .routes(routes!(list_threads, create_thread))
@@ -92,7 +98,7 @@ pub fn anchors_of(rows: &[(ThreadRow, Vec<CommentRow>)]) -> Vec<Anchor> {
 
 /// Builds responses, resolving every anchor in one read of the document.
 async fn respond(
-    state: &AppState,
+    state: &CommentsContext,
     doc: &DocId,
     rows: Vec<(ThreadRow, Vec<CommentRow>)>,
 ) -> ApiResult<Vec<ThreadResponse>> {
@@ -177,7 +183,7 @@ fn no_such_thread() -> AppError {
 /// One thread with its anchor resolved against the current text, by an id as text (the
 /// cluster's notices carry it so).
 pub async fn thread_by_id(
-    state: &AppState,
+    state: &CommentsContext,
     doc: &DocId,
     thread_id: &str,
 ) -> ApiResult<ThreadResponse> {
@@ -186,7 +192,7 @@ pub async fn thread_by_id(
 
 /// One thread with its anchor resolved against the current text.
 pub async fn thread_now(
-    state: &AppState,
+    state: &CommentsContext,
     doc: &DocId,
     thread_id: &ThreadId,
 ) -> ApiResult<ThreadResponse> {
@@ -199,7 +205,7 @@ pub async fn thread_now(
 
 /// Loads one thread, resolves it, tells the room's subscribers, and returns it.
 async fn publish_thread(
-    state: &AppState,
+    state: &CommentsContext,
     doc: &DocId,
     thread_id: &ThreadId,
 ) -> ApiResult<ThreadResponse> {
@@ -216,7 +222,7 @@ async fn publish_thread(
 }
 
 async fn load_thread(
-    state: &AppState,
+    state: &CommentsContext,
     doc: &DocId,
     thread_id: &ThreadId,
 ) -> ApiResult<(ThreadRow, Vec<CommentRow>)> {
@@ -237,14 +243,15 @@ async fn load_thread(
             headers(("Retry-After" = u64, description = "Seconds until one more is allowed")))))]
 #[tracing::instrument(skip_all, fields(user = %who.user))]
 pub async fn create_thread(
-    State(state): State<AppState>,
+    State(state): State<CommentsContext>,
     AuthUser(who): AuthUser,
     ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<CreateThreadRequest>,
 ) -> ApiResult<(StatusCode, ApiJson<ThreadResponse>)> {
-    let (doc, _, role) = authorize(&state, &id, &who, Role::Commenter).await?;
+    let crate::auth::Grant { doc, role } =
+        crate::auth::authorize(&state.db, &who, &id, Role::Commenter).await?;
     let body = check_text(&request.body, "comment", true)?;
-    quota::check(&state, &who.user, Creation::Thread).await?;
+    quota::check(&state.db, &state.limits, &who.user, Creation::Thread).await?;
     let proposal = request
         .proposal
         .as_deref()
@@ -291,12 +298,14 @@ pub async fn create_thread(
     params(("id" = String, Path), ThreadFilter),
     responses((status = 200, body = [ThreadResponse]), (status = 403, body = ErrorResponse)))]
 pub async fn list_threads(
-    State(state): State<AppState>,
+    State(state): State<CommentsContext>,
     AuthUser(who): AuthUser,
     ApiPath(id): ApiPath<String>,
     ApiQuery(filter): ApiQuery<ThreadFilter>,
 ) -> ApiResult<ApiJson<Vec<ThreadResponse>>> {
-    let (doc, _, _) = authorize(&state, &id, &who, Role::Viewer).await?;
+    let doc = crate::auth::authorize(&state.db, &who, &id, Role::Viewer)
+        .await?
+        .doc;
     let rows = state.db.threads(&doc).await?;
     let rows = rows
         .into_iter()
@@ -316,11 +325,13 @@ pub async fn list_threads(
     params(("id" = String, Path), ("thread_id" = String, Path)),
     responses((status = 200, body = ThreadResponse), (status = 404, body = ErrorResponse)))]
 pub async fn get_thread(
-    State(state): State<AppState>,
+    State(state): State<CommentsContext>,
     AuthUser(who): AuthUser,
     ApiPath((id, thread_id)): ApiPath<(String, String)>,
 ) -> ApiResult<ApiJson<ThreadResponse>> {
-    let (doc, _, _) = authorize(&state, &id, &who, Role::Viewer).await?;
+    let doc = crate::auth::authorize(&state.db, &who, &id, Role::Viewer)
+        .await?
+        .doc;
     let thread_id = thread_in_path(&thread_id)?;
     Ok(ApiJson(thread_now(&state, &doc, &thread_id).await?))
 }
@@ -331,12 +342,13 @@ pub async fn get_thread(
     responses((status = 201, body = ThreadResponse), (status = 403, body = ErrorResponse),
         (status = 409, description = "remiss_closed: after the svarsdatum or in phase avslutad, for all but the owners", body = ErrorResponse)))]
 pub async fn reply(
-    State(state): State<AppState>,
+    State(state): State<CommentsContext>,
     AuthUser(who): AuthUser,
     ApiPath((id, thread_id)): ApiPath<(String, String)>,
     ApiJson(request): ApiJson<CommentRequest>,
 ) -> ApiResult<(StatusCode, ApiJson<ThreadResponse>)> {
-    let (doc, _, role) = authorize(&state, &id, &who, Role::Commenter).await?;
+    let crate::auth::Grant { doc, role } =
+        crate::auth::authorize(&state.db, &who, &id, Role::Commenter).await?;
     let thread_id = thread_in_path(&thread_id)?;
     let body = check_text(&request.body, "comment", true)?;
     let mut tx = state.db.transaction_for(&doc).await?;
@@ -357,12 +369,13 @@ pub async fn reply(
         (status = 409, description = "thread_resolved: the thread is resolved, or was when the comment was in it; \
             remiss_closed: after the svarsdatum or in phase avslutad, for all but the owners", body = ErrorResponse)))]
 pub async fn edit_comment(
-    State(state): State<AppState>,
+    State(state): State<CommentsContext>,
     AuthUser(who): AuthUser,
     ApiPath((id, thread_id, comment_id)): ApiPath<(String, String, String)>,
     ApiJson(request): ApiJson<CommentRequest>,
 ) -> ApiResult<ApiJson<ThreadResponse>> {
-    let (doc, _, role) = authorize(&state, &id, &who, Role::Commenter).await?;
+    let crate::auth::Grant { doc, role } =
+        crate::auth::authorize(&state.db, &who, &id, Role::Commenter).await?;
     let thread_id = thread_in_path(&thread_id)?;
     let comment_id = comment_in_path(&comment_id)?;
     let body = check_text(&request.body, "comment", true)?;
@@ -383,11 +396,12 @@ pub async fn edit_comment(
         (status = 409, description = "thread_resolved: the thread is resolved, or was when the comment was in it; \
             remiss_closed: after the svarsdatum or in phase avslutad, for all but the owners", body = ErrorResponse)))]
 pub async fn delete_comment(
-    State(state): State<AppState>,
+    State(state): State<CommentsContext>,
     AuthUser(who): AuthUser,
     ApiPath((id, thread_id, comment_id)): ApiPath<(String, String, String)>,
 ) -> ApiResult<ApiJson<ThreadResponse>> {
-    let (doc, _, role) = authorize(&state, &id, &who, Role::Commenter).await?;
+    let crate::auth::Grant { doc, role } =
+        crate::auth::authorize(&state.db, &who, &id, Role::Commenter).await?;
     let thread_id = thread_in_path(&thread_id)?;
     let comment_id = comment_in_path(&comment_id)?;
     let mut tx = state.db.transaction_for(&doc).await?;
@@ -402,12 +416,13 @@ pub async fn delete_comment(
     params(("id" = String, Path), ("thread_id" = String, Path)), request_body = ResolveRequest,
     responses((status = 200, body = ThreadResponse), (status = 403, body = ErrorResponse), (status = 409, body = ErrorResponse)))]
 pub async fn resolve_thread(
-    State(state): State<AppState>,
+    State(state): State<CommentsContext>,
     AuthUser(who): AuthUser,
     ApiPath((id, thread_id)): ApiPath<(String, String)>,
     ApiJson(request): ApiJson<ResolveRequest>,
 ) -> ApiResult<ApiJson<ThreadResponse>> {
-    let (doc, _, role) = authorize(&state, &id, &who, Role::Owner).await?;
+    let crate::auth::Grant { doc, role } =
+        crate::auth::authorize(&state.db, &who, &id, Role::Owner).await?;
     let thread_id = thread_in_path(&thread_id)?;
     let motivation = check_text(&request.motivation, "motivation", false)?;
     let mut tx = state.db.transaction_for(&doc).await?;
@@ -422,11 +437,12 @@ pub async fn resolve_thread(
     params(("id" = String, Path), ("thread_id" = String, Path)),
     responses((status = 200, body = ThreadResponse), (status = 403, body = ErrorResponse), (status = 409, body = ErrorResponse)))]
 pub async fn reopen_thread(
-    State(state): State<AppState>,
+    State(state): State<CommentsContext>,
     AuthUser(who): AuthUser,
     ApiPath((id, thread_id)): ApiPath<(String, String)>,
 ) -> ApiResult<ApiJson<ThreadResponse>> {
-    let (doc, _, role) = authorize(&state, &id, &who, Role::Owner).await?;
+    let crate::auth::Grant { doc, role } =
+        crate::auth::authorize(&state.db, &who, &id, Role::Owner).await?;
     let thread_id = thread_in_path(&thread_id)?;
     let mut tx = state.db.transaction_for(&doc).await?;
     changes::reopen_thread(&mut tx, Change::new(&doc, &who, role, &thread_id)).await?;
@@ -441,12 +457,13 @@ pub async fn reopen_thread(
     responses((status = 200, body = ThreadResponse), (status = 403, body = ErrorResponse), (status = 422, body = ErrorResponse),
         (status = 409, description = "remiss_closed: after the svarsdatum or in phase avslutad, for all but the owners", body = ErrorResponse)))]
 pub async fn reanchor_thread(
-    State(state): State<AppState>,
+    State(state): State<CommentsContext>,
     AuthUser(who): AuthUser,
     ApiPath((id, thread_id)): ApiPath<(String, String)>,
     ApiJson(request): ApiJson<ReanchorRequest>,
 ) -> ApiResult<ApiJson<ThreadResponse>> {
-    let (doc, _, role) = authorize(&state, &id, &who, Role::Commenter).await?;
+    let crate::auth::Grant { doc, role } =
+        crate::auth::authorize(&state.db, &who, &id, Role::Commenter).await?;
     let thread_id = thread_in_path(&thread_id)?;
     let anchor = Anchor::decode(&request.anchor.start, &request.anchor.end)?;
     let (_, anchor) = state
@@ -474,12 +491,13 @@ pub async fn reanchor_thread(
             (nor the expectedQuote sent); anchor_orphaned: it is all deleted; conflict: resolved, no proposal, or spans paragraphs",
             body = AnchorConflictResponse)))]
 pub async fn accept_proposal(
-    State(state): State<AppState>,
+    State(state): State<CommentsContext>,
     AuthUser(who): AuthUser,
     ApiPath((id, thread_id)): ApiPath<(String, String)>,
     ApiJson(request): ApiJson<DecideProposalRequest>,
 ) -> ApiResult<ApiJson<ThreadResponse>> {
-    let (doc, _, role) = authorize(&state, &id, &who, Role::Owner).await?;
+    let crate::auth::Grant { doc, role } =
+        crate::auth::authorize(&state.db, &who, &id, Role::Owner).await?;
     let thread_id = thread_in_path(&thread_id)?;
     let (row, _) = open_proposal(&state, &doc, &thread_id).await?;
     let motivation = check_text(&request.motivation, "motivation", false)?;
@@ -527,12 +545,13 @@ pub async fn accept_proposal(
     params(("id" = String, Path), ("thread_id" = String, Path)), request_body = DecideProposalRequest,
     responses((status = 200, body = ThreadResponse), (status = 403, body = ErrorResponse), (status = 409, body = ErrorResponse)))]
 pub async fn reject_proposal(
-    State(state): State<AppState>,
+    State(state): State<CommentsContext>,
     AuthUser(who): AuthUser,
     ApiPath((id, thread_id)): ApiPath<(String, String)>,
     ApiJson(request): ApiJson<DecideProposalRequest>,
 ) -> ApiResult<ApiJson<ThreadResponse>> {
-    let (doc, _, role) = authorize(&state, &id, &who, Role::Owner).await?;
+    let crate::auth::Grant { doc, role } =
+        crate::auth::authorize(&state.db, &who, &id, Role::Owner).await?;
     let thread_id = thread_in_path(&thread_id)?;
     let motivation = check_text(&request.motivation, "motivation", false)?;
     let mut tx = state.db.transaction_for(&doc).await?;
@@ -543,7 +562,7 @@ pub async fn reject_proposal(
 }
 
 async fn open_proposal(
-    state: &AppState,
+    state: &CommentsContext,
     doc: &DocId,
     thread_id: &ThreadId,
 ) -> ApiResult<(ThreadRow, Vec<CommentRow>)> {

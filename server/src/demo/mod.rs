@@ -14,13 +14,12 @@ use yrs::updates::encoder::Encode;
 use yrs::{ReadTxn, Transact};
 
 use crate::auth::password::hash_password;
-use crate::auth::{Identity, PrincipalKind, Role};
+use crate::auth::{Identity, Role};
 use crate::comments::anchor::{anchor_for_quote, resolve};
 use crate::comments::changes::{self, Change};
 use crate::comments::model::{Outcome, Stance};
 use crate::comments::store::NewThread;
-use crate::documents::content;
-use crate::documents::store::NewDocument;
+use crate::documents::{self, content};
 use crate::ids::{CommentId, DocId, OrgId, ThreadId, UserId};
 use crate::storage::Db;
 use crate::storage::journal::Journal;
@@ -145,44 +144,34 @@ pub async fn load(db: &Db, _journal: &Journal) -> anyhow::Result<Vec<DemoLogin>>
     Ok(logins)
 }
 
+/// Creates the draft and gives the seed's organisations their roles through the same use
+/// cases as the API (`documents::changes`), in one transaction, so the demo's trail
+/// begins as any document's does: its creation, then each invitation.
 async fn create_document(db: &Db, seed: &Seed) -> anyhow::Result<()> {
     let id = DocId::parse(DEMO_DOC_ID)?;
     if db.document(&id).await?.is_some() {
         return Ok(());
     }
-    let owner = OrgId::parse(OWNER_ORG)?;
     let creator = seed
         .users
         .iter()
         .find(|u| u.org == OWNER_ORG)
         .context("the seed has no owner user")?;
-    let creator = UserId::parse(creator.id.as_str())?;
+    let (creator, _) = writer(seed, &creator.id)?;
     let initial_update = content::update_from_markdown(DRAFT)?;
     let doc = content::doc_from_parts(None, [initial_update.as_slice()]);
-    db.create_document(NewDocument {
-        id: &id,
-        title: &seed.document.title,
-        owner_org: &owner,
-        created_by: &creator,
-        initial_update: Some(initial_update),
-    })
-    .await?;
-    // Every trail begins with its document's creation (`audit::head`).
-    crate::audit::record(
-        db,
-        &id,
-        None,
-        crate::audit::Action::DocumentCreated,
-        serde_json::json!({"title": seed.document.title, "demo": true}),
-    )
-    .await?;
+    let mut tx = db.transaction_for(&id).await?;
+    let title = &seed.document.title;
+    documents::changes::create(&mut tx, &id, &creator, title, Some(initial_update)).await?;
     for member in &seed.members {
-        db.set_member(&id, PrincipalKind::Org, &member.org, member.role, &creator)
+        let org = OrgId::parse(member.org.as_str())?;
+        documents::changes::set_org_role(&mut tx, (&id, OWNER_ORG), &creator, &org, member.role)
             .await?;
-        if member.org != OWNER_ORG {
-            db.record_invited(&id, &OrgId::parse(member.org.as_str())?)
-                .await?;
-        }
+    }
+    tx.commit().await?;
+    for member in seed.members.iter().filter(|m| m.org != OWNER_ORG) {
+        db.record_invited(&id, &OrgId::parse(member.org.as_str())?)
+            .await?;
     }
     for thread in &seed.threads {
         create_thread(db, seed, &id, &doc, thread).await?;

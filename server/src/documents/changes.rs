@@ -11,13 +11,14 @@
 
 use serde_json::json;
 
-use crate::audit::{self, Action};
+use crate::audit::Action;
 use crate::auth::{Identity, PrincipalKind, Role};
 use crate::documents::model::DocumentRow;
 use crate::documents::store::NewDocument;
 use crate::error::{ApiResult, AppError};
 use crate::ids::{DocId, OrgId, UserId};
 use crate::storage::Tx;
+use crate::webhooks;
 
 /// Creates document `id` titled `title`, owned by the caller's organisation, with its
 /// first content, and records it; returns its row.
@@ -38,7 +39,7 @@ pub async fn create(
     })
     .await?;
     let detail = json!({ "title": title });
-    audit::record_in(tx, id, Some(who), Action::DocumentCreated, detail).await?;
+    webhooks::record_in(tx, id, Some(who), Action::DocumentCreated, detail).await?;
     tx.document(id)
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the new document vanished")))
@@ -51,7 +52,7 @@ pub async fn archive(tx: &mut Tx, id: &DocId, who: &Identity) -> ApiResult<()> {
             "this document is already archived".into(),
         ));
     }
-    audit::record_in(tx, id, Some(who), Action::DocumentArchived, json!({})).await?;
+    webhooks::record_in(tx, id, Some(who), Action::DocumentArchived, json!({})).await?;
     Ok(())
 }
 
@@ -166,7 +167,7 @@ impl<'a> Membership<'a> {
             "from": before.map(Role::as_str),
             "to": after.map(Role::as_str),
         });
-        audit::record_in(tx, self.doc, Some(who), action, detail).await?;
+        webhooks::record_in(tx, self.doc, Some(who), action, detail).await?;
         Ok(())
     }
 }

@@ -1,20 +1,23 @@
 //! `/api/documents…`: create, list, read, rename, archive, membership and content.
 
-use axum::extract::State;
+use std::sync::Arc;
+
+use axum::extract::{FromRef, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{AuthUser, Identity, Role};
+use crate::auth::{AuthUser, Identity, Role, TokenKeys};
 use crate::cluster::Notice;
+use crate::documents::DocumentsContext;
 use crate::documents::changes;
 use crate::documents::content::{self, Format};
 use crate::documents::model::*;
 use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
 use crate::ids::{DocId, OrgId, UserId};
 use crate::limits::quota::{self, Creation};
-use crate::state::AppState;
+use crate::storage::Db;
 use crate::sync::close::{self, CloseReason};
 
 /// Largest Markdown accepted for a new document, in bytes.
@@ -22,7 +25,12 @@ const MAX_MARKDOWN_BYTES: usize = 2 * 1024 * 1024;
 
 /// The routes of this module, each with its OpenAPI operation: `routes!` takes the path
 /// and method from the handler's `#[utoipa::path]`, so they are written once.
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    DocumentsContext: FromRef<S>,
+    Arc<TokenKeys>: FromRef<S>,
+{
     OpenApiRouter::new()
         .routes(routes!(list_documents, create_document))
         .routes(routes!(get_document, rename_document, archive_document))
@@ -34,41 +42,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(document_text))
 }
 
-/// The access check with the document's row, for callers being moved to
-/// [`crate::auth::authorize`] (kept for callers being moved; the row is read after the
-/// check, as before).
-pub async fn authorize(
-    state: &AppState,
-    id: &str,
-    who: &Identity,
-    needed: Role,
-) -> ApiResult<(DocId, DocumentRow, Role)> {
-    let grant = crate::auth::authorize(&state.db, who, id, needed).await?;
-    with_row(state, grant).await
-}
-
-/// As [`authorize`], archived documents included (kept for callers being moved to
-/// [`crate::auth::authorize_archived`]).
-pub async fn authorize_archived(
-    state: &AppState,
-    id: &str,
-    who: &Identity,
-    needed: Role,
-) -> ApiResult<(DocId, DocumentRow, Role)> {
-    let grant = crate::auth::authorize_archived(&state.db, who, id, needed).await?;
-    with_row(state, grant).await
-}
-
-async fn with_row(
-    state: &AppState,
-    grant: crate::auth::Grant,
-) -> ApiResult<(DocId, DocumentRow, Role)> {
-    let row = state
-        .db
-        .document(&grant.doc)
+/// The row of a document the caller was just authorized on; 404 if it went in between.
+pub(crate) async fn document_row(db: &Db, id: &DocId) -> ApiResult<DocumentRow> {
+    db.document(id)
         .await?
-        .ok_or_else(|| AppError::NotFound("no such document".into()))?;
-    Ok((grant.doc, row, grant.role))
+        .ok_or_else(|| AppError::NotFound("no such document".into()))
 }
 
 pub(crate) fn check_title(title: &str) -> ApiResult<String> {
@@ -93,7 +71,7 @@ pub(crate) fn check_title(title: &str) -> ApiResult<String> {
     params(ListDocumentsQuery),
     responses((status = 200, body = [DocumentResponse]), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse)))]
 pub async fn list_documents(
-    State(state): State<AppState>,
+    State(state): State<DocumentsContext>,
     AuthUser(who): AuthUser,
     ApiQuery(query): ApiQuery<ListDocumentsQuery>,
 ) -> ApiResult<ApiJson<Vec<DocumentResponse>>> {
@@ -118,12 +96,12 @@ pub async fn list_documents(
             headers(("Retry-After" = u64, description = "Seconds until one more is allowed")))))]
 #[tracing::instrument(skip_all, fields(user = %who.user))]
 pub async fn create_document(
-    State(state): State<AppState>,
+    State(state): State<DocumentsContext>,
     AuthUser(who): AuthUser,
     ApiJson(request): ApiJson<CreateDocumentRequest>,
 ) -> ApiResult<(StatusCode, ApiJson<DocumentResponse>)> {
     let title = check_title(&request.title)?;
-    quota::check(&state, &who.user, Creation::Document).await?;
+    quota::check(&state.db, &state.limits, &who.user, Creation::Document).await?;
     let initial_update = match request.markdown.as_deref() {
         Some(md) if md.len() > MAX_MARKDOWN_BYTES => {
             return Err(AppError::PayloadTooLarge(format!(
@@ -156,12 +134,14 @@ pub async fn create_document(
     params(("id" = String, Path)),
     responses((status = 200, body = DocumentResponse), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 pub async fn get_document(
-    State(state): State<AppState>,
+    State(state): State<DocumentsContext>,
     AuthUser(who): AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<ApiJson<DocumentResponse>> {
-    let (id, row, role) = authorize(&state, &id, &who, Role::Viewer).await?;
-    crate::remiss::activity::opened(&state, &id, &who);
+    let crate::auth::Grant { doc: id, role } =
+        crate::auth::authorize(&state.db, &who, &id, Role::Viewer).await?;
+    let row = document_row(&state.db, &id).await?;
+    state.opens.opened(&id, &who);
     Ok(ApiJson(DocumentResponse::new(row, role)))
 }
 
@@ -170,19 +150,16 @@ pub async fn get_document(
     params(("id" = String, Path)), request_body = UpdateDocumentRequest,
     responses((status = 200, body = DocumentResponse), (status = 403, body = ErrorResponse)))]
 pub async fn rename_document(
-    State(state): State<AppState>,
+    State(state): State<DocumentsContext>,
     AuthUser(who): AuthUser,
     ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<UpdateDocumentRequest>,
 ) -> ApiResult<ApiJson<DocumentResponse>> {
-    let (id, _, role) = authorize(&state, &id, &who, Role::Owner).await?;
+    let crate::auth::Grant { doc: id, role } =
+        crate::auth::authorize(&state.db, &who, &id, Role::Owner).await?;
     let title = check_title(&request.title)?;
     state.db.rename_document(&id, &title).await?;
-    let row = state
-        .db
-        .document(&id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("no such document".into()))?;
+    let row = document_row(&state.db, &id).await?;
     Ok(ApiJson(DocumentResponse::new(row, role)))
 }
 
@@ -195,11 +172,13 @@ pub async fn rename_document(
     responses((status = 204, description = "archived"), (status = 403, body = ErrorResponse),
         (status = 404, body = ErrorResponse), (status = 410, description = "already archived", body = ErrorResponse)))]
 pub async fn archive_document(
-    State(state): State<AppState>,
+    State(state): State<DocumentsContext>,
     AuthUser(who): AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    let (id, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
+    let id = crate::auth::authorize(&state.db, &who, &id, Role::Owner)
+        .await?
+        .doc;
     let mut tx = state.db.transaction_for(&id).await?;
     changes::archive(&mut tx, &id, &who).await?;
     tx.commit().await?;
@@ -221,15 +200,17 @@ pub async fn archive_document(
     params(("id" = String, Path)),
     responses((status = 200, body = [MemberResponse]), (status = 403, body = ErrorResponse)))]
 pub async fn list_members(
-    State(state): State<AppState>,
+    State(state): State<DocumentsContext>,
     AuthUser(who): AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<ApiJson<Vec<MemberResponse>>> {
-    let (id, _, _) = authorize(&state, &id, &who, Role::Viewer).await?;
+    let id = crate::auth::authorize(&state.db, &who, &id, Role::Viewer)
+        .await?
+        .doc;
     member_list(&state, &id).await.map(ApiJson)
 }
 
-async fn member_list(state: &AppState, id: &DocId) -> ApiResult<Vec<MemberResponse>> {
+async fn member_list(state: &DocumentsContext, id: &DocId) -> ApiResult<Vec<MemberResponse>> {
     let rows = state.db.member_rows(id).await?;
     rows.into_iter()
         .map(|row| {
@@ -243,19 +224,21 @@ async fn member_list(state: &AppState, id: &DocId) -> ApiResult<Vec<MemberRespon
     params(("id" = String, Path), ("org_id" = String, Path)), request_body = SetMemberRequest,
     responses((status = 200, body = [MemberResponse]), (status = 403, body = ErrorResponse), (status = 409, body = ErrorResponse)))]
 pub async fn set_org_member(
-    State(state): State<AppState>,
+    State(state): State<DocumentsContext>,
     AuthUser(who): AuthUser,
     ApiPath((id, org)): ApiPath<(String, String)>,
     ApiJson(request): ApiJson<SetMemberRequest>,
 ) -> ApiResult<ApiJson<Vec<MemberResponse>>> {
-    let (id, row, _) = authorize(&state, &id, &who, Role::Owner).await?;
+    let id = crate::auth::authorize(&state.db, &who, &id, Role::Owner)
+        .await?
+        .doc;
+    let row = document_row(&state.db, &id).await?;
     let org = OrgId::parse(org)?;
     let mut tx = state.db.transaction_for(&id).await?;
     changes::set_org_role(&mut tx, (&id, &row.owner_org), &who, &org, request.role).await?;
     tx.commit().await?;
     if org.as_str() != row.owner_org {
-        state.db.record_invited(&id, &org).await?;
-        state.seen_opens.forget(&id, &org);
+        state.opens.invited(&id, &org).await?;
     }
     membership_changed(&state, &id).await
 }
@@ -265,11 +248,14 @@ pub async fn set_org_member(
     params(("id" = String, Path), ("org_id" = String, Path)),
     responses((status = 200, body = [MemberResponse]), (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse)))]
 pub async fn remove_org_member(
-    State(state): State<AppState>,
+    State(state): State<DocumentsContext>,
     AuthUser(who): AuthUser,
     ApiPath((id, org)): ApiPath<(String, String)>,
 ) -> ApiResult<ApiJson<Vec<MemberResponse>>> {
-    let (id, row, _) = authorize(&state, &id, &who, Role::Owner).await?;
+    let id = crate::auth::authorize(&state.db, &who, &id, Role::Owner)
+        .await?
+        .doc;
+    let row = document_row(&state.db, &id).await?;
     let mut tx = state.db.transaction_for(&id).await?;
     changes::remove_org(&mut tx, (&id, &row.owner_org), &who, &org).await?;
     tx.commit().await?;
@@ -281,7 +267,7 @@ pub async fn remove_org_member(
     params(("id" = String, Path), ("user_id" = String, Path)), request_body = SetMemberRequest,
     responses((status = 200, body = [MemberResponse]), (status = 403, body = ErrorResponse)))]
 pub async fn set_user_member(
-    State(state): State<AppState>,
+    State(state): State<DocumentsContext>,
     AuthUser(who): AuthUser,
     ApiPath((id, user)): ApiPath<(String, String)>,
     ApiJson(request): ApiJson<SetMemberRequest>,
@@ -300,7 +286,7 @@ pub async fn set_user_member(
     params(("id" = String, Path), ("user_id" = String, Path)),
     responses((status = 200, body = [MemberResponse]), (status = 404, body = ErrorResponse)))]
 pub async fn remove_user_member(
-    State(state): State<AppState>,
+    State(state): State<DocumentsContext>,
     AuthUser(who): AuthUser,
     ApiPath((id, user)): ApiPath<(String, String)>,
 ) -> ApiResult<ApiJson<Vec<MemberResponse>>> {
@@ -315,7 +301,7 @@ pub async fn remove_user_member(
 /// Pushes the new membership to the live room, so revoked or lowered roles take effect
 /// on open sockets now, and answers with the new list.
 async fn membership_changed(
-    state: &AppState,
+    state: &DocumentsContext,
     id: &DocId,
 ) -> ApiResult<ApiJson<Vec<MemberResponse>>> {
     let members = state.db.members(id).await?;
@@ -324,8 +310,15 @@ async fn membership_changed(
     member_list(state, id).await.map(ApiJson)
 }
 
-async fn render(state: &AppState, who: &Identity, id: &str, format: Format) -> ApiResult<String> {
-    let (id, _, _) = authorize(state, id, who, Role::Viewer).await?;
+async fn render(
+    state: &DocumentsContext,
+    who: &Identity,
+    id: &str,
+    format: Format,
+) -> ApiResult<String> {
+    let id = crate::auth::authorize(&state.db, who, id, Role::Viewer)
+        .await?
+        .doc;
     state
         .rooms
         .read(&id, move |doc| content::render(doc, format))
@@ -341,7 +334,7 @@ fn text_response(body: String, content_type: &'static str) -> Response {
 #[utoipa::path(get, path = "/api/documents/{id}/markdown", tag = "content", security(("bearer" = [])),
     params(("id" = String, Path)), responses((status = 200, content_type = "text/markdown", body = String)))]
 pub async fn document_markdown(
-    State(state): State<AppState>,
+    State(state): State<DocumentsContext>,
     AuthUser(who): AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
@@ -355,7 +348,7 @@ pub async fn document_markdown(
 #[utoipa::path(get, path = "/api/documents/{id}/html", tag = "content", security(("bearer" = [])),
     params(("id" = String, Path)), responses((status = 200, content_type = "text/html", body = String)))]
 pub async fn document_html(
-    State(state): State<AppState>,
+    State(state): State<DocumentsContext>,
     AuthUser(who): AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
@@ -369,7 +362,7 @@ pub async fn document_html(
 #[utoipa::path(get, path = "/api/documents/{id}/text", tag = "content", security(("bearer" = [])),
     params(("id" = String, Path)), responses((status = 200, content_type = "text/plain", body = String)))]
 pub async fn document_text(
-    State(state): State<AppState>,
+    State(state): State<DocumentsContext>,
     AuthUser(who): AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {

@@ -166,30 +166,6 @@ impl Tx {
 }
 
 impl Db {
-    /// Creates a document in a transaction of its own (kept for callers being moved to
-    /// [`crate::documents::changes::create`], which records it in the audit trail too).
-    pub async fn create_document(&self, new: NewDocument<'_>) -> Result<(), StoreError> {
-        let mut tx = self.transaction().await?;
-        tx.create_document(new).await?;
-        tx.commit().await
-    }
-
-    /// Gives a principal a role in a transaction of its own (kept for callers being
-    /// moved to [`crate::documents::changes::set_role`]).
-    pub async fn set_member(
-        &self,
-        doc: &DocId,
-        kind: PrincipalKind,
-        principal: &str,
-        role: Role,
-        granted_by: &UserId,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.transaction().await?;
-        tx.set_member(doc, kind, principal, role, granted_by)
-            .await?;
-        tx.commit().await
-    }
-
     /// One document, if it exists.
     pub async fn document(&self, id: &DocId) -> Result<Option<DocumentRow>, StoreError> {
         on_pool!(self, pool => {

@@ -8,10 +8,7 @@
 //! from one user can pass it together and overshoot by as many as run at once, which
 //! the per-address connection cap keeps small. A limit of 0 means none.
 
-use std::sync::Arc;
 use std::time::Duration;
-
-use axum::extract::FromRef;
 
 use crate::error::AppError;
 use crate::ids::UserId;
@@ -136,13 +133,13 @@ impl Quota {
 }
 
 /// Refuses (429 with `Retry-After`) when `user` may not create one more `what`.
-/// Takes any state with the database and the limits (the server's `AppState`).
-pub async fn check<S>(state: &S, user: &UserId, what: Creation) -> Result<(), AppError>
-where
-    Db: FromRef<S>,
-    Arc<Limits>: FromRef<S>,
-{
-    let settings = Arc::<Limits>::from_ref(state).quotas;
+pub async fn check(
+    db: &Db,
+    limits: &Limits,
+    user: &UserId,
+    what: Creation,
+) -> Result<(), AppError> {
+    let settings = limits.quotas;
     let quota = match what {
         Creation::Document => settings.documents,
         Creation::Thread => settings.threads,
@@ -151,9 +148,7 @@ where
         return Ok(());
     }
     let now = now_ms();
-    let created = Db::from_ref(state)
-        .created_by(user, what, now - HOUR_MS)
-        .await?;
+    let created = db.created_by(user, what, now - HOUR_MS).await?;
     Ok(quota.allows(what, &created, now)?)
 }
 

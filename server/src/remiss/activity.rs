@@ -10,13 +10,16 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::audit::{self, Action};
+use futures_util::future::BoxFuture;
+
+use crate::audit::Action;
 use crate::auth::Identity;
+use crate::consultation::store::FirstMoment;
+use crate::documents::OpenTracker;
 use crate::ids::{DocId, OrgId};
-use crate::remiss::store::FirstMoment;
-use crate::state::AppState;
 use crate::storage::{Db, StoreError};
 use crate::sync::hooks::Extension;
+use crate::webhooks;
 
 /// The (document, organisation) pairs whose first open this node has already recorded.
 #[derive(Debug, Clone, Default)]
@@ -38,21 +41,17 @@ impl SeenOpens {
     }
 }
 
-/// Notes that someone of `who`'s organisation opened the document, without waiting.
-pub fn opened(state: &AppState, doc: &DocId, who: &Identity) {
-    record(&state.db, &state.seen_opens, doc, who);
-}
-
-/// Records first opens when someone joins a document's room: registered with the sync
-/// core (`sync::hooks`) when the server is built, so the sync core knows nothing of
-/// remiss rounds.
+/// Records first opens when someone joins a document's room or reads it over HTTP:
+/// registered with the sync core (`sync::hooks`) and given to the document routes
+/// ([`OpenTracker`]) when the server is built, so neither knows anything of remiss rounds.
+#[derive(Clone)]
 pub struct FirstOpens {
     db: Db,
     seen: SeenOpens,
 }
 
 impl FirstOpens {
-    /// Records through `db`, remembering in `seen` (the same set `AppState` holds).
+    /// Records through `db`, remembering in `seen`.
     pub fn new(db: Db, seen: SeenOpens) -> Self {
         Self { db, seen }
     }
@@ -61,6 +60,24 @@ impl FirstOpens {
 impl Extension for FirstOpens {
     fn on_join(&self, doc: &DocId, who: &Identity) {
         record(&self.db, &self.seen, doc, who);
+    }
+}
+
+impl OpenTracker for FirstOpens {
+    fn opened(&self, doc: &DocId, who: &Identity) {
+        record(&self.db, &self.seen, doc, who);
+    }
+
+    fn invited<'a>(
+        &'a self,
+        doc: &'a DocId,
+        org: &'a OrgId,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.db.record_invited(doc, org).await?;
+            self.seen.forget(doc, org);
+            Ok(())
+        })
     }
 }
 
@@ -84,7 +101,7 @@ async fn record_open(db: &Db, doc: &DocId, who: &Identity) -> Result<(), StoreEr
     let mut tx = db.transaction_for(doc).await?;
     if tx.record_first(doc, &who.org, FirstMoment::Opened).await? {
         let detail = serde_json::json!({ "org": who.org });
-        audit::record_in(&mut tx, doc, Some(who), Action::FirstOpen, detail).await?;
+        webhooks::record_in(&mut tx, doc, Some(who), Action::FirstOpen, detail).await?;
     }
     tx.commit().await
 }

@@ -5,14 +5,15 @@
 
 use serde_json::json;
 
-use crate::audit::{self, Action};
+use crate::audit::Action;
 use crate::auth::{Identity, Role};
+use crate::consultation::deadline::{self, Contribution};
+use crate::consultation::model::{Answer, Phase};
+use crate::consultation::store::RoundUpdate;
 use crate::error::{ApiResult, AppError};
 use crate::ids::DocId;
-use crate::remiss::deadline::{self, Contribution};
-use crate::remiss::model::{Answer, Phase};
-use crate::remiss::store::RoundUpdate;
 use crate::storage::Tx;
+use crate::webhooks;
 
 /// What the owners change in a round, already checked: `None` leaves a field as it is,
 /// `Some(None)` clears it.
@@ -49,7 +50,7 @@ pub async fn update_round(
         "from": { "diarienummer": current.diarienummer, "phase": current.phase, "deadline": current.deadline },
         "to": { "diarienummer": diarienummer, "phase": phase, "deadline": deadline },
     });
-    audit::record_in(tx, doc, Some(who), Action::RemissChanged, detail).await?;
+    webhooks::record_in(tx, doc, Some(who), Action::RemissChanged, detail).await?;
     Ok(())
 }
 
@@ -87,6 +88,6 @@ pub async fn answer(
         Answer::Declined => Action::ResponseDeclined,
     };
     let detail = json!({ "org": who.org, "statement": statement, "submission": submission });
-    audit::record_in(tx, doc, Some(who), action, detail).await?;
+    webhooks::record_in(tx, doc, Some(who), action, detail).await?;
     Ok(submission)
 }

@@ -7,8 +7,8 @@
 //! svarsdatum ([`statements::counted`]); one received later is shown as late.
 
 use crate::comments::model::{AnchorState, ThreadResponse};
+use crate::consultation::model::OrgRef;
 use crate::remiss::gather::{Gathered, is_orphaned};
-use crate::remiss::model::OrgRef;
 use crate::remiss::render::{Writer, labels};
 use crate::remiss::round::invitee_response;
 use crate::remiss::statements;

@@ -8,9 +8,9 @@ use serde::Deserialize;
 
 use crate::audit::{self, Action};
 use crate::auth::{AuthUser, Identity, Role};
-use crate::documents::routes::authorize;
 use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
 use crate::ids::DocId;
+use crate::remiss::RemissContext;
 use crate::remiss::compilation;
 use crate::remiss::gather::{Gathered, gather};
 use crate::remiss::render::docx::Docx;
@@ -18,7 +18,6 @@ use crate::remiss::render::html::Html;
 use crate::remiss::render::markdown::Markdown;
 use crate::remiss::render::{Format, Writer};
 use crate::remiss::report::{self, ReportResponse};
-use crate::state::AppState;
 
 /// `?format=`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -36,13 +35,16 @@ const CSV: &str = "text/csv; charset=utf-8; header=present";
 
 /// Checks access, records the download in the audit trail, and gathers the remiss.
 async fn load(
-    state: &AppState,
+    state: &RemissContext,
     id: &str,
     who: &Identity,
     kind: &str,
     format: Format,
 ) -> ApiResult<(DocId, Gathered)> {
-    let (doc, row, _) = authorize(state, id, who, Role::Viewer).await?;
+    let doc = crate::auth::authorize(&state.db, who, id, Role::Viewer)
+        .await?
+        .doc;
+    let row = crate::documents::routes::document_row(&state.db, &doc).await?;
     let gathered = gather(state, &doc, row).await?;
     let detail = serde_json::json!({ "export": kind, "format": format });
     audit::record(&state.db, &doc, Some(who), Action::ExportMade, detail).await?;
@@ -98,7 +100,7 @@ fn text(
         (status = 403, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[tracing::instrument(skip_all, fields(user = %who.user))]
 pub async fn participation_report(
-    State(state): State<AppState>,
+    State(state): State<RemissContext>,
     AuthUser(who): AuthUser,
     ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<FormatQuery>,
@@ -131,7 +133,7 @@ pub async fn participation_report(
         (status = 403, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[tracing::instrument(skip_all, fields(user = %who.user))]
 pub async fn compilation(
-    State(state): State<AppState>,
+    State(state): State<RemissContext>,
     AuthUser(who): AuthUser,
     ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<FormatQuery>,

@@ -5,14 +5,14 @@
 use crate::comments::anchor;
 use crate::comments::model::{AnchorState, ThreadResponse};
 use crate::comments::routes::{anchors_of, thread_response};
+use crate::consultation::model::{InviteeRow, OrgRef, RoundRow, SubmissionResponse};
 use crate::documents::content::FRAGMENT;
 use crate::documents::markdown::block_texts;
 use crate::documents::model::DocumentRow;
 use crate::error::{ApiResult, AppError};
 use crate::ids::DocId;
-use crate::remiss::model::{InviteeRow, OrgRef, RoundRow, SubmissionResponse};
+use crate::remiss::RemissContext;
 use crate::remiss::statements;
-use crate::state::AppState;
 
 /// A document's remiss, as the read-outs need it.
 #[derive(Debug, Clone)]
@@ -60,7 +60,7 @@ pub fn is_orphaned(thread: &ThreadResponse) -> bool {
 }
 
 /// Reads the document's remiss in one pass over the live text.
-pub async fn gather(state: &AppState, doc: &DocId, row: DocumentRow) -> ApiResult<Gathered> {
+pub async fn gather(state: &RemissContext, doc: &DocId, row: DocumentRow) -> ApiResult<Gathered> {
     let round = state.db.remiss_round(doc).await?;
     let invitees = state.db.remiss_invitees(doc).await?;
     let submissions = statements::by_org(state.db.remiss_submissions(doc).await?, &round);

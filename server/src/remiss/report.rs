@@ -6,9 +6,9 @@ use serde::Serialize;
 
 use crate::auth::Role;
 use crate::comments::model::{AnchorState, Outcome, Stance, ThreadResponse, ThreadStatus};
+use crate::consultation::model::{InviteeStatus, OrgRef, Phase, SubmissionResponse};
 use crate::error::ApiResult;
 use crate::remiss::gather::Gathered;
-use crate::remiss::model::{InviteeStatus, OrgRef, Phase, SubmissionResponse};
 use crate::remiss::render::{Writer, labels};
 use crate::remiss::round::invitee_response;
 use crate::remiss::statements;

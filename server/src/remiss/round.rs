@@ -1,10 +1,10 @@
 //! The round as the API shows it: stored fields, the deadline rule applied today, and
 //! each invitee's derived status.
 
+use crate::consultation::deadline::{self, Openness};
+use crate::consultation::model::{InviteeResponse, InviteeRow, OrgRef, RoundResponse};
 use crate::error::ApiResult;
 use crate::ids::DocId;
-use crate::remiss::deadline::{self, Openness};
-use crate::remiss::model::{InviteeResponse, InviteeRow, OrgRef, RoundResponse};
 use crate::remiss::statements;
 use crate::storage::Db;
 

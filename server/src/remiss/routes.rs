@@ -1,25 +1,32 @@
 //! `/api/documents/{id}/remiss…`: the round, its invitees and their answers.
 
-use axum::extract::State;
+use std::sync::Arc;
+
+use axum::extract::{FromRef, State};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{AuthUser, Role};
+use crate::auth::{AuthUser, Role, TokenKeys};
 use crate::comments::routes::MAX_TEXT_CHARS;
-use crate::documents::routes::authorize;
+use crate::consultation::deadline;
+use crate::consultation::model::{AnswerRequest, RoundResponse, UpdateRoundRequest};
 use crate::error::{ApiJson, ApiPath, ApiResult, AppError, ErrorResponse};
+use crate::remiss::RemissContext;
 use crate::remiss::changes::{self, RoundChange};
-use crate::remiss::model::{AnswerRequest, RoundResponse, UpdateRoundRequest};
+use crate::remiss::exports;
 use crate::remiss::round;
-use crate::remiss::{deadline, exports};
-use crate::state::AppState;
 
 /// Longest diarienummer, in characters.
 const MAX_DIARIENUMMER_CHARS: usize = 100;
 
 /// The routes of this module, each with its OpenAPI operation: `routes!` takes the path
 /// and method from the handler's `#[utoipa::path]`, so they are written once.
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    RemissContext: FromRef<S>,
+    Arc<TokenKeys>: FromRef<S>,
+{
     OpenApiRouter::new()
         .routes(routes!(get_round, update_round))
         .routes(routes!(answer))
@@ -32,11 +39,13 @@ pub fn router() -> OpenApiRouter<AppState> {
     params(("id" = String, Path)),
     responses((status = 200, body = RoundResponse), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 pub async fn get_round(
-    State(state): State<AppState>,
+    State(state): State<RemissContext>,
     AuthUser(who): AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<ApiJson<RoundResponse>> {
-    let (doc, _, _) = authorize(&state, &id, &who, Role::Viewer).await?;
+    let doc = crate::auth::authorize(&state.db, &who, &id, Role::Viewer)
+        .await?
+        .doc;
     Ok(ApiJson(round::load(&state.db, &doc).await?))
 }
 
@@ -47,12 +56,14 @@ pub async fn get_round(
     responses((status = 200, body = RoundResponse), (status = 403, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[tracing::instrument(skip_all, fields(user = %who.user))]
 pub async fn update_round(
-    State(state): State<AppState>,
+    State(state): State<RemissContext>,
     AuthUser(who): AuthUser,
     ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<UpdateRoundRequest>,
 ) -> ApiResult<ApiJson<RoundResponse>> {
-    let (doc, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
+    let doc = crate::auth::authorize(&state.db, &who, &id, Role::Owner)
+        .await?
+        .doc;
     let change = RoundChange {
         diarienummer: request
             .diarienummer
@@ -103,12 +114,14 @@ fn check_diarienummer(text: &str) -> ApiResult<Option<String>> {
         (status = 409, description = "remiss_closed: after the svarsdatum or in phase avslutad the statements are kept as received", body = ErrorResponse)))]
 #[tracing::instrument(skip_all, fields(user = %who.user))]
 pub async fn answer(
-    State(state): State<AppState>,
+    State(state): State<RemissContext>,
     AuthUser(who): AuthUser,
     ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<AnswerRequest>,
 ) -> ApiResult<ApiJson<RoundResponse>> {
-    let (doc, row, role) = authorize(&state, &id, &who, Role::Viewer).await?;
+    let crate::auth::Grant { doc, role } =
+        crate::auth::authorize(&state.db, &who, &id, Role::Viewer).await?;
+    let row = crate::documents::routes::document_row(&state.db, &doc).await?;
     if row.owner_org == who.org.as_str() {
         return Err(AppError::Forbidden(
             "the owner organisation answers nothing to itself".into(),

@@ -8,8 +8,8 @@
 
 use std::collections::HashMap;
 
-use crate::remiss::deadline;
-use crate::remiss::model::{RoundRow, SubmissionResponse, SubmissionRow};
+use crate::consultation::deadline;
+use crate::consultation::model::{RoundRow, SubmissionResponse, SubmissionRow};
 use crate::remiss::render::{Writer, labels};
 
 /// Each organisation's submissions, oldest first, each marked late or not for `round`.
@@ -107,7 +107,7 @@ fn submitter(submission: &SubmissionResponse) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::remiss::model::{Answer, Phase};
+    use crate::consultation::model::{Answer, Phase};
 
     fn row(seq: i64, at: i64, text: &str) -> SubmissionRow {
         SubmissionRow {

@@ -4,9 +4,12 @@
 //! half the size of v1 (the B4 editing trace: 159,957 B against 376,795 B), and a
 //! snapshot is written once and read on every cold load, so the smaller form wins. Log
 //! entries stay v1, as the clients sent them.
+//!
+//! Decoding a snapshot ([`Snapshot::decode`]) is written beside the document's shape in
+//! `sync::crdt`: a v1 snapshot goes through the same nesting scan as a stored update,
+//! and storage stays below the sync core (no import from here into `sync`).
 
-use yrs::updates::decoder::Decode;
-use yrs::{ReadTxn, StateVector, Update};
+use yrs::{ReadTxn, StateVector};
 
 /// How a snapshot's bytes are encoded; stored beside them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,15 +50,6 @@ impl Snapshot {
         let encoding = Encoding::from_stored(encoding)
             .ok_or_else(|| format!("unknown snapshot encoding {encoding}"))?;
         Ok(Self { encoding, data })
-    }
-
-    /// The snapshot as an update to apply.
-    pub fn decode(&self) -> Result<Update, String> {
-        match self.encoding {
-            Encoding::V1 => return crate::sync::crdt::decode_stored(&self.data),
-            Encoding::V2 => Update::decode_v2(&self.data),
-        }
-        .map_err(|e| e.to_string())
     }
 }
 

@@ -29,8 +29,8 @@ use crate::error::AppError;
 use crate::ids::DocId;
 use crate::limits::{ClientIp, IpSlot, Rate, TokenBucket};
 use crate::serve::HttpSlot;
-use crate::state::AppState;
 use crate::sync::ConnId;
+use crate::sync::SyncContext;
 use crate::sync::authority::Authority;
 use crate::sync::close::{self, CloseReason};
 use crate::sync::presence::{self, PresenceError};
@@ -59,7 +59,7 @@ pub struct WsParams {
 
 /// Upgrades and hands the socket to [`serve`].
 pub async fn upgrade(
-    State(state): State<AppState>,
+    State(state): State<SyncContext>,
     Path(doc): Path<String>,
     params: Result<Query<WsParams>, QueryRejection>,
     ClientIp(ip): ClientIp,
@@ -97,13 +97,13 @@ pub async fn upgrade(
 type Sink = SplitSink<WebSocket, Message>;
 type Stream = SplitStream<WebSocket>;
 
-/// Runs one connection; `_slot` holds its place in the per-address count until it ends.
+/// Runs one connection; `slot` holds its place in the per-address count until it ends.
 async fn serve(
-    state: AppState,
+    state: SyncContext,
     doc: String,
     token: Option<String>,
     socket: WebSocket,
-    _slot: IpSlot,
+    slot: IpSlot,
 ) {
     let (mut sink, mut stream) = socket.split();
     let (doc, identity, role) = match admit(&state, doc, token).await {
@@ -180,13 +180,16 @@ async fn serve(
         // reads our close code instead of a reset that would discard it.
         await_close_reply(&mut stream).await;
     }
+    // The address's place goes before the gauge drops, so whoever sees the gauge at n
+    // never finds more than n places held (the per-address test waits on the gauge).
+    drop(slot);
     state.metrics.connections.fetch_sub(1, Relaxed);
     tracing::debug!(doc = %doc, conn, "disconnected");
 }
 
 /// Token, document and role; a close reason when any of them is missing.
 async fn admit(
-    state: &AppState,
+    state: &SyncContext,
     doc: String,
     token: Option<String>,
 ) -> Result<(DocId, Identity, Role), CloseReason> {
@@ -224,7 +227,7 @@ async fn read_loop(
     room: &RoomHandle,
     conn: ConnId,
     authority: &Authority,
-    state: &AppState,
+    state: &SyncContext,
 ) -> Option<CloseReason> {
     let cancelled = state.shutdown.clone();
     let rate = state.config.limits.message_rate;
@@ -380,7 +383,7 @@ fn read_error(error: axum::Error, limit: usize) -> Option<CloseReason> {
 }
 
 /// Counts a close the server chose in the metric that explains it.
-fn count_close(state: &AppState, reason: &CloseReason) {
+fn count_close(state: &SyncContext, reason: &CloseReason) {
     let metrics = &state.metrics;
     match reason.code {
         close::RATE_LIMITED => {

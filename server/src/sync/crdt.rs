@@ -8,7 +8,7 @@
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, OffsetKind, Options, Update, XmlFragmentRef};
 
-use crate::storage::snapshot::Snapshot;
+use crate::storage::snapshot::{Encoding, Snapshot};
 use crate::sync::nesting;
 
 /// The fragment Tiptap's Collaboration extension edits (its `field` option).
@@ -59,4 +59,16 @@ pub fn apply_stored<'a>(
 pub fn decode_stored(bytes: &[u8]) -> Result<Update, String> {
     nesting::scan_update_v1(bytes).map_err(|e| e.to_string())?;
     Update::decode_v1(bytes).map_err(|e| e.to_string())
+}
+
+/// Decoding is written here rather than in `storage::snapshot`, so storage needs nothing
+/// from the sync core: a v1 snapshot may predate the nesting scan as a log entry may.
+impl Snapshot {
+    /// The snapshot as an update to apply.
+    pub fn decode(&self) -> Result<Update, String> {
+        match self.encoding {
+            Encoding::V1 => decode_stored(&self.data),
+            Encoding::V2 => Update::decode_v2(&self.data).map_err(|e| e.to_string()),
+        }
+    }
 }

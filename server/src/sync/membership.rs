@@ -13,7 +13,7 @@
 
 use std::time::Duration;
 
-use crate::state::AppState;
+use crate::sync::SyncContext;
 
 /// How often a node rereads the membership of its open documents.
 pub const DEFAULT_RECHECK: Duration = crate::config::DEFAULT_MEMBERSHIP_RECHECK;
@@ -21,7 +21,7 @@ pub const DEFAULT_RECHECK: Duration = crate::config::DEFAULT_MEMBERSHIP_RECHECK;
 pub const MIN_RECHECK: Duration = Duration::from_millis(100);
 
 /// Rereads the members of every open document each `interval` until shutdown.
-pub async fn run(state: AppState, interval: Duration) {
+pub async fn run(state: SyncContext, interval: Duration) {
     let interval = interval.max(MIN_RECHECK);
     let start = tokio::time::Instant::now() + interval;
     let mut ticks = tokio::time::interval_at(start, interval);
@@ -37,7 +37,7 @@ pub async fn run(state: AppState, interval: Duration) {
 
 /// One pass over the open rooms, side by side: a room whose queue is full (a flood)
 /// must not hold up the revocations in the others.
-async fn recheck(state: &AppState) {
+async fn recheck(state: &SyncContext) {
     let rooms = state.rooms.open_ids().into_iter().map(|doc| async move {
         match state.db.members(&doc).await {
             Ok(members) => state.rooms.members_changed(&doc, members).await,

@@ -4,11 +4,12 @@
 
 use serde_json::json;
 
-use crate::audit::{self, Action};
+use crate::audit::Action;
 use crate::auth::Identity;
 use crate::error::ApiResult;
 use crate::storage::Tx;
 use crate::versions::store::NewVersion;
+use crate::webhooks;
 
 /// Stores `version` and records who saved it.
 pub async fn save(tx: &mut Tx, version: &NewVersion<'_>, who: &Identity) -> ApiResult<()> {
@@ -18,6 +19,6 @@ pub async fn save(tx: &mut Tx, version: &NewVersion<'_>, who: &Identity) -> ApiR
         "name": version.name,
         "paragraphs": version.paragraphs,
     });
-    audit::record_in(tx, version.doc, Some(who), Action::VersionSaved, detail).await?;
+    webhooks::record_in(tx, version.doc, Some(who), Action::VersionSaved, detail).await?;
     Ok(())
 }

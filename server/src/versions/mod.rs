@@ -13,3 +13,15 @@ pub mod diff;
 pub mod model;
 pub mod routes;
 pub mod store;
+
+crate::sub_state! {
+    /// What the version routes need of the server's state. Handlers take
+    /// `State<VersionsContext>`, which any state holding these handles provides
+    /// (`sub_state`), so this module does not import the server's `AppState`.
+    pub struct VersionsContext {
+        /// Storage: the versions, the audit trail.
+        pub db: crate::storage::Db,
+        /// The open rooms: a version is the room's whole state.
+        pub rooms: crate::sync::RoomRegistry,
+    }
+}

@@ -1,20 +1,21 @@
 //! `/api/documents/{id}/versions…`: save (owners), list, read, Markdown, diff.
 
-use axum::extract::State;
+use std::sync::Arc;
+
+use axum::extract::{FromRef, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use yrs::{ReadTxn, StateVector, Transact};
 
-use crate::auth::{AuthUser, Role};
+use crate::auth::{AuthUser, Role, TokenKeys};
 use crate::documents::content::{self, Format};
-use crate::documents::routes::authorize;
 use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
 use crate::ids::DocId;
 use crate::ids::new_id;
-use crate::state::AppState;
 use crate::storage::now_ms;
+use crate::versions::VersionsContext;
 use crate::versions::changes;
 use crate::versions::diff::{diff_paragraphs, paragraphs};
 use crate::versions::model::*;
@@ -25,7 +26,12 @@ const CURRENT: &str = "current";
 
 /// The routes of this module, each with its OpenAPI operation: `routes!` takes the path
 /// and method from the handler's `#[utoipa::path]`, so they are written once.
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    VersionsContext: FromRef<S>,
+    Arc<TokenKeys>: FromRef<S>,
+{
     OpenApiRouter::new()
         .routes(routes!(list_versions, save_version))
         .routes(routes!(diff_versions))
@@ -61,7 +67,7 @@ async fn blocking<R: Send + 'static>(work: impl FnOnce() -> R + Send + 'static) 
 
 /// The stored state of a version as a fresh `Doc`, handed to `read`.
 async fn read_version<R: Send + 'static>(
-    state: &AppState,
+    state: &VersionsContext,
     doc: &DocId,
     vid: &str,
     read: impl FnOnce(&yrs::Doc) -> R + Send + 'static,
@@ -82,12 +88,14 @@ async fn read_version<R: Send + 'static>(
         (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[tracing::instrument(skip_all, fields(user = %who.user))]
 pub async fn save_version(
-    State(state): State<AppState>,
+    State(state): State<VersionsContext>,
     AuthUser(who): AuthUser,
     ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<CreateVersionRequest>,
 ) -> ApiResult<(StatusCode, ApiJson<VersionResponse>)> {
-    let (doc, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
+    let doc = crate::auth::authorize(&state.db, &who, &id, Role::Owner)
+        .await?
+        .doc;
     let name = check_name(&request.name)?;
     // Read through the room: its Doc holds exactly what is durable.
     let bytes = state
@@ -135,11 +143,13 @@ pub async fn save_version(
     params(("id" = String, Path)),
     responses((status = 200, body = [VersionResponse]), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 pub async fn list_versions(
-    State(state): State<AppState>,
+    State(state): State<VersionsContext>,
     AuthUser(who): AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<ApiJson<Vec<VersionResponse>>> {
-    let (doc, _, _) = authorize(&state, &id, &who, Role::Viewer).await?;
+    let doc = crate::auth::authorize(&state.db, &who, &id, Role::Viewer)
+        .await?
+        .doc;
     let rows = state.db.versions(&doc).await?;
     Ok(ApiJson(rows.into_iter().map(Into::into).collect()))
 }
@@ -149,11 +159,13 @@ pub async fn list_versions(
     params(("id" = String, Path), ("vid" = String, Path)),
     responses((status = 200, body = VersionResponse), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 pub async fn get_version(
-    State(state): State<AppState>,
+    State(state): State<VersionsContext>,
     AuthUser(who): AuthUser,
     ApiPath((id, vid)): ApiPath<(String, String)>,
 ) -> ApiResult<ApiJson<VersionResponse>> {
-    let (doc, _, _) = authorize(&state, &id, &who, Role::Viewer).await?;
+    let doc = crate::auth::authorize(&state.db, &who, &id, Role::Viewer)
+        .await?
+        .doc;
     let row = state
         .db
         .version(&doc, &vid)
@@ -167,11 +179,13 @@ pub async fn get_version(
     params(("id" = String, Path), ("vid" = String, Path)),
     responses((status = 200, content_type = "text/markdown", body = String), (status = 404, body = ErrorResponse)))]
 pub async fn version_markdown(
-    State(state): State<AppState>,
+    State(state): State<VersionsContext>,
     AuthUser(who): AuthUser,
     ApiPath((id, vid)): ApiPath<(String, String)>,
 ) -> ApiResult<Response> {
-    let (doc, _, _) = authorize(&state, &id, &who, Role::Viewer).await?;
+    let doc = crate::auth::authorize(&state.db, &who, &id, Role::Viewer)
+        .await?
+        .doc;
     let markdown =
         read_version(&state, &doc, &vid, |d| content::render(d, Format::Markdown)).await?;
     Ok((
@@ -188,12 +202,14 @@ pub async fn version_markdown(
     responses((status = 200, body = DiffResponse), (status = 400, body = ErrorResponse),
         (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 pub async fn diff_versions(
-    State(state): State<AppState>,
+    State(state): State<VersionsContext>,
     AuthUser(who): AuthUser,
     ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<DiffQuery>,
 ) -> ApiResult<ApiJson<DiffResponse>> {
-    let (doc, _, _) = authorize(&state, &id, &who, Role::Viewer).await?;
+    let doc = crate::auth::authorize(&state.db, &who, &id, Role::Viewer)
+        .await?
+        .doc;
     let from = state
         .db
         .version(&doc, &query.from)

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::audit::{self, Action};
+use crate::audit::Action;
 use crate::auth::Identity;
 use crate::error::{ApiResult, AppError};
 use crate::ids::DocId;
@@ -21,7 +21,7 @@ pub async fn register(
 ) -> ApiResult<()> {
     tx.insert_webhook(row).await?;
     let detail = json!({"webhook": row.id, "url": row.url, "events": events});
-    audit::record_in(tx, doc, Some(who), Action::WebhookRegistered, detail).await?;
+    super::record_in(tx, doc, Some(who), Action::WebhookRegistered, detail).await?;
     Ok(())
 }
 
@@ -32,6 +32,6 @@ pub async fn remove(tx: &mut Tx, doc: &DocId, hook: &WebhookRow, who: &Identity)
         return Err(AppError::NotFound("no such webhook".into()));
     }
     let detail = json!({"webhook": hook.id, "url": hook.url});
-    audit::record_in(tx, doc, Some(who), Action::WebhookRemoved, detail).await?;
+    super::record_in(tx, doc, Some(who), Action::WebhookRemoved, detail).await?;
     Ok(())
 }

@@ -19,6 +19,33 @@ pub mod target;
 
 pub use model::Event;
 
+use crate::audit::{Action, Entry};
+use crate::auth::Identity;
+use crate::ids::DocId;
+use crate::on_tx;
+use crate::storage::{StoreError, Tx};
+
+/// Appends a use case's audit entry inside `tx` ([`crate::audit::record_in`]) and queues
+/// the webhook deliveries it causes in the same transaction, so they commit or roll back
+/// with it; the delivery worker is woken after the commit. Every use case records through
+/// this, so an action given a webhook event ([`Event::for_action`]) is delivered whoever
+/// records it. (Before issue 19 the audit trail queued them itself and so imported this
+/// module, which imports the audit trail.)
+pub async fn record_in(
+    tx: &mut Tx,
+    doc: &DocId,
+    actor: Option<&Identity>,
+    action: Action,
+    detail: serde_json::Value,
+) -> Result<Entry, StoreError> {
+    let entry = crate::audit::record_in(tx, doc, actor, action, detail).await?;
+    let queued = on_tx!(tx, conn => crate::queue_webhook_deliveries!(conn, doc, &entry).await?);
+    if queued > 0 {
+        tx.after_commit(delivery::wake);
+    }
+    Ok(entry)
+}
+
 /// Queues the webhook deliveries of audit entry `$entry` of document `$doc` inside the
 /// open transaction `$tx`, so they commit or roll back with the entry. A macro because
 /// the statements are the same on both backends but the transaction types differ (the
@@ -60,4 +87,16 @@ macro_rules! queue_webhook_deliveries {
             Ok(queued)
         }
     };
+}
+
+crate::sub_state! {
+    /// What the webhook routes need of the server's state. Handlers take
+    /// `State<WebhooksContext>`, which any state holding these handles provides
+    /// (`sub_state`), so this module does not import the server's `AppState`.
+    pub struct WebhooksContext {
+        /// Storage: webhooks, deliveries, the audit trail.
+        pub db: crate::storage::Db,
+        /// `--webhook-allow-http`, for the URL check.
+        pub config: std::sync::Arc<crate::config::Config>,
+    }
 }

@@ -3,18 +3,19 @@
 
 use std::collections::HashMap;
 
-use axum::extract::State;
+use std::sync::Arc;
+
+use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{AuthUser, Role};
-use crate::documents::routes::authorize;
+use crate::auth::{AuthUser, Role, TokenKeys};
 use crate::error::{ApiJson, ApiPath, ApiResult, AppError, ErrorResponse};
 use crate::ids::DocId;
 use crate::ids::new_id;
-use crate::state::AppState;
 use crate::storage::now_ms;
+use crate::webhooks::WebhooksContext;
 use crate::webhooks::changes;
 use crate::webhooks::model::*;
 use crate::webhooks::signature::new_secret;
@@ -25,7 +26,12 @@ pub const MAX_WEBHOOKS_PER_DOCUMENT: usize = 20;
 
 /// The routes of this module, each with its OpenAPI operation: `routes!` takes the path
 /// and method from the handler's `#[utoipa::path]`, so they are written once.
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    WebhooksContext: FromRef<S>,
+    Arc<TokenKeys>: FromRef<S>,
+{
     OpenApiRouter::new()
         .routes(routes!(list_webhooks, create_webhook))
         .routes(routes!(delete_webhook))
@@ -42,7 +48,7 @@ impl From<target::TargetError> for AppError {
 }
 
 /// The webhook `wid` of `doc`, or 404.
-async fn own_webhook(state: &AppState, doc: &DocId, wid: &str) -> ApiResult<WebhookRow> {
+async fn own_webhook(state: &WebhooksContext, doc: &DocId, wid: &str) -> ApiResult<WebhookRow> {
     state
         .db
         .webhook(wid)
@@ -59,12 +65,14 @@ async fn own_webhook(state: &AppState, doc: &DocId, wid: &str) -> ApiResult<Webh
         (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[tracing::instrument(skip_all, fields(user = %who.user))]
 pub async fn create_webhook(
-    State(state): State<AppState>,
+    State(state): State<WebhooksContext>,
     AuthUser(who): AuthUser,
     ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<CreateWebhookRequest>,
 ) -> ApiResult<(StatusCode, ApiJson<CreatedWebhookResponse>)> {
-    let (doc, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
+    let doc = crate::auth::authorize(&state.db, &who, &id, Role::Owner)
+        .await?
+        .doc;
     let url = target::check_resolved(&request.url, state.config.webhook_allow_http).await?;
     let mut events = request.events;
     events.sort_by_key(|e| Event::ALL.iter().position(|a| a == e));
@@ -108,11 +116,13 @@ pub async fn create_webhook(
     params(("id" = String, Path)),
     responses((status = 200, body = [WebhookResponse]), (status = 403, body = ErrorResponse)))]
 pub async fn list_webhooks(
-    State(state): State<AppState>,
+    State(state): State<WebhooksContext>,
     AuthUser(who): AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<ApiJson<Vec<WebhookResponse>>> {
-    let (doc, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
+    let doc = crate::auth::authorize(&state.db, &who, &id, Role::Owner)
+        .await?
+        .doc;
     let rows = state.db.webhooks(&doc).await?;
     Ok(ApiJson(rows.into_iter().map(Into::into).collect()))
 }
@@ -122,11 +132,13 @@ pub async fn list_webhooks(
     params(("id" = String, Path), ("wid" = String, Path)),
     responses((status = 204), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 pub async fn delete_webhook(
-    State(state): State<AppState>,
+    State(state): State<WebhooksContext>,
     AuthUser(who): AuthUser,
     ApiPath((id, wid)): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let (doc, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
+    let doc = crate::auth::authorize(&state.db, &who, &id, Role::Owner)
+        .await?
+        .doc;
     let hook = own_webhook(&state, &doc, &wid).await?;
     let mut tx = state.db.transaction_for(&doc).await?;
     changes::remove(&mut tx, &doc, &hook, &who).await?;
@@ -139,11 +151,13 @@ pub async fn delete_webhook(
     params(("id" = String, Path), ("wid" = String, Path)),
     responses((status = 200, body = [DeliveryResponse]), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 pub async fn list_deliveries(
-    State(state): State<AppState>,
+    State(state): State<WebhooksContext>,
     AuthUser(who): AuthUser,
     ApiPath((id, wid)): ApiPath<(String, String)>,
 ) -> ApiResult<ApiJson<Vec<DeliveryResponse>>> {
-    let (doc, _, _) = authorize(&state, &id, &who, Role::Owner).await?;
+    let doc = crate::auth::authorize(&state.db, &who, &id, Role::Owner)
+        .await?
+        .doc;
     own_webhook(&state, &doc, &wid).await?;
     let (deliveries, attempts) = state.db.deliveries(&wid).await?;
     let mut by_delivery: HashMap<String, Vec<AttemptResponse>> = HashMap::new();

@@ -4,8 +4,8 @@ use jiff::tz::TimeZone;
 
 use crate::auth::Role;
 use crate::comments::model::{Outcome, Stance, ThreadStatus};
-use crate::remiss::deadline::ZONE;
-use crate::remiss::model::{Answer, InviteeStatus, Phase};
+use crate::consultation::deadline::ZONE;
+use crate::consultation::model::{Answer, InviteeStatus, Phase};
 
 /// A stance, or that none was taken.
 pub fn stance(stance: Option<Stance>) -> &'static str {

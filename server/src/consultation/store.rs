@@ -1,8 +1,8 @@
 //! SQL for remiss rounds and invitees.
 
 use crate::auth::Identity;
+use crate::consultation::model::{Answer, InviteeRow, Phase, RoundRow, SubmissionRow};
 use crate::ids::{DocId, OrgId, UserId};
-use crate::remiss::model::{Answer, InviteeRow, Phase, RoundRow, SubmissionRow};
 use crate::storage::{Db, StoreError, Tx, now_ms};
 use crate::{on_pool, on_tx};
 

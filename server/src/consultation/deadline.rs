@@ -11,9 +11,9 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
 use crate::auth::Role;
+use crate::consultation::model::{Phase, RoundRow};
 use crate::error::{ApiResult, AppError};
 use crate::ids::DocId;
-use crate::remiss::model::{Phase, RoundRow};
 use crate::storage::Tx;
 
 /// The zone a svarsdatum is counted in.
