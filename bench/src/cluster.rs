@@ -70,6 +70,7 @@ pub async fn run(args: ClusterArgs) -> Result<()> {
     drop_database(&args.database_url, &name).await?;
     let figures = figures?;
     println!("{}", markdown(&args, &figures));
+    print!("{}", crate::server::limits_report(|_| {}));
     if let Some(path) = &args.json {
         write_json(path, &figures)?;
     }

@@ -61,6 +61,7 @@ pub async fn run(args: ConnectionsArgs) -> Result<()> {
         rate: args.rate,
         seconds: args.seconds,
         connect_concurrency: args.connect_concurrency,
+        writers: 1,
     };
     let mut runs = Vec::new();
     let mut skipped = Vec::new();
@@ -87,6 +88,7 @@ pub async fn run(args: ConnectionsArgs) -> Result<()> {
         skipped,
     };
     print!("{}", figures.markdown(&spec));
+    print!("{}", crate::limits::process(&[]));
     if let Some(path) = &args.json {
         write_json(path, &figures)?;
         eprintln!("wrote {}", path.display());

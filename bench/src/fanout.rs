@@ -109,6 +109,7 @@ pub async fn run(args: FanoutArgs) -> Result<()> {
         runs,
     };
     print!("{}", figures.markdown());
+    print!("{}", crate::limits::process(&[]));
     if let Some(path) = &args.json {
         write_json(path, &figures)?;
         eprintln!("wrote {}", path.display());
@@ -133,6 +134,7 @@ async fn one(kind: TargetKind, clients: u32, args: &FanoutArgs) -> Result<LoadFi
         rate: args.rate,
         seconds: args.seconds,
         connect_concurrency: 64,
+        writers: 1,
     };
     let figures = load::measure(&mut target, &spec).await;
     let stopped = target.stop().await;

@@ -17,6 +17,7 @@ mod crash;
 mod echo;
 mod fanout;
 mod http;
+mod limits;
 mod load;
 mod node;
 mod procstat;

@@ -42,11 +42,7 @@ impl BenchServer {
     pub async fn start(configure: impl FnOnce(&mut Config)) -> Result<Self> {
         let dir = tempfile::tempdir().context("creating a temporary directory")?;
         let db_path = dir.path().join("forankra-bench.db");
-        let mut config = Config::for_tests(db_path.display().to_string());
-        // As the kit's `HARNESS_FLAGS` for a process: the load comes from one address
-        // and one user.
-        harness::lift_limits(&mut config);
-        configure(&mut config);
+        let config = configured(db_path.display().to_string(), configure);
         let app = RunningApp::start(config).await?;
         let http = reqwest::Client::builder()
             .timeout(HTTP_TIMEOUT)
@@ -151,6 +147,23 @@ impl BenchServer {
         drop(_dir);
         Ok(())
     }
+}
+
+/// The configuration [`BenchServer::start`] runs with: the test configuration on
+/// `database_url`, the harness's limits lifted, then `configure` applied.
+fn configured(database_url: String, configure: impl FnOnce(&mut Config)) -> Config {
+    let mut config = Config::for_tests(database_url);
+    // As the kit's `HARNESS_FLAGS` for a process: the load comes from one address
+    // and one user.
+    harness::lift_limits(&mut config);
+    configure(&mut config);
+    config
+}
+
+/// The limits table for a scenario's report: what [`BenchServer::start`] with the same
+/// `configure` sets, beside the shipped defaults.
+pub fn limits_report(configure: impl FnOnce(&mut Config)) -> String {
+    crate::limits::in_process(&configured(String::new(), configure))
 }
 
 /// Polls `check` until it yields a value or `limit` passes; returns the value and the
