@@ -14,6 +14,7 @@ mod cold;
 mod connections;
 mod corpus;
 mod crash;
+mod crowd;
 mod echo;
 mod fanout;
 mod http;
@@ -25,6 +26,7 @@ mod relay;
 mod report;
 mod server;
 mod soak;
+mod storm;
 mod target;
 mod trace;
 mod typing;
@@ -60,6 +62,12 @@ enum Scenario {
     /// Scenarios (c) and (d): the B4 editing trace pushed update by update, the server
     /// restarted, a new client's first sync timed; stored bytes after compaction.
     Cold(cold::ColdArgs),
+    /// One document, 1,000 clients: 1 writer and 999 readers, 20 writers and 980
+    /// readers, on ours and every peer: fan-out latency against its target.
+    Crowd(crowd::CrowdArgs),
+    /// A small document's latency, quiet and while 8 clients re-sync an 8-million-
+    /// character document over and over, on ours and every peer.
+    Storm(storm::StormArgs),
     /// Two nodes on one PostgreSQL database: same-node against cross-node relay
     /// latency, and updates per second crossing from one node to the other.
     Cluster(cluster::ClusterArgs),
@@ -96,6 +104,8 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Fanout(args) => fanout::run(args).await,
         Scenario::Connections(args) => connections::run(args).await,
         Scenario::Cold(args) => cold::run(args).await,
+        Scenario::Crowd(args) => crowd::run(args).await,
+        Scenario::Storm(args) => storm::run(args).await,
         Scenario::Cluster(args) => cluster::run(args).await,
         Scenario::Corpus(args) => corpus::run(args).await,
         Scenario::Crash(args) => crash::run(args).await,
