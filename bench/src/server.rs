@@ -92,6 +92,11 @@ impl BenchServer {
         Ok(DocId::parse(id)?)
     }
 
+    /// A gauge or counter from the server's `/metrics`.
+    pub async fn metric(&self, name: &str) -> Result<f64> {
+        crate::http::metric(&self.http, self.addr, name).await
+    }
+
     /// The server's address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
