@@ -1,4 +1,5 @@
-//! The few HTTP calls the scenarios make to a server: a JSON POST and a `/metrics` read.
+//! The few HTTP calls the scenarios make to a server: a JSON POST or PUT and a
+//! `/metrics` read.
 
 use std::net::SocketAddr;
 
@@ -29,6 +30,29 @@ pub async fn post_json(
         .json()
         .await
         .with_context(|| format!("reading POST {path}"))
+}
+
+/// PUTs a JSON body to `path` with a bearer token (any 2xx; the answer is not read).
+pub async fn put_json(
+    http: &reqwest::Client,
+    addr: SocketAddr,
+    token: &str,
+    path: &str,
+    body: &Value,
+) -> Result<()> {
+    let response = http
+        .put(format!("http://{addr}{path}"))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .with_context(|| format!("PUT {path}"))?;
+    let status = response.status();
+    if !status.is_success() {
+        let body = response.text().await.unwrap_or_default();
+        bail!("PUT {path} answered {status}: {body}");
+    }
+    Ok(())
 }
 
 /// One gauge or counter from the server's `/metrics`.

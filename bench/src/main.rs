@@ -11,6 +11,7 @@
 
 mod cluster;
 mod cold;
+mod comments;
 mod connections;
 mod corpus;
 mod crash;
@@ -71,6 +72,9 @@ enum Scenario {
     /// Two nodes on one PostgreSQL database: same-node against cross-node relay
     /// latency, and updates per second crossing from one node to the other.
     Cluster(cluster::ClusterArgs),
+    /// Comment load: 50 organisations open threads and reply at 20/s in all while 200
+    /// clients edit: thread-creation HTTP latency and live event delivery (ours only).
+    Comments(comments::CommentsArgs),
     /// Records real client traffic (the npm y-websocket clients of tests/node through a
     /// recording proxy) as seed inputs for the fuzz targets in fuzz/corpus.
     Corpus(corpus::CorpusArgs),
@@ -107,6 +111,7 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Crowd(args) => crowd::run(args).await,
         Scenario::Storm(args) => storm::run(args).await,
         Scenario::Cluster(args) => cluster::run(args).await,
+        Scenario::Comments(args) => comments::run(args).await,
         Scenario::Corpus(args) => corpus::run(args).await,
         Scenario::Crash(args) => crash::run(args).await,
         Scenario::Soak(args) => soak::run(args).await,

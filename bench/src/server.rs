@@ -107,6 +107,11 @@ impl BenchServer {
         crate::http::post_json(&self.http, self.addr, token, path, body).await
     }
 
+    /// PUTs a JSON body to `path` (any 2xx).
+    pub async fn put_json(&self, token: &str, path: &str, body: &Value) -> Result<()> {
+        crate::http::put_json(&self.http, self.addr, token, path, body).await
+    }
+
     /// The y-websocket URL of a document.
     pub fn ws_url(&self, doc: &DocId, token: &str) -> String {
         format!("ws://{}/ws/{doc}?token={token}", self.addr)
