@@ -36,7 +36,7 @@ use tokio::time::MissedTickBehavior;
 
 use crate::client::YClient;
 use crate::report::{
-    LatencySummary, Table, latency, latency_histogram, record, thousands, write_json,
+    LatencySummary, Table, latency, latency_histogram, publish, record, thousands,
 };
 use crate::server::BenchServer;
 use crate::typing::Typist;
@@ -106,12 +106,12 @@ pub async fn run(args: CommentsArgs) -> Result<()> {
     let stopped = server.stop().await;
     let figures = figures?;
     stopped?;
-    print!("{}", figures.markdown());
-    print!("{}", crate::server::limits_report(|_| {}));
-    if let Some(path) = &args.json {
-        write_json(path, &figures)?;
-        eprintln!("wrote {}", path.display());
-    }
+    publish(
+        &figures.markdown(),
+        &crate::server::limits_report(|_| {}),
+        args.json.as_deref(),
+        &figures,
+    )?;
     if figures.errors > 0 || figures.events_missing > 0 {
         bail!(
             "comments: {} errors and {} missing events (first: {:?})",
@@ -187,12 +187,14 @@ async fn measure(server: &BenchServer, args: &CommentsArgs) -> Result<CommentsFi
 
     let first = tokio::time::Instant::now() + Duration::from_millis(300);
     let _ = start_tx.send(Some(first));
-    let mut thread_http = latency_histogram()?;
-    let mut reply_http = latency_histogram()?;
-    let mut threads: Vec<Option<String>> = vec![None; args.orgs as usize];
+    let mut tally = Tally {
+        threads: vec![None; args.orgs as usize],
+        thread_http: latency_histogram()?,
+        reply_http: latency_histogram()?,
+        errors: Vec::new(),
+    };
     let mut ticker = tokio::time::interval_at(first, Duration::from_secs(1) / args.comment_rate);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut errors = Vec::new();
     // Open loop: each request is its own task, so a slow answer delays no later comment.
     let http = reqwest::Client::builder()
         .timeout(HTTP_TIMEOUT)
@@ -202,17 +204,11 @@ async fn measure(server: &BenchServer, args: &CommentsArgs) -> Result<CommentsFi
     for n in 0..comments {
         ticker.tick().await;
         while let Some(done) = requests.try_join_next() {
-            answered(
-                done,
-                &mut threads,
-                &mut thread_http,
-                &mut reply_http,
-                &mut errors,
-            )?;
+            tally.answered(done)?;
         }
         let org = (n % u64::from(args.orgs)) as usize;
         let body = format!("Synpunkt {MARKER}{n} från remissinstans {org}.");
-        let (path, request, opening) = match threads[org].take() {
+        let (path, request, opening) = match tally.threads[org].take() {
             Some(thread) => (
                 format!("/api/documents/{doc}/threads/{thread}/comments"),
                 json!({ "body": body }),
@@ -243,14 +239,14 @@ async fn measure(server: &BenchServer, args: &CommentsArgs) -> Result<CommentsFi
         let _ = made_tx.send(Some(n + 1));
     }
     while let Some(done) = requests.join_next().await {
-        answered(
-            done,
-            &mut threads,
-            &mut thread_http,
-            &mut reply_http,
-            &mut errors,
-        )?;
+        tally.answered(done)?;
     }
+    let Tally {
+        thread_http,
+        reply_http,
+        mut errors,
+        ..
+    } = tally;
     let drained = tokio::time::Instant::now() + DRAIN_TIMEOUT;
     let mut delivery = latency_histogram()?;
     let mut received = 0;
@@ -307,24 +303,33 @@ struct Answer {
     answer: Result<Value>,
 }
 
-/// Records an answered request; an opened thread is where the organisation replies next.
-fn answered(
-    done: std::result::Result<Answer, tokio::task::JoinError>,
-    threads: &mut [Option<String>],
-    thread_http: &mut Histogram<u64>,
-    reply_http: &mut Histogram<u64>,
-    errors: &mut Vec<String>,
-) -> Result<()> {
-    let done = done.context("a comment request failed")?;
-    match done.answer {
-        Ok(answer) if done.opening => {
-            record(thread_http, done.took);
-            threads[done.org] = answer["id"].as_str().map(str::to_owned);
+/// What the answered requests came to.
+struct Tally {
+    /// Each organisation's open thread, where it replies next.
+    threads: Vec<Option<String>>,
+    thread_http: Histogram<u64>,
+    reply_http: Histogram<u64>,
+    errors: Vec<String>,
+}
+
+impl Tally {
+    /// Records an answered request; an opened thread is where the organisation replies
+    /// next, and after a reply it opens a new one.
+    fn answered(
+        &mut self,
+        done: std::result::Result<Answer, tokio::task::JoinError>,
+    ) -> Result<()> {
+        let done = done.context("a comment request failed")?;
+        match done.answer {
+            Ok(answer) if done.opening => {
+                record(&mut self.thread_http, done.took);
+                self.threads[done.org] = answer["id"].as_str().map(str::to_owned);
+            }
+            Ok(_) => record(&mut self.reply_http, done.took),
+            Err(error) => self.errors.push(format!("{error:#}")),
         }
-        Ok(_) => record(reply_http, done.took),
-        Err(error) => errors.push(format!("{error:#}")),
+        Ok(())
     }
-    Ok(())
 }
 
 /// What one editor needs to know.

@@ -22,8 +22,10 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::load::{self, LoadFigures, LoadSpec, mib};
-use crate::report::{Table, at_most_ms, latency, thousands, write_json};
-use crate::target::{Programs, Target, TargetKind};
+use crate::report::{
+    Table, at_most_ms, figures_or_note, latency, not_measured, publish, thousands,
+};
+use crate::target::{Programs, TargetKind};
 
 /// The target of the issue: fan-out p99 with 1,000 clients in one document.
 const TARGET_P99_US: u64 = 10_000;
@@ -93,13 +95,10 @@ pub async fn run(args: CrowdArgs) -> Result<()> {
                 connect_concurrency: args.connect_concurrency,
                 writers,
             };
-            let (figures, skipped) = match one(kind, &spec, &args.programs).await {
-                Ok(figures) => (Some(figures), None),
-                Err(error) => {
-                    eprintln!("crowd: {}: {error:#}", kind.label());
-                    (None, Some(format!("{error:#}")))
-                }
-            };
+            let (figures, skipped) = figures_or_note(
+                load::measure_fresh(kind, &args.programs, &spec).await,
+                &format!("crowd: {}", kind.label()),
+            );
             runs.push(CrowdRun {
                 writers,
                 target: kind,
@@ -115,12 +114,12 @@ pub async fn run(args: CrowdArgs) -> Result<()> {
         target_p99_us: TARGET_P99_US,
         runs,
     };
-    print!("{}", figures.markdown());
-    print!("{}", crate::limits::process(&[]));
-    if let Some(path) = &args.json {
-        write_json(path, &figures)?;
-        eprintln!("wrote {}", path.display());
-    }
+    publish(
+        &figures.markdown(),
+        &crate::limits::process(&[]),
+        args.json.as_deref(),
+        &figures,
+    )?;
     for run in figures
         .runs
         .iter()
@@ -130,15 +129,6 @@ pub async fn run(args: CrowdArgs) -> Result<()> {
             .with_context(|| format!("crowd with {} writers", run.writers))?;
     }
     Ok(())
-}
-
-async fn one(kind: TargetKind, spec: &LoadSpec, programs: &Programs) -> Result<LoadFigures> {
-    let mut target = Target::start(kind, programs).await?;
-    let figures = load::measure(&mut target, spec).await;
-    let stopped = target.stop().await;
-    let figures = figures?;
-    stopped?;
-    Ok(figures)
 }
 
 impl CrowdFigures {
@@ -211,13 +201,7 @@ impl CrowdFigures {
             self.seconds,
             table.markdown()
         );
-        if !skipped.is_empty() {
-            out.push_str("\nNot measured:\n");
-            for line in skipped {
-                out.push_str(&line);
-                out.push('\n');
-            }
-        }
+        out.push_str(&not_measured(&skipped));
         out
     }
 }

@@ -14,19 +14,9 @@ pub async fn post_json(
     path: &str,
     body: &Value,
 ) -> Result<Value> {
-    let response = http
-        .post(format!("http://{addr}{path}"))
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await
-        .with_context(|| format!("POST {path}"))?;
-    let status = response.status();
-    if !status.is_success() {
-        let body = response.text().await.unwrap_or_default();
-        bail!("POST {path} answered {status}: {body}");
-    }
-    response
+    let request = http.post(format!("http://{addr}{path}"));
+    send(request, "POST", token, path, body)
+        .await?
         .json()
         .await
         .with_context(|| format!("reading POST {path}"))
@@ -40,19 +30,30 @@ pub async fn put_json(
     path: &str,
     body: &Value,
 ) -> Result<()> {
-    let response = http
-        .put(format!("http://{addr}{path}"))
+    let request = http.put(format!("http://{addr}{path}"));
+    send(request, "PUT", token, path, body).await.map(drop)
+}
+
+/// Sends a JSON request; an answer other than 2xx is an error carrying its body.
+async fn send(
+    request: reqwest::RequestBuilder,
+    method: &str,
+    token: &str,
+    path: &str,
+    body: &Value,
+) -> Result<reqwest::Response> {
+    let response = request
         .bearer_auth(token)
         .json(body)
         .send()
         .await
-        .with_context(|| format!("PUT {path}"))?;
+        .with_context(|| format!("{method} {path}"))?;
     let status = response.status();
     if !status.is_success() {
         let body = response.text().await.unwrap_or_default();
-        bail!("PUT {path} answered {status}: {body}");
+        bail!("{method} {path} answered {status}: {body}");
     }
-    Ok(())
+    Ok(response)
 }
 
 /// One gauge or counter from the server's `/metrics`.

@@ -115,6 +115,21 @@ pub async fn run(args: LoadArgs) -> Result<()> {
     Ok(())
 }
 
+/// Runs `spec` against a fresh `kind`, then stops it: one row of a side-by-side
+/// scenario.
+pub async fn measure_fresh(
+    kind: TargetKind,
+    programs: &Programs,
+    spec: &LoadSpec,
+) -> Result<LoadFigures> {
+    let mut target = Target::start(kind, programs).await?;
+    let figures = measure(&mut target, spec).await;
+    let stopped = target.stop().await;
+    let figures = figures?;
+    stopped?;
+    Ok(figures)
+}
+
 /// Fails when our server's run did not complete cleanly: a scenario that our own limits
 /// or a regression break must fail the run (and CI's quick form), not turn into a row
 /// of "not measured" or a count of errors nobody reads. Peers that are not installed

@@ -176,6 +176,47 @@ impl Table {
     }
 }
 
+/// Prints a scenario's Markdown and the limits table after it, and writes the figures
+/// as JSON when asked: the same ending for every scenario's report.
+pub fn publish(
+    markdown: &str,
+    limits: &str,
+    json: Option<&Path>,
+    figures: &impl Serialize,
+) -> Result<()> {
+    print!("{markdown}{limits}");
+    if let Some(path) = json {
+        write_json(path, figures)?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// A run's figures, or the reason it has none (also said on stderr): a server that
+/// could not be measured becomes a note in the report, not the end of the scenario.
+pub fn figures_or_note<T>(result: Result<T>, what: &str) -> (Option<T>, Option<String>) {
+    match result {
+        Ok(figures) => (Some(figures), None),
+        Err(error) => {
+            eprintln!("{what}: {error:#}");
+            (None, Some(format!("{error:#}")))
+        }
+    }
+}
+
+/// The "Not measured" list under a side-by-side table (empty when every server ran).
+pub fn not_measured(lines: &[String]) -> String {
+    if lines.is_empty() {
+        return String::new();
+    }
+    let mut out = "\nNot measured:\n".to_owned();
+    for line in lines {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
 /// Writes `figures` as pretty JSON to `path`.
 pub fn write_json(path: &Path, figures: &impl Serialize) -> Result<()> {
     let json = serde_json::to_string_pretty(figures).context("encoding the figures as JSON")?;

@@ -28,7 +28,8 @@ use yrs::{ClientID, ReadTxn, Text, Transact, XmlElementPrelim, XmlFragment, XmlT
 use crate::client::{YClient, new_doc, new_doc_with_id};
 use crate::load::{self, LoadFigures, LoadSpec};
 use crate::report::{
-    LatencySummary, Table, at_most_ms, latency, latency_histogram, record, thousands, write_json,
+    LatencySummary, Table, at_most_ms, figures_or_note, latency, latency_histogram, not_measured,
+    publish, record, thousands,
 };
 use crate::target::{Endpoint, Programs, Target, TargetKind};
 use crate::typing::FRAGMENT;
@@ -114,13 +115,8 @@ pub async fn run(args: StormArgs) -> Result<()> {
     let mut runs = Vec::new();
     for &kind in &args.targets {
         eprintln!("storm: {}", kind.label());
-        let (figures, skipped) = match one(kind, &args).await {
-            Ok(figures) => (Some(figures), None),
-            Err(error) => {
-                eprintln!("storm: {}: {error:#}", kind.label());
-                (None, Some(format!("{error:#}")))
-            }
-        };
+        let (figures, skipped) =
+            figures_or_note(one(kind, &args).await, &format!("storm: {}", kind.label()));
         runs.push(StormRun {
             target: kind,
             figures,
@@ -135,12 +131,12 @@ pub async fn run(args: StormArgs) -> Result<()> {
         target_p99_us: TARGET_P99_US,
         runs,
     };
-    print!("{}", figures.markdown());
-    print!("{}", crate::limits::process(&[]));
-    if let Some(path) = &args.json {
-        write_json(path, &figures)?;
-        eprintln!("wrote {}", path.display());
-    }
+    publish(
+        &figures.markdown(),
+        &crate::limits::process(&[]),
+        args.json.as_deref(),
+        &figures,
+    )?;
     for run in figures
         .runs
         .iter()
@@ -406,13 +402,7 @@ impl StormFigures {
             self.seconds,
             table.markdown()
         );
-        if !skipped.is_empty() {
-            out.push_str("\nNot measured:\n");
-            for line in skipped {
-                out.push_str(&line);
-                out.push('\n');
-            }
-        }
+        out.push_str(&not_measured(&skipped));
         out
     }
 }
