@@ -1,6 +1,7 @@
 //! `load`: N clients in each of M documents over real WebSockets, one writer per document
-//! typing at a fixed total rate, every other client reading. The engine of the fan-out
-//! and connection scenarios, and a subcommand of its own for one target.
+//! (or the first W clients of each, `--writers`) typing at a fixed total rate, every
+//! other client reading. The engine of the fan-out, connection, crowd and storm
+//! scenarios, and a subcommand of its own for one target.
 //!
 //! Why it is built this way:
 //! - **One task per client, for its whole life.** It connects, then keeps reading its
@@ -11,7 +12,8 @@
 //!   reader, after applying a frame, reads its state vector's clock for the writer and
 //!   takes every noted edit it now covers. An update that arrives batched with others
 //!   counts for each edit in it, each against its own send instant. The writer's client
-//!   id is chosen up front so readers know whose clock to watch.
+//!   id is chosen up front so readers know whose clock to watch; with several writers
+//!   each has its own table and a reader checks every writer's clock after each frame.
 //! - **A cheap receive loop**, so hundreds of readers on two cores measure the server,
 //!   not the harness: one `next()`, one decode and apply into a small `Doc`, one state
 //!   vector read, a read lock on the table, and a `u32` pushed per receipt; histograms
