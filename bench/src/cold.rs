@@ -148,6 +148,7 @@ pub async fn run(args: ColdArgs) -> Result<()> {
     let trace = trace::load(&args.trace)?;
     let figures = measure(&args, trace).await?;
     print!("{}", figures.markdown());
+    print!("{}", crate::limits::process(&[]));
     if let Some(path) = &args.json {
         write_json(path, &figures)?;
         eprintln!("wrote {}", path.display());

@@ -14,8 +14,8 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::load::{self, LoadFigures, LoadSpec, mib};
-use crate::report::{Table, latency, thousands, write_json};
-use crate::target::{Programs, Target, TargetKind};
+use crate::report::{Table, latency, publish, thousands};
+use crate::target::{Programs, TargetKind};
 
 /// `forankra-bench connections`.
 #[derive(Debug, clap::Args)]
@@ -61,6 +61,7 @@ pub async fn run(args: ConnectionsArgs) -> Result<()> {
         rate: args.rate,
         seconds: args.seconds,
         connect_concurrency: args.connect_concurrency,
+        writers: 1,
     };
     let mut runs = Vec::new();
     let mut skipped = Vec::new();
@@ -71,7 +72,7 @@ pub async fn run(args: ConnectionsArgs) -> Result<()> {
             args.docs,
             args.clients
         );
-        match one(kind, &spec, &args.programs).await {
+        match load::measure_fresh(kind, &args.programs, &spec).await {
             Ok(figures) => runs.push(figures),
             Err(error) => {
                 eprintln!("connections: {}: {error:#}", kind.label());
@@ -86,11 +87,12 @@ pub async fn run(args: ConnectionsArgs) -> Result<()> {
         runs,
         skipped,
     };
-    print!("{}", figures.markdown(&spec));
-    if let Some(path) = &args.json {
-        write_json(path, &figures)?;
-        eprintln!("wrote {}", path.display());
-    }
+    publish(
+        &figures.markdown(&spec),
+        &crate::limits::process(&[]),
+        args.json.as_deref(),
+        &figures,
+    )?;
     let ours_skipped = figures
         .skipped
         .iter()
@@ -104,15 +106,6 @@ pub async fn run(args: ConnectionsArgs) -> Result<()> {
     }
     load::ours_ran_cleanly(None, ours_skipped.map(String::as_str)).context("connections")?;
     Ok(())
-}
-
-async fn one(kind: TargetKind, spec: &LoadSpec, programs: &Programs) -> Result<LoadFigures> {
-    let mut target = Target::start(kind, programs).await?;
-    let figures = load::measure(&mut target, spec).await;
-    let stopped = target.stop().await;
-    let figures = figures?;
-    stopped?;
-    Ok(figures)
 }
 
 impl ConnectionsFigures {

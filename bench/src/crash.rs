@@ -138,6 +138,7 @@ pub async fn run(args: CrashArgs) -> Result<()> {
     }
     let figures = result?;
     println!("{}", markdown(&figures));
+    print!("{}", crate::limits::process(&[]));
     if let Some(path) = &args.json {
         write_json(path, &figures)?;
     }

@@ -21,8 +21,8 @@ use serde::Serialize;
 
 use crate::echo;
 use crate::load::{self, LoadFigures, LoadSpec, mib};
-use crate::report::{LatencySummary, Table, latency, thousands, write_json};
-use crate::target::{Programs, Target, TargetKind};
+use crate::report::{LatencySummary, Table, latency, not_measured, publish, thousands};
+use crate::target::{Programs, TargetKind};
 
 /// Size of the echo's messages: about one keystroke's update frame.
 const ECHO_FRAME_BYTES: usize = 32;
@@ -108,11 +108,12 @@ pub async fn run(args: FanoutArgs) -> Result<()> {
         echo: (&echo).into(),
         runs,
     };
-    print!("{}", figures.markdown());
-    if let Some(path) = &args.json {
-        write_json(path, &figures)?;
-        eprintln!("wrote {}", path.display());
-    }
+    publish(
+        &figures.markdown(),
+        &crate::limits::process(&[]),
+        args.json.as_deref(),
+        &figures,
+    )?;
     for run in figures
         .runs
         .iter()
@@ -126,19 +127,15 @@ pub async fn run(args: FanoutArgs) -> Result<()> {
 
 /// One server, fresh, at one client count.
 async fn one(kind: TargetKind, clients: u32, args: &FanoutArgs) -> Result<LoadFigures> {
-    let mut target = Target::start(kind, &args.programs).await?;
     let spec = LoadSpec {
         docs: 1,
         clients,
         rate: args.rate,
         seconds: args.seconds,
         connect_concurrency: 64,
+        writers: 1,
     };
-    let figures = load::measure(&mut target, &spec).await;
-    let stopped = target.stop().await;
-    let figures = figures?;
-    stopped?;
-    Ok(figures)
+    load::measure_fresh(kind, &args.programs, &spec).await
 }
 
 impl FanoutFigures {
@@ -249,13 +246,7 @@ impl FanoutFigures {
             cost.markdown(),
             durability.markdown(),
         );
-        if !skipped.is_empty() {
-            out.push_str("\nNot measured:\n");
-            for line in skipped {
-                out.push_str(&line);
-                out.push('\n');
-            }
-        }
+        out.push_str(&not_measured(&skipped));
         out
     }
 

@@ -1,4 +1,5 @@
-//! The few HTTP calls the scenarios make to a server: a JSON POST and a `/metrics` read.
+//! The few HTTP calls the scenarios make to a server: a JSON POST or PUT and a
+//! `/metrics` read.
 
 use std::net::SocketAddr;
 
@@ -13,22 +14,46 @@ pub async fn post_json(
     path: &str,
     body: &Value,
 ) -> Result<Value> {
-    let response = http
-        .post(format!("http://{addr}{path}"))
+    let request = http.post(format!("http://{addr}{path}"));
+    send(request, "POST", token, path, body)
+        .await?
+        .json()
+        .await
+        .with_context(|| format!("reading POST {path}"))
+}
+
+/// PUTs a JSON body to `path` with a bearer token (any 2xx; the answer is not read).
+pub async fn put_json(
+    http: &reqwest::Client,
+    addr: SocketAddr,
+    token: &str,
+    path: &str,
+    body: &Value,
+) -> Result<()> {
+    let request = http.put(format!("http://{addr}{path}"));
+    send(request, "PUT", token, path, body).await.map(drop)
+}
+
+/// Sends a JSON request; an answer other than 2xx is an error carrying its body.
+async fn send(
+    request: reqwest::RequestBuilder,
+    method: &str,
+    token: &str,
+    path: &str,
+    body: &Value,
+) -> Result<reqwest::Response> {
+    let response = request
         .bearer_auth(token)
         .json(body)
         .send()
         .await
-        .with_context(|| format!("POST {path}"))?;
+        .with_context(|| format!("{method} {path}"))?;
     let status = response.status();
     if !status.is_success() {
         let body = response.text().await.unwrap_or_default();
-        bail!("POST {path} answered {status}: {body}");
+        bail!("{method} {path} answered {status}: {body}");
     }
-    response
-        .json()
-        .await
-        .with_context(|| format!("reading POST {path}"))
+    Ok(response)
 }
 
 /// One gauge or counter from the server's `/metrics`.

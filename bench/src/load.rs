@@ -1,6 +1,7 @@
 //! `load`: N clients in each of M documents over real WebSockets, one writer per document
-//! typing at a fixed total rate, every other client reading. The engine of the fan-out
-//! and connection scenarios, and a subcommand of its own for one target.
+//! (or the first W clients of each, `--writers`) typing at a fixed total rate, every
+//! other client reading. The engine of the fan-out, connection, crowd and storm
+//! scenarios, and a subcommand of its own for one target.
 //!
 //! Why it is built this way:
 //! - **One task per client, for its whole life.** It connects, then keeps reading its
@@ -11,7 +12,8 @@
 //!   reader, after applying a frame, reads its state vector's clock for the writer and
 //!   takes every noted edit it now covers. An update that arrives batched with others
 //!   counts for each edit in it, each against its own send instant. The writer's client
-//!   id is chosen up front so readers know whose clock to watch.
+//!   id is chosen up front so readers know whose clock to watch; with several writers
+//!   each has its own table and a reader checks every writer's clock after each frame.
 //! - **A cheap receive loop**, so hundreds of readers on two cores measure the server,
 //!   not the harness: one `next()`, one decode and apply into a small `Doc`, one state
 //!   vector read, a read lock on the table, and a `u32` pushed per receipt; histograms
@@ -28,7 +30,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use serde::Serialize;
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
@@ -91,6 +93,10 @@ pub struct LoadSpec {
     /// Connections being opened at once.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub connect_concurrency: u32,
+    /// Writers per document (the first clients of each); the rate is shared by every
+    /// writer of every document.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub writers: u32,
 }
 
 /// Runs one load against a fresh target and prints its table.
@@ -101,11 +107,29 @@ pub async fn run(args: LoadArgs) -> Result<()> {
     let figures = figures?;
     stopped?;
     print!("{}", figures.markdown());
+    if args.target == TargetKind::Forankra {
+        print!("{}", crate::limits::process(&[]));
+    }
     if let Some(path) = &args.json {
         write_json(path, &figures)?;
         eprintln!("wrote {}", path.display());
     }
     Ok(())
+}
+
+/// Runs `spec` against a fresh `kind`, then stops it: one row of a side-by-side
+/// scenario.
+pub async fn measure_fresh(
+    kind: TargetKind,
+    programs: &Programs,
+    spec: &LoadSpec,
+) -> Result<LoadFigures> {
+    let mut target = Target::start(kind, programs).await?;
+    let figures = measure(&mut target, spec).await;
+    let stopped = target.stop().await;
+    let figures = figures?;
+    stopped?;
+    Ok(figures)
 }
 
 /// Fails when our server's run did not complete cleanly: a scenario that our own limits
@@ -269,10 +293,11 @@ impl LoadFigures {
             ),
         ]);
         let mut out = format!(
-            "## load: {}, {} document(s) × {} clients, {} updates/s for {} s\n\n{}\n",
+            "## load: {}, {} document(s) × {} clients ({} writing in each), {} updates/s for {} s\n\n{}\n",
             self.label,
             self.spec.docs,
             self.spec.clients,
+            self.spec.writers,
             self.spec.rate,
             self.spec.seconds,
             table.markdown()
@@ -290,6 +315,9 @@ pub fn mib(kib: u64) -> String {
 }
 
 /// One writer's notes: after each edit, its clock and when the edit was sent.
+///
+/// Several writers of one document each keep their own, so every receipt is timed
+/// against the send instant of the edit it holds, whoever wrote it.
 struct SendLog {
     writer: ClientID,
     sent: RwLock<Vec<Sent>>,
@@ -357,41 +385,55 @@ pub async fn measure(target: &mut Target, spec: &LoadSpec) -> Result<LoadFigures
     let (progress_tx, mut progress) = mpsc::unbounded_channel();
     let gate = Arc::new(Semaphore::new(spec.connect_concurrency as usize));
     let total_edits = u64::from(spec.rate) * u64::from(spec.seconds);
-    let period = Duration::from_secs(1) * spec.docs / spec.rate;
+    let writers = spec.writers.min(spec.clients);
+    // Every writer of every document, in the order their ticks are spread.
+    let all_writers = spec.docs * writers;
+    let period = Duration::from_secs(1) * all_writers / spec.rate;
 
-    // Client-major order: every document's writer first, so rooms load side by side.
+    // Client-major order: every document's writers first, so rooms load side by side.
     let mut tasks: Vec<JoinHandle<Outcome>> = Vec::new();
     let mut done_senders = Vec::with_capacity(endpoints.len());
     let mut done_receivers = Vec::with_capacity(endpoints.len());
     let mut logs = Vec::with_capacity(endpoints.len());
     for d in 0..endpoints.len() {
-        let (tx, rx) = watch::channel(None::<u32>);
-        done_senders.push(Some(tx));
+        let (tx, rx) = watch::channel(vec![None::<u32>; writers as usize]);
+        done_senders.push(Arc::new(tx));
         done_receivers.push(rx);
-        logs.push(Arc::new(SendLog {
-            writer: ClientID::new(WRITER_ID_BASE + d as u64),
-            sent: RwLock::new(Vec::new()),
-        }));
+        let doc_logs: Vec<Arc<SendLog>> = (0..writers)
+            .map(|w| {
+                Arc::new(SendLog {
+                    writer: ClientID::new(
+                        WRITER_ID_BASE + (d as u64) * u64::from(writers) + u64::from(w),
+                    ),
+                    sent: RwLock::new(Vec::new()),
+                })
+            })
+            .collect();
+        logs.push(Arc::new(doc_logs));
     }
     let connect_started = Instant::now();
     for c in 0..spec.clients {
         for (d, endpoint) in endpoints.iter().enumerate() {
-            let role = if c == 0 {
-                let edits = total_edits / u64::from(spec.docs)
-                    + u64::from((d as u64) < total_edits % u64::from(spec.docs));
-                Role::Writer {
+            let (role, own) = if c < writers {
+                // Writer w of document d is the (d × writers + w)-th of all writers.
+                let n = d as u64 * u64::from(writers) + u64::from(c);
+                let edits = total_edits / u64::from(all_writers)
+                    + u64::from(n < total_edits % u64::from(all_writers));
+                let role = Role::Writer {
                     edits,
                     period,
-                    phase: Duration::from_secs(1) * d as u32 / spec.rate,
-                }
+                    phase: Duration::from_secs(1) * n as u32 / spec.rate,
+                };
+                (role, Some(c as usize))
             } else {
-                Role::Reader
+                (Role::Reader, None)
             };
             let task = ClientTask {
                 endpoint: endpoint.clone(),
                 role,
-                log: Arc::clone(&logs[d]),
-                done_tx: if c == 0 { done_senders[d].take() } else { None },
+                logs: Arc::clone(&logs[d]),
+                own,
+                done_tx: own.map(|_| Arc::clone(&done_senders[d])),
                 done: done_receivers[d].clone(),
                 signals: signals.clone(),
                 progress: progress_tx.clone(),
@@ -450,7 +492,11 @@ pub async fn measure(target: &mut Target, spec: &LoadSpec) -> Result<LoadFigures
             Ok(Some(Progress::Connected(_))) => {}
             Ok(None) | Err(_) => break,
         }
-        if drain_deadline.is_none() && done_receivers.iter().all(|rx| rx.borrow().is_some()) {
+        if drain_deadline.is_none()
+            && done_receivers
+                .iter()
+                .all(|rx| rx.borrow().iter().all(Option::is_some))
+        {
             drain_deadline = Some(tokio::time::Instant::now() + DRAIN_TIMEOUT);
         }
     }
@@ -574,11 +620,14 @@ fn min_opt(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
 struct ClientTask {
     endpoint: Endpoint,
     role: Role,
-    log: Arc<SendLog>,
-    /// The writer's: says its final clock once it has typed everything.
-    done_tx: Option<watch::Sender<Option<u32>>>,
-    /// The document's writer's final clock, once known.
-    done: watch::Receiver<Option<u32>>,
+    /// The notes of every writer of the document.
+    logs: Arc<Vec<Arc<SendLog>>>,
+    /// A writer's index in `logs`.
+    own: Option<usize>,
+    /// A writer's: says its final clock (at its index) once it has typed everything.
+    done_tx: Option<Arc<watch::Sender<Vec<Option<u32>>>>>,
+    /// Each of the document's writers' final clock, once known.
+    done: watch::Receiver<Vec<Option<u32>>>,
     signals: Signals,
     progress: mpsc::UnboundedSender<Progress>,
     gate: Arc<Semaphore>,
@@ -592,9 +641,9 @@ impl ClientTask {
             let Ok(_permit) = self.gate.acquire().await else {
                 return self.fail("the connect gate closed".to_owned());
             };
-            let doc = match self.role {
-                Role::Writer { .. } => new_doc_with_id(self.log.writer.get()),
-                Role::Reader => new_doc(),
+            let doc = match self.own {
+                Some(own) => new_doc_with_id(self.logs[own].writer.get()),
+                None => new_doc(),
             };
             YClient::connect_with(&self.endpoint.url, self.endpoint.framing.clone(), doc).await
         };
@@ -622,15 +671,14 @@ impl ClientTask {
             }
             (Ok(_), Role::Reader) => self.read(&mut client, &mut outcome).await,
         };
-        if let Some(done) = self.done_tx.take() {
+        if let (Some(done), Some(own)) = (self.done_tx.take(), self.own) {
             // Also on failure, so readers stop waiting for a writer that is gone.
-            let last = self
-                .log
+            let last = self.logs[own]
                 .sent
                 .read()
                 .ok()
                 .and_then(|s| s.last().map(|s| s.clock));
-            done.send_replace(Some(last.unwrap_or(0)));
+            done.send_modify(|all| all[own] = Some(last.unwrap_or(0)));
         }
         let _ = self.progress.send(Progress::Finished);
         match result {
@@ -646,8 +694,8 @@ impl ClientTask {
 
     fn fail(&mut self, error: String) -> Outcome {
         let _ = self.progress.send(Progress::Connected(None));
-        if let Some(done) = self.done_tx.take() {
-            done.send_replace(Some(0));
+        if let (Some(done), Some(own)) = (self.done_tx.take(), self.own) {
+            done.send_modify(|all| all[own] = Some(0));
         }
         Outcome {
             error: Some(error),
@@ -702,6 +750,7 @@ impl ClientTask {
         edits: u64,
         period: Duration,
     ) -> Result<()> {
+        let log = Arc::clone(&self.logs[self.own.context("a writer without notes")?]);
         let mut typist = Typist::new(client.doc(), true, false);
         let mut ticker = tokio::time::interval_at(first, period);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -721,7 +770,7 @@ impl ClientTask {
                     let at = Instant::now();
                     // Noted before sending, so the note is there before any reader can
                     // receive the edit.
-                    self.log
+                    log
                         .sent
                         .write()
                         .map_err(|_| anyhow!("a reader panicked"))?
@@ -742,14 +791,20 @@ impl ClientTask {
     /// Applies what the server relays until the writer's last edit is in, recording the
     /// latency of each edit at the frame that completed it.
     async fn read(&mut self, client: &mut YClient, outcome: &mut Outcome) -> Result<()> {
-        let writer = self.log.writer;
-        let mut next = 0_usize;
-        let mut seen = 0_u32;
+        let logs = Arc::clone(&self.logs);
+        // Per writer: the next note not yet received, and the clock seen so far.
+        let mut next = vec![0_usize; logs.len()];
+        let mut seen = vec![0_u32; logs.len()];
         let mut done_open = true;
         let mut stop_open = true;
         let result = loop {
-            let final_clock = *self.done.borrow_and_update();
-            if final_clock.is_some_and(|last| seen >= last) || *self.signals.stop.borrow() {
+            let all_in = self
+                .done
+                .borrow_and_update()
+                .iter()
+                .zip(&seen)
+                .all(|(last, seen)| last.is_some_and(|last| *seen >= last));
+            if all_in || *self.signals.stop.borrow() {
                 break Ok(());
             }
             tokio::select! {
@@ -768,14 +823,17 @@ impl ClientTask {
                     };
                     match content {
                         Ok(true) => {
-                            seen = client.doc().transact().state_vector().get(&writer);
-                            let sent = self.log.sent.read().map_err(|_| anyhow!("the writer panicked"))?;
-                            while let Some(s) = sent.get(next)
-                                && s.clock <= seen
-                            {
-                                let us = receipt.saturating_duration_since(s.at).as_micros();
-                                outcome.latencies_us.push(u32::try_from(us).unwrap_or(u32::MAX));
-                                next += 1;
+                            let state = client.doc().transact().state_vector();
+                            for (w, log) in logs.iter().enumerate() {
+                                seen[w] = state.get(&log.writer);
+                                let sent = log.sent.read().map_err(|_| anyhow!("a writer panicked"))?;
+                                while let Some(s) = sent.get(next[w])
+                                    && s.clock <= seen[w]
+                                {
+                                    let us = receipt.saturating_duration_since(s.at).as_micros();
+                                    outcome.latencies_us.push(u32::try_from(us).unwrap_or(u32::MAX));
+                                    next[w] += 1;
+                                }
                             }
                         }
                         Ok(false) => {}
@@ -784,13 +842,14 @@ impl ClientTask {
                 }
             }
         };
-        let sent = self
-            .log
-            .sent
-            .read()
-            .map_err(|_| anyhow!("the writer panicked"))?
-            .len();
-        outcome.missing = sent.saturating_sub(next) as u64;
+        for (log, next) in logs.iter().zip(next) {
+            let sent = log
+                .sent
+                .read()
+                .map_err(|_| anyhow!("a writer panicked"))?
+                .len();
+            outcome.missing += sent.saturating_sub(next) as u64;
+        }
         result
     }
 }

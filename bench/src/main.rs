@@ -11,12 +11,15 @@
 
 mod cluster;
 mod cold;
+mod comments;
 mod connections;
 mod corpus;
 mod crash;
+mod crowd;
 mod echo;
 mod fanout;
 mod http;
+mod limits;
 mod load;
 mod node;
 mod procstat;
@@ -24,6 +27,7 @@ mod relay;
 mod report;
 mod server;
 mod soak;
+mod storm;
 mod target;
 mod trace;
 mod typing;
@@ -59,9 +63,18 @@ enum Scenario {
     /// Scenarios (c) and (d): the B4 editing trace pushed update by update, the server
     /// restarted, a new client's first sync timed; stored bytes after compaction.
     Cold(cold::ColdArgs),
+    /// One document, 1,000 clients: 1 writer and 999 readers, 20 writers and 980
+    /// readers, on ours and every peer: fan-out latency against its target.
+    Crowd(crowd::CrowdArgs),
+    /// A small document's latency, quiet and while 8 clients re-sync an 8-million-
+    /// character document over and over, on ours and every peer.
+    Storm(storm::StormArgs),
     /// Two nodes on one PostgreSQL database: same-node against cross-node relay
     /// latency, and updates per second crossing from one node to the other.
     Cluster(cluster::ClusterArgs),
+    /// Comment load: 50 organisations open threads and reply at 20/s in all while 200
+    /// clients edit: thread-creation HTTP latency and live event delivery (ours only).
+    Comments(comments::CommentsArgs),
     /// Records real client traffic (the npm y-websocket clients of tests/node through a
     /// recording proxy) as seed inputs for the fuzz targets in fuzz/corpus.
     Corpus(corpus::CorpusArgs),
@@ -95,7 +108,10 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Fanout(args) => fanout::run(args).await,
         Scenario::Connections(args) => connections::run(args).await,
         Scenario::Cold(args) => cold::run(args).await,
+        Scenario::Crowd(args) => crowd::run(args).await,
+        Scenario::Storm(args) => storm::run(args).await,
         Scenario::Cluster(args) => cluster::run(args).await,
+        Scenario::Comments(args) => comments::run(args).await,
         Scenario::Corpus(args) => corpus::run(args).await,
         Scenario::Crash(args) => crash::run(args).await,
         Scenario::Soak(args) => soak::run(args).await,

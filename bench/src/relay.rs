@@ -65,6 +65,7 @@ pub struct RelayArgs {
 pub async fn run(args: RelayArgs) -> Result<()> {
     let figures = measure(&args).await?;
     print!("{}", figures.markdown());
+    print!("{}", crate::server::limits_report(configure));
     if let Some(path) = &args.json {
         write_json(path, &figures)?;
         eprintln!("wrote {}", path.display());
@@ -158,14 +159,16 @@ impl RelayFigures {
     }
 }
 
+/// What the relay changes on the server beyond the harness's lifted limits.
+fn configure(config: &mut forankra::Config) {
+    config.room_idle_unload = ROOM_IDLE_UNLOAD;
+    // Never while open: see the module comment.
+    config.compact_after_updates = i64::MAX;
+}
+
 /// Runs the relay against a fresh server, stops it, then the echo reference.
 async fn measure(args: &RelayArgs) -> Result<RelayFigures> {
-    let server = BenchServer::start(|config| {
-        config.room_idle_unload = ROOM_IDLE_UNLOAD;
-        // Never while open: see the module comment.
-        config.compact_after_updates = i64::MAX;
-    })
-    .await?;
+    let server = BenchServer::start(configure).await?;
     let relayed = relay(&server, args).await;
     let stopped = server.stop().await;
     let relayed = relayed?;

@@ -95,6 +95,26 @@ pub fn latency(us: u64) -> String {
     format!("{ms:.3} ms ({} µs)", thousands(us))
 }
 
+/// A latency target beside the figure it judges: "≤ 5 ms: met" or "≤ 5 ms: not met".
+/// No samples at all is never a met target.
+pub fn at_most_ms(measured_us: u64, samples: u64, target_us: u64) -> String {
+    let met = samples > 0 && measured_us <= target_us;
+    #[allow(clippy::cast_precision_loss)]
+    let target_ms = target_us as f64 / 1000.0;
+    format!("≤ {target_ms} ms: {}", verdict(met))
+}
+
+/// A throughput target beside the figure it judges: "≥ 50,000/s: met".
+pub fn at_least_per_sec(measured: f64, target: u64) -> String {
+    #[allow(clippy::cast_precision_loss)]
+    let met = measured >= target as f64;
+    format!("≥ {}/s: {}", thousands(target), verdict(met))
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met { "met" } else { "**not met**" }
+}
+
 /// An integer with thin groups of three digits: 1234567 → "1,234,567".
 pub fn thousands(n: impl Into<i128>) -> String {
     let n: i128 = n.into();
@@ -156,6 +176,47 @@ impl Table {
     }
 }
 
+/// Prints a scenario's Markdown and the limits table after it, and writes the figures
+/// as JSON when asked: the same ending for every scenario's report.
+pub fn publish(
+    markdown: &str,
+    limits: &str,
+    json: Option<&Path>,
+    figures: &impl Serialize,
+) -> Result<()> {
+    print!("{markdown}{limits}");
+    if let Some(path) = json {
+        write_json(path, figures)?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// A run's figures, or the reason it has none (also said on stderr): a server that
+/// could not be measured becomes a note in the report, not the end of the scenario.
+pub fn figures_or_note<T>(result: Result<T>, what: &str) -> (Option<T>, Option<String>) {
+    match result {
+        Ok(figures) => (Some(figures), None),
+        Err(error) => {
+            eprintln!("{what}: {error:#}");
+            (None, Some(format!("{error:#}")))
+        }
+    }
+}
+
+/// The "Not measured" list under a side-by-side table (empty when every server ran).
+pub fn not_measured(lines: &[String]) -> String {
+    if lines.is_empty() {
+        return String::new();
+    }
+    let mut out = "\nNot measured:\n".to_owned();
+    for line in lines {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
 /// Writes `figures` as pretty JSON to `path`.
 pub fn write_json(path: &Path, figures: &impl Serialize) -> Result<()> {
     let json = serde_json::to_string_pretty(figures).context("encoding the figures as JSON")?;
@@ -172,6 +233,14 @@ mod tests {
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1000), "1,000");
         assert_eq!(thousands(-1_234_567), "-1,234,567");
+    }
+
+    #[test]
+    fn targets_say_met_or_not() {
+        assert_eq!(at_most_ms(4_000, 10, 5_000), "≤ 5 ms: met");
+        assert_eq!(at_most_ms(6_000, 10, 5_000), "≤ 5 ms: **not met**");
+        assert_eq!(at_most_ms(0, 0, 5_000), "≤ 5 ms: **not met**");
+        assert_eq!(at_least_per_sec(60_000.0, 50_000), "≥ 50,000/s: met");
     }
 
     #[test]

@@ -42,11 +42,7 @@ impl BenchServer {
     pub async fn start(configure: impl FnOnce(&mut Config)) -> Result<Self> {
         let dir = tempfile::tempdir().context("creating a temporary directory")?;
         let db_path = dir.path().join("forankra-bench.db");
-        let mut config = Config::for_tests(db_path.display().to_string());
-        // As the kit's `HARNESS_FLAGS` for a process: the load comes from one address
-        // and one user.
-        harness::lift_limits(&mut config);
-        configure(&mut config);
+        let config = configured(db_path.display().to_string(), configure);
         let app = RunningApp::start(config).await?;
         let http = reqwest::Client::builder()
             .timeout(HTTP_TIMEOUT)
@@ -96,6 +92,11 @@ impl BenchServer {
         Ok(DocId::parse(id)?)
     }
 
+    /// A gauge or counter from the server's `/metrics`.
+    pub async fn metric(&self, name: &str) -> Result<f64> {
+        crate::http::metric(&self.http, self.addr, name).await
+    }
+
     /// The server's address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
@@ -104,6 +105,11 @@ impl BenchServer {
     /// POSTs a JSON body to `path` and returns the JSON answer (any 2xx).
     pub async fn post_json(&self, token: &str, path: &str, body: &Value) -> Result<Value> {
         crate::http::post_json(&self.http, self.addr, token, path, body).await
+    }
+
+    /// PUTs a JSON body to `path` (any 2xx).
+    pub async fn put_json(&self, token: &str, path: &str, body: &Value) -> Result<()> {
+        crate::http::put_json(&self.http, self.addr, token, path, body).await
     }
 
     /// The y-websocket URL of a document.
@@ -151,6 +157,23 @@ impl BenchServer {
         drop(_dir);
         Ok(())
     }
+}
+
+/// The configuration [`BenchServer::start`] runs with: the test configuration on
+/// `database_url`, the harness's limits lifted, then `configure` applied.
+fn configured(database_url: String, configure: impl FnOnce(&mut Config)) -> Config {
+    let mut config = Config::for_tests(database_url);
+    // As the kit's `HARNESS_FLAGS` for a process: the load comes from one address
+    // and one user.
+    harness::lift_limits(&mut config);
+    configure(&mut config);
+    config
+}
+
+/// The limits table for a scenario's report: what [`BenchServer::start`] with the same
+/// `configure` sets, beside the shipped defaults.
+pub fn limits_report(configure: impl FnOnce(&mut Config)) -> String {
+    crate::limits::in_process(&configured(String::new(), configure))
 }
 
 /// Polls `check` until it yields a value or `limit` passes; returns the value and the

@@ -190,19 +190,21 @@ pub async fn run(args: SoakArgs) -> Result<()> {
     }
     let dir = tempfile::tempdir().context("creating the run's folder")?;
     let db = dir.path().join("forankra.db");
+    let extra: Vec<String> = vec![
+        "--room-idle".into(),
+        format!("{}ms", args.room_idle.as_millis()),
+        // Every client comes from 127.0.0.1, and one that leaves and comes back may
+        // open its new socket before the server has let go of the old one: with the
+        // default cap (200) that was refused with 429 as a client error. The cap is
+        // lifted for every node by `forankra_testkit::harness::HARNESS_FLAGS` (a flag given twice is an
+        // error to clap).
+    ];
+    let limits = crate::limits::process(&extra);
     let node = Node::start(NodeSpec {
         bin: args.forankra_bin.clone(),
         database_url: db.display().to_string(),
         secret: fresh_secret(),
-        extra: vec![
-            "--room-idle".into(),
-            format!("{}ms", args.room_idle.as_millis()),
-            // Every client comes from 127.0.0.1, and one that leaves and comes back may
-            // open its new socket before the server has let go of the old one: with the
-            // default cap (200) that was refused with 429 as a client error. The cap is
-            // lifted for every node by `forankra_testkit::harness::HARNESS_FLAGS` (a flag given twice is an
-            // error to clap).
-        ],
+        extra,
         log: dir.path().join("server.log"),
     })
     .await?;
@@ -210,6 +212,7 @@ pub async fn run(args: SoakArgs) -> Result<()> {
     node.stop().await?;
     let figures = figures?;
     println!("{}", markdown(&figures));
+    print!("{limits}");
     if let Some(path) = &args.json {
         write_json(path, &figures)?;
     }
