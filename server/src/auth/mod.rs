@@ -8,6 +8,7 @@
 pub mod access;
 pub mod accounts;
 pub mod authorize;
+pub mod directory;
 pub mod extractor;
 pub mod jwt;
 pub mod password;

@@ -175,12 +175,17 @@ async fn check_login(
         return Err(AppError::Unauthorized("wrong username or password".into()));
     }
     let row = row.ok_or_else(|| AppError::Unauthorized("wrong username or password".into()))?;
+    // Said only to whoever knows the password: it tells them nothing new.
+    if row.disabled_at.is_some() {
+        return Err(AppError::Unauthorized("this account is disabled".into()));
+    }
     let identity = Identity {
         user: UserId::parse(row.id)?,
         name: row.name,
         org: OrgId::parse(row.org_id)?,
     };
     let token = state.tokens.issue(&identity, LOGIN_TOKEN_TTL)?;
+    state.db.record_sign_in(&identity.user).await?;
     let user = me_response(state, identity).await?;
     Ok(ApiJson(LoginResponse { token, user }))
 }
