@@ -11,6 +11,7 @@ use std::time::Duration;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+use crate::auth::revocation::{Revocations, Revoked};
 use crate::ids::{OrgId, UserId};
 
 /// Clock skew tolerated when checking `exp` and `nbf`.
@@ -33,6 +34,9 @@ pub enum AuthError {
     CannotIssue,
     #[error("the key could not be read: {0}")]
     BadKey(String),
+    /// A valid token of a disabled user, or from before their sessions were ended.
+    #[error("{0}")]
+    Revoked(#[from] Revoked),
 }
 
 /// The claims of every token: who the user is and which organisation they act for.
@@ -58,6 +62,8 @@ pub struct TokenKeys {
     algorithm: Algorithm,
     decoding: DecodingKey,
     encoding: Option<EncodingKey>,
+    /// Users whose sign-ins were ended, refused however good their token.
+    revocations: Revocations,
 }
 
 impl std::fmt::Debug for TokenKeys {
@@ -75,6 +81,7 @@ impl TokenKeys {
             algorithm: Algorithm::HS256,
             decoding: DecodingKey::from_secret(secret),
             encoding: Some(EncodingKey::from_secret(secret)),
+            revocations: Revocations::default(),
         }
     }
 
@@ -91,7 +98,14 @@ impl TokenKeys {
             algorithm: Algorithm::RS256,
             decoding,
             encoding,
+            revocations: Revocations::default(),
         })
+    }
+
+    /// The ended sign-ins [`TokenKeys::verify`] refuses; refreshed from the database by
+    /// [`crate::auth::revocation::run`].
+    pub fn revocations(&self) -> &Revocations {
+        &self.revocations
     }
 
     /// Whether this server can sign tokens (password login needs it).
@@ -116,7 +130,8 @@ impl TokenKeys {
 
     /// Checks signature, algorithm, expiry and, when the token has one, its not-before
     /// time (`nbf`: an identity provider may issue tokens for later; issue 13 found it
-    /// ignored), then the claims' contents.
+    /// ignored), then the claims' contents, then that the user's sign-ins were not
+    /// ended (disabled, or sessions ended after the token was issued).
     pub fn verify(&self, token: &str) -> Result<Identity, AuthError> {
         let mut validation = Validation::new(self.algorithm);
         validation.set_required_spec_claims(&["exp", "sub"]);
@@ -135,6 +150,7 @@ impl TokenKeys {
             UserId::parse(claims.sub).map_err(|e| AuthError::Invalid(format!("sub: {e}")))?;
         let org = OrgId::parse(claims.org).map_err(|e| AuthError::Invalid(format!("org: {e}")))?;
         let name = check_name(claims.name)?;
+        self.revocations.check(user.as_str(), claims.iat)?;
         Ok(Identity { user, name, org })
     }
 }

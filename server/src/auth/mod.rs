@@ -12,6 +12,7 @@ pub mod directory;
 pub mod extractor;
 pub mod jwt;
 pub mod password;
+pub mod revocation;
 pub mod routes;
 
 pub use access::{Member, PrincipalKind, Role};
