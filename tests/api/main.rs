@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod administration;
 mod audit;
 mod auth;
 mod cluster;
