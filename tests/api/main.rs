@@ -29,6 +29,7 @@ mod remiss;
 mod schema;
 mod sync;
 mod threads;
+mod tickets;
 mod trail;
 mod versions;
 mod webhooks;

@@ -1,4 +1,4 @@
-//! `POST /api/login`, `GET /api/me` and `GET /api/organisations`.
+//! `POST /api/login`, `GET /api/me`, `GET /api/organisations` and `POST /api/ws-ticket`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,6 +67,32 @@ where
         .routes(routes!(login).layer(DefaultBodyLimit::max(MAX_LOGIN_BODY_BYTES)))
         .routes(routes!(me))
         .routes(routes!(list_organisations))
+        .routes(routes!(ws_ticket))
+}
+
+/// A single-use ticket to open one WebSocket with.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketResponse {
+    /// Send as `?token=` on `GET /ws/{doc_id}`; good once.
+    pub ticket: String,
+    /// Seconds it is good for.
+    pub expires_in: u64,
+}
+
+/// Issues a single-use WebSocket ticket (30 s) for the caller, so a page opens its socket
+/// without putting its long-lived token in the URL. A ticket is refused as a bearer
+/// token, and a second socket with it closes with 4401.
+#[utoipa::path(post, path = "/api/ws-ticket", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = TicketResponse), (status = 401, body = crate::error::ErrorResponse)))]
+pub async fn ws_ticket(
+    State(state): State<LoginContext>,
+    AuthUser(identity): AuthUser,
+) -> ApiResult<ApiJson<TicketResponse>> {
+    Ok(ApiJson(TicketResponse {
+        ticket: state.tokens.issue_ticket(&identity)?,
+        expires_in: crate::auth::jwt::TICKET_TTL.as_secs(),
+    }))
 }
 
 /// Credentials for a password login.
