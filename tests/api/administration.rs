@@ -185,6 +185,40 @@ both_dbs!(
         );
         let missing = refused(&url, &["user", "set-password", "anna"], "").await?;
         assert!(missing.contains("empty"), "{missing}");
+
+        // She changes it herself: the current one is checked, the new one too.
+        let body: serde_json::Value = login(&app, "anna", "ett helt nytt lösenord")
+            .await?
+            .json()
+            .await?;
+        let token = body["token"].as_str().context("token")?.to_owned();
+        let change = |current: &'static str, new: &'static str| {
+            app.http
+                .put(app.url("/api/me/password"))
+                .bearer_auth(&token)
+                .json(&json!({"currentPassword": current, "newPassword": new}))
+                .send()
+        };
+        assert_eq!(change("fel", "mitt eget lösenord").await?.status(), 401);
+        assert_eq!(
+            change("ett helt nytt lösenord", "kort").await?.status(),
+            422
+        );
+        let changed = change("ett helt nytt lösenord", "mitt eget lösenord").await?;
+        assert_eq!(changed.status(), 200);
+        let fresh: serde_json::Value = changed.json().await?;
+        let fresh = fresh["token"].as_str().context("fresh token")?;
+        me_answers(&app, fresh, StatusCode::OK).await?;
+        assert_eq!(
+            login(&app, "anna", "ett helt nytt lösenord")
+                .await?
+                .status(),
+            401
+        );
+        assert_eq!(
+            login(&app, "anna", "mitt eget lösenord").await?.status(),
+            200
+        );
         Ok::<_, anyhow::Error>(())
     }
 );

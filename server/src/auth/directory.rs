@@ -236,6 +236,19 @@ impl Db {
         one_user(changed, id)
     }
 
+    /// A user's password hash, if they have one: for changing their own password.
+    pub async fn password_hash(&self, id: &UserId) -> Result<Option<String>, StoreError> {
+        on_pool!(self, pool => {
+            Ok(sqlx::query_scalar::<_, Option<String>>(
+                "SELECT password_hash FROM users WHERE id = $1",
+            )
+            .bind(id.as_str())
+            .fetch_optional(pool)
+            .await?
+            .flatten())
+        })
+    }
+
     /// Gives or takes the server-wide administrator role.
     pub async fn set_admin(&self, id: &UserId, admin: bool) -> Result<(), DirectoryError> {
         let sql = "UPDATE users SET is_admin = $2 WHERE id = $1";

@@ -1,4 +1,5 @@
-//! `POST /api/login`, `GET /api/me`, `GET /api/organisations` and `POST /api/ws-ticket`.
+//! `POST /api/login`, `GET /api/me`, `PUT /api/me/password`, `GET /api/organisations`
+//! and `POST /api/ws-ticket`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +10,7 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use crate::auth::jwt::Identity;
-use crate::auth::password::verify_password;
+use crate::auth::password::{hash_password, verify_password};
 use crate::auth::{AuthUser, TokenKeys};
 use crate::error::{ApiJson, ApiResult, AppError};
 use crate::ids::{OrgId, UserId};
@@ -68,6 +69,69 @@ where
         .routes(routes!(me))
         .routes(routes!(list_organisations))
         .routes(routes!(ws_ticket))
+        .routes(routes!(change_password).layer(DefaultBodyLimit::max(MAX_LOGIN_BODY_BYTES)))
+}
+
+/// The caller's current password and the new one.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// Changes the caller's own password.
+///
+/// The current password is checked under the login throttle (keyed by the user id), so
+/// a stolen token cannot be used to guess it. The change ends the user's other
+/// sign-ins; the answer carries a fresh token for this one.
+#[utoipa::path(put, path = "/api/me/password", tag = "auth", security(("bearer" = [])),
+    request_body = ChangePasswordRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, body = crate::error::ErrorResponse),
+        (status = 422, body = crate::error::ErrorResponse, description = "New password under 10 characters, or a field over 256"),
+        (status = 429, body = crate::error::ErrorResponse, description = "Too many wrong current passwords")))]
+#[tracing::instrument(skip_all, fields(user = %identity.user))]
+pub async fn change_password(
+    State(state): State<LoginContext>,
+    ClientIp(ip): ClientIp,
+    AuthUser(identity): AuthUser,
+    ApiJson(request): ApiJson<ChangePasswordRequest>,
+) -> ApiResult<ApiJson<LoginResponse>> {
+    if request.current_password.chars().count() > MAX_CREDENTIAL_CHARS
+        || request.new_password.chars().count() > MAX_CREDENTIAL_CHARS
+    {
+        return Err(AppError::Refused {
+            code: "credentials_too_long",
+            message: format!("passwords are at most {MAX_CREDENTIAL_CHARS} characters"),
+        });
+    }
+    crate::auth::directory::check_new_password(&request.new_password).map_err(|e| {
+        AppError::Refused {
+            code: "password_too_short",
+            message: e.to_string(),
+        }
+    })?;
+    let attempt = state
+        .limits
+        .logins
+        .attempt(identity.user.as_str(), ip)
+        .map_err(|throttled| login_throttled(&state, throttled))?;
+    let hash = state.db.password_hash(&identity.user).await?;
+    if !verify_password(hash, request.current_password).await? {
+        return Err(AppError::Unauthorized(
+            "the current password is wrong".into(),
+        ));
+    }
+    attempt.succeeded();
+    let new_hash = hash_password(request.new_password).await?;
+    state
+        .db
+        .set_password(&identity.user, &new_hash)
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+    let token = state.tokens.issue(&identity, LOGIN_TOKEN_TTL)?;
+    let user = me_response(&state, identity).await?;
+    Ok(ApiJson(LoginResponse { token, user }))
 }
 
 /// A single-use ticket to open one WebSocket with.
