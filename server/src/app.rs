@@ -57,6 +57,11 @@ impl App {
             .await
             .context("opening the database")?;
         let tokens = Arc::new(token_keys(&db, &config.jwt).await?);
+        tokens
+            .revocations()
+            .refresh(&db)
+            .await
+            .context("reading ended sign-ins")?;
         crate::audit::key::open(&db, &config.audit_key, &config.database_url)
             .await
             .context("setting up the audit key")?;
@@ -89,6 +94,12 @@ impl App {
                 retry_base: config.webhook_retry_base,
                 allow_internal: config.webhook_allow_http,
             },
+            shutdown.clone(),
+        ));
+        tracker.spawn(crate::auth::revocation::run(
+            db.clone(),
+            tokens.revocations().clone(),
+            config.membership_recheck,
             shutdown.clone(),
         ));
         if config.demo {

@@ -1,5 +1,6 @@
 //! The command line: `forankra serve`, `forankra demo`, `forankra token`,
-//! `forankra purge`.
+//! `forankra purge`, and the administration commands `forankra org …` and
+//! `forankra user …` (run in [`admin`]).
 //!
 //! Every setting is a flag with an environment variable behind it (clap's `env`), so the
 //! same binary is configured by hand, by systemd units and by docker compose alike.
@@ -16,6 +17,8 @@ use crate::audit::key::KeySource;
 use crate::config::{Config, DEFAULT_MAX_MESSAGE_BYTES, JwtConfig};
 use crate::limits::{self, LimitSettings, Rate};
 use crate::security_headers::HttpSettings;
+
+pub mod admin;
 
 /// Förankra: real-time collaborative drafting for documents many organisations shape together.
 #[derive(Debug, Parser)]
@@ -41,6 +44,131 @@ pub enum Command {
     /// Delete an archived document for good: its content, comments and audit trail. A
     /// row in the purge log keeps who did it, when, why and the trail's last hash.
     Purge(PurgeArgs),
+    /// Add, list, rename organisations; map an identity provider's claim values to them.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Add, list, disable and enable users; set a password (from standard input); make
+    /// an administrator.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+/// `forankra org …`.
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Add an organisation (refused if the id is taken).
+    Add(OrgNameArgs),
+    /// List the organisations: id and name, tab-separated.
+    List(DatabaseArgs),
+    /// Rename an organisation.
+    Rename(OrgNameArgs),
+    /// Map an identity provider's claim value (the `--oidc-org-claim` claim, e.g. Entra's
+    /// `department`) to an organisation; replaces an earlier mapping of the same value.
+    Map {
+        /// The provider's issuer URL, as given to `--oidc-issuer`.
+        #[arg(long)]
+        provider: String,
+        /// The claim value, exactly as the provider sends it.
+        #[arg(long)]
+        value: String,
+        #[arg(long)]
+        org: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// List the organisation mappings: provider, claim value, organisation.
+    Mappings(DatabaseArgs),
+}
+
+/// An organisation and its display name.
+#[derive(Debug, Args)]
+pub struct OrgNameArgs {
+    /// The organisation's id (as in tokens and membership).
+    #[arg(long)]
+    pub org: String,
+    /// Its display name.
+    #[arg(long)]
+    pub name: String,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+impl OrgCommand {
+    /// The database the command works on.
+    pub fn database(&self) -> &DatabaseArgs {
+        match self {
+            Self::Add(args) | Self::Rename(args) => &args.database,
+            Self::List(database) | Self::Mappings(database) => database,
+            Self::Map { database, .. } => database,
+        }
+    }
+}
+
+impl UserCommand {
+    /// The database the command works on.
+    pub fn database(&self) -> &DatabaseArgs {
+        match self {
+            Self::Add { database, .. }
+            | Self::Disable { database, .. }
+            | Self::Enable { database, .. }
+            | Self::SetPassword { database, .. }
+            | Self::MakeAdmin { database, .. } => database,
+            Self::List(database) => database,
+        }
+    }
+}
+
+/// `forankra user …`.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user. A password, if any, is read from standard input (one line), never
+    /// from an argument; the login name is then the user id.
+    Add {
+        /// The user's id (the tokens' `sub`).
+        #[arg(long)]
+        user: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// An existing organisation's id.
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        email: Option<String>,
+        /// Make the user a server-wide administrator.
+        #[arg(long)]
+        admin: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// List the users: id, name, e-mail, organisation, active, admin, last sign-in.
+    List(DatabaseArgs),
+    /// Disable a user: their sign-ins and open connections end within a second.
+    Disable {
+        user: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Enable a disabled user again (they sign in anew).
+    Enable {
+        user: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Set a user's password, read from standard input; ends their other sign-ins.
+    SetPassword {
+        user: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Make a user a server-wide administrator (`--revoke` takes the role away).
+    MakeAdmin {
+        user: String,
+        #[arg(long)]
+        revoke: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
 }
 
 /// `forankra purge`.

@@ -26,6 +26,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Token(args) => token(args).await,
         Command::RotateSecret(args) => rotate_secret(args).await,
         Command::Purge(args) => purge(args).await,
+        Command::Org(command) => forankra::cli::admin::org(command).await,
+        Command::User(command) => forankra::cli::admin::user(command).await,
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod administration;
 mod audit;
 mod auth;
 mod cluster;
@@ -28,6 +29,7 @@ mod remiss;
 mod schema;
 mod sync;
 mod threads;
+mod tickets;
 mod trail;
 mod versions;
 mod webhooks;

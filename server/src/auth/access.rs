@@ -69,6 +69,11 @@ impl FromStr for Role {
 pub enum PrincipalKind {
     Org,
     User,
+    /// Never stored: the access check adds one for each disabled user of a document's
+    /// member organisations (and direct members), so that user holds no role at all,
+    /// on the next request and, through the membership recheck, on open sockets.
+    #[serde(skip)]
+    Disabled,
 }
 
 impl PrincipalKind {
@@ -77,6 +82,7 @@ impl PrincipalKind {
         match self {
             PrincipalKind::Org => "org",
             PrincipalKind::User => "user",
+            PrincipalKind::Disabled => "disabled",
         }
     }
 }
@@ -89,13 +95,21 @@ pub struct Member {
     pub role: Role,
 }
 
-/// The strongest role any row gives this user, directly or through its organisation.
+/// The strongest role any row gives this user, directly or through its organisation;
+/// none for a disabled user.
 pub fn effective_role(members: &[Member], user: &UserId, org: &OrgId) -> Option<Role> {
+    let disabled = members
+        .iter()
+        .any(|m| m.kind == PrincipalKind::Disabled && m.id == user.as_str());
+    if disabled {
+        return None;
+    }
     members
         .iter()
         .filter(|m| match m.kind {
             PrincipalKind::Org => m.id == org.as_str(),
             PrincipalKind::User => m.id == user.as_str(),
+            PrincipalKind::Disabled => false,
         })
         .map(|m| m.role)
         .max()
@@ -127,5 +141,19 @@ mod tests {
         assert_eq!(effective_role(&members, &bo, &org), Some(Role::Commenter));
         let other = OrgId::parse("kultur").unwrap();
         assert_eq!(effective_role(&members, &bo, &other), None);
+    }
+
+    #[test]
+    fn a_disabled_user_holds_no_role() {
+        let members = [
+            member(PrincipalKind::Org, "utbildning", Role::Owner),
+            member(PrincipalKind::User, "anna", Role::Editor),
+            member(PrincipalKind::Disabled, "anna", Role::Viewer),
+        ];
+        let org = OrgId::parse("utbildning").unwrap();
+        let anna = UserId::parse("anna").unwrap();
+        let bo = UserId::parse("bo").unwrap();
+        assert_eq!(effective_role(&members, &anna, &org), None);
+        assert_eq!(effective_role(&members, &bo, &org), Some(Role::Owner));
     }
 }

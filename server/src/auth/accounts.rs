@@ -67,6 +67,8 @@ pub struct LoginRow {
     pub name: String,
     pub org_id: String,
     pub password_hash: Option<String>,
+    /// Set when an administrator disabled the account: no sign-in then.
+    pub disabled_at: Option<i64>,
 }
 
 /// An organisation with its display name.
@@ -138,7 +140,7 @@ impl Db {
     pub async fn find_login(&self, username: &str) -> Result<Option<LoginRow>, StoreError> {
         on_pool!(self, pool => {
             Ok(sqlx::query_as::<_, LoginRow>(
-                "SELECT id, name, org_id, password_hash FROM users WHERE username = $1",
+                "SELECT id, name, org_id, password_hash, disabled_at FROM users WHERE username = $1",
             )
             .bind(username)
             .fetch_optional(pool)

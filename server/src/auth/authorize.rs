@@ -137,6 +137,7 @@ impl Member {
         let kind = match kind.as_str() {
             "org" => PrincipalKind::Org,
             "user" => PrincipalKind::User,
+            "disabled" => PrincipalKind::Disabled,
             other => {
                 return Err(StoreError::Corrupt(format!(
                     "unknown principal kind `{other}`"
@@ -148,11 +149,21 @@ impl Member {
     }
 }
 
+/// A document's membership rows, then a `disabled` row for each disabled user the rows
+/// reach (through their organisation or directly): see [`PrincipalKind::Disabled`].
+const MEMBERS_WITH_DISABLED: &str = "SELECT principal_kind, principal_id, role \
+     FROM document_members WHERE doc_id = $1 \
+     UNION ALL \
+     SELECT 'disabled', u.id, 'viewer' FROM document_members m \
+     JOIN users u ON (m.principal_kind = 'org' AND u.org_id = m.principal_id) \
+       OR (m.principal_kind = 'user' AND u.id = m.principal_id) \
+     WHERE m.doc_id = $1 AND u.disabled_at IS NOT NULL";
+
 impl Db {
-    /// The membership as access checks need it.
+    /// The membership as access checks need it, disabled users marked.
     pub async fn members(&self, id: &DocId) -> Result<Vec<Member>, StoreError> {
         let rows: Vec<MemberColumns> = on_pool!(self, pool => {
-            sqlx::query_as("SELECT principal_kind, principal_id, role FROM document_members WHERE doc_id = $1")
+            sqlx::query_as(MEMBERS_WITH_DISABLED)
                 .bind(id.as_str())
                 .fetch_all(pool)
                 .await?
@@ -168,7 +179,13 @@ impl Db {
             sqlx::query_as(
                 "SELECT d.archived_at, m.principal_kind, m.principal_id, m.role \
                  FROM documents d LEFT JOIN document_members m ON m.doc_id = d.id \
-                 WHERE d.id = $1",
+                 WHERE d.id = $1 \
+                 UNION ALL \
+                 SELECT d.archived_at, 'disabled', u.id, 'viewer' \
+                 FROM documents d JOIN document_members m ON m.doc_id = d.id \
+                 JOIN users u ON (m.principal_kind = 'org' AND u.org_id = m.principal_id) \
+                   OR (m.principal_kind = 'user' AND u.id = m.principal_id) \
+                 WHERE d.id = $1 AND u.disabled_at IS NOT NULL",
             )
             .bind(id.as_str())
             .fetch_all(pool)

@@ -42,6 +42,6 @@ where
             .strip_prefix("Bearer ")
             .ok_or_else(|| AuthError::Invalid("expected `Authorization: Bearer <token>`".into()))?;
         let tokens = Arc::<TokenKeys>::from_ref(state);
-        Ok(AuthUser(tokens.verify(token.trim())?))
+        Ok(AuthUser(tokens.verify_bearer(token.trim())?))
     }
 }

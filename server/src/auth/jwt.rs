@@ -6,11 +6,14 @@
 //! (`none`, or HS256 with the public key as its secret: the classic confusion attack)
 //! is refused before its signature is looked at.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+use crate::auth::revocation::{Revocations, Revoked};
 use crate::ids::{OrgId, UserId};
 
 /// Clock skew tolerated when checking `exp` and `nbf`.
@@ -33,6 +36,9 @@ pub enum AuthError {
     CannotIssue,
     #[error("the key could not be read: {0}")]
     BadKey(String),
+    /// A valid token of a disabled user, or from before their sessions were ended.
+    #[error("{0}")]
+    Revoked(#[from] Revoked),
 }
 
 /// The claims of every token: who the user is and which organisation they act for.
@@ -43,7 +49,28 @@ pub struct Claims {
     pub org: String,
     pub exp: u64,
     pub iat: u64,
+    /// Set only on a WebSocket ticket ([`TokenKeys::issue_ticket`]): its one-time id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
 }
+
+impl Claims {
+    /// The claims of a token for `identity`, issued now and good for `ttl`.
+    fn new(identity: &Identity, ttl: Duration, jti: Option<String>) -> Self {
+        let now = unix_now();
+        Self {
+            sub: identity.user.to_string(),
+            name: identity.name.clone(),
+            org: identity.org.to_string(),
+            iat: now,
+            exp: now + ttl.as_secs(),
+            jti,
+        }
+    }
+}
+
+/// How long a WebSocket ticket is good for: enough for the page to open its socket.
+pub const TICKET_TTL: Duration = Duration::from_secs(30);
 
 /// A checked identity: the claims after validation, with typed ids.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +85,11 @@ pub struct TokenKeys {
     algorithm: Algorithm,
     decoding: DecodingKey,
     encoding: Option<EncodingKey>,
+    /// Users whose sign-ins were ended, refused however good their token.
+    revocations: Revocations,
+    /// WebSocket tickets already used, with their expiry (Unix seconds), so each is
+    /// accepted once; expired ones are forgotten as new ones are used.
+    used_tickets: Mutex<HashMap<String, u64>>,
 }
 
 impl std::fmt::Debug for TokenKeys {
@@ -75,6 +107,8 @@ impl TokenKeys {
             algorithm: Algorithm::HS256,
             decoding: DecodingKey::from_secret(secret),
             encoding: Some(EncodingKey::from_secret(secret)),
+            revocations: Revocations::default(),
+            used_tickets: Mutex::default(),
         }
     }
 
@@ -91,7 +125,15 @@ impl TokenKeys {
             algorithm: Algorithm::RS256,
             decoding,
             encoding,
+            revocations: Revocations::default(),
+            used_tickets: Mutex::default(),
         })
+    }
+
+    /// The ended sign-ins [`TokenKeys::verify`] refuses; refreshed from the database by
+    /// [`crate::auth::revocation::run`].
+    pub fn revocations(&self) -> &Revocations {
+        &self.revocations
     }
 
     /// Whether this server can sign tokens (password login needs it).
@@ -101,23 +143,65 @@ impl TokenKeys {
 
     /// Signs a token for `identity`, valid for `ttl`.
     pub fn issue(&self, identity: &Identity, ttl: Duration) -> Result<String, AuthError> {
+        self.sign(&Claims::new(identity, ttl, None))
+    }
+
+    /// Signs a WebSocket ticket for `identity`: good once, for [`TICKET_TTL`], so the
+    /// page's long-lived credential never travels in a URL (where proxies and browser
+    /// consoles show it). Refused as a bearer token ([`TokenKeys::verify_bearer`]).
+    pub fn issue_ticket(&self, identity: &Identity) -> Result<String, AuthError> {
+        let mut id = [0u8; 16];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut id);
+        self.sign(&Claims::new(identity, TICKET_TTL, Some(hex::encode(id))))
+    }
+
+    fn sign(&self, claims: &Claims) -> Result<String, AuthError> {
         let key = self.encoding.as_ref().ok_or(AuthError::CannotIssue)?;
-        let now = unix_now();
-        let claims = Claims {
-            sub: identity.user.to_string(),
-            name: identity.name.clone(),
-            org: identity.org.to_string(),
-            iat: now,
-            exp: now + ttl.as_secs(),
-        };
-        jsonwebtoken::encode(&Header::new(self.algorithm), &claims, key)
+        jsonwebtoken::encode(&Header::new(self.algorithm), claims, key)
             .map_err(|e| AuthError::Invalid(e.to_string()))
+    }
+
+    /// As [`TokenKeys::verify`], for HTTP: a WebSocket ticket is refused here, so a
+    /// leaked ticket opens at most one socket and never reaches the API.
+    pub fn verify_bearer(&self, token: &str) -> Result<Identity, AuthError> {
+        let (identity, claims) = self.decode(token)?;
+        if claims.jti.is_some() {
+            return Err(AuthError::Invalid(
+                "a WebSocket ticket is not a bearer token".into(),
+            ));
+        }
+        Ok(identity)
     }
 
     /// Checks signature, algorithm, expiry and, when the token has one, its not-before
     /// time (`nbf`: an identity provider may issue tokens for later; issue 13 found it
-    /// ignored), then the claims' contents.
+    /// ignored), then the claims' contents, then that the user's sign-ins were not
+    /// ended (disabled, or sessions ended after the token was issued).
+    /// A WebSocket ticket passes once: a second use is refused.
     pub fn verify(&self, token: &str) -> Result<Identity, AuthError> {
+        let (identity, claims) = self.decode(token)?;
+        if let Some(id) = claims.jti {
+            self.use_ticket(id, claims.exp)?;
+        }
+        Ok(identity)
+    }
+
+    /// Marks a ticket used; refused if it was. Each node keeps its own list: a ticket
+    /// replayed within its 30 s on another node of a cluster would pass there once.
+    fn use_ticket(&self, id: String, exp: u64) -> Result<(), AuthError> {
+        let now = unix_now();
+        let mut used = self
+            .used_tickets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        used.retain(|_, until| *until + LEEWAY_SECS >= now);
+        if used.insert(id, exp).is_some() {
+            return Err(AuthError::Invalid("this ticket was already used".into()));
+        }
+        Ok(())
+    }
+
+    fn decode(&self, token: &str) -> Result<(Identity, Claims), AuthError> {
         let mut validation = Validation::new(self.algorithm);
         validation.set_required_spec_claims(&["exp", "sub"]);
         validation.validate_nbf = true;
@@ -131,11 +215,13 @@ impl TokenKeys {
             },
         )?;
         let claims = data.claims;
-        let user =
-            UserId::parse(claims.sub).map_err(|e| AuthError::Invalid(format!("sub: {e}")))?;
-        let org = OrgId::parse(claims.org).map_err(|e| AuthError::Invalid(format!("org: {e}")))?;
-        let name = check_name(claims.name)?;
-        Ok(Identity { user, name, org })
+        let user = UserId::parse(claims.sub.clone())
+            .map_err(|e| AuthError::Invalid(format!("sub: {e}")))?;
+        let org = OrgId::parse(claims.org.clone())
+            .map_err(|e| AuthError::Invalid(format!("org: {e}")))?;
+        let name = check_name(claims.name.clone())?;
+        self.revocations.check(user.as_str(), claims.iat)?;
+        Ok((Identity { user, name, org }, claims))
     }
 }
 
@@ -192,6 +278,7 @@ mod tests {
             org: "o".into(),
             iat: 1,
             exp: 2,
+            jti: None,
         };
         let token =
             jsonwebtoken::encode(&Header::default(), &claims, &EncodingKey::from_secret(b"s"))
@@ -215,5 +302,22 @@ mod tests {
             Err(AuthError::NotYetValid)
         ));
         assert!(keys.verify(&sign(now - 600)).is_ok());
+    }
+
+    #[test]
+    fn a_ticket_opens_one_socket_and_is_no_bearer_token() {
+        let keys = TokenKeys::hs256(b"s");
+        let ticket = keys.issue_ticket(&anna()).unwrap();
+        assert!(matches!(
+            keys.verify_bearer(&ticket),
+            Err(AuthError::Invalid(_))
+        ));
+        assert_eq!(keys.verify(&ticket).unwrap(), anna());
+        assert!(matches!(keys.verify(&ticket), Err(AuthError::Invalid(_))));
+        let other = keys.issue_ticket(&anna()).unwrap();
+        assert!(keys.verify(&other).is_ok(), "each ticket has its own id");
+        let token = keys.issue(&anna(), Duration::from_secs(60)).unwrap();
+        assert!(keys.verify(&token).is_ok() && keys.verify(&token).is_ok());
+        assert!(keys.verify_bearer(&token).is_ok());
     }
 }

@@ -8,9 +8,11 @@
 pub mod access;
 pub mod accounts;
 pub mod authorize;
+pub mod directory;
 pub mod extractor;
 pub mod jwt;
 pub mod password;
+pub mod revocation;
 pub mod routes;
 
 pub use access::{Member, PrincipalKind, Role};

@@ -1,4 +1,5 @@
-//! `POST /api/login`, `GET /api/me` and `GET /api/organisations`.
+//! `POST /api/login`, `GET /api/me`, `PUT /api/me/password`, `GET /api/organisations`
+//! and `POST /api/ws-ticket`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +10,7 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use crate::auth::jwt::Identity;
-use crate::auth::password::verify_password;
+use crate::auth::password::{hash_password, verify_password};
 use crate::auth::{AuthUser, TokenKeys};
 use crate::error::{ApiJson, ApiResult, AppError};
 use crate::ids::{OrgId, UserId};
@@ -67,6 +68,95 @@ where
         .routes(routes!(login).layer(DefaultBodyLimit::max(MAX_LOGIN_BODY_BYTES)))
         .routes(routes!(me))
         .routes(routes!(list_organisations))
+        .routes(routes!(ws_ticket))
+        .routes(routes!(change_password).layer(DefaultBodyLimit::max(MAX_LOGIN_BODY_BYTES)))
+}
+
+/// The caller's current password and the new one.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// Changes the caller's own password.
+///
+/// The current password is checked under the login throttle (keyed by the user id), so
+/// a stolen token cannot be used to guess it. The change ends the user's other
+/// sign-ins; the answer carries a fresh token for this one.
+#[utoipa::path(put, path = "/api/me/password", tag = "auth", security(("bearer" = [])),
+    request_body = ChangePasswordRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, body = crate::error::ErrorResponse),
+        (status = 422, body = crate::error::ErrorResponse, description = "New password under 10 characters, or a field over 256"),
+        (status = 429, body = crate::error::ErrorResponse, description = "Too many wrong current passwords")))]
+#[tracing::instrument(skip_all, fields(user = %identity.user))]
+pub async fn change_password(
+    State(state): State<LoginContext>,
+    ClientIp(ip): ClientIp,
+    AuthUser(identity): AuthUser,
+    ApiJson(request): ApiJson<ChangePasswordRequest>,
+) -> ApiResult<ApiJson<LoginResponse>> {
+    if request.current_password.chars().count() > MAX_CREDENTIAL_CHARS
+        || request.new_password.chars().count() > MAX_CREDENTIAL_CHARS
+    {
+        return Err(AppError::Refused {
+            code: "credentials_too_long",
+            message: format!("passwords are at most {MAX_CREDENTIAL_CHARS} characters"),
+        });
+    }
+    crate::auth::directory::check_new_password(&request.new_password).map_err(|e| {
+        AppError::Refused {
+            code: "password_too_short",
+            message: e.to_string(),
+        }
+    })?;
+    let attempt = state
+        .limits
+        .logins
+        .attempt(identity.user.as_str(), ip)
+        .map_err(|throttled| login_throttled(&state, throttled))?;
+    let hash = state.db.password_hash(&identity.user).await?;
+    if !verify_password(hash, request.current_password).await? {
+        return Err(AppError::Unauthorized(
+            "the current password is wrong".into(),
+        ));
+    }
+    attempt.succeeded();
+    let new_hash = hash_password(request.new_password).await?;
+    state
+        .db
+        .set_password(&identity.user, &new_hash)
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+    let token = state.tokens.issue(&identity, LOGIN_TOKEN_TTL)?;
+    let user = me_response(&state, identity).await?;
+    Ok(ApiJson(LoginResponse { token, user }))
+}
+
+/// A single-use ticket to open one WebSocket with.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketResponse {
+    /// Send as `?token=` on `GET /ws/{doc_id}`; good once.
+    pub ticket: String,
+    /// Seconds it is good for.
+    pub expires_in: u64,
+}
+
+/// Issues a single-use WebSocket ticket (30 s) for the caller, so a page opens its socket
+/// without putting its long-lived token in the URL. A ticket is refused as a bearer
+/// token, and a second socket with it closes with 4401.
+#[utoipa::path(post, path = "/api/ws-ticket", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = TicketResponse), (status = 401, body = crate::error::ErrorResponse)))]
+pub async fn ws_ticket(
+    State(state): State<LoginContext>,
+    AuthUser(identity): AuthUser,
+) -> ApiResult<ApiJson<TicketResponse>> {
+    Ok(ApiJson(TicketResponse {
+        ticket: state.tokens.issue_ticket(&identity)?,
+        expires_in: crate::auth::jwt::TICKET_TTL.as_secs(),
+    }))
 }
 
 /// Credentials for a password login.
@@ -175,12 +265,17 @@ async fn check_login(
         return Err(AppError::Unauthorized("wrong username or password".into()));
     }
     let row = row.ok_or_else(|| AppError::Unauthorized("wrong username or password".into()))?;
+    // Said only to whoever knows the password: it tells them nothing new.
+    if row.disabled_at.is_some() {
+        return Err(AppError::Unauthorized("this account is disabled".into()));
+    }
     let identity = Identity {
         user: UserId::parse(row.id)?,
         name: row.name,
         org: OrgId::parse(row.org_id)?,
     };
     let token = state.tokens.issue(&identity, LOGIN_TOKEN_TTL)?;
+    state.db.record_sign_in(&identity.user).await?;
     let user = me_response(state, identity).await?;
     Ok(ApiJson(LoginResponse { token, user }))
 }

@@ -635,6 +635,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/me/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Changes the caller's own password.
+         * @description The current password is checked under the login throttle (keyed by the user id), so
+         *     a stolen token cannot be used to guess it. The change ends the user's other
+         *     sign-ins; the answer carries a fresh token for this one.
+         */
+        put: operations["change_password"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/organisations": {
         parameters: {
             query?: never;
@@ -646,6 +668,27 @@ export interface paths {
         get: operations["list_organisations"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ws-ticket": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Issues a single-use WebSocket ticket (30 s) for the caller, so a page opens its socket
+         *     without putting its long-lived token in the URL. A ticket is refused as a bearer
+         *     token, and a second socket with it closes with 4401.
+         */
+        post: operations["ws_ticket"];
         delete?: never;
         options?: never;
         head?: never;
@@ -799,6 +842,11 @@ export interface components {
          * @enum {string}
          */
         Breach: "out_of_sequence" | "link_broken" | "hash_mismatch" | "mac_missing" | "mac_mismatch" | "truncated" | "beyond_head" | "head_mismatch" | "head_forged" | "head_missing";
+        /** @description The caller's current password and the new one. */
+        ChangePasswordRequest: {
+            currentPassword: string;
+            newPassword: string;
+        };
         /** @description A reply, or an edit of one's own comment. */
         CommentRequest: {
             body: string;
@@ -1263,6 +1311,16 @@ export interface components {
          * @enum {string}
          */
         ThreadStatus: "open" | "resolved";
+        /** @description A single-use ticket to open one WebSocket with. */
+        TicketResponse: {
+            /**
+             * Format: int64
+             * @description Seconds it is good for.
+             */
+            expiresIn: number;
+            /** @description Send as `?token=` on `GET /ws/{doc_id}`; good once. */
+            ticket: string;
+        };
         /** @description `PATCH /api/documents/{id}`. */
         UpdateDocumentRequest: {
             title: string;
@@ -4575,6 +4633,73 @@ export interface operations {
             };
         };
     };
+    change_password: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChangePasswordRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginResponse"];
+                };
+            };
+            /** @description Malformed path, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description New password under 10 characters, or a field over 256 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many wrong current passwords */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     list_organisations: {
         parameters: {
             query?: never;
@@ -4602,6 +4727,42 @@ export interface operations {
                 };
             };
             /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    ws_ticket: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketResponse"];
+                };
+            };
+            /** @description Malformed path, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             401: {
                 headers: {
                     [name: string]: unknown;
