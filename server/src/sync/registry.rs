@@ -22,7 +22,9 @@ use crate::sync::ConnId;
 use crate::sync::close::CloseReason;
 use crate::sync::hooks::MessageKind;
 use crate::sync::live::Live;
-use crate::sync::room::{self, COMMAND_CAPACITY, JoinError, Peer, RoomCommand, RoomContext};
+use crate::sync::room::{
+    self, COMMAND_CAPACITY, EditError, JoinError, Peer, RoomCommand, RoomContext,
+};
 
 /// Why a room could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -193,26 +195,45 @@ impl RoomRegistry {
             .map_err(|_| RoomError::Unavailable("the document could not be read".into()))
     }
 
-    /// Makes a server-side change: `make` computes an update from the current document;
-    /// resolves once it is stored and relayed to every client.
-    pub async fn edit(
+    /// Makes a server-side change: `make` computes an update and a value for the caller
+    /// from the current document, or declines with a reason of its own. Resolves once
+    /// the update is stored and relayed to every client. The outer error is the room's
+    /// (why nothing was made, typed so the caller can answer the right status), the
+    /// inner one is the editor's reason, handed back as it was given.
+    pub async fn edit<T, R>(
         &self,
         id: &DocId,
-        make: impl FnOnce(&Doc) -> Result<Vec<u8>, String> + Send + 'static,
-    ) -> Result<(), RoomError> {
+        make: impl FnOnce(&Doc) -> Result<(Vec<u8>, T), R> + Send + 'static,
+    ) -> Result<Result<T, R>, EditError>
+    where
+        T: Send + 'static,
+        R: Send + 'static,
+    {
+        let (made, decided) = oneshot::channel();
+        let make = move |doc: &Doc| {
+            let (update, answer) = match make(doc) {
+                Ok((update, value)) => (Some(update), Ok(value)),
+                Err(refused) => (None, Err(refused)),
+            };
+            let _ = made.send(answer);
+            update
+        };
         let (done, stored) = oneshot::channel();
-        self.deliver(
-            id,
-            RoomCommand::Edit {
-                make: Box::new(make),
-                done,
-            },
-        )
-        .await?;
-        match stored.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(why)) => Err(RoomError::Unavailable(why)),
-            Err(_) => Err(RoomError::Closed),
+        let command = RoomCommand::Edit {
+            make: Box::new(make),
+            done,
+        };
+        self.deliver(id, command).await?;
+        let answer = stored
+            .await
+            .unwrap_or(Err(EditError::Room(RoomError::Closed)));
+        match (answer, decided.await) {
+            (Ok(()), Ok(Ok(value))) => Ok(Ok(value)),
+            (Err(EditError::Declined), Ok(Err(refused))) => Ok(Err(refused)),
+            // Stored, or declined, without the editor having said so: it cannot be, as
+            // the room sends its answer only after running `make`.
+            (Ok(()) | Err(EditError::Declined), _) => Err(EditError::Room(RoomError::Closed)),
+            (Err(error), _) => Err(error),
         }
     }
 

@@ -2,13 +2,16 @@
 //! in-memory log and paused time: no database, no port, a few milliseconds a test.
 
 use std::sync::Mutex;
+use std::time::Instant;
 
+use tokio::sync::watch;
 use tokio_util::task::TaskTracker;
-use yrs::{GetString, Text};
+use yrs::{GetString, StateVector, Text};
 
 use super::*;
-use crate::auth::PrincipalKind;
+use crate::auth::{Identity, PrincipalKind};
 use crate::ids::{OrgId, UserId};
+use crate::sync::hooks::Committed;
 use crate::sync::hooks::Extension;
 use crate::sync::registry::RoomHandle;
 use crate::sync::update_log::MemoryLog;
