@@ -22,9 +22,7 @@ use crate::sync::ConnId;
 use crate::sync::close::CloseReason;
 use crate::sync::hooks::MessageKind;
 use crate::sync::live::Live;
-use crate::sync::room::{
-    self, COMMAND_CAPACITY, EditError, JoinError, Peer, RoomCommand, RoomContext,
-};
+use crate::sync::room::{self, EditError, JoinError, Peer, RoomCommand, RoomContext};
 
 /// Why a room could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -38,13 +36,14 @@ pub enum RoomError {
 /// A sender to one room's task.
 #[derive(Clone)]
 pub struct RoomHandle {
-    commands: mpsc::Sender<RoomCommand>,
+    lanes: room::Lanes,
 }
 
 impl RoomHandle {
-    /// Sends a command, waiting while the room's queue is full.
+    /// Sends a command on its lane (see [`room::Lanes`]), waiting while that lane is
+    /// full.
     pub async fn send(&self, command: RoomCommand) -> Result<(), RoomError> {
-        self.commands
+        self.lanes
             .send(command)
             .await
             .map_err(|_| RoomError::Closed)
@@ -101,8 +100,8 @@ impl RoomRegistry {
         if let Some(entry) = rooms.get(id) {
             return entry.handle.clone();
         }
-        let (commands, rx) = mpsc::channel(COMMAND_CAPACITY);
-        let handle = RoomHandle { commands };
+        let (lanes, inbox) = room::inbox();
+        let handle = RoomHandle { lanes };
         let generation = self.inner.next_generation.fetch_add(1, Relaxed);
         rooms.insert(
             id.clone(),
@@ -118,7 +117,7 @@ impl RoomRegistry {
             generation,
             self.clone(),
             self.inner.ctx.clone(),
-            rx,
+            inbox,
         );
         let registry = self.clone();
         self.inner.tracker.spawn(async move {
@@ -147,7 +146,7 @@ impl RoomRegistry {
     async fn deliver(&self, id: &DocId, mut command: RoomCommand) -> Result<RoomHandle, RoomError> {
         for _ in 0..3 {
             let handle = self.open(id);
-            match handle.commands.send(command).await {
+            match handle.lanes.send(command).await {
                 Ok(()) => return Ok(handle),
                 Err(mpsc::error::SendError(returned)) => command = returned,
             }

@@ -50,6 +50,112 @@ use replica::{Opening, Replica};
 /// interleavings).
 pub const COMMAND_CAPACITY: usize = if cfg!(test) { 1 } else { 1024 };
 
+/// Commands the priority lane (joins, sync requests) can hold before senders wait.
+const PRIORITY_CAPACITY: usize = if cfg!(test) { 1 } else { 256 };
+
+/// Priority commands served in a row before a waiting command of the other lane goes
+/// first, so a flood of sync requests cannot starve the updates.
+const PRIORITY_STREAK: u32 = 8;
+
+/// The senders of a room's two lanes. Joins and sync step 1 requests only read the
+/// `Doc`, and a client waits on them for its first sync: they go in a lane of their own
+/// that the room serves before the updates queued ahead of them (issue 20: a client
+/// joining right after a large push waited behind all of it). Everything else keeps
+/// one lane, in the order it was sent: a `Leave` must not overtake its connection's
+/// updates, which would then be dropped.
+#[derive(Clone)]
+pub struct Lanes {
+    normal: mpsc::Sender<RoomCommand>,
+    priority: mpsc::Sender<RoomCommand>,
+}
+
+impl Lanes {
+    /// Sends `command` on its lane, waiting while that lane is full; hands it back if
+    /// the room has closed its inbox.
+    pub async fn send(
+        &self,
+        command: RoomCommand,
+    ) -> Result<(), mpsc::error::SendError<RoomCommand>> {
+        let lane = if command.reads_only() {
+            &self.priority
+        } else {
+            &self.normal
+        };
+        lane.send(command).await
+    }
+}
+
+/// The receiving end of a room's lanes.
+pub struct Inbox {
+    normal: mpsc::Receiver<RoomCommand>,
+    priority: mpsc::Receiver<RoomCommand>,
+    /// Priority commands served in a row while the other lane waited.
+    streak: u32,
+}
+
+/// A new room's lanes and inbox.
+pub fn inbox() -> (Lanes, Inbox) {
+    let (normal, normal_rx) = mpsc::channel(COMMAND_CAPACITY);
+    let (priority, priority_rx) = mpsc::channel(PRIORITY_CAPACITY);
+    let lanes = Lanes { normal, priority };
+    let inbox = Inbox {
+        normal: normal_rx,
+        priority: priority_rx,
+        streak: 0,
+    };
+    (lanes, inbox)
+}
+
+impl Inbox {
+    /// The next command, the priority lane's first (see [`Lanes`]); `None` once both
+    /// lanes are closed and empty. Cancel-safe, as each lane's `recv` is.
+    async fn recv(&mut self) -> Option<RoomCommand> {
+        let Self {
+            normal,
+            priority,
+            streak,
+        } = self;
+        if *streak < PRIORITY_STREAK {
+            tokio::select! {
+                biased;
+                Some(command) = priority.recv() => {
+                    *streak += 1;
+                    Some(command)
+                }
+                Some(command) = normal.recv() => {
+                    *streak = 0;
+                    Some(command)
+                }
+                else => None,
+            }
+        } else {
+            tokio::select! {
+                biased;
+                Some(command) = normal.recv() => {
+                    *streak = 0;
+                    Some(command)
+                }
+                Some(command) = priority.recv() => Some(command),
+                else => None,
+            }
+        }
+    }
+
+    /// Takes no more commands; those already sent can still be received.
+    fn close(&mut self) {
+        self.priority.close();
+        self.normal.close();
+    }
+
+    /// A command already sent, without waiting.
+    fn try_recv(&mut self) -> Option<RoomCommand> {
+        self.priority
+            .try_recv()
+            .or_else(|_| self.normal.try_recv())
+            .ok()
+    }
+}
+
 /// Why a join did not happen.
 pub enum JoinError {
     /// The room is unloading; the peer is handed back to try a fresh room.
@@ -137,6 +243,21 @@ pub enum RoomCommand {
     Close(CloseReason),
 }
 
+impl RoomCommand {
+    /// Whether the command only reads the `Doc` and a client waits on it for its first
+    /// sync, so it may overtake the updates queued ahead of it.
+    fn reads_only(&self) -> bool {
+        matches!(
+            self,
+            Self::Join { .. }
+                | Self::Message {
+                    message: Inbound::SyncStep1(_),
+                    ..
+                }
+        )
+    }
+}
+
 /// What another node's notices mean for a room.
 #[derive(Debug)]
 pub enum RemoteNotice {
@@ -194,7 +315,7 @@ pub async fn run(
     generation: u64,
     registry: RoomRegistry,
     ctx: RoomContext,
-    mut commands: mpsc::Receiver<RoomCommand>,
+    mut commands: Inbox,
 ) {
     let env = Env { id, ctx };
     let replica = match Replica::load(&env).await {
@@ -232,7 +353,7 @@ async fn refuse_all(
     id: &DocId,
     generation: u64,
     registry: &RoomRegistry,
-    mut commands: mpsc::Receiver<RoomCommand>,
+    mut commands: Inbox,
     why: &str,
 ) {
     registry.unregister(id, generation);
@@ -251,7 +372,7 @@ async fn refuse_all(
 }
 
 impl Room {
-    async fn serve(&mut self, commands: &mut mpsc::Receiver<RoomCommand>) {
+    async fn serve(&mut self, commands: &mut Inbox) {
         let shutdown = self.env.ctx.shutdown.clone();
         loop {
             let idle_deadline = self.unload_deadline();
@@ -441,7 +562,7 @@ impl Room {
 
     /// Leaves the registry, answers what is still queued, stores what is in flight and
     /// compacts, so the next load starts from one snapshot.
-    async fn unload(&mut self, commands: &mut mpsc::Receiver<RoomCommand>) {
+    async fn unload(&mut self, commands: &mut Inbox) {
         self.registry.unregister(&self.env.id, self.generation);
         commands.close();
         let Self {
@@ -480,9 +601,9 @@ impl Room {
 
 /// Runs the readers still queued on a room that is going away and refuses its joins
 /// and edits.
-fn drain_closed(commands: &mut mpsc::Receiver<RoomCommand>, doc: &Doc) {
+fn drain_closed(commands: &mut Inbox, doc: &Doc) {
     commands.close();
-    while let Ok(command) = commands.try_recv() {
+    while let Some(command) = commands.try_recv() {
         match command {
             RoomCommand::Join { reply, .. } => {
                 let _ = reply.send(Err(JoinError::Failed("the document was deleted".into())));

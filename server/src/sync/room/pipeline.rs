@@ -39,6 +39,13 @@ const SERVER_ORIGIN: ConnId = 0;
 /// paste, a fast client) must not overflow the outboxes of clients that keep up.
 const MERGE_ABOVE: usize = 32;
 
+/// Updates one commit takes at most: the journal caps a transaction at 1,024 appends
+/// too. 4 under test, so the tests see a backlog split.
+pub(super) const MAX_BATCH_UPDATES: usize = if cfg!(test) { 4 } else { 1024 };
+
+/// Bytes of updates one commit takes at most (one larger update still goes alone).
+const MAX_BATCH_BYTES: usize = 1 << 20;
+
 /// An update waiting for its commit.
 pub(super) struct Pending {
     origin: ConnId,
@@ -208,23 +215,45 @@ impl Pipeline {
     /// last, shutdown, unload) comes through here, and here each update's sender must
     /// still be allowed to edit: a demotion since it was queued drops it.
     pub(super) async fn start_commit(&mut self, env: &Env, peers: &mut Peers) {
-        let mut batch = std::mem::take(&mut self.pending);
-        let queued = batch.len();
-        batch.retain(|p| p.author.can_edit());
-        let refused = queued - batch.len();
-        if refused > 0 {
-            env.ctx
-                .metrics
-                .updates_dropped_read_only
-                .fetch_add(refused as u64, Relaxed);
+        // A batch left empty (every sender demoted) or refused by the log must not leave
+        // the rest waiting for an update that may never come: go on to the next.
+        while self.inflight.is_none() && !self.pending.is_empty() {
+            let mut batch = self.take_batch();
+            let queued = batch.len();
+            batch.retain(|p| p.author.can_edit());
+            let refused = queued - batch.len();
+            if refused > 0 {
+                env.ctx
+                    .metrics
+                    .updates_dropped_read_only
+                    .fetch_add(refused as u64, Relaxed);
+            }
+            if batch.is_empty() {
+                continue;
+            }
+            let raws = batch.iter().map(|p| p.incoming.raw.clone()).collect();
+            match env.ctx.journal.submit_append(env.id.clone(), raws).await {
+                Ok(done) => self.inflight = Some(Inflight { batch, done }),
+                Err(error) => fail_batch(batch, error, env, peers),
+            }
         }
-        if batch.is_empty() {
-            return;
+    }
+
+    /// The oldest pending updates, within the bounds of one batch.
+    fn take_batch(&mut self) -> Vec<Pending> {
+        let mut bytes = 0;
+        let mut count = 0;
+        for pending in &self.pending {
+            bytes += pending.incoming.raw.len();
+            if count == MAX_BATCH_UPDATES || (count > 0 && bytes > MAX_BATCH_BYTES) {
+                break;
+            }
+            count += 1;
         }
-        let raws = batch.iter().map(|p| p.incoming.raw.clone()).collect();
-        match env.ctx.journal.submit_append(env.id.clone(), raws).await {
-            Ok(done) => self.inflight = Some(Inflight { batch, done }),
-            Err(error) => fail_batch(batch, error, env, peers),
+        if count == self.pending.len() {
+            std::mem::take(&mut self.pending)
+        } else {
+            self.pending.drain(..count).collect()
         }
     }
 
