@@ -23,6 +23,7 @@ use crate::comments::{proposal, revisions};
 use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
 use crate::ids::{CommentId, DocId, ThreadId};
 use crate::limits::quota::{self, Creation};
+use crate::sync::room::EditError;
 use crate::versions::model::VersionRef;
 
 /// Longest comment, motivation or proposal, in characters.
@@ -510,33 +511,31 @@ pub async fn accept_proposal(
         expected_quote: request.expected_quote,
         proposal: row.proposal.clone().unwrap_or_default(),
     };
-    let (tx, outcome) = tokio::sync::oneshot::channel();
-    let edited = state
+    let moved = state
         .rooms
-        .edit(&doc, move |d| match proposal::accept(d, &acceptance) {
-            Ok((update, moved)) => {
-                let _ = tx.send(Ok(moved));
-                Ok(update)
-            }
-            Err(refused) => {
-                let why = refused.to_string();
-                let _ = tx.send(Err(refused));
-                Err(why)
-            }
-        })
-        .await;
-    // The room tells why it made no edit; the typed reason travels beside it.
-    let moved = match (edited, outcome.await) {
-        (_, Ok(Err(refused))) => return Err(refused.into()),
-        (Err(e), _) => return Err(AppError::Unavailable(e.to_string())),
-        (Ok(()), Ok(Ok(moved))) => moved,
-        (Ok(()), Err(_)) => return Err(AppError::Unavailable("the room closed".into())),
-    };
+        .edit(&doc, move |d| proposal::accept(d, &acceptance))
+        .await
+        .map_err(edit_failed)??;
     let mut tx = state.db.transaction_for(&doc).await?;
     let on = Change::new(&doc, &who, role, &thread_id);
     changes::accept_proposal(&mut tx, on, (&moved.start, &moved.end), &motivation).await?;
     tx.commit().await?;
     Ok(ApiJson(publish_thread(&state, &doc, &thread_id).await?))
+}
+
+/// Why the room made no edit, as the status that tells the client what to do: a stale
+/// or deep document is a conflict (409), a deleted one is gone (410), a change the
+/// server could not store is worth retrying (503), and a change it could not make or
+/// apply is its own fault (500). The editor's own refusal comes back beside it, typed.
+fn edit_failed(error: EditError) -> AppError {
+    match error {
+        EditError::Declined | EditError::ReadOnly => AppError::Conflict(error.to_string()),
+        EditError::Deleted => AppError::Archived(error.to_string()),
+        EditError::NotStored | EditError::MustReload | EditError::Room(_) => {
+            AppError::Unavailable(error.to_string())
+        }
+        EditError::Malformed(_) | EditError::NotApplied => AppError::Internal(error.into()),
+    }
 }
 
 /// Rejects a change proposal with a motivation (owners): resolved as `ej_beaktad`.

@@ -22,7 +22,7 @@ use crate::sync::ConnId;
 use crate::sync::close::CloseReason;
 use crate::sync::hooks::MessageKind;
 use crate::sync::live::Live;
-use crate::sync::room::{self, COMMAND_CAPACITY, JoinError, Peer, RoomCommand, RoomContext};
+use crate::sync::room::{self, EditError, JoinError, Peer, RoomCommand, RoomContext};
 
 /// Why a room could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -36,13 +36,14 @@ pub enum RoomError {
 /// A sender to one room's task.
 #[derive(Clone)]
 pub struct RoomHandle {
-    commands: mpsc::Sender<RoomCommand>,
+    lanes: room::Lanes,
 }
 
 impl RoomHandle {
-    /// Sends a command, waiting while the room's queue is full.
+    /// Sends a command on its lane (see [`room::Lanes`]), waiting while that lane is
+    /// full.
     pub async fn send(&self, command: RoomCommand) -> Result<(), RoomError> {
-        self.commands
+        self.lanes
             .send(command)
             .await
             .map_err(|_| RoomError::Closed)
@@ -99,8 +100,8 @@ impl RoomRegistry {
         if let Some(entry) = rooms.get(id) {
             return entry.handle.clone();
         }
-        let (commands, rx) = mpsc::channel(COMMAND_CAPACITY);
-        let handle = RoomHandle { commands };
+        let (lanes, inbox) = room::inbox();
+        let handle = RoomHandle { lanes };
         let generation = self.inner.next_generation.fetch_add(1, Relaxed);
         rooms.insert(
             id.clone(),
@@ -116,7 +117,7 @@ impl RoomRegistry {
             generation,
             self.clone(),
             self.inner.ctx.clone(),
-            rx,
+            inbox,
         );
         let registry = self.clone();
         self.inner.tracker.spawn(async move {
@@ -145,7 +146,7 @@ impl RoomRegistry {
     async fn deliver(&self, id: &DocId, mut command: RoomCommand) -> Result<RoomHandle, RoomError> {
         for _ in 0..3 {
             let handle = self.open(id);
-            match handle.commands.send(command).await {
+            match handle.lanes.send(command).await {
                 Ok(()) => return Ok(handle),
                 Err(mpsc::error::SendError(returned)) => command = returned,
             }
@@ -193,26 +194,45 @@ impl RoomRegistry {
             .map_err(|_| RoomError::Unavailable("the document could not be read".into()))
     }
 
-    /// Makes a server-side change: `make` computes an update from the current document;
-    /// resolves once it is stored and relayed to every client.
-    pub async fn edit(
+    /// Makes a server-side change: `make` computes an update and a value for the caller
+    /// from the current document, or declines with a reason of its own. Resolves once
+    /// the update is stored and relayed to every client. The outer error is the room's
+    /// (why nothing was made, typed so the caller can answer the right status), the
+    /// inner one is the editor's reason, handed back as it was given.
+    pub async fn edit<T, R>(
         &self,
         id: &DocId,
-        make: impl FnOnce(&Doc) -> Result<Vec<u8>, String> + Send + 'static,
-    ) -> Result<(), RoomError> {
+        make: impl FnOnce(&Doc) -> Result<(Vec<u8>, T), R> + Send + 'static,
+    ) -> Result<Result<T, R>, EditError>
+    where
+        T: Send + 'static,
+        R: Send + 'static,
+    {
+        let (made, decided) = oneshot::channel();
+        let make = move |doc: &Doc| {
+            let (update, answer) = match make(doc) {
+                Ok((update, value)) => (Some(update), Ok(value)),
+                Err(refused) => (None, Err(refused)),
+            };
+            let _ = made.send(answer);
+            update
+        };
         let (done, stored) = oneshot::channel();
-        self.deliver(
-            id,
-            RoomCommand::Edit {
-                make: Box::new(make),
-                done,
-            },
-        )
-        .await?;
-        match stored.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(why)) => Err(RoomError::Unavailable(why)),
-            Err(_) => Err(RoomError::Closed),
+        let command = RoomCommand::Edit {
+            make: Box::new(make),
+            done,
+        };
+        self.deliver(id, command).await?;
+        let answer = stored
+            .await
+            .unwrap_or(Err(EditError::Room(RoomError::Closed)));
+        match (answer, decided.await) {
+            (Ok(()), Ok(Ok(value))) => Ok(Ok(value)),
+            (Err(EditError::Declined), Ok(Err(refused))) => Ok(Err(refused)),
+            // Stored, or declined, without the editor having said so: it cannot be, as
+            // the room sends its answer only after running `make`.
+            (Ok(()) | Err(EditError::Declined), _) => Err(EditError::Room(RoomError::Closed)),
+            (Err(error), _) => Err(error),
         }
     }
 

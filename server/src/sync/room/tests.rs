@@ -2,13 +2,17 @@
 //! in-memory log and paused time: no database, no port, a few milliseconds a test.
 
 use std::sync::Mutex;
+use std::time::Instant;
 
+use tokio::sync::{mpsc, watch};
 use tokio_util::task::TaskTracker;
-use yrs::{GetString, Text};
+use yrs::updates::decoder::Decode;
+use yrs::{GetString, StateVector, Text, Update};
 
 use super::*;
-use crate::auth::PrincipalKind;
+use crate::auth::{Identity, PrincipalKind};
 use crate::ids::{OrgId, UserId};
+use crate::sync::hooks::Committed;
 use crate::sync::hooks::Extension;
 use crate::sync::registry::RoomHandle;
 use crate::sync::update_log::MemoryLog;
@@ -177,14 +181,22 @@ impl Client {
     }
 }
 
+impl Server {
+    /// Anna and Bo, editors, joined and through their first frames.
+    async fn two_editors(&self, outbox_capacity: usize) -> (Client, Client) {
+        let mut anna = self.join("anna", Role::Editor, outbox_capacity).await;
+        let mut bo = self.join("bo", Role::Editor, outbox_capacity).await;
+        settle().await;
+        anna.receive();
+        bo.receive();
+        (anna, bo)
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_peer_never_receives_an_update_before_it_is_committed() {
     let server = server();
-    let mut anna = server.join("anna", Role::Editor, 16).await;
-    let mut bo = server.join("bo", Role::Editor, 16).await;
-    settle().await;
-    anna.receive();
-    bo.receive();
+    let (mut anna, mut bo) = server.two_editors(16).await;
     server.log.hold();
 
     anna.types("Förankra").await;
@@ -331,4 +343,121 @@ async fn a_revoked_member_is_closed_and_a_demoted_editor_can_no_longer_write() {
             .lines()
             .contains(&"members utkast 2".to_owned())
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_backlog_is_stored_in_bounded_batches_in_order() {
+    let server = server();
+    let (mut anna, mut bo) = server.two_editors(64).await;
+    server.log.hold();
+    anna.types("0").await;
+    settle().await;
+    // Nine more queue behind the held commit: more than two batches' worth.
+    for digit in 1..=9 {
+        anna.types(&digit.to_string()).await;
+    }
+    settle().await;
+    assert_eq!(server.log.held(), 1, "one commit in flight at a time");
+    server.log.release();
+    settle().await;
+
+    let commits: Vec<String> = server
+        .heard
+        .lines()
+        .into_iter()
+        .filter(|line| line.starts_with("committed"))
+        .collect();
+    let max = pipeline::MAX_BATCH_UPDATES as i64;
+    let heads = [1, 1 + max, 1 + 2 * max, 10];
+    let expected: Vec<String> = heads
+        .iter()
+        .map(|h| format!("committed utkast {h}"))
+        .collect();
+    assert_eq!(commits, expected);
+    assert_eq!(server.text().await, "0123456789");
+    bo.receive();
+    assert_eq!(bo.text(), "0123456789");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_join_goes_before_the_commands_queued_ahead_of_it() {
+    let server = server();
+    let anna = server.join("anna", Role::Editor, 16).await;
+    settle().await;
+    // Queued in the ordinary lane before the join is sent, with the room not yet run.
+    let heard = server.heard.clone();
+    let read = RoomCommand::Read(Box::new(move |_| {
+        heard.0.lock().expect("heard").push("read".to_owned());
+    }));
+    anna.room.send(read).await.expect("sent");
+    let _bo = server.join("bo", Role::Editor, 16).await;
+    settle().await;
+    assert_eq!(
+        server.heard.lines(),
+        ["join utkast anna", "join utkast bo", "read"]
+    );
+}
+
+#[test]
+fn only_joins_and_sync_requests_take_the_priority_lane() {
+    let step1 = RoomCommand::Message {
+        conn: 1,
+        message: Inbound::SyncStep1(StateVector::default()),
+        from: Authority::new(Role::Editor),
+    };
+    assert!(step1.reads_only());
+    assert!(!RoomCommand::Leave { conn: 1 }.reads_only());
+    let update = RoomCommand::Message {
+        conn: 1,
+        message: Inbound::AwarenessQuery,
+        from: Authority::new(Role::Editor),
+    };
+    assert!(!update.reads_only(), "only reads may overtake");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_server_edit_hands_back_its_value_or_the_editors_own_reason() {
+    let server = server();
+    let mut anna = server.join("anna", Role::Editor, 16).await;
+    settle().await;
+    anna.receive();
+    let made = server
+        .rooms
+        .edit(&server.doc, |doc: &Doc| {
+            let before = doc.transact().state_vector();
+            let scratch = Doc::new();
+            scratch
+                .transact_mut()
+                .apply_update(
+                    Update::decode_v1(&doc.transact().encode_diff_v1(&StateVector::default()))
+                        .expect("decodes"),
+                )
+                .expect("applies");
+            let field = scratch.get_or_insert_text("t");
+            field.insert(&mut scratch.transact_mut(), 0, "av servern");
+            let update = scratch.transact().encode_diff_v1(&before);
+            Ok::<_, &str>((update, 7))
+        })
+        .await;
+    assert!(matches!(made, Ok(Ok(7))));
+    assert_eq!(server.text().await, "av servern");
+    settle().await;
+    assert_eq!(anna.receive(), 1, "relayed to the clients");
+
+    let refused = server
+        .rooms
+        .edit(&server.doc, |_: &Doc| {
+            Err::<(Vec<u8>, ()), _>("inaktuell text")
+        })
+        .await;
+    assert!(matches!(refused, Ok(Err("inaktuell text"))));
+
+    let broken = server
+        .rooms
+        .edit(&server.doc, |_: &Doc| {
+            Ok::<_, ()>((vec![0xff, 0xff, 0xff], ()))
+        })
+        .await;
+    assert!(matches!(broken, Err(EditError::Malformed(_))));
+    assert_eq!(server.text().await, "av servern");
 }
