@@ -62,13 +62,13 @@ if [[ -n "${BENCH_TRACE:-}" ]]; then
 fi
 
 if [[ "${BENCH_QUICK:-0}" == 1 ]]; then
-  fanout=(--clients 2,5 --seconds 2)
-  connections=(--docs 20 --clients 3 --rate 20 --seconds 2)
+  fanout=(--clients 2,5 --seconds 1)
+  connections=(--docs 20 --clients 3 --rate 20 --seconds 1)
   cold=(--limit 5000 --restarts 1)
-  crowd=(--clients 20 --writers 1,4 --seconds 2 --targets forankra)
-  storm=(--chars 200000 --chunk-chars 50000 --resyncers 4 --seconds 2 --targets forankra)
+  crowd=(--clients 20 --writers 1,4 --seconds 1 --targets forankra)
+  storm=(--chars 200000 --chunk-chars 50000 --resyncers 4 --seconds 1 --targets forankra)
   cluster=(--edits 100 --far-clients 10 --documents 2 --updates 200 --trace-limit 5000)
-  comments=(--orgs 5 --editors 10 --comment-rate 10 --edit-rate 20 --seconds 2)
+  comments=(--orgs 5 --editors 10 --comment-rate 10 --edit-rate 20 --seconds 1)
 else
   fanout=(--clients 2,50,200,500 --seconds 20)
   connections=(--docs 1000 --clients 10 --rate 100 --seconds 20)
