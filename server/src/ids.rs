@@ -124,6 +124,22 @@ id_type!(
     CommentId,
     url_safe
 );
+id_type!(
+    /// A named version of a document.
+    VersionId,
+    url_safe
+);
+id_type!(
+    /// A webhook registered on a document.
+    WebhookId,
+    url_safe
+);
+id_type!(
+    /// One event queued for (or sent to) a webhook; receivers deduplicate by it
+    /// (`X-Forankra-Delivery`).
+    DeliveryId,
+    url_safe
+);
 
 impl DocId {
     /// A fresh random id for a new document.
@@ -138,22 +154,24 @@ pub fn time_ordered() -> String {
     uuid::Uuid::now_v7().simple().to_string()
 }
 
-impl ThreadId {
-    /// A fresh time-ordered id for a new thread (see [`time_ordered`]).
-    pub fn generate() -> Self {
-        Self(time_ordered())
-    }
+/// Gives each listed id type a `generate` making a fresh [`time_ordered`] id, for the
+/// entities whose rows list in the order they were written.
+macro_rules! generated_in_time_order {
+    ($($name:ident),+) => {
+        $(
+            impl $name {
+                /// A fresh time-ordered id for a new row (see [`time_ordered`]).
+                pub fn generate() -> Self {
+                    Self(time_ordered())
+                }
+            }
+        )+
+    };
 }
 
-impl CommentId {
-    /// A fresh time-ordered id for a new comment (see [`time_ordered`]).
-    pub fn generate() -> Self {
-        Self(time_ordered())
-    }
-}
+generated_in_time_order!(ThreadId, CommentId, VersionId, WebhookId, DeliveryId);
 
-/// A new id for a row of any other entity (version, webhook, delivery): time-ordered as
-/// [`time_ordered`].
+/// A new time-ordered id as bare text ([`time_ordered`]), for rows that have no id type.
 pub fn new_id() -> String {
     time_ordered()
 }
@@ -171,6 +189,9 @@ mod tests {
         assert!(UserId::parse("anna.lindqvist@stockholm.se").is_ok());
         assert!(OrgId::parse("utbildningsförvaltningen").is_ok());
         assert_eq!(ThreadId::parse("a b"), Err(IdError::BadCharacter));
+        assert_eq!(VersionId::parse("../v"), Err(IdError::BadCharacter));
+        assert_eq!(WebhookId::parse(""), Err(IdError::Empty));
+        assert_eq!(DeliveryId::parse("d\n"), Err(IdError::BadCharacter));
     }
 
     #[test]
@@ -179,6 +200,12 @@ mod tests {
         assert!(ids.windows(2).all(|w| w[0] < w[1]));
         let comment = CommentId::generate();
         assert_eq!(CommentId::parse(comment.as_str()), Ok(comment));
+        let version = VersionId::generate();
+        assert_eq!(VersionId::parse(version.as_str()), Ok(version));
+        let webhook = WebhookId::generate();
+        assert_eq!(WebhookId::parse(webhook.as_str()), Ok(webhook));
+        let deliveries: Vec<DeliveryId> = (0..100).map(|_| DeliveryId::generate()).collect();
+        assert!(deliveries.windows(2).all(|w| w[0] < w[1]));
     }
 
     #[tokio::test]

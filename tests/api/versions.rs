@@ -255,15 +255,26 @@ both_dbs!(
         assert_eq!(status, 422, "the name is required");
         let (status, list) = call(&app, Method::GET, &path, &editor, None).await?;
         assert_eq!((status, list), (200, json!([])));
-        let (status, _) = call(
-            &app,
-            Method::GET,
-            &format!("{path}/diff?from=missing"),
-            &editor,
-            None,
-        )
-        .await?;
-        assert_eq!(status, 404);
+        // An unknown id and text that cannot be an id both name no version.
+        let v1 = save_version(&app, &owner, &doc, "Remissversion").await?;
+        let vid = v1["id"].as_str().unwrap_or_default();
+        let too_long = "v".repeat(129);
+        for bad in ["missing", "a%20b", "..%2Fv", too_long.as_str()] {
+            for tail in [
+                format!("diff?from={bad}"),
+                format!("diff?from={vid}&to={bad}"),
+                bad.to_owned(),
+                format!("{bad}/markdown"),
+            ] {
+                let (status, body) =
+                    call(&app, Method::GET, &format!("{path}/{tail}"), &editor, None).await?;
+                assert_eq!(
+                    (status, body["error"].as_str()),
+                    (404, Some("not_found")),
+                    "{tail}"
+                );
+            }
+        }
         Ok::<_, anyhow::Error>(())
     }
 );

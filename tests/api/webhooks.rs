@@ -307,6 +307,17 @@ both_dbs!(
         )
         .await?;
         assert_eq!(status, 404);
+        // Text that cannot be a webhook id names no webhook either.
+        let too_long = "w".repeat(129);
+        for bad in ["a%20b", too_long.as_str()] {
+            for (method, url) in [
+                (Method::DELETE, format!("{path}/{bad}")),
+                (Method::GET, format!("{path}/{bad}/deliveries")),
+            ] {
+                let (status, _) = call(&app, method, &url, &owner, None).await?;
+                assert_eq!(status, 404, "{url}");
+            }
+        }
         let (_, list) = call(&app, Method::GET, &path, &owner, None).await?;
         assert_eq!(list, json!([]));
         Ok::<_, anyhow::Error>(())

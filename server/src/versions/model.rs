@@ -3,14 +3,16 @@
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 
+use crate::ids::{DocId, VersionId};
+
 /// Longest version name, in characters.
 pub const MAX_NAME_CHARS: usize = 200;
 
 /// A `versions` row without its state.
 #[derive(Debug, Clone, FromRow)]
 pub struct VersionRow {
-    pub id: String,
-    pub doc_id: String,
+    pub id: VersionId,
+    pub doc_id: DocId,
     pub name: String,
     pub paragraphs: i64,
     pub created_by: String,
@@ -51,7 +53,7 @@ pub struct VersionResponse {
 impl From<VersionRow> for VersionResponse {
     fn from(row: VersionRow) -> Self {
         Self {
-            id: row.id,
+            id: row.id.into(),
             name: row.name,
             created_at: row.created_at,
             created_by: CreatorResponse {

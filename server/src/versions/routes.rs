@@ -12,8 +12,7 @@ use yrs::{ReadTxn, StateVector, Transact};
 use crate::auth::{AuthUser, Role, TokenKeys};
 use crate::documents::content::{self, Format};
 use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
-use crate::ids::DocId;
-use crate::ids::new_id;
+use crate::ids::{DocId, VersionId};
 use crate::storage::now_ms;
 use crate::versions::VersionsContext;
 use crate::versions::changes;
@@ -58,6 +57,11 @@ fn no_such_version() -> AppError {
     AppError::NotFound("no such version".into())
 }
 
+/// A version id from a path or a query; text that cannot be an id names no version (404).
+fn version_in_path(raw: &str) -> ApiResult<VersionId> {
+    VersionId::parse(raw).map_err(|_| no_such_version())
+}
+
 /// Runs CPU-bound work (decoding a state, diffing) off the async workers.
 async fn blocking<R: Send + 'static>(work: impl FnOnce() -> R + Send + 'static) -> ApiResult<R> {
     tokio::task::spawn_blocking(work)
@@ -69,7 +73,7 @@ async fn blocking<R: Send + 'static>(work: impl FnOnce() -> R + Send + 'static) 
 async fn read_version<R: Send + 'static>(
     state: &VersionsContext,
     doc: &DocId,
-    vid: &str,
+    vid: &VersionId,
     read: impl FnOnce(&yrs::Doc) -> R + Send + 'static,
 ) -> ApiResult<R> {
     let bytes = state
@@ -112,8 +116,8 @@ pub async fn save_version(
     })
     .await?;
     let row = VersionRow {
-        id: new_id(),
-        doc_id: doc.to_string(),
+        id: VersionId::generate(),
+        doc_id: doc.clone(),
         name,
         paragraphs: i64::try_from(count).unwrap_or(i64::MAX),
         created_by: who.user.to_string(),
@@ -166,6 +170,7 @@ pub async fn get_version(
     let doc = crate::auth::authorize(&state.db, &who, &id, Role::Viewer)
         .await?
         .doc;
+    let vid = version_in_path(&vid)?;
     let row = state
         .db
         .version(&doc, &vid)
@@ -186,6 +191,7 @@ pub async fn version_markdown(
     let doc = crate::auth::authorize(&state.db, &who, &id, Role::Viewer)
         .await?
         .doc;
+    let vid = version_in_path(&vid)?;
     let markdown =
         read_version(&state, &doc, &vid, |d| content::render(d, Format::Markdown)).await?;
     Ok((
@@ -212,7 +218,7 @@ pub async fn diff_versions(
         .doc;
     let from = state
         .db
-        .version(&doc, &query.from)
+        .version(&doc, &version_in_path(&query.from)?)
         .await?
         .ok_or_else(no_such_version)?;
     let before = read_version(&state, &doc, &from.id, paragraphs).await?;
@@ -228,7 +234,7 @@ pub async fn diff_versions(
         vid => {
             let row = state
                 .db
-                .version(&doc, vid)
+                .version(&doc, &version_in_path(vid)?)
                 .await?
                 .ok_or_else(no_such_version)?;
             let texts = read_version(&state, &doc, &row.id, paragraphs).await?;

@@ -2,7 +2,7 @@
 //! changed (the migration's trigger refuses an `UPDATE` too) and goes only with its
 //! document.
 
-use crate::ids::DocId;
+use crate::ids::{DocId, VersionId};
 use crate::storage::{Db, StoreError, Tx};
 use crate::versions::model::VersionRow;
 use crate::{on_pool, on_tx};
@@ -17,7 +17,7 @@ macro_rules! version_columns {
 /// A version to store.
 #[derive(Debug)]
 pub struct NewVersion<'a> {
-    pub id: &'a str,
+    pub id: &'a VersionId,
     pub doc: &'a DocId,
     pub name: &'a str,
     /// The document's whole state, a Yjs v1 update.
@@ -68,7 +68,11 @@ impl Db {
     }
 
     /// One version of a document, without its state.
-    pub async fn version(&self, doc: &DocId, id: &str) -> Result<Option<VersionRow>, StoreError> {
+    pub async fn version(
+        &self,
+        doc: &DocId,
+        id: &VersionId,
+    ) -> Result<Option<VersionRow>, StoreError> {
         Ok(on_pool!(self, pool => {
             sqlx::query_as::<_, VersionRow>(concat!(
                 "SELECT ", version_columns!(), " FROM versions WHERE doc_id = $1 AND id = $2"
@@ -84,7 +88,7 @@ impl Db {
     pub async fn version_state(
         &self,
         doc: &DocId,
-        id: &str,
+        id: &VersionId,
     ) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(on_pool!(self, pool => {
             sqlx::query_scalar::<_, Vec<u8>>("SELECT state FROM versions WHERE doc_id = $1 AND id = $2")

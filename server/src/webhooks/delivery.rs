@@ -18,7 +18,6 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::audit::{self, Action};
-use crate::ids::DocId;
 use crate::storage::{Db, StoreError, now_ms};
 use crate::webhooks::model::{AttemptRow, DeliveryRow};
 use crate::webhooks::signature::sign;
@@ -202,7 +201,7 @@ impl Worker {
             .post(url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header("X-Forankra-Event", delivery.event.as_str())
-            .header("X-Forankra-Delivery", &delivery.id)
+            .header("X-Forankra-Delivery", delivery.id.as_str())
             .header("X-Forankra-Timestamp", at.to_string())
             .header("X-Forankra-Signature", sign(secret, at, &delivery.payload))
             .body(delivery.payload.clone())
@@ -240,9 +239,6 @@ impl Worker {
         attempt: &AttemptRow,
         outcome: AttemptOutcome,
     ) -> Result<(), StoreError> {
-        let Ok(doc) = DocId::parse(delivery.doc_id.as_str()) else {
-            return Ok(());
-        };
         let action = match outcome {
             AttemptOutcome::Delivered => Action::WebhookDelivered,
             _ => Action::WebhookFailed,
@@ -256,7 +252,7 @@ impl Worker {
             "error": attempt.error,
             "willRetry": matches!(outcome, AttemptOutcome::RetryAt(_)),
         });
-        audit::record(&self.db, &doc, None, action, detail).await?;
+        audit::record(&self.db, &delivery.doc_id, None, action, detail).await?;
         Ok(())
     }
 }

@@ -58,7 +58,7 @@ macro_rules! queue_webhook_deliveries {
             let Some(event) = $crate::webhooks::Event::for_action(&$entry.action) else {
                 return Ok::<usize, sqlx::Error>(0);
             };
-            let hooks: Vec<(String, String)> =
+            let hooks: Vec<($crate::ids::WebhookId, String)> =
                 sqlx::query_as("SELECT id, events FROM webhooks WHERE doc_id = $1")
                     .bind($doc.as_str())
                     .fetch_all(&mut *$tx)
@@ -68,7 +68,7 @@ macro_rules! queue_webhook_deliveries {
                 if !$crate::webhooks::model::wants(&events, event) {
                     continue;
                 }
-                let id = $crate::ids::new_id();
+                let id = $crate::ids::DeliveryId::generate();
                 let payload = $crate::webhooks::model::payload(&id, event, $doc, $entry);
                 sqlx::query(
                     "INSERT INTO webhook_deliveries (id, webhook_id, doc_id, event, payload, status, attempts, \

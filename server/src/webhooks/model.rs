@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use sqlx::FromRow;
 
 use crate::audit::Entry;
-use crate::ids::DocId;
+use crate::ids::{DeliveryId, DocId, WebhookId};
 
 /// What a webhook can be told about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -74,7 +74,7 @@ pub fn wants(events: &str, event: Event) -> bool {
 
 /// The body of one delivery: `{"id", "event", "documentId", "at", "data"}`, where `data`
 /// is the audit entry's detail with the actor who caused it (`null` for the server).
-pub fn payload(id: &str, event: Event, doc: &DocId, entry: &Entry) -> String {
+pub fn payload(id: &DeliveryId, event: Event, doc: &DocId, entry: &Entry) -> String {
     let mut data = match serde_json::from_str::<Value>(&entry.detail) {
         Ok(Value::Object(map)) => map,
         Ok(other) => serde_json::Map::from_iter([("detail".to_owned(), other)]),
@@ -98,8 +98,8 @@ pub fn payload(id: &str, event: Event, doc: &DocId, entry: &Entry) -> String {
 /// A `webhooks` row.
 #[derive(Debug, Clone, FromRow)]
 pub struct WebhookRow {
-    pub id: String,
-    pub doc_id: String,
+    pub id: WebhookId,
+    pub doc_id: DocId,
     pub url: String,
     pub events: String,
     pub secret: String,
@@ -110,9 +110,9 @@ pub struct WebhookRow {
 /// A `webhook_deliveries` row.
 #[derive(Debug, Clone, FromRow)]
 pub struct DeliveryRow {
-    pub id: String,
-    pub webhook_id: String,
-    pub doc_id: String,
+    pub id: DeliveryId,
+    pub webhook_id: WebhookId,
+    pub doc_id: DocId,
     /// Decoded here, at the row boundary: a row with an unknown event does not load.
     #[sqlx(try_from = "String")]
     pub event: Event,
@@ -127,7 +127,7 @@ pub struct DeliveryRow {
 /// A `webhook_attempts` row.
 #[derive(Debug, Clone, FromRow)]
 pub struct AttemptRow {
-    pub delivery_id: String,
+    pub delivery_id: DeliveryId,
     pub attempt: i64,
     pub at: i64,
     pub http_status: Option<i64>,
@@ -159,7 +159,7 @@ pub struct WebhookResponse {
 impl From<WebhookRow> for WebhookResponse {
     fn from(row: WebhookRow) -> Self {
         Self {
-            id: row.id,
+            id: row.id.into(),
             url: row.url,
             events: row.events.split(',').filter_map(Event::parse).collect(),
             created_by: row.created_by,

@@ -12,8 +12,7 @@ use utoipa_axum::routes;
 
 use crate::auth::{AuthUser, Role, TokenKeys};
 use crate::error::{ApiJson, ApiPath, ApiResult, AppError, ErrorResponse};
-use crate::ids::DocId;
-use crate::ids::new_id;
+use crate::ids::{DeliveryId, DocId, WebhookId};
 use crate::storage::now_ms;
 use crate::webhooks::WebhooksContext;
 use crate::webhooks::changes;
@@ -47,14 +46,17 @@ impl From<target::TargetError> for AppError {
     }
 }
 
-/// The webhook `wid` of `doc`, or 404.
+/// The webhook `wid` (from a path) of `doc`, or 404: text that cannot be an id names no
+/// webhook either.
 async fn own_webhook(state: &WebhooksContext, doc: &DocId, wid: &str) -> ApiResult<WebhookRow> {
+    let no_such_webhook = || AppError::NotFound("no such webhook".into());
+    let wid = WebhookId::parse(wid).map_err(|_| no_such_webhook())?;
     state
         .db
-        .webhook(wid)
+        .webhook(&wid)
         .await?
-        .filter(|w| w.doc_id == doc.as_str())
-        .ok_or_else(|| AppError::NotFound("no such webhook".into()))
+        .filter(|w| w.doc_id == *doc)
+        .ok_or_else(no_such_webhook)
 }
 
 /// Registers a URL for some of the document's events (owners). The answer carries the
@@ -86,8 +88,8 @@ pub async fn create_webhook(
         )));
     }
     let row = WebhookRow {
-        id: new_id(),
-        doc_id: doc.to_string(),
+        id: WebhookId::generate(),
+        doc_id: doc.clone(),
         url: url.to_string(),
         events: events
             .iter()
@@ -158,9 +160,9 @@ pub async fn list_deliveries(
     let doc = crate::auth::authorize(&state.db, &who, &id, Role::Owner)
         .await?
         .doc;
-    own_webhook(&state, &doc, &wid).await?;
-    let (deliveries, attempts) = state.db.deliveries(&wid).await?;
-    let mut by_delivery: HashMap<String, Vec<AttemptResponse>> = HashMap::new();
+    let hook = own_webhook(&state, &doc, &wid).await?;
+    let (deliveries, attempts) = state.db.deliveries(&hook.id).await?;
+    let mut by_delivery: HashMap<DeliveryId, Vec<AttemptResponse>> = HashMap::new();
     for attempt in attempts {
         by_delivery
             .entry(attempt.delivery_id.clone())
@@ -175,7 +177,7 @@ pub async fn list_deliveries(
             created_at: d.created_at,
             next_attempt_at: (d.status == DeliveryStatus::Pending).then_some(d.next_attempt_at),
             attempts: by_delivery.remove(&d.id).unwrap_or_default(),
-            id: d.id,
+            id: d.id.into(),
         })
         .collect();
     Ok(ApiJson(list))

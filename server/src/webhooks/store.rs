@@ -1,6 +1,6 @@
 //! SQL for webhooks, their queued deliveries and every attempt.
 
-use crate::ids::DocId;
+use crate::ids::{DocId, WebhookId};
 use crate::storage::{BeginWrite, Db, StoreError, Tx};
 use crate::webhooks::model::{AttemptRow, DeliveryRow, DeliveryStatus, WebhookRow};
 use crate::{on_pool, on_tx};
@@ -60,7 +60,11 @@ impl Tx {
     }
 
     /// Removes a webhook of a document with its deliveries; false when there was none.
-    pub async fn delete_webhook(&mut self, doc: &DocId, id: &str) -> Result<bool, StoreError> {
+    pub async fn delete_webhook(
+        &mut self,
+        doc: &DocId,
+        id: &WebhookId,
+    ) -> Result<bool, StoreError> {
         let deleted = on_tx!(self, conn => {
             sqlx::query("DELETE FROM webhooks WHERE doc_id = $1 AND id = $2")
                 .bind(doc.as_str())
@@ -88,7 +92,7 @@ impl Db {
     }
 
     /// One webhook by id (of any document: the worker's view).
-    pub async fn webhook(&self, id: &str) -> Result<Option<WebhookRow>, StoreError> {
+    pub async fn webhook(&self, id: &WebhookId) -> Result<Option<WebhookRow>, StoreError> {
         Ok(on_pool!(self, pool => {
             sqlx::query_as::<_, WebhookRow>(
                 "SELECT id, doc_id, url, events, secret, created_by, created_at FROM webhooks WHERE id = $1",
@@ -102,7 +106,7 @@ impl Db {
     /// A webhook's deliveries (oldest first) and all their attempts.
     pub async fn deliveries(
         &self,
-        webhook: &str,
+        webhook: &WebhookId,
     ) -> Result<(Vec<DeliveryRow>, Vec<AttemptRow>), StoreError> {
         Ok(on_pool!(self, pool => {
             let deliveries = sqlx::query_as::<_, DeliveryRow>(concat!(
