@@ -31,7 +31,9 @@ const PRIORITY_STREAK: u32 = 8;
 #[derive(Clone)]
 pub struct Lanes {
     normal: mpsc::Sender<RoomCommand>,
-    priority: mpsc::Sender<RoomCommand>,
+    /// Boxed: a channel allocates its first block of slots up front, and a room that
+    /// only ever sees a few joins should not pay 32 whole commands for it.
+    priority: mpsc::Sender<Box<RoomCommand>>,
 }
 
 impl Lanes {
@@ -41,19 +43,21 @@ impl Lanes {
         &self,
         command: RoomCommand,
     ) -> Result<(), mpsc::error::SendError<RoomCommand>> {
-        let lane = if command.reads_only() {
-            &self.priority
-        } else {
-            &self.normal
-        };
-        lane.send(command).await
+        if command.reads_only() {
+            return self
+                .priority
+                .send(Box::new(command))
+                .await
+                .map_err(|mpsc::error::SendError(boxed)| mpsc::error::SendError(*boxed));
+        }
+        self.normal.send(command).await
     }
 }
 
 /// The receiving end of a room's lanes.
 pub struct Inbox {
     normal: mpsc::Receiver<RoomCommand>,
-    priority: mpsc::Receiver<RoomCommand>,
+    priority: mpsc::Receiver<Box<RoomCommand>>,
     /// Priority commands served in a row while the other lane waited.
     streak: u32,
 }
@@ -85,7 +89,7 @@ impl Inbox {
                 biased;
                 Some(command) = priority.recv() => {
                     *streak += 1;
-                    Some(command)
+                    Some(*command)
                 }
                 Some(command) = normal.recv() => {
                     *streak = 0;
@@ -100,7 +104,7 @@ impl Inbox {
                     *streak = 0;
                     Some(command)
                 }
-                Some(command) = priority.recv() => Some(command),
+                Some(command) = priority.recv() => Some(*command),
                 else => None,
             }
         }
@@ -116,6 +120,7 @@ impl Inbox {
     pub(super) fn try_recv(&mut self) -> Option<RoomCommand> {
         self.priority
             .try_recv()
+            .map(|command| *command)
             .or_else(|_| self.normal.try_recv())
             .ok()
     }
