@@ -125,7 +125,10 @@ async fn serve(
         outbox,
         Arc::clone(&close_tx),
     );
-    let (room, conn) = match state.rooms.join(&doc, peer).await {
+    // Boxed, as admission above: joining is awaited once, and inline its future (the
+    // command, the peer, the retry loop) would size every connection's task for the
+    // whole of its life (docs/BENCHMARKS.md, issue 19's memory figure).
+    let (room, conn) = match Box::pin(state.rooms.join(&doc, peer)).await {
         Ok(joined) => joined,
         Err(error) => {
             tracing::warn!(doc = %doc, %error, "join failed");

@@ -8,6 +8,7 @@
 //! a join that reaches it after that gets its peer back and opens a fresh room.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -42,11 +43,12 @@ pub struct RoomHandle {
 impl RoomHandle {
     /// Sends a command on its lane (see [`room::Lanes`]), waiting while that lane is
     /// full.
-    pub async fn send(&self, command: RoomCommand) -> Result<(), RoomError> {
-        self.lanes
-            .send(command)
-            .await
-            .map_err(|_| RoomError::Closed)
+    ///
+    /// Not an `async fn`, which would keep the command a second time beside the lane's
+    /// send future in every connection's task (see [`room::Lanes::send`]).
+    pub fn send(&self, command: RoomCommand) -> impl Future<Output = Result<(), RoomError>> + '_ {
+        let sending = self.lanes.send(command);
+        async move { sending.await.map_err(|_| RoomError::Closed) }
     }
 }
 

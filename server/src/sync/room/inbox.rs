@@ -5,6 +5,9 @@
 //! and a client joining right after a large push must not wait behind all of it (issue
 //! 20: 261 ms to 2.8 s measured before this lane, against a 50 ms target).
 
+use std::future::Future;
+
+use futures_util::future::Either;
 use tokio::sync::mpsc;
 
 use crate::sync::protocol::Inbound;
@@ -39,18 +42,27 @@ pub struct Lanes {
 impl Lanes {
     /// Sends `command` on its lane, waiting while that lane is full; hands it back if
     /// the room has closed its inbox.
-    pub async fn send(
+    ///
+    /// Not an `async fn`: its future is part of every connection's task, and a wrapper
+    /// holding its own copy of the command beside the lane's made each connection's task
+    /// hundreds of bytes larger (docs/BENCHMARKS.md, issue 19's memory figure). The
+    /// priority send, twice in a connection's life, is boxed so the common one stays
+    /// the only one inline.
+    pub fn send(
         &self,
         command: RoomCommand,
-    ) -> Result<(), mpsc::error::SendError<RoomCommand>> {
+    ) -> impl Future<Output = Result<(), mpsc::error::SendError<RoomCommand>>> + '_ {
         if command.reads_only() {
-            return self
-                .priority
-                .send(Box::new(command))
-                .await
-                .map_err(|mpsc::error::SendError(boxed)| mpsc::error::SendError(*boxed));
+            let priority = &self.priority;
+            Either::Left(Box::pin(async move {
+                priority
+                    .send(Box::new(command))
+                    .await
+                    .map_err(|mpsc::error::SendError(boxed)| mpsc::error::SendError(*boxed))
+            }))
+        } else {
+            Either::Right(self.normal.send(command))
         }
-        self.normal.send(command).await
     }
 }
 
