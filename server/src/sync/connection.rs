@@ -91,103 +91,114 @@ pub async fn upgrade(
     ws.read_buffer_size(READ_BUFFER_BYTES)
         .max_message_size(limit)
         .max_frame_size(limit)
-        .on_upgrade(move |socket| serve(state, doc, token, socket, slot))
+        .on_upgrade(move |socket| {
+            let (sink, stream) = socket.split();
+            serve(state, doc, token, sink, stream, slot)
+        })
 }
 
 type Sink = SplitSink<WebSocket, Message>;
 type Stream = SplitStream<WebSocket>;
 
 /// Runs one connection; `slot` holds its place in the per-address count until it ends.
-async fn serve(
+///
+/// This future is most of what an idle connection costs, so it is kept small: the
+/// socket arrives already split (the whole `WebSocket`, 368 bytes, would otherwise stay
+/// in the task for its life), and the body is an `async` block rather than an
+/// `async fn`, whose arguments rustc keeps twice, as arguments and as locals (see
+/// docs/BENCHMARKS.md, issue 19's memory figure).
+fn serve(
     state: SyncContext,
     doc: String,
     token: Option<String>,
-    socket: WebSocket,
+    mut sink: Sink,
+    mut stream: Stream,
     slot: IpSlot,
-) {
-    let (mut sink, mut stream) = socket.split();
-    let (doc, identity, role) = match admit(&state, doc, token).await {
-        Ok(admitted) => admitted,
-        Err(reason) => {
-            state.metrics.connections_refused.fetch_add(1, Relaxed);
-            tracing::info!(code = reason.code, reason = %reason.reason, "connection refused");
-            close_socket(&mut sink, &mut stream, reason).await;
-            return;
-        }
-    };
-    let (outbox, outbox_rx) = mpsc::channel(OUTBOX_CAPACITY);
-    let (close_tx, close_rx) = watch::channel(None);
-    let close_tx = Arc::new(close_tx);
-    let authority = Authority::new(role);
-    let peer = Peer::new(
-        identity.clone(),
-        authority.clone(),
-        outbox,
-        Arc::clone(&close_tx),
-    );
-    // Boxed, as admission above: joining is awaited once, and inline its future (the
-    // command, the peer, the retry loop) would size every connection's task for the
-    // whole of its life (docs/BENCHMARKS.md, issue 19's memory figure).
-    let (room, conn) = match Box::pin(state.rooms.join(&doc, peer)).await {
-        Ok(joined) => joined,
-        Err(error) => {
-            tracing::warn!(doc = %doc, %error, "join failed");
-            close_socket(
-                &mut sink,
-                &mut stream,
-                CloseReason::new(close::INTERNAL, "the document could not be opened"),
-            )
-            .await;
-            return;
-        }
-    };
-    state.metrics.connections.fetch_add(1, Relaxed);
-    tracing::debug!(doc = %doc, user = %identity.user, conn, ?role, "connected");
-    let mut writer = tokio::spawn(write_loop(
-        sink,
-        outbox_rx,
-        close_rx,
-        state.shutdown.clone(),
-    ));
-    let (writer_done, server_closed) = {
-        let reader = read_loop(&mut stream, &room, conn, &authority, &state);
-        tokio::pin!(reader);
-        tokio::select! {
-            reason = &mut reader => {
-                let closing = reason.is_some();
-                if let Some(reason) = reason {
-                    count_close(&state, &reason);
-                    tracing::info!(doc = %doc, conn, code = reason.code, reason = %reason.reason, "closing connection");
-                    close_tx.send_replace(Some(reason));
+) -> impl Future<Output = ()> {
+    async move {
+        let (doc, identity, role) = match admit(&state, doc, token).await {
+            Ok(admitted) => admitted,
+            Err(reason) => {
+                state.metrics.connections_refused.fetch_add(1, Relaxed);
+                tracing::info!(code = reason.code, reason = %reason.reason, "connection refused");
+                close_socket(&mut sink, &mut stream, reason).await;
+                return;
+            }
+        };
+        let (outbox, outbox_rx) = mpsc::channel(OUTBOX_CAPACITY);
+        let (close_tx, close_rx) = watch::channel(None);
+        let close_tx = Arc::new(close_tx);
+        let authority = Authority::new(role);
+        let peer = Peer::new(
+            identity.clone(),
+            authority.clone(),
+            outbox,
+            Arc::clone(&close_tx),
+        );
+        // Boxed, as admission above: joining is awaited once, and inline its future (the
+        // command, the peer, the retry loop) would size every connection's task for the
+        // whole of its life (docs/BENCHMARKS.md, issue 19's memory figure).
+        let (room, conn) = match Box::pin(state.rooms.join(&doc, peer)).await {
+            Ok(joined) => joined,
+            Err(error) => {
+                tracing::warn!(doc = %doc, %error, "join failed");
+                close_socket(
+                    &mut sink,
+                    &mut stream,
+                    CloseReason::new(close::INTERNAL, "the document could not be opened"),
+                )
+                .await;
+                return;
+            }
+        };
+        state.metrics.connections.fetch_add(1, Relaxed);
+        tracing::debug!(doc = %doc, user = %identity.user, conn, ?role, "connected");
+        let mut writer = tokio::spawn(write_loop(
+            sink,
+            outbox_rx,
+            close_rx,
+            state.shutdown.clone(),
+        ));
+        let (writer_done, server_closed) = {
+            let reader = read_loop(&mut stream, &room, conn, &authority, &state);
+            tokio::pin!(reader);
+            tokio::select! {
+                reason = &mut reader => {
+                    let closing = reason.is_some();
+                    if let Some(reason) = reason {
+                        count_close(&state, &reason);
+                        tracing::info!(doc = %doc, conn, code = reason.code, reason = %reason.reason, "closing connection");
+                        close_tx.send_replace(Some(reason));
+                    }
+                    (false, closing)
                 }
-                (false, closing)
+                _ = &mut writer => {
+                    // Closed by the room or by shutdown: give the client's close reply a moment.
+                    let _ = tokio::time::timeout(CLOSE_TIMEOUT, &mut reader).await;
+                    (true, false)
+                }
             }
-            _ = &mut writer => {
-                // Closed by the room or by shutdown: give the client's close reply a moment.
-                let _ = tokio::time::timeout(CLOSE_TIMEOUT, &mut reader).await;
-                (true, false)
-            }
+        };
+        let _ = room.send(RoomCommand::Leave { conn }).await;
+        // The writer ends once the room has dropped this peer's outbox, or on a close.
+        if !writer_done
+            && tokio::time::timeout(WRITE_TIMEOUT + CLOSE_TIMEOUT, writer)
+                .await
+                .is_err()
+        {
+            tracing::warn!(conn, "writer did not finish in time");
         }
-    };
-    let _ = room.send(RoomCommand::Leave { conn }).await;
-    // The writer ends once the room has dropped this peer's outbox, or on a close.
-    if !writer_done
-        && tokio::time::timeout(WRITE_TIMEOUT + CLOSE_TIMEOUT, writer)
-            .await
-            .is_err()
-    {
-        tracing::warn!(conn, "writer did not finish in time");
+        if server_closed {
+            // Read (and ignore) what the client still sends until its close reply, so it
+            // reads our close code instead of a reset that would discard it.
+            await_close_reply(&mut stream).await;
+        }
+        // The address's place goes before the gauge drops, so whoever sees the gauge at n
+        // never finds more than n places held (the per-address test waits on the gauge).
+        drop(slot);
+        state.metrics.connections.fetch_sub(1, Relaxed);
+        tracing::debug!(doc = %doc, conn, "disconnected");
     }
-    if server_closed {
-        // Read (and ignore) what the client still sends until its close reply, so it
-        // reads our close code instead of a reset that would discard it.
-        await_close_reply(&mut stream).await;
-    }
-    // The address's place goes before the gauge drops, so whoever sees the gauge at n
-    // never finds more than n places held (the per-address test waits on the gauge).
-    drop(slot);
-    state.metrics.connections.fetch_sub(1, Relaxed);
-    tracing::debug!(doc = %doc, conn, "disconnected");
 }
 
 /// Token, document and role; a close reason when any of them is missing.

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
+use futures_util::TryFutureExt;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::task::TaskTracker;
 use yrs::Doc;
@@ -44,11 +45,11 @@ impl RoomHandle {
     /// Sends a command on its lane (see [`room::Lanes`]), waiting while that lane is
     /// full.
     ///
-    /// Not an `async fn`, which would keep the command a second time beside the lane's
-    /// send future in every connection's task (see [`room::Lanes::send`]).
+    /// Not an `async fn` nor an `async` block, which would keep the lane's send future
+    /// twice (as the captured value and as the awaited one) in every connection's task:
+    /// 904 bytes instead of 448 (see [`room::Lanes::send`]). A combinator holds it once.
     pub fn send(&self, command: RoomCommand) -> impl Future<Output = Result<(), RoomError>> + '_ {
-        let sending = self.lanes.send(command);
-        async move { sending.await.map_err(|_| RoomError::Closed) }
+        self.lanes.send(command).map_err(|_| RoomError::Closed)
     }
 }
 
