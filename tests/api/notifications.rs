@@ -216,7 +216,7 @@ both_dbs!(
             );
             ensure!(text(mail).contains("Svarsdatum: 2031-05-20."), "{mail}");
             ensure!(
-                text(mail).contains(&format!("{}/documents/{doc}", app.url(""))),
+                text(mail).contains(&format!("{}/d/{doc}", app.url(""))),
                 "{mail}"
             );
             ensure!(
@@ -239,10 +239,7 @@ both_dbs!(
                 inbox["items"][0]["payload"]["deadline"] == "2031-05-20",
                 "{inbox}"
             );
-            ensure!(
-                inbox["items"][0]["link"] == format!("/documents/{doc}"),
-                "{inbox}"
-            );
+            ensure!(inbox["items"][0]["link"] == format!("/d/{doc}"), "{inbox}");
         }
         let to_gone: i64 = forankra::on_pool!(&app.state.db, pool => {
             sqlx::query_scalar("SELECT COUNT(*) FROM notifications WHERE recipient_id = 'gone'").fetch_one(pool).await?
@@ -308,7 +305,7 @@ both_dbs!(
             "{html}"
         );
         ensure!(
-            text(&mail).contains(&format!("/documents/{doc}?thread={thread}")),
+            text(&mail).contains(&format!("/d/{doc}?thread={thread}")),
             "{mail}"
         );
         // The inbox has both, newest first; reading one, then all.

@@ -234,10 +234,7 @@ mod tests {
         assert_eq!(mail.subject, "2 nya händelser i ”Program <b>”");
         assert!(mail.text.contains("Eva svarade i tråden om ”skolan”"));
         assert!(mail.text.contains("Olle svarade"));
-        assert!(
-            mail.text
-                .contains("https://f.example/documents/d1?thread=t1")
-        );
+        assert!(mail.text.contains("https://f.example/d/d1?thread=t1"));
         assert!(mail.html.contains("&lt;script&gt;x&lt;/script&gt;"));
         assert!(!mail.html.contains("<script>"));
         assert_eq!(

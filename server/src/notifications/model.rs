@@ -125,7 +125,7 @@ pub struct NotificationResponse {
     /// depending on the kind.
     #[schema(value_type = Object)]
     pub payload: serde_json::Value,
-    /// The web app's path to the document (and thread), e.g. `/documents/ID?thread=TID`.
+    /// The web app's path to the document (and thread), e.g. `/d/ID?thread=TID`.
     pub link: String,
     pub created_at: i64,
     pub read_at: Option<i64>,
@@ -153,8 +153,8 @@ impl NotificationRow {
 /// The web app's path to a document, and to one of its threads.
 pub fn link_path(doc: &DocId, thread: Option<&ThreadId>) -> String {
     match thread {
-        Some(thread) => format!("/documents/{doc}?thread={thread}"),
-        None => format!("/documents/{doc}"),
+        Some(thread) => format!("/d/{doc}?thread={thread}"),
+        None => format!("/d/{doc}"),
     }
 }
 
