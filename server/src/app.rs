@@ -65,6 +65,13 @@ impl App {
         crate::audit::key::open(&db, &config.audit_key, &config.database_url)
             .await
             .context("setting up the audit key")?;
+        crate::notifications::publish_mail_policy(
+            &db,
+            config.notify.smtp_url.is_some(),
+            config.notify.batch_window,
+        )
+        .await
+        .context("storing the notification e-mail settings")?;
         let metrics = Arc::new(Metrics::default());
         let shutdown = CancellationToken::new();
         let tracker = TaskTracker::new();
@@ -110,6 +117,8 @@ impl App {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
+        spawn_mail(&config, &db, &listener, &tracker, &shutdown)?;
+        tracker.spawn(crate::remiss::reminders::run(db.clone(), shutdown.clone()));
         let limits = Arc::new(Limits::new(&config.limits));
         let state = AppState {
             limits,
@@ -277,4 +286,39 @@ pub fn router(state: AppState) -> Router {
 
 async fn api_not_found() -> AppError {
     AppError::NotFound("no such API route".into())
+}
+
+/// Starts the notification e-mail worker when an SMTP server is configured; links in
+/// the mail point at `--public-url`, or at the bound address.
+fn spawn_mail(
+    config: &Config,
+    db: &Db,
+    listener: &TcpListener,
+    tracker: &TaskTracker,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    let Some(url) = &config.notify.smtp_url else {
+        return Ok(());
+    };
+    let transport = crate::notifications::outbox::transport(url)?;
+    let public_url = match &config.notify.public_url {
+        Some(url) => url.clone(),
+        None => format!(
+            "http://{}",
+            listener.local_addr().context("the bound address")?
+        ),
+    };
+    let settings = crate::notifications::outbox::MailSettings {
+        smtp_url: url.clone(),
+        from: config.notify.mail_from.clone(),
+        public_url,
+        retry_base: config.notify.retry_base,
+    };
+    tracker.spawn(crate::notifications::outbox::run(
+        db.clone(),
+        settings,
+        transport,
+        shutdown.clone(),
+    ));
+    Ok(())
 }

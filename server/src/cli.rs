@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand};
 use secrecy::SecretString;
 
 use crate::audit::key::KeySource;
-use crate::config::{Config, DEFAULT_MAX_MESSAGE_BYTES, JwtConfig};
+use crate::config::{Config, DEFAULT_MAX_MESSAGE_BYTES, JwtConfig, NotifySettings};
 use crate::limits::{self, LimitSettings, Rate};
 use crate::security_headers::HttpSettings;
 
@@ -318,6 +318,51 @@ pub struct ServeArgs {
     pub limits: LimitArgs,
     #[command(flatten)]
     pub http: HttpArgs,
+    #[command(flatten)]
+    pub notify: NotifyArgs,
+}
+
+/// Notifications by e-mail (docs/OPERATIONS.md).
+#[derive(Debug, Args)]
+pub struct NotifyArgs {
+    /// The SMTP server for notification e-mail: smtp://host:port (plain),
+    /// smtp://host:587?tls=required (STARTTLS), smtps://host:465 (TLS); user and password
+    /// in the URL if needed. Without it notifications stay in the app.
+    #[arg(long, env = "FORANKRA_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<SecretString>,
+    /// The sender of notification e-mail, e.g. "Förankra <forankra@stad.se>".
+    #[arg(
+        long,
+        env = "FORANKRA_MAIL_FROM",
+        default_value = "Förankra <forankra@localhost>"
+    )]
+    pub mail_from: String,
+    /// The web app's address as users reach it, for links in e-mail
+    /// (default: http:// and the listen address).
+    #[arg(long, env = "FORANKRA_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// How long a notification e-mail waits for more activities on the same thread
+    /// before it is sent (e.g. 10m).
+    #[arg(long, env = "FORANKRA_MAIL_BATCH_WINDOW", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub mail_batch_window: Duration,
+    /// The wait before a failed e-mail is retried (e.g. 30s); doubled after each failure.
+    #[arg(long, env = "FORANKRA_MAIL_RETRY_BASE", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub mail_retry_base: Duration,
+}
+
+impl NotifyArgs {
+    fn into_settings(self) -> anyhow::Result<NotifySettings> {
+        let mail_from = self.mail_from.parse().map_err(|e| {
+            anyhow::anyhow!("--mail-from `{}` is not an address: {e}", self.mail_from)
+        })?;
+        Ok(NotifySettings {
+            smtp_url: self.smtp_url,
+            mail_from,
+            public_url: self.public_url,
+            batch_window: self.mail_batch_window,
+            retry_base: self.mail_retry_base,
+        })
+    }
 }
 
 /// Limits per connection, per client address and per account (docs/SECURITY.md).
@@ -467,6 +512,7 @@ impl ServeArgs {
             webhook_retry_base: Duration::from_millis(self.webhook_retry_base_ms),
             limits: self.limits.into(),
             http: self.http.into(),
+            notify: self.notify.into_settings()?,
         })
     }
 }

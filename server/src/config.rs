@@ -76,6 +76,38 @@ pub struct Config {
     pub limits: LimitSettings,
     /// CORS origins and HSTS.
     pub http: HttpSettings,
+    /// Notification e-mail.
+    pub notify: NotifySettings,
+}
+
+/// How notifications reach people by e-mail (`--smtp-url`, `--mail-from`, …).
+#[derive(Debug, Clone)]
+pub struct NotifySettings {
+    /// The SMTP server; `None` keeps notifications in the app.
+    pub smtp_url: Option<SecretString>,
+    /// The sender.
+    pub mail_from: lettre::message::Mailbox,
+    /// The web app's address for links; `None`: http:// and the bound address.
+    pub public_url: Option<String>,
+    /// How long a batched e-mail waits for more activities on its thread.
+    pub batch_window: Duration,
+    /// The wait after a first failed attempt; doubled after each further one.
+    pub retry_base: Duration,
+}
+
+impl Default for NotifySettings {
+    fn default() -> Self {
+        Self {
+            smtp_url: None,
+            mail_from: lettre::message::Mailbox::new(
+                Some("Förankra".into()),
+                lettre::Address::new("forankra", "localhost").expect("a valid address"),
+            ),
+            public_url: None,
+            batch_window: Duration::from_secs(10 * 60),
+            retry_base: Duration::from_secs(30),
+        }
+    }
 }
 
 impl Config {
@@ -97,6 +129,7 @@ impl Config {
             webhook_retry_base: Duration::from_millis(1000),
             limits: LimitSettings::default(),
             http: HttpSettings::default(),
+            notify: NotifySettings::default(),
         }
     }
 }

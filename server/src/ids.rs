@@ -169,7 +169,26 @@ macro_rules! generated_in_time_order {
     };
 }
 
-generated_in_time_order!(ThreadId, CommentId, VersionId, WebhookId, DeliveryId);
+id_type!(
+    /// One notification in a user's inbox.
+    NotificationId,
+    url_safe
+);
+id_type!(
+    /// One e-mail in the outbox: the notifications it carries, sent once.
+    MailId,
+    url_safe
+);
+
+generated_in_time_order!(
+    ThreadId,
+    CommentId,
+    VersionId,
+    WebhookId,
+    DeliveryId,
+    NotificationId,
+    MailId
+);
 
 /// A new time-ordered id as bare text ([`time_ordered`]), for rows that have no id type.
 pub fn new_id() -> String {

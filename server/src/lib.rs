@@ -22,6 +22,7 @@ pub mod health;
 pub mod ids;
 pub mod limits;
 pub mod metrics;
+pub mod notifications;
 pub mod openapi;
 pub mod remiss;
 pub mod security_headers;

@@ -14,6 +14,7 @@ pub mod changes;
 pub mod compilation;
 pub mod exports;
 pub mod gather;
+pub mod reminders;
 pub mod render;
 pub mod report;
 pub mod round;

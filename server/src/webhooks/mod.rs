@@ -29,7 +29,8 @@ use crate::storage::{StoreError, Tx};
 /// the webhook deliveries it causes in the same transaction, so they commit or roll back
 /// with it; the delivery worker is woken after the commit. Every use case records through
 /// this, so an action given a webhook event ([`Event::for_action`]) is delivered whoever
-/// records it. (Before issue 19 the audit trail queued them itself and so imported this
+/// records it; the notifications the entry causes are raised here too
+/// ([`crate::notifications::raise::record_in`]). (Before issue 19 the audit trail queued them itself and so imported this
 /// module, which imports the audit trail.)
 pub async fn record_in(
     tx: &mut Tx,
@@ -42,6 +43,9 @@ pub async fn record_in(
     let queued = on_tx!(tx, conn => crate::queue_webhook_deliveries!(conn, doc, &entry).await?);
     if queued > 0 {
         tx.after_commit(delivery::wake);
+    }
+    if crate::notifications::raise::record_in(tx, doc, &entry).await? > 0 {
+        tx.after_commit(crate::notifications::outbox::wake);
     }
     Ok(entry)
 }

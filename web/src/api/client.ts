@@ -13,6 +13,7 @@ import type {
   DocumentInfo,
   ErrorBody,
   ExportFormat,
+  Inbox,
   LoginResponse,
   Me,
   Member,
@@ -22,6 +23,7 @@ import type {
   RemissRound,
   Role,
   Thread,
+  UnreadCount,
   UpdateRemissRequest,
   Version,
   VersionDiff,
@@ -140,6 +142,11 @@ async function download(path: string): Promise<Download> {
 }
 
 export const api = {
+  notifications: () => json<Inbox>('/api/notifications'),
+  markNotificationRead: (id: string) =>
+    json<UnreadCount>(`/api/notifications/${encodeURIComponent(id)}/read`, { method: 'POST' }),
+  markAllNotificationsRead: () =>
+    json<UnreadCount>('/api/notifications/read-all', { method: 'POST' }),
   login: (username: string, password: string) =>
     json<LoginResponse>('/api/login', {
       method: 'POST',

@@ -4,6 +4,26 @@
  */
 
 export interface paths {
+    "/api/admin/mail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * E-mails being retried or given up, newest first, with their last error
+         *     (administrators only).
+         */
+        get: operations["list_troubled_mail"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/documents": {
         parameters: {
             query?: never;
@@ -657,6 +677,113 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My notifications, newest first, with the unread count. */
+        get: operations["list_notifications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/read-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Marks all my notifications read. */
+        post: operations["mark_all_read"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How I want each kind of notification (`both` where I never chose). */
+        get: operations["list_settings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/settings/{kind}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Sets how I want one kind: `in_app`, `email`, `both` or `none`. */
+        put: operations["set_setting"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/unsubscribe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The page an e-mail's unsubscribe link opens: it stops that kind of e-mail at once
+         *     (the inbox keeps it) and says so, in Swedish. No sign-in: the signed token names the
+         *     user and the kind.
+         */
+        get: operations["unsubscribe_page"];
+        put?: never;
+        /** One-click unsubscribe (RFC 8058's POST to the same link). */
+        post: operations["unsubscribe"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/{nid}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Marks one of my notifications read. */
+        post: operations["mark_read"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/organisations": {
         parameters: {
             query?: never;
@@ -847,6 +974,11 @@ export interface components {
             currentPassword: string;
             newPassword: string;
         };
+        /**
+         * @description Where a user wants one kind of notification.
+         * @enum {string}
+         */
+        Channel: "in_app" | "email" | "both" | "none";
         /** @description A reply, or an edit of one's own comment. */
         CommentRequest: {
             body: string;
@@ -1013,6 +1145,14 @@ export interface components {
             /** @description `ok`, or `unavailable` when the database cannot be reached. */
             status: string;
         };
+        /** @description `GET /api/notifications`: the unread count and a page of the inbox, newest first. */
+        InboxResponse: {
+            items: components["schemas"]["NotificationResponse"][];
+            /** @description Pass as `before` for the next (older) page; absent on the last page. */
+            nextBefore?: string | null;
+            /** Format: int64 */
+            unread: number;
+        };
         /** @description One invited organisation and what it did. */
         InviteeResponse: {
             /** Format: int64 */
@@ -1046,6 +1186,11 @@ export interface components {
          * @enum {string}
          */
         InviteeStatus: "invited" | "opened" | "commenting" | "done" | "declined";
+        /**
+         * @description What a notification is about. The words are stored, so they never change.
+         * @enum {string}
+         */
+        Kind: "remiss_invited" | "thread_reply" | "thread_resolved" | "proposal_decided" | "statement_received" | "deadline_reminder";
         /** @description Credentials for a password login. */
         LoginRequest: {
             password: string;
@@ -1056,6 +1201,23 @@ export interface components {
             /** @description Send as `Authorization: Bearer …`, and as `?token=` on the WebSocket. */
             token: string;
             user: components["schemas"]["MeResponse"];
+        };
+        /** @description A message the outbox could not send, for administrators. */
+        MailStatusResponse: {
+            address: string;
+            /** Format: int64 */
+            attempts: number;
+            /** Format: int64 */
+            createdAt: number;
+            /** Format: int64 */
+            failedAt?: number | null;
+            id: string;
+            lastError?: string | null;
+            /** Format: int64 */
+            nextAttemptAt: number;
+            recipientId: string;
+            /** Format: int64 */
+            sentAt?: number | null;
         };
         /** @description The caller as the server sees them. */
         MeResponse: {
@@ -1076,6 +1238,25 @@ export interface components {
             kind: components["schemas"]["PrincipalKind"];
             name: string;
             role: components["schemas"]["Role"];
+        };
+        /** @description A notification in the inbox. */
+        NotificationResponse: {
+            /** Format: int64 */
+            createdAt: number;
+            documentId: string;
+            documentTitle: string;
+            id: string;
+            kind: components["schemas"]["Kind"];
+            /** @description The web app's path to the document (and thread), e.g. `/d/ID?thread=TID`. */
+            link: string;
+            /**
+             * @description What happened: `by`, `byOrg`, `outcome`, `motivation`, `deadline`, `excerpt`…
+             *     depending on the kind.
+             */
+            payload: Record<string, never>;
+            /** Format: int64 */
+            readAt?: number | null;
+            threadId?: string | null;
         };
         /** @description An organisation by id and display name. */
         OrgRef: {
@@ -1242,6 +1423,15 @@ export interface components {
         SetMemberRequest: {
             role: components["schemas"]["Role"];
         };
+        /** @description `PUT /api/notifications/settings/{kind}`. */
+        SettingRequest: {
+            channel: components["schemas"]["Channel"];
+        };
+        /** @description One kind's setting. */
+        SettingResponse: {
+            channel: components["schemas"]["Channel"];
+            kind: components["schemas"]["Kind"];
+        };
         /**
          * @description What an organisation says about the passage (the remiss vocabulary).
          * @enum {string}
@@ -1320,6 +1510,11 @@ export interface components {
             expiresIn: number;
             /** @description Send as `?token=` on `GET /ws/{doc_id}`; good once. */
             ticket: string;
+        };
+        /** @description The answer to marking read. */
+        UnreadResponse: {
+            /** Format: int64 */
+            unread: number;
         };
         /** @description `PATCH /api/documents/{id}`. */
         UpdateDocumentRequest: {
@@ -1408,6 +1603,51 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    list_troubled_mail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MailStatusResponse"][];
+                };
+            };
+            /** @description Malformed path, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     list_documents: {
         parameters: {
             query?: never;
@@ -4691,6 +4931,316 @@ export interface operations {
             };
             /** @description Too many wrong current passwords */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_notifications: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The `nextBefore` of the previous page. */
+                before: string | null;
+                /** @description How many (1–100, default 30). */
+                limit: number | null;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboxResponse"];
+                };
+            };
+            /** @description Malformed path, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    mark_all_read: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnreadResponse"];
+                };
+            };
+            /** @description Malformed path, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SettingResponse"][];
+                };
+            };
+            /** @description Malformed path, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    set_setting: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                kind: components["schemas"]["Kind"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SettingRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SettingResponse"];
+                };
+            };
+            /** @description Malformed path, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The token gives no access to this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body has the wrong shape or values */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    unsubscribe_page: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description From the link in the e-mail. */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    unsubscribe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description From the link in the e-mail. */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SettingResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    mark_read: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                nid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnreadResponse"];
+                };
+            };
+            /** @description Malformed path, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The token gives no access to this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

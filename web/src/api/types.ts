@@ -128,3 +128,8 @@ export type DeliveryAttempt = Schemas['AttemptResponse'];
 export type DeliveryStatus = Schemas['DeliveryStatus'];
 /** One event to deliver to a webhook, with its attempts so far. */
 export type WebhookDelivery = Schemas['DeliveryResponse'];
+
+/** One notification in my inbox, and a page of the inbox with the unread count. */
+export type Notification = Schemas['NotificationResponse'];
+export type Inbox = Schemas['InboxResponse'];
+export type UnreadCount = Schemas['UnreadResponse'];

@@ -2,6 +2,7 @@
 import type { Session } from '../auth/session';
 import { h } from '../dom';
 import { LANGUAGE_NAMES, LANGUAGES, language, setLanguage, t } from '../i18n';
+import { renderBell } from './bell';
 
 export interface HeaderOptions {
   session: Session | null;
@@ -65,6 +66,7 @@ export function renderHeader(options: HeaderOptions): HTMLElement {
         'div',
         { class: 'site-header__tools' },
         languageGroup,
+        session && renderBell(),
         session &&
           h(
             'p',

@@ -490,6 +490,18 @@ export const sv = {
   'webhook.status.pending': 'Väntar',
   'webhook.status.delivered': 'Levererad',
   'webhook.status.failed': 'Misslyckad',
+  'bell.button': 'Aviseringar, {count} olästa',
+  'bell.heading': 'Aviseringar',
+  'bell.empty': 'Inga aviseringar ännu.',
+  'bell.markAll': 'Markera alla som lästa',
+  'bell.unread': 'Oläst',
+  'bell.failed': 'Aviseringarna gick inte att hämta.',
+  'notify.remiss_invited': 'Inbjudan till remiss: {title}',
+  'notify.thread_reply': '{by} svarade i en tråd i {title}',
+  'notify.thread_resolved': '{by} avgjorde en tråd i {title}',
+  'notify.proposal_decided': '{by} beslutade om ett ändringsförslag i {title}',
+  'notify.statement_received': 'Remissvar inkommet från {org}: {title}',
+  'notify.deadline_reminder': 'Påminnelse: svarsdatum {deadline} för {title}',
 } satisfies Record<string, string>;
 
 export type MessageKey = keyof typeof sv;

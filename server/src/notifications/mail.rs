@@ -1,0 +1,260 @@
+//! The words of a notification e-mail, in Swedish, as plain text and HTML.
+//!
+//! A message carries one notification or several on one thread (batched), and is
+//! written when it is sent, from the inbox rows linked to it, so a batch holds every
+//! activity that joined it. Every text that came from a user (names, comments, quotes,
+//! titles) is escaped in the HTML part.
+
+use serde_json::Value;
+
+use crate::notifications::model::{Kind, NotificationRow, link_path};
+
+/// A composed message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Composed {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// Links the message needs: the web app's base URL and an unsubscribe URL per kind.
+pub trait Links {
+    /// The absolute URL of a web-app path.
+    fn web(&self, path: &str) -> String;
+    /// The absolute unsubscribe URL for one kind.
+    fn unsubscribe(&self, kind: Kind) -> String;
+}
+
+/// Writes the message carrying `items` (at least one, oldest first).
+pub fn compose(items: &[NotificationRow], links: &impl Links) -> Composed {
+    let first = &items[0];
+    let subject = if items.len() == 1 {
+        subject(first)
+    } else {
+        format!("{} nya händelser i ”{}”", items.len(), first.doc_title)
+    };
+    let mut text = String::from("Hej!\n\n");
+    let mut html = String::from("<!doctype html><html lang=\"sv\"><body>\n<p>Hej!</p>\n");
+    for item in items {
+        let payload: Value = serde_json::from_str(&item.payload).unwrap_or(Value::Null);
+        let line = sentence(item, &payload);
+        let url = links.web(&link_path(&item.doc_id, item.thread_id.as_ref()));
+        text.push_str(&format!("{line}\nÖppna: {url}\n\n"));
+        html.push_str(&format!(
+            "<p>{}<br><a href=\"{}\">Öppna i Förankra</a></p>\n",
+            escape(&line),
+            escape(&url)
+        ));
+    }
+    let mut kinds: Vec<Kind> = items.iter().map(|i| i.kind).collect();
+    kinds.dedup();
+    text.push_str("-- \nDu får det här brevet från Förankra.\n");
+    html.push_str("<hr><p><small>Du får det här brevet från Förankra.");
+    for kind in kinds {
+        let url = links.unsubscribe(kind);
+        text.push_str(&format!("Sluta få e-post om {}: {url}\n", kind_label(kind)));
+        html.push_str(&format!(
+            " <a href=\"{}\">Sluta få e-post om {}</a>.",
+            escape(&url),
+            kind_label(kind)
+        ));
+    }
+    html.push_str("</small></p>\n</body></html>\n");
+    Composed {
+        subject,
+        text,
+        html,
+    }
+}
+
+/// What a kind is about, as the unsubscribe link names it.
+pub fn kind_label(kind: Kind) -> &'static str {
+    match kind {
+        Kind::RemissInvited => "inbjudningar till remisser",
+        Kind::ThreadReply => "svar i trådar du skrivit i",
+        Kind::ThreadResolved => "avgjorda trådar",
+        Kind::ProposalDecided => "beslut om ändringsförslag",
+        Kind::StatementReceived => "inkomna remissvar",
+        Kind::DeadlineReminder => "påminnelser om svarsdatum",
+    }
+}
+
+fn subject(item: &NotificationRow) -> String {
+    let title = &item.doc_title;
+    match item.kind {
+        Kind::RemissInvited => format!("Inbjudan till remiss: {title}"),
+        Kind::ThreadReply => format!("Nytt svar i en tråd i ”{title}”"),
+        Kind::ThreadResolved => format!("En tråd har avgjorts i ”{title}”"),
+        Kind::ProposalDecided => format!("Beslut om ändringsförslag i ”{title}”"),
+        Kind::StatementReceived => format!("Remissvar inkommet: {title}"),
+        Kind::DeadlineReminder => format!("Påminnelse om svarsdatum: {title}"),
+    }
+}
+
+/// One notification as a sentence.
+fn sentence(item: &NotificationRow, payload: &Value) -> String {
+    let field = |key: &str| payload.get(key).and_then(Value::as_str).unwrap_or("");
+    let by = match field("by") {
+        "" => "Någon".to_owned(),
+        name => name.to_owned(),
+    };
+    let title = &item.doc_title;
+    let on_quote = match field("quote") {
+        "" => String::new(),
+        quote => format!(" om ”{quote}”"),
+    };
+    match item.kind {
+        Kind::RemissInvited => {
+            let deadline = match field("deadline") {
+                "" => "Inget svarsdatum är satt ännu.".to_owned(),
+                date => format!("Svarsdatum: {date}."),
+            };
+            format!("{by} har bjudit in er till remissen av ”{title}”. {deadline}")
+        }
+        Kind::ThreadReply => format!(
+            "{by} svarade i tråden{on_quote} i ”{title}”: {}",
+            field("excerpt")
+        ),
+        Kind::ThreadResolved => format!(
+            "{by} avgjorde tråden{on_quote} i ”{title}”: {}. {}",
+            outcome(field("outcome")),
+            motivation(field("motivation"))
+        ),
+        Kind::ProposalDecided => {
+            let verdict = if payload.get("accepted").and_then(Value::as_bool) == Some(true) {
+                "godtog"
+            } else {
+                "avslog"
+            };
+            format!(
+                "{by} {verdict} ändringsförslaget{on_quote} i ”{title}”. {}",
+                motivation(field("motivation"))
+            )
+        }
+        Kind::StatementReceived => {
+            let org = match field("org") {
+                "" => "En organisation",
+                org => org,
+            };
+            if field("answer") == "declined" {
+                format!("{org} har avstått från att svara på remissen av ”{title}”.")
+            } else {
+                format!("{org} har lämnat sitt remissvar på ”{title}”.")
+            }
+        }
+        Kind::DeadlineReminder => {
+            let date = field("deadline");
+            let when = match payload.get("daysLeft").and_then(Value::as_i64) {
+                Some(n) if n > 1 => format!("är {date}, om {n} dagar"),
+                Some(1) => format!("är i morgon, {date}"),
+                Some(0) => format!("är i dag, {date}"),
+                Some(_) => format!("var {date}"),
+                None => format!("är {date}"),
+            };
+            format!(
+                "Svarsdatum för remissen av ”{title}” {when}, och er organisation har inte svarat."
+            )
+        }
+    }
+}
+
+fn outcome(word: &str) -> &str {
+    match word {
+        "beaktad" => "beaktad",
+        "delvis_beaktad" => "delvis beaktad",
+        "ej_beaktad" => "ej beaktad",
+        "noterad" => "noterad",
+        _ => "avgjord",
+    }
+}
+
+fn motivation(text: &str) -> String {
+    if text.is_empty() {
+        String::new()
+    } else {
+        format!("Motivering: {text}")
+    }
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{DocId, NotificationId, ThreadId, UserId};
+
+    struct Base;
+    impl Links for Base {
+        fn web(&self, path: &str) -> String {
+            format!("https://f.example{path}")
+        }
+        fn unsubscribe(&self, kind: Kind) -> String {
+            format!("https://f.example/u/{}", kind.as_str())
+        }
+    }
+
+    fn row(kind: Kind, payload: &str) -> NotificationRow {
+        NotificationRow {
+            id: NotificationId::generate(),
+            recipient_id: UserId::parse("u").unwrap(),
+            kind,
+            doc_id: DocId::parse("d1").unwrap(),
+            doc_title: "Program <b>".into(),
+            thread_id: Some(ThreadId::parse("t1").unwrap()),
+            payload: payload.into(),
+            created_at: 0,
+            read_at: None,
+        }
+    }
+
+    #[test]
+    fn a_batch_lists_every_activity_and_escapes_what_users_wrote() {
+        let items = [
+            row(
+                Kind::ThreadReply,
+                r#"{"by":"Eva","excerpt":"<script>x</script>","quote":"skolan"}"#,
+            ),
+            row(Kind::ThreadReply, r#"{"by":"Olle","excerpt":"Håller med"}"#),
+        ];
+        let mail = compose(&items, &Base);
+        assert_eq!(mail.subject, "2 nya händelser i ”Program <b>”");
+        assert!(mail.text.contains("Eva svarade i tråden om ”skolan”"));
+        assert!(mail.text.contains("Olle svarade"));
+        assert!(mail.text.contains("https://f.example/d/d1?thread=t1"));
+        assert!(mail.html.contains("&lt;script&gt;x&lt;/script&gt;"));
+        assert!(!mail.html.contains("<script>"));
+        assert_eq!(
+            mail.text
+                .matches("https://f.example/u/thread_reply")
+                .count(),
+            1
+        );
+    }
+
+    #[test]
+    fn an_invitation_names_the_deadline() {
+        let mail = compose(
+            &[row(
+                Kind::RemissInvited,
+                r#"{"by":"Stina","deadline":"2027-03-01"}"#,
+            )],
+            &Base,
+        );
+        assert_eq!(mail.subject, "Inbjudan till remiss: Program <b>");
+        assert!(mail.text.contains("Svarsdatum: 2027-03-01."));
+    }
+}
