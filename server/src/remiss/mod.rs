@@ -14,10 +14,12 @@ pub mod changes;
 pub mod compilation;
 pub mod exports;
 pub mod gather;
+pub mod matrix;
 pub mod render;
 pub mod report;
 pub mod round;
 pub mod routes;
+pub mod sections;
 pub mod statements;
 
 pub use activity::SeenOpens;
