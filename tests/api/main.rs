@@ -33,3 +33,4 @@ mod tickets;
 mod trail;
 mod versions;
 mod webhooks;
+mod word;

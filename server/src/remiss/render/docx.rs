@@ -11,9 +11,10 @@
 //!   language sv-SE.
 //!
 //! docx-rs 0.4.22 has no setter for the title and creator of the core properties (it
-//! writes "unknown" and 1970) nor for a table header row, so [`Docx::finish`] replaces
-//! the core part with one written here and marks header rows itself (see
-//! [`mark_header_rows`]).
+//! writes "unknown" and 1970) nor for a table header row, and it leaves the Normal style
+//! without `w:default`; so [`Docx::finish`] replaces the core part with one written here
+//! and fixes the other two in the XML it built ([`mark_header_rows`],
+//! [`default_normal_style`]).
 
 use std::io::Cursor;
 
@@ -30,6 +31,10 @@ const HEADING_HALF_POINTS: [usize; 4] = [36, 30, 26, 24];
 const QUOTE_INDENT_TWIPS: i32 = 720;
 /// A table as wide as the text: 100 % in fiftieths of a percent.
 const FULL_WIDTH_PCT50: usize = 5000;
+/// The width of the text on an A4 page with docx-rs's default margins (11,906 − 2 ×
+/// 1,701 twips), shared evenly by a table's columns: the table grid (`w:tblGrid`) that
+/// Word and other readers lay the cells out by.
+const TEXT_WIDTH_TWIPS: usize = 8504;
 /// The shade behind a header row (text is bold as well, so colour is not the only cue).
 const HEADER_FILL: &str = "E8EDF3";
 /// docx-rs writes this in a row's properties for `cant_split`; header rows are the only
@@ -107,6 +112,7 @@ impl Docx {
         let mut xml = package.build();
         xml.doc_props.core = core_properties(&self.meta).into_bytes();
         xml.document = mark_header_rows(&xml.document)?;
+        xml.styles = default_normal_style(&xml.styles)?;
         let mut bytes = Cursor::new(Vec::new());
         xml.pack(&mut bytes)?;
         Ok(bytes.into_inner())
@@ -143,6 +149,25 @@ fn mark_header_rows(document: &[u8]) -> anyhow::Result<Vec<u8>> {
     let text = std::str::from_utf8(document)?;
     Ok(text
         .replace(CANT_SPLIT, "<w:cantSplit /><w:tblHeader />")
+        .into_bytes())
+}
+
+/// docx-rs declares the "Normal" paragraph style without `w:default="1"`, so a paragraph
+/// without a style of its own has none at all (python-docx reports `None`, and readers
+/// disagree about its look). This marks Normal as the default.
+fn default_normal_style(styles: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let text = std::str::from_utf8(styles)?;
+    let plain = r#"<w:style w:type="paragraph" w:styleId="Normal">"#;
+    anyhow::ensure!(
+        text.contains(plain),
+        "docx-rs no longer writes the Normal style as expected"
+    );
+    Ok(text
+        .replacen(
+            plain,
+            r#"<w:style w:type="paragraph" w:styleId="Normal" w:default="1">"#,
+            1,
+        )
         .into_bytes())
 }
 
@@ -224,7 +249,10 @@ impl Writer for Docx {
                 .even_rows()
                 .map(|row| TableRow::new(row.iter().map(|c| cell(c, false)).collect())),
         );
-        let table = DocxTable::new(rows).width(FULL_WIDTH_PCT50, WidthType::Pct);
+        let columns = table.header.len().max(1);
+        let table = DocxTable::new(rows)
+            .set_grid(vec![TEXT_WIDTH_TWIPS / columns; columns])
+            .width(FULL_WIDTH_PCT50, WidthType::Pct);
         self.blocks.push(Block::Table(Box::new(table)));
         // Two tables in a row would merge into one in Word; a paragraph keeps them apart.
         self.push(Paragraph::new());
