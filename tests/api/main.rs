@@ -9,6 +9,7 @@ mod administration;
 mod audit;
 mod auth;
 mod cluster;
+mod compilation;
 mod connections;
 mod demo;
 mod documents;

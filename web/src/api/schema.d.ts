@@ -1865,8 +1865,8 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Report: `json` (default), `markdown`, `html`. Compilation: `markdown` (default),
-                 *     `html`, `docx`, `csv`.
+                 * @description Report: `json` (default), `markdown`, `html`, `docx`. Compilation: `markdown`
+                 *     (default), `html`, `docx`, `csv`.
                  */
                 format?: components["schemas"]["Format"];
             };
@@ -2560,8 +2560,8 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Report: `json` (default), `markdown`, `html`. Compilation: `markdown` (default),
-                 *     `html`, `docx`, `csv`.
+                 * @description Report: `json` (default), `markdown`, `html`, `docx`. Compilation: `markdown`
+                 *     (default), `html`, `docx`, `csv`.
                  */
                 format?: components["schemas"]["Format"];
             };
@@ -2573,7 +2573,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description JSON, or Markdown (text/markdown) or HTML (text/html) */
+            /** @description JSON, or Markdown (text/markdown), HTML (text/html) or DOCX */
             200: {
                 headers: {
                     [name: string]: unknown;
