@@ -405,7 +405,7 @@ export const en: Messages = {
     'Who was invited, when each organisation took part and how every remark was handled.',
   'remiss.reports.compilation': 'Compilation (remissammanställning)',
   'remiss.reports.compilationHint':
-    'All remarks, by paragraph and by organisation, with the owners’ outcome.',
+    'The answers, a summary per organisation, the consensus matrix and every remark per section with its outcome, then the statements.',
   'remiss.reports.as': '{what} as {format}',
   'remiss.audit.title': 'Audit trail',
   'remiss.audit.intro':
