@@ -216,3 +216,88 @@ both_dbs!(
         Ok::<_, anyhow::Error>(())
     }
 );
+
+both_dbs!(
+    a_named_version_downloads_as_word_html_and_markdown,
+    |backend| async move {
+        let Draft { app, owner, doc } = Draft::new(
+            backend,
+            "Program för hållbar stadsutveckling",
+            PLAN,
+            &[(SOCIAL, "viewer")],
+        )
+        .await?;
+        let (status, body) = put_round(
+            &app,
+            &owner,
+            &doc,
+            json!({ "diarienummer": "KS 2026/0412" }),
+        )
+        .await?;
+        assert_eq!(status, 200, "{body}");
+        let (status, version) = call(
+            &app,
+            Method::POST,
+            &format!("/api/documents/{doc}/versions"),
+            &owner,
+            Some(json!({ "name": "Remissversion <1>" })),
+        )
+        .await?;
+        assert_eq!(status, 201, "{version}");
+        let vid = version["id"].as_str().context("version id")?;
+        let reader = app.token("olle", SOCIAL);
+        let path =
+            |format: &str| format!("/api/documents/{doc}/versions/{vid}/export?format={format}");
+
+        let (kind, docx) = get_export(&app, &reader, &path("docx")).await?;
+        assert!(kind.starts_with("application/vnd.openxmlformats"), "{kind}");
+        let word = crate::word::read(&docx)?;
+        assert_eq!(
+            word.title,
+            "Program för hållbar stadsutveckling – Remissversion <1>"
+        );
+        assert_eq!(word.author, "stadsledningskontoret");
+        assert!(word.header.starts_with("KS 2026/0412 · ") && word.page_numbers);
+        let headings: Vec<(&str, &str)> = word
+            .headings
+            .iter()
+            .map(|(s, t)| (s.as_str(), t.as_str()))
+            .collect();
+        assert_eq!(
+            headings,
+            [
+                ("Heading 1", "Program för hållbar stadsutveckling 2026–2030"),
+                ("Heading 2", "1 Inledning"),
+                ("Heading 2", "3 Samhällsbyggnad"),
+                ("Heading 3", "3.1 Bostäder"),
+                ("Heading 3", "3.2 Stadsutveckling"),
+            ]
+        );
+
+        let (_, html) = get_export(&app, &reader, &path("html")).await?;
+        let html = String::from_utf8(html)?;
+        assert_in_order(
+            &html,
+            &[
+                "<html lang=\"sv\">",
+                "Remissversion &lt;1&gt;",
+                "<h3>3.2 Stadsutveckling</h3>",
+                "<p>Grönytor ska bevaras i varje stadsdel.</p>",
+            ],
+        );
+        let (_, markdown) = get_export(&app, &reader, &path("markdown")).await?;
+        assert!(String::from_utf8(markdown)?.contains("### 3.1 Bostäder"));
+
+        for (format, want) in [("csv", 422), ("pdf", 400)] {
+            let (status, _) = call(&app, Method::GET, &path(format), &reader, None).await?;
+            assert_eq!(status, want, "{format}");
+        }
+        let missing = format!("/api/documents/{doc}/versions/nope/export");
+        let (status, _) = call(&app, Method::GET, &missing, &reader, None).await?;
+        assert_eq!(status, 404);
+        let stranger = app.token("eva", "kulturforvaltningen");
+        let (status, _) = call(&app, Method::GET, &path("docx"), &stranger, None).await?;
+        assert_eq!(status, 403);
+        Ok::<_, anyhow::Error>(())
+    }
+);

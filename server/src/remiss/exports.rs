@@ -57,7 +57,11 @@ fn unsupported(format: Format, what: &str) -> AppError {
 }
 
 /// A download: the body with its type, and a file name for the browser.
-fn download(body: impl Into<axum::body::Body>, content_type: &str, file: String) -> Response {
+pub(crate) fn download(
+    body: impl Into<axum::body::Body>,
+    content_type: &str,
+    file: String,
+) -> Response {
     (
         [
             (header::CONTENT_TYPE, content_type.to_owned()),
@@ -71,20 +75,29 @@ fn download(body: impl Into<axum::body::Body>, content_type: &str, file: String)
         .into_response()
 }
 
-/// The DOCX metadata of a read-out of `gathered` titled `title`: the owning
-/// organisation as author, now as the date, and a running header with the diarienummer.
+/// The DOCX metadata of a read-out of `gathered` titled `title`.
 fn docx_meta(gathered: &Gathered, title: &str) -> Meta {
+    docx_meta_for(
+        title,
+        &gathered.owner.name,
+        gathered.round.diarienummer.as_deref(),
+    )
+}
+
+/// DOCX metadata: the owning organisation as author, now as the date, and a running
+/// header with the diarienummer, if there is one, and the title.
+pub(crate) fn docx_meta_for(title: &str, owner: &str, diarienummer: Option<&str>) -> Meta {
     let created = jiff::Timestamp::from_millisecond(now_ms())
         .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
         .strftime("%Y-%m-%dT%H:%M:%SZ")
         .to_string();
-    let running_header = match &gathered.round.diarienummer {
+    let running_header = match diarienummer {
         Some(number) => format!("{number} · {title}"),
         None => title.to_owned(),
     };
     Meta {
         title: title.to_owned(),
-        author: gathered.owner.name.clone(),
+        author: owner.to_owned(),
         created,
         running_header,
     }
@@ -105,8 +118,8 @@ async fn docx(
     Ok(bytes)
 }
 
-/// Writes through one of the text writers.
-fn text(
+/// Writes through one of the text writers (Markdown, HTML); `None` for other formats.
+pub(crate) fn write_text(
     format: Format,
     title: &str,
     write: impl FnOnce(&mut dyn Writer),
@@ -153,7 +166,7 @@ pub async fn participation_report(
         let file = file_name("forankringsrapport", &doc, format);
         return Ok(download(bytes, DOCX, file));
     }
-    let response = match text(format, &title, |out| report::write(out, &report)) {
+    let response = match write_text(format, &title, |out| report::write(out, &report)) {
         Some((body, content_type)) => download(
             body,
             content_type,
@@ -187,7 +200,7 @@ pub async fn compilation(
     let file = file_name("remissammanstallning", &doc, format);
     let title = compilation::title(&gathered);
     if let Some((body, content_type)) =
-        text(format, &title, |out| compilation::write(out, &gathered))
+        write_text(format, &title, |out| compilation::write(out, &gathered))
     {
         return Ok(download(body, content_type, file));
     }
