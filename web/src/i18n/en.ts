@@ -378,6 +378,7 @@ export const en: Messages = {
   'remiss.versions.compareCurrentLabel': 'Compare {name} with the current text',
   'remiss.versions.textTitle': 'The text of {name}',
   'remiss.versions.download': 'Download as Markdown',
+  'remiss.versions.downloadWord': 'Download as Word',
   'remiss.versions.close': 'Close',
   'remiss.diff.title': 'Compare versions',
   'remiss.diff.from': 'From',

@@ -380,6 +380,7 @@ export const sv = {
   'remiss.versions.compareCurrentLabel': 'Jämför {name} med den nuvarande texten',
   'remiss.versions.textTitle': 'Texten i {name}',
   'remiss.versions.download': 'Ladda ner som Markdown',
+  'remiss.versions.downloadWord': 'Ladda ner som Word',
   'remiss.versions.close': 'Stäng',
   'remiss.diff.title': 'Jämför versioner',
   'remiss.diff.from': 'Från',
