@@ -195,9 +195,18 @@ fn text_runs(mut paragraph: Paragraph, text: &str, style: impl Fn(Run) -> Run) -
         if i > 0 {
             run = run.add_break(BreakType::TextWrapping);
         }
-        paragraph = paragraph.add_run(style(run.add_text(line)));
+        paragraph = paragraph.add_run(style(run.add_text(xml_chars(line))));
     }
     paragraph
+}
+
+/// `text` without the characters XML 1.0 forbids (control characters other than tab,
+/// U+FFFE and U+FFFF): a comment may hold them, and one of them in document.xml makes
+/// Word refuse the whole file.
+fn xml_chars(text: &str) -> String {
+    text.chars()
+        .filter(|c| (!c.is_control() || *c == '\t') && !matches!(c, '\u{fffe}' | '\u{ffff}'))
+        .collect()
 }
 
 /// One table cell holding `text`.
@@ -262,6 +271,11 @@ impl Writer for Docx {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn characters_xml_forbids_are_left_out() {
+        assert_eq!(xml_chars("a\u{1}b\tc\u{ffff}d\u{7f}"), "ab\tcd");
+    }
 
     #[test]
     fn metadata_is_escaped() {
