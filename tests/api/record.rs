@@ -378,9 +378,8 @@ both_dbs!(
         assert_in_order(
             &markdown,
             &[
-                "- **Markerad text:** viktigt",
-                "- **Ursprunglig text:** skolan",
-                "## Synpunkter per organisation",
+                "| Nuvarande text: viktigt<br>Ursprunglig text: skolan |",
+                "## Yttranden",
                 "- **Svar inkommet:**",
                 "det sista svaret inkommet senast svarsdatum",
                 "- **Ersatta svar:** 1",
@@ -391,7 +390,7 @@ both_dbs!(
         let (_, html) = get_export(&app, &sara, &export("html")).await?;
         let html = String::from_utf8(html)?;
         assert!(
-            html.contains("<strong>Ursprunglig text:</strong> skolan"),
+            html.contains("<td>Nuvarande text: viktigt<br>Ursprunglig text: skolan</td>"),
             "{html}"
         );
         let (_, docx) = get_export(&app, &sara, &export("docx")).await?;

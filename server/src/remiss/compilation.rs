@@ -1,26 +1,51 @@
-//! The compilation (remissammanställning): every thread twice, once under its paragraph
-//! (the paragraph's text, then each organisation's comments with its stance and the
-//! owners' outcome and motivation) and once under its organisation (its statement, then
-//! its threads in document order). Threads whose text was deleted get their own section
-//! with the text they were opened on; where the text changed, the original wording is shown
-//! beside the current one. An organisation's statement is the last one received by the
-//! svarsdatum ([`statements::counted`]); one received later is shown as late.
+//! The compilation (remissammanställning) as a city files it with the nämnd and in the
+//! archive, in this order:
+//! 1. a cover: title, diarienummer, owner, date, svarsdatum, and the invited
+//!    organisations with their answer (svarat / avstått / har inte svarat);
+//! 2. a summary per organisation: its points counted by stance and by outcome;
+//! 3. the consensus matrix ([`matrix`]): paragraph × organisation, contested first;
+//! 4. per section of the draft (its own numbering, [`crate::remiss::sections`]) a table
+//!    of points: organisation, stance, the quoted text (original beside the current
+//!    where they differ), the comments, any proposal, outcome and motivation; threads
+//!    whose text was deleted in a last table with the text they were opened on;
+//! 5. each organisation's statement in full: the last one received by the svarsdatum
+//!    ([`statements::counted`]); one received later is shown as late.
+//!
+//! Every part is written through [`Writer`] tables, so the DOCX, HTML and Markdown say
+//! the same thing and each table has a real header row.
 
-use crate::comments::model::{AnchorState, ThreadResponse};
-use crate::consultation::model::OrgRef;
+use crate::comments::model::{AnchorState, Outcome, Stance, ThreadResponse};
+use crate::consultation::model::{Answer, OrgRef};
 use crate::remiss::gather::{Gathered, is_orphaned};
-use crate::remiss::render::{Writer, labels};
+use crate::remiss::matrix;
+use crate::remiss::render::{Table, Writer, labels};
 use crate::remiss::round::invitee_response;
 use crate::remiss::statements;
 use crate::storage::now_ms;
 
+/// The title every format uses, e.g. "Remissammanställning: Trygghetsprogram".
+pub fn title(gathered: &Gathered) -> String {
+    format!("Remissammanställning: {}", gathered.title)
+}
+
 /// Writes the compilation in Markdown, HTML or DOCX.
 pub fn write(out: &mut dyn Writer, gathered: &Gathered) {
-    out.heading(1, &format!("Remissammanställning: {}", gathered.title));
-    if let Some(number) = &gathered.round.diarienummer {
-        out.field("Diarienummer", number);
-    }
-    out.field("Fas", labels::phase(gathered.round.phase));
+    let orgs = organisations(gathered);
+    write_cover(out, gathered);
+    write_summary(out, gathered, &orgs);
+    write_matrix(out, gathered, &orgs);
+    write_points(out, gathered);
+    write_statements(out, gathered, &orgs);
+}
+
+fn write_cover(out: &mut dyn Writer, gathered: &Gathered) {
+    out.heading(1, &title(gathered));
+    out.field(
+        "Diarienummer",
+        gathered.round.diarienummer.as_deref().unwrap_or("–"),
+    );
+    out.field("Ägare", &gathered.owner.name);
+    out.field("Datum", &labels::when(now_ms()));
     out.field(
         "Svarsdatum",
         gathered
@@ -29,68 +54,251 @@ pub fn write(out: &mut dyn Writer, gathered: &Gathered) {
             .as_deref()
             .unwrap_or("inget fastställt"),
     );
-    out.field("Sammanställd", &labels::when(now_ms()));
-    write_by_paragraph(out, gathered);
-    write_by_organisation(out, gathered);
+    out.field("Fas", labels::phase(gathered.round.phase));
+    let mut table = Table::new(
+        "Remissinstanser och deras svar",
+        &["Organisation", "Svar", "Inkommet"],
+    );
+    for invitee in gathered.invitees.iter().cloned().map(invitee_response) {
+        let used = statements::counted(gathered.submissions_of(&invitee.org.id));
+        let (answer, at) = match used {
+            Some(s) if s.status == Answer::Done => ("Svarat", labels::when(s.submitted_at)),
+            Some(s) => ("Avstått", labels::when(s.submitted_at)),
+            None => ("Har inte svarat", "–".to_owned()),
+        };
+        table.row(vec![invitee.org.name, answer.to_owned(), at]);
+    }
+    if table.rows.is_empty() {
+        out.paragraph("Inga organisationer är inbjudna.");
+    } else {
+        out.table(&table);
+    }
 }
 
-fn write_by_paragraph(out: &mut dyn Writer, gathered: &Gathered) {
-    out.heading(2, "Synpunkter per stycke");
-    let mut current = None;
+/// The stances in the order the summary counts them (`None`: no stance taken).
+const STANCES: [Option<Stance>; 5] = [
+    Some(Stance::Tillstyrker),
+    Some(Stance::Avstyrker),
+    Some(Stance::Andringsforslag),
+    Some(Stance::IngenErinran),
+    None,
+];
+/// The outcomes in the order the summary counts them (`None`: not yet decided).
+const OUTCOMES: [Option<Outcome>; 5] = [
+    Some(Outcome::Beaktad),
+    Some(Outcome::DelvisBeaktad),
+    Some(Outcome::EjBeaktad),
+    Some(Outcome::Noterad),
+    None,
+];
+
+fn write_summary(out: &mut dyn Writer, gathered: &Gathered, orgs: &[OrgRef]) {
+    out.heading(2, "Sammanfattning per organisation");
+    let mut header = vec!["Organisation"];
+    header.extend(STANCES.iter().map(|s| labels::stance(*s)));
+    header.push("Totalt");
+    let mut stances = Table::new("Synpunkter per ställningstagande", &header);
+    let mut header = vec!["Organisation"];
+    header.extend(
+        OUTCOMES
+            .iter()
+            .map(|o| o.map_or("Ej avgjord", labels::outcome)),
+    );
+    let mut outcomes = Table::new("Synpunkter per utfall", &header);
+    for org in orgs {
+        let threads: Vec<&ThreadResponse> = gathered
+            .threads
+            .iter()
+            .filter(|t| t.org == org.id)
+            .collect();
+        let mut row = vec![org.name.clone()];
+        row.extend(STANCES.iter().map(|s| {
+            threads
+                .iter()
+                .filter(|t| t.stance == *s)
+                .count()
+                .to_string()
+        }));
+        row.push(threads.len().to_string());
+        stances.row(row);
+        let mut row = vec![org.name.clone()];
+        row.extend(OUTCOMES.iter().map(|o| {
+            threads
+                .iter()
+                .filter(|t| t.resolution.as_ref().map(|r| r.outcome) == *o)
+                .count()
+                .to_string()
+        }));
+        outcomes.row(row);
+    }
+    out.table(&stances);
+    out.table(&outcomes);
+}
+
+fn write_matrix(out: &mut dyn Writer, gathered: &Gathered, orgs: &[OrgRef]) {
+    out.heading(2, "Samsynsmatris");
+    let rows = matrix::rows(gathered, orgs);
+    if rows.is_empty() {
+        out.paragraph("Inga synpunkter har lämnats.");
+        return;
+    }
+    out.paragraph(
+        "Varje cell visar organisationens ställningstagande och utfallet. Omstridda stycken \
+         (avstyrkta, eller med olika ändringsförslag) står först.",
+    );
+    let mut header = vec!["Stycke"];
+    header.extend(orgs.iter().map(|o| o.name.as_str()));
+    let mut table = Table::new(
+        "Ställningstagande och utfall per stycke och organisation",
+        &header,
+    );
+    for row in rows {
+        let label = if row.contested {
+            format!("{} (omstritt)", row.label)
+        } else {
+            row.label
+        };
+        let mut cells = vec![label];
+        cells.extend(row.cells.iter().map(|points| match points.as_slice() {
+            [] => "–".to_owned(),
+            points => points.join("\n"),
+        }));
+        table.row(cells);
+    }
+    out.table(&table);
+}
+
+/// The columns of a section's table of points.
+const POINT_COLUMNS: [&str; 8] = [
+    "Stycke",
+    "Organisation",
+    "Ställningstagande",
+    "Markerad text",
+    "Synpunkt",
+    "Förslag",
+    "Utfall",
+    "Motivering",
+];
+
+fn write_points(out: &mut dyn Writer, gathered: &Gathered) {
+    out.heading(2, "Synpunkter per avsnitt");
+    let mut current: Option<(usize, Table)> = None;
     for thread in gathered.threads.iter().filter(|t| !is_orphaned(t)) {
         let paragraph = thread.anchor.paragraph.unwrap_or_default();
-        if current != Some(paragraph) {
-            current = Some(paragraph);
-            out.heading(3, &format!("Stycke {}", paragraph + 1));
-            out.quote(gathered.paragraph(paragraph).unwrap_or_default());
+        let place = gathered.place(paragraph);
+        let section = place.map_or(0, |p| p.section_index);
+        if current.as_ref().is_none_or(|(s, _)| *s != section) {
+            if let Some((_, table)) = current.take() {
+                out.table(&table);
+            }
+            let name = place.map_or_else(
+                || format!("Stycke {}", paragraph + 1),
+                |p| p.section.clone(),
+            );
+            out.heading(3, &name);
+            current = Some((
+                section,
+                Table::new(format!("Synpunkter på {name}"), &POINT_COLUMNS),
+            ));
         }
-        out.heading(
-            4,
-            &format!("{} – {}", thread.org_name, labels::stance(thread.stance)),
-        );
-        write_thread(out, thread);
+        if let Some((_, table)) = current.as_mut() {
+            let label = place.map_or_else(|| format!("Stycke {}", paragraph + 1), |p| p.label());
+            table.row(point_row(label, thread));
+        }
     }
-    if current.is_none() {
-        out.paragraph("Inga synpunkter på den nuvarande texten.");
+    match current {
+        Some((_, table)) => out.table(&table),
+        None => out.paragraph("Inga synpunkter på den nuvarande texten."),
     }
     let orphaned: Vec<&ThreadResponse> = gathered.orphaned().collect();
     if !orphaned.is_empty() {
-        out.heading(2, "Synpunkter på borttagen text");
+        out.heading(3, "Synpunkter på borttagen text");
+        let mut table = Table::new("Synpunkter på text som har tagits bort", &POINT_COLUMNS);
         for thread in orphaned {
-            out.heading(
-                4,
-                &format!("{} – {}", thread.org_name, labels::stance(thread.stance)),
-            );
-            write_thread(out, thread);
+            table.row(point_row(matrix::DELETED_TEXT.to_owned(), thread));
         }
+        out.table(&table);
     }
+}
+
+/// One thread as a row of [`POINT_COLUMNS`].
+fn point_row(place: String, thread: &ThreadResponse) -> Vec<String> {
+    let quote = match thread.anchor.state {
+        AnchorState::Orphaned => format!("Ursprunglig text: {}", thread.anchor.original_quote),
+        AnchorState::Changed => format!(
+            "Nuvarande text: {}\nUrsprunglig text: {}",
+            thread.anchor.quote, thread.anchor.original_quote
+        ),
+        AnchorState::Attached => thread.anchor.quote.clone(),
+    };
+    let (outcome, motivation) = match &thread.resolution {
+        Some(r) => (labels::outcome(r.outcome), r.motivation.clone()),
+        None => ("Ej avgjord", String::new()),
+    };
+    vec![
+        place,
+        thread.org_name.clone(),
+        labels::stance(thread.stance).to_owned(),
+        quote,
+        comments(thread),
+        thread.proposal.clone().unwrap_or_default(),
+        outcome.to_owned(),
+        motivation,
+    ]
+}
+
+/// A thread's comments, one a line, each with who wrote it; an edited comment says so,
+/// a withdrawn one says when, without its text.
+fn comments(thread: &ThreadResponse) -> String {
+    let lines: Vec<String> = thread
+        .comments
+        .iter()
+        .map(|comment| match (comment.deleted_at, comment.edited_at) {
+            (Some(at), _) => format!(
+                "{} ({}): kommentaren återtogs {}",
+                comment.author_name,
+                comment.org_name,
+                labels::when(at)
+            ),
+            (None, Some(at)) => format!(
+                "{} ({}): {} (redigerad {}; tidigare lydelser finns i kommentarens historik)",
+                comment.author_name,
+                comment.org_name,
+                comment.body,
+                labels::when(at)
+            ),
+            (None, None) => format!(
+                "{} ({}): {}",
+                comment.author_name, comment.org_name, comment.body
+            ),
+        })
+        .collect();
+    lines.join("\n")
 }
 
 /// The organisations in the compilation: the invitees in the order they were invited,
 /// then any other organisation that commented (the owners among them), in document order.
-fn organisations(gathered: &Gathered) -> Vec<(OrgRef, Option<&'static str>)> {
-    let mut orgs: Vec<(OrgRef, Option<&'static str>)> = gathered
+fn organisations(gathered: &Gathered) -> Vec<OrgRef> {
+    let mut orgs: Vec<OrgRef> = gathered
         .invitees
         .iter()
         .cloned()
-        .map(invitee_response)
-        .map(|i| (i.org, Some(labels::invitee_status(i.status))))
+        .map(|i| invitee_response(i).org)
         .collect();
     for thread in &gathered.threads {
-        if !orgs.iter().any(|(o, _)| o.id == thread.org) {
-            let org = OrgRef {
+        if !orgs.iter().any(|o| o.id == thread.org) {
+            orgs.push(OrgRef {
                 id: thread.org.clone(),
                 name: thread.org_name.clone(),
-            };
-            orgs.push((org, None));
+            });
         }
     }
     orgs
 }
 
-fn write_by_organisation(out: &mut dyn Writer, gathered: &Gathered) {
-    out.heading(2, "Synpunkter per organisation");
-    for (org, status) in organisations(gathered) {
+fn write_statements(out: &mut dyn Writer, gathered: &Gathered, orgs: &[OrgRef]) {
+    out.heading(2, "Yttranden");
+    for org in orgs {
         let owner = org.id == gathered.owner.id;
         out.heading(
             3,
@@ -100,73 +308,23 @@ fn write_by_organisation(out: &mut dyn Writer, gathered: &Gathered) {
                 org.name.clone()
             },
         );
+        let status = gathered
+            .invitees
+            .iter()
+            .find(|i| i.org_id == org.id)
+            .cloned()
+            .map(|i| labels::invitee_status(invitee_response(i).status));
         if let Some(status) = status {
             out.field("Status", status);
         }
+        let points = gathered.threads.iter().filter(|t| t.org == org.id).count();
+        out.field("Synpunkter i texten", &points.to_string());
         statements::write(
             out,
             gathered.submissions_of(&org.id),
             gathered.round.deadline.as_deref(),
             (!owner).then_some("Inget yttrande har lämnats."),
         );
-        let mut any = false;
-        for thread in gathered.threads.iter().filter(|t| t.org == org.id) {
-            any = true;
-            let place = match thread.anchor.paragraph.filter(|_| !is_orphaned(thread)) {
-                Some(index) => format!("Stycke {}", index + 1),
-                None => "Borttagen text".to_owned(),
-            };
-            out.heading(4, &format!("{place} – {}", labels::stance(thread.stance)));
-            write_thread(out, thread);
-        }
-        if !any {
-            out.paragraph("Inga synpunkter i texten.");
-        }
-    }
-}
-
-/// A thread's quote, its comments, and how it was handled.
-fn write_thread(out: &mut dyn Writer, thread: &ThreadResponse) {
-    match thread.anchor.state {
-        AnchorState::Orphaned => out.field("Ursprunglig text", &thread.anchor.original_quote),
-        AnchorState::Changed => {
-            out.field("Markerad text", &thread.anchor.quote);
-            out.field("Ursprunglig text", &thread.anchor.original_quote);
-        }
-        AnchorState::Attached => out.field("Markerad text", &thread.anchor.quote),
-    }
-    for comment in &thread.comments {
-        match (comment.deleted_at, comment.edited_at) {
-            (Some(at), _) => out.paragraph(&format!(
-                "{} ({}): kommentaren återtogs {}",
-                comment.author_name,
-                comment.org_name,
-                labels::when(at)
-            )),
-            (None, Some(at)) => out.paragraph(&format!(
-                "{} ({}): {} (redigerad {}; tidigare lydelser finns i kommentarens historik)",
-                comment.author_name,
-                comment.org_name,
-                comment.body,
-                labels::when(at)
-            )),
-            (None, None) => out.paragraph(&format!(
-                "{} ({}): {}",
-                comment.author_name, comment.org_name, comment.body
-            )),
-        }
-    }
-    if let Some(proposal) = &thread.proposal {
-        out.field("Föreslagen text", proposal);
-    }
-    match &thread.resolution {
-        Some(resolution) => {
-            out.field("Utfall", labels::outcome(resolution.outcome));
-            if !resolution.motivation.is_empty() {
-                out.field("Motivering", &resolution.motivation);
-            }
-        }
-        None => out.field("Utfall", "Ej avgjord"),
     }
 }
 

@@ -13,18 +13,19 @@ use crate::ids::DocId;
 use crate::remiss::RemissContext;
 use crate::remiss::compilation;
 use crate::remiss::gather::{Gathered, gather};
-use crate::remiss::render::docx::Docx;
+use crate::remiss::render::docx::{Docx, Meta};
 use crate::remiss::render::html::Html;
 use crate::remiss::render::markdown::Markdown;
 use crate::remiss::render::{Format, Writer};
 use crate::remiss::report::{self, ReportResponse};
+use crate::storage::now_ms;
 
 /// `?format=`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FormatQuery {
-    /// Report: `json` (default), `markdown`, `html`. Compilation: `markdown` (default),
-    /// `html`, `docx`, `csv`.
+    /// Report: `json` (default), `markdown`, `html`, `docx`. Compilation: `markdown`
+    /// (default), `html`, `docx`, `csv`.
     pub format: Option<Format>,
 }
 
@@ -56,7 +57,11 @@ fn unsupported(format: Format, what: &str) -> AppError {
 }
 
 /// A download: the body with its type, and a file name for the browser.
-fn download(body: impl Into<axum::body::Body>, content_type: &str, file: String) -> Response {
+pub(crate) fn download(
+    body: impl Into<axum::body::Body>,
+    content_type: &str,
+    file: String,
+) -> Response {
     (
         [
             (header::CONTENT_TYPE, content_type.to_owned()),
@@ -70,8 +75,51 @@ fn download(body: impl Into<axum::body::Body>, content_type: &str, file: String)
         .into_response()
 }
 
-/// Writes through one of the text writers.
-fn text(
+/// The DOCX metadata of a read-out of `gathered` titled `title`.
+fn docx_meta(gathered: &Gathered, title: &str) -> Meta {
+    docx_meta_for(
+        title,
+        &gathered.owner.name,
+        gathered.round.diarienummer.as_deref(),
+    )
+}
+
+/// DOCX metadata: the owning organisation as author, now as the date, and a running
+/// header with the diarienummer, if there is one, and the title.
+pub(crate) fn docx_meta_for(title: &str, owner: &str, diarienummer: Option<&str>) -> Meta {
+    let created = jiff::Timestamp::from_millisecond(now_ms())
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let running_header = match diarienummer {
+        Some(number) => format!("{number} · {title}"),
+        None => title.to_owned(),
+    };
+    Meta {
+        title: title.to_owned(),
+        author: owner.to_owned(),
+        created,
+        running_header,
+    }
+}
+
+/// Writes a DOCX off the async runtime (packing is CPU work).
+async fn docx(
+    meta: Meta,
+    write: impl FnOnce(&mut dyn Writer) + Send + 'static,
+) -> ApiResult<Vec<u8>> {
+    let bytes = tokio::task::spawn_blocking(move || {
+        let mut out = Docx::new(meta);
+        write(&mut out);
+        out.finish()
+    })
+    .await
+    .map_err(anyhow::Error::from)??;
+    Ok(bytes)
+}
+
+/// Writes through one of the text writers (Markdown, HTML); `None` for other formats.
+pub(crate) fn write_text(
     format: Format,
     title: &str,
     write: impl FnOnce(&mut dyn Writer),
@@ -96,7 +144,7 @@ fn text(
 /// was handled (every member).
 #[utoipa::path(get, path = "/api/documents/{id}/report", tag = "remiss", security(("bearer" = [])),
     params(("id" = String, Path), FormatQuery),
-    responses((status = 200, body = ReportResponse, description = "JSON, or Markdown (text/markdown) or HTML (text/html)"),
+    responses((status = 200, body = ReportResponse, description = "JSON, or Markdown (text/markdown), HTML (text/html) or DOCX"),
         (status = 403, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[tracing::instrument(skip_all, fields(user = %who.user))]
 pub async fn participation_report(
@@ -106,13 +154,19 @@ pub async fn participation_report(
     ApiQuery(query): ApiQuery<FormatQuery>,
 ) -> ApiResult<Response> {
     let format = query.format.unwrap_or(Format::Json);
-    if matches!(format, Format::Docx | Format::Csv) {
+    if format == Format::Csv {
         return Err(unsupported(format, "report"));
     }
     let (doc, gathered) = load(&state, &id, &who, "report", format).await?;
     let report = report::build(&gathered)?;
     let title = format!("Förankringsrapport: {}", report.document.title);
-    let response = match text(format, &title, |out| report::write(out, &report)) {
+    if format == Format::Docx {
+        let meta = docx_meta(&gathered, &title);
+        let bytes = docx(meta, move |out| report::write(out, &report)).await?;
+        let file = file_name("forankringsrapport", &doc, format);
+        return Ok(download(bytes, DOCX, file));
+    }
+    let response = match write_text(format, &title, |out| report::write(out, &report)) {
         Some((body, content_type)) => download(
             body,
             content_type,
@@ -144,23 +198,21 @@ pub async fn compilation(
     }
     let (doc, gathered) = load(&state, &id, &who, "compilation", format).await?;
     let file = file_name("remissammanstallning", &doc, format);
-    let title = format!("Remissammanställning: {}", gathered.title);
+    let title = compilation::title(&gathered);
     if let Some((body, content_type)) =
-        text(format, &title, |out| compilation::write(out, &gathered))
+        write_text(format, &title, |out| compilation::write(out, &gathered))
     {
         return Ok(download(body, content_type, file));
     }
-    let (bytes, content_type) = tokio::task::spawn_blocking(move || match format {
-        Format::Csv => compilation::csv(&gathered).map(|b| (b, CSV)),
-        _ => {
-            let mut out = Docx::default();
-            compilation::write(&mut out, &gathered);
-            out.finish().map(|b| (b, DOCX))
-        }
-    })
-    .await
-    .map_err(anyhow::Error::from)??;
-    Ok(download(bytes, content_type, file))
+    if format == Format::Docx {
+        let meta = docx_meta(&gathered, &title);
+        let bytes = docx(meta, move |out| compilation::write(out, &gathered)).await?;
+        return Ok(download(bytes, DOCX, file));
+    }
+    let bytes = tokio::task::spawn_blocking(move || compilation::csv(&gathered))
+        .await
+        .map_err(anyhow::Error::from)??;
+    Ok(download(bytes, CSV, file))
 }
 
 fn file_name(what: &str, doc: &DocId, format: Format) -> String {

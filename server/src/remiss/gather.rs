@@ -7,11 +7,12 @@ use crate::comments::model::{AnchorState, ThreadResponse};
 use crate::comments::routes::{anchors_of, thread_response};
 use crate::consultation::model::{InviteeRow, OrgRef, RoundRow, SubmissionResponse};
 use crate::documents::content::FRAGMENT;
-use crate::documents::markdown::block_texts;
+use crate::documents::markdown::{block_heading_levels, block_texts};
 use crate::documents::model::DocumentRow;
 use crate::error::{ApiResult, AppError};
 use crate::ids::DocId;
 use crate::remiss::RemissContext;
+use crate::remiss::sections::{self, Place};
 use crate::remiss::statements;
 
 /// A document's remiss, as the read-outs need it.
@@ -26,6 +27,8 @@ pub struct Gathered {
     pub submissions: std::collections::HashMap<String, Vec<SubmissionResponse>>,
     /// The plain text of each top-level block of the live document.
     pub paragraphs: Vec<String>,
+    /// Where each of those blocks sits in the draft's own section numbering.
+    pub places: Vec<Place>,
     /// Threads whose text is still there, in document order (start position, then age),
     /// then orphaned threads, oldest first.
     pub threads: Vec<ThreadResponse>,
@@ -38,6 +41,11 @@ impl Gathered {
             .ok()
             .and_then(|i| self.paragraphs.get(i))
             .map(String::as_str)
+    }
+
+    /// Where a paragraph sits, if it exists.
+    pub fn place(&self, index: i64) -> Option<&Place> {
+        usize::try_from(index).ok().and_then(|i| self.places.get(i))
     }
 
     /// An organisation's submissions, oldest first.
@@ -66,16 +74,21 @@ pub async fn gather(state: &RemissContext, doc: &DocId, row: DocumentRow) -> Api
     let submissions = statements::by_org(state.db.remiss_submissions(doc).await?, &round);
     let rows = state.db.threads(doc).await?;
     let anchors = anchors_of(&rows);
-    let (resolved, paragraphs) = state
+    let (resolved, (paragraphs, levels)) = state
         .rooms
         .read(doc, move |d| {
-            let paragraphs = {
+            let (paragraphs, levels) = {
                 let txn = yrs::Transact::transact(d);
                 yrs::ReadTxn::get_xml_fragment(&txn, FRAGMENT)
-                    .map(|fragment| block_texts(&txn, &fragment))
+                    .map(|fragment| {
+                        (
+                            block_texts(&txn, &fragment),
+                            block_heading_levels(&txn, &fragment),
+                        )
+                    })
                     .unwrap_or_default()
             };
-            (anchor::resolve_all(d, &anchors), paragraphs)
+            (anchor::resolve_all(d, &anchors), (paragraphs, levels))
         })
         .await
         .map_err(|e| AppError::Unavailable(e.to_string()))?;
@@ -103,6 +116,7 @@ pub async fn gather(state: &RemissContext, doc: &DocId, row: DocumentRow) -> Api
         round,
         invitees,
         submissions,
+        places: sections::places(&levels, &paragraphs),
         paragraphs,
         threads: placed.into_iter().map(|(_, t)| t).collect(),
     })

@@ -14,12 +14,15 @@ pub mod changes;
 pub mod compilation;
 pub mod exports;
 pub mod gather;
+pub mod matrix;
 pub mod reminders;
 pub mod render;
 pub mod report;
 pub mod round;
 pub mod routes;
+pub mod sections;
 pub mod statements;
+pub mod version_export;
 
 pub use activity::SeenOpens;
 

@@ -15,6 +15,7 @@ use crate::remiss::RemissContext;
 use crate::remiss::changes::{self, RoundChange};
 use crate::remiss::exports;
 use crate::remiss::round;
+use crate::remiss::version_export;
 
 /// Longest diarienummer, in characters.
 const MAX_DIARIENUMMER_CHARS: usize = 100;
@@ -32,6 +33,7 @@ where
         .routes(routes!(answer))
         .routes(routes!(exports::participation_report))
         .routes(routes!(exports::compilation))
+        .routes(routes!(version_export::version_export))
 }
 
 /// The round, its invitees and their status (every member).

@@ -239,6 +239,11 @@ export const api = {
     json<VersionDiff>(
       `${docPath(id)}/versions/diff?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`,
     ),
+  /** A named version as a file (`docx`, `html`, `markdown`). */
+  versionExport: (id: string, versionId: string, format: string) =>
+    download(
+      `${docPath(id)}/versions/${encodeURIComponent(versionId)}/export?format=${encodeURIComponent(format)}`,
+    ),
   /** A report or export as a file (`report`, `compilation`, `audit`). */
   download: (id: string, what: 'report' | 'compilation' | 'audit', format: string) =>
     download(`${docPath(id)}/${what}?format=${encodeURIComponent(format)}`),

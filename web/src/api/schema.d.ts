@@ -543,6 +543,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/documents/{id}/versions/{vid}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A named version of the draft in Word, HTML or Markdown (every member). */
+        get: operations["version_export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/documents/{id}/versions/{vid}/markdown": {
         parameters: {
             query?: never;
@@ -2105,8 +2122,8 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Report: `json` (default), `markdown`, `html`. Compilation: `markdown` (default),
-                 *     `html`, `docx`, `csv`.
+                 * @description Report: `json` (default), `markdown`, `html`, `docx`. Compilation: `markdown`
+                 *     (default), `html`, `docx`, `csv`.
                  */
                 format?: components["schemas"]["Format"];
             };
@@ -2800,8 +2817,8 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Report: `json` (default), `markdown`, `html`. Compilation: `markdown` (default),
-                 *     `html`, `docx`, `csv`.
+                 * @description Report: `json` (default), `markdown`, `html`, `docx`. Compilation: `markdown`
+                 *     (default), `html`, `docx`, `csv`.
                  */
                 format?: components["schemas"]["Format"];
             };
@@ -2813,7 +2830,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description JSON, or Markdown (text/markdown) or HTML (text/html) */
+            /** @description JSON, or Markdown (text/markdown), HTML (text/html) or DOCX */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4406,6 +4423,88 @@ export interface operations {
             };
             /** @description The document is archived; its owners can still read and verify its audit trail */
             410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    version_export: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Report: `json` (default), `markdown`, `html`, `docx`. Compilation: `markdown`
+                 *     (default), `html`, `docx`, `csv`.
+                 */
+                format?: components["schemas"]["Format"];
+            };
+            header?: never;
+            path: {
+                id: string;
+                vid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description DOCX (default), HTML or Markdown */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": number[];
+                    "text/html": string;
+                    "text/markdown": string;
+                };
+            };
+            /** @description Malformed path, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The document is archived; its owners can still read and verify its audit trail */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -378,6 +378,7 @@ export const en: Messages = {
   'remiss.versions.compareCurrentLabel': 'Compare {name} with the current text',
   'remiss.versions.textTitle': 'The text of {name}',
   'remiss.versions.download': 'Download as Markdown',
+  'remiss.versions.downloadWord': 'Download as Word',
   'remiss.versions.close': 'Close',
   'remiss.diff.title': 'Compare versions',
   'remiss.diff.from': 'From',
@@ -405,7 +406,7 @@ export const en: Messages = {
     'Who was invited, when each organisation took part and how every remark was handled.',
   'remiss.reports.compilation': 'Compilation (remissammanställning)',
   'remiss.reports.compilationHint':
-    'All remarks, by paragraph and by organisation, with the owners’ outcome.',
+    'The answers, a summary per organisation, the consensus matrix and every remark per section with its outcome, then the statements.',
   'remiss.reports.as': '{what} as {format}',
   'remiss.audit.title': 'Audit trail',
   'remiss.audit.intro':

@@ -380,6 +380,7 @@ export const sv = {
   'remiss.versions.compareCurrentLabel': 'Jämför {name} med den nuvarande texten',
   'remiss.versions.textTitle': 'Texten i {name}',
   'remiss.versions.download': 'Ladda ner som Markdown',
+  'remiss.versions.downloadWord': 'Ladda ner som Word',
   'remiss.versions.close': 'Stäng',
   'remiss.diff.title': 'Jämför versioner',
   'remiss.diff.from': 'Från',
@@ -407,7 +408,7 @@ export const sv = {
     'Vilka som bjöds in, när varje organisation deltog och hur varje synpunkt hanterades.',
   'remiss.reports.compilation': 'Remissammanställning',
   'remiss.reports.compilationHint':
-    'Alla synpunkter, ordnade efter stycke och efter organisation, med ägarens ställningstagande.',
+    'Svaren, en sammanfattning per organisation, samsynsmatrisen och varje synpunkt per avsnitt med utfall, sedan yttrandena.',
   'remiss.reports.as': '{what} som {format}',
   'remiss.audit.title': 'Granskningslogg',
   'remiss.audit.intro':

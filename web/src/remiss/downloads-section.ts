@@ -21,6 +21,7 @@ const REPORT: Format[] = [
   { format: 'json', ext: 'json', label: 'format.json' },
   { format: 'markdown', ext: 'md', label: 'format.markdown' },
   { format: 'html', ext: 'html', label: 'format.html' },
+  { format: 'docx', ext: 'docx', label: 'format.docx' },
 ];
 
 const COMPILATION: Format[] = [

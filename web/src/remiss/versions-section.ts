@@ -174,12 +174,34 @@ async function showMarkdown(
         `${fileStem(version.name)}.md`,
       ),
     );
+    const word = h(
+      'button',
+      { type: 'button', class: 'button button--small', 'data-format': 'docx' },
+      t('remiss.versions.downloadWord'),
+    );
+    word.addEventListener('click', async () => {
+      word.setAttribute('aria-busy', 'true');
+      try {
+        const file = await api.versionExport(docId, version.id, 'docx');
+        saveBlob(file.blob, file.filename ?? `${fileStem(version.name)}.docx`);
+      } catch (error) {
+        word.after(
+          h(
+            'p',
+            { class: 'alert alert--error', role: 'alert' },
+            t('export.failed', { message: describeError(error) }),
+          ),
+        );
+      } finally {
+        word.removeAttribute('aria-busy');
+      }
+    });
     openRegion(
       viewSlot,
       'version-view',
       t('remiss.versions.textTitle', { name: version.name }),
       returnTo,
-      h('p', {}, download),
+      h('p', { class: 'row-actions' }, download, word),
       h(
         'pre',
         { class: 'markdown', lang: 'sv', tabindex: '0', 'data-testid': 'version-markdown' },

@@ -66,7 +66,7 @@ pub use import::import_markdown;
 pub use markdown_escape::escape_md;
 pub use markdown_out::export_markdown;
 pub use parse::{ImportError, MAX_IMPORT_NODES};
-pub use text::{block_texts, export_text};
+pub use text::{block_heading_levels, block_texts, export_text};
 
 /// Deepest nesting of block containers we build or read. Far beyond any real draft, small
 /// enough that the recursive writers and readers stay well inside a 2 MiB thread stack.

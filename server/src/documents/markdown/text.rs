@@ -82,6 +82,18 @@ pub fn block_texts<T: ReadTxn>(txn: &T, fragment: &XmlFragmentRef) -> Vec<String
         .collect()
 }
 
+/// The heading level of each top-level block (`None` for anything but a heading), one
+/// entry per entry of [`block_texts`]: what the read-outs number the draft's sections by.
+pub fn block_heading_levels<T: ReadTxn>(txn: &T, fragment: &XmlFragmentRef) -> Vec<Option<u8>> {
+    read_fragment(txn, fragment)
+        .iter()
+        .map(|node| match classify(node) {
+            Block::Heading(level, _) => Some(level),
+            _ => None,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use yrs::Transact;
@@ -106,6 +118,10 @@ mod tests {
                 "",
                 ""
             ]
+        );
+        assert_eq!(
+            block_heading_levels(&txn, &fragment),
+            vec![Some(1), None, None, None, None, None, None]
         );
         assert_eq!(
             export_text(&txn, &fragment),

@@ -1,6 +1,6 @@
 //! The [`Writer`] for Markdown: every user text escaped so it reads back literally.
 
-use super::Writer;
+use super::{Table, Writer};
 use crate::documents::markdown::escape_md;
 
 /// Markdown text being written.
@@ -68,6 +68,42 @@ impl Writer for Markdown {
         escape_md(&value.replace('\n', " "), false, false, &mut self.out);
         self.out.push('\n');
     }
+
+    fn table(&mut self, table: &Table) {
+        self.block();
+        self.out.push_str("**");
+        escape_md(&table.caption, false, false, &mut self.out);
+        self.out.push_str("**\n\n");
+        let header: Vec<&str> = table.header.iter().map(String::as_str).collect();
+        self.table_row(&header);
+        self.out.push('|');
+        self.out.push_str(&" --- |".repeat(header.len()));
+        self.out.push('\n');
+        for row in table.even_rows() {
+            self.table_row(&row);
+        }
+    }
+}
+
+impl Markdown {
+    /// One pipe-table row: each cell escaped, its pipes too, its lines joined by `<br>`
+    /// (the only line break a GFM table cell knows).
+    fn table_row(&mut self, cells: &[&str]) {
+        self.out.push('|');
+        for cell in cells {
+            self.out.push(' ');
+            let mut escaped = String::new();
+            for (i, line) in cell.lines().enumerate() {
+                if i > 0 {
+                    escaped.push_str("<br>");
+                }
+                escape_md(line.trim(), false, false, &mut escaped);
+            }
+            self.out.push_str(&escaped.replace('|', "\\|"));
+            self.out.push_str(" |");
+        }
+        self.out.push('\n');
+    }
 }
 
 #[cfg(test)]
@@ -84,6 +120,19 @@ mod tests {
         assert_eq!(
             md.finish(),
             "# Remissammanställning\n\n- **Organisation:** \\*Utbildning\\*\n- **Ställningstagande:** Avstyrker\n\n> \\# inte en rubrik\\\n> \\<script>\n"
+        );
+    }
+
+    #[test]
+    fn table_cells_cannot_break_the_table() {
+        let mut md = Markdown::default();
+        let mut table = Table::new("Sammanfattning", &["Organisation", "Kommentar"]);
+        table.row(vec!["A | B".into(), "rad ett\n<b>rad två</b>".into()]);
+        table.row(vec!["kort".into()]);
+        md.table(&table);
+        assert_eq!(
+            md.finish(),
+            "**Sammanfattning**\n\n| Organisation | Kommentar |\n| --- | --- |\n| A \\| B | rad ett<br>\\<b>rad två\\</b> |\n| kort |  |\n"
         );
     }
 }

@@ -1,8 +1,8 @@
 //! One way to write a read-out, four formats.
 //!
 //! The report and the compilation are written once, as a sequence of headings,
-//! paragraphs, quotes and labelled fields, against the [`Writer`] trait; Markdown, HTML
-//! and DOCX each implement it. So the three formats cannot disagree about what a
+//! paragraphs, quotes, labelled fields and tables, against the [`Writer`] trait; Markdown,
+//! HTML and DOCX each implement it. So the three formats cannot disagree about what a
 //! compilation contains, and every user text passes through the format's own escaping
 //! (`escape_md`, `escape_html`, or docx-rs's XML writer) at one place.
 
@@ -21,6 +21,47 @@ pub trait Writer {
     fn quote(&mut self, text: &str);
     /// A labelled value, e.g. "Svarsdatum: 2020-11-30"; consecutive fields form a list.
     fn field(&mut self, label: &str, value: &str);
+    /// A table with a caption and a header row, so a screen reader can name each cell's
+    /// column (HTML `<th scope>`, a repeated DOCX header row, a Markdown header line).
+    fn table(&mut self, table: &Table);
+}
+
+/// A table of text: every row as wide as the header (missing cells are empty, extra
+/// ones dropped by the writers). Cells may hold line breaks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Table {
+    /// What the table shows, written above it.
+    pub caption: String,
+    /// The column headings.
+    pub header: Vec<String>,
+    /// The rows, each a list of cells; the first cell names the row.
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// An empty table with these column headings.
+    pub fn new(caption: impl Into<String>, header: &[&str]) -> Self {
+        Self {
+            caption: caption.into(),
+            header: header.iter().map(|h| (*h).to_owned()).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Adds a row.
+    pub fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+
+    /// The rows, each exactly as wide as the header.
+    pub fn even_rows(&self) -> impl Iterator<Item = Vec<&str>> {
+        let width = self.header.len();
+        self.rows.iter().map(move |row| {
+            (0..width)
+                .map(|i| row.get(i).map(String::as_str).unwrap_or_default())
+                .collect()
+        })
+    }
 }
 
 /// The output formats a read-out can be asked for (`?format=`).

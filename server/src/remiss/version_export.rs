@@ -1,0 +1,123 @@
+//! `GET /api/documents/{id}/versions/{vid}/export?format=docx|html|markdown`: a named
+//! version of the draft as the document a nämnd or a remissinstans receives, with the
+//! same DOCX metadata, running header and page numbers as the compilation.
+//!
+//! It lives here, not in `versions`, because it writes through the read-outs' `Writer`
+//! (`remiss::render`), which sits above `versions`. The draft's text is written block by
+//! block: headings keep their level, every other block is a paragraph with its lines
+//! (a list's items one a line). Bold, italic, links and list markers are not carried yet;
+//! `…/versions/{vid}/markdown` keeps them.
+
+use axum::extract::State;
+use axum::response::Response;
+use yrs::{ReadTxn, Transact};
+
+use crate::auth::{AuthUser, Role};
+use crate::documents::content::{self, FRAGMENT};
+use crate::documents::markdown::{block_heading_levels, block_texts};
+use crate::error::{ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
+use crate::ids::VersionId;
+use crate::remiss::RemissContext;
+use crate::remiss::exports::{FormatQuery, docx_meta_for, download, write_text};
+use crate::remiss::render::docx::Docx;
+use crate::remiss::render::{Format, Writer, labels};
+
+/// A named version of the draft in Word, HTML or Markdown (every member).
+#[utoipa::path(get, path = "/api/documents/{id}/versions/{vid}/export", tag = "remiss", security(("bearer" = [])),
+    params(("id" = String, Path), ("vid" = String, Path), FormatQuery),
+    responses((status = 200, description = "DOCX (default), HTML or Markdown",
+            content((Vec<u8> = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+                (String = "text/html"), (String = "text/markdown"))),
+        (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse),
+        (status = 422, body = ErrorResponse)))]
+#[tracing::instrument(skip_all, fields(user = %who.user))]
+pub async fn version_export(
+    State(state): State<RemissContext>,
+    AuthUser(who): AuthUser,
+    ApiPath((id, vid)): ApiPath<(String, String)>,
+    ApiQuery(query): ApiQuery<FormatQuery>,
+) -> ApiResult<Response> {
+    let format = query.format.unwrap_or(Format::Docx);
+    if matches!(format, Format::Json | Format::Csv) {
+        return Err(AppError::Unprocessable(format!(
+            "a version is not made as {format:?}"
+        )));
+    }
+    let doc = crate::auth::authorize(&state.db, &who, &id, Role::Viewer)
+        .await?
+        .doc;
+    let missing = || AppError::NotFound("no such version".into());
+    let vid = VersionId::parse(&vid).map_err(|_| missing())?;
+    let version = state.db.version(&doc, &vid).await?.ok_or_else(missing)?;
+    let bytes = state
+        .db
+        .version_state(&doc, &vid)
+        .await?
+        .ok_or_else(missing)?;
+    let row = crate::documents::routes::document_row(&state.db, &doc).await?;
+    let round = state.db.remiss_round(&doc).await?;
+    let title = format!("{} – {}", row.title, version.name);
+    let saved = format!(
+        "{} av {}",
+        labels::when(version.created_at),
+        version.created_by_name
+    );
+    let file = format!("version-{vid}.{}", extension(format));
+    let blocks = tokio::task::spawn_blocking(move || {
+        let doc = content::doc_from_parts(None, [bytes.as_slice()]);
+        let txn = doc.transact();
+        txn.get_xml_fragment(FRAGMENT)
+            .map(|f| (block_heading_levels(&txn, &f), block_texts(&txn, &f)))
+            .unwrap_or_default()
+    })
+    .await
+    .map_err(anyhow::Error::from)?;
+    let name = version.name.clone();
+    let diarienummer = round.diarienummer.clone();
+    let write = move |out: &mut dyn Writer| {
+        out.field("Version", &name);
+        out.field("Sparad", &saved);
+        if let Some(number) = &diarienummer {
+            out.field("Diarienummer", number);
+        }
+        write_draft(out, &blocks.0, &blocks.1);
+    };
+    if format == Format::Docx {
+        let meta = docx_meta_for(&title, &row.owner_org_name, round.diarienummer.as_deref());
+        let bytes = tokio::task::spawn_blocking(move || {
+            let mut out = Docx::new(meta);
+            write(&mut out);
+            out.finish()
+        })
+        .await
+        .map_err(anyhow::Error::from)??;
+        return Ok(download(bytes, DOCX, file));
+    }
+    let (body, content_type) = write_text(format, &title, write)
+        .ok_or_else(|| AppError::Unprocessable(format!("a version is not made as {format:?}")))?;
+    Ok(download(body, content_type, file))
+}
+
+const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+
+fn extension(format: Format) -> &'static str {
+    match format {
+        Format::Html => "html",
+        Format::Markdown => "md",
+        _ => "docx",
+    }
+}
+
+/// The draft's blocks: headings at their level, the rest as paragraphs; empty blocks
+/// are left out.
+fn write_draft(out: &mut dyn Writer, levels: &[Option<u8>], texts: &[String]) {
+    for (level, text) in levels.iter().zip(texts) {
+        if text.trim().is_empty() {
+            continue;
+        }
+        match level {
+            Some(level) => out.heading(*level, text),
+            None => out.paragraph(text),
+        }
+    }
+}
