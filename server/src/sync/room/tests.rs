@@ -12,6 +12,7 @@ use yrs::{GetString, StateVector, Text, Update};
 use super::*;
 use crate::auth::{Identity, PrincipalKind};
 use crate::ids::{OrgId, UserId};
+use crate::sync::authorship::Author;
 use crate::sync::hooks::Committed;
 use crate::sync::hooks::Extension;
 use crate::sync::registry::RoomHandle;
@@ -60,6 +61,14 @@ struct Server {
     doc: DocId,
 }
 
+/// Who `user` writes as (every test user is of one organisation).
+fn writer(user: &str) -> Author {
+    Author {
+        user: UserId::parse(user).expect("a user"),
+        org: OrgId::parse("kommunen").expect("an org"),
+    }
+}
+
 fn server() -> Server {
     let log = MemoryLog::default();
     let doc = DocId::parse("utkast").expect("an id");
@@ -100,12 +109,12 @@ impl Server {
     async fn join(&self, user: &str, role: Role, outbox_capacity: usize) -> Client {
         let (outbox, outbox_rx) = mpsc::channel(outbox_capacity);
         let (close, closed) = watch::channel(None);
-        let authority = Authority::new(role);
         let identity = Identity {
             user: UserId::parse(user).expect("a user"),
             name: user.to_owned(),
             org: OrgId::parse("kommunen").expect("an org"),
         };
+        let authority = Authority::new(role, writer(user));
         let peer = Peer::new(identity, authority.clone(), outbox, Arc::new(close));
         let (room, conn) = self.rooms.join(&self.doc, peer).await.expect("joins");
         Client {
@@ -403,14 +412,14 @@ fn only_joins_and_sync_requests_take_the_priority_lane() {
     let step1 = RoomCommand::Message {
         conn: 1,
         message: Inbound::SyncStep1(StateVector::default()),
-        from: Authority::new(Role::Editor),
+        from: Authority::new(Role::Editor, writer("anna")),
     };
     assert!(step1.reads_only());
     assert!(!RoomCommand::Leave { conn: 1 }.reads_only());
     let update = RoomCommand::Message {
         conn: 1,
         message: Inbound::AwarenessQuery,
-        from: Authority::new(Role::Editor),
+        from: Authority::new(Role::Editor, writer("anna")),
     };
     assert!(!update.reads_only(), "only reads may overtake");
 }
@@ -423,7 +432,7 @@ async fn a_server_edit_hands_back_its_value_or_the_editors_own_reason() {
     anna.receive();
     let made = server
         .rooms
-        .edit(&server.doc, |doc: &Doc| {
+        .edit(&server.doc, writer("anna"), |doc: &Doc| {
             let before = doc.transact().state_vector();
             let scratch = Doc::new();
             scratch
@@ -446,7 +455,7 @@ async fn a_server_edit_hands_back_its_value_or_the_editors_own_reason() {
 
     let refused = server
         .rooms
-        .edit(&server.doc, |_: &Doc| {
+        .edit(&server.doc, writer("anna"), |_: &Doc| {
             Err::<(Vec<u8>, ()), _>("inaktuell text")
         })
         .await;
@@ -454,7 +463,7 @@ async fn a_server_edit_hands_back_its_value_or_the_editors_own_reason() {
 
     let broken = server
         .rooms
-        .edit(&server.doc, |_: &Doc| {
+        .edit(&server.doc, writer("anna"), |_: &Doc| {
             Ok::<_, ()>((vec![0xff, 0xff, 0xff], ()))
         })
         .await;
