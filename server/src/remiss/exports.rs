@@ -110,7 +110,8 @@ pub async fn participation_report(
         return Err(unsupported(format, "report"));
     }
     let (doc, gathered) = load(&state, &id, &who, "report", format).await?;
-    let report = report::build(&gathered)?;
+    let shares = crate::documents::attribution::read(&state.db, &state.rooms, &doc).await?;
+    let report = report::build(&gathered, shares)?;
     let title = format!("Förankringsrapport: {}", report.document.title);
     let response = match text(format, &title, |out| report::write(out, &report)) {
         Some((body, content_type)) => download(

@@ -50,6 +50,27 @@ export interface paths {
         patch: operations["rename_document"];
         trace?: never;
     };
+    "/api/documents/{id}/attribution": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who wrote the text standing in the document now: per paragraph the organisations
+         *     whose characters stand there, per organisation what it inserted and kept and what
+         *     it deleted (`documents::attribution`). Anyone who may read the document may see it.
+         */
+        get: operations["document_attribution"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/documents/{id}/audit": {
         parameters: {
             query?: never;
@@ -815,6 +836,22 @@ export interface components {
              */
             httpStatus?: number | null;
         };
+        /** @description `GET /api/documents/{id}/attribution`. */
+        AttributionResponse: {
+            /**
+             * Format: int64
+             * @description Characters standing in the document.
+             */
+            characters: number;
+            /** @description Most characters kept first. */
+            organisations: components["schemas"]["OrganisationAttribution"][];
+            paragraphs: components["schemas"]["ParagraphAttribution"][];
+            /**
+             * Format: int64
+             * @description Of them, written before authorship was kept.
+             */
+            unattributed: number;
+        };
         /** @description One entry of the trail. */
         AuditEntryResponse: {
             /** @description e.g. `thread_opened`; see the `Action` schema. */
@@ -1077,10 +1114,32 @@ export interface components {
             name: string;
             role: components["schemas"]["Role"];
         };
+        /** @description The characters one organisation wrote in one paragraph. */
+        OrgCharacters: {
+            /** Format: int64 */
+            characters: number;
+            name: string;
+            org: string;
+        };
         /** @description An organisation by id and display name. */
         OrgRef: {
             id: string;
             name: string;
+        };
+        /** @description One organisation's part in the whole text. */
+        OrganisationAttribution: {
+            /**
+             * Format: int64
+             * @description What it deleted, in Yjs units (characters, plus one per deleted block or mark).
+             */
+            deleted: number;
+            /**
+             * Format: int64
+             * @description Characters it inserted that still stand.
+             */
+            kept: number;
+            name: string;
+            org: string;
         };
         /** @description An organisation that can be invited to a document. */
         OrganisationResponse: {
@@ -1092,6 +1151,23 @@ export interface components {
          * @enum {string}
          */
         Outcome: "beaktad" | "delvis_beaktad" | "ej_beaktad" | "noterad";
+        /** @description One top-level block and who wrote the text standing in it. */
+        ParagraphAttribution: {
+            /**
+             * Format: int64
+             * @description Characters standing in it (UTF-16 code units, as the editor counts).
+             */
+            characters: number;
+            /** @description 0-based index of the block, as threads and the report count paragraphs. */
+            index: number;
+            /** @description The organisations that wrote them, most characters first. */
+            organisations: components["schemas"]["OrgCharacters"][];
+            /**
+             * Format: int64
+             * @description Characters written under a client id bound to nobody (before authorship was kept).
+             */
+            unattributed: number;
+        };
         /**
          * @description What happened to one paragraph.
          * @enum {string}
@@ -1162,6 +1238,8 @@ export interface components {
             /** @description Invitees in the order they were invited, then the owner organisation. */
             organisations: components["schemas"]["Participation"][];
             phase: components["schemas"]["Phase"];
+            /** @description Who wrote the text standing now, per organisation (`documents::attribution`). */
+            textShares: components["schemas"]["TextShares"];
             /** @description In document order; threads whose text is gone last. */
             threads: components["schemas"]["ReportThread"][];
         };
@@ -1282,6 +1360,21 @@ export interface components {
              */
             submittedBy?: string | null;
             submittedByName?: string | null;
+        };
+        /** @description Each organisation's share of the text standing now. */
+        TextShares: {
+            /**
+             * Format: int64
+             * @description Characters standing in the document.
+             */
+            characters: number;
+            /** @description Most characters kept first. */
+            organisations: components["schemas"]["OrganisationAttribution"][];
+            /**
+             * Format: int64
+             * @description Of them, written before authorship was kept.
+             */
+            unattributed: number;
         };
         /** @description A thread with its comments and resolved anchor. */
         ThreadResponse: {
@@ -1723,6 +1816,70 @@ export interface operations {
             };
             /** @description The body has the wrong shape or values */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    document_attribution: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttributionResponse"];
+                };
+            };
+            /** @description Malformed path, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The document is archived; its owners can still read and verify its audit trail */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
