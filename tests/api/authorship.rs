@@ -50,7 +50,7 @@ async fn node_edit(
             String::from_utf8_lossy(&output.stderr)
         )
     })?;
-    Ok(serde_json::from_str(line)?)
+    serde_json::from_str(line).with_context(|| format!("node printed {stdout:?}"))
 }
 
 /// Like [`node_edit`], failing unless the client's writes were stored.
@@ -83,7 +83,12 @@ fn totals(attribution: &Value, org: &str) -> Option<(u64, u64)> {
         .as_array()?
         .iter()
         .find(|o| o["org"] == org)
-        .map(|o| (o["kept"].as_u64().unwrap_or(0), o["deleted"].as_u64().unwrap_or(0)))
+        .map(|o| {
+            (
+                o["kept"].as_u64().unwrap_or(0),
+                o["deleted"].as_u64().unwrap_or(0),
+            )
+        })
 }
 
 /// The characters per organisation standing in paragraph `index`.
@@ -119,21 +124,41 @@ both_dbs!(
         let eva = app.token("eva", "utbildning");
         let bo = app.token("bo", "miljo");
 
-        let first = node_writes(&app, &doc, &eva, Some(4242), json!([{"op": "append", "text": "Utbildningens rad."}])).await?;
+        let first = node_writes(
+            &app,
+            &doc,
+            &eva,
+            Some(4242),
+            json!([{"op": "append", "text": "Utbildningens rad."}]),
+        )
+        .await?;
         assert_eq!(first["clientId"], 4242);
 
         // Bo takes Eva's client id: his update would be stored as hers.
-        let forged = node_edit(&app, &doc, &bo, Some(4242), json!([{"op": "append", "text": "Förfalskad rad."}])).await?;
+        let forged = node_edit(
+            &app,
+            &doc,
+            &bo,
+            Some(4242),
+            json!([{"op": "append", "text": "Förfalskad rad."}]),
+        )
+        .await?;
         assert_eq!(forged["ok"], false, "{forged}");
         assert_eq!(forged["closeCode"], FOREIGN_CLIENT_ID, "{forged}");
         assert!(
-            forged["closeReason"].as_str().unwrap_or_default().contains("4242"),
+            forged["closeReason"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("4242"),
             "{forged}"
         );
-        app.metric_reaches("forankra_updates_refused_foreign_total", 1.0).await?;
+        app.metric_reaches("forankra_updates_refused_foreign_total", 1.0)
+            .await?;
 
         // Nothing of it was stored, and Eva's line is still hers alone.
-        let (_, text) = app.get_text(&owner, &format!("/api/documents/{doc}/text")).await?;
+        let (_, text) = app
+            .get_text(&owner, &format!("/api/documents/{doc}/text"))
+            .await?;
         assert!(text.contains("Utbildningens rad."), "{text}");
         assert!(!text.contains("Förfalskad"), "{text}");
         let shares = attribution(&app, &owner, &doc).await?;
@@ -142,7 +167,14 @@ both_dbs!(
         assert_eq!(totals(&shares, "miljo"), None);
 
         // Under a client id of his own, Bo writes as himself.
-        node_writes(&app, &doc, &bo, None, json!([{"op": "append", "text": "Miljöns rad."}])).await?;
+        node_writes(
+            &app,
+            &doc,
+            &bo,
+            None,
+            json!([{"op": "append", "text": "Miljöns rad."}]),
+        )
+        .await?;
         let shares = attribution(&app, &owner, &doc).await?;
         assert_eq!(paragraph(&shares, 1), [("miljo".to_owned(), 12)]);
         Ok::<_, anyhow::Error>(())
@@ -156,14 +188,28 @@ both_dbs!(
         let (owner, doc) = shared_draft(&app).await?;
         let eva = app.token("eva", "utbildning");
         let bo = app.token("bo", "miljo");
-        node_writes(&app, &doc, &eva, None, json!([{"op": "append", "text": "Skolan är viktig."}])).await?;
+        node_writes(
+            &app,
+            &doc,
+            &eva,
+            None,
+            json!([{"op": "append", "text": "Skolan är viktig."}]),
+        )
+        .await?;
         // "Skolan är viktig." → "Skolan är mycket viktig för barnen." (Bo deletes the
         // full stop Eva wrote).
-        let edited = node_writes(&app, &doc, &bo, None, json!([
-            {"op": "insert", "paragraph": 0, "at": 10, "text": "mycket "},
-            {"op": "delete", "paragraph": 0, "at": 23, "len": 1},
-            {"op": "insert", "paragraph": 0, "at": 23, "text": " för barnen."}
-        ])).await?;
+        let edited = node_writes(
+            &app,
+            &doc,
+            &bo,
+            None,
+            json!([
+                {"op": "insert", "paragraph": 0, "at": 10, "text": "mycket "},
+                {"op": "delete", "paragraph": 0, "at": 23, "len": 1},
+                {"op": "insert", "paragraph": 0, "at": 23, "text": " för barnen."}
+            ]),
+        )
+        .await?;
         assert_eq!(edited["text"], "Skolan är mycket viktig för barnen.");
 
         let shares = attribution(&app, &owner, &doc).await?;
@@ -181,7 +227,14 @@ both_dbs!(
         app.set_role(&owner, &doc, "kultur", "viewer").await?;
         attribution(&app, &app.token("kim", "kultur"), &doc).await?;
         let path = format!("/api/documents/{doc}/attribution");
-        let (status, _) = call(&app, reqwest::Method::GET, &path, &app.token("x", "okand"), None).await?;
+        let (status, _) = call(
+            &app,
+            reqwest::Method::GET,
+            &path,
+            &app.token("x", "okand"),
+            None,
+        )
+        .await?;
         assert_eq!(status, 403);
 
         // The förankringsrapport gives each organisation's share of the text.
@@ -192,10 +245,15 @@ both_dbs!(
         assert_eq!(orgs[0]["org"], "miljo");
         assert_eq!(orgs[0]["kept"], 19);
         assert_eq!(report["textShares"]["characters"], 35);
-        let (status, markdown) = app.get_text(&owner, &format!("{path}?format=markdown")).await?;
+        let (status, markdown) = app
+            .get_text(&owner, &format!("{path}?format=markdown"))
+            .await?;
         assert_eq!(status, 200);
         assert!(markdown.contains("## Andel av texten"), "{markdown}");
-        assert!(markdown.contains("19 tecken (54 %), 1 borttaget"), "{markdown}");
+        assert!(
+            markdown.contains("19 tecken (54 %), 1 borttaget"),
+            "{markdown}"
+        );
         Ok::<_, anyhow::Error>(())
     }
 );
@@ -207,11 +265,25 @@ both_dbs!(
         let (owner, doc) = shared_draft(&app).await?;
         let eva = app.token("eva", "utbildning");
         let bo = app.token("bo", "miljo");
-        node_writes(&app, &doc, &eva, None, json!([{"op": "append", "text": "Första stycket skrivs av utbildning."}])).await?;
-        node_writes(&app, &doc, &bo, None, json!([
-            {"op": "delete", "paragraph": 0, "at": 0, "len": 7},
-            {"op": "insert", "paragraph": 0, "at": 0, "text": "Ett "}
-        ])).await?;
+        node_writes(
+            &app,
+            &doc,
+            &eva,
+            None,
+            json!([{"op": "append", "text": "Första stycket skrivs av utbildning."}]),
+        )
+        .await?;
+        node_writes(
+            &app,
+            &doc,
+            &bo,
+            None,
+            json!([
+                {"op": "delete", "paragraph": 0, "at": 0, "len": 7},
+                {"op": "insert", "paragraph": 0, "at": 0, "text": "Ett "}
+            ]),
+        )
+        .await?;
         let before = attribution(&app, &owner, &doc).await?;
         assert_eq!(totals(&before, "miljo"), Some((4, 7)));
         assert_eq!(totals(&before, "utbildning"), Some((29, 0)));
@@ -244,7 +316,14 @@ both_dbs!(
             .bind(&doc).fetch_one(pool).await?;
             Ok::<_, anyhow::Error>(id)
         })?;
-        let forged = node_edit(&app, &doc, &bo, Some(eva_id as u64), json!([{"op": "append", "text": "Som Eva."}])).await?;
+        let forged = node_edit(
+            &app,
+            &doc,
+            &bo,
+            Some(eva_id as u64),
+            json!([{"op": "append", "text": "Som Eva."}]),
+        )
+        .await?;
         assert_eq!(forged["closeCode"], FOREIGN_CLIENT_ID, "{forged}");
         Ok::<_, anyhow::Error>(())
     }

@@ -29,13 +29,14 @@ try {
 }
 
 const { ydoc, provider, state, synced } = connect(args)
-if (args['client-id'] !== undefined) {
-  // Before anything is written: every struct of this client is made under this id.
-  ydoc.clientID = Number(args['client-id'])
-}
 const fragment = ydoc.getXmlFragment('default')
 
 await synced
+if (args['client-id'] !== undefined) {
+  // Only now, as a hostile client would: Yjs itself picks a new id when a sync brings
+  // structs under its own, so a stock client never writes under another's id by chance.
+  ydoc.clientID = Number(args['client-id'])
+}
 
 const textOf = (index) => {
   const block = fragment.get(index)

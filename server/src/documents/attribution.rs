@@ -24,7 +24,9 @@ use serde::Serialize;
 use yrs::types::text::YChange;
 use yrs::types::xml::XmlOut;
 use yrs::updates::decoder::Decode;
-use yrs::{Any, Doc, IdSet, Out, ReadTxn, Snapshot, StateVector, Text, Transact, Update, XmlFragment};
+use yrs::{
+    Any, Doc, IdSet, Out, ReadTxn, Snapshot, StateVector, Text, Transact, Update, XmlFragment,
+};
 
 use crate::error::AppError;
 use crate::ids::{DocId, OrgId};
@@ -109,9 +111,16 @@ impl From<AttributionError> for AppError {
 /// then the bindings and deletions, which the journal stores before the room applies
 /// an update, so every client id in the state is bound by the time it is read.
 #[tracing::instrument(skip(db, rooms))]
-pub async fn read(db: &Db, rooms: &RoomRegistry, doc: &DocId) -> Result<AttributionResponse, AttributionError> {
+pub async fn read(
+    db: &Db,
+    rooms: &RoomRegistry,
+    doc: &DocId,
+) -> Result<AttributionResponse, AttributionError> {
     let state = rooms
-        .read(doc, |d| d.transact().encode_state_as_update_v1(&StateVector::default()))
+        .read(doc, |d| {
+            d.transact()
+                .encode_state_as_update_v1(&StateVector::default())
+        })
         .await?;
     let bindings = authorship::bindings(db, doc).await?;
     let deletions = authorship::deletions(db, doc).await?;
@@ -127,7 +136,10 @@ pub async fn read(db: &Db, rooms: &RoomRegistry, doc: &DocId) -> Result<Attribut
     for org in orgs {
         if !names.contains_key(org.as_str()) {
             let name = db.org(org).await?.map(|row| row.name);
-            names.insert(org.as_str().to_owned(), name.unwrap_or_else(|| org.as_str().to_owned()));
+            names.insert(
+                org.as_str().to_owned(),
+                name.unwrap_or_else(|| org.as_str().to_owned()),
+            );
         }
     }
     Ok(attribute(&by_client, &bindings, &deleted, &names))
@@ -136,7 +148,11 @@ pub async fn read(db: &Db, rooms: &RoomRegistry, doc: &DocId) -> Result<Attribut
 /// The client ids a server-made update (an imported first version) writes under.
 pub fn clients_of(update: &[u8]) -> Result<Vec<u64>, AttributionError> {
     let update = Update::decode_v1(update).map_err(|e| AttributionError::State(e.to_string()))?;
-    Ok(update.insertions(true).client_ids().map(|c| c.get()).collect())
+    Ok(update
+        .insertions(true)
+        .client_ids()
+        .map(|c| c.get())
+        .collect())
 }
 
 /// Characters standing now per client id, for each top-level block of `state` (a v1
@@ -168,9 +184,12 @@ fn walk(doc: &Doc) -> Vec<HashMap<u64, u64>> {
         while let Some(node) = stack.pop() {
             match node {
                 XmlOut::Text(text) => {
-                    let chunks = text.diff_range(&mut txn, Some(&now), Some(&before), |c: YChange| c);
+                    let chunks =
+                        text.diff_range(&mut txn, Some(&now), Some(&before), |c: YChange| c);
                     for chunk in chunks {
-                        let (Some(change), Out::Any(Any::String(s))) = (chunk.ychange, &chunk.insert) else {
+                        let (Some(change), Out::Any(Any::String(s))) =
+                            (chunk.ychange, &chunk.insert)
+                        else {
                             continue;
                         };
                         let units = s.encode_utf16().count() as u64;
@@ -188,7 +207,9 @@ fn walk(doc: &Doc) -> Vec<HashMap<u64, u64>> {
 
 /// Deleted units per organisation: each stored delete set in log order, each unit
 /// credited once, to the first that deleted it. A row that does not decode is corrupt.
-pub fn deleted_by_org(deletions: &[Deletion]) -> Result<HashMap<OrgId, u64>, yrs::encoding::read::Error> {
+pub fn deleted_by_org(
+    deletions: &[Deletion],
+) -> Result<HashMap<OrgId, u64>, yrs::encoding::read::Error> {
     let mut counted = IdSet::new();
     let mut by_org: HashMap<OrgId, u64> = HashMap::new();
     for deletion in deletions {
@@ -235,27 +256,46 @@ pub fn attribute(
             .into_iter()
             .map(|(org, chars)| {
                 totals.entry(org.clone()).or_default().0 += chars;
-                OrgCharacters { name: name(&org), org, characters: chars }
+                OrgCharacters {
+                    name: name(&org),
+                    org,
+                    characters: chars,
+                }
             })
             .collect();
         organisations.sort_by(|a, b| b.characters.cmp(&a.characters).then(a.org.cmp(&b.org)));
         let here = organisations.iter().map(|o| o.characters).sum::<u64>() + nobody;
         characters += here;
         unattributed += nobody;
-        paragraphs.push(ParagraphAttribution { index, characters: here, organisations, unattributed: nobody });
+        paragraphs.push(ParagraphAttribution {
+            index,
+            characters: here,
+            organisations,
+            unattributed: nobody,
+        });
     }
     let mut organisations: Vec<OrganisationAttribution> = totals
         .into_iter()
-        .map(|(org, (kept, deleted))| OrganisationAttribution { name: name(&org), org, kept, deleted })
+        .map(|(org, (kept, deleted))| OrganisationAttribution {
+            name: name(&org),
+            org,
+            kept,
+            deleted,
+        })
         .collect();
     organisations.sort_by(|a, b| b.kept.cmp(&a.kept).then(a.org.cmp(&b.org)));
-    AttributionResponse { characters, unattributed, paragraphs, organisations }
+    AttributionResponse {
+        characters,
+        unattributed,
+        paragraphs,
+        organisations,
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use yrs::{ClientID, GetString, Options, WriteTxn, XmlElementPrelim, XmlTextPrelim};
     use yrs::updates::encoder::Encode;
+    use yrs::{ClientID, GetString, Options, WriteTxn, XmlElementPrelim, XmlTextPrelim};
 
     use super::*;
     use crate::ids::UserId;
@@ -271,7 +311,9 @@ mod tests {
     fn sync(from: &Doc, to: &Doc) {
         let sv = to.transact().state_vector();
         let update = from.transact().encode_diff_v1(&sv);
-        to.transact_mut().apply_update(Update::decode_v1(&update).expect("decodes")).expect("applies");
+        to.transact_mut()
+            .apply_update(Update::decode_v1(&update).expect("decodes"))
+            .expect("applies");
     }
 
     fn binding(client: i64, org: &str) -> Binding {
@@ -296,15 +338,21 @@ mod tests {
         {
             let mut txn = bo.transact_mut();
             let fragment = txn.get_or_insert_xml_fragment(FRAGMENT);
-            let Some(XmlOut::Element(p)) = fragment.get(&txn, 0) else { panic!("a paragraph") };
-            let Some(XmlOut::Text(text)) = p.get(&txn, 0) else { panic!("its text") };
+            let Some(XmlOut::Element(p)) = fragment.get(&txn, 0) else {
+                panic!("a paragraph")
+            };
+            let Some(XmlOut::Text(text)) = p.get(&txn, 0) else {
+                panic!("its text")
+            };
             // "Skolan är viktig." → "Skolan är mycket viktig för barnen."
             text.insert(&mut txn, 10, "mycket ");
             text.remove_range(&mut txn, 23, 1);
             text.insert(&mut txn, 23, " för barnen.");
             assert_eq!(text.get_string(&txn), "Skolan är mycket viktig för barnen.");
         }
-        let state = bo.transact().encode_state_as_update_v1(&yrs::StateVector::default());
+        let state = bo
+            .transact()
+            .encode_state_as_update_v1(&yrs::StateVector::default());
         let by_client = written_by_client(&state).expect("decodes");
         assert_eq!(by_client.len(), 1);
         assert_eq!(by_client[0].get(&1), Some(&16));
@@ -322,14 +370,34 @@ mod tests {
         }];
         let deleted = deleted_by_org(&deleted).expect("decodes");
         let names = HashMap::from([("miljo".to_owned(), "Miljöförvaltningen".to_owned())]);
-        let report = attribute(&by_client, &[binding(1, "utbildning"), binding(2, "miljo")], &deleted, &names);
+        let report = attribute(
+            &by_client,
+            &[binding(1, "utbildning"), binding(2, "miljo")],
+            &deleted,
+            &names,
+        );
         assert_eq!(report.characters, 35);
         assert_eq!(report.unattributed, 0);
         let p = &report.paragraphs[0];
-        assert_eq!((p.organisations[0].org.as_str(), p.organisations[0].characters), ("miljo", 19));
+        assert_eq!(
+            (
+                p.organisations[0].org.as_str(),
+                p.organisations[0].characters
+            ),
+            ("miljo", 19)
+        );
         assert_eq!(p.organisations[0].name, "Miljöförvaltningen");
-        assert_eq!((p.organisations[1].org.as_str(), p.organisations[1].characters), ("utbildning", 16));
-        assert_eq!(p.organisations[1].name, "utbildning", "an unknown name falls back to the id");
+        assert_eq!(
+            (
+                p.organisations[1].org.as_str(),
+                p.organisations[1].characters
+            ),
+            ("utbildning", 16)
+        );
+        assert_eq!(
+            p.organisations[1].name, "utbildning",
+            "an unknown name falls back to the id"
+        );
         let miljo = &report.organisations[0];
         assert_eq!((miljo.kept, miljo.deleted), (19, 1));
     }
@@ -348,7 +416,8 @@ mod tests {
             deleted_at: 0,
             delete_set,
         };
-        let deleted = deleted_by_org(&[row(1, "a", set(0, 5)), row(2, "b", set(3, 5))]).expect("decodes");
+        let deleted =
+            deleted_by_org(&[row(1, "a", set(0, 5)), row(2, "b", set(3, 5))]).expect("decodes");
         assert_eq!(deleted[&OrgId::parse("a").expect("org")], 5);
         assert_eq!(deleted[&OrgId::parse("b").expect("org")], 3);
         assert!(deleted_by_org(&[row(3, "a", vec![0xff, 0xff])]).is_err());

@@ -389,5 +389,7 @@ pub async fn document_attribution(
     let id = crate::auth::authorize(&state.db, &who, &id, Role::Viewer)
         .await?
         .doc;
-    Ok(ApiJson(attribution::read(&state.db, &state.rooms, &id).await?))
+    Ok(ApiJson(
+        attribution::read(&state.db, &state.rooms, &id).await?,
+    ))
 }

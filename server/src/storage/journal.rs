@@ -203,7 +203,6 @@ impl Journal {
             let updates = log.into_iter().filter(|(seq, _)| *seq > snapshot_seq).collect();
             Ok(Some(StoredDoc { snapshot: snapshot.map(|(_, s)| s), updates, head_seq, bindings: Vec::new() }))
         })
-
     }
 
     /// What was stored for `doc` after sequence number `after`, in order; with the

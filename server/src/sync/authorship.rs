@@ -185,7 +185,10 @@ mod tests {
         let bo = author("bo", "miljo");
         let mut state = StateVector::default();
         state.set_max(yrs::ClientID::new(7), 10);
-        let relayed = [Written { client: 7, end: 10 }, Written { client: 9, end: 2 }];
+        let relayed = [
+            Written { client: 7, end: 10 },
+            Written { client: 9, end: 2 },
+        ];
         assert_eq!(authors.check(&bo, &relayed, || state.clone()), Ok(vec![9]));
         let beyond = [Written { client: 7, end: 11 }];
         assert_eq!(

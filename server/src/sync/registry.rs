@@ -20,10 +20,10 @@ use yrs::Doc;
 use crate::auth::Member;
 use crate::ids::DocId;
 use crate::sync::ConnId;
+use crate::sync::authorship::Author;
 use crate::sync::close::CloseReason;
 use crate::sync::hooks::MessageKind;
 use crate::sync::live::Live;
-use crate::sync::authorship::Author;
 use crate::sync::room::{self, EditError, JoinError, Peer, RoomCommand, RoomContext};
 
 /// Why a room could not do what was asked.

@@ -21,8 +21,8 @@ use yrs::updates::encoder::Encode;
 use yrs::{ReadTxn, Transact, Update};
 
 use crate::storage::StoreError;
-use crate::sync::ConnId;
 use crate::storage::authorship::Authored;
+use crate::sync::ConnId;
 use crate::sync::authority::Authority;
 use crate::sync::authorship::{Author, Foreign, Written};
 use crate::sync::close::{self, CloseReason};
@@ -565,7 +565,10 @@ fn refuse_foreign(
             let _ = done.send(Err(EditError::NotStored));
         }
         // A no-op for the sender already closed above.
-        let reason = CloseReason::new(close::TRY_AGAIN, "the update could not be stored; reconnect");
+        let reason = CloseReason::new(
+            close::TRY_AGAIN,
+            "the update could not be stored; reconnect",
+        );
         peers.disconnect(pending.origin, reason);
     }
 }

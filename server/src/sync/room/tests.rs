@@ -485,7 +485,10 @@ async fn an_update_under_another_users_client_id_is_refused_and_never_stored() {
 
     // Bo writes under Anna's client id: a doc with her id, holding what she wrote.
     let forged = Doc::with_client_id(anna.doc.client_id().get());
-    let state = anna.doc.transact().encode_state_as_update_v1(&StateVector::default());
+    let state = anna
+        .doc
+        .transact()
+        .encode_state_as_update_v1(&StateVector::default());
     forged
         .transact_mut()
         .apply_update(Update::decode_v1(&state).expect("decodes"))
@@ -498,7 +501,11 @@ async fn an_update_under_another_users_client_id_is_refused_and_never_stored() {
     settle().await;
 
     assert_eq!(bo.close_code(), Some(close::FOREIGN_CLIENT_ID));
-    assert_eq!(server.log.entries(&server.doc).len(), 1, "nothing more stored");
+    assert_eq!(
+        server.log.entries(&server.doc).len(),
+        1,
+        "nothing more stored"
+    );
     assert_eq!(server.text().await, "Annas text");
     assert_eq!(server.metrics.updates_refused_foreign.load(Relaxed), 1);
     // Anna goes on under her id; a deletion is kept with its author.
