@@ -328,3 +328,85 @@ both_dbs!(
         Ok::<_, anyhow::Error>(())
     }
 );
+
+both_dbs!(
+    the_journal_refuses_an_append_binding_another_users_client_id,
+    |backend| async move {
+        use axum::body::Bytes;
+        use forankra::ids::{DocId, OrgId, UserId};
+        use forankra::storage::StoreError;
+        use forankra::storage::authorship::{self, Authored};
+
+        // What two nodes binding one client id at once come to: the journal, checking
+        // under the document's row lock, stores the first and refuses all of the second.
+        let app = TestApp::spawn(backend).await?;
+        let (_, doc) = shared_draft(&app).await?;
+        let doc = DocId::parse(doc)?;
+        let by = |user: &str, org: &str, binds: Vec<u64>, deletes: Option<Vec<u8>>| Authored {
+            user: UserId::parse(user).expect("user"),
+            org: OrgId::parse(org).expect("org"),
+            binds,
+            deletes,
+        };
+        let empty = || Bytes::from_static(&[0, 0]);
+        let journal = &app.state.journal;
+        let head = journal
+            .submit_append(
+                doc.clone(),
+                vec![empty()],
+                vec![by("eva", "utbildning", vec![77], None)],
+            )
+            .await?
+            .await??;
+        let refused = journal
+            .submit_append(
+                doc.clone(),
+                vec![empty(), empty()],
+                vec![
+                    by("bo", "miljo", vec![88], None),
+                    by("bo", "miljo", vec![77], Some(vec![1, 2, 3])),
+                ],
+            )
+            .await?
+            .await?;
+        match refused {
+            Err(StoreError::ClientIdTaken {
+                index,
+                client,
+                owner,
+                owner_org,
+            }) => {
+                assert_eq!((index, client), (1, 77));
+                assert_eq!((owner.as_str(), owner_org.as_str()), ("eva", "utbildning"));
+            }
+            other => bail!("expected ClientIdTaken, got {other:?}"),
+        }
+        // Nothing of the refused append was stored: no entry, no position, no deletion.
+        let stored = journal.load(&doc).await?.context("the document")?;
+        assert_eq!(stored.head_seq, head);
+        assert_eq!(stored.updates.len(), 1);
+        assert!(authorship::deletions(&app.state.db, &doc).await?.is_empty());
+        let owners: Vec<(u64, String)> = stored
+            .bindings
+            .iter()
+            .map(|b| (b.client(), b.user_id.as_str().to_owned()))
+            .collect();
+        assert_eq!(owners, [(77, "eva".to_owned())]);
+
+        // Under an id of his own, Bo's deleting update is stored with its deletion.
+        let head = journal
+            .submit_append(
+                doc.clone(),
+                vec![empty()],
+                vec![by("bo", "miljo", vec![88], Some(vec![1, 2, 3]))],
+            )
+            .await?
+            .await??;
+        let deletions = authorship::deletions(&app.state.db, &doc).await?;
+        assert_eq!(deletions.len(), 1);
+        assert_eq!(deletions[0].seq, head);
+        assert_eq!(deletions[0].org_id.as_str(), "miljo");
+        assert_eq!(deletions[0].delete_set, [1, 2, 3]);
+        Ok::<_, anyhow::Error>(())
+    }
+);

@@ -13,6 +13,7 @@
 //! compaction running concurrently on another node: at worst an update is read twice,
 //! and applying a Yjs update twice is a no-op.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -371,15 +372,23 @@ async fn write_batch(
                         if exists.is_none() {
                             break 'append Outcome::NoSuchDocument;
                         }
+                        // Check every claim first (against the table and the append's own
+                        // earlier claims), insert only if none is someone else's: a refused
+                        // append leaves nothing behind, not even the bindings it carried.
+                        let mut claims: HashMap<u64, &Authored> = HashMap::new();
+                        let mut fresh = Vec::new();
                         for (index, author) in authored.iter().enumerate() {
                             for &client in &author.binds {
-                                let owner: Option<(UserId, OrgId)> = sqlx::query_as(
-                                    "SELECT user_id, org_id FROM document_authors WHERE doc_id = $1 AND client_id = $2",
-                                )
-                                .bind(doc.as_str())
-                                .bind(client as i64)
-                                .fetch_optional(&mut *tx)
-                                .await?;
+                                let owner: Option<(UserId, OrgId)> = match claims.get(&client) {
+                                    Some(earlier) => Some((earlier.user.clone(), earlier.org.clone())),
+                                    None => sqlx::query_as(
+                                        "SELECT user_id, org_id FROM document_authors WHERE doc_id = $1 AND client_id = $2",
+                                    )
+                                    .bind(doc.as_str())
+                                    .bind(client as i64)
+                                    .fetch_optional(&mut *tx)
+                                    .await?,
+                                };
                                 match owner {
                                     Some((owner, owner_org)) if owner != author.user => {
                                         break 'append Outcome::Refused(StoreError::ClientIdTaken {
@@ -390,21 +399,23 @@ async fn write_batch(
                                         });
                                     }
                                     Some(_) => {}
-                                    None => {
-                                        sqlx::query(
-                                            "INSERT INTO document_authors (doc_id, client_id, user_id, org_id, bound_at) \
-                                             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (doc_id, client_id) DO NOTHING",
-                                        )
-                                        .bind(doc.as_str())
-                                        .bind(client as i64)
-                                        .bind(&author.user)
-                                        .bind(&author.org)
-                                        .bind(now)
-                                        .execute(&mut *tx)
-                                        .await?;
-                                    }
+                                    None => fresh.push((client, author)),
                                 }
+                                claims.insert(client, author);
                             }
+                        }
+                        for (client, author) in fresh {
+                            sqlx::query(
+                                "INSERT INTO document_authors (doc_id, client_id, user_id, org_id, bound_at) \
+                                 VALUES ($1, $2, $3, $4, $5)",
+                            )
+                            .bind(doc.as_str())
+                            .bind(client as i64)
+                            .bind(&author.user)
+                            .bind(&author.org)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
                         }
                     }
                     let head: Option<(i64,)> = sqlx::query_as(
