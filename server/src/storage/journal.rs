@@ -12,6 +12,11 @@
 //! neither. Loading reads the log before the snapshot, which makes it safe against a
 //! compaction running concurrently on another node: at worst an update is read twice,
 //! and applying a Yjs update twice is a no-op.
+//!
+//! Who wrote each update rides along with it (`storage::authorship::Authored`): the
+//! client ids it binds and its delete set are written in the same transaction, so an
+//! update is never stored without its author, and an append that would write under
+//! another user's client id is refused whole (`StoreError::ClientIdTaken`).
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -154,11 +154,16 @@ impl MemoryDoc {
     }
 
     /// Binds the client ids `authored` claims, as the journal does: all or, if one is
-    /// another user's, none.
+    /// another user's (stored, or claimed earlier in the same append), none.
     fn bind(&mut self, authored: &[Authored]) -> Result<(), StoreError> {
+        let mut claimed: Vec<Binding> = Vec::new();
         for (index, author) in authored.iter().enumerate() {
             for &client in &author.binds {
-                let owner = self.bindings.iter().find(|b| b.client() == client);
+                let owner = self
+                    .bindings
+                    .iter()
+                    .chain(&claimed)
+                    .find(|b| b.client() == client);
                 if let Some(owner) = owner.filter(|o| o.user_id != author.user) {
                     return Err(StoreError::ClientIdTaken {
                         index,
@@ -167,6 +172,11 @@ impl MemoryDoc {
                         owner_org: owner.org_id.clone(),
                     });
                 }
+                claimed.push(Binding {
+                    client_id: client as i64,
+                    user_id: author.user.clone(),
+                    org_id: author.org.clone(),
+                });
             }
         }
         for author in authored {
