@@ -98,6 +98,8 @@ pub struct Metrics {
     pub updates_relayed: AtomicU64,
     pub update_bytes: AtomicU64,
     pub updates_dropped_read_only: AtomicU64,
+    /// Updates written under a client id bound to another user (`sync::authorship`).
+    pub updates_refused_foreign: AtomicU64,
     pub slow_clients_disconnected: AtomicU64,
     pub connections_refused: AtomicU64,
     pub malformed_messages: AtomicU64,
@@ -156,6 +158,11 @@ impl Metrics {
                 "forankra_updates_dropped_read_only_total",
                 "Updates from viewers and commenters, dropped.",
                 &self.updates_dropped_read_only,
+            ),
+            (
+                "forankra_updates_refused_foreign_total",
+                "Updates written under another user's Yjs client id, refused.",
+                &self.updates_refused_foreign,
             ),
             (
                 "forankra_slow_clients_disconnected_total",

@@ -8,6 +8,7 @@ mod helpers;
 mod administration;
 mod audit;
 mod auth;
+mod authorship;
 mod cluster;
 mod compilation;
 mod connections;

@@ -23,6 +23,7 @@ use crate::comments::{proposal, revisions};
 use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
 use crate::ids::{CommentId, DocId, ThreadId};
 use crate::limits::quota::{self, Creation};
+use crate::sync::authorship::Author;
 use crate::sync::room::EditError;
 use crate::versions::model::VersionRef;
 
@@ -511,9 +512,15 @@ pub async fn accept_proposal(
         expected_quote: request.expected_quote,
         proposal: row.proposal.clone().unwrap_or_default(),
     };
+    // Attributed, for now, to the owner who accepted it (issue 16's suggesting mode
+    // will attribute it to the proposing organisation).
+    let writer = Author {
+        user: who.user.clone(),
+        org: who.org.clone(),
+    };
     let moved = state
         .rooms
-        .edit(&doc, move |d| proposal::accept(d, &acceptance))
+        .edit(&doc, writer, move |d| proposal::accept(d, &acceptance))
         .await
         .map_err(edit_failed)??;
     let mut tx = state.db.transaction_for(&doc).await?;
@@ -534,7 +541,9 @@ fn edit_failed(error: EditError) -> AppError {
         EditError::NotStored | EditError::MustReload | EditError::Room(_) => {
             AppError::Unavailable(error.to_string())
         }
-        EditError::Malformed(_) | EditError::NotApplied => AppError::Internal(error.into()),
+        EditError::Malformed(_) | EditError::NotApplied | EditError::Unattributable(_) => {
+            AppError::Internal(error.into())
+        }
     }
 }
 

@@ -35,6 +35,11 @@ pub async fn create(
         title,
         owner_org: &who.org,
         created_by: &who.user,
+        initial_clients: initial_update
+            .as_deref()
+            .map(crate::documents::attribution::clients_of)
+            .transpose()?
+            .unwrap_or_default(),
         initial_update,
     })
     .await?;

@@ -5,6 +5,7 @@
 //! relational side knows about a document and how its content is read out as Markdown,
 //! HTML or text.
 
+pub mod attribution;
 pub mod changes;
 pub mod content;
 pub mod markdown;

@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 use crate::auth::{AuthUser, Identity, Role, TokenKeys};
 use crate::cluster::Notice;
 use crate::documents::DocumentsContext;
+use crate::documents::attribution::{self, AttributionResponse};
 use crate::documents::changes;
 use crate::documents::content::{self, Format};
 use crate::documents::model::*;
@@ -40,6 +41,7 @@ where
         .routes(routes!(document_markdown))
         .routes(routes!(document_html))
         .routes(routes!(document_text))
+        .routes(routes!(document_attribution))
 }
 
 /// The row of a document the caller was just authorized on; 404 if it went in between.
@@ -369,5 +371,25 @@ pub async fn document_text(
     Ok(text_response(
         render(&state, &who, &id, Format::Text).await?,
         "text/plain; charset=utf-8",
+    ))
+}
+
+/// Who wrote the text standing in the document now: per paragraph the organisations
+/// whose characters stand there, per organisation what it inserted and kept and what
+/// it deleted (`documents::attribution`). Anyone who may read the document may see it.
+#[utoipa::path(get, path = "/api/documents/{id}/attribution", tag = "content", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = AttributionResponse), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+#[tracing::instrument(skip(state, who))]
+pub async fn document_attribution(
+    State(state): State<DocumentsContext>,
+    AuthUser(who): AuthUser,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<ApiJson<AttributionResponse>> {
+    let id = crate::auth::authorize(&state.db, &who, &id, Role::Viewer)
+        .await?
+        .doc;
+    Ok(ApiJson(
+        attribution::read(&state.db, &state.rooms, &id).await?,
     ))
 }

@@ -23,6 +23,9 @@ pub struct NewDocument<'a> {
     pub created_by: &'a UserId,
     /// The initial state as a v1 update, stored as the log's first entry.
     pub initial_update: Option<Vec<u8>>,
+    /// The Yjs client ids that update writes under: bound to the creator, whose text
+    /// it is (`storage::authorship`).
+    pub initial_clients: Vec<u64>,
 }
 
 impl Tx {
@@ -52,6 +55,18 @@ impl Tx {
                     .bind(now)
                     .execute(&mut *conn)
                     .await?;
+            }
+            for client in &new.initial_clients {
+                sqlx::query(
+                    "INSERT INTO document_authors (doc_id, client_id, user_id, org_id, bound_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(new.id.as_str())
+                .bind(*client as i64)
+                .bind(new.created_by.as_str())
+                .bind(new.owner_org.as_str())
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
             }
         });
         self.set_member(

@@ -158,7 +158,8 @@ pub async fn participation_report(
         return Err(unsupported(format, "report"));
     }
     let (doc, gathered) = load(&state, &id, &who, "report", format).await?;
-    let report = report::build(&gathered)?;
+    let shares = crate::documents::attribution::read(&state.db, &state.rooms, &doc).await?;
+    let report = report::build(&gathered, shares)?;
     let title = format!("Förankringsrapport: {}", report.document.title);
     if format == Format::Docx {
         let meta = docx_meta(&gathered, &title);

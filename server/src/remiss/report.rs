@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::auth::Role;
 use crate::comments::model::{AnchorState, Outcome, Stance, ThreadResponse, ThreadStatus};
 use crate::consultation::model::{InviteeStatus, OrgRef, Phase, SubmissionResponse};
+use crate::documents::attribution::{AttributionResponse, OrganisationAttribution};
 use crate::error::ApiResult;
 use crate::remiss::gather::Gathered;
 use crate::remiss::render::{Writer, labels};
@@ -104,6 +105,30 @@ pub struct ReportResponse {
     pub organisations: Vec<Participation>,
     /// In document order; threads whose text is gone last.
     pub threads: Vec<ReportThread>,
+    /// Who wrote the text standing now, per organisation (`documents::attribution`).
+    pub text_shares: TextShares,
+}
+
+/// Each organisation's share of the text standing now.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TextShares {
+    /// Characters standing in the document.
+    pub characters: u64,
+    /// Of them, written before authorship was kept.
+    pub unattributed: u64,
+    /// Most characters kept first.
+    pub organisations: Vec<OrganisationAttribution>,
+}
+
+impl TextShares {
+    fn of(text: AttributionResponse) -> Self {
+        Self {
+            characters: text.characters,
+            unattributed: text.unattributed,
+            organisations: text.organisations,
+        }
+    }
 }
 
 /// Replies in a thread: every comment after the first that is not deleted.
@@ -126,8 +151,8 @@ fn participation(gathered: &Gathered, mut base: Participation) -> Participation 
     base
 }
 
-/// Builds the report.
-pub fn build(gathered: &Gathered) -> ApiResult<ReportResponse> {
+/// Builds the report, with `text` the document's attribution.
+pub fn build(gathered: &Gathered, text: AttributionResponse) -> ApiResult<ReportResponse> {
     let mut organisations = Vec::new();
     for row in gathered.invitees.iter().cloned() {
         let invitee = invitee_response(row);
@@ -181,6 +206,7 @@ pub fn build(gathered: &Gathered) -> ApiResult<ReportResponse> {
         generated_at: now_ms(),
         organisations,
         threads: gathered.threads.iter().map(report_thread).collect(),
+        text_shares: TextShares::of(text),
     })
 }
 
@@ -231,6 +257,7 @@ pub fn write(out: &mut dyn Writer, report: &ReportResponse) {
     for org in &report.organisations {
         write_participation(out, org, report.deadline.as_deref());
     }
+    write_text_shares(out, &report.text_shares);
     out.heading(2, "Synpunkter");
     if report.threads.is_empty() {
         out.paragraph("Inga synpunkter har lämnats.");
@@ -272,6 +299,48 @@ fn write_participation(out: &mut dyn Writer, org: &Participation, deadline: Opti
     );
     out.field("Svar i trådar", &org.replies.to_string());
     statements::write(out, &org.submissions, deadline, None);
+}
+
+/// The section on who wrote the text: each organisation's characters standing now and
+/// its share of the whole, and what it deleted.
+fn write_text_shares(out: &mut dyn Writer, shares: &TextShares) {
+    out.heading(2, "Andel av texten");
+    if shares.characters == 0 && shares.organisations.is_empty() {
+        out.paragraph("Dokumentet har ingen text ännu.");
+        return;
+    }
+    out.paragraph(&format!(
+        "Texten består nu av {} tecken. Andelen är den del av dem som organisationen har skrivit; \
+         borttaget räknas i tecken, och varje borttaget stycke eller format räknas som ett.",
+        shares.characters
+    ));
+    for org in &shares.organisations {
+        out.field(
+            &org.name,
+            &format!(
+                "{} tecken ({}), {} borttaget",
+                org.kept,
+                percent(org.kept, shares.characters),
+                org.deleted
+            ),
+        );
+    }
+    if shares.unattributed > 0 {
+        out.field(
+            "Skrivet innan författarskap registrerades",
+            &format!(
+                "{} tecken ({})",
+                shares.unattributed,
+                percent(shares.unattributed, shares.characters)
+            ),
+        );
+    }
+}
+
+/// `part` of `whole` as a whole percentage in Swedish style ("42 %"); "0 %" of nothing.
+fn percent(part: u64, whole: u64) -> String {
+    let share = (part * 100).checked_div(whole).unwrap_or(0);
+    format!("{share} %")
 }
 
 fn write_thread(out: &mut dyn Writer, thread: &ReportThread) {

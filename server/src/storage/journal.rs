@@ -12,15 +12,22 @@
 //! neither. Loading reads the log before the snapshot, which makes it safe against a
 //! compaction running concurrently on another node: at worst an update is read twice,
 //! and applying a Yjs update twice is a no-op.
+//!
+//! Who wrote each update rides along with it (`storage::authorship::Authored`): the
+//! client ids it binds and its delete set are written in the same transaction, so an
+//! update is never stored without its author, and an append that would write under
+//! another user's client id is refused whole (`StoreError::ClientIdTaken`).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use sqlx::{FromRow, QueryBuilder};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::ids::DocId;
+use crate::ids::{DocId, OrgId, UserId};
 use crate::on_pool;
+use crate::storage::authorship::{self, Authored, Binding};
 use crate::storage::snapshot::Snapshot;
 use crate::storage::{BeginWrite, Db, StoreError, now_ms};
 
@@ -40,6 +47,8 @@ pub struct StoredDoc {
     pub updates: Vec<(i64, Vec<u8>)>,
     /// Sequence number of the newest update.
     pub head_seq: i64,
+    /// Who each client id that wrote into the document belongs to.
+    pub bindings: Vec<Binding>,
 }
 
 /// How many bytes a document takes in the database (for compaction figures and tests).
@@ -67,6 +76,9 @@ enum Op {
     Append {
         doc: DocId,
         updates: Vec<Bytes>,
+        /// Who wrote each update (`authored[i]` is `updates[i]`'s), written in the same
+        /// transaction; empty for an append nobody authored (tests).
+        authored: Vec<Authored>,
         reply: Reply<i64>,
     },
     Compact {
@@ -106,18 +118,22 @@ impl Journal {
         Self { db, ops }
     }
 
-    /// Queues `updates` for the next group commit. The returned receiver resolves with the
-    /// document's new head sequence number once they are durable.
+    /// Queues `updates` for the next group commit, with who wrote each (`authored`, one
+    /// per update, or empty). The returned receiver resolves with the document's new head
+    /// sequence number once they are durable, or with [`StoreError::ClientIdTaken`] if
+    /// one of them writes under another user's client id (then none of them is stored).
     pub async fn submit_append(
         &self,
         doc: DocId,
         updates: Vec<Bytes>,
+        authored: Vec<Authored>,
     ) -> Result<oneshot::Receiver<Result<i64, StoreError>>, StoreError> {
         let (reply, done) = oneshot::channel();
         self.ops
             .send(Op::Append {
                 doc,
                 updates,
+                authored,
                 reply,
             })
             .await
@@ -127,7 +143,7 @@ impl Journal {
 
     /// Appends and waits until durable.
     pub async fn append(&self, doc: DocId, updates: Vec<Bytes>) -> Result<i64, StoreError> {
-        self.submit_append(doc, updates)
+        self.submit_append(doc, updates, Vec::new())
             .await?
             .await
             .map_err(|_| StoreError::WriterGone)?
@@ -154,9 +170,18 @@ impl Journal {
         done.await.map_err(|_| StoreError::WriterGone)?
     }
 
-    /// Reads a document's snapshot and log; `None` if there is no such document.
+    /// Reads a document's snapshot, log and client id bindings; `None` if there is no
+    /// such document.
     #[tracing::instrument(skip(self))]
     pub async fn load(&self, doc: &DocId) -> Result<Option<StoredDoc>, StoreError> {
+        let Some(mut stored) = self.load_content(doc).await? else {
+            return Ok(None);
+        };
+        stored.bindings = authorship::bindings(&self.db, doc).await?;
+        Ok(Some(stored))
+    }
+
+    async fn load_content(&self, doc: &DocId) -> Result<Option<StoredDoc>, StoreError> {
         on_pool!(&self.db, pool => {
             let head: Option<(i64,)> = sqlx::query_as("SELECT head_seq FROM documents WHERE id = $1")
                 .bind(doc.as_str())
@@ -182,7 +207,7 @@ impl Journal {
             let last_logged = log.last().map_or(0, |(seq, _)| *seq);
             let head_seq = head_seq.max(snapshot_seq).max(last_logged);
             let updates = log.into_iter().filter(|(seq, _)| *seq > snapshot_seq).collect();
-            Ok(Some(StoredDoc { snapshot: snapshot.map(|(_, s)| s), updates, head_seq }))
+            Ok(Some(StoredDoc { snapshot: snapshot.map(|(_, s)| s), updates, head_seq, bindings: Vec::new() }))
         })
     }
 
@@ -304,6 +329,8 @@ enum Outcome {
     Appended(i64),
     Compacted,
     NoSuchDocument,
+    /// The append was refused (a client id bound to someone else), nothing written.
+    Refused(StoreError),
 }
 
 fn reply(op: Op, outcome: Result<Outcome, StoreError>) {
@@ -312,6 +339,7 @@ fn reply(op: Op, outcome: Result<Outcome, StoreError>) {
         Op::Append { reply, .. } => {
             let _ = reply.send(outcome.and_then(|o| match o {
                 Outcome::Appended(seq) => Ok(seq),
+                Outcome::Refused(error) => Err(error),
                 _ => Err(StoreError::NoSuchDocument),
             }));
         }
@@ -336,7 +364,65 @@ async fn write_batch(
         let mut outcomes = Vec::with_capacity(ops.len());
         for op in ops {
             let outcome = match op {
-                Op::Append { doc, updates, .. } => {
+                Op::Append { doc, updates, authored, .. } => 'append: {
+                    if authored.iter().any(|a| !a.binds.is_empty()) {
+                        // A no-op update locks the document's row (PostgreSQL), so no other
+                        // node binds the same client id between the check and the insert.
+                        let exists: Option<(i64,)> = sqlx::query_as(
+                            "UPDATE documents SET head_seq = head_seq WHERE id = $1 RETURNING head_seq",
+                        )
+                        .bind(doc.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        if exists.is_none() {
+                            break 'append Outcome::NoSuchDocument;
+                        }
+                        // Check every claim first (against the table and the append's own
+                        // earlier claims), insert only if none is someone else's: a refused
+                        // append leaves nothing behind, not even the bindings it carried.
+                        let mut claims: HashMap<u64, &Authored> = HashMap::new();
+                        let mut fresh = Vec::new();
+                        for (index, author) in authored.iter().enumerate() {
+                            for &client in &author.binds {
+                                let owner: Option<(UserId, OrgId)> = match claims.get(&client) {
+                                    Some(earlier) => Some((earlier.user.clone(), earlier.org.clone())),
+                                    None => sqlx::query_as(
+                                        "SELECT user_id, org_id FROM document_authors WHERE doc_id = $1 AND client_id = $2",
+                                    )
+                                    .bind(doc.as_str())
+                                    .bind(client as i64)
+                                    .fetch_optional(&mut *tx)
+                                    .await?,
+                                };
+                                match owner {
+                                    Some((owner, owner_org)) if owner != author.user => {
+                                        break 'append Outcome::Refused(StoreError::ClientIdTaken {
+                                            index,
+                                            client,
+                                            owner,
+                                            owner_org,
+                                        });
+                                    }
+                                    Some(_) => {}
+                                    None => fresh.push((client, author)),
+                                }
+                                claims.insert(client, author);
+                            }
+                        }
+                        for (client, author) in fresh {
+                            sqlx::query(
+                                "INSERT INTO document_authors (doc_id, client_id, user_id, org_id, bound_at) \
+                                 VALUES ($1, $2, $3, $4, $5)",
+                            )
+                            .bind(doc.as_str())
+                            .bind(client as i64)
+                            .bind(&author.user)
+                            .bind(&author.org)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                    }
                     let head: Option<(i64,)> = sqlx::query_as(
                         "UPDATE documents SET head_seq = head_seq + $2, updated_at = $3 WHERE id = $1 RETURNING head_seq",
                     )
@@ -361,6 +447,21 @@ async fn write_batch(
                                         .push_bind(now);
                                 });
                                 insert.build().execute(&mut *tx).await?;
+                            }
+                            for (i, author) in authored.iter().enumerate() {
+                                let Some(deletes) = &author.deletes else { continue };
+                                sqlx::query(
+                                    "INSERT INTO document_deletions (doc_id, seq, user_id, org_id, deleted_at, delete_set) \
+                                     VALUES ($1, $2, $3, $4, $5, $6)",
+                                )
+                                .bind(doc.as_str())
+                                .bind(first + i as i64)
+                                .bind(&author.user)
+                                .bind(&author.org)
+                                .bind(now)
+                                .bind(deletes.as_slice())
+                                .execute(&mut *tx)
+                                .await?;
                             }
                             if let Some(announce) = announce {
                                 notices.push(announce(doc, head));

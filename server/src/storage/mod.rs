@@ -7,6 +7,7 @@
 //! databases read the same way. Where the dialects do differ (how a write transaction
 //! begins), [`Db::begin_write`] hides it.
 
+pub mod authorship;
 pub mod checkpoint;
 pub mod journal;
 pub mod settings;
@@ -49,6 +50,16 @@ pub enum StoreError {
     /// (`audit::head`).
     #[error("{0}")]
     AuditTrailBroken(String),
+    /// An update of an append writes under a Yjs client id that is bound to another
+    /// user in this document (`storage::authorship`): nothing of the append is stored.
+    /// `index` is the update's place in the append.
+    #[error("client id {client} of update {index} belongs to another user")]
+    ClientIdTaken {
+        index: usize,
+        client: u64,
+        owner: crate::ids::UserId,
+        owner_org: crate::ids::OrgId,
+    },
 }
 
 /// Which database engine a [`Db`] talks to.

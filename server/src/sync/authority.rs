@@ -15,30 +15,44 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::auth::Role;
+use crate::sync::authorship::Author;
 
-/// A connection's current role, shared between its tasks; cheap to clone.
+/// A connection's current role, shared between its tasks, and who it writes as (its
+/// token's user and organisation, which its updates are attributed to); cheap to clone.
 #[derive(Debug, Clone)]
-pub struct Authority(Arc<AtomicU8>);
+pub struct Authority {
+    role: Arc<AtomicU8>,
+    author: Arc<Author>,
+}
 
 impl Authority {
-    /// A cell holding `role`.
-    pub fn new(role: Role) -> Self {
-        Self(Arc::new(AtomicU8::new(encode(role))))
+    /// A cell holding `role`, for updates written by `author`.
+    pub fn new(role: Role, author: Author) -> Self {
+        Self {
+            role: Arc::new(AtomicU8::new(encode(role))),
+            author: Arc::new(author),
+        }
     }
 
-    /// The authority of changes the server makes itself (accepted proposals).
-    pub fn server() -> Self {
-        Self::new(Role::Owner)
+    /// The authority of changes the server makes itself on `author`'s behalf (an owner
+    /// accepting a proposal).
+    pub fn server(author: Author) -> Self {
+        Self::new(Role::Owner, author)
+    }
+
+    /// Who the updates carrying this authority are written by.
+    pub fn author(&self) -> &Author {
+        &self.author
     }
 
     /// The role as it is now.
     pub fn role(&self) -> Role {
-        decode(self.0.load(Ordering::Acquire))
+        decode(self.role.load(Ordering::Acquire))
     }
 
     /// Changes the role for everything that shares this cell.
     pub fn set(&self, role: Role) {
-        self.0.store(encode(role), Ordering::Release);
+        self.role.store(encode(role), Ordering::Release);
     }
 
     /// Whether updates carrying this authority may be stored now.
@@ -72,7 +86,11 @@ mod tests {
 
     #[test]
     fn a_demotion_reaches_every_clone() {
-        let connection = Authority::new(Role::Editor);
+        let author = Author {
+            user: crate::ids::UserId::parse("anna").expect("user"),
+            org: crate::ids::OrgId::parse("utbildning").expect("org"),
+        };
+        let connection = Authority::new(Role::Editor, author);
         let queued = connection.clone();
         assert!(queued.can_edit());
         connection.set(Role::Viewer);

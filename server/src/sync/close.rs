@@ -23,6 +23,10 @@ pub const ROLE_CHANGED: u16 = 4100;
 pub const TOO_LARGE: u16 = 4413;
 /// A malformed message.
 pub const MALFORMED: u16 = 4400;
+/// An update writes under a Yjs client id that another user's updates are bound to in
+/// this document (`sync::authorship`): authorship cannot be forged. In 4400–4499, so the
+/// y-websocket client does not retry the same update; a page reload gets a new id.
+pub const FOREIGN_CLIENT_ID: u16 = 4409;
 /// More messages a second than the connection's rate limit allows (policy violation).
 /// A standard code on purpose: the client reconnects with backoff and re-syncs, so an
 /// honest client that burst once recovers, and a flooding one is cut off again.

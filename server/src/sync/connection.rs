@@ -32,6 +32,7 @@ use crate::serve::HttpSlot;
 use crate::sync::ConnId;
 use crate::sync::SyncContext;
 use crate::sync::authority::Authority;
+use crate::sync::authorship::Author;
 use crate::sync::close::{self, CloseReason};
 use crate::sync::presence::{self, PresenceError};
 use crate::sync::protocol::{self, Inbound, ProtocolError, parse_frame};
@@ -128,7 +129,11 @@ fn serve(
         let (outbox, outbox_rx) = mpsc::channel(OUTBOX_CAPACITY);
         let (close_tx, close_rx) = watch::channel(None);
         let close_tx = Arc::new(close_tx);
-        let authority = Authority::new(role);
+        let author = Author {
+            user: identity.user.clone(),
+            org: identity.org.clone(),
+        };
+        let authority = Authority::new(role, author);
         let peer = Peer::new(
             identity.clone(),
             authority.clone(),

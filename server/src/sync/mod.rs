@@ -8,6 +8,7 @@
 //! back) rather than silently skipped, which would leave it diverged for good.
 
 pub mod authority;
+pub mod authorship;
 pub mod close;
 pub mod compaction;
 pub mod connection;

@@ -30,6 +30,8 @@ use yrs::encoding::read::{Cursor, Read};
 use yrs::types::xml::{Xml, XmlOut};
 use yrs::{Assoc, ClientID, ID, ReadTxn, StickyIndex};
 
+use crate::sync::authorship::Written;
+
 /// Deepest nesting of values (arrays and maps) accepted in an update. Tiptap and
 /// ProseMirror store flat attributes (a heading's level, a link's href and target), and
 /// even JSON-valued custom attributes stay a handful of levels deep, so 32 leaves ample
@@ -96,6 +98,9 @@ pub struct ItemShape {
 #[derive(Debug, Default)]
 pub struct Shape {
     pub items: Vec<ItemShape>,
+    /// Each client section of the update with the clock its structs end at: what the
+    /// room's authorship check needs (`sync::authorship`), read in the same pass.
+    pub written: Vec<Written>,
 }
 
 /// Scans a v1 update; `Ok` means yrs's decoder will not recurse deeper than
@@ -115,6 +120,9 @@ pub fn scan_update_v1(raw: &[u8]) -> Result<Shape, ScanError> {
             let id = BlockId { client, clock };
             let len = scan_block(&mut cur, id, &mut shape)?;
             clock = clock.checked_add(len).ok_or(ScanError::Malformed)?;
+        }
+        if blocks > 0 {
+            shape.written.push(Written { client, end: clock });
         }
     }
     scan_delete_set(&mut cur, raw)?;

@@ -21,6 +21,7 @@ use yrs::Doc;
 use crate::auth::Member;
 use crate::ids::DocId;
 use crate::sync::ConnId;
+use crate::sync::authorship::Author;
 use crate::sync::close::CloseReason;
 use crate::sync::hooks::MessageKind;
 use crate::sync::live::Live;
@@ -197,7 +198,8 @@ impl RoomRegistry {
             .map_err(|_| RoomError::Unavailable("the document could not be read".into()))
     }
 
-    /// Makes a server-side change: `make` computes an update and a value for the caller
+    /// Makes a server-side change on `author`'s behalf (the change is attributed to
+    /// them): `make` computes an update and a value for the caller
     /// from the current document, or declines with a reason of its own. Resolves once
     /// the update is stored and relayed to every client. The outer error is the room's
     /// (why nothing was made, typed so the caller can answer the right status), the
@@ -205,6 +207,7 @@ impl RoomRegistry {
     pub async fn edit<T, R>(
         &self,
         id: &DocId,
+        author: Author,
         make: impl FnOnce(&Doc) -> Result<(Vec<u8>, T), R> + Send + 'static,
     ) -> Result<Result<T, R>, EditError>
     where
@@ -223,6 +226,7 @@ impl RoomRegistry {
         let (done, stored) = oneshot::channel();
         let command = RoomCommand::Edit {
             make: Box::new(make),
+            author,
             done,
         };
         self.deliver(id, command).await?;

@@ -16,6 +16,7 @@ use tokio::sync::oneshot;
 
 use crate::ids::DocId;
 use crate::storage::StoreError;
+use crate::storage::authorship::{Authored, Binding};
 use crate::storage::journal::{CatchUp, Journal, StoredDoc};
 use crate::storage::snapshot::Snapshot;
 
@@ -27,11 +28,14 @@ pub trait UpdateLog: Send + Sync + 'static {
     /// A document's snapshot and log; `None` if there is no such document.
     fn load<'a>(&'a self, doc: &'a DocId) -> BoxFuture<'a, Result<Option<StoredDoc>, StoreError>>;
 
-    /// Queues `updates` for the next commit; the receiver resolves once they are durable.
+    /// Queues `updates` for the next commit with who wrote each (`authored[i]` is
+    /// `updates[i]`'s); the receiver resolves once they are durable, or with
+    /// [`StoreError::ClientIdTaken`] when one writes under another user's client id.
     fn submit_append(
         &self,
         doc: DocId,
         updates: Vec<Bytes>,
+        authored: Vec<Authored>,
     ) -> BoxFuture<'_, Result<Durable, StoreError>>;
 
     /// Replaces the log up to `upto_seq` with `snapshot`, which holds every update up to
@@ -68,8 +72,9 @@ impl UpdateLog for Journal {
         &self,
         doc: DocId,
         updates: Vec<Bytes>,
+        authored: Vec<Authored>,
     ) -> BoxFuture<'_, Result<Durable, StoreError>> {
-        Box::pin(Journal::submit_append(self, doc, updates))
+        Box::pin(Journal::submit_append(self, doc, updates, authored))
     }
 
     fn compact(
@@ -117,6 +122,7 @@ enum Held {
     Append {
         doc: DocId,
         updates: Vec<Bytes>,
+        authored: Vec<Authored>,
         reply: oneshot::Sender<Result<i64, StoreError>>,
     },
     Compact {
@@ -133,6 +139,9 @@ struct MemoryDoc {
     log: Vec<(i64, Vec<u8>)>,
     head: i64,
     quarantined: Vec<i64>,
+    bindings: Vec<Binding>,
+    /// Every stored update's authorship, by sequence number.
+    authored: Vec<(i64, Authored)>,
 }
 
 impl MemoryDoc {
@@ -142,6 +151,46 @@ impl MemoryDoc {
             self.log.push((self.head, update.to_vec()));
         }
         self.head
+    }
+
+    /// Binds the client ids `authored` claims, as the journal does: all or, if one is
+    /// another user's (stored, or claimed earlier in the same append), none.
+    fn bind(&mut self, authored: &[Authored]) -> Result<(), StoreError> {
+        let mut claimed: Vec<Binding> = Vec::new();
+        for (index, author) in authored.iter().enumerate() {
+            for &client in &author.binds {
+                let owner = self
+                    .bindings
+                    .iter()
+                    .chain(&claimed)
+                    .find(|b| b.client() == client);
+                if let Some(owner) = owner.filter(|o| o.user_id != author.user) {
+                    return Err(StoreError::ClientIdTaken {
+                        index,
+                        client,
+                        owner: owner.user_id.clone(),
+                        owner_org: owner.org_id.clone(),
+                    });
+                }
+                claimed.push(Binding {
+                    client_id: client as i64,
+                    user_id: author.user.clone(),
+                    org_id: author.org.clone(),
+                });
+            }
+        }
+        for author in authored {
+            for &client in &author.binds {
+                if !self.bindings.iter().any(|b| b.client() == client) {
+                    self.bindings.push(Binding {
+                        client_id: client as i64,
+                        user_id: author.user.clone(),
+                        org_id: author.org.clone(),
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
     fn compact(&mut self, snapshot: Snapshot, upto_seq: i64) {
@@ -157,9 +206,18 @@ impl MemoryDoc {
 }
 
 impl Memory {
-    fn append(&mut self, doc: &DocId, updates: &[Bytes]) -> Result<i64, StoreError> {
+    fn append(
+        &mut self,
+        doc: &DocId,
+        updates: &[Bytes],
+        authored: Vec<Authored>,
+    ) -> Result<i64, StoreError> {
         let stored = self.docs.get_mut(doc).ok_or(StoreError::NoSuchDocument)?;
-        Ok(stored.append(updates))
+        stored.bind(&authored)?;
+        let head = stored.append(updates);
+        let first = head - updates.len() as i64 + 1;
+        stored.authored.extend((first..).zip(authored));
+        Ok(head)
     }
 
     fn compact(
@@ -215,9 +273,10 @@ impl MemoryLog {
                 Held::Append {
                     doc,
                     updates,
+                    authored,
                     reply,
                 } => {
-                    let _ = reply.send(memory.append(&doc, &updates));
+                    let _ = reply.send(memory.append(&doc, &updates, authored));
                 }
                 Held::Compact {
                     doc,
@@ -249,6 +308,24 @@ impl MemoryLog {
             .unwrap_or_default()
     }
 
+    /// The client ids bound in the document.
+    pub fn bindings(&self, doc: &DocId) -> Vec<Binding> {
+        self.memory()
+            .docs
+            .get(doc)
+            .map(|d| d.bindings.clone())
+            .unwrap_or_default()
+    }
+
+    /// The authorship stored with each update, by sequence number.
+    pub fn authored(&self, doc: &DocId) -> Vec<(i64, Authored)> {
+        self.memory()
+            .docs
+            .get(doc)
+            .map(|d| d.authored.clone())
+            .unwrap_or_default()
+    }
+
     /// The sequence number the last snapshot covers, if any.
     pub fn snapshot_seq(&self, doc: &DocId) -> Option<i64> {
         self.memory()
@@ -264,6 +341,7 @@ impl UpdateLog for MemoryLog {
             snapshot: d.snapshot.as_ref().map(|(_, s)| s.clone()),
             updates: d.log.clone(),
             head_seq: d.head,
+            bindings: d.bindings.clone(),
         });
         Box::pin(std::future::ready(Ok(stored)))
     }
@@ -272,6 +350,7 @@ impl UpdateLog for MemoryLog {
         &self,
         doc: DocId,
         updates: Vec<Bytes>,
+        authored: Vec<Authored>,
     ) -> BoxFuture<'_, Result<Durable, StoreError>> {
         let (reply, durable) = oneshot::channel();
         let mut memory = self.memory();
@@ -279,10 +358,11 @@ impl UpdateLog for MemoryLog {
             held.push(Held::Append {
                 doc,
                 updates,
+                authored,
                 reply,
             });
         } else {
-            let _ = reply.send(memory.append(&doc, &updates));
+            let _ = reply.send(memory.append(&doc, &updates, authored));
         }
         Box::pin(std::future::ready(Ok(durable)))
     }

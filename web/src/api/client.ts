@@ -6,6 +6,7 @@
 import { clearSession, currentSession } from '../auth/session';
 import type {
   AnchorInput,
+  Attribution,
   AuditEntry,
   AuditVerification,
   CreateDocumentRequest,
@@ -248,6 +249,8 @@ export const api = {
   download: (id: string, what: 'report' | 'compilation' | 'audit', format: string) =>
     download(`${docPath(id)}/${what}?format=${encodeURIComponent(format)}`),
   audit: (id: string) => json<AuditEntry[]>(`${docPath(id)}/audit`),
+  /** Who wrote the text standing now, per organisation and per paragraph. */
+  attribution: (id: string) => json<Attribution>(`${docPath(id)}/attribution`),
   verifyAudit: (id: string) => json<AuditVerification>(`${docPath(id)}/audit/verify`),
   webhooks: (id: string) => json<Webhook[]>(`${docPath(id)}/webhooks`),
   addWebhook: (id: string, url: string, events: WebhookEvent[]) =>

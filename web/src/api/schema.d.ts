@@ -4,26 +4,6 @@
  */
 
 export interface paths {
-    "/api/admin/mail": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * E-mails being retried or given up, newest first, with their last error
-         *     (administrators only).
-         */
-        get: operations["list_troubled_mail"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/documents": {
         parameters: {
             query?: never;
@@ -68,6 +48,27 @@ export interface paths {
         head?: never;
         /** Renames a document (owners). */
         patch: operations["rename_document"];
+        trace?: never;
+    };
+    "/api/documents/{id}/attribution": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who wrote the text standing in the document now: per paragraph the organisations
+         *     whose characters stand there, per organisation what it inserted and kept and what
+         *     it deleted (`documents::attribution`). Anyone who may read the document may see it.
+         */
+        get: operations["document_attribution"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/documents/{id}/audit": {
@@ -543,23 +544,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/documents/{id}/versions/{vid}/export": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** A named version of the draft in Word, HTML or Markdown (every member). */
-        get: operations["version_export"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/documents/{id}/versions/{vid}/markdown": {
         parameters: {
             query?: never;
@@ -688,113 +672,6 @@ export interface paths {
          */
         put: operations["change_password"];
         post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/notifications": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** My notifications, newest first, with the unread count. */
-        get: operations["list_notifications"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/notifications/read-all": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Marks all my notifications read. */
-        post: operations["mark_all_read"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/notifications/settings": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** How I want each kind of notification (`both` where I never chose). */
-        get: operations["list_settings"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/notifications/settings/{kind}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        /** Sets how I want one kind: `in_app`, `email`, `both` or `none`. */
-        put: operations["set_setting"];
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/notifications/unsubscribe": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * The page an e-mail's unsubscribe link opens: it stops that kind of e-mail at once
-         *     (the inbox keeps it) and says so, in Swedish. No sign-in: the signed token names the
-         *     user and the kind.
-         */
-        get: operations["unsubscribe_page"];
-        put?: never;
-        /** One-click unsubscribe (RFC 8058's POST to the same link). */
-        post: operations["unsubscribe"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/notifications/{nid}/read": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Marks one of my notifications read. */
-        post: operations["mark_read"];
         delete?: never;
         options?: never;
         head?: never;
@@ -959,6 +836,22 @@ export interface components {
              */
             httpStatus?: number | null;
         };
+        /** @description `GET /api/documents/{id}/attribution`. */
+        AttributionResponse: {
+            /**
+             * Format: int64
+             * @description Characters standing in the document.
+             */
+            characters: number;
+            /** @description Most characters kept first. */
+            organisations: components["schemas"]["OrganisationAttribution"][];
+            paragraphs: components["schemas"]["ParagraphAttribution"][];
+            /**
+             * Format: int64
+             * @description Of them, written before authorship was kept.
+             */
+            unattributed: number;
+        };
         /** @description One entry of the trail. */
         AuditEntryResponse: {
             /** @description e.g. `thread_opened`; see the `Action` schema. */
@@ -991,11 +884,6 @@ export interface components {
             currentPassword: string;
             newPassword: string;
         };
-        /**
-         * @description Where a user wants one kind of notification.
-         * @enum {string}
-         */
-        Channel: "in_app" | "email" | "both" | "none";
         /** @description A reply, or an edit of one's own comment. */
         CommentRequest: {
             body: string;
@@ -1162,14 +1050,6 @@ export interface components {
             /** @description `ok`, or `unavailable` when the database cannot be reached. */
             status: string;
         };
-        /** @description `GET /api/notifications`: the unread count and a page of the inbox, newest first. */
-        InboxResponse: {
-            items: components["schemas"]["NotificationResponse"][];
-            /** @description Pass as `before` for the next (older) page; absent on the last page. */
-            nextBefore?: string | null;
-            /** Format: int64 */
-            unread: number;
-        };
         /** @description One invited organisation and what it did. */
         InviteeResponse: {
             /** Format: int64 */
@@ -1203,11 +1083,6 @@ export interface components {
          * @enum {string}
          */
         InviteeStatus: "invited" | "opened" | "commenting" | "done" | "declined";
-        /**
-         * @description What a notification is about. The words are stored, so they never change.
-         * @enum {string}
-         */
-        Kind: "remiss_invited" | "thread_reply" | "thread_resolved" | "proposal_decided" | "statement_received" | "deadline_reminder";
         /** @description Credentials for a password login. */
         LoginRequest: {
             password: string;
@@ -1218,23 +1093,6 @@ export interface components {
             /** @description Send as `Authorization: Bearer …`, and as `?token=` on the WebSocket. */
             token: string;
             user: components["schemas"]["MeResponse"];
-        };
-        /** @description A message the outbox could not send, for administrators. */
-        MailStatusResponse: {
-            address: string;
-            /** Format: int64 */
-            attempts: number;
-            /** Format: int64 */
-            createdAt: number;
-            /** Format: int64 */
-            failedAt?: number | null;
-            id: string;
-            lastError?: string | null;
-            /** Format: int64 */
-            nextAttemptAt: number;
-            recipientId: string;
-            /** Format: int64 */
-            sentAt?: number | null;
         };
         /** @description The caller as the server sees them. */
         MeResponse: {
@@ -1256,29 +1114,32 @@ export interface components {
             name: string;
             role: components["schemas"]["Role"];
         };
-        /** @description A notification in the inbox. */
-        NotificationResponse: {
+        /** @description The characters one organisation wrote in one paragraph. */
+        OrgCharacters: {
             /** Format: int64 */
-            createdAt: number;
-            documentId: string;
-            documentTitle: string;
-            id: string;
-            kind: components["schemas"]["Kind"];
-            /** @description The web app's path to the document (and thread), e.g. `/d/ID?thread=TID`. */
-            link: string;
-            /**
-             * @description What happened: `by`, `byOrg`, `outcome`, `motivation`, `deadline`, `excerpt`…
-             *     depending on the kind.
-             */
-            payload: Record<string, never>;
-            /** Format: int64 */
-            readAt?: number | null;
-            threadId?: string | null;
+            characters: number;
+            name: string;
+            org: string;
         };
         /** @description An organisation by id and display name. */
         OrgRef: {
             id: string;
             name: string;
+        };
+        /** @description One organisation's part in the whole text. */
+        OrganisationAttribution: {
+            /**
+             * Format: int64
+             * @description What it deleted, in Yjs units (characters, plus one per deleted block or mark).
+             */
+            deleted: number;
+            /**
+             * Format: int64
+             * @description Characters it inserted that still stand.
+             */
+            kept: number;
+            name: string;
+            org: string;
         };
         /** @description An organisation that can be invited to a document. */
         OrganisationResponse: {
@@ -1290,6 +1151,23 @@ export interface components {
          * @enum {string}
          */
         Outcome: "beaktad" | "delvis_beaktad" | "ej_beaktad" | "noterad";
+        /** @description One top-level block and who wrote the text standing in it. */
+        ParagraphAttribution: {
+            /**
+             * Format: int64
+             * @description Characters standing in it (UTF-16 code units, as the editor counts).
+             */
+            characters: number;
+            /** @description 0-based index of the block, as threads and the report count paragraphs. */
+            index: number;
+            /** @description The organisations that wrote them, most characters first. */
+            organisations: components["schemas"]["OrgCharacters"][];
+            /**
+             * Format: int64
+             * @description Characters written under a client id bound to nobody (before authorship was kept).
+             */
+            unattributed: number;
+        };
         /**
          * @description What happened to one paragraph.
          * @enum {string}
@@ -1360,6 +1238,8 @@ export interface components {
             /** @description Invitees in the order they were invited, then the owner organisation. */
             organisations: components["schemas"]["Participation"][];
             phase: components["schemas"]["Phase"];
+            /** @description Who wrote the text standing now, per organisation (`documents::attribution`). */
+            textShares: components["schemas"]["TextShares"];
             /** @description In document order; threads whose text is gone last. */
             threads: components["schemas"]["ReportThread"][];
         };
@@ -1440,15 +1320,6 @@ export interface components {
         SetMemberRequest: {
             role: components["schemas"]["Role"];
         };
-        /** @description `PUT /api/notifications/settings/{kind}`. */
-        SettingRequest: {
-            channel: components["schemas"]["Channel"];
-        };
-        /** @description One kind's setting. */
-        SettingResponse: {
-            channel: components["schemas"]["Channel"];
-            kind: components["schemas"]["Kind"];
-        };
         /**
          * @description What an organisation says about the passage (the remiss vocabulary).
          * @enum {string}
@@ -1490,6 +1361,21 @@ export interface components {
             submittedBy?: string | null;
             submittedByName?: string | null;
         };
+        /** @description Each organisation's share of the text standing now. */
+        TextShares: {
+            /**
+             * Format: int64
+             * @description Characters standing in the document.
+             */
+            characters: number;
+            /** @description Most characters kept first. */
+            organisations: components["schemas"]["OrganisationAttribution"][];
+            /**
+             * Format: int64
+             * @description Of them, written before authorship was kept.
+             */
+            unattributed: number;
+        };
         /** @description A thread with its comments and resolved anchor. */
         ThreadResponse: {
             anchor: components["schemas"]["AnchorResponse"];
@@ -1527,11 +1413,6 @@ export interface components {
             expiresIn: number;
             /** @description Send as `?token=` on `GET /ws/{doc_id}`; good once. */
             ticket: string;
-        };
-        /** @description The answer to marking read. */
-        UnreadResponse: {
-            /** Format: int64 */
-            unread: number;
         };
         /** @description `PATCH /api/documents/{id}`. */
         UpdateDocumentRequest: {
@@ -1620,51 +1501,6 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    list_troubled_mail: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["MailStatusResponse"][];
-                };
-            };
-            /** @description Malformed path, query or body */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description No valid token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
     list_documents: {
         parameters: {
             query?: never;
@@ -1989,6 +1825,70 @@ export interface operations {
             };
         };
     };
+    document_attribution: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttributionResponse"];
+                };
+            };
+            /** @description Malformed path, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The document is archived; its owners can still read and verify its audit trail */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     audit_trail: {
         parameters: {
             query?: never;
@@ -2122,8 +2022,8 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Report: `json` (default), `markdown`, `html`, `docx`. Compilation: `markdown`
-                 *     (default), `html`, `docx`, `csv`.
+                 * @description Report: `json` (default), `markdown`, `html`. Compilation: `markdown` (default),
+                 *     `html`, `docx`, `csv`.
                  */
                 format?: components["schemas"]["Format"];
             };
@@ -2817,8 +2717,8 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Report: `json` (default), `markdown`, `html`, `docx`. Compilation: `markdown`
-                 *     (default), `html`, `docx`, `csv`.
+                 * @description Report: `json` (default), `markdown`, `html`. Compilation: `markdown` (default),
+                 *     `html`, `docx`, `csv`.
                  */
                 format?: components["schemas"]["Format"];
             };
@@ -2830,7 +2730,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description JSON, or Markdown (text/markdown), HTML (text/html) or DOCX */
+            /** @description JSON, or Markdown (text/markdown) or HTML (text/html) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4432,88 +4332,6 @@ export interface operations {
             };
         };
     };
-    version_export: {
-        parameters: {
-            query?: {
-                /**
-                 * @description Report: `json` (default), `markdown`, `html`, `docx`. Compilation: `markdown`
-                 *     (default), `html`, `docx`, `csv`.
-                 */
-                format?: components["schemas"]["Format"];
-            };
-            header?: never;
-            path: {
-                id: string;
-                vid: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description DOCX (default), HTML or Markdown */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": number[];
-                    "text/html": string;
-                    "text/markdown": string;
-                };
-            };
-            /** @description Malformed path, query or body */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description No valid token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description The document is archived; its owners can still read and verify its audit trail */
-            410: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
     version_markdown: {
         parameters: {
             query?: never;
@@ -5030,316 +4848,6 @@ export interface operations {
             };
             /** @description Too many wrong current passwords */
             429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    list_notifications: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The `nextBefore` of the previous page. */
-                before: string | null;
-                /** @description How many (1–100, default 30). */
-                limit: number | null;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["InboxResponse"];
-                };
-            };
-            /** @description Malformed path, query or body */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description No valid token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    mark_all_read: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["UnreadResponse"];
-                };
-            };
-            /** @description Malformed path, query or body */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description No valid token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    list_settings: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["SettingResponse"][];
-                };
-            };
-            /** @description Malformed path, query or body */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description No valid token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    set_setting: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                kind: components["schemas"]["Kind"];
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["SettingRequest"];
-            };
-        };
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["SettingResponse"];
-                };
-            };
-            /** @description Malformed path, query or body */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description No valid token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description The token gives no access to this */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description The body is over the size limit */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description The body has the wrong shape or values */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    unsubscribe_page: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description From the link in the e-mail. */
-                token: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/html": string;
-                };
-            };
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/html": string;
-                };
-            };
-        };
-    };
-    unsubscribe: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description From the link in the e-mail. */
-                token: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["SettingResponse"];
-                };
-            };
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    mark_read: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                nid: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["UnreadResponse"];
-                };
-            };
-            /** @description Malformed path, query or body */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description No valid token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description The token gives no access to this */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            404: {
                 headers: {
                     [name: string]: unknown;
                 };

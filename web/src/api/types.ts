@@ -23,6 +23,8 @@ export type PrincipalKind = Schemas['PrincipalKind'];
 /** One organisation or user with a role on a document. */
 export type Member = Schemas['MemberResponse'];
 export type Organisation = Schemas['OrganisationResponse'];
+/** Who wrote the text standing now (`GET /api/documents/{id}/attribution`). */
+export type Attribution = Schemas['AttributionResponse'];
 /** The body of every error. */
 export type ErrorBody = Schemas['ErrorResponse'];
 

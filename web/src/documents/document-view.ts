@@ -17,6 +17,7 @@ import { createToolbar, type Toolbar } from '../editor/toolbar';
 import { formatDateTime, type MessageKey, t } from '../i18n';
 import { type Part, remissPanel } from '../remiss/remiss-panel';
 import { connectionIndicator, presenceList } from '../sync/indicators';
+import { AUTHORSHIP_PANEL_ID, type AuthorshipPanel, authorshipPanel } from './authorship-panel';
 import { exportButtons } from './export';
 import { MEMBERS_PANEL_ID, type MembersPanel, membersPanel } from './members-panel';
 import { DocumentSession, EDITOR_ID, READONLY_NOTE_ID, type ReadonlyReason } from './session';
@@ -71,6 +72,7 @@ export function documentView(docId: string): View {
     parts.push({ destroy: doc.connection.subscribe(drawClosed) });
 
     const membersSlot = h('div', { class: 'members-slot' });
+    const authorshipSlot = h('div', { class: 'authorship-slot' });
     let members: MembersPanel | null = null;
     const bar = h('div', { class: 'doc-bar' }, presence.el);
     if (info) {
@@ -97,11 +99,14 @@ export function documentView(docId: string): View {
       });
       showMembers(doc.ui.membersOpen);
       parts.push({ destroy: () => members?.destroy() });
+      const authorship = authorshipToggle(doc, info.id, authorshipSlot);
+      parts.push(authorship);
       bar.append(
         h(
           'div',
           { class: 'doc-bar__actions' },
           exportButtons(info.id, () => info.title),
+          authorship.button,
           toggle,
         ),
       );
@@ -153,6 +158,7 @@ export function documentView(docId: string): View {
         closedSlot,
         bar,
         membersSlot,
+        authorshipSlot,
       ),
       tabList,
       textPanel,
@@ -202,6 +208,38 @@ export function documentView(docId: string): View {
   };
 }
 
+/** The "Visa vem som skrivit" button and the list it opens into `slot`. */
+function authorshipToggle(
+  doc: DocumentSession,
+  docId: string,
+  slot: HTMLElement,
+): { button: HTMLElement; destroy(): void } {
+  let panel: AuthorshipPanel | null = null;
+  const button = h(
+    'button',
+    {
+      type: 'button',
+      class: 'button button--small authorship-toggle',
+      'aria-expanded': String(doc.ui.authorshipOpen),
+      'aria-controls': AUTHORSHIP_PANEL_ID,
+    },
+    t('authorship.toggle'),
+  );
+  const show = (open: boolean) => {
+    doc.ui.authorshipOpen = open;
+    button.setAttribute('aria-expanded', String(open));
+    panel?.destroy();
+    panel = open ? authorshipPanel(docId) : null;
+    replaceChildren(slot, panel?.el);
+  };
+  button.addEventListener('click', () => {
+    show(!doc.ui.authorshipOpen);
+    if (doc.ui.authorshipOpen) slot.querySelector<HTMLElement>('#authorship-heading')?.focus();
+  });
+  show(doc.ui.authorshipOpen);
+  return { button, destroy: () => panel?.destroy() };
+}
+
 function renderMeta(info: DocumentInfo): HTMLElement {
   return h(
     'p',
@@ -232,7 +270,7 @@ function renderError(heading: HTMLElement, error: unknown): HTMLElement {
 function renderClosed(doc: DocumentSession): HTMLElement | null {
   const { state, closeCode } = doc.connection.status;
   if (state !== 'disconnected' || closeCode === null) return null;
-  const known = [4400, 4401, 4403, 4404, 4410, 4413];
+  const known = [4400, 4401, 4403, 4404, 4409, 4410, 4413];
   const message = known.includes(closeCode)
     ? t(`connection.reason.${closeCode}` as MessageKey)
     : t('connection.reason.other', { code: closeCode });

@@ -55,7 +55,7 @@ export class DocumentSession {
   readonly remiss: RemissState;
   infoState: InfoState = { kind: 'loading' };
   /** View state that survives a redraw. */
-  readonly ui = { membersOpen: false, tab: 'text' as 'text' | 'remiss' };
+  readonly ui = { membersOpen: false, authorshipOpen: false, tab: 'text' as 'text' | 'remiss' };
   private readonly infoListeners = new Set<(state: InfoState, previous: InfoState) => void>();
   private readonly unsubscribe: (() => void)[] = [];
 

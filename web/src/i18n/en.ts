@@ -118,6 +118,8 @@ export const en: Messages = {
     'The change was too large for the server and was not sent. Reload the page to continue.',
   'connection.reason.4400':
     'The server could not read a message from the browser. Reload the page to continue.',
+  'connection.reason.4409':
+    'The server did not accept your latest change: it was written under an identity that already belongs to another user of this document. Reload the page to go on writing.',
   'connection.reason.other': 'The server closed the connection (code {code}). Reload the page.',
   'connection.reload': 'Reload the page',
   'connection.loginAgain': 'Log in again',
@@ -139,6 +141,25 @@ export const en: Messages = {
   'export.started': 'The file {file} has been downloaded.',
   'export.failed': 'The file could not be downloaded: {message}',
 
+  'authorship.toggle': 'Show who wrote what',
+  'authorship.title': 'Who wrote the text',
+  'authorship.intro':
+    'Each character counts for the organisation whose user wrote it. The figures are for the text as it stands now.',
+  'authorship.refresh': 'Refresh',
+  'authorship.total': 'The text now has {characters} characters.',
+  'authorship.byOrganisation': 'By organisation',
+  'authorship.organisation': 'Organisation',
+  'authorship.kept': 'Characters written that still stand',
+  'authorship.share': 'Share of the text',
+  'authorship.deleted': 'Deleted',
+  'authorship.byParagraph': 'By paragraph',
+  'authorship.paragraph': 'Paragraph {n}:',
+  'authorship.orgCharacters': '{org} {characters} characters',
+  'authorship.unattributed': 'written before authorship was recorded {characters} characters',
+  'authorship.empty': 'The document has no text yet.',
+  'authorship.deletedHint':
+    'Deletions count characters; a deleted paragraph or format counts as one.',
+  'authorship.loadFailed': 'Could not load who wrote the text: {message}',
   'members.title': 'Members',
   'members.toggle': 'Members',
   'members.intro':

@@ -121,6 +121,8 @@ export const sv = {
     'Ändringen var för stor för servern och skickades inte. Ladda om sidan för att fortsätta.',
   'connection.reason.4400':
     'Servern kunde inte läsa ett meddelande från webbläsaren. Ladda om sidan för att fortsätta.',
+  'connection.reason.4409':
+    'Servern tog inte emot din senaste ändring: den skrevs under en identitet som redan tillhör en annan användare i dokumentet. Ladda om sidan för att fortsätta skriva.',
   'connection.reason.other': 'Anslutningen stängdes av servern (kod {code}). Ladda om sidan.',
   'connection.reload': 'Ladda om sidan',
   'connection.loginAgain': 'Logga in igen',
@@ -142,6 +144,25 @@ export const sv = {
   'export.started': 'Filen {file} har laddats ner.',
   'export.failed': 'Filen kunde inte laddas ner: {message}',
 
+  'authorship.toggle': 'Visa vem som skrivit',
+  'authorship.title': 'Vem har skrivit texten',
+  'authorship.intro':
+    'Varje tecken i texten räknas till den organisation vars användare skrev det. Siffrorna gäller texten som den ser ut nu.',
+  'authorship.refresh': 'Uppdatera',
+  'authorship.total': 'Texten består nu av {characters} tecken.',
+  'authorship.byOrganisation': 'Per organisation',
+  'authorship.organisation': 'Organisation',
+  'authorship.kept': 'Skrivna tecken som står kvar',
+  'authorship.share': 'Andel av texten',
+  'authorship.deleted': 'Borttaget',
+  'authorship.byParagraph': 'Per stycke',
+  'authorship.paragraph': 'Stycke {n}:',
+  'authorship.orgCharacters': '{org} {characters} tecken',
+  'authorship.unattributed': 'skrivet innan författarskap registrerades {characters} tecken',
+  'authorship.empty': 'Dokumentet har ingen text ännu.',
+  'authorship.deletedHint':
+    'Borttaget räknas i tecken; ett borttaget stycke eller format räknas som ett.',
+  'authorship.loadFailed': 'Det gick inte att hämta vem som skrivit texten: {message}',
   'members.title': 'Medlemmar',
   'members.toggle': 'Medlemmar',
   'members.intro':

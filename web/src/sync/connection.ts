@@ -5,7 +5,7 @@
  *   server closes refused sockets before syncing, so a refusal never shows as connected);
  * - `connecting` before the first sync, `reconnecting` after a sync was lost;
  * - `disconnected` when the server closed with 4400–4499: y-websocket stops retrying
- *   then, and `closeCode` says why (4401 token, 4403 access, 4404 gone, 4410 archived, 4413, 4400).
+ *   then, and `closeCode` says why (4401 token, 4403 access, 4404 gone, 4409 a client id of someone else's, 4410 archived, 4413, 4400).
  */
 import type { WebsocketProvider } from 'y-websocket';
 

@@ -35,6 +35,7 @@ use crate::ids::DocId;
 use crate::metrics::Metrics;
 use crate::sync::ConnId;
 use crate::sync::authority::Authority;
+use crate::sync::authorship::{Author, Foreign};
 use crate::sync::close::{self, CloseReason};
 use crate::sync::hooks::{Hooks, MessageKind};
 use crate::sync::protocol::{self, Inbound};
@@ -92,6 +93,10 @@ pub enum EditError {
     /// The document was deleted before the change was made.
     #[error("the document was deleted")]
     Deleted,
+    /// The editor's update writes under a client id another user's updates are bound
+    /// to (`sync::authorship`): a bug in the editor, or a one-in-billions collision.
+    #[error("the change could not be attributed: {0}")]
+    Unattributable(#[source] Foreign),
     /// The room could not be reached, could not load the document, or went away
     /// before it answered (the server is stopping).
     #[error(transparent)]
@@ -123,6 +128,8 @@ pub enum RoomCommand {
     /// from the current document; `done` hears once it is stored and relayed.
     Edit {
         make: DocEditor,
+        /// Who the change is made for, and attributed to.
+        author: Author,
         done: EditDone,
     },
     /// A live event for the connections subscribed to its kind (`sync::live`).
@@ -301,10 +308,10 @@ impl Room {
             RoomCommand::Leave { conn } => self.peers.leave(conn),
             RoomCommand::Members(members) => self.on_members(members),
             RoomCommand::Read(reader) => reader(&self.replica.doc),
-            RoomCommand::Edit { make, done } => {
-                let (env, replica) = (&self.env, &self.replica);
+            RoomCommand::Edit { make, author, done } => {
+                let (env, replica) = (&self.env, &mut self.replica);
                 self.pipeline
-                    .on_edit(make, done, env, replica, &mut self.peers)
+                    .on_edit(make, author, done, env, replica, &mut self.peers)
                     .await;
             }
             RoomCommand::Event { kind, frame } => self.peers.publish_event(kind, &frame),
@@ -359,7 +366,7 @@ impl Room {
             // nothing to store or relay.
             Inbound::Update(incoming) if incoming.update.is_empty() => {}
             Inbound::Update(incoming) => {
-                let (env, replica) = (&self.env, &self.replica);
+                let (env, replica) = (&self.env, &mut self.replica);
                 let queued = self
                     .pipeline
                     .queue(conn, incoming, from, env, replica, &self.peers);
@@ -464,8 +471,10 @@ impl Room {
                 } if !incoming.update.is_empty() => {
                     pipeline.queue(conn, incoming, from, env, replica, peers);
                 }
-                RoomCommand::Edit { make, done } => {
-                    pipeline.on_edit(make, done, env, replica, peers).await;
+                RoomCommand::Edit { make, author, done } => {
+                    pipeline
+                        .on_edit(make, author, done, env, replica, peers)
+                        .await;
                 }
                 RoomCommand::Read(reader) => reader(&replica.doc),
                 _ => {}

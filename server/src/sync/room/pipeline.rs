@@ -17,11 +17,14 @@ use std::time::Instant;
 use bytes::Bytes;
 use tokio::sync::oneshot;
 use yrs::updates::decoder::Decode;
-use yrs::{Transact, Update};
+use yrs::updates::encoder::Encode;
+use yrs::{ReadTxn, Transact, Update};
 
 use crate::storage::StoreError;
+use crate::storage::authorship::Authored;
 use crate::sync::ConnId;
 use crate::sync::authority::Authority;
+use crate::sync::authorship::{Author, Foreign, Written};
 use crate::sync::close::{self, CloseReason};
 use crate::sync::hooks::Committed;
 use crate::sync::nesting::{self, BlockId, ScanError, Shape};
@@ -52,6 +55,8 @@ pub(super) struct Pending {
     /// Checked at the moment of commit (see [`Authority`]).
     author: Authority,
     incoming: IncomingUpdate,
+    /// Client ids whose binding to the author goes in with this update (`sync::authorship`).
+    binds: Vec<u64>,
     /// Told when the update is stored and relayed (server-made edits).
     done: Option<EditDone>,
 }
@@ -115,7 +120,7 @@ impl Pipeline {
         incoming: IncomingUpdate,
         author: Authority,
         env: &Env,
-        replica: &Replica,
+        replica: &mut Replica,
         peers: &Peers,
     ) -> bool {
         if !author.can_edit() {
@@ -133,10 +138,26 @@ impl Pipeline {
             );
             return false;
         }
+        let binds = match check_author(replica, author.author(), &incoming.shape.written) {
+            Ok(binds) => binds,
+            Err(foreign) => {
+                tracing::info!(doc = %env.id, conn = origin, %foreign, "an update under another user's client id was refused");
+                env.ctx
+                    .metrics
+                    .updates_refused_foreign
+                    .fetch_add(1, Relaxed);
+                peers.close(
+                    origin,
+                    CloseReason::new(close::FOREIGN_CLIENT_ID, foreign.to_string()),
+                );
+                return false;
+            }
+        };
         self.pending.push(Pending {
             origin,
             author,
             incoming,
+            binds,
             done: None,
         });
         true
@@ -173,9 +194,10 @@ impl Pipeline {
     pub(super) async fn on_edit(
         &mut self,
         make: DocEditor,
+        writer: Author,
         done: EditDone,
         env: &Env,
-        replica: &Replica,
+        replica: &mut Replica,
         peers: &mut Peers,
     ) {
         if replica.read_only_tree {
@@ -193,6 +215,13 @@ impl Pipeline {
                 return;
             }
         };
+        let binds = match check_author(replica, &writer, &written_by(&update)) {
+            Ok(binds) => binds,
+            Err(foreign) => {
+                let _ = done.send(Err(EditError::Unattributable(foreign)));
+                return;
+            }
+        };
         let incoming = IncomingUpdate {
             update,
             // Made by the server itself, from its own `Doc`.
@@ -202,8 +231,9 @@ impl Pipeline {
         };
         self.pending.push(Pending {
             origin: SERVER_ORIGIN,
-            author: Authority::server(),
+            author: Authority::server(writer),
             incoming,
+            binds,
             done: Some(done),
         });
         if !self.is_committing() {
@@ -232,7 +262,13 @@ impl Pipeline {
                 continue;
             }
             let raws = batch.iter().map(|p| p.incoming.raw.clone()).collect();
-            match env.ctx.journal.submit_append(env.id.clone(), raws).await {
+            let authored = batch.iter().map(authored).collect();
+            match env
+                .ctx
+                .journal
+                .submit_append(env.id.clone(), raws, authored)
+                .await
+            {
                 Ok(done) => self.inflight = Some(Inflight { batch, done }),
                 Err(error) => fail_batch(batch, error, env, peers),
             }
@@ -309,6 +345,24 @@ pub(super) async fn settle(
 ) -> Settled {
     let head = match outcome {
         Ok(head) => head,
+        Err(StoreError::ClientIdTaken {
+            index,
+            client,
+            owner,
+            owner_org,
+        }) => {
+            // Another node bound the id first: its owner is now known here too.
+            let owner = Author {
+                user: owner,
+                org: owner_org,
+            };
+            replica.authors.taken(client, owner);
+            refuse_foreign(batch, index, Foreign { client }, env, peers);
+            return Settled {
+                applied: false,
+                behind: false,
+            };
+        }
         Err(error) => {
             fail_batch(batch, error, env, peers);
             return Settled {
@@ -319,6 +373,9 @@ pub(super) async fn settle(
     };
     let updates = batch.len();
     let bytes = batch.iter().map(|p| p.incoming.raw.len()).sum();
+    for pending in &batch {
+        replica.authors.stored(&pending.binds);
+    }
     let behind = !replica.record_own(head, updates, bytes);
     if replica.suspect {
         return Settled {
@@ -439,5 +496,79 @@ fn fail_batch(batch: Vec<Pending>, error: StoreError, env: &Env, peers: &mut Pee
                 "the update could not be stored; reconnect",
             ),
         );
+    }
+}
+
+/// Checks that `writer` may write what `written` says under its client ids (see
+/// `sync::authorship`), asking the document's state only when a client id is new.
+fn check_author(
+    replica: &mut Replica,
+    writer: &Author,
+    written: &[Written],
+) -> Result<Vec<u64>, Foreign> {
+    let doc = &replica.doc;
+    replica
+        .authors
+        .check(writer, written, || doc.transact().state_vector())
+}
+
+/// The client sections of an update the server made (not scanned: it is its own),
+/// from its insertions; such updates are rare and small.
+fn written_by(update: &Update) -> Vec<Written> {
+    update
+        .insertions(true)
+        .iter()
+        .filter_map(|(client, ranges)| {
+            let end = ranges.iter().map(|r| r.end).max()?;
+            Some(Written {
+                client: client.get(),
+                end,
+            })
+        })
+        .collect()
+}
+
+/// What the journal stores beside an update: its author, the client ids to bind, and
+/// its delete set when it deletes (who deleted what must outlive compaction).
+fn authored(pending: &Pending) -> Authored {
+    let author = pending.author.author();
+    let deletes = pending.incoming.update.delete_set();
+    Authored {
+        user: author.user.clone(),
+        org: author.org.clone(),
+        binds: pending.binds.clone(),
+        deletes: (!deletes.is_empty()).then(|| deletes.encode_v1()),
+    }
+}
+
+/// A batch the journal refused because update `index` writes under a client id another
+/// node had bound to someone else: its sender is closed with the authorship code, the
+/// other senders reconnect and send theirs again (nothing of the batch was stored).
+fn refuse_foreign(
+    batch: Vec<Pending>,
+    index: usize,
+    foreign: Foreign,
+    env: &Env,
+    peers: &mut Peers,
+) {
+    tracing::info!(doc = %env.id, %foreign, "the journal refused an update under another user's client id");
+    env.ctx
+        .metrics
+        .updates_refused_foreign
+        .fetch_add(1, Relaxed);
+    if let Some(forger) = batch.get(index) {
+        let reason = CloseReason::new(close::FOREIGN_CLIENT_ID, foreign.to_string());
+        peers.disconnect(forger.origin, reason);
+    }
+    for pending in batch {
+        if let Some(done) = pending.done {
+            let _ = done.send(Err(EditError::NotStored));
+        }
+        // A no-op for the sender already closed above.
+        let reason = CloseReason::new(
+            close::TRY_AGAIN,
+            "the update could not be stored; reconnect",
+        );
+        peers.disconnect(pending.origin, reason);
     }
 }

@@ -12,6 +12,7 @@ use yrs::{Doc, ReadTxn, StateVector, Transact};
 
 use crate::storage::journal::StoredDoc;
 use crate::storage::snapshot::Snapshot;
+use crate::sync::authorship::Authors;
 use crate::sync::close::{self, CloseReason};
 use crate::sync::compaction::CompactionPolicy;
 use crate::sync::nesting;
@@ -44,6 +45,9 @@ pub(super) struct Replica {
     /// A panic inside yrs left `doc` untrustworthy and it could not be rebuilt: the room
     /// ends without compacting it.
     pub(super) suspect: bool,
+    /// Who each client id that wrote into `doc` belongs to (`sync::authorship`); kept
+    /// across a rebuild, since bindings are never undone.
+    pub(super) authors: Authors,
 }
 
 impl Replica {
@@ -71,6 +75,7 @@ impl Replica {
             compaction: loaded.compaction,
             read_only_tree,
             suspect: false,
+            authors: loaded.authors,
         })
     }
 
@@ -212,6 +217,7 @@ struct Loaded {
     compaction: CompactionPolicy,
     /// Sequence numbers of the log entries quarantined while loading.
     quarantined: Vec<i64>,
+    authors: Authors,
 }
 
 impl Loaded {
@@ -270,6 +276,7 @@ impl Loaded {
             compacted_seq,
             compaction,
             quarantined,
+            authors: Authors::from_stored(&stored.bindings),
         })
     }
 }

@@ -12,6 +12,7 @@ use yrs::{GetString, StateVector, Text, Update};
 use super::*;
 use crate::auth::{Identity, PrincipalKind};
 use crate::ids::{OrgId, UserId};
+use crate::sync::authorship::Author;
 use crate::sync::hooks::Committed;
 use crate::sync::hooks::Extension;
 use crate::sync::registry::RoomHandle;
@@ -60,6 +61,14 @@ struct Server {
     doc: DocId,
 }
 
+/// Who `user` writes as (every test user is of one organisation).
+fn writer(user: &str) -> Author {
+    Author {
+        user: UserId::parse(user).expect("a user"),
+        org: OrgId::parse("kommunen").expect("an org"),
+    }
+}
+
 fn server() -> Server {
     let log = MemoryLog::default();
     let doc = DocId::parse("utkast").expect("an id");
@@ -100,12 +109,12 @@ impl Server {
     async fn join(&self, user: &str, role: Role, outbox_capacity: usize) -> Client {
         let (outbox, outbox_rx) = mpsc::channel(outbox_capacity);
         let (close, closed) = watch::channel(None);
-        let authority = Authority::new(role);
         let identity = Identity {
             user: UserId::parse(user).expect("a user"),
             name: user.to_owned(),
             org: OrgId::parse("kommunen").expect("an org"),
         };
+        let authority = Authority::new(role, writer(user));
         let peer = Peer::new(identity, authority.clone(), outbox, Arc::new(close));
         let (room, conn) = self.rooms.join(&self.doc, peer).await.expect("joins");
         Client {
@@ -403,14 +412,14 @@ fn only_joins_and_sync_requests_take_the_priority_lane() {
     let step1 = RoomCommand::Message {
         conn: 1,
         message: Inbound::SyncStep1(StateVector::default()),
-        from: Authority::new(Role::Editor),
+        from: Authority::new(Role::Editor, writer("anna")),
     };
     assert!(step1.reads_only());
     assert!(!RoomCommand::Leave { conn: 1 }.reads_only());
     let update = RoomCommand::Message {
         conn: 1,
         message: Inbound::AwarenessQuery,
-        from: Authority::new(Role::Editor),
+        from: Authority::new(Role::Editor, writer("anna")),
     };
     assert!(!update.reads_only(), "only reads may overtake");
 }
@@ -423,7 +432,7 @@ async fn a_server_edit_hands_back_its_value_or_the_editors_own_reason() {
     anna.receive();
     let made = server
         .rooms
-        .edit(&server.doc, |doc: &Doc| {
+        .edit(&server.doc, writer("anna"), |doc: &Doc| {
             let before = doc.transact().state_vector();
             let scratch = Doc::new();
             scratch
@@ -446,7 +455,7 @@ async fn a_server_edit_hands_back_its_value_or_the_editors_own_reason() {
 
     let refused = server
         .rooms
-        .edit(&server.doc, |_: &Doc| {
+        .edit(&server.doc, writer("anna"), |_: &Doc| {
             Err::<(Vec<u8>, ()), _>("inaktuell text")
         })
         .await;
@@ -454,10 +463,89 @@ async fn a_server_edit_hands_back_its_value_or_the_editors_own_reason() {
 
     let broken = server
         .rooms
-        .edit(&server.doc, |_: &Doc| {
+        .edit(&server.doc, writer("anna"), |_: &Doc| {
             Ok::<_, ()>((vec![0xff, 0xff, 0xff], ()))
         })
         .await;
     assert!(matches!(broken, Err(EditError::Malformed(_))));
     assert_eq!(server.text().await, "av servern");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_update_under_another_users_client_id_is_refused_and_never_stored() {
+    let server = server();
+    let (mut anna, mut bo) = server.two_editors(16).await;
+    anna.types("Annas text").await;
+    settle().await;
+    bo.receive();
+    let bindings = server.log.bindings(&server.doc);
+    assert_eq!(bindings.len(), 1, "bound in the commit that stored it");
+    assert_eq!(bindings[0].client(), anna.doc.client_id().get());
+    assert_eq!(bindings[0].user_id.as_str(), "anna");
+
+    // Bo writes under Anna's client id: a doc with her id, holding what she wrote.
+    let forged = Doc::with_client_id(anna.doc.client_id().get());
+    let state = anna
+        .doc
+        .transact()
+        .encode_state_as_update_v1(&StateVector::default());
+    forged
+        .transact_mut()
+        .apply_update(Update::decode_v1(&state).expect("decodes"))
+        .expect("applies");
+    let before = forged.transact().state_vector();
+    let field = forged.get_or_insert_text("t");
+    field.insert(&mut forged.transact_mut(), 0, "Bos förfalskning ");
+    let update = forged.transact().encode_diff_v1(&before);
+    bo.send(&protocol::update(&update)).await;
+    settle().await;
+
+    assert_eq!(bo.close_code(), Some(close::FOREIGN_CLIENT_ID));
+    assert_eq!(
+        server.log.entries(&server.doc).len(),
+        1,
+        "nothing more stored"
+    );
+    assert_eq!(server.text().await, "Annas text");
+    assert_eq!(server.metrics.updates_refused_foreign.load(Relaxed), 1);
+    // Anna goes on under her id; a deletion is kept with its author.
+    anna.receive();
+    let before = anna.doc.transact().state_vector();
+    let field = anna.doc.get_or_insert_text("t");
+    field.remove_range(&mut anna.doc.transact_mut(), 0, 6);
+    let update = anna.doc.transact().encode_diff_v1(&before);
+    anna.send(&protocol::update(&update)).await;
+    settle().await;
+    assert_eq!(server.text().await, "text");
+    let authored = server.log.authored(&server.doc);
+    assert_eq!(authored.len(), 2);
+    assert!(authored[0].1.deletes.is_none());
+    assert!(authored[1].1.deletes.is_some(), "the deletion is kept");
+    assert!(authored[1].1.binds.is_empty(), "already bound: not again");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_binding_stays_tentative_until_its_commit_is_stored() {
+    let server = server();
+    let (mut anna, _bo) = server.two_editors(16).await;
+    server.log.hold();
+    anna.types("ett").await;
+    settle().await;
+    anna.types(" två").await;
+    settle().await;
+    // The second update waits behind the first commit and carries the binding again.
+    server.log.release();
+    settle().await;
+    server.log.release();
+    settle().await;
+    let authored = server.log.authored(&server.doc);
+    assert_eq!(authored.len(), 2);
+    let id = anna.doc.client_id().get();
+    assert_eq!(authored[0].1.binds, [id]);
+    assert_eq!(authored[1].1.binds, [id], "not yet durable when queued");
+    anna.types(" tre").await;
+    settle().await;
+    let authored = server.log.authored(&server.doc);
+    assert!(authored[2].1.binds.is_empty(), "durable now");
+    assert_eq!(server.log.bindings(&server.doc).len(), 1);
 }
