@@ -43,6 +43,25 @@ pub enum JwtConfig {
     },
 }
 
+/// Signing in through an OpenID Provider (issue 15): the authorization code flow with
+/// PKCE, this server as a confidential client.
+#[derive(Debug, Clone)]
+pub struct OidcSettings {
+    /// The provider's issuer URL, exactly as its discovery document states it; also the
+    /// `provider` of its rows in `org_mappings`.
+    pub issuer: String,
+    pub client_id: String,
+    /// `None`: a public client (PKCE alone).
+    pub client_secret: Option<SecretString>,
+    /// The ID token claim with the display name.
+    pub name_claim: String,
+    /// The ID token claim with the e-mail address.
+    pub email_claim: String,
+    /// The ID token claim whose value (or one of whose values) `org_mappings` maps to an
+    /// organisation.
+    pub org_claim: String,
+}
+
 /// Everything a running server needs to know.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -76,6 +95,20 @@ pub struct Config {
     pub limits: LimitSettings,
     /// CORS origins and HSTS.
     pub http: HttpSettings,
+    /// Where browsers reach this server (`https://forankra.stad.se`): the OpenID
+    /// redirect URI is made from it, and an `https` one marks the cookies `Secure`.
+    pub public_url: Option<url::Url>,
+    /// OpenID Connect sign-in, when configured.
+    pub oidc: Option<OidcSettings>,
+}
+
+impl Config {
+    /// Whether cookies must carry `Secure`: the server is reached over HTTPS.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url
+            .as_ref()
+            .is_some_and(|url| url.scheme() == "https")
+    }
 }
 
 impl Config {
@@ -97,6 +130,8 @@ impl Config {
             webhook_retry_base: Duration::from_millis(1000),
             limits: LimitSettings::default(),
             http: HttpSettings::default(),
+            public_url: None,
+            oidc: None,
         }
     }
 }

@@ -19,6 +19,7 @@ mod limits;
 mod markdown_import;
 mod members;
 mod nesting;
+mod oidc;
 mod openapi;
 mod presence;
 mod proposals;
