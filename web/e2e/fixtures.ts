@@ -113,9 +113,13 @@ export async function openDocument(page: Page, id: string): Promise<void> {
   await expect(editor(page).locator('h1, h2, h3, p').first()).toBeVisible();
 }
 
-/** The token the app keeps in sessionStorage, for checking results through the API. */
+/**
+ * The token in the page's HttpOnly session cookie (no script of the page can read it;
+ * the test reads it from the browser context), for checking results through the API.
+ */
 export async function tokenOf(page: Page): Promise<string> {
-  const token = await page.evaluate(() => sessionStorage.getItem('forankra.token'));
+  const cookies = await page.context().cookies();
+  const token = cookies.find((c) => c.name === 'forankra_session')?.value;
   if (!token) throw new Error('not logged in');
   return token;
 }

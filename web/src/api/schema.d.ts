@@ -4,6 +4,23 @@
  */
 
 export interface paths {
+    "/api/auth/methods": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Which sign-in methods this server offers, for the login page. */
+        get: operations["sign_in_methods"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/documents": {
         parameters: {
             query?: never;
@@ -618,6 +635,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Signs the browser out: removes the session cookie. A bearer token is not affected
+         *     (it expires, or an administrator ends the user's sign-ins).
+         */
+        post: operations["logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/me": {
         parameters: {
             query?: never;
@@ -689,6 +726,48 @@ export interface paths {
          *     token, and a second socket with it closes with 4401.
          */
         post: operations["ws_ticket"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/oidc/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Finishes a sign-in: checks the state against the sign-in cookie, redeems the code
+         *     (with the PKCE verifier), checks the ID token, maps the organisation, creates or
+         *     updates the user, sets the session cookie and sends the browser to the web app.
+         *     Every refusal is an HTML page (Swedish unless the browser prefers English).
+         */
+        get: operations["finish_sign_in"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/oidc/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Starts a sign-in at the identity provider: a fresh state, nonce and PKCE verifier,
+         *     sealed into a cookie, and a redirect to the provider's authorization endpoint.
+         */
+        get: operations["start_sign_in"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1053,9 +1132,21 @@ export interface components {
         };
         /** @description A token and who it is for. */
         LoginResponse: {
-            /** @description Send as `Authorization: Bearer …`, and as `?token=` on the WebSocket. */
+            /**
+             * @description Send as `Authorization: Bearer …`. The browser need not keep it: the answer also
+             *     sets the HttpOnly session cookie, and the WebSocket takes a ticket
+             *     (`POST /api/ws-ticket`).
+             */
             token: string;
             user: components["schemas"]["MeResponse"];
+        };
+        /** @description Where the browser goes after signing out. */
+        LogoutResponse: {
+            /**
+             * @description The identity provider's end-session URL, for a user who signed in there (so the
+             *     provider's own sign-in ends too); `null`: stay in the web app.
+             */
+            redirect?: string | null;
         };
         /** @description The caller as the server sees them. */
         MeResponse: {
@@ -1242,6 +1333,13 @@ export interface components {
         SetMemberRequest: {
             role: components["schemas"]["Role"];
         };
+        /** @description How one may sign in on this server. */
+        SignInMethods: {
+            /** @description `GET /auth/oidc/login`, through the organisation's identity provider. */
+            oidc: boolean;
+            /** @description `POST /api/login` with a username and password. */
+            password: boolean;
+        };
         /**
          * @description What an organisation says about the passage (the remiss vocabulary).
          * @enum {string}
@@ -1408,6 +1506,34 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    sign_in_methods: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignInMethods"];
+                };
+            };
+            /** @description Malformed path, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     list_documents: {
         parameters: {
             query?: never;
@@ -4597,6 +4723,35 @@ export interface operations {
             };
         };
     };
+    logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The session cookie is removed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LogoutResponse"];
+                };
+            };
+            /** @description Malformed path, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     me: {
         parameters: {
             query?: never;
@@ -4769,6 +4924,95 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    finish_sign_in: {
+        parameters: {
+            query?: {
+                /** @description The authorization code, on success. */
+                code?: string | null;
+                /** @description The state this server sent. */
+                state?: string | null;
+                /** @description The provider's error code, on refusal (e.g. `access_denied`). */
+                error?: string | null;
+                error_description?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed in: the session cookie is set, on to the web app */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused: no or another sign-in, a bad or replayed code, a bad ID token (an HTML page) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description The organisation is not mapped, or the account is disabled (an HTML page) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description The provider could not be reached (an HTML page) */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+        };
+    };
+    start_sign_in: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the identity provider, with the sign-in cookie set */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description OpenID Connect is not configured (an HTML page) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description The provider's discovery document could not be read (an HTML page) */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
                 };
             };
         };
