@@ -144,7 +144,7 @@ mod tests {
         };
         assert_eq!(
             flow.challenge(),
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGjSstw-cM"
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
     }
 }
