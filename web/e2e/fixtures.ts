@@ -39,7 +39,7 @@ const cspViolations: string[] = [];
  * the server's policy allows only the app's own scripts and styles, and a violation
  * means the app (or an injected payload) tried something else.
  */
-async function watchCsp(context: BrowserContext): Promise<void> {
+export async function watchCsp(context: BrowserContext): Promise<void> {
   await context.addInitScript(() => {
     document.addEventListener('securitypolicyviolation', (event) => {
       console.error(
