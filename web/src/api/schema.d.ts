@@ -4930,17 +4930,17 @@ export interface operations {
     };
     finish_sign_in: {
         parameters: {
-            query?: {
-                /** @description The authorization code, on success. */
-                code?: string | null;
-                /** @description The state this server sent. */
-                state?: string | null;
-                /** @description The provider's error code, on refusal (e.g. `access_denied`). */
-                error?: string | null;
-                error_description?: string | null;
-            };
+            query?: never;
             header?: never;
-            path?: never;
+            path: {
+                /** @description The authorization code, on success. */
+                code: string | null;
+                /** @description The state this server sent. */
+                state: string | null;
+                /** @description The provider's error code, on refusal (e.g. `access_denied`). */
+                error: string | null;
+                error_description: string | null;
+            };
             cookie?: never;
         };
         requestBody?: never;
@@ -4963,6 +4963,15 @@ export interface operations {
             };
             /** @description The organisation is not mapped, or the account is disabled (an HTML page) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description OpenID Connect is not configured (an HTML page) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{FromRef, Query, State};
+use axum::extract::{FromRef, RawQuery, State};
 use axum::http::header::{CACHE_CONTROL, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -107,7 +107,7 @@ pub async fn start_sign_in(State(ctx): State<OidcContext>, headers: HeaderMap) -
 }
 
 /// What the provider sends the browser back with.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 pub struct CallbackQuery {
     /// The authorization code, on success.
     pub code: Option<String>,
@@ -118,6 +118,26 @@ pub struct CallbackQuery {
     pub error_description: Option<String>,
 }
 
+impl CallbackQuery {
+    /// Parses the query leniently (hostile input: repeated or unknown parameters, bad
+    /// percent-encoding), so every answer is the HTML page rather than a plain-text
+    /// rejection; the last value of a repeated parameter counts.
+    fn parse(raw: Option<&str>) -> Self {
+        let mut query = Self::default();
+        for (key, value) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+            let slot = match key.as_ref() {
+                "code" => &mut query.code,
+                "state" => &mut query.state,
+                "error" => &mut query.error,
+                "error_description" => &mut query.error_description,
+                _ => continue,
+            };
+            *slot = Some(value.into_owned());
+        }
+        query
+    }
+}
+
 /// Finishes a sign-in: checks the state against the sign-in cookie, redeems the code
 /// (with the PKCE verifier), checks the ID token, maps the organisation, creates or
 /// updates the user, sets the session cookie and sends the browser to the web app.
@@ -126,15 +146,16 @@ pub struct CallbackQuery {
     responses((status = 303, description = "Signed in: the session cookie is set, on to the web app"),
         (status = 400, description = "Refused: no or another sign-in, a bad or replayed code, a bad ID token (an HTML page)", content_type = "text/html"),
         (status = 403, description = "The organisation is not mapped, or the account is disabled (an HTML page)", content_type = "text/html"),
+        (status = 404, description = "OpenID Connect is not configured (an HTML page)", content_type = "text/html"),
         (status = 502, description = "The provider could not be reached (an HTML page)", content_type = "text/html")))]
 #[tracing::instrument(skip_all)]
 pub async fn finish_sign_in(
     State(ctx): State<OidcContext>,
     headers: HeaderMap,
-    Query(query): Query<CallbackQuery>,
+    RawQuery(raw): RawQuery,
 ) -> Response {
     let secure = ctx.config.secure_cookies();
-    match finish(&ctx, &headers, query).await {
+    match finish(&ctx, &headers, CallbackQuery::parse(raw.as_deref())).await {
         Ok(cookie) => {
             let mut response = redirect("/", cookie);
             response.headers_mut().append(
@@ -281,4 +302,18 @@ pub async fn sign_in_methods(State(ctx): State<OidcContext>) -> ApiJson<SignInMe
         password: ctx.tokens.can_issue(),
         oidc: ctx.oidc.is_some(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_callback_query_is_read_leniently() {
+        let q = CallbackQuery::parse(Some("code=a&state=b&state=c&x=1&error_description=%ZZ"));
+        assert_eq!(q.code.as_deref(), Some("a"));
+        assert_eq!(q.state.as_deref(), Some("c"));
+        assert!(q.error.is_none() && q.error_description.is_some());
+        assert!(CallbackQuery::parse(None).code.is_none());
+    }
 }
