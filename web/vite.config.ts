@@ -20,6 +20,7 @@ export default defineConfig({
   server: {
     proxy: {
       '/api': { target: server, changeOrigin: true },
+      '/auth': { target: server, changeOrigin: true },
       '/ws': { target: server.replace(/^http/, 'ws'), ws: true, changeOrigin: true },
     },
   },

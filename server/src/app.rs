@@ -22,6 +22,7 @@ use tokio_util::task::TaskTracker;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::TokenKeys;
+use crate::auth::oidc::Oidc;
 use crate::cluster::Cluster;
 use crate::config::{Config, JwtConfig};
 use crate::error::AppError;
@@ -120,7 +121,9 @@ impl App {
         spawn_mail(&config, &db, &listener, &tracker, &shutdown)?;
         tracker.spawn(crate::remiss::reminders::run(db.clone(), shutdown.clone()));
         let limits = Arc::new(Limits::new(&config.limits));
+        let oidc = oidc_provider(&db, &config).await?;
         let state = AppState {
+            oidc,
             limits,
             config: Arc::new(config),
             db,
@@ -241,6 +244,29 @@ pub async fn token_keys(db: &Db, jwt: &JwtConfig) -> anyhow::Result<TokenKeys> {
     })
 }
 
+/// The configured OpenID Provider, with the key its sign-in flows are sealed with (kept
+/// in the database, so every node of a cluster shares it and it survives a restart).
+async fn oidc_provider(db: &Db, config: &Config) -> anyhow::Result<Option<Arc<Oidc>>> {
+    let Some(settings) = config.oidc.clone() else {
+        return Ok(None);
+    };
+    let public_url = config
+        .public_url
+        .as_ref()
+        .context("OpenID Connect sign-in needs --public-url for its redirect URI")?;
+    let key = db
+        .setting_or_insert(OIDC_FLOW_KEY_SETTING, new_secret)
+        .await
+        .context("reading the sign-in flow key")?;
+    let oidc =
+        Oidc::new(settings, public_url, key.into_bytes()).context("setting up OpenID Connect")?;
+    tracing::info!(issuer = %oidc.settings.issuer, redirect_uri = %oidc.redirect_uri, "OpenID Connect sign-in on");
+    Ok(Some(Arc::new(oidc)))
+}
+
+/// Where the key that seals OpenID Connect sign-in flows is kept in `settings`.
+pub const OIDC_FLOW_KEY_SETTING: &str = "oidc_flow_key";
+
 /// Where the generated HS256 secret is kept in the `settings` table.
 pub const JWT_SECRET_SETTING: &str = "jwt_secret";
 
@@ -301,8 +327,8 @@ fn spawn_mail(
         return Ok(());
     };
     let transport = crate::notifications::outbox::transport(url)?;
-    let public_url = match &config.notify.public_url {
-        Some(url) => url.clone(),
+    let public_url = match &config.public_url {
+        Some(url) => url.as_str().trim_end_matches('/').to_owned(),
         None => format!(
             "http://{}",
             listener.local_addr().context("the bound address")?

@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand};
 use secrecy::SecretString;
 
 use crate::audit::key::KeySource;
-use crate::config::{Config, DEFAULT_MAX_MESSAGE_BYTES, JwtConfig, NotifySettings};
+use crate::config::{Config, DEFAULT_MAX_MESSAGE_BYTES, JwtConfig, NotifySettings, OidcSettings};
 use crate::limits::{self, LimitSettings, Rate};
 use crate::security_headers::HttpSettings;
 
@@ -320,6 +320,8 @@ pub struct ServeArgs {
     pub http: HttpArgs,
     #[command(flatten)]
     pub notify: NotifyArgs,
+    #[command(flatten)]
+    pub oidc: OidcArgs,
 }
 
 /// Notifications by e-mail (docs/OPERATIONS.md).
@@ -337,10 +339,6 @@ pub struct NotifyArgs {
         default_value = "Förankra <forankra@localhost>"
     )]
     pub mail_from: String,
-    /// The web app's address as users reach it, for links in e-mail
-    /// (default: http:// and the listen address).
-    #[arg(long, env = "FORANKRA_PUBLIC_URL")]
-    pub public_url: Option<String>,
     /// How long a notification e-mail waits for more activities on the same thread
     /// before it is sent (e.g. 10m).
     #[arg(long, env = "FORANKRA_MAIL_BATCH_WINDOW", default_value = "10m", value_parser = humantime::parse_duration)]
@@ -358,10 +356,87 @@ impl NotifyArgs {
         Ok(NotifySettings {
             smtp_url: self.smtp_url,
             mail_from,
-            public_url: self.public_url,
             batch_window: self.mail_batch_window,
             retry_base: self.mail_retry_base,
         })
+    }
+}
+
+/// OpenID Connect sign-in (docs/OPERATIONS.md, "Signing in with an identity provider").
+#[derive(Debug, Args)]
+pub struct OidcArgs {
+    /// Where browsers reach this server, e.g. https://forankra.stad.se; the redirect URI
+    /// registered at the provider is this followed by /auth/oidc/callback.
+    #[arg(long, env = "FORANKRA_PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<url::Url>,
+    /// The OpenID Provider's issuer URL (its discovery document is read from
+    /// ISSUER/.well-known/openid-configuration). Turns OpenID Connect sign-in on.
+    #[arg(long, env = "FORANKRA_OIDC_ISSUER", requires_all = ["public_url", "oidc_client_id"])]
+    pub oidc_issuer: Option<String>,
+    /// The client id registered at the provider.
+    #[arg(long, env = "FORANKRA_OIDC_CLIENT_ID")]
+    pub oidc_client_id: Option<String>,
+    /// The client secret (prefer --oidc-client-secret-file: flags show in `ps`).
+    #[arg(
+        long,
+        env = "FORANKRA_OIDC_CLIENT_SECRET",
+        hide_env_values = true,
+        conflicts_with = "oidc_client_secret_file"
+    )]
+    pub oidc_client_secret: Option<String>,
+    /// A file holding the client secret (trailing white space ignored).
+    #[arg(long, env = "FORANKRA_OIDC_CLIENT_SECRET_FILE")]
+    pub oidc_client_secret_file: Option<PathBuf>,
+    /// The ID token claim with the user's display name.
+    #[arg(long, env = "FORANKRA_OIDC_NAME_CLAIM", default_value = "name")]
+    pub oidc_name_claim: String,
+    /// The ID token claim with the user's e-mail address.
+    #[arg(long, env = "FORANKRA_OIDC_EMAIL_CLAIM", default_value = "email")]
+    pub oidc_email_claim: String,
+    /// The ID token claim that says the user's organisation (a string or a list, e.g.
+    /// Entra's `department` or `groups`); mapped with `forankra org map`.
+    #[arg(long, env = "FORANKRA_OIDC_ORG_CLAIM", default_value = "org")]
+    pub oidc_org_claim: String,
+}
+
+/// A public URL: http or https, nothing after the path.
+fn parse_public_url(raw: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(raw.trim_end_matches('/')).map_err(|e| e.to_string())?;
+    if !matches!(url.scheme(), "http" | "https")
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
+        return Err("expected http(s)://host[:port][/path]".into());
+    }
+    Ok(url)
+}
+
+impl OidcArgs {
+    /// The settings, reading the secret file if one is named.
+    fn resolve(self) -> anyhow::Result<Option<OidcSettings>> {
+        let Some(issuer) = self.oidc_issuer else {
+            return Ok(None);
+        };
+        let client_secret = match (self.oidc_client_secret, self.oidc_client_secret_file) {
+            (Some(secret), _) => Some(secret),
+            (None, Some(path)) => Some(
+                std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading the client secret {}", path.display()))?
+                    .trim_end()
+                    .to_owned(),
+            ),
+            (None, None) => None,
+        };
+        Ok(Some(OidcSettings {
+            issuer,
+            client_id: self
+                .oidc_client_id
+                .context("--oidc-client-id is required")?,
+            client_secret: client_secret.map(SecretString::from),
+            name_claim: self.oidc_name_claim,
+            email_claim: self.oidc_email_claim,
+            org_claim: self.oidc_org_claim,
+        }))
     }
 }
 
@@ -513,6 +588,8 @@ impl ServeArgs {
             limits: self.limits.into(),
             http: self.http.into(),
             notify: self.notify.into_settings()?,
+            public_url: self.oidc.public_url.clone(),
+            oidc: self.oidc.resolve()?,
         })
     }
 }

@@ -43,6 +43,25 @@ pub enum JwtConfig {
     },
 }
 
+/// Signing in through an OpenID Provider (issue 15): the authorization code flow with
+/// PKCE, this server as a confidential client.
+#[derive(Debug, Clone)]
+pub struct OidcSettings {
+    /// The provider's issuer URL, exactly as its discovery document states it; also the
+    /// `provider` of its rows in `org_mappings`.
+    pub issuer: String,
+    pub client_id: String,
+    /// `None`: a public client (PKCE alone).
+    pub client_secret: Option<SecretString>,
+    /// The ID token claim with the display name.
+    pub name_claim: String,
+    /// The ID token claim with the e-mail address.
+    pub email_claim: String,
+    /// The ID token claim whose value (or one of whose values) `org_mappings` maps to an
+    /// organisation.
+    pub org_claim: String,
+}
+
 /// Everything a running server needs to know.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -78,6 +97,20 @@ pub struct Config {
     pub http: HttpSettings,
     /// Notification e-mail.
     pub notify: NotifySettings,
+    /// Where browsers reach this server (`https://forankra.stad.se`): the OpenID
+    /// redirect URI is made from it, and an `https` one marks the cookies `Secure`.
+    pub public_url: Option<url::Url>,
+    /// OpenID Connect sign-in, when configured.
+    pub oidc: Option<OidcSettings>,
+}
+
+impl Config {
+    /// Whether cookies must carry `Secure`: the server is reached over HTTPS.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url
+            .as_ref()
+            .is_some_and(|url| url.scheme() == "https")
+    }
 }
 
 /// How notifications reach people by e-mail (`--smtp-url`, `--mail-from`, …).
@@ -87,8 +120,6 @@ pub struct NotifySettings {
     pub smtp_url: Option<SecretString>,
     /// The sender.
     pub mail_from: lettre::message::Mailbox,
-    /// The web app's address for links; `None`: http:// and the bound address.
-    pub public_url: Option<String>,
     /// How long a batched e-mail waits for more activities on its thread.
     pub batch_window: Duration,
     /// The wait after a first failed attempt; doubled after each further one.
@@ -103,7 +134,6 @@ impl Default for NotifySettings {
                 Some("Förankra".into()),
                 lettre::Address::new("forankra", "localhost").expect("a valid address"),
             ),
-            public_url: None,
             batch_window: Duration::from_secs(10 * 60),
             retry_base: Duration::from_secs(30),
         }
@@ -130,6 +160,8 @@ impl Config {
             limits: LimitSettings::default(),
             http: HttpSettings::default(),
             notify: NotifySettings::default(),
+            public_url: None,
+            oidc: None,
         }
     }
 }

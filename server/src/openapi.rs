@@ -136,6 +136,7 @@ fn error_response(description: &str) -> utoipa::openapi::Response {
 fn documented_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::auth::routes::router())
+        .merge(crate::auth::oidc::routes::router())
         .merge(crate::documents::routes::router())
         .merge(crate::comments::routes::router())
         .merge(crate::audit::routes::router())

@@ -22,6 +22,7 @@ mod markdown_import;
 mod members;
 mod nesting;
 mod notifications;
+mod oidc;
 mod openapi;
 mod presence;
 mod proposals;

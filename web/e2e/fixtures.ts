@@ -39,7 +39,7 @@ const cspViolations: string[] = [];
  * the server's policy allows only the app's own scripts and styles, and a violation
  * means the app (or an injected payload) tried something else.
  */
-async function watchCsp(context: BrowserContext): Promise<void> {
+export async function watchCsp(context: BrowserContext): Promise<void> {
   await context.addInitScript(() => {
     document.addEventListener('securitypolicyviolation', (event) => {
       console.error(
@@ -113,9 +113,13 @@ export async function openDocument(page: Page, id: string): Promise<void> {
   await expect(editor(page).locator('h1, h2, h3, p').first()).toBeVisible();
 }
 
-/** The token the app keeps in sessionStorage, for checking results through the API. */
+/**
+ * The token in the page's HttpOnly session cookie (no script of the page can read it;
+ * the test reads it from the browser context), for checking results through the API.
+ */
 export async function tokenOf(page: Page): Promise<string> {
-  const token = await page.evaluate(() => sessionStorage.getItem('forankra.token'));
+  const cookies = await page.context().cookies();
+  const token = cookies.find((c) => c.name === 'forankra_session')?.value;
   if (!token) throw new Error('not logged in');
   return token;
 }

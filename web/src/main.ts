@@ -4,7 +4,7 @@
  * the document view keeps its live session through that.
  */
 import './styles/app.css';
-import { onUnauthorized } from './api/client';
+import { api, onUnauthorized } from './api/client';
 import { mountLiveRegion } from './app/announce';
 import { renderHeader } from './app/header';
 import { notFoundView } from './app/not-found-view';
@@ -20,7 +20,7 @@ import {
   type View,
 } from './app/router';
 import { loginView } from './auth/login-view';
-import { clearSession, currentSession } from './auth/session';
+import { clearSession, currentSession, saveSession } from './auth/session';
 import { listView } from './documents/list-view';
 import { h } from './dom';
 import { applyDocumentLanguage, onLanguageChange, t } from './i18n';
@@ -50,8 +50,17 @@ interceptLinks(root);
 let currentView: View | null = null;
 let firstRender = true;
 
-function logout(): void {
+/**
+ * Ends the session: the server removes its cookie and, for a user who signed in
+ * through the identity provider, names the provider's sign-out page to go on to.
+ */
+async function logout(): Promise<void> {
   clearSession();
+  const answer = await api.logout().catch(() => ({ redirect: null }));
+  if (answer.redirect) {
+    window.location.assign(answer.redirect);
+    return;
+  }
   setFlash('login.loggedOut');
   navigate('/login');
 }
@@ -80,7 +89,7 @@ function render(reason: TeardownReason): void {
 
   skipLink.textContent = t('app.skipToContent');
   headerSlot.replaceChildren(
-    renderHeader({ session, onLogout: logout, onListPage: route.name === 'list' }),
+    renderHeader({ session, onLogout: () => void logout(), onListPage: route.name === 'list' }),
   );
 
   let view: View;
@@ -155,6 +164,17 @@ onUnauthorized(() => {
 onNavigate(() => render('navigate'));
 onLanguageChange(() => render('rerender'));
 applyDocumentLanguage();
-navigate(window.location.pathname + window.location.search + window.location.hash, {
-  replace: true,
-});
+/**
+ * A browser that comes back from the identity provider has the session cookie but
+ * nothing stored here yet: ask the server who it is before the route guard looks.
+ */
+async function start(): Promise<void> {
+  if (!currentSession()) {
+    const me = await api.meIfSignedIn().catch(() => null);
+    if (me) saveSession({ user: me });
+  }
+  navigate(window.location.pathname + window.location.search + window.location.hash, {
+    replace: true,
+  });
+}
+void start();

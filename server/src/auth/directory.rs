@@ -267,6 +267,36 @@ impl Db {
         Ok(())
     }
 
+    /// Creates or updates a user signed in by an identity provider (name, e-mail,
+    /// organisation as the provider now says, the sign-in time) and says whether the
+    /// user is disabled. An e-mail the provider does not send keeps the one on record.
+    pub async fn upsert_signed_in_user(
+        &self,
+        id: &UserId,
+        name: &str,
+        email: Option<&str>,
+        org: &OrgId,
+    ) -> Result<bool, StoreError> {
+        let disabled_at = on_pool!(self, pool => {
+            sqlx::query_scalar::<_, Option<i64>>(
+                "INSERT INTO users (id, name, org_id, email, created_at, last_sign_in_at) \
+                 VALUES ($1, $2, $3, $4, $5, $5) \
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, org_id = excluded.org_id, \
+                 email = COALESCE(excluded.email, users.email), \
+                 last_sign_in_at = excluded.last_sign_in_at \
+                 RETURNING disabled_at",
+            )
+            .bind(id.as_str())
+            .bind(name)
+            .bind(org.as_str())
+            .bind(email)
+            .bind(now_ms())
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(disabled_at.is_some())
+    }
+
     /// Maps a provider's claim value to an existing organisation, replacing an earlier
     /// mapping of the same value.
     pub async fn map_org(

@@ -1,4 +1,6 @@
-//! The `AuthUser` extractor: a handler that takes one is only reached with a valid token.
+//! The `AuthUser` extractor: a handler that takes one is only reached with a valid token,
+//! from `Authorization: Bearer` (API clients) or the session cookie (the browser, under
+//! the cross-site rules of [`crate::auth::session`]).
 
 use std::sync::Arc;
 
@@ -7,9 +9,10 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
 use crate::auth::jwt::{AuthError, Identity, TokenKeys};
+use crate::auth::session;
 use crate::error::AppError;
 
-/// The caller, from `Authorization: Bearer <jwt>`.
+/// The caller, from `Authorization: Bearer <jwt>` or the session cookie.
 #[derive(Debug, Clone)]
 pub struct AuthUser(pub Identity);
 
@@ -32,16 +35,20 @@ where
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or(AuthError::Missing)?
+        let tokens = Arc::<TokenKeys>::from_ref(state);
+        let Some(header) = parts.headers.get(AUTHORIZATION) else {
+            let token = session::cookie_value(&parts.headers, session::SESSION_COOKIE)
+                .ok_or(AuthError::Missing)?;
+            session::check_csrf(&parts.method, &parts.headers)
+                .map_err(|e| AppError::Forbidden(e.to_string()))?;
+            return Ok(AuthUser(tokens.verify_bearer(token)?));
+        };
+        let header = header
             .to_str()
             .map_err(|_| AuthError::Invalid("the Authorization header is not text".into()))?;
         let token = header
             .strip_prefix("Bearer ")
             .ok_or_else(|| AuthError::Invalid("expected `Authorization: Bearer <token>`".into()))?;
-        let tokens = Arc::<TokenKeys>::from_ref(state);
         Ok(AuthUser(tokens.verify_bearer(token.trim())?))
     }
 }

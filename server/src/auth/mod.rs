@@ -11,9 +11,11 @@ pub mod authorize;
 pub mod directory;
 pub mod extractor;
 pub mod jwt;
+pub mod oidc;
 pub mod password;
 pub mod revocation;
 pub mod routes;
+pub mod session;
 
 pub use access::{Member, PrincipalKind, Role};
 pub use authorize::{AccessError, Grant, authorize, authorize_archived};

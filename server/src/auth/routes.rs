@@ -5,13 +5,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, FromRef, State};
+use axum::http::HeaderValue;
+use axum::http::header::SET_COOKIE;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use crate::auth::jwt::Identity;
 use crate::auth::password::{hash_password, verify_password};
+use crate::auth::session;
 use crate::auth::{AuthUser, TokenKeys};
+use crate::config::Config;
 use crate::error::{ApiJson, ApiResult, AppError};
 use crate::ids::{OrgId, UserId};
 use crate::limits::{ClientIp, Limits, LoginLimit, Throttled};
@@ -33,6 +37,8 @@ const MAX_LOGIN_BODY_BYTES: usize = 16 * 1024;
 #[derive(Clone)]
 pub struct LoginContext {
     pub db: Db,
+    /// Whether the session cookie is `Secure` (`--public-url` is https).
+    pub config: Arc<Config>,
     pub tokens: Arc<TokenKeys>,
     pub limits: Arc<Limits>,
     pub metrics: Arc<Metrics>,
@@ -41,6 +47,7 @@ pub struct LoginContext {
 impl<S> FromRef<S> for LoginContext
 where
     Db: FromRef<S>,
+    Arc<Config>: FromRef<S>,
     Arc<TokenKeys>: FromRef<S>,
     Arc<Limits>: FromRef<S>,
     Arc<Metrics>: FromRef<S>,
@@ -48,6 +55,7 @@ where
     fn from_ref(state: &S) -> Self {
         Self {
             db: Db::from_ref(state),
+            config: Arc::from_ref(state),
             tokens: Arc::from_ref(state),
             limits: Arc::from_ref(state),
             metrics: Arc::from_ref(state),
@@ -96,7 +104,7 @@ pub async fn change_password(
     ClientIp(ip): ClientIp,
     AuthUser(identity): AuthUser,
     ApiJson(request): ApiJson<ChangePasswordRequest>,
-) -> ApiResult<ApiJson<LoginResponse>> {
+) -> ApiResult<SignedIn> {
     if request.current_password.chars().count() > MAX_CREDENTIAL_CHARS
         || request.new_password.chars().count() > MAX_CREDENTIAL_CHARS
     {
@@ -131,7 +139,7 @@ pub async fn change_password(
         .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
     let token = state.tokens.issue(&identity, LOGIN_TOKEN_TTL)?;
     let user = me_response(&state, identity).await?;
-    Ok(ApiJson(LoginResponse { token, user }))
+    Ok(signed_in(&state, ApiJson(LoginResponse { token, user })))
 }
 
 /// A single-use ticket to open one WebSocket with.
@@ -170,7 +178,9 @@ pub struct LoginRequest {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LoginResponse {
-    /// Send as `Authorization: Bearer …`, and as `?token=` on the WebSocket.
+    /// Send as `Authorization: Bearer …`. The browser need not keep it: the answer also
+    /// sets the HttpOnly session cookie, and the WebSocket takes a ticket
+    /// (`POST /api/ws-ticket`).
     pub token: String,
     pub user: MeResponse,
 }
@@ -209,7 +219,7 @@ pub async fn login(
     State(state): State<LoginContext>,
     ClientIp(ip): ClientIp,
     ApiJson(request): ApiJson<LoginRequest>,
-) -> ApiResult<ApiJson<LoginResponse>> {
+) -> ApiResult<SignedIn> {
     if request.username.chars().count() > MAX_CREDENTIAL_CHARS
         || request.password.chars().count() > MAX_CREDENTIAL_CHARS
     {
@@ -228,7 +238,23 @@ pub async fn login(
         .map_err(|throttled| login_throttled(&state, throttled))?;
     let response = check_login(&state, request).await?;
     attempt.succeeded();
-    Ok(response)
+    Ok(signed_in(&state, response))
+}
+
+/// A sign-in's answer: the token in the body for API clients, and the same token in the
+/// HttpOnly session cookie for the browser (`auth::session`).
+type SignedIn = (
+    [(axum::http::HeaderName, HeaderValue); 1],
+    ApiJson<LoginResponse>,
+);
+
+fn signed_in(state: &LoginContext, ApiJson(response): ApiJson<LoginResponse>) -> SignedIn {
+    let cookie = session::session_cookie(
+        &response.token,
+        state.config.secure_cookies(),
+        LOGIN_TOKEN_TTL,
+    );
+    ([(SET_COOKIE, cookie)], ApiJson(response))
 }
 
 /// Counts a throttled login and answers it.

@@ -1,9 +1,11 @@
 /**
- * Calls to `/api`. Every request but login carries `Authorization: Bearer <token>`; an
+ * Calls to `/api`. The browser's HttpOnly session cookie authenticates them (same
+ * origin), and every request carries `X-Forankra-Request: 1`, which the server requires
+ * of cookie-authenticated writes: a form or script on another site cannot send it. An
  * error answer becomes an `ApiError` with the server's `{error, message}`. A 401 on an
  * authenticated call means the session is over: `onUnauthorized` sends the user to log in.
  */
-import { clearSession, currentSession } from '../auth/session';
+import { clearSession } from '../auth/session';
 import type {
   AnchorInput,
   Attribution,
@@ -16,6 +18,7 @@ import type {
   ExportFormat,
   Inbox,
   LoginResponse,
+  LogoutResponse,
   Me,
   Member,
   Organisation,
@@ -23,7 +26,9 @@ import type {
   RemissAnswer,
   RemissRound,
   Role,
+  SignInMethods,
   Thread,
+  TicketResponse,
   UnreadCount,
   UpdateRemissRequest,
   Version,
@@ -67,21 +72,18 @@ export function onUnauthorized(handler: () => void): void {
 interface RequestOptions {
   method?: string;
   body?: unknown;
-  /** Send no token (login). */
+  /** Not signed in yet (login): a 401 is an answer, not the end of a session. */
   anonymous?: boolean;
 }
 
 async function send(path: string, options: RequestOptions = {}): Promise<Response> {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { 'X-Forankra-Request': '1' };
   if (options.body !== undefined) headers['Content-Type'] = 'application/json';
-  if (!options.anonymous) {
-    const session = currentSession();
-    if (session) headers.Authorization = `Bearer ${session.token}`;
-  }
   let response: Response;
   try {
     response = await fetch(path, {
       method: options.method ?? 'GET',
+      credentials: 'same-origin',
       headers,
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
     });
@@ -155,6 +157,18 @@ export const api = {
       anonymous: true,
     }),
   me: () => json<Me>('/api/me'),
+  /** Who the session cookie belongs to, or null when there is none (no redirect to login). */
+  meIfSignedIn: async (): Promise<Me | null> => {
+    try {
+      return await json<Me>('/api/me', { anonymous: true });
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) return null;
+      throw error;
+    }
+  },
+  signInMethods: () => json<SignInMethods>('/api/auth/methods', { anonymous: true }),
+  logout: () => json<LogoutResponse>('/api/logout', { method: 'POST', anonymous: true }),
+  wsTicket: async () => (await json<TicketResponse>('/api/ws-ticket', { method: 'POST' })).ticket,
   documents: () => json<DocumentInfo[]>('/api/documents'),
   document: (id: string) => json<DocumentInfo>(docPath(id)),
   createDocument: (request: CreateDocumentRequest) =>

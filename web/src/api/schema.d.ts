@@ -4,6 +4,43 @@
  */
 
 export interface paths {
+    "/api/admin/mail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * E-mails being retried or given up, newest first, with their last error
+         *     (administrators only).
+         */
+        get: operations["list_troubled_mail"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/methods": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Which sign-in methods this server offers, for the login page. */
+        get: operations["sign_in_methods"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/documents": {
         parameters: {
             query?: never;
@@ -544,6 +581,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/documents/{id}/versions/{vid}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A named version of the draft in Word, HTML or Markdown (every member). */
+        get: operations["version_export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/documents/{id}/versions/{vid}/markdown": {
         parameters: {
             query?: never;
@@ -639,6 +693,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Signs the browser out: removes the session cookie. A bearer token is not affected
+         *     (it expires, or an administrator ends the user's sign-ins).
+         */
+        post: operations["logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/me": {
         parameters: {
             query?: never;
@@ -678,6 +752,113 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My notifications, newest first, with the unread count. */
+        get: operations["list_notifications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/read-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Marks all my notifications read. */
+        post: operations["mark_all_read"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How I want each kind of notification (`both` where I never chose). */
+        get: operations["list_settings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/settings/{kind}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Sets how I want one kind: `in_app`, `email`, `both` or `none`. */
+        put: operations["set_setting"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/unsubscribe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The page an e-mail's unsubscribe link opens: it stops that kind of e-mail at once
+         *     (the inbox keeps it) and says so, in Swedish. No sign-in: the signed token names the
+         *     user and the kind.
+         */
+        get: operations["unsubscribe_page"];
+        put?: never;
+        /** One-click unsubscribe (RFC 8058's POST to the same link). */
+        post: operations["unsubscribe"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/{nid}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Marks one of my notifications read. */
+        post: operations["mark_read"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/organisations": {
         parameters: {
             query?: never;
@@ -710,6 +891,48 @@ export interface paths {
          *     token, and a second socket with it closes with 4401.
          */
         post: operations["ws_ticket"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/oidc/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Finishes a sign-in: checks the state against the sign-in cookie, redeems the code
+         *     (with the PKCE verifier), checks the ID token, maps the organisation, creates or
+         *     updates the user, sets the session cookie and sends the browser to the web app.
+         *     Every refusal is an HTML page (Swedish unless the browser prefers English).
+         */
+        get: operations["finish_sign_in"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/oidc/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Starts a sign-in at the identity provider: a fresh state, nonce and PKCE verifier,
+         *     sealed into a cookie, and a redirect to the provider's authorization endpoint.
+         */
+        get: operations["start_sign_in"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -884,6 +1107,11 @@ export interface components {
             currentPassword: string;
             newPassword: string;
         };
+        /**
+         * @description Where a user wants one kind of notification.
+         * @enum {string}
+         */
+        Channel: "in_app" | "email" | "both" | "none";
         /** @description A reply, or an edit of one's own comment. */
         CommentRequest: {
             body: string;
@@ -1050,6 +1278,14 @@ export interface components {
             /** @description `ok`, or `unavailable` when the database cannot be reached. */
             status: string;
         };
+        /** @description `GET /api/notifications`: the unread count and a page of the inbox, newest first. */
+        InboxResponse: {
+            items: components["schemas"]["NotificationResponse"][];
+            /** @description Pass as `before` for the next (older) page; absent on the last page. */
+            nextBefore?: string | null;
+            /** Format: int64 */
+            unread: number;
+        };
         /** @description One invited organisation and what it did. */
         InviteeResponse: {
             /** Format: int64 */
@@ -1083,6 +1319,11 @@ export interface components {
          * @enum {string}
          */
         InviteeStatus: "invited" | "opened" | "commenting" | "done" | "declined";
+        /**
+         * @description What a notification is about. The words are stored, so they never change.
+         * @enum {string}
+         */
+        Kind: "remiss_invited" | "thread_reply" | "thread_resolved" | "proposal_decided" | "statement_received" | "deadline_reminder";
         /** @description Credentials for a password login. */
         LoginRequest: {
             password: string;
@@ -1090,9 +1331,38 @@ export interface components {
         };
         /** @description A token and who it is for. */
         LoginResponse: {
-            /** @description Send as `Authorization: Bearer …`, and as `?token=` on the WebSocket. */
+            /**
+             * @description Send as `Authorization: Bearer …`. The browser need not keep it: the answer also
+             *     sets the HttpOnly session cookie, and the WebSocket takes a ticket
+             *     (`POST /api/ws-ticket`).
+             */
             token: string;
             user: components["schemas"]["MeResponse"];
+        };
+        /** @description Where the browser goes after signing out. */
+        LogoutResponse: {
+            /**
+             * @description The identity provider's end-session URL, for a user who signed in there (so the
+             *     provider's own sign-in ends too); `null`: stay in the web app.
+             */
+            redirect?: string | null;
+        };
+        /** @description A message the outbox could not send, for administrators. */
+        MailStatusResponse: {
+            address: string;
+            /** Format: int64 */
+            attempts: number;
+            /** Format: int64 */
+            createdAt: number;
+            /** Format: int64 */
+            failedAt?: number | null;
+            id: string;
+            lastError?: string | null;
+            /** Format: int64 */
+            nextAttemptAt: number;
+            recipientId: string;
+            /** Format: int64 */
+            sentAt?: number | null;
         };
         /** @description The caller as the server sees them. */
         MeResponse: {
@@ -1113,6 +1383,25 @@ export interface components {
             kind: components["schemas"]["PrincipalKind"];
             name: string;
             role: components["schemas"]["Role"];
+        };
+        /** @description A notification in the inbox. */
+        NotificationResponse: {
+            /** Format: int64 */
+            createdAt: number;
+            documentId: string;
+            documentTitle: string;
+            id: string;
+            kind: components["schemas"]["Kind"];
+            /** @description The web app's path to the document (and thread), e.g. `/d/ID?thread=TID`. */
+            link: string;
+            /**
+             * @description What happened: `by`, `byOrg`, `outcome`, `motivation`, `deadline`, `excerpt`…
+             *     depending on the kind.
+             */
+            payload: Record<string, never>;
+            /** Format: int64 */
+            readAt?: number | null;
+            threadId?: string | null;
         };
         /** @description The characters one organisation wrote in one paragraph. */
         OrgCharacters: {
@@ -1320,6 +1609,22 @@ export interface components {
         SetMemberRequest: {
             role: components["schemas"]["Role"];
         };
+        /** @description `PUT /api/notifications/settings/{kind}`. */
+        SettingRequest: {
+            channel: components["schemas"]["Channel"];
+        };
+        /** @description One kind's setting. */
+        SettingResponse: {
+            channel: components["schemas"]["Channel"];
+            kind: components["schemas"]["Kind"];
+        };
+        /** @description How one may sign in on this server. */
+        SignInMethods: {
+            /** @description `GET /auth/oidc/login`, through the organisation's identity provider. */
+            oidc: boolean;
+            /** @description `POST /api/login` with a username and password. */
+            password: boolean;
+        };
         /**
          * @description What an organisation says about the passage (the remiss vocabulary).
          * @enum {string}
@@ -1414,6 +1719,11 @@ export interface components {
             /** @description Send as `?token=` on `GET /ws/{doc_id}`; good once. */
             ticket: string;
         };
+        /** @description The answer to marking read. */
+        UnreadResponse: {
+            /** Format: int64 */
+            unread: number;
+        };
         /** @description `PATCH /api/documents/{id}`. */
         UpdateDocumentRequest: {
             title: string;
@@ -1501,6 +1811,79 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    list_troubled_mail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MailStatusResponse"][];
+                };
+            };
+            /** @description Malformed path, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    sign_in_methods: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignInMethods"];
+                };
+            };
+            /** @description Malformed path, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     list_documents: {
         parameters: {
             query?: never;
@@ -2022,8 +2405,8 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Report: `json` (default), `markdown`, `html`. Compilation: `markdown` (default),
-                 *     `html`, `docx`, `csv`.
+                 * @description Report: `json` (default), `markdown`, `html`, `docx`. Compilation: `markdown`
+                 *     (default), `html`, `docx`, `csv`.
                  */
                 format?: components["schemas"]["Format"];
             };
@@ -2717,8 +3100,8 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Report: `json` (default), `markdown`, `html`. Compilation: `markdown` (default),
-                 *     `html`, `docx`, `csv`.
+                 * @description Report: `json` (default), `markdown`, `html`, `docx`. Compilation: `markdown`
+                 *     (default), `html`, `docx`, `csv`.
                  */
                 format?: components["schemas"]["Format"];
             };
@@ -2730,7 +3113,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description JSON, or Markdown (text/markdown) or HTML (text/html) */
+            /** @description JSON, or Markdown (text/markdown), HTML (text/html) or DOCX */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4332,6 +4715,88 @@ export interface operations {
             };
         };
     };
+    version_export: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Report: `json` (default), `markdown`, `html`, `docx`. Compilation: `markdown`
+                 *     (default), `html`, `docx`, `csv`.
+                 */
+                format?: components["schemas"]["Format"];
+            };
+            header?: never;
+            path: {
+                id: string;
+                vid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description DOCX (default), HTML or Markdown */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": number[];
+                    "text/html": string;
+                    "text/markdown": string;
+                };
+            };
+            /** @description Malformed path, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The document is archived; its owners can still read and verify its audit trail */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     version_markdown: {
         parameters: {
             query?: never;
@@ -4754,6 +5219,35 @@ export interface operations {
             };
         };
     };
+    logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The session cookie is removed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LogoutResponse"];
+                };
+            };
+            /** @description Malformed path, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     me: {
         parameters: {
             query?: never;
@@ -4857,6 +5351,316 @@ export interface operations {
             };
         };
     };
+    list_notifications: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The `nextBefore` of the previous page. */
+                before: string | null;
+                /** @description How many (1–100, default 30). */
+                limit: number | null;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboxResponse"];
+                };
+            };
+            /** @description Malformed path, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    mark_all_read: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnreadResponse"];
+                };
+            };
+            /** @description Malformed path, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SettingResponse"][];
+                };
+            };
+            /** @description Malformed path, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    set_setting: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                kind: components["schemas"]["Kind"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SettingRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SettingResponse"];
+                };
+            };
+            /** @description Malformed path, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The token gives no access to this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body has the wrong shape or values */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    unsubscribe_page: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description From the link in the e-mail. */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    unsubscribe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description From the link in the e-mail. */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SettingResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    mark_read: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                nid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnreadResponse"];
+                };
+            };
+            /** @description Malformed path, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The token gives no access to this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     list_organisations: {
         parameters: {
             query?: never;
@@ -4926,6 +5730,104 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    finish_sign_in: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The authorization code, on success. */
+                code: string | null;
+                /** @description The state this server sent. */
+                state: string | null;
+                /** @description The provider's error code, on refusal (e.g. `access_denied`). */
+                error: string | null;
+                error_description: string | null;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed in: the session cookie is set, on to the web app */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused: no or another sign-in, a bad or replayed code, a bad ID token (an HTML page) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description The organisation is not mapped, or the account is disabled (an HTML page) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description OpenID Connect is not configured (an HTML page) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description The provider could not be reached (an HTML page) */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+        };
+    };
+    start_sign_in: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the identity provider, with the sign-in cookie set */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description OpenID Connect is not configured (an HTML page) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description The provider's discovery document could not be read (an HTML page) */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
                 };
             };
         };

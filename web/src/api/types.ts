@@ -16,6 +16,9 @@ export const ROLES: readonly Role[] = ['viewer', 'commenter', 'editor', 'owner']
 /** The caller as the server sees them. */
 export type Me = Schemas['MeResponse'];
 export type LoginResponse = Schemas['LoginResponse'];
+export type LogoutResponse = Schemas['LogoutResponse'];
+export type SignInMethods = Schemas['SignInMethods'];
+export type TicketResponse = Schemas['TicketResponse'];
 /** A document and the caller's role on it; `archivedAt` set on archived ones. */
 export type DocumentInfo = Schemas['DocumentResponse'];
 export type CreateDocumentRequest = Schemas['CreateDocumentRequest'];

@@ -95,7 +95,11 @@ export function navigate(path: string, options: { replace?: boolean } = {}): voi
   listener();
 }
 
-/** Makes plain `<a href="/…">` links navigate inside the app. */
+/**
+ * Makes plain `<a href="/…">` links navigate inside the app; one marked
+ * `data-external` (the identity provider's sign-in, served by the server) is left to
+ * the browser.
+ */
 export function interceptLinks(root: HTMLElement): void {
   root.addEventListener('click', (event) => {
     if (event.defaultPrevented || event.button !== 0) return;
@@ -103,6 +107,7 @@ export function interceptLinks(root: HTMLElement): void {
     const target = event.target as Element | null;
     const anchor = target?.closest('a');
     if (!anchor || anchor.target || anchor.hasAttribute('download')) return;
+    if (anchor.hasAttribute('data-external')) return;
     const href = anchor.getAttribute('href');
     if (!href?.startsWith('/') || href.startsWith('//')) return;
     event.preventDefault();

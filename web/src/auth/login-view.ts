@@ -55,7 +55,8 @@ export function loginView(next: string): View {
         submit.textContent = t('login.submitting');
         try {
           const response = await api.login(user, password.value);
-          saveSession({ token: response.token, user: response.user });
+          // The answer also set the HttpOnly cookie; the token in it is not kept.
+          saveSession({ user: response.user });
           navigate(next, { replace: true });
         } catch (error) {
           submit.disabled = false;
@@ -83,6 +84,23 @@ export function loginView(next: string): View {
     h('div', { class: 'form__actions' }, submit),
   );
 
+  // Offered when the server signs in through the organisation's identity provider: a
+  // plain link, since the sign-in is a navigation to the provider and back.
+  const providerSlot = h('div', { class: 'login__provider' });
+  void api.signInMethods().then(
+    (methods) => {
+      if (!methods.oidc) return;
+      providerSlot.replaceChildren(
+        h(
+          'a',
+          { href: '/auth/oidc/login', class: 'button button--primary', 'data-external': 'true' },
+          t('login.oidc'),
+        ),
+        h('p', { class: 'muted' }, t('login.orPassword')),
+      );
+    },
+    () => {},
+  );
   const heading = h('h1', { id: 'login-heading', tabindex: '-1' }, t('login.title'));
   const el = h(
     'div',
@@ -93,6 +111,7 @@ export function loginView(next: string): View {
       heading,
       flash && h('div', { class: 'alert alert--info', role: 'status' }, t(flash)),
       h('p', { class: 'lead' }, t('login.intro')),
+      providerSlot,
       form,
     ),
   );

@@ -1,52 +1,37 @@
 /**
- * The login session: the token and who it belongs to, in sessionStorage (gone when the
- * tab closes, never shared with other tabs or left on a shared computer the way
- * localStorage would be). An expired token counts as no session.
+ * The login session: who is signed in. The credential itself is the server's HttpOnly
+ * session cookie (set by a password login and by signing in through the organisation's
+ * identity provider), which no script here can read, so an injected script cannot carry
+ * it off. What is kept in sessionStorage is only the user's name and organisation, for
+ * the header; the server's 401 ends the session here too. The WebSocket gets a
+ * single-use ticket before each connection (`sync/ticket-socket.ts`).
  */
 import type { Me } from '../api/types';
 
-const TOKEN_KEY = 'forankra.token';
 const USER_KEY = 'forankra.user';
+/** Where the token used to be kept; removed if an older version left one. */
+const OLD_TOKEN_KEY = 'forankra.token';
 
 export interface Session {
-  token: string;
   user: Me;
 }
 
 export function currentSession(): Session | null {
   try {
-    const token = sessionStorage.getItem(TOKEN_KEY);
+    sessionStorage.removeItem(OLD_TOKEN_KEY);
     const userJson = sessionStorage.getItem(USER_KEY);
-    if (!token || !userJson) return null;
-    if (isExpired(token)) {
-      clearSession();
-      return null;
-    }
-    return { token, user: JSON.parse(userJson) as Me };
+    if (!userJson) return null;
+    return { user: JSON.parse(userJson) as Me };
   } catch {
     return null;
   }
 }
 
 export function saveSession(session: Session): void {
-  sessionStorage.setItem(TOKEN_KEY, session.token);
   sessionStorage.setItem(USER_KEY, JSON.stringify(session.user));
 }
 
 export function clearSession(): void {
-  sessionStorage.removeItem(TOKEN_KEY);
   sessionStorage.removeItem(USER_KEY);
-}
-
-/** Reads `exp` from the JWT's payload; the server still checks the signature. */
-function isExpired(token: string): boolean {
-  const payload = token.split('.')[1];
-  if (!payload) return true;
-  try {
-    const json = atob(payload.replace(/-/g, '+').replace(/_/g, '/'));
-    const claims = JSON.parse(json) as { exp?: number };
-    return typeof claims.exp === 'number' && claims.exp * 1000 <= Date.now();
-  } catch {
-    return true;
-  }
+  sessionStorage.removeItem(OLD_TOKEN_KEY);
 }

@@ -35,7 +35,7 @@ const READONLY_MESSAGES: Record<Exclude<ReadonlyReason, null>, MessageKey> = {
 export function documentView(docId: string): View {
   const session = currentSession();
   if (!session) throw new Error('the route guard lets no one here without a session');
-  if (active && (active.docId !== docId || active.session.token !== session.token)) {
+  if (active && (active.docId !== docId || active.session.user.id !== session.user.id)) {
     active.destroy();
     active = null;
   }

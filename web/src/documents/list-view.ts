@@ -8,12 +8,12 @@ import { h, replaceChildren } from '../dom';
 import { formatDateTime, t } from '../i18n';
 import { createForm } from './create-form';
 
-/** The last list fetched (per token), so a language switch redraws without "Loading". */
+/** The last list fetched (per user), so a language switch redraws without "Loading". */
 let lastFetched: { token: string; docs: DocumentInfo[] } | null = null;
 
 export function listView(): View {
   let destroyed = false;
-  const token = currentSession()?.token ?? '';
+  const token = currentSession()?.user.id ?? '';
   const cached = lastFetched?.token === token ? lastFetched.docs : null;
   const heading = h('h1', { tabindex: '-1' }, t('list.title'));
   const listSlot = h(

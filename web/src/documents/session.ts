@@ -23,6 +23,7 @@ import { RemissState } from '../remiss/state';
 import { ConnectionTracker } from '../sync/connection';
 import { CONNECTION_LABEL } from '../sync/indicators';
 import { PresenceTracker, type PresenceUser, presenceUser } from '../sync/presence';
+import { ticketedWebSocket } from '../sync/ticket-socket';
 
 export type InfoState =
   | { kind: 'loading' }
@@ -64,8 +65,9 @@ export class DocumentSession {
     readonly session: Session,
   ) {
     this.user = presenceUser(session.user);
+    // Each socket the provider opens gets a fresh single-use ticket first.
     this.provider = new WebsocketProvider(websocketBase(), docId, this.ydoc, {
-      params: { token: session.token },
+      WebSocketPolyfill: ticketedWebSocket(api.wsTicket),
       disableBc: true,
     });
     this.connection = new ConnectionTracker(this.provider);

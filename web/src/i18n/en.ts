@@ -17,6 +17,8 @@ export const en: Messages = {
 
   'login.title': 'Log in',
   'login.intro': "Log in with your username and password to read and work on the city's drafts.",
+  'login.oidc': "Sign in with your organisation's account",
+  'login.orPassword': 'Or log in with a username and password:',
   'login.username': 'Username',
   'login.password': 'Password',
   'login.submit': 'Log in',

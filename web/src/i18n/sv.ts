@@ -20,6 +20,8 @@ export const sv = {
   'login.title': 'Logga in',
   'login.intro':
     'Logga in med ditt användarnamn och lösenord för att läsa och arbeta med stadens utkast.',
+  'login.oidc': 'Logga in med organisationens konto',
+  'login.orPassword': 'Eller logga in med användarnamn och lösenord:',
   'login.username': 'Användarnamn',
   'login.password': 'Lösenord',
   'login.submit': 'Logga in',
