@@ -108,6 +108,10 @@ type Stream = SplitStream<WebSocket>;
 /// in the task for its life), and the body is an `async` block rather than an
 /// `async fn`, whose arguments rustc keeps twice, as arguments and as locals (see
 /// docs/BENCHMARKS.md, issue 19's memory figure).
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an async fn keeps its arguments twice in the connection's task"
+)]
 fn serve(
     state: SyncContext,
     doc: String,
