@@ -19,6 +19,7 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod health;
+pub mod html_text;
 pub mod ids;
 pub mod limits;
 pub mod metrics;

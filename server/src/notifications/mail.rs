@@ -7,6 +7,7 @@
 
 use serde_json::Value;
 
+use crate::html_text::escape;
 use crate::notifications::model::{Kind, NotificationRow, link_path};
 
 /// A composed message.
@@ -174,22 +175,6 @@ fn motivation(text: &str) -> String {
     } else {
         format!("Motivering: {text}")
     }
-}
-
-/// Escapes text for HTML element content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

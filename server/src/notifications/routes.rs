@@ -13,9 +13,10 @@ use utoipa_axum::routes;
 
 use crate::auth::{AuthUser, TokenKeys};
 use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
+use crate::html_text::escape;
 use crate::ids::NotificationId;
 use crate::notifications::NotificationsContext;
-use crate::notifications::mail::{escape, kind_label};
+use crate::notifications::mail::kind_label;
 use crate::notifications::model::*;
 use crate::notifications::unsubscribe;
 

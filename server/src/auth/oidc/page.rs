@@ -9,6 +9,7 @@
 use axum::http::{HeaderMap, StatusCode, header::ACCEPT_LANGUAGE};
 
 use crate::auth::oidc::OidcError;
+use crate::html_text::escape;
 
 /// The two languages of the web app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,22 +148,6 @@ pub fn render(title: &str, message: &str, lang: Lang) -> String {
         title = escape(title),
         message = escape(message),
     )
-}
-
-/// HTML-escapes text for an element or a quoted attribute.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use super::href::{HTML_SCHEMES, href_allowed};
 use super::inline::{InlineKind, Span, Step, inline_items, walk_inline};
 use super::read::read_fragment;
 use super::schema::Node;
+use crate::html_text::escape_into as escape_html;
 
 /// An HTML fragment (<h1>…, <p>, <ul><li><p>…, <strong>, <em>, <s>, <code>, <a href>),
 /// every text and attribute HTML-escaped; hrefs limited to http, https, mailto and
@@ -122,21 +123,6 @@ fn html_inline(children: &[Node], out: &mut String) {
             InlineKind::Break => out.push_str("<br>"),
         },
     });
-}
-
-/// Escapes for both text and double- or single-quoted attribute values.
-/// Entity-encodes text for HTML element content and attribute values.
-pub fn escape_html(text: &str, out: &mut String) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -61,7 +61,7 @@ mod test_support;
 #[cfg(test)]
 mod tests;
 
-pub use html::{escape_html, export_html};
+pub use html::export_html;
 pub use import::import_markdown;
 pub use markdown_escape::escape_md;
 pub use markdown_out::export_markdown;

@@ -1,7 +1,7 @@
 //! The [`Writer`] for HTML: a whole page, every user text entity-encoded.
 
 use super::{Table, Writer};
-use crate::documents::markdown::escape_html;
+use crate::html_text::escape_into as escape_html;
 
 /// The page's own style sheet: readable on screen and in print, tables with visible
 /// borders and header rows that repeat on each printed page; nothing is told by colour

@@ -4,7 +4,7 @@
 //! paragraphs, quotes, labelled fields and tables, against the [`Writer`] trait; Markdown,
 //! HTML and DOCX each implement it. So the three formats cannot disagree about what a
 //! compilation contains, and every user text passes through the format's own escaping
-//! (`escape_md`, `escape_html`, or docx-rs's XML writer) at one place.
+//! (`escape_md`, `html_text::escape_into`, or docx-rs's XML writer) at one place.
 
 pub mod docx;
 pub mod html;
