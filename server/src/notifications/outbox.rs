@@ -26,7 +26,7 @@ use crate::notifications::mail::{self, Links};
 use crate::notifications::model::{Kind, MailRow};
 use crate::notifications::store::MailOutcome;
 use crate::notifications::unsubscribe;
-use crate::storage::{Db, StoreError, now_ms};
+use crate::storage::{Db, StoreError, now_ms, queue};
 
 /// How long a leased message is left to its worker before another may take it: longer
 /// than [`SMTP_TIMEOUT`] with room to write the message.
@@ -83,10 +83,7 @@ pub enum MailSetupError {
 /// The wait after failed attempt number `attempt` (1-based): `base`, doubled after each
 /// further failure, at most [`MAX_BACKOFF`].
 pub fn retry_wait(base: Duration, attempt: i64) -> Duration {
-    let doublings = u32::try_from(attempt.saturating_sub(1).max(0))
-        .unwrap_or(u32::MAX)
-        .min(20);
-    base.saturating_mul(1 << doublings).min(MAX_BACKOFF)
+    queue::backoff(base, attempt, MAX_BACKOFF)
 }
 
 /// Builds the SMTP transport the URL names (checked at start, so a typo fails the start).
@@ -112,34 +109,10 @@ pub async fn run(
         settings,
         transport,
     };
-    loop {
-        // Listen before looking, so mail queued while we look still wakes us.
-        let queued = QUEUED.notified();
-        tokio::pin!(queued);
-        queued.as_mut().enable();
-        let sleep = tokio::select! {
-            result = worker.send_due() => match result {
-                Ok(next) => until(next),
-                Err(error) => {
-                    tracing::error!(%error, "sending notification mail failed; retrying soon");
-                    POLL
-                }
-            },
-            () = shutdown.cancelled() => return,
-        };
-        tokio::select! {
-            () = &mut queued => {}
-            () = tokio::time::sleep(sleep) => {}
-            () = shutdown.cancelled() => return,
-        }
-    }
-}
-
-/// How long to sleep until `next` (epoch ms), at most [`POLL`].
-fn until(next: Option<i64>) -> Duration {
-    next.map_or(POLL, |at| {
-        Duration::from_millis(u64::try_from(at - now_ms()).unwrap_or(0)).min(POLL)
+    queue::work(&QUEUED, &shutdown, POLL, "notification mail", || {
+        worker.send_due()
     })
+    .await;
 }
 
 struct Worker {

@@ -10,6 +10,7 @@
 pub mod authorship;
 pub mod checkpoint;
 pub mod journal;
+pub mod queue;
 pub mod settings;
 pub mod snapshot;
 pub mod transaction;

@@ -18,7 +18,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::audit::{self, Action};
-use crate::storage::{Db, StoreError, now_ms};
+use crate::storage::{Db, StoreError, now_ms, queue};
 use crate::webhooks::model::{AttemptRow, DeliveryRow};
 use crate::webhooks::signature::sign;
 use crate::webhooks::store::AttemptOutcome;
@@ -66,10 +66,7 @@ pub struct DeliverySettings {
 
 /// The wait after failed attempt number `attempt` (1-based).
 pub fn backoff(base: Duration, attempt: i64) -> Duration {
-    let doublings = u32::try_from(attempt.saturating_sub(1).max(0))
-        .unwrap_or(u32::MAX)
-        .min(20);
-    base.saturating_mul(1 << doublings).min(MAX_BACKOFF)
+    queue::backoff(base, attempt, MAX_BACKOFF)
 }
 
 /// Runs the worker until `shutdown`.
@@ -94,34 +91,10 @@ pub async fn run(db: Db, settings: DeliverySettings, shutdown: CancellationToken
         settings,
         client,
     };
-    loop {
-        // Listen before looking, so a delivery queued while we look still wakes us.
-        let queued = QUEUED.notified();
-        tokio::pin!(queued);
-        queued.as_mut().enable();
-        let sleep = tokio::select! {
-            result = worker.deliver_due() => match result {
-                Ok(next) => until(next),
-                Err(error) => {
-                    tracing::error!(%error, "webhook deliveries failed; retrying soon");
-                    POLL
-                }
-            },
-            () = shutdown.cancelled() => return,
-        };
-        tokio::select! {
-            () = &mut queued => {}
-            () = tokio::time::sleep(sleep) => {}
-            () = shutdown.cancelled() => return,
-        }
-    }
-}
-
-/// How long to sleep until `next` (epoch ms), at most [`POLL`].
-fn until(next: Option<i64>) -> Duration {
-    next.map_or(POLL, |at| {
-        Duration::from_millis(u64::try_from(at - now_ms()).unwrap_or(0)).min(POLL)
+    queue::work(&QUEUED, &shutdown, POLL, "webhook deliveries", || {
+        worker.deliver_due()
     })
+    .await;
 }
 
 struct Worker {
