@@ -49,6 +49,8 @@ const PING_INTERVAL: Duration = Duration::from_secs(20);
 const RECEIVE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Longest a single write may take before the client counts as gone.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a write under way may still take once the connection is told to close.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
 /// How long a refused socket waits for the client's close reply.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -451,16 +453,13 @@ async fn write_loop(
                 return;
             }
             frame = outbox.recv() => match frame {
-                Some(frame) => tokio::select! {
-                    sent = tokio::time::timeout(WRITE_TIMEOUT, sink.send(Message::Binary(frame))) => {
-                        if !matches!(sent, Ok(Ok(()))) {
-                            return;
-                        }
+                Some(frame) => match write_frame(&mut sink, frame, &mut close_rx).await {
+                    Written::Sent => {}
+                    Written::Failed => return,
+                    Written::ThenClose(reason) => {
+                        send_close(&mut sink, reason).await;
+                        return;
                     }
-                    // Told to close while a write is stuck: the client is not reading.
-                    // A half-written frame leaves no way to send a close frame, so the
-                    // connection is dropped; the client reconnects and re-syncs.
-                    _ = close_rx.changed() => return,
                 },
                 None => {
                     let _ = sink.close().await;
@@ -471,6 +470,45 @@ async fn write_loop(
                 if !matches!(tokio::time::timeout(WRITE_TIMEOUT, sink.send(Message::Ping(Bytes::new()))).await, Ok(Ok(()))) {
                     return;
                 }
+            }
+        }
+    }
+}
+
+/// How a frame's write ended.
+enum Written {
+    Sent,
+    /// The write failed, timed out, or was still unfinished when the connection was told
+    /// to close: nothing more can be sent.
+    Failed,
+    /// The connection was told to close during the write, which then finished.
+    ThenClose(CloseReason),
+}
+
+/// Writes one frame. Told to close meanwhile, it gives the write [`CLOSE_GRACE`] to
+/// finish so the close frame can follow it: a write is often only waiting its turn for
+/// the socket, which the reading half holds while it polls, and dropping it then left
+/// the client a connection ended without a close code. A write still unfinished after
+/// that means the client is not reading; a half-written frame leaves no way to send a
+/// close frame, so the connection is dropped and the client reconnects and re-syncs.
+async fn write_frame(
+    sink: &mut Sink,
+    frame: Bytes,
+    close_rx: &mut watch::Receiver<Option<CloseReason>>,
+) -> Written {
+    let sending = tokio::time::timeout(WRITE_TIMEOUT, sink.send(Message::Binary(frame)));
+    tokio::pin!(sending);
+    tokio::select! {
+        sent = &mut sending => {
+            if matches!(sent, Ok(Ok(()))) { Written::Sent } else { Written::Failed }
+        }
+        _ = close_rx.changed() => {
+            let finished = tokio::time::timeout(CLOSE_GRACE, &mut sending).await;
+            let reason = close_rx.borrow_and_update().clone();
+            match (finished, reason) {
+                (Ok(Ok(Ok(()))), Some(reason)) => Written::ThenClose(reason),
+                (Ok(Ok(Ok(()))), None) => Written::Sent,
+                _ => Written::Failed,
             }
         }
     }
