@@ -303,7 +303,7 @@ fn stored_snapshot(
 async fn run_writer(db: Db, announce: Option<AppendNotice>, mut rx: mpsc::Receiver<Op>) {
     let mut ops = Vec::with_capacity(MAX_OPS_PER_COMMIT);
     while rx.recv_many(&mut ops, MAX_OPS_PER_COMMIT).await > 0 {
-        match write_batch(&db, announce.as_ref(), &ops).await {
+        match write_batch_retrying(&db, announce.as_ref(), &ops).await {
             Ok(outcomes) => {
                 for (op, outcome) in ops.drain(..).zip(outcomes) {
                     reply(op, outcome);
@@ -362,7 +362,8 @@ async fn write_batch(
     on_pool!(db, pool => {
         let mut tx = pool.begin_write().await?;
         let mut outcomes = Vec::with_capacity(ops.len());
-        for op in ops {
+        for index in lock_order(ops) {
+            let op = &ops[index];
             let outcome = match op {
                 Op::Append { doc, updates, authored, .. } => 'append: {
                     if authored.iter().any(|a| !a.binds.is_empty()) {
@@ -505,13 +506,82 @@ async fn write_batch(
                     }
                 }
             };
-            outcomes.push(Ok(outcome));
+            outcomes.push((index, Ok(outcome)));
         }
         // Delivered by PostgreSQL only if, and when, the transaction commits.
         for notice in &notices {
             sqlx::query("SELECT pg_notify($1, $2)").bind(notice.channel).bind(notice.payload.as_str()).execute(&mut *tx).await?;
         }
         tx.commit().await?;
-        Ok(outcomes)
+        outcomes.sort_by_key(|(index, _)| *index);
+        Ok(outcomes.into_iter().map(|(_, outcome)| outcome).collect())
     })
+}
+
+/// The order a batch's operations are written in: by document, each document's own in
+/// the order they came. Every node then takes documents' rows in one order, so two
+/// nodes' batches touching the same documents (appends on one, compactions on the
+/// other) wait for each other instead of deadlocking (docs/BENCHMARKS.md, the cluster
+/// scenario of session 8).
+fn lock_order(ops: &[Op]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..ops.len()).collect();
+    order.sort_by(|&a, &b| ops[a].doc().as_str().cmp(ops[b].doc().as_str()));
+    order
+}
+
+impl Op {
+    fn doc(&self) -> &DocId {
+        match self {
+            Op::Append { doc, .. } | Op::Compact { doc, .. } => doc,
+        }
+    }
+}
+
+/// Whether PostgreSQL rolled the batch back to break a deadlock: nothing of it was
+/// written, so it can be written again.
+fn is_deadlock(error: &StoreError) -> bool {
+    matches!(error, StoreError::Database(sqlx::Error::Database(e)) if e.code().as_deref() == Some("40P01"))
+}
+
+/// Writes a batch, again (up to [`DEADLOCK_RETRIES`] times) when PostgreSQL chose it
+/// as a deadlock's victim.
+async fn write_batch_retrying(
+    db: &Db,
+    announce: Option<&AppendNotice>,
+    ops: &[Op],
+) -> Result<Vec<Result<Outcome, StoreError>>, StoreError> {
+    let mut attempt = 0;
+    loop {
+        match write_batch(db, announce, ops).await {
+            Err(error) if is_deadlock(&error) && attempt < DEADLOCK_RETRIES => {
+                attempt += 1;
+                tracing::warn!(%error, attempt, "group commit chosen as a deadlock's victim; writing it again");
+            }
+            result => return result,
+        }
+    }
+}
+
+/// How often a batch a deadlock rolled back is written again before its operations fail.
+const DEADLOCK_RETRIES: u32 = 3;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn append(doc: &str) -> Op {
+        let (reply, _) = oneshot::channel();
+        Op::Append {
+            doc: DocId::parse(doc).expect("a valid id"),
+            updates: Vec::new(),
+            authored: Vec::new(),
+            reply,
+        }
+    }
+
+    #[test]
+    fn a_batch_is_written_document_by_document_keeping_each_documents_order() {
+        let ops = [append("b"), append("a"), append("b"), append("a")];
+        assert_eq!(lock_order(&ops), vec![1, 3, 0, 2]);
+    }
 }
