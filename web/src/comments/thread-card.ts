@@ -16,7 +16,7 @@ import { describeError } from '../api/errors';
 import { OUTCOMES, type Outcome, type Role, type Thread, type ThreadComment } from '../api/types';
 import { announce } from '../app/announce';
 import { h, replaceChildren, uid } from '../dom';
-import { formatDateTime, type MessageKey, t } from '../i18n';
+import { formatDateTime, type MessageKey, t, tCount } from '../i18n';
 import { confirmChangedText, conflictWordings } from './proposal-dialog';
 import type { ThreadStore } from './store';
 
@@ -168,7 +168,7 @@ export class ThreadCard {
           ? h(
               'span',
               { class: 'thread__replies' },
-              ` · ${t('comments.thread.replies', { count: replies })}`,
+              ` · ${tCount('comments.thread.replies', replies)}`,
             )
           : null,
       ),

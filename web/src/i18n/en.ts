@@ -243,6 +243,7 @@ export const en: Messages = {
   'comments.thread.showLabel': 'Show the text of the thread from {org} in the document',
   'comments.thread.backHint': 'Press Escape in the text to return to the comment.',
   'comments.thread.replies': '{count} replies',
+  'comments.thread.replies.one': '{count} reply',
   'comments.thread.version': 'Opened on the version {name}',
   'comments.reanchor.button': 'Anchor to the selection',
   'comments.reanchor.hint':
@@ -414,6 +415,7 @@ export const en: Messages = {
   'remiss.diff.none': 'The texts are the same.',
   'remiss.diff.showUnchanged': 'Show unchanged paragraphs',
   'remiss.diff.folded': '{count} unchanged paragraphs are not shown.',
+  'remiss.diff.folded.one': '{count} unchanged paragraph is not shown.',
   'remiss.diff.added': 'Added paragraph',
   'remiss.diff.removed': 'Removed paragraph',
   'remiss.diff.changed': 'Changed paragraph',

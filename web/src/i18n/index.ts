@@ -67,6 +67,17 @@ export function t(key: MessageKey, params?: Record<string, string | number>): st
   );
 }
 
+/**
+ * The message for a count. English says "1 reply" but "2 replies", so a key may have a
+ * `.one` form, used where the language's plural rule (`Intl.PluralRules`) says "one".
+ */
+export function tCount(key: MessageKey, count: number): string {
+  const one = `${key}.one`;
+  const single = new Intl.PluralRules(locale()).select(count) === 'one';
+  const chosen = single && one in CATALOGS[current] ? (one as MessageKey) : key;
+  return t(chosen, { count });
+}
+
 export function formatDateTime(epochMs: number): string {
   return new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'short' }).format(
     new Date(epochMs),

@@ -245,6 +245,7 @@ export const sv = {
   'comments.thread.showLabel': 'Visa texten för tråden från {org} i dokumentet',
   'comments.thread.backHint': 'Tryck Escape i texten för att gå tillbaka till kommentaren.',
   'comments.thread.replies': '{count} svar',
+  'comments.thread.replies.one': '{count} svar',
   'comments.thread.version': 'Öppnad på versionen {name}',
   'comments.reanchor.button': 'Förankra i markeringen',
   'comments.reanchor.hint':
@@ -416,6 +417,7 @@ export const sv = {
   'remiss.diff.none': 'Texterna är likadana.',
   'remiss.diff.showUnchanged': 'Visa oförändrade stycken',
   'remiss.diff.folded': '{count} oförändrade stycken visas inte.',
+  'remiss.diff.folded.one': '{count} oförändrat stycke visas inte.',
   'remiss.diff.added': 'Tillagt stycke',
   'remiss.diff.removed': 'Borttaget stycke',
   'remiss.diff.changed': 'Ändrat stycke',

@@ -7,7 +7,7 @@
  */
 import type { ParagraphDiff, VersionDiff, WordChange } from '../api/types';
 import { h, srOnly } from '../dom';
-import { type MessageKey, t } from '../i18n';
+import { type MessageKey, t, tCount } from '../i18n';
 
 const LABELS: Record<ParagraphDiff['change'], MessageKey> = {
   added: 'remiss.diff.added',
@@ -73,7 +73,7 @@ export function renderDiff(diff: VersionDiff, showUnchanged: boolean): HTMLEleme
   let folded = 0;
   const flush = () => {
     if (folded === 0) return;
-    items.push(h('li', { class: 'diff__fold muted' }, t('remiss.diff.folded', { count: folded })));
+    items.push(h('li', { class: 'diff__fold muted' }, tCount('remiss.diff.folded', folded)));
     folded = 0;
   };
   for (const p of diff.paragraphs) {
