@@ -119,9 +119,24 @@ pub async fn run(args: ClusterArgs) -> Result<()> {
 async fn measure(args: &ClusterArgs, url: &str, b4: &[Vec<u8>]) -> Result<ClusterFigures> {
     let a = BenchServer::start(|c| c.database_url = url.to_owned()).await?;
     let b = BenchServer::start(|c| c.database_url = url.to_owned()).await?;
-    let (same_node, cross_node) = latencies(&a, &b, args).await?;
-    let (updates, elapsed) = throughput(&a, &b, args).await?;
-    let (ingest_updates, ingest) = ingest(&a, b4, args).await?;
+    let runs = async {
+        let (same_node, cross_node) = latencies(&a, &b, args).await?;
+        let (updates, elapsed) = throughput(&a, &b, args).await?;
+        let (ingest_updates, ingest) = ingest(&a, b4, args).await?;
+        Ok::<_, anyhow::Error>((
+            same_node,
+            cross_node,
+            updates,
+            elapsed,
+            ingest_updates,
+            ingest,
+        ))
+    };
+    let (same_node, cross_node, updates, elapsed, ingest_updates, ingest) = tokio::select! {
+        figures = runs => figures?,
+        failed = a.storage_failed("node A") => return Err(failed),
+        failed = b.storage_failed("node B") => return Err(failed),
+    };
     a.stop().await?;
     b.stop().await?;
     Ok(ClusterFigures {

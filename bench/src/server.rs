@@ -8,6 +8,7 @@
 //! when the server is dropped.
 
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -22,6 +23,8 @@ use serde_json::{Value, json};
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the server's state is polled while waiting for it to change.
 const POLL_INTERVAL: Duration = Duration::from_millis(10);
+/// How often a scenario's guard looks at the server's storage failures.
+const FAILURE_POLL: Duration = Duration::from_millis(100);
 /// How long the tokens a scenario signs stay valid.
 const TOKEN_TTL: Duration = Duration::from_secs(3600);
 
@@ -95,6 +98,26 @@ impl BenchServer {
     /// A gauge or counter from the server's `/metrics`.
     pub async fn metric(&self, name: &str) -> Result<f64> {
         crate::http::metric(&self.http, self.addr, name).await
+    }
+
+    /// Completes, with the error to report, as soon as the server counts a batch of
+    /// updates it could not store. Such a batch's sender is disconnected and its readers
+    /// never receive it, so a scenario raced against this fails at once with the cause
+    /// instead of waiting out its deadline (the cluster run once sat for minutes behind
+    /// PostgreSQL deadlocks).
+    pub async fn storage_failed(&self, name: &str) -> anyhow::Error {
+        let failures = || self.state.metrics.storage_failures.load(Relaxed);
+        let before = failures();
+        loop {
+            tokio::time::sleep(FAILURE_POLL).await;
+            let now = failures();
+            if now > before {
+                return anyhow::anyhow!(
+                    "{name} could not store {} batch(es) of updates (see its log: \"storing updates failed\"); the figures would be wrong, so the run stops",
+                    now - before
+                );
+            }
+        }
     }
 
     /// The server's address.
