@@ -18,7 +18,6 @@ use std::time::Duration;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::ids::UserId;
@@ -26,7 +25,8 @@ use crate::notifications::mail::{self, Links};
 use crate::notifications::model::{Kind, MailRow};
 use crate::notifications::store::MailOutcome;
 use crate::notifications::unsubscribe;
-use crate::storage::{Db, StoreError, now_ms, queue};
+use crate::storage::queue::{self, Queue};
+use crate::storage::{Db, StoreError, now_ms};
 
 /// How long a leased message is left to its worker before another may take it: longer
 /// than [`SMTP_TIMEOUT`] with room to write the message.
@@ -38,25 +38,12 @@ pub const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 /// Attempts before a message is given up.
 pub const MAX_ATTEMPTS: i64 = 8;
 
-/// Longest wait between two attempts.
-const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
-
-/// Messages taken at once.
-const BATCH: i64 = 16;
-
-/// Longest sleep: how soon messages queued by another node are noticed.
-const POLL: Duration = Duration::from_secs(15);
-
-/// Longest error text kept.
-const MAX_ERROR_CHARS: usize = 500;
-
-/// Wakes the workers; process-wide because mail is queued inside use cases that see
-/// only their transaction (as `webhooks::delivery::wake`).
-static QUEUED: Notify = Notify::const_new();
+/// The mail queue: retries wait at most six hours.
+static QUEUE: Queue = Queue::new("notification mail", Duration::from_secs(6 * 3600));
 
 /// Tells the workers that mail was queued.
 pub fn wake() {
-    QUEUED.notify_waiters();
+    QUEUE.wake();
 }
 
 /// How the worker is set up.
@@ -81,9 +68,9 @@ pub enum MailSetupError {
 }
 
 /// The wait after failed attempt number `attempt` (1-based): `base`, doubled after each
-/// further failure, at most [`MAX_BACKOFF`].
+/// further failure, at most six hours.
 pub fn retry_wait(base: Duration, attempt: i64) -> Duration {
-    queue::backoff(base, attempt, MAX_BACKOFF)
+    QUEUE.backoff(base, attempt)
 }
 
 /// Builds the SMTP transport the URL names (checked at start, so a typo fails the start).
@@ -109,10 +96,7 @@ pub async fn run(
         settings,
         transport,
     };
-    queue::work(&QUEUED, &shutdown, POLL, "notification mail", || {
-        worker.send_due()
-    })
-    .await;
+    QUEUE.work(&shutdown, || worker.send_due()).await;
 }
 
 struct Worker {
@@ -149,7 +133,7 @@ impl Worker {
             let lease_until = now + i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX);
             let batch = self
                 .db
-                .claim_due_mail(now, BATCH, &self.owner, lease_until)
+                .claim_due_mail(now, queue::BATCH, &self.owner, lease_until)
                 .await?;
             if batch.is_empty() {
                 return self.db.next_mail_due().await;
@@ -195,7 +179,7 @@ impl Worker {
 
     fn after_failure(&self, mail: &MailRow, failure: Failure) -> MailOutcome {
         let number = mail.attempts + 1;
-        let error: String = failure.text.chars().take(MAX_ERROR_CHARS).collect();
+        let error = queue::error_text(&failure.text);
         if failure.permanent || number >= MAX_ATTEMPTS {
             MailOutcome::GaveUp(error)
         } else {
@@ -252,7 +236,7 @@ mod tests {
         let base = Duration::from_secs(30);
         let waits: Vec<u64> = (1..=4).map(|n| retry_wait(base, n).as_secs()).collect();
         assert_eq!(waits, [30, 60, 120, 240]);
-        assert_eq!(retry_wait(base, 40), MAX_BACKOFF);
+        assert_eq!(retry_wait(base, 40), Duration::from_secs(6 * 3600));
         assert_eq!(retry_wait(base, 0), base);
     }
 

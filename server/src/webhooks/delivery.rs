@@ -9,16 +9,16 @@
 //! at least once, and receivers deduplicate by `X-Forankra-Delivery`.
 //!
 //! The worker sleeps until the earliest pending delivery is due, or until [`wake`] says
-//! something was queued; a queue filled by another node is seen within [`POLL`].
+//! something was queued; a queue filled by another node is seen within the queue's poll (15 s).
 
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::audit::{self, Action};
-use crate::storage::{Db, StoreError, now_ms, queue};
+use crate::storage::queue::{self, Queue};
+use crate::storage::{Db, StoreError, now_ms};
 use crate::webhooks::model::{AttemptRow, DeliveryRow};
 use crate::webhooks::signature::sign;
 use crate::webhooks::store::AttemptOutcome;
@@ -33,26 +33,12 @@ pub const LEASE: Duration = Duration::from_secs(60);
 /// Attempts before a delivery is given up.
 pub const MAX_ATTEMPTS: i64 = 8;
 
-/// Longest wait between two attempts.
-const MAX_BACKOFF: Duration = Duration::from_secs(3600);
-
-/// Deliveries taken and sent at once.
-const BATCH: i64 = 16;
-
-/// Longest sleep: how soon deliveries queued by another node are noticed.
-const POLL: Duration = Duration::from_secs(15);
-
-/// Longest error text kept for an attempt.
-const MAX_ERROR_CHARS: usize = 500;
-
-/// Wakes the workers. Process-wide because deliveries are queued by `audit::record`,
-/// which sees only the database; in a process running several servers (the tests) a
-/// worker woken for another server's delivery finds nothing due and sleeps again.
-static QUEUED: Notify = Notify::const_new();
+/// The deliveries' queue: retries wait at most an hour.
+static QUEUE: Queue = Queue::new("webhook deliveries", Duration::from_secs(3600));
 
 /// Tells the workers that deliveries were queued.
 pub fn wake() {
-    QUEUED.notify_waiters();
+    QUEUE.wake();
 }
 
 /// How the worker is set up.
@@ -66,7 +52,7 @@ pub struct DeliverySettings {
 
 /// The wait after failed attempt number `attempt` (1-based).
 pub fn backoff(base: Duration, attempt: i64) -> Duration {
-    queue::backoff(base, attempt, MAX_BACKOFF)
+    QUEUE.backoff(base, attempt)
 }
 
 /// Runs the worker until `shutdown`.
@@ -91,10 +77,7 @@ pub async fn run(db: Db, settings: DeliverySettings, shutdown: CancellationToken
         settings,
         client,
     };
-    queue::work(&QUEUED, &shutdown, POLL, "webhook deliveries", || {
-        worker.deliver_due()
-    })
-    .await;
+    QUEUE.work(&shutdown, || worker.deliver_due()).await;
 }
 
 struct Worker {
@@ -111,7 +94,7 @@ impl Worker {
             let lease_until = now + i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX);
             let batch = self
                 .db
-                .claim_due_deliveries(now, BATCH, lease_until)
+                .claim_due_deliveries(now, queue::BATCH, lease_until)
                 .await?;
             if batch.is_empty() {
                 return self.db.next_delivery_due().await;
@@ -196,10 +179,7 @@ impl Worker {
                 } else {
                     "failed"
                 };
-                let text: String = format!("the request {kind}: {error}")
-                    .chars()
-                    .take(MAX_ERROR_CHARS)
-                    .collect();
+                let text = queue::error_text(&format!("the request {kind}: {error}"));
                 (None, Some(text))
             }
         }
@@ -241,7 +221,7 @@ mod tests {
             .map(|n| backoff(base, n).as_millis() as u64)
             .collect();
         assert_eq!(waits, [1000, 2000, 4000, 8000]);
-        assert_eq!(backoff(base, 40), MAX_BACKOFF);
+        assert_eq!(backoff(base, 40), Duration::from_secs(3600));
         assert_eq!(backoff(base, 0), base);
     }
 }
