@@ -49,3 +49,57 @@ test('an invitation reaches the invitee’s bell, which opens by keyboard and ma
   await expect(bell).toHaveAccessibleName('Aviseringar, 0 olästa');
   await expect(link).not.toContainText('Oläst');
 });
+
+test('the settings page keeps how each kind of notification reaches me, and an e-mail-less choice stops the bell for that kind', async ({
+  page,
+  request,
+}) => {
+  await login(page, 'helena.strand');
+  await page.getByRole('navigation').getByRole('link', { name: 'Inställningar' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Inställningar' })).toBeFocused();
+  const invitations = page.getByRole('group', { name: 'Inbjudan till en remiss' });
+  await expect(invitations.getByRole('radio', { name: 'I appen och med e-post' })).toBeChecked();
+  await expectNoAxeViolations(page, 'the settings page');
+
+  // Not in the app: an invitation made now must not reach the bell.
+  await invitations.getByRole('radio', { name: 'Bara med e-post' }).check();
+  await expect(page.getByRole('main').getByRole('status')).toHaveText(
+    'Sparat: Inbjudan till en remiss, Bara med e-post.',
+  );
+  await page.reload();
+  await expect(
+    page
+      .getByRole('group', { name: 'Inbjudan till en remiss' })
+      .getByRole('radio', { name: 'Bara med e-post' }),
+  ).toBeChecked();
+
+  const bell = page.getByRole('button', { name: /^Aviseringar, \d+ olästa$/ });
+  const before = await bell.getAttribute('aria-label');
+  const owner = await apiToken(request, 'maria.holmberg');
+  const title = `Inställningsprov ${Date.now()}`;
+  const created = await request.post('/api/documents', {
+    ...bearer(owner),
+    data: { title, markdown: `# ${title}\n\nEtt stycke.` },
+  });
+  expect(created.status()).toBe(201);
+  const { id } = (await created.json()) as { id: string };
+  const invited = await request.put(`/api/documents/${id}/members/socialforvaltningen`, {
+    ...bearer(owner),
+    data: { role: 'commenter' },
+  });
+  expect(invited.ok()).toBe(true);
+  await page.reload();
+  await expect(bell).toHaveAccessibleName(before ?? '');
+  await bell.click();
+  await expect(
+    page.locator('#notification-panel').getByRole('link', { name: new RegExp(title) }),
+  ).toHaveCount(0);
+
+  // Back to the default, so other tests see the bell as before.
+  await page.keyboard.press('Escape');
+  await page
+    .getByRole('group', { name: 'Inbjudan till en remiss' })
+    .getByRole('radio', { name: 'I appen och med e-post' })
+    .check();
+  await expect(page.getByRole('main').getByRole('status')).toContainText('I appen och med e-post');
+});

@@ -19,6 +19,7 @@ import {
   type TeardownReason,
   type View,
 } from './app/router';
+import { settingsView } from './app/settings-view';
 import { loginView } from './auth/login-view';
 import { clearSession, currentSession, saveSession } from './auth/session';
 import { listView } from './documents/list-view';
@@ -89,7 +90,7 @@ function render(reason: TeardownReason): void {
 
   skipLink.textContent = t('app.skipToContent');
   headerSlot.replaceChildren(
-    renderHeader({ session, onLogout: () => void logout(), onListPage: route.name === 'list' }),
+    renderHeader({ session, onLogout: () => void logout(), current: route.name }),
   );
 
   let view: View;
@@ -99,6 +100,9 @@ function render(reason: TeardownReason): void {
       break;
     case 'list':
       view = listView();
+      break;
+    case 'settings':
+      view = settingsView();
       break;
     case 'document': {
       const { id } = route;

@@ -21,6 +21,9 @@ import type {
   LogoutResponse,
   Me,
   Member,
+  NotificationChannel,
+  NotificationKind,
+  NotificationSetting,
   Organisation,
   Outcome,
   RemissAnswer,
@@ -150,6 +153,12 @@ export const api = {
     json<UnreadCount>(`/api/notifications/${encodeURIComponent(id)}/read`, { method: 'POST' }),
   markAllNotificationsRead: () =>
     json<UnreadCount>('/api/notifications/read-all', { method: 'POST' }),
+  notificationSettings: () => json<NotificationSetting[]>('/api/notifications/settings'),
+  setNotificationChannel: (kind: NotificationKind, channel: NotificationChannel) =>
+    json<NotificationSetting>(`/api/notifications/settings/${encodeURIComponent(kind)}`, {
+      method: 'PUT',
+      body: { channel },
+    }),
   login: (username: string, password: string) =>
     json<LoginResponse>('/api/login', {
       method: 'POST',

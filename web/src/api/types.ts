@@ -138,3 +138,7 @@ export type WebhookDelivery = Schemas['DeliveryResponse'];
 export type Notification = Schemas['NotificationResponse'];
 export type Inbox = Schemas['InboxResponse'];
 export type UnreadCount = Schemas['UnreadResponse'];
+/** How I want one kind of notification: in the app, by e-mail, both or none. */
+export type NotificationKind = Schemas['Kind'];
+export type NotificationChannel = Schemas['Channel'];
+export type NotificationSetting = Schemas['SettingResponse'];

@@ -3,12 +3,13 @@ import type { Session } from '../auth/session';
 import { h } from '../dom';
 import { LANGUAGE_NAMES, LANGUAGES, language, setLanguage, t } from '../i18n';
 import { renderBell } from './bell';
+import { type Route, SETTINGS_PATH } from './router';
 
 export interface HeaderOptions {
   session: Session | null;
   onLogout: () => void;
-  /** Whether the document list is the current page (aria-current). */
-  onListPage: boolean;
+  /** The current page's route, for aria-current in the navigation. */
+  current: Route['name'];
 }
 
 export function renderHeader(options: HeaderOptions): HTMLElement {
@@ -56,8 +57,20 @@ export function renderHeader(options: HeaderOptions): HTMLElement {
               {},
               h(
                 'a',
-                { href: '/', 'aria-current': options.onListPage ? 'page' : null },
+                { href: '/', 'aria-current': options.current === 'list' ? 'page' : null },
                 t('app.documentsLink'),
+              ),
+            ),
+            h(
+              'li',
+              {},
+              h(
+                'a',
+                {
+                  href: SETTINGS_PATH,
+                  'aria-current': options.current === 'settings' ? 'page' : null,
+                },
+                t('app.settingsLink'),
               ),
             ),
           ),

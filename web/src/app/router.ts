@@ -1,5 +1,6 @@
 /**
- * Client-side routes: `/` (document list), `/login`, `/d/{id}` (one document). The server
+ * Client-side routes: `/` (document list), `/login`, `/d/{id}` (one document),
+ * `/installningar` (my settings). The server
  * answers every unknown path with index.html, so each of these survives a reload.
  */
 import type { MessageKey } from '../i18n';
@@ -8,6 +9,7 @@ export type Route =
   | { name: 'login'; next: string }
   | { name: 'list' }
   | { name: 'document'; id: string }
+  | { name: 'settings' }
   | { name: 'notFound' };
 
 /** Why a view is being taken down: a new route, or the same route drawn again (language). */
@@ -25,9 +27,13 @@ export interface View {
   destroy(reason: TeardownReason): void;
 }
 
+/** My settings (notifications). */
+export const SETTINGS_PATH = '/installningar';
+
 export function parseRoute(location: Location | URL): Route {
   const path = location.pathname.replace(/\/+$/, '') || '/';
   if (path === '/') return { name: 'list' };
+  if (path === SETTINGS_PATH) return { name: 'settings' };
   if (path === '/login') {
     const next = new URLSearchParams(location.search).get('next');
     return { name: 'login', next: safeNext(next) };
