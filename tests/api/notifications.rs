@@ -766,3 +766,59 @@ both_dbs!(
         Ok(())
     }
 );
+
+both_dbs!(
+    a_new_svarsdatum_or_phase_reaches_the_invitees_and_a_new_diarienummer_nobody,
+    |backend| async move {
+        let mut sink = Sink::start(0).await?;
+        let app = mailing_app(backend, &sink, Duration::from_secs(600)).await?;
+        org_with_users(&app, OWNER_ORG, &[("maria", Some("maria@stad.example"))]).await?;
+        org_with_users(&app, INVITED, &[("eva", Some("eva@utb.example"))]).await?;
+        let owner = app.token("maria", OWNER_ORG);
+        let eva = app.token("eva", INVITED);
+        let doc = draft_in_remiss(&app, &owner, "2031-05-20").await?;
+        ensure!(app.set_role(&owner, &doc, INVITED, "commenter").await? == 200);
+        sink.take(1).await?; // the invitation
+        let (status, body) = call(
+            &app,
+            Method::POST,
+            "/api/notifications/read-all",
+            &eva,
+            None,
+        )
+        .await?;
+        ensure!(status == 200, "{status} {body}");
+
+        let (status, body) =
+            put_round(&app, &owner, &doc, json!({ "diarienummer": "KS 2031/17" })).await?;
+        ensure!(status == 200, "PUT remiss: {status} {body}");
+        let (status, body) =
+            put_round(&app, &owner, &doc, json!({ "deadline": "2031-06-10" })).await?;
+        ensure!(status == 200, "PUT remiss: {status} {body}");
+
+        let mail = sink.take(1).await?.remove(0);
+        ensure!(to(&mail) == "eva@utb.example", "{mail}");
+        ensure!(
+            mail["subject"] == "Remissen av ”Trygghetsprogram” har ändrats",
+            "{mail}"
+        );
+        ensure!(
+            text(&mail).contains("den är nu ute på remiss, med svarsdatum 2031-06-10."),
+            "{mail}"
+        );
+        let items = inbox(&app, &eva).await?;
+        ensure!(
+            items["unread"] == 1,
+            "only the new svarsdatum, not the diarienummer: {items}"
+        );
+        let item = &items["items"][0];
+        ensure!(item["kind"] == "round_changed", "{item}");
+        ensure!(item["payload"]["deadline"] == "2031-06-10", "{item}");
+        ensure!(item["payload"]["fromDeadline"] == "2031-05-20", "{item}");
+        ensure!(
+            inbox(&app, &owner).await?["unread"] == 0,
+            "the owners made the change and are not told"
+        );
+        Ok(())
+    }
+);

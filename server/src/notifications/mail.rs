@@ -77,6 +77,7 @@ pub fn kind_label(kind: Kind) -> &'static str {
         Kind::ProposalDecided => "beslut om ändringsförslag",
         Kind::StatementReceived => "inkomna remissvar",
         Kind::DeadlineReminder => "påminnelser om svarsdatum",
+        Kind::RoundChanged => "ändrad fas eller svarsdatum",
     }
 }
 
@@ -89,6 +90,7 @@ fn subject(item: &NotificationRow) -> String {
         Kind::ProposalDecided => format!("Beslut om ändringsförslag i ”{title}”"),
         Kind::StatementReceived => format!("Remissvar inkommet: {title}"),
         Kind::DeadlineReminder => format!("Påminnelse om svarsdatum: {title}"),
+        Kind::RoundChanged => format!("Remissen av ”{title}” har ändrats"),
     }
 }
 
@@ -156,6 +158,26 @@ fn sentence(item: &NotificationRow, payload: &Value) -> String {
                 "Svarsdatum för remissen av ”{title}” {when}, och er organisation har inte svarat."
             )
         }
+        Kind::RoundChanged => {
+            let deadline = match field("deadline") {
+                "" => "inget svarsdatum".to_owned(),
+                date => format!("svarsdatum {date}"),
+            };
+            format!(
+                "{by} ändrade remissen av ”{title}”: den är nu {}, med {deadline}.",
+                phase(field("phase"))
+            )
+        }
+    }
+}
+
+/// A round's phase in words.
+fn phase(word: &str) -> &str {
+    match word {
+        "beredning" => "under beredning",
+        "remiss" => "ute på remiss",
+        "avslutad" => "avslutad",
+        _ => "ändrad",
     }
 }
 

@@ -21,6 +21,8 @@ pub enum Kind {
     StatementReceived,
     /// The svarsdatum is near (or passed yesterday) and my organisation has not answered.
     DeadlineReminder,
+    /// The owners moved the round's phase or svarsdatum (to the invitees).
+    RoundChanged,
 }
 
 crate::vocabulary::text_vocabulary!(Kind, "notification kind" {
@@ -30,17 +32,19 @@ crate::vocabulary::text_vocabulary!(Kind, "notification kind" {
     ProposalDecided = "proposal_decided",
     StatementReceived = "statement_received",
     DeadlineReminder = "deadline_reminder",
+    RoundChanged = "round_changed",
 });
 
 impl Kind {
     /// Every kind, in the order the settings page lists them.
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::RemissInvited,
         Kind::ThreadReply,
         Kind::ThreadResolved,
         Kind::ProposalDecided,
         Kind::StatementReceived,
         Kind::DeadlineReminder,
+        Kind::RoundChanged,
     ];
 
     /// Whether e-mails of this kind wait for the batching window so that later

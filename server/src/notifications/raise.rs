@@ -12,7 +12,9 @@
 //!   writing);
 //! - `thread_resolved`, `proposal_accepted`/`_rejected`: the thread's writers and every
 //!   user of the organisation that opened it;
-//! - `response_given`/`_declined`: the document's owners.
+//! - `response_given`/`_declined`: the document's owners;
+//! - `remiss_changed` that moves the phase or the svarsdatum: every member who is not an
+//!   owner (the invitees; a new diarienummer alone tells nobody).
 //!
 //! Never the actor, never a disabled user, and never someone who no longer has a role on
 //! the document (a reply must not reach an organisation that was removed).
@@ -43,6 +45,9 @@ pub enum Audience {
     Thread { thread: ThreadId, and_org: bool },
     /// The document's owners: users of the owning organisation and owners by name.
     Owners,
+    /// Every member who is not an owner: the invited organisations' users and users
+    /// invited by name.
+    Invitees,
 }
 
 /// One event to tell people about.
@@ -150,6 +155,15 @@ async fn event_for(tx: &mut Tx, doc: &DocId, entry: &Entry) -> Result<Option<Eve
                 json!({ "answer": answer, "org": text("org") }),
             )
         }
+        ("remiss_changed", _) => {
+            let (from, to) = (&detail["from"], &detail["to"]);
+            if from["phase"] == to["phase"] && from["deadline"] == to["deadline"] {
+                return Ok(None);
+            }
+            let extra = json!({ "phase": to["phase"], "deadline": to["deadline"],
+                "fromPhase": from["phase"], "fromDeadline": from["deadline"] });
+            (Kind::RoundChanged, Audience::Invitees, extra)
+        }
         _ => return Ok(None),
     };
     let mut payload = by;
@@ -246,6 +260,7 @@ async fn recipients(
             and_org: true,
         } => (THREAD_WRITERS_AND_ORG, thread.to_string()),
         Audience::Owners => (OWNERS, String::new()),
+        Audience::Invitees => (INVITEES, String::new()),
     };
     let sql = format!(
         "SELECT u.id, u.email FROM users u WHERE u.disabled_at IS NULL AND u.id <> $2 AND ({condition}) \
@@ -276,6 +291,10 @@ const THREAD_WRITERS_AND_ORG: &str = "u.id IN (SELECT author_id FROM comments WH
 const OWNERS: &str = "$3 = '' AND (u.org_id = (SELECT owner_org FROM documents WHERE id = $1) \
      OR EXISTS (SELECT 1 FROM document_members m WHERE m.doc_id = $1 AND m.role = 'owner' \
      AND ((m.principal_kind = 'org' AND m.principal_id = u.org_id) OR (m.principal_kind = 'user' AND m.principal_id = u.id))))";
+
+const INVITEES: &str = "$3 = '' AND u.org_id <> (SELECT owner_org FROM documents WHERE id = $1) \
+     AND NOT EXISTS (SELECT 1 FROM document_members m WHERE m.doc_id = $1 AND m.role = 'owner' \
+     AND ((m.principal_kind = 'org' AND m.principal_id = u.org_id) OR (m.principal_kind = 'user' AND m.principal_id = u.id)))";
 
 /// The e-mail settings every node wrote at start (see [`MailPolicy`]).
 async fn mail_policy(tx: &mut Tx) -> Result<MailPolicy, StoreError> {

@@ -1323,7 +1323,7 @@ export interface components {
          * @description What a notification is about. The words are stored, so they never change.
          * @enum {string}
          */
-        Kind: "remiss_invited" | "thread_reply" | "thread_resolved" | "proposal_decided" | "statement_received" | "deadline_reminder";
+        Kind: "remiss_invited" | "thread_reply" | "thread_resolved" | "proposal_decided" | "statement_received" | "deadline_reminder" | "round_changed";
         /** @description Credentials for a password login. */
         LoginRequest: {
             password: string;

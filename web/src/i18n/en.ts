@@ -18,6 +18,7 @@ export const en: Messages = {
   'settings.kind.proposal_decided': 'Decisions on change proposals',
   'settings.kind.statement_received': 'Statements received (to the owners)',
   'settings.kind.deadline_reminder': 'Reminders before the response date',
+  'settings.kind.round_changed': 'Phase or response date changed',
   'settings.channel.both': 'In the app and by e-mail',
   'settings.channel.in_app': 'Only in the app',
   'settings.channel.email': 'Only by e-mail',
@@ -544,4 +545,5 @@ export const en: Messages = {
   'notify.proposal_decided': '{by} decided on a proposal in {title}',
   'notify.statement_received': 'Statement received from {org}: {title}',
   'notify.deadline_reminder': 'Reminder: the deadline {deadline} for {title}',
+  'notify.round_changed': '{by} changed the phase or response date of {title}',
 };

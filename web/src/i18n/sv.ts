@@ -20,6 +20,7 @@ export const sv = {
   'settings.kind.proposal_decided': 'Beslut om ändringsförslag',
   'settings.kind.statement_received': 'Inkomna remissvar (till ägarna)',
   'settings.kind.deadline_reminder': 'Påminnelser före svarsdatum',
+  'settings.kind.round_changed': 'Ändrad fas eller svarsdatum',
   'settings.channel.both': 'I appen och med e-post',
   'settings.channel.in_app': 'Bara i appen',
   'settings.channel.email': 'Bara med e-post',
@@ -546,6 +547,7 @@ export const sv = {
   'notify.proposal_decided': '{by} beslutade om ett ändringsförslag i {title}',
   'notify.statement_received': 'Remissvar inkommet från {org}: {title}',
   'notify.deadline_reminder': 'Påminnelse: svarsdatum {deadline} för {title}',
+  'notify.round_changed': '{by} ändrade fas eller svarsdatum för {title}',
 } satisfies Record<string, string>;
 
 export type MessageKey = keyof typeof sv;
