@@ -65,7 +65,7 @@ function renderTable(docs: DocumentInfo[]): HTMLElement {
   if (docs.length === 0) return h('p', { class: 'muted' }, t('list.empty'));
   return h(
     'table',
-    { class: 'table' },
+    { class: 'table table--stack' },
     h('caption', { class: 'visually-hidden' }, t('list.caption')),
     h(
       'thead',
@@ -87,11 +87,15 @@ function renderTable(docs: DocumentInfo[]): HTMLElement {
           'tr',
           { 'data-doc-id': doc.id },
           h('th', { scope: 'row' }, h('a', { href: documentPath(doc.id) }, doc.title)),
-          h('td', {}, doc.ownerOrgName),
-          h('td', {}, h('span', { class: `role role--${doc.role}` }, t(`role.${doc.role}`))),
+          h('td', { 'data-label': t('list.colOwner') }, doc.ownerOrgName),
           h(
             'td',
-            {},
+            { 'data-label': t('list.colRole') },
+            h('span', { class: `role role--${doc.role}` }, t(`role.${doc.role}`)),
+          ),
+          h(
+            'td',
+            { 'data-label': t('list.colUpdated') },
             h(
               'time',
               { datetime: new Date(doc.updatedAt).toISOString() },

@@ -8,7 +8,7 @@ import type { AuditEntry } from '../api/types';
 import { saveBlob } from '../documents/export';
 import { h, replaceChildren } from '../dom';
 import { formatDateTime, type MessageKey, t } from '../i18n';
-import { dataTable, type Part, section, statusLine } from './parts';
+import { dataTable, type Part, section, statusLine, tableWrap } from './parts';
 
 const ACTIONS = [
   'document_created',
@@ -55,7 +55,7 @@ function detailText(detail: unknown): string {
 export function auditSection(docId: string): Part {
   const status = statusLine();
   const verdict = h('div', { 'data-testid': 'audit-verdict', 'aria-live': 'polite' });
-  const tableSlot = h('div', { class: 'table-wrap' });
+  const tableSlot = tableWrap('remiss.audit.title');
   const show = h(
     'button',
     { type: 'button', class: 'button button--small', 'aria-expanded': 'false' },

@@ -9,12 +9,12 @@ import { describeError } from '../api/errors';
 import type { Invitee, RemissRound } from '../api/types';
 import { h, replaceChildren, uid } from '../dom';
 import { formatDateTime, type MessageKey, t } from '../i18n';
-import { dataTable, type Part, section, statusLine, timeOrDash } from './parts';
+import { dataTable, type Part, section, statusLine, tableWrap, timeOrDash } from './parts';
 import { loadNote } from './round-section';
 import type { RemissState } from './state';
 
 export function inviteesSection(state: RemissState, ownOrg: string): Part {
-  const tableSlot = h('div', { class: 'table-wrap' });
+  const tableSlot = tableWrap('remiss.invitees.title');
   const answerSlot = h('div', {});
   const refresh = h(
     'button',

@@ -26,6 +26,15 @@ export function section(
   );
 }
 
+/**
+ * The box a wide table scrolls in on a narrow screen. A box that scrolls must be
+ * reachable by keyboard (WCAG 2.1.1), so it takes focus, and as a region named after its
+ * section it says what it holds when it does.
+ */
+export function tableWrap(label: MessageKey): HTMLElement {
+  return h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': t(label) });
+}
+
 /** A line saying how an action went: shown, and read out politely. */
 export function statusLine(): {
   el: HTMLElement;

@@ -18,6 +18,7 @@ import {
   section,
   statusLine,
   submitButton,
+  tableWrap,
   todayInStockholm,
 } from './parts';
 
@@ -26,7 +27,7 @@ const CURRENT = 'current';
 export function versionsSection(docId: string, isOwner: boolean): Part {
   let versions: Version[] = [];
   const status = statusLine();
-  const tableSlot = h('div', { class: 'table-wrap' });
+  const tableSlot = tableWrap('remiss.versions.title');
   const viewSlot = h('div', { class: 'version-view' });
   const compare = compareForm(docId, viewSlot, () => versions);
 

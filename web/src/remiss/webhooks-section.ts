@@ -21,6 +21,7 @@ import {
   section,
   statusLine,
   submitButton,
+  tableWrap,
   timeOrDash,
 } from './parts';
 
@@ -32,7 +33,7 @@ const eventLabel = (event: string) =>
 export function webhooksSection(docId: string): Part {
   const status = statusLine();
   const secretSlot = h('div', {});
-  const listSlot = h('div', { class: 'table-wrap' });
+  const listSlot = tableWrap('remiss.hooks.title');
   const deliveriesSlot = h('div', {});
 
   const load = async () => {
