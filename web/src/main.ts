@@ -20,6 +20,7 @@ import {
   type View,
 } from './app/router';
 import { loginView } from './auth/login-view';
+import { passwordView } from './auth/password-view';
 import { clearSession, currentSession, saveSession } from './auth/session';
 import { listView } from './documents/list-view';
 import { h } from './dom';
@@ -89,7 +90,7 @@ function render(reason: TeardownReason): void {
 
   skipLink.textContent = t('app.skipToContent');
   headerSlot.replaceChildren(
-    renderHeader({ session, onLogout: () => void logout(), onListPage: route.name === 'list' }),
+    renderHeader({ session, onLogout: () => void logout(), current: route.name }),
   );
 
   let view: View;
@@ -99,6 +100,13 @@ function render(reason: TeardownReason): void {
       break;
     case 'list':
       view = listView();
+      break;
+    case 'admin':
+      // Only administrators see the link; the server refuses anyone else (403).
+      view = lazyView(() => import('./admin/admin-view').then((m) => m.adminView()));
+      break;
+    case 'password':
+      view = passwordView();
       break;
     case 'document': {
       const { id } = route;

@@ -7,12 +7,14 @@ import { renderBell } from './bell';
 export interface HeaderOptions {
   session: Session | null;
   onLogout: () => void;
-  /** Whether the document list is the current page (aria-current). */
-  onListPage: boolean;
+  /** The current route's name, for aria-current. */
+  current: string;
 }
 
 export function renderHeader(options: HeaderOptions): HTMLElement {
-  const { session } = options;
+  const { session, current } = options;
+  const navLink = (href: string, route: string, label: string) =>
+    h('li', {}, h('a', { href, 'aria-current': current === route ? 'page' : null }, label));
   const languageGroup = h(
     'div',
     { class: 'lang-switch', role: 'group', 'aria-label': t('app.language') },
@@ -51,15 +53,9 @@ export function renderHeader(options: HeaderOptions): HTMLElement {
           h(
             'ul',
             {},
-            h(
-              'li',
-              {},
-              h(
-                'a',
-                { href: '/', 'aria-current': options.onListPage ? 'page' : null },
-                t('app.documentsLink'),
-              ),
-            ),
+            navLink('/', 'list', t('app.documentsLink')),
+            session.user.hasPassword && navLink('/password', 'password', t('app.passwordLink')),
+            session.user.admin && navLink('/admin', 'admin', t('app.adminLink')),
           ),
         ),
       h(

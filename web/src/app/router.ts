@@ -1,5 +1,6 @@
 /**
- * Client-side routes: `/` (document list), `/login`, `/d/{id}` (one document). The server
+ * Client-side routes: `/` (document list), `/login`, `/d/{id}` (one document), `/admin`
+ * (administrators), `/password` (changing one's own password). The server
  * answers every unknown path with index.html, so each of these survives a reload.
  */
 import type { MessageKey } from '../i18n';
@@ -8,6 +9,8 @@ export type Route =
   | { name: 'login'; next: string }
   | { name: 'list' }
   | { name: 'document'; id: string }
+  | { name: 'admin' }
+  | { name: 'password' }
   | { name: 'notFound' };
 
 /** Why a view is being taken down: a new route, or the same route drawn again (language). */
@@ -28,6 +31,8 @@ export interface View {
 export function parseRoute(location: Location | URL): Route {
   const path = location.pathname.replace(/\/+$/, '') || '/';
   if (path === '/') return { name: 'list' };
+  if (path === '/admin') return { name: 'admin' };
+  if (path === '/password') return { name: 'password' };
   if (path === '/login') {
     const next = new URLSearchParams(location.search).get('next');
     return { name: 'login', next: safeNext(next) };
