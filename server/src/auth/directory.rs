@@ -1,10 +1,11 @@
 //! The directory of organisations and users, as an administrator keeps it.
 //!
 //! A city sets Förankra up without the web app first: `forankra org add`, `forankra user
-//! add`, the organisation mapping of its identity provider (`forankra org map`). These
-//! are the stored operations behind those commands (and behind the admin API that
-//! follows them), each one statement, so a command run beside a live server never
-//! leaves a half-made row. Disabling a user or resetting a password stamps
+//! add`, the organisation mapping of its identity provider (`forankra org map`); later
+//! an administrator does the same on the Administration page. These are the stored
+//! operations behind both, written on the caller's [`Tx`] so each use case of
+//! `admin::changes` stores its change and its log entry together. Disabling a user,
+//! moving them to another organisation or resetting a password stamps
 //! `sessions_revoked_at`: the running nodes pick that up within one recheck interval
 //! ([`crate::auth::revocation`]) and refuse the user's older tokens.
 
