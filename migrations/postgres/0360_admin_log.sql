@@ -13,3 +13,8 @@ CREATE TABLE admin_log (
     detail  TEXT NOT NULL
 );
 CREATE INDEX admin_log_by_time ON admin_log (at);
+
+-- The membership recheck reads, every second and for each open document, the users
+-- whose sign-ins ended in the last ten minutes (a user moved to another organisation
+-- loses their open sockets): an index keeps that a range read, not a scan of users.
+CREATE INDEX users_by_sessions_revoked ON users (sessions_revoked_at);
