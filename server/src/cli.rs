@@ -77,6 +77,17 @@ pub enum OrgCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// Remove a mapping: the claim value no longer signs anyone in.
+    Unmap {
+        /// The provider's issuer URL.
+        #[arg(long)]
+        provider: String,
+        /// The claim value.
+        #[arg(long)]
+        value: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
     /// List the organisation mappings: provider, claim value, organisation.
     Mappings(DatabaseArgs),
 }
@@ -100,7 +111,7 @@ impl OrgCommand {
         match self {
             Self::Add(args) | Self::Rename(args) => &args.database,
             Self::List(database) | Self::Mappings(database) => database,
-            Self::Map { database, .. } => database,
+            Self::Map { database, .. } | Self::Unmap { database, .. } => database,
         }
     }
 }

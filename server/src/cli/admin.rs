@@ -87,6 +87,14 @@ async fn org_on(db: &Db, command: OrgCommand) -> anyhow::Result<()> {
             in_tx!(db, tx => changes::map_org(&mut tx, None, &provider, &value, &org));
             eprintln!("{provider}: `{value}` now signs in as {org}");
         }
+        OrgCommand::Unmap {
+            provider,
+            value,
+            database: _,
+        } => {
+            in_tx!(db, tx => changes::unmap_org(&mut tx, None, &provider, &value));
+            eprintln!("{provider}: `{value}` no longer signs anyone in");
+        }
         OrgCommand::Mappings(_) => {
             for m in db.org_mappings().await? {
                 println!("{}\t{}\t{}", m.provider, m.claim_value, m.org_id);
