@@ -22,7 +22,7 @@ use tokio_util::task::TaskTracker;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::TokenKeys;
-use crate::auth::oidc::Oidc;
+use crate::auth::oidc::{FLAG_PROVIDER_ID, Oidc, Providers};
 use crate::cluster::Cluster;
 use crate::config::{Config, JwtConfig};
 use crate::error::AppError;
@@ -121,9 +121,9 @@ impl App {
         spawn_mail(&config, &db, &listener, &tracker, &shutdown)?;
         tracker.spawn(crate::remiss::reminders::run(db.clone(), shutdown.clone()));
         let limits = Arc::new(Limits::new(&config.limits));
-        let oidc = oidc_provider(&db, &config).await?;
+        let providers = oidc_providers(&db, &config).await?;
         let state = AppState {
-            oidc,
+            providers,
             limits,
             config: Arc::new(config),
             db,
@@ -244,12 +244,25 @@ pub async fn token_keys(db: &Db, jwt: &JwtConfig) -> anyhow::Result<TokenKeys> {
     })
 }
 
-/// The configured OpenID Provider, with the key its sign-in flows are sealed with (kept
-/// in the database, so every node of a cluster shares it and it survives a restart).
-async fn oidc_provider(db: &Db, config: &Config) -> anyhow::Result<Option<Arc<Oidc>>> {
-    let Some(settings) = config.oidc.clone() else {
-        return Ok(None);
-    };
+/// The configured OpenID Providers (the flag-given one first), with the key their
+/// sign-in flows are sealed with (kept in the database, so every node of a cluster
+/// shares it and it survives a restart).
+async fn oidc_providers(db: &Db, config: &Config) -> anyhow::Result<Arc<Providers>> {
+    let flagged = config
+        .oidc
+        .clone()
+        .map(|settings| crate::config::OidcProvider {
+            id: FLAG_PROVIDER_ID.to_owned(),
+            display_name: None,
+            settings,
+        });
+    let configured: Vec<_> = flagged
+        .into_iter()
+        .chain(config.oidc_providers.iter().cloned())
+        .collect();
+    if configured.is_empty() {
+        return Ok(Arc::new(Providers::default()));
+    }
     let public_url = config
         .public_url
         .as_ref()
@@ -258,10 +271,14 @@ async fn oidc_provider(db: &Db, config: &Config) -> anyhow::Result<Option<Arc<Oi
         .setting_or_insert(OIDC_FLOW_KEY_SETTING, new_secret)
         .await
         .context("reading the sign-in flow key")?;
-    let oidc =
-        Oidc::new(settings, public_url, key.into_bytes()).context("setting up OpenID Connect")?;
-    tracing::info!(issuer = %oidc.settings.issuer, redirect_uri = %oidc.redirect_uri, "OpenID Connect sign-in on");
-    Ok(Some(Arc::new(oidc)))
+    let mut list = Vec::with_capacity(configured.len());
+    for provider in configured {
+        let oidc = Oidc::new(provider, public_url, key.clone().into_bytes())
+            .context("setting up OpenID Connect")?;
+        tracing::info!(provider = %oidc.id, issuer = %oidc.settings.issuer, redirect_uri = %oidc.redirect_uri, "OpenID Connect sign-in on");
+        list.push(Arc::new(oidc));
+    }
+    Ok(Arc::new(Providers::new(list)))
 }
 
 /// Where the key that seals OpenID Connect sign-in flows is kept in `settings`.

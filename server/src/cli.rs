@@ -19,6 +19,7 @@ use crate::limits::{self, LimitSettings, Rate};
 use crate::security_headers::HttpSettings;
 
 pub mod admin;
+pub mod providers_file;
 
 /// Förankra: real-time collaborative drafting for documents many organisations shape together.
 #[derive(Debug, Parser)]
@@ -76,6 +77,17 @@ pub enum OrgCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// Remove a mapping: the claim value no longer signs anyone in.
+    Unmap {
+        /// The provider's issuer URL.
+        #[arg(long)]
+        provider: String,
+        /// The claim value.
+        #[arg(long)]
+        value: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
     /// List the organisation mappings: provider, claim value, organisation.
     Mappings(DatabaseArgs),
 }
@@ -99,7 +111,7 @@ impl OrgCommand {
         match self {
             Self::Add(args) | Self::Rename(args) => &args.database,
             Self::List(database) | Self::Mappings(database) => database,
-            Self::Map { database, .. } => database,
+            Self::Map { database, .. } | Self::Unmap { database, .. } => database,
         }
     }
 }
@@ -397,6 +409,11 @@ pub struct OidcArgs {
     /// Entra's `department` or `groups`); mapped with `forankra org map`.
     #[arg(long, env = "FORANKRA_OIDC_ORG_CLAIM", default_value = "org")]
     pub oidc_org_claim: String,
+    /// A JSON file listing further identity providers (id, name, issuer, clientId,
+    /// clientSecretFile, claims), each with its own login button and routes
+    /// (/auth/oidc/ID/login, /auth/oidc/ID/callback); see docs/OPERATIONS.md.
+    #[arg(long, env = "FORANKRA_OIDC_PROVIDERS", requires = "public_url")]
+    pub oidc_providers: Option<PathBuf>,
 }
 
 /// A public URL: http or https, nothing after the path.
@@ -589,6 +606,10 @@ impl ServeArgs {
             http: self.http.into(),
             notify: self.notify.into_settings()?,
             public_url: self.oidc.public_url.clone(),
+            oidc_providers: match &self.oidc.oidc_providers {
+                Some(path) => providers_file::read(path, self.oidc.oidc_issuer.as_deref())?,
+                None => Vec::new(),
+            },
             oidc: self.oidc.resolve()?,
         })
     }

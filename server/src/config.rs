@@ -62,6 +62,15 @@ pub struct OidcSettings {
     pub org_claim: String,
 }
 
+/// One identity provider with its id on this server (its sign-in routes) and the name
+/// on the login page's button.
+#[derive(Debug, Clone)]
+pub struct OidcProvider {
+    pub id: String,
+    pub display_name: Option<String>,
+    pub settings: OidcSettings,
+}
+
 /// Everything a running server needs to know.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -100,8 +109,11 @@ pub struct Config {
     /// Where browsers reach this server (`https://forankra.stad.se`): the OpenID
     /// redirect URI is made from it, and an `https` one marks the cookies `Secure`.
     pub public_url: Option<url::Url>,
-    /// OpenID Connect sign-in, when configured.
+    /// OpenID Connect sign-in through the provider of the `--oidc-*` flags, when given.
     pub oidc: Option<OidcSettings>,
+    /// Further providers (`--oidc-providers FILE`): the city's staff IdP beside a
+    /// federation for external remissinstanser, say.
+    pub oidc_providers: Vec<OidcProvider>,
 }
 
 impl Config {
@@ -162,6 +174,7 @@ impl Config {
             notify: NotifySettings::default(),
             public_url: None,
             oidc: None,
+            oidc_providers: Vec::new(),
         }
     }
 }

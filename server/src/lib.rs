@@ -4,6 +4,7 @@
 //! Integration tests build the same [`app::App`] on `127.0.0.1:0` and talk to it over
 //! real sockets, so the code they exercise is the code that ships.
 
+pub mod admin;
 pub mod app;
 pub mod audit;
 pub mod auth;

@@ -40,6 +40,7 @@ pub const DOCUMENT_PATH: &str = "/api/openapi.json";
             Live events: send a WebSocket message of type 100 on the document's socket to receive every thread change as type 100 + JSON."),
         (name = "remiss", description = "The remiss round: invitees and their status, versions, the participation report, the compilation, the audit trail, webhooks"),
         (name = "notifications", description = "My inbox (what happened that concerns me), how I want each kind (in the app, by e-mail, both, none), unsubscribing from an e-mail's link, and the mail queue for administrators"),
+        (name = "admin", description = "Server-wide administration (administrators only): organisations, users, the identity providers' organisation mapping, the administration log"),
         (name = "operations", description = "Health and metrics"),
     )
 )]
@@ -144,6 +145,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .merge(crate::versions::routes::router())
         .merge(crate::webhooks::routes::router())
         .merge(crate::notifications::routes::router())
+        .merge(crate::admin::routes::router())
         .merge(crate::health::router())
 }
 

@@ -17,7 +17,7 @@ use axum::extract::FromRef;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::TokenKeys;
-use crate::auth::oidc::Oidc;
+use crate::auth::oidc::Providers;
 use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::documents::OpenTracker;
@@ -40,8 +40,8 @@ pub struct AppState {
     pub cluster: Cluster,
     /// The keys tokens are checked (and, for ours, signed) with.
     pub tokens: Arc<TokenKeys>,
-    /// The OpenID Provider users sign in through, when one is configured.
-    pub oidc: Option<Arc<Oidc>>,
+    /// The OpenID Providers users sign in through (none, one or several).
+    pub providers: Arc<Providers>,
     /// The open rooms.
     pub rooms: RoomRegistry,
     pub metrics: Arc<Metrics>,

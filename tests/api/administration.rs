@@ -120,6 +120,25 @@ both_dbs!(
         .await?;
         let orgs = ok(&url, &["org", "list"], "").await?;
         assert_eq!(orgs, "stadsledningskontoret\tStadsledningskontoret\n");
+        let issuer = "https://login.stad.example";
+        let map = [
+            "org",
+            "map",
+            "--provider",
+            issuer,
+            "--value",
+            "SLK",
+            "--org",
+            "stadsledningskontoret",
+        ];
+        ok(&url, &map, "").await?;
+        let mappings = ok(&url, &["org", "mappings"], "").await?;
+        assert_eq!(mappings, format!("{issuer}\tSLK\tstadsledningskontoret\n"));
+        let unmap = ["org", "unmap", "--provider", issuer, "--value", "SLK"];
+        ok(&url, &unmap, "").await?;
+        assert_eq!(ok(&url, &["org", "mappings"], "").await?, "");
+        let gone = refused(&url, &unmap, "").await?;
+        assert!(gone.contains("no mapping"), "{gone}");
 
         let anna = [
             "user",
@@ -143,6 +162,21 @@ both_dbs!(
         ok(&url, &["user", "make-admin", "anna"], "").await?;
 
         let app = TestApp::spawn_on(db, |_| {}).await?;
+        // The commands' changes are in the administration log, by the command line.
+        let log = app.state.db.admin_log(100).await?;
+        let actions: Vec<&str> = log.iter().rev().map(|e| e.action.as_str()).collect();
+        assert_eq!(
+            actions,
+            [
+                "org.added",
+                "org.renamed",
+                "mapping.set",
+                "mapping.removed",
+                "user.added",
+                "user.admin_granted"
+            ]
+        );
+        assert!(log.iter().all(|e| e.actor.is_none()));
         assert_eq!(login(&app, "anna", "fel lösenord!").await?.status(), 401);
         let response = login(&app, "anna", PASSWORD).await?;
         assert_eq!(response.status(), 200);

@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod admin_api;
 mod administration;
 mod audit;
 mod auth;

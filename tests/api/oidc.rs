@@ -21,7 +21,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use forankra::auth::directory::NewUser;
-use forankra::config::OidcSettings;
+use forankra::config::{OidcProvider, OidcSettings};
 use forankra::ids::{OrgId, UserId};
 
 use crate::both_dbs;
@@ -75,11 +75,23 @@ impl Idp {
     /// (Re)builds the provider with our client and these accounts; `rotate` signs with
     /// a new key from now on. Answers the signing key's id.
     async fn configure(&self, server: &str, accounts: Value, rotate: bool) -> Result<String> {
+        self.configure_at(server, "/auth/oidc/callback", accounts, rotate)
+            .await
+    }
+
+    /// As [`Idp::configure`], for a client whose redirect URI is `server` + `callback`.
+    async fn configure_at(
+        &self,
+        server: &str,
+        callback: &str,
+        accounts: Value,
+        rotate: bool,
+    ) -> Result<String> {
         let body = json!({
             "clients": [{
                 "client_id": CLIENT_ID,
                 "client_secret": CLIENT_SECRET,
-                "redirect_uris": [format!("{server}/auth/oidc/callback")],
+                "redirect_uris": [format!("{server}{callback}")],
                 "post_logout_redirect_uris": [format!("{server}/")],
             }],
             "accounts": accounts,
@@ -463,6 +475,52 @@ both_dbs!(the_code_flow_signs_a_mapped_user_in, |backend| async move {
         "{redirect}"
     );
     assert!(redirect.contains("client_id=forankra"), "{redirect}");
+    assert!(
+        !redirect.contains("id_token_hint"),
+        "no sign-in kept: {redirect}"
+    );
+
+    // The browser that kept the logout cookie of its sign-in sends the ID token along
+    // as the hint, and both cookies are removed.
+    let kept = browser
+        .cookie(&app.url("/api/logout"), "forankra_idp")
+        .context("no logout cookie")?;
+    assert!(kept.path == "/api/logout" && kept.attributes.contains("HttpOnly"));
+    let logout = browser
+        .http
+        .post(app.url("/api/logout"))
+        .header(
+            COOKIE,
+            format!(
+                "forankra_session={}; forankra_idp={}",
+                session.value, kept.value
+            ),
+        )
+        .send()
+        .await?;
+    let removed: Vec<&str> = logout
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|c| c.to_str().ok())
+        .collect();
+    assert!(
+        removed.iter().any(|c| c.starts_with("forankra_idp=;")),
+        "{removed:?}"
+    );
+    let body: Value = logout.json().await?;
+    let redirect = Url::parse(body["redirect"].as_str().context("redirect")?)?;
+    let hint = redirect
+        .query_pairs()
+        .find(|(k, _)| k == "id_token_hint")
+        .context("no id_token_hint")?
+        .1
+        .into_owned();
+    assert_eq!(hint.split('.').count(), 3, "a JWT: {hint}");
+    assert!(kept.value.ends_with(&hint));
+    // The provider takes it: its end-session page answers (a confirmation form).
+    let ended = browser.http.get(redirect.as_str()).send().await?;
+    assert_eq!(ended.status(), 200, "{}", ended.text().await?);
     Ok::<_, anyhow::Error>(())
 });
 
@@ -821,6 +879,166 @@ both_dbs!(
         let ticket = ticket["ticket"].as_str().context("ticket")?;
         let mut client = WsClient::connect(&app.ws_url(&doc, ticket)).await?;
         client.append_paragraph("Med kaka och biljett").await?;
+        Ok::<_, anyhow::Error>(())
+    }
+);
+
+fn settings(issuer: &str, org_claim: &str) -> OidcSettings {
+    OidcSettings {
+        issuer: issuer.to_owned(),
+        client_id: CLIENT_ID.into(),
+        client_secret: Some(SecretString::from(CLIENT_SECRET)),
+        name_claim: "name".into(),
+        email_claim: "email".into(),
+        org_claim: org_claim.into(),
+    }
+}
+
+/// Signs `login` in at the provider behind `login_path`, visits the callback and
+/// answers the session cookie's value (or the refusal's status and page).
+async fn sign_in_at(
+    app: &TestApp,
+    login_path: &str,
+    callback_path: &'static str,
+    login: &str,
+) -> Result<std::result::Result<String, (u16, String)>> {
+    let mut browser = Browser::new();
+    let page = browser.navigate(&app.url(login_path), |_| false).await?;
+    let at = browser
+        .submit_login(&page, login, |u| u.path() == callback_path)
+        .await?;
+    ensure!(at.url.path() == callback_path, "ended at {}", at.url);
+    let (status, _, body) = visit(&mut browser, &at.url).await?;
+    if status != 303 {
+        return Ok(Err((status, body)));
+    }
+    let session = browser
+        .cookie(&app.url("/"), "forankra_session")
+        .context("no session cookie")?;
+    Ok(Ok(session.value))
+}
+
+both_dbs!(
+    two_providers_sign_two_users_in_to_two_organisations,
+    |backend| async move {
+        let staff = Idp::start().await?;
+        let federation = Idp::start().await?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let public = format!("http://127.0.0.1:{port}");
+        let (staff_issuer, federation_issuer) = (staff.issuer.clone(), federation.issuer.clone());
+        let app = TestApp::spawn_with(backend, |config| {
+            config.listen = ([127, 0, 0, 1], port).into();
+            config.public_url = Some(Url::parse(&public).expect("url"));
+            config.oidc = Some(settings(&staff_issuer, "department"));
+            config.oidc_providers = vec![OidcProvider {
+                id: "federation".into(),
+                display_name: Some("Remissinstanser".into()),
+                settings: settings(&federation_issuer, "org"),
+            }];
+        })
+        .await?;
+        let db = &app.state.db;
+        db.add_org(&OrgId::parse(ORG)?, "Utbildningsförvaltningen")
+            .await?;
+        db.add_org(&OrgId::parse("lansstyrelsen")?, "Länsstyrelsen")
+            .await?;
+        db.map_org(&staff.issuer, "UBF", &OrgId::parse(ORG)?)
+            .await?;
+        db.map_org(&federation.issuer, "LST", &OrgId::parse("lansstyrelsen")?)
+            .await?;
+        staff.configure(&app.url(""), accounts(), false).await?;
+        let external = json!({
+            "karin": { "name": "Karin Lund", "org": "LST" },
+            "anna": { "name": "Inte Anna", "org": "UBF" },
+        });
+        federation
+            .configure_at(
+                &app.url(""),
+                "/auth/oidc/federation/callback",
+                external,
+                false,
+            )
+            .await?;
+
+        // The login page offers one button per provider.
+        let methods: Value = app
+            .http
+            .get(app.url("/api/auth/methods"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        assert_eq!(
+            methods["providers"],
+            json!([
+                {"id": "default", "name": null, "loginUrl": "/auth/oidc/login"},
+                {"id": "federation", "name": "Remissinstanser", "loginUrl": "/auth/oidc/federation/login"},
+            ])
+        );
+
+        // Each provider signs its user in to the organisation its own mapping names.
+        let anna = sign_in_at(&app, "/auth/oidc/login", "/auth/oidc/callback", "anna")
+            .await?
+            .map_err(|(s, p)| anyhow::anyhow!("{s}: {p}"))?;
+        let karin = sign_in_at(
+            &app,
+            "/auth/oidc/federation/login",
+            "/auth/oidc/federation/callback",
+            "karin",
+        )
+        .await?
+        .map_err(|(s, p)| anyhow::anyhow!("{s}: {p}"))?;
+        let (status, anna_me) = me_with_cookie(&app, &anna).await?;
+        assert_eq!(
+            (status, anna_me["org"].as_str()),
+            (200, Some(ORG)),
+            "{anna_me}"
+        );
+        let (status, karin_me) = me_with_cookie(&app, &karin).await?;
+        assert_eq!(
+            (status, karin_me["org"].as_str()),
+            (200, Some("lansstyrelsen")),
+            "{karin_me}"
+        );
+        assert_eq!(karin_me["name"], "Karin Lund");
+
+        // A value mapped at one provider means nothing at the other: the federation's
+        // "UBF" is refused, and its "anna" is not the staff IdP's Anna.
+        let refused = sign_in_at(
+            &app,
+            "/auth/oidc/federation/login",
+            "/auth/oidc/federation/callback",
+            "anna",
+        )
+        .await?;
+        let (status, page) = refused.err().context("the federation's UBF signed in")?;
+        assert_eq!(status, 403, "{page}");
+        assert_ne!(anna_me["id"], karin_me["id"]);
+
+        // A sign-in begun at the federation cannot be finished at the staff callback.
+        let mut browser = Browser::new();
+        let page = browser
+            .navigate(&app.url("/auth/oidc/federation/login"), |_| false)
+            .await?;
+        let at = browser
+            .submit_login(&page, "karin", |u| {
+                u.path() == "/auth/oidc/federation/callback"
+            })
+            .await?;
+        let mut elsewhere = at.url.clone();
+        elsewhere.set_path("/auth/oidc/callback");
+        let (status, _, page) = visit(&mut browser, &elsewhere).await?;
+        assert_eq!(status, 400, "{page}");
+
+        // An unknown provider id is a page, not a sign-in.
+        let (status, _, _) = visit(
+            &mut Browser::new(),
+            &Url::parse(&app.url("/auth/oidc/okand/login"))?,
+        )
+        .await?;
+        assert_eq!(status, 404);
         Ok::<_, anyhow::Error>(())
     }
 );

@@ -21,6 +21,7 @@ import {
 } from './app/router';
 import { settingsView } from './app/settings-view';
 import { loginView } from './auth/login-view';
+import { passwordView } from './auth/password-view';
 import { clearSession, currentSession, saveSession } from './auth/session';
 import { listView } from './documents/list-view';
 import { h } from './dom';
@@ -103,6 +104,13 @@ function render(reason: TeardownReason): void {
       break;
     case 'settings':
       view = settingsView();
+      break;
+    case 'admin':
+      // Only administrators see the link; the server refuses anyone else (403).
+      view = lazyView(() => import('./admin/admin-view').then((m) => m.adminView()));
+      break;
+    case 'password':
+      view = passwordView();
       break;
     case 'document': {
       const { id } = route;

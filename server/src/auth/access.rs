@@ -74,6 +74,12 @@ pub enum PrincipalKind {
     /// on the next request and, through the membership recheck, on open sockets.
     #[serde(skip)]
     Disabled,
+    /// Never stored: a user whose organisation an administrator changed lately, with the
+    /// organisation they now belong to (`id` is `"{user} {org}"`; neither id may hold a
+    /// space). A connection whose token still names another organisation holds no role,
+    /// so the membership recheck closes it with 4403.
+    #[serde(skip)]
+    Moved,
 }
 
 impl PrincipalKind {
@@ -83,6 +89,7 @@ impl PrincipalKind {
             PrincipalKind::Org => "org",
             PrincipalKind::User => "user",
             PrincipalKind::Disabled => "disabled",
+            PrincipalKind::Moved => "moved",
         }
     }
 }
@@ -96,12 +103,18 @@ pub struct Member {
 }
 
 /// The strongest role any row gives this user, directly or through its organisation;
-/// none for a disabled user.
+/// none for a disabled user, nor for a moved one whose token names their old
+/// organisation.
 pub fn effective_role(members: &[Member], user: &UserId, org: &OrgId) -> Option<Role> {
-    let disabled = members
-        .iter()
-        .any(|m| m.kind == PrincipalKind::Disabled && m.id == user.as_str());
-    if disabled {
+    let ended = members.iter().any(|m| match m.kind {
+        PrincipalKind::Disabled => m.id == user.as_str(),
+        PrincipalKind::Moved => {
+            m.id.split_once(' ')
+                .is_some_and(|(u, now)| u == user.as_str() && now != org.as_str())
+        }
+        PrincipalKind::Org | PrincipalKind::User => false,
+    });
+    if ended {
         return None;
     }
     members
@@ -109,7 +122,7 @@ pub fn effective_role(members: &[Member], user: &UserId, org: &OrgId) -> Option<
         .filter(|m| match m.kind {
             PrincipalKind::Org => m.id == org.as_str(),
             PrincipalKind::User => m.id == user.as_str(),
-            PrincipalKind::Disabled => false,
+            PrincipalKind::Disabled | PrincipalKind::Moved => false,
         })
         .map(|m| m.role)
         .max()
@@ -155,5 +168,21 @@ mod tests {
         let bo = UserId::parse("bo").unwrap();
         assert_eq!(effective_role(&members, &anna, &org), None);
         assert_eq!(effective_role(&members, &bo, &org), Some(Role::Owner));
+    }
+
+    #[test]
+    fn a_moved_user_holds_no_role_under_their_old_organisation_only() {
+        let members = [
+            member(PrincipalKind::Org, "utbildning", Role::Editor),
+            member(PrincipalKind::Org, "kultur", Role::Viewer),
+            member(PrincipalKind::Moved, "anna kultur", Role::Viewer),
+        ];
+        let anna = UserId::parse("anna").unwrap();
+        let old = OrgId::parse("utbildning").unwrap();
+        let new = OrgId::parse("kultur").unwrap();
+        assert_eq!(effective_role(&members, &anna, &old), None);
+        assert_eq!(effective_role(&members, &anna, &new), Some(Role::Viewer));
+        let bo = UserId::parse("bo").unwrap();
+        assert_eq!(effective_role(&members, &bo, &old), Some(Role::Editor));
     }
 }

@@ -138,6 +138,7 @@ impl Member {
             "org" => PrincipalKind::Org,
             "user" => PrincipalKind::User,
             "disabled" => PrincipalKind::Disabled,
+            "moved" => PrincipalKind::Moved,
             other => {
                 return Err(StoreError::Corrupt(format!(
                     "unknown principal kind `{other}`"
@@ -150,14 +151,27 @@ impl Member {
 }
 
 /// A document's membership rows, then a `disabled` row for each disabled user the rows
-/// reach (through their organisation or directly): see [`PrincipalKind::Disabled`].
+/// reach (through their organisation or directly): see [`PrincipalKind::Disabled`];
+/// then a `moved` row for each user moved to another organisation within
+/// [`MOVED_WINDOW_MS`] ($2 is the window's start): see [`PrincipalKind::Moved`].
 const MEMBERS_WITH_DISABLED: &str = "SELECT principal_kind, principal_id, role \
      FROM document_members WHERE doc_id = $1 \
      UNION ALL \
      SELECT 'disabled', u.id, 'viewer' FROM document_members m \
      JOIN users u ON (m.principal_kind = 'org' AND u.org_id = m.principal_id) \
        OR (m.principal_kind = 'user' AND u.id = m.principal_id) \
-     WHERE m.doc_id = $1 AND u.disabled_at IS NOT NULL";
+     WHERE m.doc_id = $1 AND u.disabled_at IS NOT NULL \
+     UNION ALL \
+     SELECT 'moved', u.id || ' ' || u.org_id, 'viewer' FROM users u \
+     WHERE u.sessions_revoked_at > $2";
+
+/// How long a user's move to another organisation is shown to the rooms. Their old
+/// tokens are refused from the move on (the session end), so only sockets already open
+/// need the entry, and every node rereads its rooms each `--membership-recheck` (1 s):
+/// ten minutes outlasts any recheck by far while keeping the list short. A session
+/// ended for another reason (a password reset) gives an entry too, naming the
+/// organisation the user still has: it closes nothing.
+pub const MOVED_WINDOW_MS: i64 = 10 * 60 * 1000;
 
 impl Db {
     /// The membership as access checks need it, disabled users marked.
@@ -165,6 +179,7 @@ impl Db {
         let rows: Vec<MemberColumns> = on_pool!(self, pool => {
             sqlx::query_as(MEMBERS_WITH_DISABLED)
                 .bind(id.as_str())
+                .bind(crate::storage::now_ms() - MOVED_WINDOW_MS)
                 .fetch_all(pool)
                 .await?
         });

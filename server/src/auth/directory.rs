@@ -1,18 +1,19 @@
 //! The directory of organisations and users, as an administrator keeps it.
 //!
 //! A city sets Förankra up without the web app first: `forankra org add`, `forankra user
-//! add`, the organisation mapping of its identity provider (`forankra org map`). These
-//! are the stored operations behind those commands (and behind the admin API that
-//! follows them), each one statement, so a command run beside a live server never
-//! leaves a half-made row. Disabling a user or resetting a password stamps
+//! add`, the organisation mapping of its identity provider (`forankra org map`); later
+//! an administrator does the same on the Administration page. These are the stored
+//! operations behind both, written on the caller's [`Tx`] so each use case of
+//! `admin::changes` stores its change and its log entry together. Disabling a user,
+//! moving them to another organisation or resetting a password stamps
 //! `sessions_revoked_at`: the running nodes pick that up within one recheck interval
 //! ([`crate::auth::revocation`]) and refuse the user's older tokens.
 
 use sqlx::FromRow;
 
 use crate::ids::{OrgId, UserId};
-use crate::on_pool;
-use crate::storage::{Db, StoreError, now_ms};
+use crate::storage::{Db, StoreError, Tx, now_ms};
+use crate::{on_pool, on_tx};
 
 /// Fewest characters of a password set by an administrator or by its user. Long
 /// passphrases beat composition rules; the login throttle and Argon2 do the rest.
@@ -99,13 +100,13 @@ pub struct OrgMapping {
     pub org_id: String,
 }
 
-/// Runs one statement with these bindings and says how many rows it changed.
+/// Runs one statement inside the transaction and says how many rows it changed.
 macro_rules! rows_changed {
-    ($db:expr, $sql:expr $(, $bind:expr)* $(,)?) => {
-        on_pool!($db, pool => {
+    ($tx:expr, $sql:expr $(, $bind:expr)* $(,)?) => {
+        on_tx!($tx, conn => {
             sqlx::query($sql)
                 $(.bind($bind))*
-                .execute(pool)
+                .execute(&mut *conn)
                 .await
                 .map_err(StoreError::from)?
                 .rows_affected()
@@ -134,9 +135,11 @@ macro_rules! user_select {
     };
 }
 
-impl Db {
+/// The directory's writes, each inside the caller's transaction: the administration use
+/// cases (`admin::changes`) combine one with its entry in the administration log.
+impl Tx {
     /// Adds an organisation; refused if the id is taken.
-    pub async fn add_org(&self, id: &OrgId, name: &str) -> Result<(), DirectoryError> {
+    pub async fn add_org(&mut self, id: &OrgId, name: &str) -> Result<(), DirectoryError> {
         let added = rows_changed!(
             self,
             "INSERT INTO organisations (id, name, created_at) VALUES ($1, $2, $3) \
@@ -152,7 +155,7 @@ impl Db {
     }
 
     /// Renames an existing organisation.
-    pub async fn rename_org(&self, id: &OrgId, name: &str) -> Result<(), DirectoryError> {
+    pub async fn rename_org(&mut self, id: &OrgId, name: &str) -> Result<(), DirectoryError> {
         let sql = "UPDATE organisations SET name = $2 WHERE id = $1";
         if rows_changed!(self, sql, id.as_str(), name) == 0 {
             return Err(DirectoryError::NoSuchOrg(id.to_string()));
@@ -160,11 +163,23 @@ impl Db {
         Ok(())
     }
 
+    /// Refuses an organisation that does not exist.
+    async fn require_org(&mut self, id: &OrgId) -> Result<(), DirectoryError> {
+        let found: Option<String> = on_tx!(self, conn => {
+            sqlx::query_scalar("SELECT id FROM organisations WHERE id = $1")
+                .bind(id.as_str())
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(StoreError::from)?
+        });
+        found
+            .map(drop)
+            .ok_or_else(|| DirectoryError::NoSuchOrg(id.to_string()))
+    }
+
     /// Adds a user to an existing organisation; refused if the id is taken.
-    pub async fn add_user(&self, user: &NewUser) -> Result<(), DirectoryError> {
-        if self.org(&user.org).await?.is_none() {
-            return Err(DirectoryError::NoSuchOrg(user.org.to_string()));
-        }
+    pub async fn add_user(&mut self, user: &NewUser) -> Result<(), DirectoryError> {
+        self.require_org(&user.org).await?;
         let username = user.password_hash.as_ref().map(|_| user.id.as_str());
         let added = rows_changed!(
             self,
@@ -185,6 +200,171 @@ impl Db {
         Ok(())
     }
 
+    /// One user as [`Db::users`] lists them, read inside the transaction.
+    pub async fn directory_user(&mut self, id: &UserId) -> Result<Option<UserRow>, StoreError> {
+        on_tx!(self, conn => {
+            Ok(sqlx::query_as::<_, UserRow>(user_select!("WHERE u.id = $1"))
+                .bind(id.as_str())
+                .fetch_optional(&mut *conn)
+                .await?)
+        })
+    }
+
+    /// How many active administrators there are besides `except`.
+    pub async fn other_active_admins(&mut self, except: &UserId) -> Result<i64, StoreError> {
+        on_tx!(self, conn => {
+            Ok(sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM users WHERE is_admin = 1 AND disabled_at IS NULL AND id <> $1",
+            )
+            .bind(except.as_str())
+            .fetch_one(&mut *conn)
+            .await?)
+        })
+    }
+
+    /// Sets a user's name and e-mail address (`None` removes it).
+    pub async fn set_profile(
+        &mut self,
+        id: &UserId,
+        name: &str,
+        email: Option<&str>,
+    ) -> Result<(), DirectoryError> {
+        let sql = "UPDATE users SET name = $2, email = $3 WHERE id = $1";
+        one_user(rows_changed!(self, sql, id.as_str(), name, email), id)
+    }
+
+    /// Moves a user to another existing organisation and ends their sign-ins: their
+    /// tokens name the old organisation, and their open sockets close at the next
+    /// membership recheck (the `moved` entries of `auth::authorize`).
+    pub async fn move_user(&mut self, id: &UserId, org: &OrgId) -> Result<(), DirectoryError> {
+        self.require_org(org).await?;
+        let sql = "UPDATE users SET org_id = $2, sessions_revoked_at = $3 WHERE id = $1";
+        one_user(
+            rows_changed!(self, sql, id.as_str(), org.as_str(), now_ms()),
+            id,
+        )
+    }
+
+    /// Disables a user and ends their sign-ins, or enables them again (earlier tokens
+    /// stay ended: they sign in anew).
+    pub async fn set_disabled(
+        &mut self,
+        id: &UserId,
+        disabled: bool,
+    ) -> Result<(), DirectoryError> {
+        let changed = if disabled {
+            rows_changed!(
+                self,
+                "UPDATE users SET disabled_at = COALESCE(disabled_at, $2), \
+                 sessions_revoked_at = $2 WHERE id = $1",
+                id.as_str(),
+                now_ms(),
+            )
+        } else {
+            let sql = "UPDATE users SET disabled_at = NULL WHERE id = $1";
+            rows_changed!(self, sql, id.as_str())
+        };
+        one_user(changed, id)
+    }
+
+    /// Sets a user's password (login name: their id, unless they had one) and ends the
+    /// sign-ins made with the old one.
+    pub async fn set_password(&mut self, id: &UserId, hash: &str) -> Result<(), DirectoryError> {
+        let changed = rows_changed!(
+            self,
+            "UPDATE users SET password_hash = $2, username = COALESCE(username, id), \
+             sessions_revoked_at = $3 WHERE id = $1",
+            id.as_str(),
+            hash,
+            now_ms(),
+        );
+        one_user(changed, id)
+    }
+
+    /// Gives or takes the server-wide administrator role.
+    pub async fn set_admin(&mut self, id: &UserId, admin: bool) -> Result<(), DirectoryError> {
+        let sql = "UPDATE users SET is_admin = $2 WHERE id = $1";
+        one_user(rows_changed!(self, sql, id.as_str(), i64::from(admin)), id)
+    }
+
+    /// Maps a provider's claim value to an existing organisation, replacing an earlier
+    /// mapping of the same value.
+    pub async fn map_org(
+        &mut self,
+        provider: &str,
+        claim_value: &str,
+        org: &OrgId,
+    ) -> Result<(), DirectoryError> {
+        self.require_org(org).await?;
+        rows_changed!(
+            self,
+            "INSERT INTO org_mappings (provider, claim_value, org_id, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (provider, claim_value) DO UPDATE SET org_id = excluded.org_id",
+            provider,
+            claim_value,
+            org.as_str(),
+            now_ms(),
+        );
+        Ok(())
+    }
+
+    /// Removes a mapping; says whether there was one.
+    pub async fn unmap_org(
+        &mut self,
+        provider: &str,
+        claim_value: &str,
+    ) -> Result<bool, StoreError> {
+        let removed = on_tx!(self, conn => {
+            sqlx::query("DELETE FROM org_mappings WHERE provider = $1 AND claim_value = $2")
+                .bind(provider)
+                .bind(claim_value)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected()
+        });
+        Ok(removed > 0)
+    }
+}
+
+/// Seeding without the administration log: tests and fixtures set up a directory with
+/// these, each in a transaction of its own. An administrator's changes go through
+/// `admin::changes`, which logs them.
+impl Db {
+    /// [`Tx::add_org`], committed.
+    pub async fn add_org(&self, id: &OrgId, name: &str) -> Result<(), DirectoryError> {
+        let mut tx = self.transaction().await?;
+        tx.add_org(id, name).await?;
+        Ok(tx.commit().await?)
+    }
+
+    /// [`Tx::add_user`], committed.
+    pub async fn add_user(&self, user: &NewUser) -> Result<(), DirectoryError> {
+        let mut tx = self.transaction().await?;
+        tx.add_user(user).await?;
+        Ok(tx.commit().await?)
+    }
+
+    /// [`Tx::set_disabled`], committed.
+    pub async fn set_disabled(&self, id: &UserId, disabled: bool) -> Result<(), DirectoryError> {
+        let mut tx = self.transaction().await?;
+        tx.set_disabled(id, disabled).await?;
+        Ok(tx.commit().await?)
+    }
+
+    /// [`Tx::map_org`], committed.
+    pub async fn map_org(
+        &self,
+        provider: &str,
+        claim_value: &str,
+        org: &OrgId,
+    ) -> Result<(), DirectoryError> {
+        let mut tx = self.transaction().await?;
+        tx.map_org(provider, claim_value, org).await?;
+        Ok(tx.commit().await?)
+    }
+}
+
+impl Db {
     /// Every user with their organisation's name, by organisation and name.
     pub async fn users(&self) -> Result<Vec<UserRow>, StoreError> {
         on_pool!(self, pool => {
@@ -204,38 +384,6 @@ impl Db {
         })
     }
 
-    /// Disables a user and ends their sign-ins, or enables them again (earlier tokens
-    /// stay ended: they sign in anew).
-    pub async fn set_disabled(&self, id: &UserId, disabled: bool) -> Result<(), DirectoryError> {
-        let changed = if disabled {
-            rows_changed!(
-                self,
-                "UPDATE users SET disabled_at = COALESCE(disabled_at, $2), \
-                 sessions_revoked_at = $2 WHERE id = $1",
-                id.as_str(),
-                now_ms(),
-            )
-        } else {
-            let sql = "UPDATE users SET disabled_at = NULL WHERE id = $1";
-            rows_changed!(self, sql, id.as_str())
-        };
-        one_user(changed, id)
-    }
-
-    /// Sets a user's password (login name: their id, unless they had one) and ends the
-    /// sign-ins made with the old one.
-    pub async fn set_password(&self, id: &UserId, hash: &str) -> Result<(), DirectoryError> {
-        let changed = rows_changed!(
-            self,
-            "UPDATE users SET password_hash = $2, username = COALESCE(username, id), \
-             sessions_revoked_at = $3 WHERE id = $1",
-            id.as_str(),
-            hash,
-            now_ms(),
-        );
-        one_user(changed, id)
-    }
-
     /// A user's password hash, if they have one: for changing their own password.
     pub async fn password_hash(&self, id: &UserId) -> Result<Option<String>, StoreError> {
         on_pool!(self, pool => {
@@ -247,12 +395,6 @@ impl Db {
             .await?
             .flatten())
         })
-    }
-
-    /// Gives or takes the server-wide administrator role.
-    pub async fn set_admin(&self, id: &UserId, admin: bool) -> Result<(), DirectoryError> {
-        let sql = "UPDATE users SET is_admin = $2 WHERE id = $1";
-        one_user(rows_changed!(self, sql, id.as_str(), i64::from(admin)), id)
     }
 
     /// Notes a successful sign-in, for the administrator's list.
@@ -295,33 +437,6 @@ impl Db {
             .await?
         });
         Ok(disabled_at.is_some())
-    }
-
-    /// Maps a provider's claim value to an existing organisation, replacing an earlier
-    /// mapping of the same value.
-    pub async fn map_org(
-        &self,
-        provider: &str,
-        claim_value: &str,
-        org: &OrgId,
-    ) -> Result<(), DirectoryError> {
-        if self.org(org).await?.is_none() {
-            return Err(DirectoryError::NoSuchOrg(org.to_string()));
-        }
-        on_pool!(self, pool => {
-            sqlx::query(
-                "INSERT INTO org_mappings (provider, claim_value, org_id, created_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (provider, claim_value) DO UPDATE SET org_id = excluded.org_id",
-            )
-            .bind(provider)
-            .bind(claim_value)
-            .bind(org.as_str())
-            .bind(now_ms())
-            .execute(pool)
-            .await
-            .map_err(StoreError::from)?;
-        });
-        Ok(())
     }
 
     /// Every organisation mapping, by provider and value.

@@ -132,11 +132,13 @@ pub async fn change_password(
     }
     attempt.succeeded();
     let new_hash = hash_password(request.new_password).await?;
-    state
-        .db
-        .set_password(&identity.user, &new_hash)
+    let mut tx = state.db.transaction().await?;
+    tx.set_password(&identity.user, &new_hash)
         .await
         .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+    tx.commit().await?;
+    // This node refuses the older tokens now, not at its next recheck.
+    state.tokens.revocations().refresh(&state.db).await?;
     let token = state.tokens.issue(&identity, LOGIN_TOKEN_TTL)?;
     let user = me_response(&state, identity).await?;
     Ok(signed_in(&state, ApiJson(LoginResponse { token, user })))
@@ -193,6 +195,10 @@ pub struct MeResponse {
     pub name: String,
     pub org: String,
     pub org_name: String,
+    /// A server-wide administrator: the web app shows "Administration".
+    pub admin: bool,
+    /// Signs in with a password here (and so may change it).
+    pub has_password: bool,
 }
 
 /// An organisation that can be invited to a document.
@@ -340,10 +346,17 @@ async fn me_response(state: &LoginContext, identity: Identity) -> ApiResult<MeRe
         .org(&identity.org)
         .await?
         .map_or_else(|| identity.org.to_string(), |o| o.name);
+    let stored = state.db.user(&identity.user).await?;
+    let admin = stored
+        .as_ref()
+        .is_some_and(|u| u.is_admin != 0 && u.disabled_at.is_none());
+    let has_password = stored.is_some_and(|u| u.has_password != 0);
     Ok(MeResponse {
         id: identity.user.to_string(),
         name: identity.name,
         org: identity.org.to_string(),
         org_name,
+        admin,
+        has_password,
     })
 }

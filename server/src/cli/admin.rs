@@ -11,6 +11,7 @@ use std::io::{IsTerminal, Read};
 
 use anyhow::Context;
 
+use crate::admin::changes;
 use crate::auth::directory::{NewUser, check_email, check_new_password};
 use crate::auth::jwt::check_name;
 use crate::auth::password::hash_password;
@@ -37,6 +38,16 @@ pub async fn user(command: UserCommand) -> anyhow::Result<()> {
     result
 }
 
+/// Runs one administration use case (`tx` bound to a fresh transaction) and commits it.
+macro_rules! in_tx {
+    ($db:expr, $tx:ident => $call:expr) => {{
+        let mut $tx = $db.transaction().await?;
+        let done = $call.await?;
+        $tx.commit().await?;
+        done
+    }};
+}
+
 async fn open(database: &DatabaseArgs) -> anyhow::Result<Db> {
     Db::connect(&database.database_url)
         .await
@@ -47,14 +58,14 @@ async fn org_on(db: &Db, command: OrgCommand) -> anyhow::Result<()> {
     match command {
         OrgCommand::Add(args) => {
             let org = OrgId::parse(args.org).context("--org")?;
-            db.add_org(&org, &check_name(args.name).context("--name")?)
-                .await?;
+            let name = check_name(args.name).context("--name")?;
+            in_tx!(db, tx => changes::add_org(&mut tx, None, &org, &name));
             eprintln!("organisation {org} added");
         }
         OrgCommand::Rename(args) => {
             let org = OrgId::parse(args.org).context("--org")?;
-            db.rename_org(&org, &check_name(args.name).context("--name")?)
-                .await?;
+            let name = check_name(args.name).context("--name")?;
+            in_tx!(db, tx => changes::rename_org(&mut tx, None, &org, &name));
             eprintln!("organisation {org} renamed");
         }
         OrgCommand::List(_) => {
@@ -73,8 +84,16 @@ async fn org_on(db: &Db, command: OrgCommand) -> anyhow::Result<()> {
                 !value.trim().is_empty(),
                 "--value: the claim value is empty"
             );
-            db.map_org(&provider, &value, &org).await?;
+            in_tx!(db, tx => changes::map_org(&mut tx, None, &provider, &value, &org));
             eprintln!("{provider}: `{value}` now signs in as {org}");
+        }
+        OrgCommand::Unmap {
+            provider,
+            value,
+            database: _,
+        } => {
+            in_tx!(db, tx => changes::unmap_org(&mut tx, None, &provider, &value));
+            eprintln!("{provider}: `{value}` no longer signs anyone in");
         }
         OrgCommand::Mappings(_) => {
             for m in db.org_mappings().await? {
@@ -106,7 +125,7 @@ async fn user_on(db: &Db, command: UserCommand) -> anyhow::Result<()> {
                     None => None,
                 },
             };
-            db.add_user(&new).await?;
+            in_tx!(db, tx => changes::add_user(&mut tx, None, &new));
             let login = if new.password_hash.is_some() {
                 "with a password"
             } else {
@@ -131,24 +150,24 @@ async fn user_on(db: &Db, command: UserCommand) -> anyhow::Result<()> {
         }
         UserCommand::Disable { user, .. } => {
             let user = UserId::parse(user).context("user")?;
-            db.set_disabled(&user, true).await?;
+            in_tx!(db, tx => changes::set_disabled(&mut tx, None, &user, true));
             eprintln!("user {user} disabled: their sign-ins and connections end within a second");
         }
         UserCommand::Enable { user, .. } => {
             let user = UserId::parse(user).context("user")?;
-            db.set_disabled(&user, false).await?;
+            in_tx!(db, tx => changes::set_disabled(&mut tx, None, &user, false));
             eprintln!("user {user} enabled");
         }
         UserCommand::SetPassword { user, .. } => {
             let user = UserId::parse(user).context("user")?;
             let password = password_from_stdin(true)?.context("no password on standard input")?;
-            db.set_password(&user, &hash_password(password).await?)
-                .await?;
+            let hash = hash_password(password).await?;
+            in_tx!(db, tx => changes::set_password(&mut tx, None, &user, &hash));
             eprintln!("password of {user} set (login name: {user}); their other sign-ins ended");
         }
         UserCommand::MakeAdmin { user, revoke, .. } => {
             let user = UserId::parse(user).context("user")?;
-            db.set_admin(&user, !revoke).await?;
+            in_tx!(db, tx => changes::set_admin(&mut tx, None, &user, !revoke));
             let now = if revoke { "no longer" } else { "now" };
             eprintln!("user {user} is {now} an administrator");
         }

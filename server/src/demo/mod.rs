@@ -85,6 +85,9 @@ pub struct SeedUser {
     pub username: String,
     pub name: String,
     pub org: String,
+    /// A server-wide administrator (the demo shows the administration page with one).
+    #[serde(default)]
+    pub admin: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -105,6 +108,7 @@ pub struct DemoLogin {
     pub password: String,
     pub name: String,
     pub org_name: String,
+    pub admin: bool,
 }
 
 /// The parsed seed.
@@ -127,6 +131,9 @@ pub async fn load(db: &Db, _journal: &Journal) -> anyhow::Result<Vec<DemoLogin>>
         let password = generate_password();
         db.set_login(&id, &user.username, &hash_password(password.clone()).await?)
             .await?;
+        let mut tx = db.transaction().await?;
+        tx.set_admin(&id, user.admin).await?;
+        tx.commit().await?;
         let org_name = seed
             .organisations
             .iter()
@@ -137,6 +144,7 @@ pub async fn load(db: &Db, _journal: &Journal) -> anyhow::Result<Vec<DemoLogin>>
             password,
             name: user.name.clone(),
             org_name,
+            admin: user.admin,
         });
     }
     create_document(db, &seed).await?;
@@ -257,6 +265,12 @@ fn generate_password() -> String {
 }
 
 fn print_logins(logins: &[DemoLogin]) {
+    for admin in logins.iter().filter(|l| l.admin) {
+        println!(
+            "Förankra demo: {} ({}) is a server administrator: \"Administration\" in the header.",
+            admin.name, admin.username
+        );
+    }
     println!(
         "Förankra demo: the draft \"{DEMO_DOC_ID}\" and these logins (new passwords on every start):"
     );

@@ -38,12 +38,19 @@ pub async fn run(state: SyncContext, interval: Duration) {
 /// One pass over the open rooms, side by side: a room whose queue is full (a flood)
 /// must not hold up the revocations in the others.
 async fn recheck(state: &SyncContext) {
-    let rooms = state.rooms.open_ids().into_iter().map(|doc| async move {
-        match state.db.members(&doc).await {
-            Ok(members) => state.rooms.members_changed(&doc, members).await,
+    recheck_rooms(&state.db, &state.rooms).await;
+}
+
+/// Rereads the members of every open room now and hands them to the rooms: the
+/// periodic pass, and an administrator's change that ended a user's sign-ins (so their
+/// sockets on this node close at once rather than at the next tick).
+pub async fn recheck_rooms(db: &crate::storage::Db, rooms: &crate::sync::RoomRegistry) {
+    let open = rooms.open_ids().into_iter().map(|doc| async move {
+        match db.members(&doc).await {
+            Ok(members) => rooms.members_changed(&doc, members).await,
             // The rooms keep the roles they had; the next pass tries again.
             Err(error) => tracing::warn!(doc = %doc, %error, "rechecking members failed"),
         }
     });
-    futures_util::future::join_all(rooms).await;
+    futures_util::future::join_all(open).await;
 }

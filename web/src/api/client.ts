@@ -7,6 +7,8 @@
  */
 import { clearSession } from '../auth/session';
 import type {
+  AdminLogEntry,
+  AdminUser,
   AnchorInput,
   Attribution,
   AuditEntry,
@@ -14,6 +16,7 @@ import type {
   CreateDocumentRequest,
   CreateThreadRequest,
   DocumentInfo,
+  EditUserRequest,
   ErrorBody,
   ExportFormat,
   Inbox,
@@ -21,11 +24,14 @@ import type {
   LogoutResponse,
   Me,
   Member,
+  NewUserRequest,
   NotificationChannel,
   NotificationKind,
   NotificationSetting,
   Organisation,
+  OrgMapping,
   Outcome,
+  Provider,
   RemissAnswer,
   RemissRound,
   Role,
@@ -284,6 +290,55 @@ export const api = {
   deliveries: (id: string, webhookId: string) =>
     json<WebhookDelivery[]>(`${docPath(id)}/webhooks/${encodeURIComponent(webhookId)}/deliveries`),
 };
+
+const adminUserPath = (id: string) => `/api/admin/users/${encodeURIComponent(id)}`;
+
+/** The administration page's calls (administrators only; 403 for anyone else). */
+export const adminApi = {
+  organisations: () => json<Organisation[]>('/api/admin/organisations'),
+  addOrganisation: (id: string, name: string) =>
+    json<Organisation>('/api/admin/organisations', { method: 'POST', body: { id, name } }),
+  renameOrganisation: (id: string, name: string) =>
+    json<Organisation>(`/api/admin/organisations/${encodeURIComponent(id)}`, {
+      method: 'PUT',
+      body: { name },
+    }),
+  users: () => json<AdminUser[]>('/api/admin/users'),
+  addUser: (request: NewUserRequest) =>
+    json<AdminUser>('/api/admin/users', { method: 'POST', body: request }),
+  editUser: (id: string, request: EditUserRequest) =>
+    json<AdminUser>(adminUserPath(id), { method: 'PATCH', body: request }),
+  setActive: (id: string, active: boolean) =>
+    json<AdminUser>(`${adminUserPath(id)}/active`, { method: 'PUT', body: { active } }),
+  setAdmin: (id: string, admin: boolean) =>
+    json<AdminUser>(`${adminUserPath(id)}/admin`, { method: 'PUT', body: { admin } }),
+  setPassword: (id: string, password: string) =>
+    json<AdminUser>(`${adminUserPath(id)}/password`, { method: 'PUT', body: { password } }),
+  providers: () => json<Provider[]>('/api/admin/providers'),
+  mappings: () => json<OrgMapping[]>('/api/admin/mappings'),
+  setMapping: (provider: string, claimValue: string, org: string) =>
+    json<OrgMapping[]>('/api/admin/mappings', {
+      method: 'PUT',
+      body: { provider, claimValue, org },
+    }),
+  removeMapping: (provider: string, claimValue: string) =>
+    json<OrgMapping[]>(
+      `/api/admin/mappings?provider=${encodeURIComponent(provider)}&claimValue=${encodeURIComponent(claimValue)}`,
+      { method: 'DELETE' },
+    ),
+  log: () => json<AdminLogEntry[]>('/api/admin/log'),
+};
+
+/**
+ * The caller changes their own password; the answer renews their sign-in cookie. A
+ * wrong current password is a 401 here, an answer rather than the end of the session.
+ */
+export const changeOwnPassword = (currentPassword: string, newPassword: string) =>
+  json<LoginResponse>('/api/me/password', {
+    method: 'PUT',
+    body: { currentPassword, newPassword },
+    anonymous: true,
+  });
 
 const threadPath = (id: string, threadId: string) =>
   `${docPath(id)}/threads/${encodeURIComponent(threadId)}`;

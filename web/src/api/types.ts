@@ -142,3 +142,16 @@ export type UnreadCount = Schemas['UnreadResponse'];
 export type NotificationKind = Schemas['Kind'];
 export type NotificationChannel = Schemas['Channel'];
 export type NotificationSetting = Schemas['SettingResponse'];
+
+/** A user as the administration page lists them (`GET /api/admin/users`). */
+export type AdminUser = Schemas['AdminUserResponse'];
+export type NewUserRequest = Schemas['NewUserRequest'];
+export type EditUserRequest = Schemas['EditUserRequest'];
+/** A configured identity provider (`GET /api/admin/providers`). */
+export type Provider = Schemas['ProviderResponse'];
+/** One claim value of one provider standing for one organisation. */
+export type OrgMapping = Schemas['MappingResponse'];
+/** One entry of the administration log. */
+export type AdminLogEntry = Schemas['AdminLogEntry'];
+/** One identity provider's button on the login page. */
+export type SignInProvider = Schemas['SignInProvider'];

@@ -13,7 +13,9 @@ export interface HeaderOptions {
 }
 
 export function renderHeader(options: HeaderOptions): HTMLElement {
-  const { session } = options;
+  const { session, current } = options;
+  const navLink = (href: string, route: string, label: string) =>
+    h('li', {}, h('a', { href, 'aria-current': current === route ? 'page' : null }, label));
   const languageGroup = h(
     'div',
     { class: 'lang-switch', role: 'group', 'aria-label': t('app.language') },
@@ -52,27 +54,10 @@ export function renderHeader(options: HeaderOptions): HTMLElement {
           h(
             'ul',
             {},
-            h(
-              'li',
-              {},
-              h(
-                'a',
-                { href: '/', 'aria-current': options.current === 'list' ? 'page' : null },
-                t('app.documentsLink'),
-              ),
-            ),
-            h(
-              'li',
-              {},
-              h(
-                'a',
-                {
-                  href: SETTINGS_PATH,
-                  'aria-current': options.current === 'settings' ? 'page' : null,
-                },
-                t('app.settingsLink'),
-              ),
-            ),
+            navLink('/', 'list', t('app.documentsLink')),
+            navLink(SETTINGS_PATH, 'settings', t('app.settingsLink')),
+            session.user.hasPassword && navLink('/password', 'password', t('app.passwordLink')),
+            session.user.admin && navLink('/admin', 'admin', t('app.adminLink')),
           ),
         ),
       h(

@@ -1,6 +1,7 @@
 /**
  * Client-side routes: `/` (document list), `/login`, `/d/{id}` (one document),
- * `/installningar` (my settings). The server
+ * `/installningar` (my settings), `/admin` (administrators), `/password` (changing one's
+ * own password). The server
  * answers every unknown path with index.html, so each of these survives a reload.
  */
 import type { MessageKey } from '../i18n';
@@ -10,6 +11,8 @@ export type Route =
   | { name: 'list' }
   | { name: 'document'; id: string }
   | { name: 'settings' }
+  | { name: 'admin' }
+  | { name: 'password' }
   | { name: 'notFound' };
 
 /** Why a view is being taken down: a new route, or the same route drawn again (language). */
@@ -34,6 +37,8 @@ export function parseRoute(location: Location | URL): Route {
   const path = location.pathname.replace(/\/+$/, '') || '/';
   if (path === '/') return { name: 'list' };
   if (path === SETTINGS_PATH) return { name: 'settings' };
+  if (path === '/admin') return { name: 'admin' };
+  if (path === '/password') return { name: 'password' };
   if (path === '/login') {
     const next = new URLSearchParams(location.search).get('next');
     return { name: 'login', next: safeNext(next) };

@@ -84,17 +84,32 @@ export function loginView(next: string): View {
     h('div', { class: 'form__actions' }, submit),
   );
 
-  // Offered when the server signs in through the organisation's identity provider: a
-  // plain link, since the sign-in is a navigation to the provider and back.
+  // One button per identity provider the server signs in through (the city's staff
+  // IdP, a federation for external remissinstanser): plain links, since the sign-in is
+  // a navigation to the provider and back.
   const providerSlot = h('div', { class: 'login__provider' });
   void api.signInMethods().then(
     (methods) => {
-      if (!methods.oidc) return;
+      if (methods.providers.length === 0) return;
       providerSlot.replaceChildren(
         h(
-          'a',
-          { href: '/auth/oidc/login', class: 'button button--primary', 'data-external': 'true' },
-          t('login.oidc'),
+          'ul',
+          { class: 'login__providers' },
+          methods.providers.map((provider) =>
+            h(
+              'li',
+              {},
+              h(
+                'a',
+                {
+                  href: provider.loginUrl,
+                  class: 'button button--primary',
+                  'data-external': 'true',
+                },
+                provider.name ? t('login.oidcAt', { name: provider.name }) : t('login.oidc'),
+              ),
+            ),
+          ),
         ),
         h('p', { class: 'muted' }, t('login.orPassword')),
       );

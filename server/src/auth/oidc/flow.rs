@@ -32,6 +32,9 @@ type HmacSha256 = Hmac<Sha256>;
 /// The values one sign-in needs at its callback.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Flow {
+    /// The provider the sign-in went to (its id here): its callback alone may finish it.
+    #[serde(default)]
+    pub provider: String,
     pub state: String,
     pub nonce: String,
     pub verifier: String,
@@ -47,8 +50,9 @@ fn random_text() -> String {
 
 impl Flow {
     /// A fresh flow: 256 random bits each (the verifier is 43 characters, RFC 7636's least).
-    pub fn start(now: u64) -> Self {
+    pub fn start(provider: &str, now: u64) -> Self {
         Self {
+            provider: provider.to_owned(),
             state: random_text(),
             nonce: random_text(),
             verifier: random_text(),
@@ -118,7 +122,7 @@ mod tests {
 
     #[test]
     fn a_sealed_flow_opens_with_its_key_and_state_only() {
-        let flow = Flow::start(1000);
+        let flow = Flow::start("stad", 1000);
         let sealed = flow.seal(b"key");
         assert_eq!(
             Flow::open(&sealed, b"key", &flow.state, 1000).unwrap(),
@@ -137,6 +141,7 @@ mod tests {
     fn the_challenge_is_rfc_7636_s256() {
         // RFC 7636 appendix B.
         let flow = Flow {
+            provider: String::new(),
             state: String::new(),
             nonce: String::new(),
             verifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".into(),

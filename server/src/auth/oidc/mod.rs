@@ -21,7 +21,7 @@ pub mod provider;
 pub mod routes;
 pub mod signin;
 
-pub use provider::Oidc;
+pub use provider::{FLAG_PROVIDER_ID, Oidc, Providers, provider_path};
 
 /// Why a sign-in through the provider failed.
 #[derive(Debug, thiserror::Error)]

@@ -66,10 +66,29 @@ struct TokenResponse {
     error_description: Option<String>,
 }
 
+/// The id of the provider given by the `--oidc-*` flags: its routes are
+/// `/auth/oidc/login` and `/auth/oidc/callback`.
+pub const FLAG_PROVIDER_ID: &str = "default";
+
+/// Where a provider's sign-in starts and ends on this server: the flag-given one keeps
+/// the paths it always had, one from `--oidc-providers` has its id in them.
+pub fn provider_path(id: &str, step: &str) -> String {
+    if id == FLAG_PROVIDER_ID {
+        format!("/auth/oidc/{step}")
+    } else {
+        format!("/auth/oidc/{id}/{step}")
+    }
+}
+
 /// One configured OpenID Provider and what has been learnt of it.
 pub struct Oidc {
+    /// Its id here ([`FLAG_PROVIDER_ID`] for the flag-given one).
+    pub id: String,
+    /// The name on the login page's button; `None`: the web app's own wording.
+    pub display_name: Option<String>,
     pub settings: OidcSettings,
-    /// `{public-url}/auth/oidc/callback`, registered at the provider.
+    /// `{public-url}/auth/oidc/callback` (or `/auth/oidc/{id}/callback`), registered at
+    /// the provider.
     pub redirect_uri: String,
     /// `{public-url}/`, where the provider sends the browser after signing out.
     pub post_logout_uri: String,
@@ -85,6 +104,7 @@ pub struct Oidc {
 impl std::fmt::Debug for Oidc {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Oidc")
+            .field("id", &self.id)
             .field("issuer", &self.settings.issuer)
             .finish_non_exhaustive()
     }
@@ -93,18 +113,25 @@ impl std::fmt::Debug for Oidc {
 impl Oidc {
     /// A provider reached from this server's `public_url`.
     pub fn new(
-        settings: OidcSettings,
+        provider: crate::config::OidcProvider,
         public_url: &url::Url,
         flow_key: Vec<u8>,
     ) -> anyhow::Result<Self> {
+        let crate::config::OidcProvider {
+            id,
+            display_name,
+            settings,
+        } = provider;
         let base = public_url.as_str().trim_end_matches('/');
         let http = reqwest::Client::builder()
             .timeout(PROVIDER_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(Self {
+            redirect_uri: format!("{base}{}", provider_path(&id, "callback")),
+            id,
+            display_name,
             settings,
-            redirect_uri: format!("{base}/auth/oidc/callback"),
             post_logout_uri: format!("{base}/"),
             secure_cookies: public_url.scheme() == "https",
             flow_key,
@@ -155,19 +182,31 @@ impl Oidc {
     }
 
     /// Where to send the browser to sign out at the provider too (RP-initiated logout),
-    /// if it offers that.
-    pub async fn end_session_url(&self) -> Option<String> {
+    /// if it offers that. The ID token of the sign-in goes along as `id_token_hint` when
+    /// it was kept: Keycloak (and the specification, for `post_logout_redirect_uri`)
+    /// want it; `client_id` serves the providers that accept that instead.
+    pub async fn end_session_url(&self, id_token_hint: Option<&str>) -> Option<String> {
         let metadata = self.metadata().await.ok()?;
         let mut url = url::Url::parse(metadata.end_session_endpoint.as_deref()?).ok()?;
-        url.query_pairs_mut()
-            .append_pair("client_id", &self.settings.client_id)
-            .append_pair("post_logout_redirect_uri", &self.post_logout_uri);
+        {
+            let mut query = url.query_pairs_mut();
+            if let Some(hint) = id_token_hint {
+                query.append_pair("id_token_hint", hint);
+            }
+            query
+                .append_pair("client_id", &self.settings.client_id)
+                .append_pair("post_logout_redirect_uri", &self.post_logout_uri);
+        }
         Some(url.into())
     }
 
     /// Exchanges the code for tokens (client_secret_basic when there is a secret) and
-    /// returns the checked ID token's claims.
-    pub async fn redeem(&self, code: &str, flow: &Flow) -> Result<Map<String, Value>, OidcError> {
+    /// returns the checked ID token's claims, and the ID token (the logout's hint).
+    pub async fn redeem(
+        &self,
+        code: &str,
+        flow: &Flow,
+    ) -> Result<(Map<String, Value>, String), OidcError> {
         let metadata = self.metadata().await?;
         let form = [
             ("grant_type", "authorization_code"),
@@ -201,7 +240,10 @@ impl Oidc {
         let id_token = tokens
             .id_token
             .ok_or_else(|| OidcError::Provider("the token endpoint sent no id_token".into()))?;
-        self.check_id_token(&id_token, &metadata, &flow.nonce).await
+        let claims = self
+            .check_id_token(&id_token, &metadata, &flow.nonce)
+            .await?;
+        Ok((claims, id_token))
     }
 
     /// Signature (against the provider's keys), algorithm, issuer, audience, expiry and
@@ -279,6 +321,38 @@ impl Oidc {
         }
         let body = read_limited(response).await?;
         serde_json::from_slice(&body).map_err(|e| OidcError::Provider(format!("{url}: {e}")))
+    }
+}
+
+/// Every configured provider: the flag-given one first, then those of
+/// `--oidc-providers` in the file's order.
+#[derive(Debug, Default)]
+pub struct Providers {
+    list: Vec<Arc<Oidc>>,
+}
+
+impl Providers {
+    pub fn new(list: Vec<Arc<Oidc>>) -> Self {
+        Self { list }
+    }
+
+    /// Every provider, in the login page's order.
+    pub fn all(&self) -> &[Arc<Oidc>] {
+        &self.list
+    }
+
+    /// The provider with this id.
+    pub fn by_id(&self, id: &str) -> Option<&Arc<Oidc>> {
+        self.list.iter().find(|p| p.id == id)
+    }
+
+    /// The provider of `/auth/oidc/login`: the flag-given one, else the first.
+    pub fn first(&self) -> Option<&Arc<Oidc>> {
+        self.list.first()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
     }
 }
 
