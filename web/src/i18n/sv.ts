@@ -526,6 +526,26 @@ export const sv = {
   'notify.proposal_decided': '{by} beslutade om ett ändringsförslag i {title}',
   'notify.statement_received': 'Remissvar inkommet från {org}: {title}',
   'notify.deadline_reminder': 'Påminnelse: svarsdatum {deadline} för {title}',
+  'suggest.mode': 'Föreslå ändringar',
+  'suggest.modeOn': 'Föreslå ändringar: det du skriver blir förslag.',
+  'suggest.modeOff': 'Redigera: det du skriver ändrar texten.',
+  'suggest.note':
+    'Du föreslår ändringar: det du skriver, tar bort eller ersätter visas som förslag tills ägarna godkänner eller avvisar det.',
+  'suggest.noteCommenter':
+    'Du har rollen kommentator: det du skriver, tar bort eller ersätter blir förslag som ägarna godkänner eller avvisar. Markera text (Skift och piltangenterna) och tryck Ctrl+Alt+M för att kommentera.',
+  'suggest.insertLabel': 'Förslag: infoga',
+  'suggest.deleteLabel': 'Förslag: ta bort',
+  'suggest.pendingLabel': 'Ditt förslag (skickas när du slutar skriva)',
+  'suggest.title': 'Förslag av {name} ({org}), {when}',
+  'suggest.sent': 'Förslaget skickat.',
+  'suggest.failed': 'Förslaget kunde inte skickas: {message}',
+  'suggest.oneParagraph': 'Ett förslag gäller ett stycke i taget; ny rad kan inte föreslås.',
+  'suggest.acceptAll': 'Godkänn alla förslag',
+  'suggest.acceptOrg': 'Godkänn alla från {org}',
+  'suggest.bulkLabel': 'Förslag i texten',
+  'suggest.bulkDone':
+    '{decided} förslag godkända, {skipped} hoppades över eftersom texten ändrats.',
+  'suggest.bulkFailed': 'Förslagen kunde inte godkännas: {message}',
 } satisfies Record<string, string>;
 
 export type MessageKey = keyof typeof sv;
