@@ -194,3 +194,37 @@ test('a commenter suggests in the text; the owner accepts, rejects and accepts t
     await sara.context.close();
   }
 });
+
+test('an owner switches to suggesting and back; only in editing does typing change the text', async ({
+  browser,
+  request,
+}) => {
+  const id = await ownedDocument(request, `Läge ${Date.now()}`, `${PARAGRAPH}\n`);
+  const maria = await loggedInPage(browser, 'maria.holmberg');
+  try {
+    await openDocument(maria.page, id);
+    const mode = maria.page.getByRole('button', { name: 'Föreslå ändringar' });
+    await expect(mode).toHaveAttribute('aria-pressed', 'false');
+    await mode.click();
+    await expect(mode).toHaveAttribute('aria-pressed', 'true');
+    await expect(maria.page.locator('#document-readonly-note')).toContainText(
+      'Du föreslår ändringar',
+    );
+    await caretAfter(maria.page, 'grundskolan');
+    await maria.page.keyboard.type(' och förskolan');
+    await expect(insertion(maria.page, 'och förskolan')).toBeVisible();
+    await expectParagraph(maria.page, PARAGRAPH);
+    await expectNoAxeViolations(maria.page, "an owner's suggesting mode");
+
+    await mode.click();
+    await expect(mode).toHaveAttribute('aria-pressed', 'false');
+    await caretAfter(maria.page, 'Skolorna');
+    await maria.page.keyboard.type(' i staden');
+    await expectParagraph(
+      maria.page,
+      'Skolorna i staden erbjuder läxhjälp varje vecka till alla elever i grundskolan.',
+    );
+  } finally {
+    await maria.context.close();
+  }
+});
