@@ -133,6 +133,7 @@ impl App {
             rooms,
             metrics,
             opens: Arc::new(first_opens),
+            decisions: Arc::default(),
             shutdown,
         };
         let reloaders = crate::comments::events::register_reload(

@@ -140,6 +140,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .merge(crate::auth::oidc::routes::router())
         .merge(crate::documents::routes::router())
         .merge(crate::comments::routes::router())
+        .merge(crate::comments::suggestions::router())
         .merge(crate::audit::routes::router())
         .merge(crate::remiss::routes::router())
         .merge(crate::versions::routes::router())

@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::TokenKeys;
 use crate::auth::oidc::Providers;
 use crate::cluster::Cluster;
+use crate::comments::decisions::Decisions;
 use crate::config::Config;
 use crate::documents::OpenTracker;
 use crate::limits::Limits;
@@ -49,6 +50,8 @@ pub struct AppState {
     pub opens: Arc<dyn OpenTracker>,
     /// Connections per address and the login throttle.
     pub limits: Arc<Limits>,
+    /// One decision on a document's proposals at a time (`comments::decisions`).
+    pub decisions: Arc<Decisions>,
     /// Cancelled when the server starts shutting down; sockets and rooms watch it.
     pub shutdown: CancellationToken,
 }

@@ -32,6 +32,7 @@ mod read_only;
 mod record;
 mod remiss;
 mod schema;
+mod suggestions;
 mod sync;
 mod threads;
 mod tickets;

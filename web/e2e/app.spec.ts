@@ -11,6 +11,7 @@ import {
   loggedInPage,
   login,
   openDocument,
+  ownedDocument,
   passwordOf,
   selected,
   test,
@@ -96,22 +97,47 @@ test('two organisations co-edit: each sees the other’s text, labelled cursor a
   }
 });
 
-test('a commenter gets a read-only editor and cannot type into it', async ({ page }) => {
+test("a commenter's typing becomes a suggestion, never a change to the text", async ({
+  page,
+  request,
+}) => {
+  // Suggesting mode (issue 16): a commenter types as usual, the text stays as it is.
+  const id = await ownedDocument(
+    request,
+    `Kommentatorns text ${Date.now()}`,
+    'Texten som den är.\n',
+    'utbildningsforvaltningen',
+  );
+  const owner = await apiToken(request, 'maria.holmberg');
+  const serverText = async () => {
+    const response = await request.get(
+      `/api/documents/${encodeURIComponent(id)}/text`,
+      bearer(owner),
+    );
+    expect(response.ok()).toBe(true);
+    return response.text();
+  };
+  const serverBefore = await serverText();
   await login(page, 'sara.nyberg');
-  await openDocument(page, DEMO_DOC_ID);
+  await openDocument(page, id);
 
   const text = editor(page);
-  await expect(text).toHaveAttribute('contenteditable', 'false');
-  await expect(text).toHaveAttribute('aria-readonly', 'true');
-  await expect(page.locator('#document-readonly-note')).toContainText('kommentator');
+  await expect(text).toHaveAttribute('contenteditable', 'true');
+  await expect(text).not.toHaveAttribute('aria-readonly', 'true');
+  await expect(page.locator('#document-readonly-note')).toContainText('det du skriver');
   await expect(page.getByRole('toolbar')).toHaveCount(0);
 
-  const before = await text.textContent();
   await text.locator('p').first().click();
-  await page.keyboard.type('Detta ska inte synas');
+  await page.keyboard.press('End');
+  await page.keyboard.type(' Detta blir ett förslag');
   await page.keyboard.press('Enter');
-  await expect(text).not.toContainText('Detta ska inte synas');
-  expect(await text.textContent()).toBe(before);
+  await expect(
+    page.locator('ins.suggestion-ins:not(.suggestion--pending)', {
+      hasText: 'Detta blir ett förslag',
+    }),
+  ).toBeVisible();
+  await expect(text.locator('p').first()).toHaveText(/^Texten som den är\./);
+  expect(await serverText()).toBe(serverBefore);
 });
 
 test('a viewer cannot change the text and has no way to comment', async ({ page, request }) => {

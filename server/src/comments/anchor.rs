@@ -39,6 +39,7 @@ use yrs::{
     Array, ArrayRef, BranchID, Doc, GetString, ReadTxn, StickyIndex, TextRef, Transact, XmlTextRef,
 };
 
+use crate::comments::model::AnchorState;
 use crate::documents::content::FRAGMENT;
 use crate::sync::protocol::untrusted;
 
@@ -58,6 +59,8 @@ pub enum AnchorError {
     Unresolvable,
     #[error("the anchor covers no text: select the passage to comment on")]
     Empty,
+    #[error("a suggestion lies within one paragraph's text: put both ends in the same paragraph")]
+    SpansBlocks,
 }
 
 /// A decoded pair of positions, with the bytes as they were sent (kept verbatim).
@@ -124,6 +127,27 @@ impl Resolved {
     /// All of the anchored text is gone.
     pub fn is_orphaned(&self) -> bool {
         self.quote.is_empty()
+    }
+
+    /// Whether the anchored text is still what it was when the thread was opened. A
+    /// collapsed anchor (an insertion point: the original quote is empty) covers no text
+    /// by design, so it is attached while its point still resolves into the document and
+    /// orphaned once its paragraph is gone; both of its ends stick to the same character,
+    /// so text typed there by others moves the point along and never lands inside it.
+    pub fn state(&self, original_quote: &str) -> AnchorState {
+        if original_quote.is_empty() {
+            if self.paragraph.is_some() {
+                AnchorState::Attached
+            } else {
+                AnchorState::Orphaned
+            }
+        } else if self.is_orphaned() {
+            AnchorState::Orphaned
+        } else if self.quote == original_quote {
+            AnchorState::Attached
+        } else {
+            AnchorState::Changed
+        }
     }
 }
 
@@ -306,6 +330,40 @@ pub fn resolve_new(doc: &Doc, anchor: &Anchor) -> Result<(Resolved, Anchor), Anc
         Some(_) if resolved.is_orphaned() => Err(AnchorError::Empty),
         Some(_) => Ok((resolved, settled(doc, anchor))),
     }
+}
+
+/// Resolves the anchor of a new suggestion: both ends in the same paragraph text (the
+/// server makes the change in that text when it is accepted), and a collapsed anchor
+/// is allowed (an insertion at that point). Returned as [`resolve_new`] does.
+pub fn resolve_new_suggestion(
+    doc: &Doc,
+    anchor: &Anchor,
+) -> Result<(Resolved, Anchor), AnchorError> {
+    let resolved = resolve(doc, anchor);
+    if resolved.paragraph.is_none() {
+        return Err(AnchorError::Unresolvable);
+    }
+    if !in_one_text(doc, anchor) {
+        return Err(AnchorError::SpansBlocks);
+    }
+    Ok((resolved, settled(doc, anchor)))
+}
+
+/// Both ends of the anchor lie in the same XmlText, start before or at end.
+fn in_one_text(doc: &Doc, anchor: &Anchor) -> bool {
+    let txn = doc.transact();
+    let offset = |position: &[u8]| {
+        StickyIndex::decode_v1(position)
+            .ok()
+            .and_then(|sticky| sticky.get_offset(&txn))
+    };
+    let (Some(start), Some(end)) = (offset(&anchor.start), offset(&anchor.end)) else {
+        return false;
+    };
+    start.branch.id() == end.branch.id()
+        && !start.branch.is_deleted()
+        && start.index <= end.index
+        && matches!(XmlOut::try_from(start.branch), Ok(XmlOut::Text(_)))
 }
 
 /// The anchor with each end re-encoded to stick to the character after it, where the end

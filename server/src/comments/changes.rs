@@ -84,15 +84,13 @@ impl<'a> Change<'a> {
     }
 }
 
-/// The stance a new thread takes: a proposal goes with `andringsforslag`, which it implies
-/// when no stance is given; any other stance with a proposal is refused (422).
-pub fn stance_with(stance: Option<Stance>, proposal: Option<&str>) -> ApiResult<Option<Stance>> {
+/// The stance a new thread takes. Any stance may carry a proposal (an organisation may
+/// support a passage and still propose a better wording, issue 16); a proposal without a
+/// stance implies `andringsforslag`.
+pub fn stance_with(stance: Option<Stance>, proposal: Option<&str>) -> Option<Stance> {
     match (stance, proposal) {
-        (None, Some(_)) => Ok(Some(Stance::Andringsforslag)),
-        (Some(s), Some(_)) if s != Stance::Andringsforslag => Err(AppError::Unprocessable(
-            "a proposal goes with the stance andringsforslag".into(),
-        )),
-        (stance, _) => Ok(stance),
+        (None, Some(_)) => Some(Stance::Andringsforslag),
+        (stance, _) => stance,
     }
 }
 
@@ -209,11 +207,13 @@ pub async fn resolve_thread(
 /// text and it is resolved as `beaktad`, with both audit entries, in one transaction.
 /// A thread resolved by someone else since the check before the edit is a conflict, never
 /// overwritten: a decision once recorded stands.
+/// `written_by` is the organisation the applied text is attributed to (the thread's).
 pub async fn accept_proposal(
     tx: &mut Tx,
     on: Change<'_>,
     moved: (&[u8], &[u8]),
     motivation: &str,
+    written_by: &str,
 ) -> ApiResult<()> {
     let thread = on.lock(tx).await?;
     if thread.status != ThreadStatus::Open {
@@ -224,8 +224,9 @@ pub async fn accept_proposal(
     tx.resolve_thread(on.thread, outcome, motivation, &author(on.who))
         .await?;
     let detail = json!({"thread": on.thread, "outcome": outcome, "motivation": motivation});
-    on.audit(tx, Action::ProposalAccepted, detail.clone())
-        .await?;
+    let accepted = json!({"thread": on.thread, "outcome": outcome, "motivation": motivation,
+        "writtenBy": written_by});
+    on.audit(tx, Action::ProposalAccepted, accepted).await?;
     on.audit(tx, Action::ThreadResolved, detail).await
 }
 
@@ -319,6 +320,7 @@ mod tests {
             author: author(who),
             stance: Some(Stance::Avstyrker),
             proposal: None,
+            kind: crate::comments::model::ThreadKind::Comment,
             body: "Nej.",
         };
         let mut tx = db.transaction_for(&doc).await.expect("tx");

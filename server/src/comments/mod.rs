@@ -10,12 +10,14 @@
 
 pub mod anchor;
 pub mod changes;
+pub mod decisions;
 pub mod events;
 pub mod model;
 pub mod proposal;
 pub mod revisions;
 pub mod routes;
 pub mod store;
+pub mod suggestions;
 
 crate::sub_state! {
     /// What the thread routes and live thread events need of the server's state. Handlers
@@ -28,5 +30,7 @@ crate::sub_state! {
         pub rooms: crate::sync::RoomRegistry,
         /// The creation quota for new threads.
         pub limits: std::sync::Arc<crate::limits::Limits>,
+        /// One decision on a document's proposals at a time.
+        pub decisions: std::sync::Arc<decisions::Decisions>,
     }
 }

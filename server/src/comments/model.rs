@@ -57,6 +57,20 @@ pub enum AnchorState {
     Orphaned,
 }
 
+/// How a thread shows in the editor: a margin comment, or a suggestion made by typing in
+/// the text (suggesting mode), shown inline as a tracked change.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ThreadKind {
+    /// A comment on a range, perhaps with a whole-range proposal.
+    #[default]
+    Comment,
+    /// An insertion (collapsed anchor), deletion (empty proposal) or replacement typed
+    /// in the text.
+    Suggestion,
+}
+
+text_vocabulary!(ThreadKind, "thread kind" { Comment = "comment", Suggestion = "suggestion" });
 text_vocabulary!(Stance, "stance" { Tillstyrker = "tillstyrker", Avstyrker = "avstyrker", Andringsforslag = "andringsforslag", IngenErinran = "ingen_erinran" });
 text_vocabulary!(Outcome, "outcome" { Beaktad = "beaktad", DelvisBeaktad = "delvis_beaktad", EjBeaktad = "ej_beaktad", Noterad = "noterad" });
 text_vocabulary!(ThreadStatus, "thread status" { Open = "open", Resolved = "resolved" });
@@ -77,6 +91,7 @@ pub struct ThreadRow {
     pub org_name: Option<String>,
     pub stance: Option<Stance>,
     pub proposal: Option<String>,
+    pub kind: ThreadKind,
     pub status: ThreadStatus,
     pub outcome: Option<Outcome>,
     pub motivation: Option<String>,
@@ -156,8 +171,15 @@ pub struct CreateThreadRequest {
     /// The first comment, plain text.
     pub body: String,
     pub stance: Option<Stance>,
-    /// Replacement text for the anchored range (a change proposal).
+    /// Replacement text for the anchored range (a change proposal); `""` proposes to
+    /// delete it. Any stance may carry one (none given: `andringsforslag`).
     pub proposal: Option<String>,
+    /// `suggestion` for a change typed in the text (suggesting mode): it needs a
+    /// proposal, its anchor may be collapsed (an insertion at that point), its proposal
+    /// and body are kept as typed (not trimmed; the body may be empty), and it lies within
+    /// one paragraph. Default `comment`.
+    #[serde(default)]
+    pub kind: ThreadKind,
 }
 
 /// A reply, or an edit of one's own comment.
@@ -225,6 +247,7 @@ pub struct ThreadFilter {
     pub stance: Option<Stance>,
     /// 0-based index of the top-level block holding the anchor's start.
     pub paragraph: Option<i64>,
+    pub kind: Option<ThreadKind>,
 }
 
 /// A thread's anchor, resolved against the current text.
@@ -289,7 +312,11 @@ pub struct ThreadResponse {
     pub document: String,
     pub status: ThreadStatus,
     pub stance: Option<Stance>,
+    /// Replacement text for the anchored range; `""` deletes it; with a collapsed anchor
+    /// (`originalQuote` empty) it is inserted at that point.
     pub proposal: Option<String>,
+    /// `comment` (a margin thread) or `suggestion` (typed in the text, shown inline).
+    pub kind: ThreadKind,
     /// The user who opened it.
     pub author: String,
     pub author_name: String,

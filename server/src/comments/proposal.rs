@@ -23,7 +23,7 @@ use yrs::{
 };
 
 use crate::comments::anchor::{self, Anchor};
-use crate::comments::model::AnchorConflictResponse;
+use crate::comments::model::{AnchorConflictResponse, AnchorState};
 use crate::documents::content::new_doc;
 use crate::error::AppError;
 
@@ -90,7 +90,7 @@ pub struct Acceptance {
 /// puts the proposal in its place (see [`replacement`]).
 pub fn accept(doc: &Doc, acceptance: &Acceptance) -> Result<(Vec<u8>, Anchor), ProposalError> {
     let now = anchor::resolve(doc, &acceptance.anchor);
-    if now.is_orphaned() {
+    if now.state(&acceptance.original_quote) == AnchorState::Orphaned {
         return Err(ProposalError::Orphaned {
             original_quote: acceptance.original_quote.clone(),
         });
@@ -115,7 +115,9 @@ pub fn accept(doc: &Doc, acceptance: &Acceptance) -> Result<(Vec<u8>, Anchor), P
 
 /// The update that replaces the anchored range, exactly as it resolves now, with
 /// `replacement`, and the anchor of the replacement text (so the thread keeps pointing at
-/// what it proposed).
+/// what it proposed). A collapsed range takes `replacement` at its point (an insertion);
+/// an empty `replacement` deletes the range (the anchor left is collapsed where it was).
+/// Nothing at all (a collapsed range and no text) is refused as orphaned.
 pub fn replacement(
     doc: &Doc,
     anchor: &Anchor,
@@ -144,14 +146,21 @@ pub fn replacement(
     if start.branch.id() != end.branch.id() {
         return Err(ProposalError::SpansBlocks);
     }
-    if start.branch.is_deleted() || end.index <= start.index {
+    if start.branch.is_deleted()
+        || end.index < start.index
+        || (end.index == start.index && replacement.is_empty())
+    {
         return Err(gone());
     }
     let Ok(XmlOut::Text(text)) = XmlOut::try_from(start.branch) else {
         return Err(ProposalError::SpansBlocks);
     };
-    text.remove_range(&mut txn, start.index, end.index - start.index);
-    text.insert(&mut txn, start.index, replacement);
+    if end.index > start.index {
+        text.remove_range(&mut txn, start.index, end.index - start.index);
+    }
+    if !replacement.is_empty() {
+        text.insert(&mut txn, start.index, replacement);
+    }
     let inserted = replacement.encode_utf16().count() as u32;
     let new_anchor =
         anchor_of(&txn, &text, start.index, start.index + inserted).ok_or_else(gone)?;

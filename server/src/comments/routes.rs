@@ -51,6 +51,20 @@ where
         .routes(routes!(reject_proposal))
 }
 
+/// A suggestion's text as typed: kept exactly (its spaces are part of the change), only
+/// its length checked; required, and `""` proposes a deletion.
+fn suggested_text(proposal: Option<&str>) -> ApiResult<String> {
+    let text = proposal.ok_or_else(|| {
+        AppError::Unprocessable("a suggestion needs a proposal (\"\" deletes the range)".into())
+    })?;
+    if text.chars().count() > MAX_TEXT_CHARS {
+        return Err(AppError::Unprocessable(format!(
+            "the proposal is over {MAX_TEXT_CHARS} characters"
+        )));
+    }
+    Ok(text.to_owned())
+}
+
 pub(crate) fn check_text(text: &str, what: &str, required: bool) -> ApiResult<String> {
     let trimmed = text.trim();
     if required && trimmed.is_empty() {
@@ -99,7 +113,7 @@ pub fn anchors_of(rows: &[(ThreadRow, Vec<CommentRow>)]) -> Vec<Anchor> {
 }
 
 /// Builds responses, resolving every anchor in one read of the document.
-async fn respond(
+pub(crate) async fn respond(
     state: &CommentsContext,
     doc: &DocId,
     rows: Vec<(ThreadRow, Vec<CommentRow>)>,
@@ -123,13 +137,7 @@ pub fn thread_response(
     comments: Vec<CommentRow>,
     now: anchor::Resolved,
 ) -> ThreadResponse {
-    let state = if now.is_orphaned() {
-        AnchorState::Orphaned
-    } else if now.quote == row.original_quote {
-        AnchorState::Attached
-    } else {
-        AnchorState::Changed
-    };
+    let state = now.state(&row.original_quote);
     let resolution = match (row.outcome, row.resolved_at) {
         (Some(outcome), Some(resolved_at)) => Some(ResolutionResponse {
             outcome,
@@ -155,6 +163,7 @@ pub fn thread_response(
         status: row.status,
         stance: row.stance,
         proposal: row.proposal,
+        kind: row.kind,
         org_name: row.org_name.unwrap_or_else(|| row.org_id.clone()),
         author: row.author_id,
         author_name: row.author_name,
@@ -206,7 +215,7 @@ pub async fn thread_now(
 }
 
 /// Loads one thread, resolves it, tells the room's subscribers, and returns it.
-async fn publish_thread(
+pub(crate) async fn publish_thread(
     state: &CommentsContext,
     doc: &DocId,
     thread_id: &ThreadId,
@@ -223,7 +232,7 @@ async fn publish_thread(
     Ok(thread)
 }
 
-async fn load_thread(
+pub(crate) async fn load_thread(
     state: &CommentsContext,
     doc: &DocId,
     thread_id: &ThreadId,
@@ -252,27 +261,39 @@ pub async fn create_thread(
 ) -> ApiResult<(StatusCode, ApiJson<ThreadResponse>)> {
     let crate::auth::Grant { doc, role } =
         crate::auth::authorize(&state.db, &who, &id, Role::Commenter).await?;
-    let body = check_text(&request.body, "comment", true)?;
+    let suggestion = request.kind == ThreadKind::Suggestion;
+    let body = check_text(&request.body, "comment", !suggestion)?;
     quota::check(&state.db, &state.limits, &who.user, Creation::Thread).await?;
-    let proposal = request
-        .proposal
-        .as_deref()
-        .map(|p| check_text(p, "proposal", false))
-        .transpose()?;
-    let stance = changes::stance_with(request.stance, proposal.as_deref())?;
+    let proposal = if suggestion {
+        Some(suggested_text(request.proposal.as_deref())?)
+    } else {
+        request
+            .proposal
+            .as_deref()
+            .map(|p| check_text(p, "proposal", false))
+            .transpose()?
+    };
+    let stance = changes::stance_with(request.stance, proposal.as_deref());
     let anchor = Anchor::decode(&request.anchor.start, &request.anchor.end)?;
     let probe = anchor.clone();
     let (resolved, version) = state
         .rooms
         .read(&doc, move |d| {
-            (
-                anchor::resolve_new(d, &probe),
-                d.transact().state_vector().encode_v1(),
-            )
+            let resolved = if suggestion {
+                anchor::resolve_new_suggestion(d, &probe)
+            } else {
+                anchor::resolve_new(d, &probe)
+            };
+            (resolved, d.transact().state_vector().encode_v1())
         })
         .await
         .map_err(|e| AppError::Unavailable(e.to_string()))?;
     let (resolved, anchor) = resolved?;
+    if suggestion && proposal.as_deref() == Some(resolved.quote.as_str()) {
+        return Err(AppError::Unprocessable(
+            "the suggestion changes nothing: its text is the text it replaces".into(),
+        ));
+    }
     let thread_id = ThreadId::generate();
     let new = NewThread {
         id: &thread_id,
@@ -286,6 +307,7 @@ pub async fn create_thread(
         author: author(&who),
         stance,
         proposal: proposal.as_deref(),
+        kind: request.kind,
         body: &body,
     };
     let mut tx = state.db.transaction_for(&doc).await?;
@@ -314,6 +336,7 @@ pub async fn list_threads(
         .filter(|(t, _)| filter.status.is_none_or(|s| t.status == s))
         .filter(|(t, _)| filter.org.as_deref().is_none_or(|o| t.org_id == o))
         .filter(|(t, _)| filter.stance.is_none_or(|s| t.stance == Some(s)))
+        .filter(|(t, _)| filter.kind.is_none_or(|k| t.kind == k))
         .collect();
     let mut threads = respond(&state, &doc, rows).await?;
     if let Some(paragraph) = filter.paragraph {
@@ -501,33 +524,73 @@ pub async fn accept_proposal(
     let crate::auth::Grant { doc, role } =
         crate::auth::authorize(&state.db, &who, &id, Role::Owner).await?;
     let thread_id = thread_in_path(&thread_id)?;
-    let (row, _) = open_proposal(&state, &doc, &thread_id).await?;
     let motivation = check_text(&request.motivation, "motivation", false)?;
+    let decision = Decision {
+        doc: &doc,
+        who: &who,
+        role,
+        motivation: &motivation,
+    };
+    let thread = accept_one(&state, &decision, &thread_id, request.expected_quote).await?;
+    Ok(ApiJson(thread))
+}
+
+/// An owner's decision on a document's proposals, as single and bulk decisions share it.
+pub(crate) struct Decision<'a> {
+    pub doc: &'a DocId,
+    pub who: &'a crate::auth::Identity,
+    pub role: Role,
+    pub motivation: &'a str,
+}
+
+/// Accepts one thread's proposal: under the document's decision lock (so no other
+/// decision applies it too), the room makes exactly the suggested change (see
+/// `proposal::accept`), written under the suggesting user and organisation so the
+/// authorship read-outs credit them, and one transaction resolves the thread as
+/// `beaktad` with its audit entries; every client is told.
+pub(crate) async fn accept_one(
+    state: &CommentsContext,
+    decision: &Decision<'_>,
+    thread_id: &ThreadId,
+    expected_quote: Option<String>,
+) -> ApiResult<ThreadResponse> {
+    let doc = decision.doc;
+    let _decision = state.decisions.lock(doc).await;
+    let (row, _) = open_proposal(state, doc, thread_id).await?;
     let acceptance = proposal::Acceptance {
         anchor: Anchor {
             start: row.anchor_start.clone(),
             end: row.anchor_end.clone(),
         },
         original_quote: row.original_quote.clone(),
-        expected_quote: request.expected_quote,
+        expected_quote,
         proposal: row.proposal.clone().unwrap_or_default(),
     };
-    // Attributed, for now, to the owner who accepted it (issue 16's suggesting mode
-    // will attribute it to the proposing organisation).
-    let writer = Author {
-        user: who.user.clone(),
-        org: who.org.clone(),
-    };
+    let writer = suggester(&row).unwrap_or_else(|| Author {
+        user: decision.who.user.clone(),
+        org: decision.who.org.clone(),
+    });
+    let written_by = writer.org.as_str().to_owned();
     let moved = state
         .rooms
-        .edit(&doc, writer, move |d| proposal::accept(d, &acceptance))
+        .edit(doc, writer, move |d| proposal::accept(d, &acceptance))
         .await
         .map_err(edit_failed)??;
-    let mut tx = state.db.transaction_for(&doc).await?;
-    let on = Change::new(&doc, &who, role, &thread_id);
-    changes::accept_proposal(&mut tx, on, (&moved.start, &moved.end), &motivation).await?;
+    let mut tx = state.db.transaction_for(doc).await?;
+    let on = Change::new(doc, decision.who, decision.role, thread_id);
+    let moved = (moved.start.as_slice(), moved.end.as_slice());
+    changes::accept_proposal(&mut tx, on, moved, decision.motivation, &written_by).await?;
     tx.commit().await?;
-    Ok(ApiJson(publish_thread(&state, &doc, &thread_id).await?))
+    publish_thread(state, doc, thread_id).await
+}
+
+/// The user and organisation that opened the thread, whom accepted text is attributed
+/// to; `None` for a row whose ids no longer parse (then the accepting owner writes it).
+fn suggester(row: &ThreadRow) -> Option<Author> {
+    Some(Author {
+        user: crate::ids::UserId::parse(row.author_id.as_str()).ok()?,
+        org: crate::ids::OrgId::parse(row.org_id.as_str()).ok()?,
+    })
 }
 
 /// Why the room made no edit, as the status that tells the client what to do: a stale
@@ -562,14 +625,33 @@ pub async fn reject_proposal(
         crate::auth::authorize(&state.db, &who, &id, Role::Owner).await?;
     let thread_id = thread_in_path(&thread_id)?;
     let motivation = check_text(&request.motivation, "motivation", false)?;
-    let mut tx = state.db.transaction_for(&doc).await?;
-    let on = Change::new(&doc, &who, role, &thread_id);
-    changes::reject_proposal(&mut tx, on, &motivation).await?;
-    tx.commit().await?;
-    Ok(ApiJson(publish_thread(&state, &doc, &thread_id).await?))
+    let decision = Decision {
+        doc: &doc,
+        who: &who,
+        role,
+        motivation: &motivation,
+    };
+    Ok(ApiJson(reject_one(&state, &decision, &thread_id).await?))
 }
 
-async fn open_proposal(
+/// Rejects one thread's proposal under the document's decision lock (so an acceptance
+/// under way finishes first and this one finds the thread resolved), and tells every
+/// client. The text is not touched.
+pub(crate) async fn reject_one(
+    state: &CommentsContext,
+    decision: &Decision<'_>,
+    thread_id: &ThreadId,
+) -> ApiResult<ThreadResponse> {
+    let doc = decision.doc;
+    let _decision = state.decisions.lock(doc).await;
+    let mut tx = state.db.transaction_for(doc).await?;
+    let on = Change::new(doc, decision.who, decision.role, thread_id);
+    changes::reject_proposal(&mut tx, on, decision.motivation).await?;
+    tx.commit().await?;
+    publish_thread(state, doc, thread_id).await
+}
+
+pub(crate) async fn open_proposal(
     state: &CommentsContext,
     doc: &DocId,
     thread_id: &ThreadId,

@@ -5,7 +5,9 @@
 //! edit adds a row to `comment_revisions`, a delete marks the comment withdrawn and keeps
 //! its text.
 
-use crate::comments::model::{CommentRow, Outcome, RevisionRow, Stance, ThreadRow, ThreadStatus};
+use crate::comments::model::{
+    CommentRow, Outcome, RevisionRow, Stance, ThreadKind, ThreadRow, ThreadStatus,
+};
 use crate::ids::{CommentId, DocId, ThreadId};
 use crate::storage::{Db, StoreError, Tx, now_ms};
 use crate::{on_pool, on_tx};
@@ -24,7 +26,7 @@ macro_rules! thread_columns {
     () => {
         concat!("t.id, t.doc_id, t.anchor_start, t.anchor_end, t.original_quote, t.original_paragraph, \
          t.doc_version, t.author_id, t.author_name, t.org_id, o.name AS org_name, t.stance, t.proposal, \
-         t.status, t.outcome, t.motivation, t.resolved_by, t.resolved_by_name, t.resolved_at, \
+         t.kind, t.status, t.outcome, t.motivation, t.resolved_by, t.resolved_by_name, t.resolved_at, \
          t.created_at, t.updated_at, \
          (SELECT v.id FROM versions v WHERE ", saved_before_thread!(), ") AS named_version_id, \
          (SELECT v.name FROM versions v WHERE ", saved_before_thread!(), ") AS named_version_name")
@@ -62,6 +64,7 @@ pub struct NewThread<'a> {
     pub author: Author<'a>,
     pub stance: Option<Stance>,
     pub proposal: Option<&'a str>,
+    pub kind: ThreadKind,
     pub body: &'a str,
 }
 
@@ -215,8 +218,8 @@ impl Tx {
         on_tx!(self, conn => {
             sqlx::query(
                 "INSERT INTO threads (id, doc_id, anchor_start, anchor_end, original_quote, original_paragraph, \
-                 doc_version, author_id, author_name, org_id, stance, proposal, status, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'open', $13, $13)",
+                 doc_version, author_id, author_name, org_id, stance, proposal, kind, status, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, 'open', $13, $13)",
             )
             .bind(new.id)
             .bind(new.doc.as_str())
@@ -231,6 +234,7 @@ impl Tx {
             .bind(new.stance)
             .bind(new.proposal)
             .bind(now)
+            .bind(new.kind)
             .execute(&mut *conn)
             .await?;
         });

@@ -240,6 +240,7 @@ async fn create_thread(
         author: changes::author(&author),
         stance: thread.stance,
         proposal: thread.proposal.as_deref(),
+        kind: crate::comments::model::ThreadKind::Comment,
         body: &thread.body,
     };
     changes::open_thread(&mut tx, &author, role, &new).await?;

@@ -13,6 +13,7 @@ import type {
   Attribution,
   AuditEntry,
   AuditVerification,
+  BulkDecision,
   CreateDocumentRequest,
   CreateThreadRequest,
   DocumentInfo,
@@ -236,6 +237,9 @@ export const api = {
     }),
   reopen: (id: string, threadId: string) =>
     json<Thread>(`${threadPath(id, threadId)}/reopen`, { method: 'POST' }),
+  /** Accepts one organisation's open suggestions, or all, in document order (owners). */
+  acceptSuggestions: (id: string, body: { org: string } | { all: true }) =>
+    json<BulkDecision>(`${docPath(id)}/suggestions/accept`, { method: 'POST', body }),
   decideProposal: (
     id: string,
     threadId: string,

@@ -485,6 +485,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/documents/{id}/suggestions/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accepts one organisation's open suggestions, or all, each exactly as suggested and in
+         *     document order; a suggestion whose text changed or is gone is skipped and listed.
+         */
+        post: operations["accept_suggestions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/documents/{id}/suggestions/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Rejects one organisation's open suggestions, or all; the text is not touched. */
+        post: operations["reject_suggestions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/documents/{id}/text": {
         parameters: {
             query?: never;
@@ -1367,6 +1404,24 @@ export interface components {
          * @enum {string}
          */
         Breach: "out_of_sequence" | "link_broken" | "hash_mismatch" | "mac_missing" | "mac_mismatch" | "truncated" | "beyond_head" | "head_mismatch" | "head_forged" | "head_missing";
+        /**
+         * @description Which suggestions to decide: one organisation's (`org`) or all (`all: true`), with a
+         *     motivation recorded on each.
+         */
+        BulkDecisionRequest: {
+            /** @description Decide every open suggestion (instead of `org`). */
+            all?: boolean;
+            motivation?: string;
+            /** @description The organisation id whose open suggestions to decide. */
+            org?: string | null;
+        };
+        /** @description What a bulk decision did. */
+        BulkDecisionResponse: {
+            /** @description The threads decided, in the order they were. */
+            decided: string[];
+            /** @description Those left open, with why. */
+            skipped: components["schemas"]["SkippedSuggestion"][];
+        };
         /** @description The caller's current password and the new one. */
         ChangePasswordRequest: {
             currentPassword: string;
@@ -1426,7 +1481,17 @@ export interface components {
             anchor: components["schemas"]["AnchorRequest"];
             /** @description The first comment, plain text. */
             body: string;
-            /** @description Replacement text for the anchored range (a change proposal). */
+            /**
+             * @description `suggestion` for a change typed in the text (suggesting mode): it needs a
+             *     proposal, its anchor may be collapsed (an insertion at that point), its proposal
+             *     and body are kept as typed (not trimmed; the body may be empty), and it lies within
+             *     one paragraph. Default `comment`.
+             */
+            kind?: components["schemas"]["ThreadKind"];
+            /**
+             * @description Replacement text for the anchored range (a change proposal); `""` proposes to
+             *     delete it. Any stance may carry one (none given: `andringsforslag`).
+             */
             proposal?: string | null;
             stance?: null | components["schemas"]["Stance"];
         };
@@ -1964,6 +2029,20 @@ export interface components {
             /** @description The button's label; `null`: the web app's own ("Logga in med organisationens konto"). */
             name?: string | null;
         };
+        /** @description A suggestion a bulk decision left open, and why. */
+        SkippedSuggestion: {
+            /**
+             * @description `anchor_changed` (its text changed since), `anchor_orphaned` (its text is gone)
+             *     or `conflict` (e.g. it spans paragraphs, or was decided meanwhile).
+             */
+            error: string;
+            message: string;
+            /** @description The text it was written against. */
+            originalQuote?: string | null;
+            /** @description The anchored text now. */
+            quote?: string | null;
+            thread: string;
+        };
         /**
          * @description What an organisation says about the passage (the remiss vocabulary).
          * @enum {string}
@@ -2020,6 +2099,12 @@ export interface components {
              */
             unattributed: number;
         };
+        /**
+         * @description How a thread shows in the editor: a margin comment, or a suggestion made by typing in
+         *     the text (suggesting mode), shown inline as a tracked change.
+         * @enum {string}
+         */
+        ThreadKind: "comment" | "suggestion";
         /** @description A thread with its comments and resolved anchor. */
         ThreadResponse: {
             anchor: components["schemas"]["AnchorResponse"];
@@ -2031,9 +2116,15 @@ export interface components {
             createdAt: number;
             document: string;
             id: string;
+            /** @description `comment` (a margin thread) or `suggestion` (typed in the text, shown inline). */
+            kind: components["schemas"]["ThreadKind"];
             namedVersion?: null | components["schemas"]["VersionRef"];
             org: string;
             orgName: string;
+            /**
+             * @description Replacement text for the anchored range; `""` deletes it; with a collapsed anchor
+             *     (`originalQuote` empty) it is inserted at that point.
+             */
             proposal?: string | null;
             resolution?: null | components["schemas"]["ResolutionResponse"];
             stance?: null | components["schemas"]["Stance"];
@@ -4433,6 +4524,178 @@ export interface operations {
             };
         };
     };
+    accept_suggestions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkDecisionRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkDecisionResponse"];
+                };
+            };
+            /** @description Malformed path, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such document, thread or member */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The document is archived; its owners can still read and verify its audit trail */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    reject_suggestions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkDecisionRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkDecisionResponse"];
+                };
+            };
+            /** @description Malformed path, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such document, thread or member */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The document is archived; its owners can still read and verify its audit trail */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     document_text: {
         parameters: {
             query?: never;
@@ -4511,6 +4774,7 @@ export interface operations {
                 stance: null | components["schemas"]["Stance"];
                 /** @description 0-based index of the top-level block holding the anchor's start. */
                 paragraph: number | null;
+                kind: null | components["schemas"]["ThreadKind"];
             };
             cookie?: never;
         };

@@ -80,6 +80,7 @@ export type Thread = Schemas['ThreadResponse'];
 /** A named version, as threads refer to it. */
 export type VersionRef = Schemas['VersionRef'];
 export type CreateThreadRequest = Schemas['CreateThreadRequest'];
+export type BulkDecision = Schemas['BulkDecisionResponse'];
 
 /** May this role open threads and reply? */
 export function canComment(role: Role): boolean {

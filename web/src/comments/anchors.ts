@@ -73,22 +73,29 @@ export function selectionAnchor(editor: Editor): AnchorInput | null {
   readDomSelection(editor);
   const { from, to, empty } = editor.state.selection;
   if (empty) return null;
-  const ystate = syncState(editor.state);
+  const range = rangeAnchor(editor.state, from, to);
+  return range ? encodeAnchor(range) : null;
+}
+
+/**
+ * The range `[from, to)` of the editor's document as relative positions (assoc 0), or
+ * null before the text has synced. `from === to` makes a collapsed anchor: a point, as
+ * an insertion suggestion is anchored.
+ */
+export function rangeAnchor(state: EditorState, from: number, to: number): DecodedAnchor | null {
+  const ystate = syncState(state);
   if (!ystate?.binding) return null;
   const mapping = ystate.binding.mapping;
-  const start = withAssoc(
-    absolutePositionToRelativePosition(from, ystate.type, mapping),
-    ystate.doc,
-    0,
-  );
-  const end = withAssoc(
-    absolutePositionToRelativePosition(to, ystate.type, mapping),
-    ystate.doc,
-    0,
-  );
+  const at = (pos: number) =>
+    withAssoc(absolutePositionToRelativePosition(pos, ystate.type, mapping), ystate.doc, 0);
+  return { start: at(from), end: at(to) };
+}
+
+/** The anchor as the API takes it. */
+export function encodeAnchor(anchor: DecodedAnchor): AnchorInput {
   return {
-    start: toBase64(Y.encodeRelativePosition(start)),
-    end: toBase64(Y.encodeRelativePosition(end)),
+    start: toBase64(Y.encodeRelativePosition(anchor.start)),
+    end: toBase64(Y.encodeRelativePosition(anchor.end)),
   };
 }
 
@@ -113,6 +120,18 @@ export function anchorRange(
   state: EditorState,
   anchor: DecodedAnchor,
 ): { from: number; to: number } | null {
+  const range = anchorPoints(state, anchor);
+  return range && range.to > range.from ? range : null;
+}
+
+/**
+ * Where both ends of the anchor are now, a collapsed anchor (an insertion point)
+ * included; null when they no longer resolve or have crossed.
+ */
+export function anchorPoints(
+  state: EditorState,
+  anchor: DecodedAnchor,
+): { from: number; to: number } | null {
   const ystate = syncState(state);
   if (!ystate?.binding) return null;
   const mapping = ystate.binding.mapping;
@@ -122,7 +141,7 @@ export function anchorRange(
   const size = state.doc.content.size;
   const a = Math.max(0, Math.min(from, size));
   const b = Math.max(0, Math.min(to, size));
-  if (b <= a) return null;
+  if (b < a) return null;
   return { from: a, to: b };
 }
 

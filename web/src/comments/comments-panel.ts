@@ -10,14 +10,21 @@
  * text, and one whose text was deleted moves to the orphaned section at once.
  */
 import { api } from '../api/client';
-import { Refusal } from '../api/errors';
+import { describeError, Refusal } from '../api/errors';
 import type { Thread } from '../api/types';
 import { canComment } from '../api/types';
 import { announce } from '../app/announce';
 import type { DocumentSession } from '../documents/session';
 import { h, replaceChildren, uid } from '../dom';
 import { t } from '../i18n';
-import { anchorRange, type DecodedAnchor, decodeAnchor, selectionAnchor, textTop } from './anchors';
+import {
+  anchorPoints,
+  anchorRange,
+  type DecodedAnchor,
+  decodeAnchor,
+  selectionAnchor,
+  textTop,
+} from './anchors';
 import { composeForm } from './compose';
 import { emptyFilters, type Filters, filterBar, matchesFilters } from './filters';
 import { type MarginItem, MarginLayout } from './margin-layout';
@@ -70,7 +77,11 @@ export function commentsPanel(session: DocumentSession): CommentsPanel {
     if (!entry.anchor || !session.connection.status.everSynced) {
       return { thread, from: thread.anchor.state === 'orphaned' ? null : -1 };
     }
-    const range = anchorRange(editor.state, entry.anchor);
+    // An insertion suggestion's anchor is a point: collapsed, yet attached.
+    const range =
+      thread.anchor.originalQuote === ''
+        ? anchorPoints(editor.state, entry.anchor)
+        : anchorRange(editor.state, entry.anchor);
     if (!range) {
       return { thread: withAnchorState(thread, 'orphaned', ''), from: null };
     }
@@ -288,8 +299,64 @@ export function commentsPanel(session: DocumentSession): CommentsPanel {
   const layout = new MarginLayout(track, marginItems);
   layout.observe(session.editorHost);
 
-  const offStore = store.subscribe(() => draw());
+  // Owners accept every open suggestion, or one organisation's, in one go.
+  const bulk = h('div', {
+    class: 'suggest-bulk',
+    role: 'group',
+    'aria-label': t('suggest.bulkLabel'),
+    'data-testid': 'suggest-bulk',
+  });
+  const acceptMany = async (body: { org: string } | { all: true }, button: HTMLElement) => {
+    button.setAttribute('aria-disabled', 'true');
+    try {
+      const answer = await api.acceptSuggestions(store.docId, body);
+      const message = t('suggest.bulkDone', {
+        decided: answer.decided.length,
+        skipped: answer.skipped.length,
+      });
+      status.textContent = message;
+      announce(message);
+    } catch (failure) {
+      status.textContent = t('suggest.bulkFailed', { message: describeError(failure) });
+    } finally {
+      button.removeAttribute('aria-disabled');
+    }
+  };
+  let bulkKey = '';
+  const drawBulk = () => {
+    if (session.role !== 'owner') return;
+    const orgs = new Map<string, string>();
+    for (const thread of store.threads.values()) {
+      if (thread.status === 'open' && thread.proposal !== null && thread.proposal !== undefined)
+        orgs.set(thread.org, thread.orgName);
+    }
+    const key = [...orgs.entries()].map((e) => e.join('=')).join('|');
+    if (key === bulkKey) return;
+    bulkKey = key;
+    const button = (label: string, body: { org: string } | { all: true }) => {
+      const b = h('button', { type: 'button', class: 'button button--small' }, label);
+      b.addEventListener('click', () => {
+        if (b.getAttribute('aria-disabled') !== 'true') void acceptMany(body, b);
+      });
+      return b;
+    };
+    replaceChildren(
+      bulk,
+      orgs.size > 0 ? button(t('suggest.acceptAll'), { all: true }) : null,
+      [...orgs.entries()].map(([org, name]) =>
+        button(t('suggest.acceptOrg', { org: name }), { org }),
+      ),
+    );
+    bulk.hidden = orgs.size === 0;
+  };
+  bulk.hidden = true;
+
+  const offStore = store.subscribe(() => {
+    draw();
+    drawBulk();
+  });
   draw();
+  drawBulk();
 
   // Ctrl+Alt+M in the text opens the form; Escape goes back to the thread shown. AltGr
   // (which some browsers report as Ctrl+Alt) types characters such as µ: leave it alone.
@@ -312,7 +379,9 @@ export function commentsPanel(session: DocumentSession): CommentsPanel {
   // A click on a highlighted range brings its thread forward.
   const onClick = (event: MouseEvent) => {
     if (!editor.state.selection.empty) return;
-    const mark = (event.target as Element | null)?.closest?.('.thread-highlight');
+    const mark = (event.target as Element | null)?.closest?.(
+      '.thread-highlight, [data-suggestion]',
+    );
     const id = mark?.getAttribute('data-thread-id');
     const card = id ? cards.get(id) : undefined;
     if (!id || !card) return;
@@ -358,6 +427,7 @@ export function commentsPanel(session: DocumentSession): CommentsPanel {
     ),
     mayComment() ? closedNote : null,
     mayComment() ? status : null,
+    session.role === 'owner' ? bulk : null,
     session.role === 'viewer' ? h('p', { class: 'hint' }, t('comments.viewerNote')) : null,
     track,
     orphanSection,

@@ -313,12 +313,42 @@ function renderEditorColumn(
   if (mayEdit) toolbar = createToolbar(doc.editor, EDITOR_ID);
 
   const note = h('p', { id: READONLY_NOTE_ID, class: 'readonly-note', hidden: true });
-  const drawNote = () => {
+  // Editors and owners switch between editing and suggesting; commenters always suggest.
+  const modeSwitch =
+    mayEdit &&
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'button button--small mode-switch',
+        'aria-pressed': String(doc.suggestingOn),
+        'data-testid': 'suggest-mode',
+      },
+      t('suggest.mode'),
+    );
+  if (modeSwitch) {
+    modeSwitch.addEventListener('click', () => {
+      doc.setSuggesting(!doc.suggestingOn);
+      drawNote();
+      announce(t(doc.suggestingOn ? 'suggest.modeOn' : 'suggest.modeOff'));
+    });
+  }
+  function drawNote() {
     const reason = doc.readonlyReason;
-    note.hidden = reason === null;
-    note.textContent = reason === null ? '' : t(READONLY_MESSAGES[reason]);
-    note.dataset.reason = reason ?? '';
-  };
+    // In suggesting mode the note says what typing does (and, to a commenter, how to
+    // comment instead); the text is described by it either way.
+    const suggesting = reason === null && doc.suggestingOn;
+    note.hidden = reason === null && !suggesting;
+    note.textContent =
+      reason !== null
+        ? t(READONLY_MESSAGES[reason])
+        : suggesting
+          ? t(doc.role === 'commenter' ? 'suggest.noteCommenter' : 'suggest.note')
+          : '';
+    note.dataset.reason = reason ?? (suggesting ? 'suggesting' : '');
+    note.classList.toggle('suggest-note', suggesting);
+    if (modeSwitch) modeSwitch.setAttribute('aria-pressed', String(doc.suggestingOn));
+  }
   drawNote();
   const offStatus = doc.connection.subscribe(drawNote);
 
@@ -337,6 +367,7 @@ function renderEditorColumn(
     h('h2', { id: 'doc-text-heading', class: 'visually-hidden' }, t('doc.textLabel')),
     toolbar?.el,
     toolbar && h('p', { class: 'visually-hidden' }, t('doc.toolbarHint')),
+    modeSwitch,
     note,
     h('div', { class: 'paper' }, doc.editorHost),
   );

@@ -12,12 +12,15 @@ import type { Editor } from '@tiptap/core';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { api } from '../api/client';
+import { describeError } from '../api/errors';
 import { canEdit, type DocumentInfo } from '../api/types';
 import { announce } from '../app/announce';
 import type { Session } from '../auth/session';
+import { decodeAnchor } from '../comments/anchors';
 import { ThreadStore } from '../comments/store';
 import { h } from '../dom';
 import { createEditor, setEditorAttributes } from '../editor/editor';
+import { type ShownSuggestion, SuggestingMode } from '../editor/suggesting';
 import { t } from '../i18n';
 import { RemissState } from '../remiss/state';
 import { ConnectionTracker } from '../sync/connection';
@@ -54,6 +57,10 @@ export class DocumentSession {
   readonly threads: ThreadStore;
   /** The remiss round (may threads be opened now, who answered). */
   readonly remiss: RemissState;
+  /** Suggesting mode: typing becomes suggestions instead of changes. */
+  readonly suggesting: SuggestingMode;
+  /** An editor's or owner's choice of suggesting mode (commenters always suggest). */
+  private suggestChoice = false;
   infoState: InfoState = { kind: 'loading' };
   /** View state that survives a redraw. */
   readonly ui = { membersOpen: false, authorshipOpen: false, tab: 'text' as 'text' | 'remiss' };
@@ -86,6 +93,26 @@ export class DocumentSession {
     });
     this.threads = new ThreadStore(docId, this.editor, this.provider, session.user.id);
     this.remiss = new RemissState(docId);
+    this.suggesting = new SuggestingMode(this.editor, async ({ anchor, proposal }) => {
+      try {
+        const thread = await api.createThread(docId, {
+          anchor,
+          body: '',
+          proposal,
+          kind: 'suggestion',
+        });
+        this.threads.receive(thread);
+        announce(t('suggest.sent'));
+      } catch (error) {
+        announce(t('suggest.failed', { message: describeError(error) }));
+      }
+    });
+    this.unsubscribe.push(
+      this.threads.subscribe(() => this.suggesting.show(this.shownSuggestions())),
+    );
+    this.editorHost.addEventListener('suggestion-refused', () =>
+      announce(t('suggest.oneParagraph')),
+    );
     let wasConnected = false;
     const onVisible = () => {
       if (document.visibilityState === 'visible') {
@@ -126,9 +153,21 @@ export class DocumentSession {
     return this.infoState.kind === 'ready' ? this.infoState.info.role : null;
   }
 
+  /** Whether typing becomes suggestions: always for commenters, by choice for editors. */
+  get suggestingOn(): boolean {
+    const role = this.role;
+    return role === 'commenter' || (role !== null && canEdit(role) && this.suggestChoice);
+  }
+
+  /** An editor or owner switches suggesting mode on or off. */
+  setSuggesting(on: boolean): void {
+    this.suggestChoice = on;
+    this.applyEditable();
+  }
+
   get readonlyReason(): ReadonlyReason {
     const role = this.role;
-    if (role === 'commenter' || role === 'viewer') return role;
+    if (role === 'viewer') return role;
     const status = this.connection.status;
     if (status.state === 'disconnected') return 'offline';
     if (!role || !status.everSynced) return 'loading';
@@ -143,6 +182,7 @@ export class DocumentSession {
   destroy(): void {
     for (const off of this.unsubscribe) off();
     this.infoListeners.clear();
+    this.suggesting.destroy();
     this.threads.destroy();
     this.remiss.destroy();
     this.editor.destroy();
@@ -191,9 +231,29 @@ export class DocumentSession {
   private applyEditable(): void {
     if (this.editor.isDestroyed) return;
     const role = this.role;
-    const editable = role !== null && canEdit(role) && this.readonlyReason === null;
+    const writes = role !== null && (canEdit(role) || role === 'commenter');
+    const editable = writes && this.readonlyReason === null;
+    // Suggesting mode goes on before a commenter's editor becomes editable, so no
+    // keystroke can reach the text in between.
+    this.suggesting.set(this.suggestingOn);
     if (this.editor.isEditable !== editable) this.editor.setEditable(editable);
     this.refreshEditorAttributes();
+  }
+
+  /** The open suggestions to draw in the text, with who made them and when. */
+  private shownSuggestions(): ShownSuggestion[] {
+    const shown: ShownSuggestion[] = [];
+    for (const thread of this.threads.threads.values()) {
+      if (thread.kind !== 'suggestion' || thread.status !== 'open') continue;
+      if (thread.proposal === null || thread.proposal === undefined) continue;
+      if (thread.anchor.state === 'orphaned') continue;
+      const anchor = decodeAnchor(thread.anchor);
+      if (!anchor) continue;
+      const when = new Date(thread.createdAt).toLocaleString('sv-SE');
+      const label = t('suggest.title', { name: thread.authorName, org: thread.orgName, when });
+      shown.push({ id: thread.id, anchor, proposal: thread.proposal, label });
+    }
+    return shown;
   }
 
   private editorAttributes(): Record<string, string> {
@@ -207,6 +267,9 @@ export class DocumentSession {
       lang: 'sv',
       spellcheck: 'true',
     };
+    if (this.readonlyReason === null && this.suggestingOn) {
+      attrs['aria-describedby'] = READONLY_NOTE_ID;
+    }
     if (this.readonlyReason !== null) {
       // Focusable though read-only: a commenter selects a range by keyboard to comment on.
       attrs.tabindex = '0';

@@ -663,4 +663,24 @@ export const en: Messages = {
   'admin.error.passwordTooShort': 'The password needs at least 10 characters.',
   'admin.error.lastAdmin':
     'This is the last active administrator. Make someone else an administrator first.',
+  'suggest.mode': 'Suggest changes',
+  'suggest.modeOn': 'Suggest changes: what you type becomes suggestions.',
+  'suggest.modeOff': 'Edit: what you type changes the text.',
+  'suggest.note':
+    'You are suggesting changes: what you type, delete or replace shows as a suggestion until the owners accept or reject it.',
+  'suggest.noteCommenter':
+    'You are a commenter: what you type, delete or replace becomes a suggestion the owners accept or reject. Select text (Shift and the arrow keys) and press Ctrl+Alt+M to comment.',
+  'suggest.insertLabel': 'Suggestion: insert',
+  'suggest.deleteLabel': 'Suggestion: delete',
+  'suggest.pendingLabel': 'Your suggestion (sent when you stop typing)',
+  'suggest.title': 'Suggested by {name} ({org}), {when}',
+  'suggest.sent': 'Suggestion sent.',
+  'suggest.failed': 'The suggestion could not be sent: {message}',
+  'suggest.oneParagraph':
+    'A suggestion covers one paragraph at a time; a new line cannot be suggested.',
+  'suggest.acceptAll': 'Accept all suggestions',
+  'suggest.acceptOrg': 'Accept all from {org}',
+  'suggest.bulkLabel': 'Suggestions in the text',
+  'suggest.bulkDone': '{decided} suggestions accepted, {skipped} skipped because the text changed.',
+  'suggest.bulkFailed': 'The suggestions could not be accepted: {message}',
 };

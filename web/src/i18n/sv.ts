@@ -668,6 +668,26 @@ export const sv = {
   'admin.error.passwordTooShort': 'Lösenordet behöver minst 10 tecken.',
   'admin.error.lastAdmin':
     'Det är den sista aktiva administratören. Gör någon annan till administratör först.',
+  'suggest.mode': 'Föreslå ändringar',
+  'suggest.modeOn': 'Föreslå ändringar: det du skriver blir förslag.',
+  'suggest.modeOff': 'Redigera: det du skriver ändrar texten.',
+  'suggest.note':
+    'Du föreslår ändringar: det du skriver, tar bort eller ersätter visas som förslag tills ägarna godkänner eller avvisar det.',
+  'suggest.noteCommenter':
+    'Du har rollen kommentator: det du skriver, tar bort eller ersätter blir förslag som ägarna godkänner eller avvisar. Markera text (Skift och piltangenterna) och tryck Ctrl+Alt+M för att kommentera.',
+  'suggest.insertLabel': 'Förslag: infoga',
+  'suggest.deleteLabel': 'Förslag: ta bort',
+  'suggest.pendingLabel': 'Ditt förslag (skickas när du slutar skriva)',
+  'suggest.title': 'Förslag av {name} ({org}), {when}',
+  'suggest.sent': 'Förslaget skickat.',
+  'suggest.failed': 'Förslaget kunde inte skickas: {message}',
+  'suggest.oneParagraph': 'Ett förslag gäller ett stycke i taget; ny rad kan inte föreslås.',
+  'suggest.acceptAll': 'Godkänn alla förslag',
+  'suggest.acceptOrg': 'Godkänn alla från {org}',
+  'suggest.bulkLabel': 'Förslag i texten',
+  'suggest.bulkDone':
+    '{decided} förslag godkända, {skipped} hoppades över eftersom texten ändrats.',
+  'suggest.bulkFailed': 'Förslagen kunde inte godkännas: {message}',
 } satisfies Record<string, string>;
 
 export type MessageKey = keyof typeof sv;
