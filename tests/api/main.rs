@@ -38,3 +38,4 @@ mod trail;
 mod versions;
 mod webhooks;
 mod word;
+mod word_import;
