@@ -63,6 +63,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/documents/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Creates a document from a Word file (.docx, the raw body), like `POST /api/documents`
+         *     with Markdown: headings, paragraphs, lists, links, bold and italic come along, tables as
+         *     one paragraph per row; what the editor cannot hold (images, comments, footnotes, text
+         *     boxes, tracked changes' marks …) is listed in `notCarried` by kind and count.
+         *     The body is bounded by `--max-body-bytes`, each unpacked part by its own limit.
+         */
+        post: operations["import_document"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/documents/{id}": {
         parameters: {
             query?: never;
@@ -250,6 +273,28 @@ export interface paths {
          *     clears.
          */
         put: operations["update_round"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/documents/{id}/remiss/matrix": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The consensus matrix (samsynsmatris) as data: paragraph by the draft's own section
+         *     numbering × organisation, each cell the points (thread, stance, outcome), contested
+         *     paragraphs first; the same rows the compilation prints (every member). Reading it is
+         *     not a download, so unlike the exports it leaves no audit entry.
+         */
+        get: operations["consensus_matrix"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -1278,6 +1323,14 @@ export interface components {
             /** @description `ok`, or `unavailable` when the database cannot be reached. */
             status: string;
         };
+        /**
+         * @description `POST /api/documents/import`: the new document, and what of the Word file the editor
+         *     could not hold as it was (by kind and count; empty when everything came along).
+         */
+        ImportDocumentResponse: {
+            document: components["schemas"]["DocumentResponse"];
+            notCarried: components["schemas"]["NotCarried"][];
+        };
         /** @description `GET /api/notifications`: the unread count and a page of the inbox, newest first. */
         InboxResponse: {
             items: components["schemas"]["NotificationResponse"][];
@@ -1364,6 +1417,41 @@ export interface components {
             /** Format: int64 */
             sentAt?: number | null;
         };
+        /**
+         * @description `GET /api/documents/{id}/remiss/matrix`: the consensus matrix as data, for the web
+         *     app's Remiss tab.
+         */
+        MatrixResponse: {
+            /** @description The columns: the invited organisations, then any other organisation with threads. */
+            organisations: components["schemas"]["OrgRef"][];
+            /**
+             * @description Paragraphs with threads, contested first, then in document order; threads on
+             *     deleted text last.
+             */
+            rows: components["schemas"]["MatrixRow"][];
+        };
+        /** @description One row of [`MatrixResponse`]. */
+        MatrixRow: {
+            /** @description Per organisation, in the order of `organisations`: its points here. */
+            cells: components["schemas"]["Point"][][];
+            /** @description Someone advised against it, or two different rewordings were proposed. */
+            contested: boolean;
+            /**
+             * Format: int64
+             * @description The 0-based block index; `None` for deleted text.
+             */
+            paragraph?: number | null;
+            /**
+             * @description The paragraph's number within its section, from 1; `None` for the heading itself
+             *     or deleted text.
+             */
+            paragraphInSection?: number | null;
+            /**
+             * @description The section by the draft's own numbering ("3.2 Stadsutveckling"); `None` for
+             *     threads whose text was deleted.
+             */
+            section?: string | null;
+        };
         /** @description The caller as the server sees them. */
         MeResponse: {
             id: string;
@@ -1384,6 +1472,17 @@ export interface components {
             name: string;
             role: components["schemas"]["Role"];
         };
+        /** @description What the editor could not hold, by kind and count. */
+        NotCarried: {
+            /** Format: int32 */
+            count: number;
+            kind: components["schemas"]["NotCarriedKind"];
+        };
+        /**
+         * @description A kind of content the import could not carry as it was.
+         * @enum {string}
+         */
+        NotCarriedKind: "image" | "drawing" | "text_box" | "comment" | "footnote" | "endnote" | "tracked_change" | "equation" | "embedded_object" | "table";
         /** @description A notification in the inbox. */
         NotificationResponse: {
             /** Format: int64 */
@@ -1508,6 +1607,13 @@ export interface components {
          * @enum {string}
          */
         Phase: "beredning" | "remiss" | "avslutad";
+        /** @description One organisation's point on a paragraph: its thread, stance and the outcome. */
+        Point: {
+            outcome?: null | components["schemas"]["Outcome"];
+            stance?: null | components["schemas"]["Stance"];
+            /** @description The thread's id (the web app links the cell to it). */
+            thread: string;
+        };
         /**
          * @description Whether a membership row names an organisation or a single user.
          * @enum {string}
@@ -1973,6 +2079,82 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The user's document quota is spent */
+            429: {
+                headers: {
+                    /** @description Seconds until one more is allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    import_document: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The title; without one, the Word document's title property, else its first
+                 *     heading.
+                 */
+                title?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document": number[];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportDocumentResponse"];
+                };
+            };
+            /** @description Malformed path, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The file is over --max-body-bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not a readable .docx (an .odt, damaged, encrypted, a zip bomb, too deep or too large), or no title */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2992,6 +3174,70 @@ export interface operations {
                 };
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    consensus_matrix: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MatrixResponse"];
+                };
+            };
+            /** @description Malformed path, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The document is archived; its owners can still read and verify its audit trail */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
