@@ -517,3 +517,105 @@ fn has_text(inline: &[Node]) -> bool {
         Node::Element(_) => false,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const W: &str = r#"xmlns:w="w" xmlns:mc="mc" xmlns:r="r""#;
+
+    fn read_body(body: &str, numbering: &str) -> (Vec<Block>, Counts) {
+        let xml = format!("<w:document {W}><w:body>{body}</w:body></w:document>");
+        let numbering = Numbering::parse(&format!("<w:numbering {W}>{numbering}</w:numbering>"))
+            .expect("numbering");
+        let rels = Relationships::parse(
+            r#"<Relationships><Relationship Id="rId1" Target="https://a.se/"/><Relationship Id="rId2" Target="javascript:alert(1)"/></Relationships>"#,
+        )
+        .expect("rels");
+        read(&xml, (&Styles::default(), &numbering, &rels), 1000).expect("reads")
+    }
+
+    fn text(block: &Block) -> String {
+        block
+            .inline
+            .iter()
+            .map(|n| match n {
+                Node::Text(runs) => runs.iter().map(|r| r.text.as_str()).collect(),
+                Node::Element(_) => "\n".to_owned(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn tracked_changes_read_as_accepted_and_are_counted() {
+        let (blocks, counts) = read_body(
+            r#"<w:p><w:r><w:t>Staden </w:t></w:r><w:del><w:r><w:delText>ska inte</w:delText></w:r></w:del><w:ins><w:r><w:t>ska</w:t></w:r></w:ins><w:r><w:rPr><w:b/><w:rPrChange><w:rPr><w:i/></w:rPr></w:rPrChange></w:rPr><w:t> bygga</w:t></w:r></w:p>"#,
+            "",
+        );
+        assert_eq!(text(&blocks[0]), "Staden ska bygga");
+        assert_eq!(counts.tracked_changes, 3);
+        let Node::Text(runs) = &blocks[0].inline[0] else {
+            panic!("text first")
+        };
+        let last = runs.last().expect("a run");
+        assert!(last.marks.bold && !last.marks.italic, "{runs:?}");
+    }
+
+    #[test]
+    fn alternate_content_counts_once_and_text_boxes_are_named() {
+        let (blocks, counts) = read_body(
+            r#"<w:p><w:r><w:t>Före</w:t></w:r><w:r><mc:AlternateContent><mc:Choice><w:drawing><wps:txbx xmlns:wps="wps"><w:txbxContent><w:p><w:r><w:t>I rutan</w:t></w:r></w:p></w:txbxContent></wps:txbx></w:drawing></mc:Choice><mc:Fallback><w:pict><v:textbox xmlns:v="v"><w:txbxContent><w:p><w:r><w:t>I rutan</w:t></w:r></w:p></w:txbxContent></v:textbox></w:pict></mc:Fallback></mc:AlternateContent></w:r><w:r><w:footnoteReference w:id="1"/></w:r></w:p>
+               <w:p><w:r><w:drawing><a:blip xmlns:a="a" r:embed="rId9"/></w:drawing></w:r></w:p>"#,
+            "",
+        );
+        assert_eq!(
+            blocks.len(),
+            1,
+            "the paragraph holding only an image is left out"
+        );
+        assert_eq!(text(&blocks[0]), "Före");
+        assert_eq!(counts.text_boxes, 1);
+        assert_eq!(counts.images, 1);
+        assert_eq!(counts.footnotes, 1);
+    }
+
+    #[test]
+    fn lists_links_and_breaks() {
+        let numbering = r#"<w:abstractNum w:abstractNumId="5"><w:lvl w:ilvl="0"><w:start w:val="3"/><w:numFmt w:val="decimal"/></w:lvl><w:lvl w:ilvl="1"><w:numFmt w:val="bullet"/></w:lvl></w:abstractNum><w:num w:numId="7"><w:abstractNumId w:val="5"/></w:num>"#;
+        let (blocks, _) = read_body(
+            r#"<w:p><w:pPr><w:numPr><w:ilvl w:val="0"/><w:numId w:val="7"/></w:numPr></w:pPr><w:r><w:t>Tre</w:t></w:r></w:p>
+               <w:p><w:pPr><w:numPr><w:ilvl w:val="1"/><w:numId w:val="7"/></w:numPr></w:pPr><w:hyperlink r:id="rId1"><w:r><w:rPr><w:u w:val="single"/></w:rPr><w:t>länk</w:t></w:r></w:hyperlink><w:hyperlink r:id="rId2"><w:r><w:t> farlig</w:t></w:r></w:hyperlink></w:p>
+               <w:p><w:r><w:t>rad ett</w:t><w:br/><w:t>rad två</w:t><w:br w:type="page"/></w:r></w:p>"#,
+            numbering,
+        );
+        assert_eq!(
+            blocks[0].list,
+            Some((
+                Level {
+                    ordered: true,
+                    start: 3
+                },
+                0
+            ))
+        );
+        assert_eq!(
+            blocks[1].list.map(|(l, d)| (l.ordered, d)),
+            Some((false, 1))
+        );
+        let Node::Text(runs) = &blocks[1].inline[0] else {
+            panic!("text")
+        };
+        let link = runs[0].marks.link.as_ref().expect("a link");
+        assert_eq!(link.href, "https://a.se/");
+        assert!(!runs[0].marks.underline, "a link is not also underlined");
+        assert!(runs[1].marks.link.is_none(), "javascript: loses its link");
+        assert_eq!(text(&blocks[2]), "rad ett\nrad två");
+
+        let nodes = super::super::tree::tree(blocks);
+        assert_eq!(
+            nodes.len(),
+            2,
+            "one list holding a nested one, then a paragraph"
+        );
+    }
+}
