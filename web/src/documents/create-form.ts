@@ -194,7 +194,7 @@ function wordImport(title: () => string): HTMLElement {
     h(
       'div',
       { class: 'field' },
-      h('label', { for: input.id, class: 'field__label' }, t('import.title')),
+      h('label', { for: input.id, class: 'field__label' }, t('import.fileLabel')),
       input,
     ),
     errorBox,

@@ -64,6 +64,7 @@ export const en: Messages = {
   'import.title': 'Import from Word (.docx)',
   'import.hint':
     'Headings, paragraphs, bulleted and numbered lists, links, bold and italic come along. Tables become text, one paragraph per row. The title is taken from the title field above, else from the Word document.',
+  'import.fileLabel': 'Word file (.docx)',
   'import.submit': 'Import',
   'import.submitting': 'Importing…',
   'import.noFile': 'Choose a Word file (.docx).',

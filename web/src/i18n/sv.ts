@@ -67,6 +67,7 @@ export const sv = {
   'import.title': 'Importera från Word (.docx)',
   'import.hint':
     'Rubriker, stycken, punktlistor och numrerade listor, länkar, fetstil och kursiv följer med. Tabeller blir text, en rad per stycke. Titeln hämtas från titelfältet ovan, annars från Word-dokumentet.',
+  'import.fileLabel': 'Word-fil (.docx)',
   'import.submit': 'Importera',
   'import.submitting': 'Importerar…',
   'import.noFile': 'Välj en Word-fil (.docx).',
