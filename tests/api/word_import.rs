@@ -16,7 +16,7 @@ const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessing
 
 /// The draft: a "Rubrik 1" heading (a localised style name), a Heading 2 with the
 /// draft's own section number, bold and italic, a nested bulleted list, a numbered
-/// list, a link, a table, an image and a comment.
+/// list, a link, a table, an image, a comment and a page header.
 const DRAFT_FODT: &str = include_str!("fixtures/municipal_draft.fodt");
 
 /// Converts flat ODF to .docx with LibreOffice headless, in a profile of its own so
@@ -109,6 +109,7 @@ both_dbs!(
             [
                 ("image".to_owned(), 1),
                 ("comment".to_owned(), 1),
+                ("header_footer".to_owned(), 1),
                 ("table".to_owned(), 1)
             ],
             "{body}"

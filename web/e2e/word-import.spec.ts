@@ -46,7 +46,9 @@ test('a Word draft is imported from the document list with a notice of what did 
 
   const notice = page.getByTestId('import-notice');
   await expect(notice).toContainText(`Dokumentet ${title} är skapat.`);
-  await expect(notice).toContainText('1 bild och 1 kommentar kom inte med.');
+  await expect(notice).toContainText(
+    '1 bild, 1 kommentar och 1 sidhuvud eller sidfot med text kom inte med.',
+  );
   await expect(notice).toContainText('1 tabell kom med som text, en rad per stycke.');
   await expectNoAxeViolations(page, 'the document list after a Word import');
 

@@ -91,6 +91,8 @@ export const en: Messages = {
   'import.kind.equation.other': '{n} equations',
   'import.kind.embedded_object.one': '{n} embedded object',
   'import.kind.embedded_object.other': '{n} embedded objects',
+  'import.kind.header_footer.one': '{n} page header or footer with text',
+  'import.kind.header_footer.other': '{n} page headers or footers with text',
   'import.kind.table.one': '{n} table',
   'import.kind.table.other': '{n} tables',
   'create.title': 'Create a new document',

@@ -94,6 +94,8 @@ export const sv = {
   'import.kind.equation.other': '{n} formler',
   'import.kind.embedded_object.one': '{n} inbäddat objekt',
   'import.kind.embedded_object.other': '{n} inbäddade objekt',
+  'import.kind.header_footer.one': '{n} sidhuvud eller sidfot med text',
+  'import.kind.header_footer.other': '{n} sidhuvuden eller sidfötter med text',
   'import.kind.table.one': '{n} tabell',
   'import.kind.table.other': '{n} tabeller',
   'create.title': 'Skapa ett nytt dokument',

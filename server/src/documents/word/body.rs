@@ -31,8 +31,18 @@ pub struct Counts {
     pub tracked_changes: u32,
     pub equations: u32,
     pub embedded_objects: u32,
+    /// Page headers and footers holding text (read from their own parts).
+    pub headers_footers: u32,
     /// Tables, carried as text (one paragraph per row).
     pub tables: u32,
+}
+
+/// What the body read, with the relationship ids of the page headers and footers its
+/// sections use (their text lives in parts of their own).
+pub struct Body {
+    pub blocks: Vec<Block>,
+    pub counts: Counts,
+    pub header_footer_ids: Vec<String>,
 }
 
 /// One paragraph of the document, as the editor will hold it.
@@ -57,7 +67,7 @@ pub fn read(
     xml: &str,
     parts: (&Styles, &Numbering, &Relationships),
     max_nodes: usize,
-) -> Result<(Vec<Block>, Counts), WordError> {
+) -> Result<Body, WordError> {
     let (styles, numbering, rels) = parts;
     let mut reader = BodyReader {
         styles,
@@ -72,6 +82,7 @@ pub fn read(
         blocks: Vec::new(),
         counts: Counts::default(),
         nodes: 0,
+        header_footer_ids: Vec::new(),
     };
     let mut overflow = false;
     walk(xml, super::package::DOCUMENT_PART, |step| {
@@ -84,7 +95,11 @@ pub fn read(
     if overflow {
         return Err(WordError::TooManyNodes(max_nodes));
     }
-    Ok((reader.blocks, reader.counts))
+    Ok(Body {
+        blocks: reader.blocks,
+        counts: reader.counts,
+        header_footer_ids: reader.header_footer_ids,
+    })
 }
 
 /// A subtree being skipped: where it started and what was seen inside.
@@ -141,6 +156,7 @@ struct BodyReader<'a> {
     blocks: Vec<Block>,
     counts: Counts,
     nodes: usize,
+    header_footer_ids: Vec<String>,
 }
 
 impl BodyReader<'_> {
@@ -231,6 +247,13 @@ impl BodyReader<'_> {
                 self.begin_skip(Skipped::Silent);
             }
             "commentReference" => self.counts.comments += 1,
+            "headerReference" | "footerReference" => {
+                if let Some(id) = tag.attr("id")
+                    && !self.header_footer_ids.iter().any(|known| known == id)
+                {
+                    self.header_footer_ids.push(id.to_owned());
+                }
+            }
             "footnoteReference" => self.counts.footnotes += 1,
             "endnoteReference" => self.counts.endnotes += 1,
             "tbl" => self.open_table(),
@@ -525,6 +548,11 @@ mod tests {
     const W: &str = r#"xmlns:w="w" xmlns:mc="mc" xmlns:r="r""#;
 
     fn read_body(body: &str, numbering: &str) -> (Vec<Block>, Counts) {
+        let read = read_all(body, numbering);
+        (read.blocks, read.counts)
+    }
+
+    fn read_all(body: &str, numbering: &str) -> Body {
         let xml = format!("<w:document {W}><w:body>{body}</w:body></w:document>");
         let numbering = Numbering::parse(&format!("<w:numbering {W}>{numbering}</w:numbering>"))
             .expect("numbering");

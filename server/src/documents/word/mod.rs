@@ -1,9 +1,9 @@
 //! Word (.docx) into a new document: headings, paragraphs, bulleted and numbered lists
 //! (nested), links, bold, italic, underline and strike; tables as one paragraph per row,
 //! since the editor has no tables yet. Everything else the editor cannot hold (images,
-//! drawings, text boxes, comments, footnotes, equations, embedded objects, the marks of
-//! tracked changes) is counted and named to the user ([`NotCarried`]), never dropped
-//! silently.
+//! drawings, text boxes, comments, footnotes, equations, embedded objects, page headers
+//! and footers that hold text, the marks of tracked changes) is counted and named to the
+//! user ([`NotCarried`]), never dropped silently.
 //!
 //! Why a reader of our own over zip + quick-xml rather than docx-rs's `read_docx`: the
 //! upload is hostile, and `read_docx` unpacks every part (images included) with no bound
@@ -85,6 +85,8 @@ pub enum NotCarriedKind {
     Equation,
     /// Embedded objects (left out).
     EmbeddedObject,
+    /// Page headers and footers holding text (left out).
+    HeaderFooter,
     /// Tables: carried as text, one paragraph per row with " | " between the cells.
     Table,
 }
@@ -124,14 +126,53 @@ pub fn read_docx(bytes: Vec<u8>) -> Result<WordImport, WordError> {
         Some(xml) => styles::core_title(&xml)?,
         None => None,
     };
-    let (blocks, counts) = body::read(&document, (&styles, &numbering, &rels), MAX_IMPORT_NODES)?;
-    let title = core_title.or_else(|| first_heading(&blocks));
+    let body = body::read(&document, (&styles, &numbering, &rels), MAX_IMPORT_NODES)?;
+    let mut counts = body.counts;
+    counts.headers_footers =
+        headers_and_footers_with_text(&mut package, &rels, &body.header_footer_ids)?;
+    let title = core_title.or_else(|| first_heading(&body.blocks));
     Ok(WordImport {
-        blocks: tree::tree(blocks),
+        blocks: tree::tree(body.blocks),
         title,
         not_carried: not_carried(counts),
     })
 }
+
+/// How many of the page headers and footers the sections use hold any text: the editor
+/// has none, so their text is named as not carried (an empty one, as Word makes for
+/// every section, is not worth a word). At most [`MAX_HEADER_FOOTER_PARTS`] are opened.
+fn headers_and_footers_with_text(
+    package: &mut package::Package,
+    rels: &styles::Relationships,
+    ids: &[String],
+) -> Result<u32, WordError> {
+    let mut count = 0;
+    for id in ids.iter().take(MAX_HEADER_FOOTER_PARTS) {
+        let Some(target) = rels.target(id) else {
+            continue;
+        };
+        let name = format!(
+            "word/{}",
+            target.trim_start_matches('/').trim_start_matches("word/")
+        );
+        let Some(xml) = package.part(&name, MAX_SIDE_PART_BYTES)? else {
+            continue;
+        };
+        let mut in_text = false;
+        let mut has_text = false;
+        xml::walk(&xml, &name, |step| match step {
+            xml::Step::Start(tag) if tag.name == "t" => in_text = true,
+            xml::Step::End("t") => in_text = false,
+            xml::Step::Text(text) if in_text && !text.trim().is_empty() => has_text = true,
+            _ => {}
+        })?;
+        count += u32::from(has_text);
+    }
+    Ok(count)
+}
+
+/// Most header and footer parts opened (three of each per section in Word).
+const MAX_HEADER_FOOTER_PARTS: usize = 60;
 
 fn first_heading(blocks: &[body::Block]) -> Option<String> {
     let block = blocks.iter().find(|b| b.heading.is_some())?;
@@ -159,6 +200,7 @@ fn not_carried(counts: body::Counts) -> Vec<NotCarried> {
         (TrackedChange, counts.tracked_changes),
         (Equation, counts.equations),
         (EmbeddedObject, counts.embedded_objects),
+        (HeaderFooter, counts.headers_footers),
         (Table, counts.tables),
     ]
     .into_iter()
