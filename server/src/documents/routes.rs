@@ -170,7 +170,8 @@ pub async fn import_document(
     .map_err(|e| AppError::Unprocessable(e.to_string()))?;
     let title = match given {
         Some(title) => title,
-        None => check_title(word.title.as_deref().unwrap_or_default()).map_err(|_| {
+        // The file's own title may be long or hold tabs: keep what a title may hold.
+        None => check_title(&title_from_file(word.title.as_deref())).map_err(|_| {
             AppError::Unprocessable(
                 "give a title: the Word document has no usable title property or heading".into(),
             )
@@ -187,6 +188,17 @@ pub async fn import_document(
             not_carried: word.not_carried,
         }),
     ))
+}
+
+/// A Word file's title property or first heading as a title: control characters
+/// dropped, cut at [`MAX_TITLE_CHARS`].
+fn title_from_file(title: Option<&str>) -> String {
+    title
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_TITLE_CHARS)
+        .collect()
 }
 
 /// A document's metadata and the caller's role.
