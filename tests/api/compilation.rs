@@ -213,6 +213,51 @@ both_dbs!(
                 && !html.contains("<b>"),
             "{html}"
         );
+
+        // The same matrix as data for the web app's Remiss tab, each point with its thread.
+        let (status, matrix) = call(
+            &app,
+            Method::GET,
+            &format!("/api/documents/{doc}/remiss/matrix"),
+            &sbk,
+            None,
+        )
+        .await?;
+        assert_eq!(status, 200, "{matrix}");
+        let columns: Vec<&str> = matrix["organisations"]
+            .as_array()
+            .context("organisations")?
+            .iter()
+            .filter_map(|o| o["id"].as_str())
+            .collect();
+        assert_eq!(columns, [STADSBYGGNAD, MILJO, SOCIAL]);
+        let rows = matrix["rows"].as_array().context("rows")?;
+        let labels: Vec<(String, Value, bool)> = rows
+            .iter()
+            .map(|r| {
+                let section = r["section"].as_str().unwrap_or("").to_owned();
+                (
+                    section,
+                    r["paragraphInSection"].clone(),
+                    r["contested"] == true,
+                )
+            })
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                ("3.2 Stadsutveckling".to_owned(), json!(1), true),
+                ("3.1 Bostäder".to_owned(), json!(1), false),
+                ("3.2 Stadsutveckling".to_owned(), json!(2), false),
+            ]
+        );
+        assert_eq!(rows[0]["cells"][0][0]["stance"], "andringsforslag");
+        assert_eq!(rows[0]["cells"][0][0]["outcome"], Value::Null);
+        assert_eq!(rows[0]["cells"][2], json!([]));
+        assert_eq!(
+            rows[1]["cells"][2],
+            json!([{ "thread": bostader, "stance": "tillstyrker", "outcome": "beaktad" }])
+        );
         Ok::<_, anyhow::Error>(())
     }
 );

@@ -40,3 +40,4 @@ mod trail;
 mod versions;
 mod webhooks;
 mod word;
+mod word_import;

@@ -18,6 +18,16 @@ pub fn update_from_markdown(text: &str) -> Result<Vec<u8>, markdown::ImportError
     Ok(txn.encode_state_as_update_v1(&StateVector::default()))
 }
 
+/// The whole state of a new document holding what was read from a Word file, as one v1
+/// update.
+pub fn update_from_word(word: &crate::documents::word::WordImport) -> Vec<u8> {
+    let doc = new_doc();
+    let frag = fragment(&doc);
+    let mut txn = doc.transact_mut();
+    markdown::import_nodes(&mut txn, &frag, &word.blocks);
+    txn.encode_state_as_update_v1(&StateVector::default())
+}
+
 /// Builds a `Doc` from a snapshot and the updates after it, skipping (and logging) any
 /// stored update that cannot be applied rather than refusing the whole document. For
 /// data the server wrote itself; a room loads through `sync::quarantine::rebuild`.

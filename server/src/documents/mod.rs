@@ -12,6 +12,7 @@ pub mod markdown;
 pub mod model;
 pub mod routes;
 pub mod store;
+pub mod word;
 
 use futures_util::future::BoxFuture;
 

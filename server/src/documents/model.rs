@@ -68,6 +68,24 @@ pub struct DocumentResponse {
     pub archived_at: Option<i64>,
 }
 
+/// `POST /api/documents/import` options.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImportDocumentQuery {
+    /// The title; without one, the Word document's title property, else its first
+    /// heading.
+    pub title: Option<String>,
+}
+
+/// `POST /api/documents/import`: the new document, and what of the Word file the editor
+/// could not hold as it was (by kind and count; empty when everything came along).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportDocumentResponse {
+    pub document: DocumentResponse,
+    pub not_carried: Vec<crate::documents::word::NotCarried>,
+}
+
 /// `GET /api/documents` options.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 pub struct ListDocumentsQuery {

@@ -34,6 +34,7 @@ where
 {
     OpenApiRouter::new()
         .routes(routes!(list_documents, create_document))
+        .routes(routes!(import_document))
         .routes(routes!(get_document, rename_document, archive_document))
         .routes(routes!(list_members))
         .routes(routes!(set_org_member, remove_org_member))
@@ -129,6 +130,75 @@ pub async fn create_document(
         StatusCode::CREATED,
         ApiJson(DocumentResponse::new(row, Role::Owner)),
     ))
+}
+
+/// Creates a document from a Word file (.docx, the raw body), like `POST /api/documents`
+/// with Markdown: headings, paragraphs, lists, links, bold and italic come along, tables as
+/// one paragraph per row; what the editor cannot hold (images, comments, footnotes, text
+/// boxes, tracked changes' marks …) is listed in `notCarried` by kind and count.
+/// The body is bounded by `--max-body-bytes`, each unpacked part by its own limit.
+#[utoipa::path(post, path = "/api/documents/import", tag = "documents", security(("bearer" = [])),
+    params(ImportDocumentQuery),
+    request_body(content = Vec<u8>, content_type = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    responses((status = 201, body = ImportDocumentResponse),
+        (status = 413, body = ErrorResponse, description = "The file is over --max-body-bytes"),
+        (status = 422, body = ErrorResponse, description = "Not a readable .docx (an .odt, damaged, encrypted, a zip bomb, too deep or too large), or no title"),
+        (status = 429, body = ErrorResponse, description = "The user's document quota is spent",
+            headers(("Retry-After" = u64, description = "Seconds until one more is allowed")))))]
+#[tracing::instrument(skip_all, fields(user = %who.user, bytes = body.len()))]
+pub async fn import_document(
+    State(state): State<DocumentsContext>,
+    AuthUser(who): AuthUser,
+    ApiQuery(query): ApiQuery<ImportDocumentQuery>,
+    body: axum::body::Bytes,
+) -> ApiResult<(StatusCode, ApiJson<ImportDocumentResponse>)> {
+    let given = query
+        .title
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    let given = given.map(check_title).transpose()?;
+    quota::check(&state.db, &state.limits, &who.user, Creation::Document).await?;
+    let bytes = body.to_vec();
+    let (word, update) = tokio::task::spawn_blocking(move || {
+        let word = crate::documents::word::read_docx(bytes)?;
+        let update = content::update_from_word(&word);
+        Ok::<_, crate::documents::word::WordError>((word, update))
+    })
+    .await
+    .map_err(anyhow::Error::from)?
+    .map_err(|e| AppError::Unprocessable(e.to_string()))?;
+    let title = match given {
+        Some(title) => title,
+        // The file's own title may be long or hold tabs: keep what a title may hold.
+        None => check_title(&title_from_file(word.title.as_deref())).map_err(|_| {
+            AppError::Unprocessable(
+                "give a title: the Word document has no usable title property or heading".into(),
+            )
+        })?,
+    };
+    let id = DocId::generate();
+    let mut tx = state.db.transaction_for(&id).await?;
+    let row = changes::create(&mut tx, &id, &who, &title, Some(update)).await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(ImportDocumentResponse {
+            document: DocumentResponse::new(row, Role::Owner),
+            not_carried: word.not_carried,
+        }),
+    ))
+}
+
+/// A Word file's title property or first heading as a title: control characters
+/// dropped, cut at [`MAX_TITLE_CHARS`].
+fn title_from_file(title: Option<&str>) -> String {
+    title
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_TITLE_CHARS)
+        .collect()
 }
 
 /// A document's metadata and the caller's role.

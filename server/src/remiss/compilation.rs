@@ -159,9 +159,15 @@ fn write_matrix(out: &mut dyn Writer, gathered: &Gathered, orgs: &[OrgRef]) {
             row.label
         };
         let mut cells = vec![label];
-        cells.extend(row.cells.iter().map(|points| match points.as_slice() {
-            [] => "–".to_owned(),
-            points => points.join("\n"),
+        cells.extend(row.cells.iter().map(|points| {
+            match points.as_slice() {
+                [] => "–".to_owned(),
+                points => points
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            }
         }));
         table.row(cells);
     }
@@ -278,7 +284,8 @@ fn comments(thread: &ThreadResponse) -> String {
 
 /// The organisations in the compilation: the invitees in the order they were invited,
 /// then any other organisation that commented (the owners among them), in document order.
-fn organisations(gathered: &Gathered) -> Vec<OrgRef> {
+/// The matrix's columns: the invitees, then any other organisation with threads.
+pub fn organisations(gathered: &Gathered) -> Vec<OrgRef> {
     let mut orgs: Vec<OrgRef> = gathered
         .invitees
         .iter()

@@ -10,7 +10,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::comments::model::{Stance, ThreadResponse};
+use serde::Serialize;
+
+use crate::comments::model::{Outcome, Stance, ThreadResponse};
 use crate::consultation::model::OrgRef;
 use crate::remiss::gather::{Gathered, is_orphaned};
 use crate::remiss::render::labels;
@@ -28,9 +30,83 @@ pub struct Row {
     pub paragraph: Option<i64>,
     /// Someone advised against it, or two different rewordings were proposed.
     pub contested: bool,
-    /// Per organisation (the matrix's columns, in order): its points here, each
-    /// "stance – outcome", in document order.
-    pub cells: Vec<Vec<String>>,
+    /// Per organisation (the matrix's columns, in order): its points here, in document
+    /// order.
+    pub cells: Vec<Vec<Point>>,
+}
+
+/// One organisation's point on a paragraph: its thread, stance and the outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Point {
+    /// The thread's id (the web app links the cell to it).
+    pub thread: String,
+    pub stance: Option<Stance>,
+    /// `None` while the thread is open.
+    pub outcome: Option<Outcome>,
+}
+
+impl std::fmt::Display for Point {
+    /// "Avstyrker – Ej beaktad"; an open thread is "ej avgjord".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let outcome = self.outcome.map(labels::outcome).unwrap_or("Ej avgjord");
+        write!(f, "{} – {outcome}", labels::stance(self.stance))
+    }
+}
+
+/// `GET /api/documents/{id}/remiss/matrix`: the consensus matrix as data, for the web
+/// app's Remiss tab.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MatrixResponse {
+    /// The columns: the invited organisations, then any other organisation with threads.
+    pub organisations: Vec<OrgRef>,
+    /// Paragraphs with threads, contested first, then in document order; threads on
+    /// deleted text last.
+    pub rows: Vec<MatrixRow>,
+}
+
+/// One row of [`MatrixResponse`].
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MatrixRow {
+    /// The section by the draft's own numbering ("3.2 Stadsutveckling"); `None` for
+    /// threads whose text was deleted.
+    pub section: Option<String>,
+    /// The paragraph's number within its section, from 1; `None` for the heading itself
+    /// or deleted text.
+    pub paragraph_in_section: Option<usize>,
+    /// The 0-based block index; `None` for deleted text.
+    pub paragraph: Option<i64>,
+    /// Someone advised against it, or two different rewordings were proposed.
+    pub contested: bool,
+    /// Per organisation, in the order of `organisations`: its points here.
+    pub cells: Vec<Vec<Point>>,
+}
+
+impl MatrixResponse {
+    pub fn new(gathered: &Gathered, orgs: Vec<OrgRef>) -> Self {
+        let rows = rows(gathered, &orgs)
+            .into_iter()
+            .map(|row| {
+                let place = row.paragraph.and_then(|p| gathered.place(p));
+                MatrixRow {
+                    section: row.paragraph.map(|p| match place {
+                        Some(place) => place.section.clone(),
+                        None => format!("Stycke {}", p + 1),
+                    }),
+                    paragraph_in_section: place.and_then(|p| p.paragraph),
+                    paragraph: row.paragraph,
+                    contested: row.contested,
+                    cells: row.cells,
+                }
+            })
+            .collect();
+        MatrixResponse {
+            organisations: orgs,
+            rows,
+        }
+    }
 }
 
 /// Rows for every paragraph with at least one thread, contested first.
@@ -80,14 +156,13 @@ fn row(
     }
 }
 
-/// "Avstyrker – Ej beaktad"; an open thread is "ej avgjord".
-pub fn point(thread: &ThreadResponse) -> String {
-    let outcome = thread
-        .resolution
-        .as_ref()
-        .map(|r| labels::outcome(r.outcome))
-        .unwrap_or("Ej avgjord");
-    format!("{} – {outcome}", labels::stance(thread.stance))
+/// A thread as a point of the matrix.
+pub fn point(thread: &ThreadResponse) -> Point {
+    Point {
+        thread: thread.id.clone(),
+        stance: thread.stance,
+        outcome: thread.resolution.as_ref().map(|r| r.outcome),
+    }
 }
 
 /// Whether anyone advised against the text, or two different rewordings were proposed.

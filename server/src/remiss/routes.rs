@@ -14,6 +14,7 @@ use crate::error::{ApiJson, ApiPath, ApiResult, AppError, ErrorResponse};
 use crate::remiss::RemissContext;
 use crate::remiss::changes::{self, RoundChange};
 use crate::remiss::exports;
+use crate::remiss::matrix::MatrixResponse;
 use crate::remiss::round;
 use crate::remiss::version_export;
 
@@ -33,6 +34,7 @@ where
         .routes(routes!(answer))
         .routes(routes!(exports::participation_report))
         .routes(routes!(exports::compilation))
+        .routes(routes!(consensus_matrix))
         .routes(routes!(version_export::version_export))
 }
 
@@ -49,6 +51,27 @@ pub async fn get_round(
         .await?
         .doc;
     Ok(ApiJson(round::load(&state.db, &doc).await?))
+}
+
+/// The consensus matrix (samsynsmatris) as data: paragraph by the draft's own section
+/// numbering × organisation, each cell the points (thread, stance, outcome), contested
+/// paragraphs first; the same rows the compilation prints (every member). Reading it is
+/// not a download, so unlike the exports it leaves no audit entry.
+#[utoipa::path(get, path = "/api/documents/{id}/remiss/matrix", tag = "remiss", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = MatrixResponse), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+pub async fn consensus_matrix(
+    State(state): State<RemissContext>,
+    AuthUser(who): AuthUser,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<ApiJson<MatrixResponse>> {
+    let doc = crate::auth::authorize(&state.db, &who, &id, Role::Viewer)
+        .await?
+        .doc;
+    let row = crate::documents::routes::document_row(&state.db, &doc).await?;
+    let gathered = crate::remiss::gather::gather(&state, &doc, row).await?;
+    let orgs = crate::remiss::compilation::organisations(&gathered);
+    Ok(ApiJson(MatrixResponse::new(&gathered, orgs)))
 }
 
 /// Changes the diarienummer, phase or svarsdatum (owners); absent fields stay, `null`

@@ -20,6 +20,7 @@ import type {
   EditUserRequest,
   ErrorBody,
   ExportFormat,
+  ImportDocumentResponse,
   Inbox,
   LoginResponse,
   LogoutResponse,
@@ -34,6 +35,7 @@ import type {
   Outcome,
   Provider,
   RemissAnswer,
+  RemissMatrix,
   RemissRound,
   Role,
   SignInMethods,
@@ -130,6 +132,8 @@ async function json<T>(path: string, options?: RequestOptions): Promise<T> {
   return (await response.json()) as T;
 }
 
+const DOCX_TYPE = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
+
 const docPath = (id: string) => `/api/documents/${encodeURIComponent(id)}`;
 
 /** A file from the server: its bytes and the name it suggests (Content-Disposition). */
@@ -189,6 +193,23 @@ export const api = {
   document: (id: string) => json<DocumentInfo>(docPath(id)),
   createDocument: (request: CreateDocumentRequest) =>
     json<DocumentInfo>('/api/documents', { method: 'POST', body: request }),
+  /** A new document from a Word file (the raw .docx as the body). */
+  importWord: async (file: Blob, title?: string): Promise<ImportDocumentResponse> => {
+    const query = title ? `?title=${encodeURIComponent(title)}` : '';
+    let response: Response;
+    try {
+      response = await fetch(`/api/documents/import${query}`, {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { 'X-Forankra-Request': '1', 'Content-Type': DOCX_TYPE },
+        body: file,
+      });
+    } catch (error) {
+      throw new NetworkError(error);
+    }
+    if (!response.ok) throw await readError(response);
+    return (await response.json()) as ImportDocumentResponse;
+  },
   members: (id: string) => json<Member[]>(`${docPath(id)}/members`),
   organisations: () => json<Organisation[]>('/api/organisations'),
   setOrgRole: async (id: string, orgId: string, role: Role) => {
@@ -256,6 +277,7 @@ export const api = {
     json<Thread>(`${threadPath(id, threadId)}/anchor`, { method: 'PUT', body: { anchor } }),
 
   remiss: (id: string) => json<RemissRound>(`${docPath(id)}/remiss`),
+  remissMatrix: (id: string) => json<RemissMatrix>(`${docPath(id)}/remiss/matrix`),
   updateRemiss: (id: string, request: UpdateRemissRequest) =>
     json<RemissRound>(`${docPath(id)}/remiss`, { method: 'PUT', body: request }),
   answerRemiss: (id: string, answer: RemissAnswer) =>

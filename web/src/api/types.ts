@@ -98,6 +98,13 @@ export type Invitee = Schemas['InviteeResponse'];
 export type Submission = Schemas['SubmissionResponse'];
 /** `GET /api/documents/{id}/remiss`. */
 export type RemissRound = Schemas['RoundResponse'];
+/** `GET /api/documents/{id}/remiss/matrix`: the consensus matrix. */
+export type RemissMatrix = Schemas['MatrixResponse'];
+/** One organisation's point in a matrix cell. */
+export type MatrixPoint = Schemas['Point'];
+/** `POST /api/documents/import`: the new document and what did not come along. */
+export type ImportDocumentResponse = Schemas['ImportDocumentResponse'];
+export type NotCarried = Schemas['NotCarried'];
 /** `PUT /api/documents/{id}/remiss`: any of the fields. */
 export type UpdateRemissRequest = Schemas['UpdateRoundRequest'];
 /** `POST /api/documents/{id}/remiss/response`. */

@@ -35,6 +35,8 @@ export interface CommentsPanel {
   el: HTMLElement;
   /** The filter bar, shown above the text and the margin. */
   bar: HTMLElement;
+  /** Brings a thread forward (from the Remiss tab's matrix): activates and focuses it. */
+  focusThread(id: string): void;
   destroy(): void;
 }
 
@@ -435,6 +437,14 @@ export function commentsPanel(session: DocumentSession): CommentsPanel {
   return {
     el,
     bar: bar.el,
+    focusThread(id) {
+      activate(id);
+      const card = cards.get(id);
+      if (!card) return;
+      card.el.scrollIntoView({ block: 'nearest' });
+      if (!card.el.hasAttribute('tabindex')) card.el.tabIndex = -1;
+      card.el.focus();
+    },
     destroy() {
       offStore();
       offRemiss();

@@ -1,10 +1,11 @@
 /** Creating a document: a title, and optionally Markdown pasted or read from a .md file. */
 import { api } from '../api/client';
 import { describeError } from '../api/errors';
+import type { NotCarried } from '../api/types';
 import { announce } from '../app/announce';
 import { documentPath, navigate } from '../app/router';
 import { h } from '../dom';
-import { t } from '../i18n';
+import { locale, type MessageKey, t } from '../i18n';
 
 const MAX_FILE_BYTES = 4 * 1024 * 1024;
 
@@ -122,5 +123,105 @@ export function createForm(): HTMLElement {
     h('h2', { id: 'create-heading' }, t('create.title')),
     h('p', {}, t('create.intro')),
     form,
+    wordImport(() => title.value.trim()),
   );
+}
+
+/**
+ * "Importera från Word (.docx)": sends the file as it is; the server reads it and answers
+ * with the new document and what did not come along ("2 bilder och 1 kommentar kom inte
+ * med"). With nothing left out it opens the document at once; otherwise the notice stays
+ * here, read out, with a link to the document, so the user learns what to add by hand.
+ */
+function wordImport(title: () => string): HTMLElement {
+  const input = h('input', {
+    id: 'import-file',
+    name: 'docx',
+    type: 'file',
+    accept: '.docx,application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+    'aria-describedby': 'import-hint',
+  });
+  const submit = h('button', { type: 'submit', class: 'button' }, t('import.submit'));
+  const notice = h('div', { role: 'status', 'data-testid': 'import-notice' });
+  const errorBox = h('div', { class: 'alert alert--error', role: 'alert', hidden: true });
+  const form = h(
+    'form',
+    {
+      class: 'form import-word',
+      novalidate: true,
+      'aria-labelledby': 'import-heading',
+      onsubmit: async (event: Event) => {
+        event.preventDefault();
+        errorBox.hidden = true;
+        notice.replaceChildren();
+        const file = input.files?.[0];
+        if (!file) {
+          errorBox.textContent = t('import.noFile');
+          errorBox.hidden = false;
+          input.focus();
+          return;
+        }
+        submit.disabled = true;
+        submit.textContent = t('import.submitting');
+        try {
+          const result = await api.importWord(file, title() || undefined);
+          const doc = result.document;
+          const lines = importNotice(result.notCarried);
+          if (lines.length === 0) {
+            navigate(documentPath(doc.id));
+            return;
+          }
+          notice.replaceChildren(
+            h('p', {}, t('import.done', { title: doc.title })),
+            ...lines.map((line) => h('p', {}, line)),
+            h(
+              'p',
+              {},
+              h('a', { href: documentPath(doc.id) }, t('import.open', { title: doc.title })),
+            ),
+          );
+        } catch (error) {
+          errorBox.textContent = t('import.failed', { message: describeError(error) });
+          errorBox.hidden = false;
+        } finally {
+          submit.disabled = false;
+          submit.textContent = t('import.submit');
+        }
+      },
+    },
+    h('h3', { id: 'import-heading' }, t('import.title')),
+    h('p', { id: 'import-hint', class: 'field__hint' }, t('import.hint')),
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: input.id, class: 'field__label' }, t('import.fileLabel')),
+      input,
+    ),
+    errorBox,
+    h('div', { class: 'form__actions' }, submit),
+    notice,
+  );
+  return form;
+}
+
+/** "2 bilder och 1 kommentar kom inte med." and "1 tabell kom med som text …". */
+export function importNotice(items: NotCarried[]): string[] {
+  const words = (list: NotCarried[]) =>
+    new Intl.ListFormat(locale(), { type: 'conjunction' }).format(
+      list.map((item) =>
+        t(`import.kind.${item.kind}.${item.count === 1 ? 'one' : 'other'}` as MessageKey, {
+          n: String(item.count),
+        }),
+      ),
+    );
+  const lost = items.filter((item) => item.kind !== 'table');
+  const tables = items.filter((item) => item.kind === 'table');
+  const lines: string[] = [];
+  if (lost.length > 0) lines.push(capitalise(t('import.notCarried', { list: words(lost) })));
+  if (tables.length > 0) lines.push(capitalise(t('import.tablesAsText', { list: words(tables) })));
+  return lines;
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }

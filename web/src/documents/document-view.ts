@@ -125,7 +125,13 @@ export function documentView(docId: string): View {
     const remissSlot = h('div', { class: 'tabpanel' });
     let remiss: Part | null = null;
     parts.push({ destroy: () => remiss?.destroy?.() });
-    const tabList = info
+    let tabControl: ReturnType<typeof tabs<'text' | 'remiss'>> | null = null;
+    // A point in the Remiss tab's matrix opens its thread in the Text tab's comments.
+    const openThread = (threadId: string) => {
+      tabControl?.select('text');
+      comments.focusThread(threadId);
+    };
+    tabControl = info
       ? tabs(
           t('doc.tabs'),
           [
@@ -136,12 +142,13 @@ export function documentView(docId: string): View {
           (id) => {
             doc.ui.tab = id;
             if (id === 'remiss' && !remiss) {
-              remiss = remissPanel(doc, info);
+              remiss = remissPanel(doc, info, openThread);
               remissSlot.append(remiss.el);
             }
           },
-        ).list
+        )
       : null;
+    const tabList = tabControl?.list ?? null;
 
     replaceChildren(
       root,

@@ -1,6 +1,6 @@
 /**
  * The "Remiss" tab of the document view: the round, the invitees and their answers, the
- * named versions and diffs, the reports to download and, for owners, the audit trail and
+ * consensus matrix, the named versions and diffs, the reports to download and, for owners, the audit trail and
  * webhooks. The invitees' status is read again when the panel opens, when threads change
  * and when someone arrives (their first open moves it).
  */
@@ -11,6 +11,7 @@ import { t } from '../i18n';
 import { auditSection } from './audit-section';
 import { downloadsSection } from './downloads-section';
 import { inviteesSection } from './invitees-section';
+import { matrixSection } from './matrix-section';
 import type { Part } from './parts';
 
 export type { Part } from './parts';
@@ -24,12 +25,21 @@ export const REMISS_PANEL_ID = 'remiss-panel';
 /** How long to gather thread and presence changes before reading the round again. */
 const REFRESH_DELAY_MS = 500;
 
-export function remissPanel(session: DocumentSession, info: DocumentInfo): Part {
+/**
+ * `openThread` shows a thread in the Text tab's comments (the matrix's cells link there).
+ */
+export function remissPanel(
+  session: DocumentSession,
+  info: DocumentInfo,
+  openThread: (threadId: string) => void,
+): Part {
   const isOwner = info.role === 'owner';
   const state = session.remiss;
+  const matrix = matrixSection(info.id, openThread);
   const parts: Part[] = [
     roundSection(state, isOwner),
     inviteesSection(state, session.session.user.org),
+    matrix,
     versionsSection(info.id, isOwner),
     downloadsSection(info.id, () => info.title),
   ];
@@ -41,6 +51,7 @@ export function remissPanel(session: DocumentSession, info: DocumentInfo): Part 
     timer = window.setTimeout(() => {
       timer = null;
       void state.reload();
+      void matrix.reload();
     }, REFRESH_DELAY_MS);
   };
   const offThreads = session.threads.subscribe(refreshSoon);

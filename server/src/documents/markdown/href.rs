@@ -6,7 +6,7 @@
 
 /// URL schemes Tiptap's Link accepts by default; links to anything else are dropped on
 /// import and on Markdown export (the text stays).
-pub(super) const EDITOR_SCHEMES: &[&str] = &[
+pub(in crate::documents) const EDITOR_SCHEMES: &[&str] = &[
     "http", "https", "ftp", "ftps", "mailto", "tel", "callto", "sms", "cid", "xmpp",
 ];
 /// URL schemes allowed in exported HTML, which may be shown in a browser as is.
@@ -15,7 +15,7 @@ pub(super) const HTML_SCHEMES: &[&str] = &["http", "https", "mailto"];
 /// Whether `href` is relative or uses one of `schemes`. Browsers ignore whitespace and
 /// control characters inside a URL (`java\tscript:`), so they are ignored here too, and a
 /// colon before any `/`, `?` or `#` counts as a scheme even when it is not a valid one.
-pub(super) fn href_allowed(href: &str, schemes: &[&str]) -> bool {
+pub(in crate::documents) fn href_allowed(href: &str, schemes: &[&str]) -> bool {
     let cleaned: String = href
         .chars()
         .filter(|c| !c.is_whitespace() && !c.is_control())

@@ -31,8 +31,20 @@ pub fn import_markdown(
     markdown: &str,
 ) -> Result<(), ImportError> {
     let blocks = parse_markdown(markdown)?;
+    import_nodes(txn, fragment, &blocks);
+    Ok(())
+}
+
+/// Appends already-shaped blocks (from Markdown or another importer, e.g. `documents::word`)
+/// to the end of `fragment`, then Tiptap's trailing empty paragraph if needed. The caller
+/// bounds the nesting and the node count as `parse` does.
+pub(in crate::documents) fn import_nodes(
+    txn: &mut TransactionMut,
+    fragment: &XmlFragmentRef,
+    blocks: &[Node],
+) {
     let at = fragment.len(txn);
-    write_children(txn, fragment, at, &blocks);
+    write_children(txn, fragment, at, blocks);
     let len = fragment.len(txn);
     let ends_with_paragraph = len > 0
         && matches!(
@@ -42,7 +54,6 @@ pub fn import_markdown(
     if !ends_with_paragraph {
         fragment.push_back(txn, XmlElementPrelim::empty(PARAGRAPH));
     }
-    Ok(())
 }
 
 /// Writes `nodes` into `parent` at index `at`, last first.

@@ -44,7 +44,7 @@
 //! holds the link address policy used by both directions.
 
 mod blocks;
-mod href;
+pub(super) mod href;
 mod html;
 mod import;
 mod inline;
@@ -53,7 +53,7 @@ mod markdown_inline;
 mod markdown_out;
 mod parse;
 mod read;
-mod schema;
+pub(super) mod schema;
 mod text;
 
 #[cfg(test)]
@@ -63,6 +63,7 @@ mod tests;
 
 pub use html::export_html;
 pub use import::import_markdown;
+pub(in crate::documents) use import::import_nodes;
 pub use markdown_escape::escape_md;
 pub use markdown_out::export_markdown;
 pub use parse::{ImportError, MAX_IMPORT_NODES};
