@@ -588,7 +588,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A named version of the draft in Word, HTML or Markdown (every member). */
+        /** A named version of the draft in Word, PDF/A-2a, HTML or Markdown (every member). */
         get: operations["version_export"];
         put?: never;
         post?: never;
@@ -1271,7 +1271,7 @@ export interface components {
          * @description The output formats a read-out can be asked for (`?format=`).
          * @enum {string}
          */
-        Format: "json" | "markdown" | "html" | "docx" | "csv";
+        Format: "json" | "markdown" | "html" | "docx" | "csv" | "pdf";
         /** @description The answer of `/healthz`. */
         HealthResponse: {
             roomsOpen: number;
@@ -2405,8 +2405,9 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Report: `json` (default), `markdown`, `html`, `docx`. Compilation: `markdown`
-                 *     (default), `html`, `docx`, `csv`.
+                 * @description Report: `json` (default), `markdown`, `html`, `docx`, `pdf`. Compilation:
+                 *     `markdown` (default), `html`, `docx`, `pdf`, `csv`. Version: `docx` (default),
+                 *     `pdf`, `html`, `markdown`.
                  */
                 format?: components["schemas"]["Format"];
             };
@@ -2418,7 +2419,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Markdown (default), HTML, DOCX or CSV (one row per comment) */
+            /** @description Markdown (default), HTML, DOCX, PDF/A-2a or CSV (one row per comment) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2427,6 +2428,7 @@ export interface operations {
                     "text/markdown": string;
                     "text/html": string;
                     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": number[];
+                    "application/pdf": number[];
                     "text/csv": string;
                 };
             };
@@ -3100,8 +3102,9 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Report: `json` (default), `markdown`, `html`, `docx`. Compilation: `markdown`
-                 *     (default), `html`, `docx`, `csv`.
+                 * @description Report: `json` (default), `markdown`, `html`, `docx`, `pdf`. Compilation:
+                 *     `markdown` (default), `html`, `docx`, `pdf`, `csv`. Version: `docx` (default),
+                 *     `pdf`, `html`, `markdown`.
                  */
                 format?: components["schemas"]["Format"];
             };
@@ -3113,7 +3116,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description JSON, or Markdown (text/markdown), HTML (text/html) or DOCX */
+            /** @description JSON, or Markdown (text/markdown), HTML (text/html), DOCX or PDF/A-2a (application/pdf) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4719,8 +4722,9 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Report: `json` (default), `markdown`, `html`, `docx`. Compilation: `markdown`
-                 *     (default), `html`, `docx`, `csv`.
+                 * @description Report: `json` (default), `markdown`, `html`, `docx`, `pdf`. Compilation:
+                 *     `markdown` (default), `html`, `docx`, `pdf`, `csv`. Version: `docx` (default),
+                 *     `pdf`, `html`, `markdown`.
                  */
                 format?: components["schemas"]["Format"];
             };
@@ -4733,13 +4737,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description DOCX (default), HTML or Markdown */
+            /** @description DOCX (default), PDF/A-2a, HTML or Markdown */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": number[];
+                    "application/pdf": number[];
                     "text/html": string;
                     "text/markdown": string;
                 };
