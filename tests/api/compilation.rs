@@ -205,6 +205,57 @@ both_dbs!(
         let stances = word.table(&["Organisation", "Tillstyrker"])?;
         assert_eq!(stances.row(MILJO)?, &[MILJO, "0", "0", "1", "1", "0", "2"]);
 
+        // As PDF/A: the cover, the summary, the matrix and the points in reading order,
+        // åäö intact, each table tagged with header cells.
+        let (kind, pdf) = get_export(&app, &sbk, &path("pdf")).await?;
+        assert_eq!(kind, "application/pdf");
+        let pdf = crate::pdf::read(&pdf)?;
+        pdf.assert_archival(
+            "Remissammanställning: Program för hållbar stadsutveckling",
+            "stadsledningskontoret",
+        );
+        assert!(pdf.pages()? > 1, "{:#?}", pdf.info);
+        assert!(
+            pdf.tags("Table") >= 6 && pdf.tags("TH") > 20,
+            "{}",
+            pdf.structure
+        );
+        assert!(
+            pdf.text.starts_with(
+                "KS 2026/0412 · Remissammanställning: Program för hållbar stadsutveckling"
+            ),
+            "the running header: {}",
+            pdf.text
+        );
+        assert_in_order(
+            &pdf.flat_text(),
+            &[
+                "Diarienummer: KS 2026/0412",
+                "Ägare: stadsledningskontoret",
+                "Remissinstanser och deras svar",
+                "Sammanfattning per organisation",
+                "Synpunkter per ställningstagande",
+                "Samsynsmatris",
+                "3.2 Stadsutveckling, stycke 1 (omstritt)",
+                "Synpunkter per avsnitt",
+                "3.1 Bostäder",
+                "Bra | men # räcker det?",
+                "3.2 Stadsutveckling",
+                "Skriv tät.",
+                "Skriv gles.",
+                "Yttranden",
+                "Stadsbyggnadskontoret tillstyrker.",
+            ],
+        );
+        // A cell's lines may be broken anywhere Unicode allows ("</" | "b>"); without
+        // the breaks the hostile comment is there as written.
+        assert!(
+            pdf.text_without_spaces()
+                .contains(&HOSTILE.replace(' ', "")),
+            "{}",
+            pdf.text
+        );
+
         let (_, html) = get_export(&app, &sbk, &path("html")).await?;
         let html = String::from_utf8(html)?;
         assert!(
@@ -333,7 +384,26 @@ both_dbs!(
         let (_, markdown) = get_export(&app, &reader, &path("markdown")).await?;
         assert!(String::from_utf8(markdown)?.contains("### 3.1 Bostäder"));
 
-        for (format, want) in [("csv", 422), ("pdf", 400)] {
+        let (kind, pdf) = get_export(&app, &reader, &path("pdf")).await?;
+        assert_eq!(kind, "application/pdf");
+        let pdf = crate::pdf::read(&pdf)?;
+        pdf.assert_archival(
+            "Program för hållbar stadsutveckling – Remissversion <1>",
+            "stadsledningskontoret",
+        );
+        assert_in_order(
+            &pdf.text,
+            &[
+                "KS 2026/0412 · Program för hållbar stadsutveckling – Remissversion <1>",
+                "Version: Remissversion <1>",
+                "Program för hållbar stadsutveckling 2026–2030",
+                "3.2 Stadsutveckling",
+                "Grönytor ska bevaras i varje stadsdel.",
+                "Sida 1 av 1",
+            ],
+        );
+
+        for (format, want) in [("csv", 422), ("json", 422), ("pdfa", 400)] {
             let (status, _) = call(&app, Method::GET, &path(format), &reader, None).await?;
             assert_eq!(status, want, "{format}");
         }

@@ -25,6 +25,7 @@ mod nesting;
 mod notifications;
 mod oidc;
 mod openapi;
+mod pdf;
 mod presence;
 mod proposals;
 mod quarantine;

@@ -855,6 +855,33 @@ both_dbs!(
             word.headings.first().map(|h| h.0.as_str()),
             Some("Heading 1")
         );
+        // And as PDF/A, read by qpdf and poppler.
+        let (_, pdf) = get_export(
+            &app,
+            &erik,
+            &format!("/api/documents/{doc}/report?format=pdf"),
+        )
+        .await?;
+        let pdf = crate::pdf::read(&pdf)?;
+        pdf.assert_archival(
+            "Förankringsrapport: Trygghetsprogram",
+            "stadsledningskontoret",
+        );
+        assert!(pdf.pages()? > 1, "{:#?}", pdf.info);
+        assert_in_order(
+            &pdf.text,
+            &[
+                "KS 2019/1939 · Förankringsrapport: Trygghetsprogram",
+                "Förankringsrapport: Trygghetsprogram",
+                "Diarienummer: KS 2019/1939",
+                "Deltagande per organisation",
+                "Stycke 2 – utbildningsforvaltningen",
+                "Utfall: Delvis beaktad",
+                WHY_PARTLY,
+                "Stycke 3 – miljoforvaltningen",
+                "Utfall: Ej beaktad",
+            ],
+        );
         let (status, body) = call(
             &app,
             Method::GET,
@@ -886,7 +913,8 @@ both_dbs!(
                 json!("json"),
                 json!("markdown"),
                 json!("html"),
-                json!("docx")
+                json!("docx"),
+                json!("pdf")
             ]
         );
         let stranger = app.token("olle", "socialforvaltningen");
@@ -1116,7 +1144,11 @@ both_dbs!(
 
         let (status, _) = call(&app, Method::GET, &path("json"), &kim, None).await?;
         assert_eq!(status, 422);
-        let (status, _) = call(&app, Method::GET, &path("pdf"), &kim, None).await?;
+        // PDF is made (tests/api/pdf.rs reads it through); an unknown format is refused.
+        let (kind, bytes) = get_export(&app, &kim, &path("pdf")).await?;
+        assert_eq!(kind, "application/pdf");
+        assert!(crate::pdf::read(&bytes)?.tags("Table") > 0);
+        let (status, _) = call(&app, Method::GET, &path("pdfa"), &kim, None).await?;
         assert_eq!(status, 400);
         Ok::<_, anyhow::Error>(())
     }

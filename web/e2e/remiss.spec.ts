@@ -1,13 +1,16 @@
 /**
  * The Remiss tab against the real server: the round set by an owner, an invitee's status
- * moving as its people open, comment and answer, the compilation as DOCX, a named version
+ * moving as its people open, comment and answer, the compilation as DOCX and PDF/A (its
+ * first page rendered with pdftoppm and attached for a reviewer), a named version
  * and the diff of a change made after it, webhooks with their secret and deliveries, a
  * closed round refusing new threads with a reason, the audit trail verified, read and
  * exported, and axe on the panel.
  */
+import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
 import type { Locator, Page } from '@playwright/test';
 import {
   apiToken,
@@ -23,6 +26,8 @@ import {
   selected,
   test,
 } from './fixtures';
+
+const run = promisify(execFile);
 
 const TEXT =
   'Första stycket handlar om trygghet i skolan.\n\nAndra stycket gäller perioden 2020–2023.\n';
@@ -57,7 +62,7 @@ async function commentOn(page: Page, index: number, words: string, body: string)
   await expect(compose).toHaveCount(0);
 }
 
-test('an owner sets the round; an invitee’s status follows what it does; the compilation downloads as DOCX', async ({
+test('an owner sets the round; an invitee’s status follows what it does; the compilation downloads as DOCX and PDF', async ({
   browser,
   request,
 }) => {
@@ -128,6 +133,22 @@ test('an owner sets the round; an invitee’s status follows what it does; the c
     const bytes = await readFile(await download.path());
     expect(bytes.subarray(0, 2).toString('latin1')).toBe('PK');
     expect(bytes.includes(Buffer.from('word/document.xml'))).toBe(true);
+
+    // And as PDF/A; its first page, rendered by poppler's pdftoppm, is attached to the
+    // report for a reviewer to look at.
+    const [pdf] = await Promise.all([
+      maria.page.waitForEvent('download'),
+      panel.getByRole('button', { name: /Remissammanställning som PDF/ }).click(),
+    ]);
+    expect(pdf.suggestedFilename()).toMatch(/\.pdf$/);
+    const pdfPath = await pdf.path();
+    expect((await readFile(pdfPath)).subarray(0, 5).toString('latin1')).toBe('%PDF-');
+    const stem = test.info().outputPath('remissammanstallning');
+    await run('pdftoppm', ['-png', '-r', '50', '-f', '1', '-l', '1', '-singlefile', pdfPath, stem]);
+    await test.info().attach('remissammanställning, sidan 1', {
+      path: `${stem}.png`,
+      contentType: 'image/png',
+    });
   } finally {
     await maria.context.close();
     await sara.context.close();

@@ -16,6 +16,7 @@ use crate::remiss::gather::{Gathered, gather};
 use crate::remiss::render::docx::{Docx, Meta};
 use crate::remiss::render::html::Html;
 use crate::remiss::render::markdown::Markdown;
+use crate::remiss::render::pdf::Pdf;
 use crate::remiss::render::{Format, Writer};
 use crate::remiss::report::{self, ReportResponse};
 use crate::storage::now_ms;
@@ -24,8 +25,9 @@ use crate::storage::now_ms;
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FormatQuery {
-    /// Report: `json` (default), `markdown`, `html`, `docx`. Compilation: `markdown`
-    /// (default), `html`, `docx`, `csv`.
+    /// Report: `json` (default), `markdown`, `html`, `docx`, `pdf`. Compilation:
+    /// `markdown` (default), `html`, `docx`, `pdf`, `csv`. Version: `docx` (default),
+    /// `pdf`, `html`, `markdown`.
     pub format: Option<Format>,
 }
 
@@ -33,6 +35,13 @@ const MARKDOWN: &str = "text/markdown; charset=utf-8";
 const HTML: &str = "text/html; charset=utf-8";
 const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
 const CSV: &str = "text/csv; charset=utf-8; header=present";
+const PDF: &str = "application/pdf";
+
+/// How many DOCX or PDF read-outs are packed or laid out at once: each is seconds of
+/// CPU, and the rest of the server (the editing rooms) must keep its share of the cores
+/// however many downloads are asked for.
+const LAYOUTS_AT_ONCE: usize = 2;
+static LAYOUTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(LAYOUTS_AT_ONCE);
 
 /// Checks access, records the download in the audit trail, and gathers the remiss.
 async fn load(
@@ -103,19 +112,31 @@ pub(crate) fn docx_meta_for(title: &str, owner: &str, diarienummer: Option<&str>
     }
 }
 
-/// Writes a DOCX off the async runtime (packing is CPU work).
-async fn docx(
+/// Writes a DOCX or a PDF off the async runtime (packing and layout are CPU work), at
+/// most [`LAYOUTS_AT_ONCE`] at a time; `None` for the other formats.
+pub(crate) async fn write_binary(
+    format: Format,
     meta: Meta,
     write: impl FnOnce(&mut dyn Writer) + Send + 'static,
-) -> ApiResult<Vec<u8>> {
-    let bytes = tokio::task::spawn_blocking(move || {
-        let mut out = Docx::new(meta);
-        write(&mut out);
-        out.finish()
+) -> ApiResult<Option<(Vec<u8>, &'static str)>> {
+    if !matches!(format, Format::Docx | Format::Pdf) {
+        return Ok(None);
+    }
+    let _turn = LAYOUTS.acquire().await.map_err(anyhow::Error::from)?;
+    let written = tokio::task::spawn_blocking(move || {
+        if format == Format::Pdf {
+            let mut out = Pdf::new(meta);
+            write(&mut out);
+            out.finish().map(|bytes| (bytes, PDF))
+        } else {
+            let mut out = Docx::new(meta);
+            write(&mut out);
+            out.finish().map(|bytes| (bytes, DOCX))
+        }
     })
     .await
     .map_err(anyhow::Error::from)??;
-    Ok(bytes)
+    Ok(Some(written))
 }
 
 /// Writes through one of the text writers (Markdown, HTML); `None` for other formats.
@@ -144,7 +165,7 @@ pub(crate) fn write_text(
 /// was handled (every member).
 #[utoipa::path(get, path = "/api/documents/{id}/report", tag = "remiss", security(("bearer" = [])),
     params(("id" = String, Path), FormatQuery),
-    responses((status = 200, body = ReportResponse, description = "JSON, or Markdown (text/markdown), HTML (text/html) or DOCX"),
+    responses((status = 200, body = ReportResponse, description = "JSON, or Markdown (text/markdown), HTML (text/html), DOCX or PDF/A-2a (application/pdf)"),
         (status = 403, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[tracing::instrument(skip_all, fields(user = %who.user))]
 pub async fn participation_report(
@@ -161,18 +182,17 @@ pub async fn participation_report(
     let shares = crate::documents::attribution::read(&state.db, &state.rooms, &doc).await?;
     let report = report::build(&gathered, shares)?;
     let title = format!("Förankringsrapport: {}", report.document.title);
-    if format == Format::Docx {
+    let file = file_name("forankringsrapport", &doc, format);
+    if matches!(format, Format::Docx | Format::Pdf) {
         let meta = docx_meta(&gathered, &title);
-        let bytes = docx(meta, move |out| report::write(out, &report)).await?;
-        let file = file_name("forankringsrapport", &doc, format);
-        return Ok(download(bytes, DOCX, file));
+        let (bytes, content_type) =
+            write_binary(format, meta, move |out| report::write(out, &report))
+                .await?
+                .ok_or_else(|| unsupported(format, "report"))?;
+        return Ok(download(bytes, content_type, file));
     }
     let response = match write_text(format, &title, |out| report::write(out, &report)) {
-        Some((body, content_type)) => download(
-            body,
-            content_type,
-            file_name("forankringsrapport", &doc, format),
-        ),
+        Some((body, content_type)) => download(body, content_type, file),
         None => ApiJson(report).into_response(),
     };
     Ok(response)
@@ -182,9 +202,10 @@ pub async fn participation_report(
 /// with stances, outcomes and motivations (every member).
 #[utoipa::path(get, path = "/api/documents/{id}/compilation", tag = "remiss", security(("bearer" = [])),
     params(("id" = String, Path), FormatQuery),
-    responses((status = 200, description = "Markdown (default), HTML, DOCX or CSV (one row per comment)",
+    responses((status = 200, description = "Markdown (default), HTML, DOCX, PDF/A-2a or CSV (one row per comment)",
             content((String = "text/markdown"), (String = "text/html"),
-                (Vec<u8> = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"), (String = "text/csv"))),
+                (Vec<u8> = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+                (Vec<u8> = "application/pdf"), (String = "text/csv"))),
         (status = 403, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[tracing::instrument(skip_all, fields(user = %who.user))]
 pub async fn compilation(
@@ -205,10 +226,13 @@ pub async fn compilation(
     {
         return Ok(download(body, content_type, file));
     }
-    if format == Format::Docx {
+    if matches!(format, Format::Docx | Format::Pdf) {
         let meta = docx_meta(&gathered, &title);
-        let bytes = docx(meta, move |out| compilation::write(out, &gathered)).await?;
-        return Ok(download(bytes, DOCX, file));
+        let (bytes, content_type) =
+            write_binary(format, meta, move |out| compilation::write(out, &gathered))
+                .await?
+                .ok_or_else(|| unsupported(format, "compilation"))?;
+        return Ok(download(bytes, content_type, file));
     }
     let bytes = tokio::task::spawn_blocking(move || compilation::csv(&gathered))
         .await
@@ -223,6 +247,7 @@ fn file_name(what: &str, doc: &DocId, format: Format) -> String {
         Format::Html => "html",
         Format::Docx => "docx",
         Format::Csv => "csv",
+        Format::Pdf => "pdf",
     };
     format!("{what}-{doc}.{extension}")
 }

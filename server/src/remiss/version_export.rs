@@ -1,4 +1,4 @@
-//! `GET /api/documents/{id}/versions/{vid}/export?format=docx|html|markdown`: a named
+//! `GET /api/documents/{id}/versions/{vid}/export?format=docx|pdf|html|markdown`: a named
 //! version of the draft as the document a nämnd or a remissinstans receives, with the
 //! same DOCX metadata, running header and page numbers as the compilation.
 //!
@@ -18,15 +18,15 @@ use crate::documents::markdown::{block_heading_levels, block_texts};
 use crate::error::{ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
 use crate::ids::VersionId;
 use crate::remiss::RemissContext;
-use crate::remiss::exports::{FormatQuery, docx_meta_for, download, write_text};
-use crate::remiss::render::docx::Docx;
+use crate::remiss::exports::{FormatQuery, docx_meta_for, download, write_binary, write_text};
 use crate::remiss::render::{Format, Writer, labels};
 
-/// A named version of the draft in Word, HTML or Markdown (every member).
+/// A named version of the draft in Word, PDF/A-2a, HTML or Markdown (every member).
 #[utoipa::path(get, path = "/api/documents/{id}/versions/{vid}/export", tag = "remiss", security(("bearer" = [])),
     params(("id" = String, Path), ("vid" = String, Path), FormatQuery),
-    responses((status = 200, description = "DOCX (default), HTML or Markdown",
+    responses((status = 200, description = "DOCX (default), PDF/A-2a, HTML or Markdown",
             content((Vec<u8> = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+                (Vec<u8> = "application/pdf"),
                 (String = "text/html"), (String = "text/markdown"))),
         (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse),
         (status = 422, body = ErrorResponse)))]
@@ -82,28 +82,25 @@ pub async fn version_export(
         }
         write_draft(out, &blocks.0, &blocks.1);
     };
-    if format == Format::Docx {
+    if matches!(format, Format::Docx | Format::Pdf) {
         let meta = docx_meta_for(&title, &row.owner_org_name, round.diarienummer.as_deref());
-        let bytes = tokio::task::spawn_blocking(move || {
-            let mut out = Docx::new(meta);
-            write(&mut out);
-            out.finish()
-        })
-        .await
-        .map_err(anyhow::Error::from)??;
-        return Ok(download(bytes, DOCX, file));
+        if let Some((bytes, content_type)) = write_binary(format, meta, write).await? {
+            return Ok(download(bytes, content_type, file));
+        }
+        return Err(AppError::Unprocessable(format!(
+            "a version is not made as {format:?}"
+        )));
     }
     let (body, content_type) = write_text(format, &title, write)
         .ok_or_else(|| AppError::Unprocessable(format!("a version is not made as {format:?}")))?;
     Ok(download(body, content_type, file))
 }
 
-const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
-
 fn extension(format: Format) -> &'static str {
     match format {
         Format::Html => "html",
         Format::Markdown => "md",
+        Format::Pdf => "pdf",
         _ => "docx",
     }
 }

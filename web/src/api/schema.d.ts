@@ -633,7 +633,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A named version of the draft in Word, HTML or Markdown (every member). */
+        /** A named version of the draft in Word, PDF/A-2a, HTML or Markdown (every member). */
         get: operations["version_export"];
         put?: never;
         post?: never;
@@ -1316,7 +1316,7 @@ export interface components {
          * @description The output formats a read-out can be asked for (`?format=`).
          * @enum {string}
          */
-        Format: "json" | "markdown" | "html" | "docx" | "csv";
+        Format: "json" | "markdown" | "html" | "docx" | "csv" | "pdf";
         /** @description The answer of `/healthz`. */
         HealthResponse: {
             roomsOpen: number;
@@ -2587,8 +2587,9 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Report: `json` (default), `markdown`, `html`, `docx`. Compilation: `markdown`
-                 *     (default), `html`, `docx`, `csv`.
+                 * @description Report: `json` (default), `markdown`, `html`, `docx`, `pdf`. Compilation:
+                 *     `markdown` (default), `html`, `docx`, `pdf`, `csv`. Version: `docx` (default),
+                 *     `pdf`, `html`, `markdown`.
                  */
                 format?: components["schemas"]["Format"];
             };
@@ -2600,7 +2601,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Markdown (default), HTML, DOCX or CSV (one row per comment) */
+            /** @description Markdown (default), HTML, DOCX, PDF/A-2a or CSV (one row per comment) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2609,6 +2610,7 @@ export interface operations {
                     "text/markdown": string;
                     "text/html": string;
                     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": number[];
+                    "application/pdf": number[];
                     "text/csv": string;
                 };
             };
@@ -3346,8 +3348,9 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Report: `json` (default), `markdown`, `html`, `docx`. Compilation: `markdown`
-                 *     (default), `html`, `docx`, `csv`.
+                 * @description Report: `json` (default), `markdown`, `html`, `docx`, `pdf`. Compilation:
+                 *     `markdown` (default), `html`, `docx`, `pdf`, `csv`. Version: `docx` (default),
+                 *     `pdf`, `html`, `markdown`.
                  */
                 format?: components["schemas"]["Format"];
             };
@@ -3359,7 +3362,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description JSON, or Markdown (text/markdown), HTML (text/html) or DOCX */
+            /** @description JSON, or Markdown (text/markdown), HTML (text/html), DOCX or PDF/A-2a (application/pdf) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4965,8 +4968,9 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Report: `json` (default), `markdown`, `html`, `docx`. Compilation: `markdown`
-                 *     (default), `html`, `docx`, `csv`.
+                 * @description Report: `json` (default), `markdown`, `html`, `docx`, `pdf`. Compilation:
+                 *     `markdown` (default), `html`, `docx`, `pdf`, `csv`. Version: `docx` (default),
+                 *     `pdf`, `html`, `markdown`.
                  */
                 format?: components["schemas"]["Format"];
             };
@@ -4979,13 +4983,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description DOCX (default), HTML or Markdown */
+            /** @description DOCX (default), PDF/A-2a, HTML or Markdown */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": number[];
+                    "application/pdf": number[];
                     "text/html": string;
                     "text/markdown": string;
                 };

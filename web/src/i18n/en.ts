@@ -381,6 +381,7 @@ export const en: Messages = {
   'format.markdown': 'Markdown',
   'format.html': 'HTML',
   'format.docx': 'Word (DOCX)',
+  'format.pdf': 'PDF/A (archival)',
   'format.csv': 'CSV',
   'remiss.intro':
     'The consultation round (remiss): who is invited and how they answered, saved versions and the reports to download.',
@@ -456,6 +457,7 @@ export const en: Messages = {
   'remiss.versions.textTitle': 'The text of {name}',
   'remiss.versions.download': 'Download as Markdown',
   'remiss.versions.downloadWord': 'Download as Word',
+  'remiss.versions.downloadPdf': 'Download as PDF/A',
   'remiss.versions.close': 'Close',
   'remiss.diff.title': 'Compare versions',
   'remiss.diff.from': 'From',

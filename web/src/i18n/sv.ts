@@ -383,6 +383,7 @@ export const sv = {
   'format.markdown': 'Markdown',
   'format.html': 'HTML',
   'format.docx': 'Word (DOCX)',
+  'format.pdf': 'PDF/A (arkivbeständig)',
   'format.csv': 'CSV',
   'remiss.intro':
     'Remissomgången: vilka som är inbjudna och hur de har svarat, sparade versioner och rapporterna att ladda ner.',
@@ -458,6 +459,7 @@ export const sv = {
   'remiss.versions.textTitle': 'Texten i {name}',
   'remiss.versions.download': 'Ladda ner som Markdown',
   'remiss.versions.downloadWord': 'Ladda ner som Word',
+  'remiss.versions.downloadPdf': 'Ladda ner som PDF/A',
   'remiss.versions.close': 'Stäng',
   'remiss.diff.title': 'Jämför versioner',
   'remiss.diff.from': 'Från',

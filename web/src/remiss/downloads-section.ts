@@ -22,12 +22,14 @@ const REPORT: Format[] = [
   { format: 'markdown', ext: 'md', label: 'format.markdown' },
   { format: 'html', ext: 'html', label: 'format.html' },
   { format: 'docx', ext: 'docx', label: 'format.docx' },
+  { format: 'pdf', ext: 'pdf', label: 'format.pdf' },
 ];
 
 const COMPILATION: Format[] = [
   { format: 'markdown', ext: 'md', label: 'format.markdown' },
   { format: 'html', ext: 'html', label: 'format.html' },
   { format: 'docx', ext: 'docx', label: 'format.docx' },
+  { format: 'pdf', ext: 'pdf', label: 'format.pdf' },
   { format: 'csv', ext: 'csv', label: 'format.csv' },
 ];
 

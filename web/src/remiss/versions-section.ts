@@ -7,7 +7,7 @@ import { describeError } from '../api/errors';
 import type { Version, VersionDiff } from '../api/types';
 import { fileStem, saveBlob } from '../documents/export';
 import { h, replaceChildren, uid } from '../dom';
-import { formatDateTime, t } from '../i18n';
+import { formatDateTime, type MessageKey, t } from '../i18n';
 import { diffCounts, renderDiff } from './diff-view';
 import {
   actionButton,
@@ -175,34 +175,39 @@ async function showMarkdown(
         `${fileStem(version.name)}.md`,
       ),
     );
-    const word = h(
-      'button',
-      { type: 'button', class: 'button button--small', 'data-format': 'docx' },
-      t('remiss.versions.downloadWord'),
-    );
-    word.addEventListener('click', async () => {
-      word.setAttribute('aria-busy', 'true');
-      try {
-        const file = await api.versionExport(docId, version.id, 'docx');
-        saveBlob(file.blob, file.filename ?? `${fileStem(version.name)}.docx`);
-      } catch (error) {
-        word.after(
-          h(
-            'p',
-            { class: 'alert alert--error', role: 'alert' },
-            t('export.failed', { message: describeError(error) }),
-          ),
-        );
-      } finally {
-        word.removeAttribute('aria-busy');
-      }
-    });
+    const asFile = (format: 'docx' | 'pdf', label: MessageKey) => {
+      const button = h(
+        'button',
+        { type: 'button', class: 'button button--small', 'data-format': format },
+        t(label),
+      );
+      button.addEventListener('click', async () => {
+        button.setAttribute('aria-busy', 'true');
+        try {
+          const file = await api.versionExport(docId, version.id, format);
+          saveBlob(file.blob, file.filename ?? `${fileStem(version.name)}.${format}`);
+        } catch (error) {
+          button.after(
+            h(
+              'p',
+              { class: 'alert alert--error', role: 'alert' },
+              t('export.failed', { message: describeError(error) }),
+            ),
+          );
+        } finally {
+          button.removeAttribute('aria-busy');
+        }
+      });
+      return button;
+    };
+    const word = asFile('docx', 'remiss.versions.downloadWord');
+    const pdf = asFile('pdf', 'remiss.versions.downloadPdf');
     openRegion(
       viewSlot,
       'version-view',
       t('remiss.versions.textTitle', { name: version.name }),
       returnTo,
-      h('p', { class: 'row-actions' }, download, word),
+      h('p', { class: 'row-actions' }, download, word, pdf),
       h(
         'pre',
         { class: 'markdown', lang: 'sv', tabindex: '0', 'data-testid': 'version-markdown' },

@@ -1,15 +1,17 @@
-//! One way to write a read-out, four formats.
+//! One way to write a read-out, five formats.
 //!
 //! The report and the compilation are written once, as a sequence of headings,
 //! paragraphs, quotes, labelled fields and tables, against the [`Writer`] trait; Markdown,
-//! HTML and DOCX each implement it. So the three formats cannot disagree about what a
+//! HTML, DOCX and PDF each implement it. So the formats cannot disagree about what a
 //! compilation contains, and every user text passes through the format's own escaping
-//! (`escape_md`, `html_text::escape_into`, or docx-rs's XML writer) at one place.
+//! (`escape_md`, `html_text::escape_into`, docx-rs's XML writer) at one place, or, for
+//! PDF, is handed to the layout as data and never parsed at all.
 
 pub mod docx;
 pub mod html;
 pub mod labels;
 pub mod markdown;
+pub mod pdf;
 
 /// A document being written, block by block.
 pub trait Writer {
@@ -75,4 +77,6 @@ pub enum Format {
     Html,
     Docx,
     Csv,
+    /// PDF/A-2a, tagged.
+    Pdf,
 }
