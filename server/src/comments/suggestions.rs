@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{AuthUser, Role, TokenKeys};
+use crate::auth::{AuthUser, Identity, Role, TokenKeys};
 use crate::comments::CommentsContext;
 use crate::comments::anchor;
 use crate::comments::model::{ThreadRow, ThreadStatus};
@@ -94,25 +94,7 @@ pub async fn accept_suggestions(
     ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<BulkDecisionRequest>,
 ) -> ApiResult<ApiJson<BulkDecisionResponse>> {
-    let crate::auth::Grant { doc, role } =
-        crate::auth::authorize(&state.db, &who, &id, Role::Owner).await?;
-    let motivation = check_text(&request.motivation, "motivation", false)?;
-    let chosen = chosen(&state, &doc, &request).await?;
-    let decision = Decision {
-        doc: &doc,
-        who: &who,
-        role,
-        motivation: &motivation,
-    };
-    let mut answer = BulkDecisionResponse {
-        decided: Vec::new(),
-        skipped: Vec::new(),
-    };
-    for thread in chosen {
-        let outcome = accept_one(&state, &decision, &thread, None).await;
-        tally(&mut answer, thread, outcome)?;
-    }
-    Ok(ApiJson(answer))
+    decide_all(&state, &who, &id, &request, Verdict::Accept).await
 }
 
 /// Rejects one organisation's open suggestions, or all; the text is not touched.
@@ -127,13 +109,34 @@ pub async fn reject_suggestions(
     ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<BulkDecisionRequest>,
 ) -> ApiResult<ApiJson<BulkDecisionResponse>> {
+    decide_all(&state, &who, &id, &request, Verdict::Reject).await
+}
+
+/// What a bulk decision does to each suggestion it names.
+#[derive(Debug, Clone, Copy)]
+enum Verdict {
+    /// Applied exactly as suggested, through the room.
+    Accept,
+    /// Closed; the text is not touched.
+    Reject,
+}
+
+/// Decides the suggestions `request` names one by one, through the single decision's
+/// path, collecting what was decided and what was skipped (owners only).
+async fn decide_all(
+    state: &CommentsContext,
+    who: &Identity,
+    id: &str,
+    request: &BulkDecisionRequest,
+    verdict: Verdict,
+) -> ApiResult<ApiJson<BulkDecisionResponse>> {
     let crate::auth::Grant { doc, role } =
-        crate::auth::authorize(&state.db, &who, &id, Role::Owner).await?;
+        crate::auth::authorize(&state.db, who, id, Role::Owner).await?;
     let motivation = check_text(&request.motivation, "motivation", false)?;
-    let chosen = chosen(&state, &doc, &request).await?;
+    let chosen = chosen(state, &doc, request).await?;
     let decision = Decision {
         doc: &doc,
-        who: &who,
+        who,
         role,
         motivation: &motivation,
     };
@@ -142,7 +145,10 @@ pub async fn reject_suggestions(
         skipped: Vec::new(),
     };
     for thread in chosen {
-        let outcome = reject_one(&state, &decision, &thread).await;
+        let outcome = match verdict {
+            Verdict::Accept => accept_one(state, &decision, &thread, None).await,
+            Verdict::Reject => reject_one(state, &decision, &thread).await,
+        };
         tally(&mut answer, thread, outcome)?;
     }
     Ok(ApiJson(answer))
