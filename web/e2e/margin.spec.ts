@@ -275,3 +275,29 @@ test('a commenter comments with the keyboard alone, and the owner hears of it', 
     await maria.context.close();
   }
 });
+
+test('the comment form opens beside a paragraph far down the text, and the page stays there', async ({
+  page,
+  request,
+}) => {
+  const paragraphs = Array.from(
+    { length: 14 },
+    (_, i) => `Stycke ${i + 1} om trygghet. ${LONG}`,
+  ).join('\n\n');
+  const id = await ownedDocument(request, `Långt utkast ${Date.now()}`, `${paragraphs}\n`);
+  await login(page, 'maria.holmberg');
+  await openDocument(page, id);
+  await selectWords(page, 13, 'Stycke 13');
+  const target = editor(page).locator('p').nth(12);
+  await expect(target).toBeInViewport();
+  const scrolled = await page.evaluate(() => window.scrollY);
+  expect(scrolled, 'the text was scrolled down to the paragraph').toBeGreaterThan(500);
+
+  await page.keyboard.press('Control+Alt+M');
+  const compose = page.getByTestId('compose');
+  await expect(compose.getByLabel('Inget ställningstagande')).toBeFocused();
+  await expect(compose).toBeInViewport();
+  await expect(target).toBeInViewport();
+  const gap = Math.abs((await top(compose)) - (await top(target)));
+  expect(gap, 'the form sits level with the paragraph').toBeLessThan(120);
+});

@@ -147,7 +147,14 @@ export function commentsPanel(session: DocumentSession): CommentsPanel {
     composeTop = () => textTop(editor.view, Math.min(from, editor.state.doc.content.size));
     replaceChildren(composeSlot, form.el);
     layout.schedule();
-    form.focus();
+    // Focus the form once the layout has put it beside the selection (this frame runs
+    // after the layout's): focused before that, at the top of the margin, it made the
+    // browser scroll the page up there, away from the text being commented.
+    requestAnimationFrame(() => {
+      if (!form.el.isConnected) return;
+      form.focus({ preventScroll: true });
+      form.el.scrollIntoView({ block: 'nearest' });
+    });
   };
   commentButton.addEventListener('click', openCompose);
 

@@ -16,7 +16,10 @@ export interface ComposeOptions {
   onDone(thread: Thread | null): void;
 }
 
-export function composeForm(options: ComposeOptions): { el: HTMLElement; focus(): void } {
+export function composeForm(options: ComposeOptions): {
+  el: HTMLElement;
+  focus(options?: FocusOptions): void;
+} {
   const headingId = uid('compose-heading');
   const bodyId = uid('compose-body');
   const proposalId = uid('compose-proposal');
@@ -138,5 +141,5 @@ export function composeForm(options: ComposeOptions): { el: HTMLElement; focus()
         error.textContent = t('comments.compose.failed', { message: describeError(failure) });
       });
   });
-  return { el: form, focus: () => radios[0]?.input.focus() };
+  return { el: form, focus: (options) => radios[0]?.input.focus(options) };
 }
