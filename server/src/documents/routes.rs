@@ -136,10 +136,12 @@ pub async fn create_document(
 /// with Markdown: headings, paragraphs, lists, links, bold and italic come along, tables as
 /// one paragraph per row; what the editor cannot hold (images, comments, footnotes, text
 /// boxes, tracked changes' marks …) is listed in `notCarried` by kind and count.
-/// The body is bounded by `--max-body-bytes`, each unpacked part by its own limit.
+/// The body is bounded by `--max-body-bytes`, each unpacked part by its own limit. Its
+/// media type may be Word's own or `application/octet-stream` (declared here, so generic
+/// clients can send bytes): the file itself is checked, never the header.
 #[utoipa::path(post, path = "/api/documents/import", tag = "documents", security(("bearer" = [])),
     params(ImportDocumentQuery),
-    request_body(content = Vec<u8>, content_type = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 201, body = ImportDocumentResponse),
         (status = 413, body = ErrorResponse, description = "The file is over --max-body-bytes"),
         (status = 422, body = ErrorResponse, description = "Not a readable .docx (an .odt, damaged, encrypted, a zip bomb, too deep or too large), or no title"),

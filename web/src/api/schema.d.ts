@@ -263,7 +263,9 @@ export interface paths {
          *     with Markdown: headings, paragraphs, lists, links, bold and italic come along, tables as
          *     one paragraph per row; what the editor cannot hold (images, comments, footnotes, text
          *     boxes, tracked changes' marks …) is listed in `notCarried` by kind and count.
-         *     The body is bounded by `--max-body-bytes`, each unpacked part by its own limit.
+         *     The body is bounded by `--max-body-bytes`, each unpacked part by its own limit. Its
+         *     media type may be Word's own or `application/octet-stream` (declared here, so generic
+         *     clients can send bytes): the file itself is checked, never the header.
          */
         post: operations["import_document"];
         delete?: never;
@@ -3463,7 +3465,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/vnd.openxmlformats-officedocument.wordprocessingml.document": number[];
+                "application/octet-stream": number[];
             };
         };
         responses: {
