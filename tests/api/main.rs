@@ -32,6 +32,7 @@ mod quarantine;
 mod read_only;
 mod record;
 mod remiss;
+mod saving;
 mod schema;
 mod suggestions;
 mod sync;

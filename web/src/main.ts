@@ -26,6 +26,7 @@ import { clearSession, currentSession, saveSession } from './auth/session';
 import { listView } from './documents/list-view';
 import { h } from './dom';
 import { applyDocumentLanguage, onLanguageChange, t } from './i18n';
+import { forgetSavedCopies } from './sync/local-copy';
 
 const root = document.getElementById('app');
 if (!root) throw new Error('#app is missing from index.html');
@@ -58,6 +59,7 @@ let firstRender = true;
  */
 async function logout(): Promise<void> {
   clearSession();
+  await forgetSavedCopies();
   const answer = await api.logout().catch(() => ({ redirect: null }));
   if (answer.redirect) {
     window.location.assign(answer.redirect);

@@ -271,6 +271,7 @@ async fn read_loop(
             format!("more than {} messages a second", rate.per_sec),
         )
     };
+    let mut dropped_an_update = false;
     loop {
         let next = tokio::select! {
             next = tokio::time::timeout(RECEIVE_TIMEOUT, stream.next()) => next,
@@ -337,7 +338,13 @@ async fn read_loop(
                                 .metrics
                                 .updates_dropped_read_only
                                 .fetch_add(1, Relaxed);
+                            dropped_an_update = true;
                         }
+                        continue;
+                    }
+                    // Text that was dropped is not saved: such a connection's "saved"
+                    // markers go unanswered (`sync::room::saving`).
+                    if matches!(message, Inbound::Saved(_)) && dropped_an_update {
                         continue;
                     }
                     let from = authority.clone();

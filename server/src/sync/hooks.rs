@@ -61,9 +61,10 @@ pub struct MessageKind(u64);
 const FIRST_CUSTOM_KIND: u64 = 4;
 
 impl MessageKind {
-    /// A product's message type; `None` for one of y-protocols' own.
+    /// A product's message type; `None` for one of y-protocols' own and for the sync
+    /// core's "saved" marker (`protocol::MSG_SAVED`).
     pub const fn custom(kind: u64) -> Option<Self> {
-        if kind >= FIRST_CUSTOM_KIND {
+        if kind >= FIRST_CUSTOM_KIND && kind != crate::sync::protocol::MSG_SAVED {
             Some(Self(kind))
         } else {
             None

@@ -37,10 +37,18 @@ pub enum ProtocolError {
     BadAwareness,
     #[error("more than {MAX_MESSAGES_PER_FRAME} messages in one frame")]
     TooManyMessages,
+    #[error("a saved marker's payload is not one varuint")]
+    BadSavedMarker,
     /// The update parses but is refused before yrs decodes it (see `sync::nesting`).
     #[error("{0}")]
     Refused(ScanError),
 }
+
+/// The sync core's own message type beyond y-protocols': a "saved" marker. Framed as
+/// every custom type is (the type, then a length-prefixed payload), the payload holding
+/// one varuint the client chooses; answered with the same message once every update
+/// sent before it is stored (`sync::room::saving`).
+pub const MSG_SAVED: u64 = 101;
 
 /// Most messages one frame may carry. The y-websocket client sends one or two; a frame
 /// packing 100,000 presence messages (4.9 MB) once flooded every other client's outbox.
@@ -69,6 +77,8 @@ pub enum Inbound {
     },
     /// "Send me everyone's presence."
     AwarenessQuery,
+    /// "Tell me when everything I sent before this is stored", with the client's marker.
+    Saved(u64),
     /// A message type y-protocols does not define, its payload skipped: the room looks
     /// it up among the registered subscriptions (`sync::hooks`) and ignores the rest.
     Custom(u64),
@@ -117,6 +127,14 @@ fn parse_message(
             Ok(Inbound::Ignored)
         }
         t if t == u64::from(MSG_QUERY_AWARENESS) => Ok(Inbound::AwarenessQuery),
+        MSG_SAVED => {
+            let payload = cursor.read_buf().map_err(|_| ProtocolError::Truncated)?;
+            let mut inner = Cursor::new(payload);
+            match inner.read_var::<u64>() {
+                Ok(marker) if !inner.has_content() => Ok(Inbound::Saved(marker)),
+                _ => Err(ProtocolError::BadSavedMarker),
+            }
+        }
         t => {
             cursor.read_buf().map_err(|_| ProtocolError::Truncated)?;
             Ok(Inbound::Custom(t))

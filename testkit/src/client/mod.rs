@@ -29,6 +29,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use yrs::encoding::read::{Cursor, Read};
+use yrs::encoding::write::Write;
 use yrs::sync::{Message, MessageReader, SyncMessage};
 use yrs::updates::decoder::{Decode, DecoderV1};
 use yrs::updates::encoder::Encode;
@@ -53,6 +54,8 @@ const PIPELINE_FLUSH_EVERY: usize = 64;
 const PIPELINE_IO_TIMEOUT: Duration = Duration::from_secs(120);
 /// The custom message type of thread events (see the server's `sync::protocol`).
 const THREAD_EVENTS: u8 = 100;
+/// The sync core's "saved" marker and its answer (`sync::room::saving`).
+const SAVED: u8 = 101;
 
 /// The socket a client reads and writes.
 pub type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -99,6 +102,8 @@ pub struct YClient {
     pub frames_received: usize,
     /// Thread events received (after [`YClient::subscribe_events`]).
     pub events: Vec<Value>,
+    /// The "saved" markers the server answered, in order (see [`YClient::mark_saved`]).
+    pub saved: Vec<u64>,
     framing: Framing,
     /// What the server sent, without the client's own changes (see [`YClient::observe`]).
     observed: Option<Doc>,
@@ -176,6 +181,7 @@ impl YClient {
             closed: None,
             frames_received: 0,
             events: Vec::new(),
+            saved: Vec::new(),
             framing,
             observed: None,
         }
@@ -294,6 +300,15 @@ impl YClient {
         self.send_message(Message::Custom(THREAD_EVENTS, b"threads".to_vec()))
             .await?;
         self.sync().await
+    }
+
+    /// Asks to hear when everything sent so far is stored: a message of type 101 whose
+    /// payload is `marker` as a varuint. The answer lands in [`YClient::saved`].
+    pub async fn mark_saved(&mut self, marker: u64) -> Result<()> {
+        let mut payload = Vec::new();
+        payload.write_var(marker);
+        self.send_message(Message::Custom(SAVED, payload)).await?;
+        Ok(())
     }
 
     /// The next frame from the server. Cancel-safe; an ended stream is an error, since
@@ -459,6 +474,14 @@ impl YClient {
             Message::Custom(THREAD_EVENTS, json) => {
                 self.events
                     .push(serde_json::from_slice(&json).context("a thread event is not JSON")?);
+                Ok(false)
+            }
+            Message::Custom(SAVED, payload) => {
+                let mut cursor = Cursor::new(&payload);
+                let marker: u64 = cursor
+                    .read_var()
+                    .context("a saved answer without a marker")?;
+                self.saved.push(marker);
                 Ok(false)
             }
             Message::Auth(Some(reason)) => bail!("permission denied: {reason}"),

@@ -16,7 +16,7 @@ import { h, replaceChildren } from '../dom';
 import { createToolbar, type Toolbar } from '../editor/toolbar';
 import { formatDateTime, type MessageKey, t } from '../i18n';
 import { type Part, remissPanel } from '../remiss/remiss-panel';
-import { connectionIndicator, presenceList } from '../sync/indicators';
+import { connectionIndicator, presenceList, saveIndicator } from '../sync/indicators';
 import { AUTHORSHIP_PANEL_ID, type AuthorshipPanel, authorshipPanel } from './authorship-panel';
 import { exportButtons } from './export';
 import { MEMBERS_PANEL_ID, type MembersPanel, membersPanel } from './members-panel';
@@ -62,9 +62,10 @@ export function documentView(docId: string): View {
     setPageTitle(info?.title ?? t('app.loading'));
 
     const connection = connectionIndicator(doc.connection);
+    const saved = saveIndicator(doc.localCopy);
     const presence = presenceList(doc.presence);
     const comments: CommentsPanel = commentsPanel(doc);
-    parts.push(connection, presence, comments);
+    parts.push(connection, saved, presence, comments);
 
     const closedSlot = h('div', { class: 'doc-closed' });
     const drawClosed = () => replaceChildren(closedSlot, renderClosed(doc));
@@ -160,7 +161,7 @@ export function documentView(docId: string): View {
           'div',
           { class: 'doc-head__row' },
           h('div', { class: 'doc-head__title' }, heading, info && renderMeta(info)),
-          connection.el,
+          h('div', { class: 'doc-head__status' }, connection.el, saved.el),
         ),
         closedSlot,
         bar,

@@ -25,6 +25,7 @@ import { t } from '../i18n';
 import { RemissState } from '../remiss/state';
 import { ConnectionTracker } from '../sync/connection';
 import { CONNECTION_LABEL } from '../sync/indicators';
+import { LocalCopy } from '../sync/local-copy';
 import { PresenceTracker, type PresenceUser, presenceUser } from '../sync/presence';
 import { ticketedWebSocket } from '../sync/ticket-socket';
 
@@ -48,6 +49,8 @@ export class DocumentSession {
   readonly ydoc = new Y.Doc();
   readonly provider: WebsocketProvider;
   readonly connection: ConnectionTracker;
+  /** The copy in this browser, and whether the server has everything typed here. */
+  readonly localCopy: LocalCopy;
   readonly presence: PresenceTracker;
   readonly editor: Editor;
   /** The editor's element; views move it into their layout. */
@@ -78,6 +81,7 @@ export class DocumentSession {
       disableBc: true,
     });
     this.connection = new ConnectionTracker(this.provider);
+    this.localCopy = new LocalCopy(this.ydoc, this.provider, session.user.id, docId);
     this.presence = new PresenceTracker(
       this.provider.awareness,
       this.user.id,
@@ -132,6 +136,10 @@ export class DocumentSession {
         if (status.state === 'connected') wasConnected = true;
         this.applyEditable();
         announce(t('connection.announce', { state: t(CONNECTION_LABEL[status.state]) }));
+      }),
+      this.localCopy.subscribe((state) => {
+        if (state === 'local') announce(t('save.announce.local'));
+        if (state === 'saved') announce(t('save.announce.saved'));
       }),
       this.presence.onJoinLeave(({ joined, left }) => {
         const messages = [
@@ -188,6 +196,7 @@ export class DocumentSession {
     this.editor.destroy();
     this.presence.destroy();
     this.connection.destroy();
+    this.localCopy.destroy();
     this.provider.destroy();
     this.ydoc.destroy();
   }

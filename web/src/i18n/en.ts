@@ -163,6 +163,14 @@ export const en: Messages = {
   'connection.reconnecting': 'Reconnecting…',
   'connection.disconnected': 'Disconnected',
   'connection.announce': 'Connection: {state}',
+  'save.label': 'Changes',
+  'save.saved': 'Saved',
+  'save.saving': 'Saving…',
+  'save.local': 'Saved locally',
+  'save.localTitle': 'Saved in this browser. Sent to the server when the connection is back.',
+  'save.announce.local':
+    'Your changes are saved locally in the browser and will be sent when the connection is back.',
+  'save.announce.saved': 'All changes are saved on the server.',
   'connection.reason.4401': 'Your login is no longer valid. Log in again to continue.',
   'connection.reason.4403':
     "You no longer have access to this document. Your organisation's role may have been removed.",

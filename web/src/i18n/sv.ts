@@ -166,6 +166,15 @@ export const sv = {
   'connection.reconnecting': 'Återansluter…',
   'connection.disconnected': 'Frånkopplad',
   'connection.announce': 'Anslutning: {state}',
+  'save.label': 'Ändringar',
+  'save.saved': 'Sparat',
+  'save.saving': 'Sparar…',
+  'save.local': 'Sparat lokalt',
+  'save.localTitle':
+    'Sparat i den här webbläsaren. Skickas till servern när anslutningen är tillbaka.',
+  'save.announce.local':
+    'Ändringarna är sparade lokalt i webbläsaren och skickas när anslutningen är tillbaka.',
+  'save.announce.saved': 'Alla ändringar är sparade på servern.',
   'connection.reason.4401': 'Din inloggning gäller inte längre. Logga in igen för att fortsätta.',
   'connection.reason.4403':
     'Du har inte längre tillgång till dokumentet. Din organisations roll kan ha tagits bort.',

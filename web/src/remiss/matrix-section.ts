@@ -12,7 +12,7 @@ import { describeError } from '../api/errors';
 import { type MatrixPoint, type RemissMatrix, STANCES, type Stance } from '../api/types';
 import { h, srOnly, uid } from '../dom';
 import { type MessageKey, t } from '../i18n';
-import { type Part, section } from './parts';
+import { type Part, section, tableWrap } from './parts';
 
 interface MatrixFilters {
   org: string;
@@ -41,12 +41,7 @@ export function matrixSection(
   let matrix: RemissMatrix | null = null;
   const status = h('p', { class: 'remiss-status', role: 'status' });
   // A wide matrix scrolls sideways; the region takes focus so the keyboard can scroll it.
-  const tableSlot = h('div', {
-    class: 'matrix-scroll',
-    role: 'region',
-    tabindex: '0',
-    'aria-label': t('remiss.matrix.caption'),
-  });
+  const tableSlot = tableWrap('remiss.matrix.caption');
 
   const orgId = uid('matrix-org');
   const stanceId = uid('matrix-stance');

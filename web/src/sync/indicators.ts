@@ -2,6 +2,7 @@
 import { h, replaceChildren } from '../dom';
 import { type MessageKey, t } from '../i18n';
 import type { ConnectionState, ConnectionTracker } from './connection';
+import type { LocalCopy, SaveState } from './local-copy';
 import { type PresenceTracker, personLabel } from './presence';
 
 export const CONNECTION_LABEL: Record<ConnectionState, MessageKey> = {
@@ -33,6 +34,40 @@ export function connectionIndicator(tracker: ConnectionTracker): Indicator {
   };
   draw();
   const off = tracker.subscribe(draw);
+  return { el, destroy: off };
+}
+
+const SAVE_LABEL: Record<SaveState, MessageKey> = {
+  saved: 'save.saved',
+  saving: 'save.saving',
+  local: 'save.local',
+};
+
+/**
+ * Whether the server has everything typed here, in words ("Sparat lokalt" until it has);
+ * the dot repeats it, never alone.
+ */
+export function saveIndicator(copy: LocalCopy): Indicator {
+  const text = h('span', { class: 'save-state__text' });
+  const hint = h('span', { class: 'visually-hidden' });
+  const el = h(
+    'p',
+    { class: 'save-state', 'data-testid': 'save-state' },
+    h('span', { class: 'visually-hidden' }, `${t('save.label')}: `),
+    text,
+    hint,
+  );
+  const draw = () => {
+    const state = copy.state;
+    el.dataset.state = state;
+    el.className = `save-state save-state--${state}`;
+    text.textContent = t(SAVE_LABEL[state]);
+    hint.textContent = state === 'local' ? ` (${t('save.localTitle')})` : '';
+    if (state === 'local') el.title = t('save.localTitle');
+    else el.removeAttribute('title');
+  };
+  draw();
+  const off = copy.subscribe(draw);
   return { el, destroy: off };
 }
 

@@ -19,6 +19,7 @@ mod inbox;
 mod peers;
 mod pipeline;
 mod replica;
+mod saving;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -370,12 +371,16 @@ impl Room {
                 let queued = self
                     .pipeline
                     .queue(conn, incoming, from, env, replica, &self.peers);
+                if queued {
+                    self.peers.queued(conn);
+                }
                 if queued && !self.pipeline.is_committing() {
                     self.pipeline.start_commit(env, &mut self.peers).await;
                 }
             }
             Inbound::Awareness { update, .. } => self.peers.on_awareness(conn, &update),
             Inbound::AwarenessQuery => self.peers.send_presence(conn),
+            Inbound::Saved(marker) => self.peers.mark_saved(conn, marker),
             Inbound::Custom(kind) => {
                 if let Some(kind) = self.env.ctx.hooks.subscription_for(kind) {
                     self.peers.subscribe(conn, kind);

@@ -24,6 +24,7 @@ use crate::sync::close::{self, CloseReason};
 use crate::sync::hooks::MessageKind;
 use crate::sync::presence::Presence;
 use crate::sync::protocol;
+use crate::sync::room::saving::Saving;
 
 /// A connection as its room sees it.
 pub struct Peer {
@@ -36,6 +37,8 @@ pub struct Peer {
     pub close: Arc<watch::Sender<Option<CloseReason>>>,
     /// The live-event kinds the client subscribed to (`sync::hooks`, `sync::live`).
     pub subscriptions: Vec<MessageKind>,
+    /// Its updates queued and stored, and the "saved" markers it waits on.
+    pub saving: Saving,
 }
 
 impl Peer {
@@ -52,6 +55,7 @@ impl Peer {
             outbox,
             close,
             subscriptions: Vec::new(),
+            saving: Saving::default(),
         }
     }
 
@@ -247,6 +251,33 @@ impl Peers {
             && !peer.subscriptions.contains(&kind)
         {
             peer.subscriptions.push(kind);
+        }
+    }
+
+    /// An update of `conn` was queued for the log.
+    pub(super) fn queued(&mut self, conn: ConnId) {
+        if let Some(peer) = self.connections.get_mut(&conn) {
+            peer.saving.queued();
+        }
+    }
+
+    /// An update of `conn` is stored: answers the markers now due.
+    pub(super) fn stored(&mut self, conn: ConnId) {
+        let Some(peer) = self.connections.get_mut(&conn) else {
+            return;
+        };
+        for frame in peer.saving.stored() {
+            self.send(conn, frame);
+        }
+    }
+
+    /// `conn` asks to hear when what it sent so far is stored.
+    pub(super) fn mark_saved(&mut self, conn: ConnId, marker: u64) {
+        let Some(peer) = self.connections.get_mut(&conn) else {
+            return;
+        };
+        if let Some(frame) = peer.saving.mark(marker) {
+            self.send(conn, frame);
         }
     }
 

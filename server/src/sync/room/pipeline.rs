@@ -375,6 +375,7 @@ pub(super) async fn settle(
     let bytes = batch.iter().map(|p| p.incoming.raw.len()).sum();
     for pending in &batch {
         replica.authors.stored(&pending.binds);
+        peers.stored(pending.origin);
     }
     let behind = !replica.record_own(head, updates, bytes);
     if replica.suspect {
