@@ -20,13 +20,24 @@ use crate::remiss::anchor;
 
 const MILJO: &str = "miljo";
 
-/// A document in remiss with the owner `maria`, the invited commenters `eva` and `olle`
-/// (utbildning) and `mats` (miljo, a commenter when `miljo_invited`), and `nils` in
-/// `kultur`, which is never invited.
-async fn cast(app: &TestApp, sink: &mut Sink, miljo_invited: bool) -> Result<String> {
-    org_with_users(app, OWNER_ORG, &[("maria", Some("maria@stad.example"))]).await?;
+/// A mailing server, its SMTP sink with the invitations taken, and a document in remiss
+/// with the owner `maria`, the invited commenters `eva` and `olle` (utbildning) and `mats`
+/// (miljo, a commenter when `miljo_invited`), and `nils` in `kultur`, never invited.
+struct Cast {
+    sink: Sink,
+    app: TestApp,
+    doc: String,
+    owner: String,
+    eva: String,
+    olle: String,
+}
+
+async fn cast(backend: Backend, window: Duration, miljo_invited: bool) -> Result<Cast> {
+    let mut sink = Sink::start(0).await?;
+    let app = mailing_app(backend, &sink, window).await?;
+    org_with_users(&app, OWNER_ORG, &[("maria", Some("maria@stad.example"))]).await?;
     org_with_users(
-        app,
+        &app,
         INVITED,
         &[
             ("eva", Some("eva@utb.example")),
@@ -34,10 +45,10 @@ async fn cast(app: &TestApp, sink: &mut Sink, miljo_invited: bool) -> Result<Str
         ],
     )
     .await?;
-    org_with_users(app, MILJO, &[("mats", Some("mats@miljo.example"))]).await?;
-    org_with_users(app, "kultur", &[("nils", Some("nils@kultur.example"))]).await?;
+    org_with_users(&app, MILJO, &[("mats", Some("mats@miljo.example"))]).await?;
+    org_with_users(&app, "kultur", &[("nils", Some("nils@kultur.example"))]).await?;
     let owner = app.token("maria", OWNER_ORG);
-    let doc = draft_in_remiss(app, &owner, "2031-05-20").await?;
+    let doc = draft_in_remiss(&app, &owner, "2031-05-20").await?;
     ensure!(app.set_role(&owner, &doc, INVITED, "commenter").await? == 200);
     let mut invited = 2;
     if miljo_invited {
@@ -45,7 +56,15 @@ async fn cast(app: &TestApp, sink: &mut Sink, miljo_invited: bool) -> Result<Str
         invited += 1;
     }
     sink.take(invited).await?; // the invitations
-    Ok(doc)
+    let (eva, olle) = (app.token("eva", INVITED), app.token("olle", INVITED));
+    Ok(Cast {
+        sink,
+        app,
+        doc,
+        owner,
+        eva,
+        olle,
+    })
 }
 
 /// Opens a thread on "Skolan" with `mentions`; the answer's status and body.
@@ -103,14 +122,14 @@ fn id_of(thread: &Value) -> Result<String> {
 both_dbs!(
     a_mention_of_an_organisation_reaches_each_member_once_and_not_the_writer,
     |backend| async move {
-        let mut sink = Sink::start(0).await?;
-        let app = mailing_app(backend, &sink, Duration::from_millis(1500)).await?;
-        let doc = cast(&app, &mut sink, false).await?;
-        let (owner, eva, olle) = (
-            app.token("maria", OWNER_ORG),
-            app.token("eva", INVITED),
-            app.token("olle", INVITED),
-        );
+        let Cast {
+            mut sink,
+            app,
+            doc,
+            owner,
+            eva,
+            olle,
+        } = cast(backend, Duration::from_millis(1500), false).await?;
 
         // Eva mentions her own organisation and the owner by name.
         let mentions = json!([{"kind": "org", "id": INVITED}, {"kind": "user", "id": "maria"}]);
@@ -206,11 +225,14 @@ both_dbs!(
 both_dbs!(
     a_mention_of_a_non_member_is_refused_and_the_autocomplete_lists_only_members,
     |backend| async move {
-        let mut sink = Sink::start(0).await?;
-        let app = mailing_app(backend, &sink, Duration::from_millis(1500)).await?;
-        let doc = cast(&app, &mut sink, false).await?;
-        let eva = app.token("eva", INVITED);
-
+        // The sink is kept (not `..`) so the server's mail keeps its SMTP peer.
+        let Cast {
+            sink: _sink,
+            app,
+            doc,
+            eva,
+            ..
+        } = cast(backend, Duration::from_millis(1500), false).await?;
         for (mentions, names) in [
             (json!([{"kind": "user", "id": "mats"}]), "user `mats`"),
             (
@@ -308,14 +330,14 @@ async fn list_as(app: &TestApp, token: &str, doc: &str) -> Result<(u16, Value)> 
 both_dbs!(
     an_edit_tells_only_whom_it_newly_mentions,
     |backend| async move {
-        let mut sink = Sink::start(0).await?;
-        let app = mailing_app(backend, &sink, Duration::from_millis(1500)).await?;
-        let doc = cast(&app, &mut sink, false).await?;
-        let (owner, eva, olle) = (
-            app.token("maria", OWNER_ORG),
-            app.token("eva", INVITED),
-            app.token("olle", INVITED),
-        );
+        let Cast {
+            mut sink,
+            app,
+            doc,
+            owner,
+            eva,
+            olle,
+        } = cast(backend, Duration::from_millis(1500), false).await?;
         let maria = json!({"kind": "user", "id": "maria"});
         let olle_m = json!({"kind": "user", "id": "olle"});
         let (status, thread) = open_with(
@@ -392,15 +414,15 @@ both_dbs!(
 both_dbs!(
     following_and_unfollowing_change_who_hears_of_replies_and_threads,
     |backend| async move {
-        let mut sink = Sink::start(0).await?;
-        let app = mailing_app(backend, &sink, Duration::from_millis(300)).await?;
-        let doc = cast(&app, &mut sink, true).await?;
-        let (owner, eva, olle, mats) = (
-            app.token("maria", OWNER_ORG),
-            app.token("eva", INVITED),
-            app.token("olle", INVITED),
-            app.token("mats", MILJO),
-        );
+        let Cast {
+            mut sink,
+            app,
+            doc,
+            owner,
+            eva,
+            olle,
+        } = cast(backend, Duration::from_millis(300), true).await?;
+        let mats = app.token("mats", MILJO);
         let put = |token: &str, path: String, following: bool| {
             let token = token.to_owned();
             let app = &app;
