@@ -21,6 +21,7 @@ mod interop;
 mod limits;
 mod markdown_import;
 mod members;
+mod mentions;
 mod nesting;
 mod notifications;
 mod oidc;

@@ -18,6 +18,7 @@ use serde_json::json;
 
 use crate::audit::Action;
 use crate::auth::{Identity, Role};
+use crate::comments::mentions::{self, Mention};
 use crate::comments::model::{Outcome, Stance, ThreadStatus};
 use crate::comments::store::{Author, CommentState, LockedThread, NewThread};
 use crate::consultation::deadline::{self, Contribution};
@@ -95,38 +96,58 @@ pub fn stance_with(stance: Option<Stance>, proposal: Option<&str>) -> Option<Sta
 }
 
 /// Opens a thread with its first comment (the caller has resolved the anchor), written by
-/// `who` (`new.author`) with `role` on the document.
+/// `who` (`new.author`) with `role` on the document, @mentioning `mentioned` (each must
+/// be a member: 422 otherwise).
 pub async fn open_thread(
     tx: &mut Tx,
     who: &Identity,
     role: Role,
     new: &NewThread<'_>,
+    mentioned: &[Mention],
 ) -> ApiResult<()> {
     deadline::check_open(tx, new.doc, role, Contribution::Thread).await?;
+    tx.check_mentionable(new.doc, mentioned).await?;
     tx.ensure_user(&who.user, &who.name, &who.org).await?;
     tx.insert_thread(new).await?;
-    let detail = json!({"thread": new.id, "stance": new.stance, "paragraph": new.paragraph,
+    let added = tx.record_mentions(new.comment_id, mentioned).await?;
+    let mut detail = json!({"thread": new.id, "stance": new.stance, "paragraph": new.paragraph,
         "quote": new.quote, "proposal": new.proposal});
+    with_mentions(&mut detail, &added);
     webhooks::record_in(tx, new.doc, Some(who), Action::ThreadOpened, detail).await?;
     tx.record_first(new.doc, &who.org, FirstMoment::Commented)
         .await?;
     Ok(())
 }
 
-/// Adds a reply to a thread.
+/// The audit detail's `mentions`: the principals a comment newly @mentions, which
+/// `notifications::raise` tells. Absent when there are none, so entries without mentions
+/// read as they always did.
+fn with_mentions(detail: &mut serde_json::Value, added: &[Mention]) {
+    if !added.is_empty()
+        && let Some(detail) = detail.as_object_mut()
+    {
+        detail.insert("mentions".into(), mentions::to_json(added));
+    }
+}
+
+/// Adds a reply to a thread, @mentioning `mentioned` (each must be a member: 422 otherwise).
 pub async fn reply(
     tx: &mut Tx,
     on: Change<'_>,
     comment_id: &CommentId,
     body: &str,
+    mentioned: &[Mention],
 ) -> ApiResult<()> {
     on.lock(tx).await?;
     deadline::check_open(tx, on.doc, on.role, Contribution::Reply).await?;
+    tx.check_mentionable(on.doc, mentioned).await?;
     let who = on.who;
     tx.ensure_user(&who.user, &who.name, &who.org).await?;
     tx.insert_comment(comment_id, on.thread, &author(who), body)
         .await?;
-    let detail = json!({"thread": on.thread, "comment": comment_id});
+    let added = tx.record_mentions(comment_id, mentioned).await?;
+    let mut detail = json!({"thread": on.thread, "comment": comment_id});
+    with_mentions(&mut detail, &added);
     on.audit(tx, Action::CommentAdded, detail).await?;
     tx.record_first(on.doc, &who.org, FirstMoment::Commented)
         .await?;
@@ -159,17 +180,22 @@ async fn changeable(
     deadline::check_open(tx, on.doc, on.role, what).await
 }
 
-/// Edits one's own comment: a new revision; the earlier wordings stay. Returns the
-/// revision's number.
+/// Edits one's own comment: a new revision; the earlier wordings stay. `mentioned` is
+/// whom the new wording @mentions; only those no earlier wording mentioned are told.
+/// Returns the revision's number.
 pub async fn edit_comment(
     tx: &mut Tx,
     on: Change<'_>,
     comment_id: &CommentId,
     body: &str,
+    mentioned: &[Mention],
 ) -> ApiResult<i64> {
     changeable(tx, on, comment_id, Contribution::Edit).await?;
+    tx.check_mentionable(on.doc, mentioned).await?;
     let revision = tx.revise_comment(comment_id, body, &author(on.who)).await?;
-    let detail = json!({"thread": on.thread, "comment": comment_id, "revision": revision});
+    let added = tx.record_mentions(comment_id, mentioned).await?;
+    let mut detail = json!({"thread": on.thread, "comment": comment_id, "revision": revision});
+    with_mentions(&mut detail, &added);
     on.audit(tx, Action::CommentEdited, detail).await?;
     Ok(revision)
 }
@@ -324,7 +350,7 @@ mod tests {
             body: "Nej.",
         };
         let mut tx = db.transaction_for(&doc).await.expect("tx");
-        open_thread(&mut tx, who, Role::Owner, &new)
+        open_thread(&mut tx, who, Role::Owner, &new, &[])
             .await
             .expect("opened");
         tx.commit().await.expect("commit");

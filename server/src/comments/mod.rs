@@ -12,6 +12,8 @@ pub mod anchor;
 pub mod changes;
 pub mod decisions;
 pub mod events;
+pub mod following;
+pub mod mentions;
 pub mod model;
 pub mod proposal;
 pub mod revisions;

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 
+use crate::comments::mentions::{MentionRequest, MentionResponse};
 use crate::ids::{CommentId, DocId, ThreadId};
 use crate::vocabulary::text_vocabulary;
 
@@ -122,6 +123,9 @@ pub struct CommentRow {
     pub deleted_by_name: Option<String>,
     /// When the thread was first resolved with this comment in it.
     pub sealed_at: Option<i64>,
+    /// Whom its latest wording @mentions (filled by the store after the query).
+    #[sqlx(skip)]
+    pub mentions: Vec<MentionResponse>,
 }
 
 /// A `comment_revisions` row.
@@ -180,12 +184,20 @@ pub struct CreateThreadRequest {
     /// one paragraph. Default `comment`.
     #[serde(default)]
     pub kind: ThreadKind,
+    /// Whom the first comment @mentions (at most 20); the body carries the visible text.
+    #[serde(default)]
+    pub mentions: Option<Vec<MentionRequest>>,
 }
 
 /// A reply, or an edit of one's own comment.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CommentRequest {
     pub body: String,
+    /// Whom the comment @mentions (at most 20), each a member of the document; the body
+    /// carries the visible text (e.g. `@Anna Berg`). An edit sends the whole list again:
+    /// only principals no earlier wording mentioned are notified. Absent: none.
+    #[serde(default)]
+    pub mentions: Option<Vec<MentionRequest>>,
 }
 
 /// `POST …/resolve`.
@@ -291,6 +303,9 @@ pub struct CommentResponse {
     pub deleted_by: Option<String>,
     /// It was part of a resolved thread: it can no longer be edited or deleted.
     pub sealed: bool,
+    /// Whom it @mentions, with their names: a client shows each `@name` in the body as a
+    /// mention (as text). Empty once deleted.
+    pub mentions: Vec<MentionResponse>,
 }
 
 /// How a thread was resolved.

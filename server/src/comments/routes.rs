@@ -19,7 +19,7 @@ use crate::comments::changes::{self, Change, author};
 use crate::comments::events::{self, ThreadEvent};
 use crate::comments::model::*;
 use crate::comments::store::NewThread;
-use crate::comments::{proposal, revisions};
+use crate::comments::{following, mentions, proposal, revisions};
 use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
 use crate::ids::{CommentId, DocId, ThreadId};
 use crate::limits::quota::{self, Creation};
@@ -40,6 +40,8 @@ where
 {
     OpenApiRouter::new()
         .merge(revisions::router())
+        .merge(mentions::router())
+        .merge(following::router())
         .routes(routes!(list_threads, create_thread))
         .routes(routes!(get_thread))
         .routes(routes!(reply))
@@ -99,6 +101,7 @@ fn comment_response(row: CommentRow) -> CommentResponse {
         deleted_at: row.deleted_at,
         deleted_by: row.deleted_by,
         sealed: row.sealed_at.is_some(),
+        mentions: if deleted { Vec::new() } else { row.mentions },
     }
 }
 
@@ -263,6 +266,7 @@ pub async fn create_thread(
         crate::auth::authorize(&state.db, &who, &id, Role::Commenter).await?;
     let suggestion = request.kind == ThreadKind::Suggestion;
     let body = check_text(&request.body, "comment", !suggestion)?;
+    let mentioned = mentions::parse(request.mentions.as_deref())?;
     quota::check(&state.db, &state.limits, &who.user, Creation::Thread).await?;
     let proposal = if suggestion {
         Some(suggested_text(request.proposal.as_deref())?)
@@ -311,7 +315,7 @@ pub async fn create_thread(
         body: &body,
     };
     let mut tx = state.db.transaction_for(&doc).await?;
-    changes::open_thread(&mut tx, &who, role, &new).await?;
+    changes::open_thread(&mut tx, &who, role, &new, &mentioned).await?;
     tx.commit().await?;
     let thread = publish_thread(&state, &doc, &thread_id).await?;
     Ok((StatusCode::CREATED, ApiJson(thread)))
@@ -376,9 +380,10 @@ pub async fn reply(
         crate::auth::authorize(&state.db, &who, &id, Role::Commenter).await?;
     let thread_id = thread_in_path(&thread_id)?;
     let body = check_text(&request.body, "comment", true)?;
+    let mentioned = mentions::parse(request.mentions.as_deref())?;
     let mut tx = state.db.transaction_for(&doc).await?;
     let on = Change::new(&doc, &who, role, &thread_id);
-    changes::reply(&mut tx, on, &CommentId::generate(), &body).await?;
+    changes::reply(&mut tx, on, &CommentId::generate(), &body, &mentioned).await?;
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,
@@ -404,9 +409,10 @@ pub async fn edit_comment(
     let thread_id = thread_in_path(&thread_id)?;
     let comment_id = comment_in_path(&comment_id)?;
     let body = check_text(&request.body, "comment", true)?;
+    let mentioned = mentions::parse(request.mentions.as_deref())?;
     let mut tx = state.db.transaction_for(&doc).await?;
     let on = Change::new(&doc, &who, role, &thread_id);
-    changes::edit_comment(&mut tx, on, &comment_id, &body).await?;
+    changes::edit_comment(&mut tx, on, &comment_id, &body, &mentioned).await?;
     tx.commit().await?;
     Ok(ApiJson(publish_thread(&state, &doc, &thread_id).await?))
 }

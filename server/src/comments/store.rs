@@ -5,6 +5,7 @@
 //! edit adds a row to `comment_revisions`, a delete marks the comment withdrawn and keeps
 //! its text.
 
+use crate::comments::mentions::MentionResponse;
 use crate::comments::model::{
     CommentRow, Outcome, RevisionRow, Stance, ThreadKind, ThreadRow, ThreadStatus,
 };
@@ -68,6 +69,20 @@ pub struct NewThread<'a> {
     pub body: &'a str,
 }
 
+/// Gives each comment its current mentions (taken out of `mentions`).
+fn with_mentions(
+    comments: Vec<CommentRow>,
+    mentions: &mut std::collections::HashMap<CommentId, Vec<MentionResponse>>,
+) -> Vec<CommentRow> {
+    comments
+        .into_iter()
+        .map(|mut comment| {
+            comment.mentions = mentions.remove(&comment.id).unwrap_or_default();
+            comment
+        })
+        .collect()
+}
+
 impl Db {
     /// One thread of a document, with its comments.
     pub async fn thread(
@@ -95,6 +110,8 @@ impl Db {
             .fetch_all(pool)
             .await?
         });
+        let mut mentions = self.mentions(doc, Some(id)).await?;
+        let comments = with_mentions(comments, &mut mentions);
         Ok(Some((row, comments)))
     }
 
@@ -120,9 +137,10 @@ impl Db {
             .await?;
             (rows, comments)
         });
+        let mut mentions = self.mentions(doc, None).await?;
         let mut by_thread: std::collections::HashMap<ThreadId, Vec<CommentRow>> =
             std::collections::HashMap::new();
-        for comment in comments {
+        for comment in with_mentions(comments, &mut mentions) {
             by_thread
                 .entry(comment.thread_id.clone())
                 .or_default()

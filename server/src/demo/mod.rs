@@ -243,11 +243,11 @@ async fn create_thread(
         kind: crate::comments::model::ThreadKind::Comment,
         body: &thread.body,
     };
-    changes::open_thread(&mut tx, &author, role, &new).await?;
+    changes::open_thread(&mut tx, &author, role, &new, &[]).await?;
     for reply in &thread.replies {
         let (who, role) = writer(seed, &reply.author)?;
         let on = Change::new(id, &who, role, &thread_id);
-        changes::reply(&mut tx, on, &CommentId::generate(), &reply.body).await?;
+        changes::reply(&mut tx, on, &CommentId::generate(), &reply.body, &[]).await?;
     }
     if let Some(resolution) = &thread.resolution {
         let (by, role) = writer(seed, &resolution.by)?;

@@ -72,7 +72,9 @@ pub fn compose(items: &[NotificationRow], links: &impl Links) -> Composed {
 pub fn kind_label(kind: Kind) -> &'static str {
     match kind {
         Kind::RemissInvited => "inbjudningar till remisser",
-        Kind::ThreadReply => "svar i trådar du skrivit i",
+        Kind::ThreadReply => "svar i trådar du följer",
+        Kind::Mentioned => "omnämnanden av dig eller din organisation",
+        Kind::ThreadOpened => "nya trådar i dokument du följer",
         Kind::ThreadResolved => "avgjorda trådar",
         Kind::ProposalDecided => "beslut om ändringsförslag",
         Kind::StatementReceived => "inkomna remissvar",
@@ -86,6 +88,8 @@ fn subject(item: &NotificationRow) -> String {
     match item.kind {
         Kind::RemissInvited => format!("Inbjudan till remiss: {title}"),
         Kind::ThreadReply => format!("Nytt svar i en tråd i ”{title}”"),
+        Kind::Mentioned => format!("Du har nämnts i ”{title}”"),
+        Kind::ThreadOpened => format!("Ny tråd i ”{title}”"),
         Kind::ThreadResolved => format!("En tråd har avgjorts i ”{title}”"),
         Kind::ProposalDecided => format!("Beslut om ändringsförslag i ”{title}”"),
         Kind::StatementReceived => format!("Remissvar inkommet: {title}"),
@@ -116,6 +120,23 @@ fn sentence(item: &NotificationRow, payload: &Value) -> String {
         }
         Kind::ThreadReply => format!(
             "{by} svarade i tråden{on_quote} i ”{title}”: {}",
+            field("excerpt")
+        ),
+        Kind::Mentioned => {
+            let whom = match payload["mentioned"]["kind"].as_str() {
+                Some("org") => match payload["mentioned"]["name"].as_str() {
+                    Some(name) if !name.is_empty() => name.to_owned(),
+                    _ => "din organisation".to_owned(),
+                },
+                _ => "dig".to_owned(),
+            };
+            format!(
+                "{by} nämnde {whom} i en kommentar{on_quote} i ”{title}”: {}",
+                field("excerpt")
+            )
+        }
+        Kind::ThreadOpened => format!(
+            "{by} öppnade en ny tråd{on_quote} i ”{title}”: {}",
             field("excerpt")
         ),
         Kind::ThreadResolved => format!(

@@ -22,6 +22,7 @@
 //! This module sits between `audit` and `webhooks` in the layering: it imports only
 //! storage, auth, ids and the audit entry, and reads other modules' tables in SQL.
 
+pub mod conversation;
 pub mod mail;
 pub mod model;
 pub mod outbox;

@@ -11,8 +11,13 @@ use crate::ids::{DocId, MailId, NotificationId, ThreadId, UserId};
 pub enum Kind {
     /// My organisation (or I) was invited to a document's remiss.
     RemissInvited,
-    /// A new reply in a thread I wrote in.
+    /// A new reply in a thread I follow (I wrote in it, opened it, or follow it or its
+    /// document, and did not unfollow it).
     ThreadReply,
+    /// A comment @mentioned me or my organisation.
+    Mentioned,
+    /// A new thread in a document I follow.
+    ThreadOpened,
     /// A thread of my organisation, or one I wrote in, was resolved with an outcome.
     ThreadResolved,
     /// A proposal in a thread of my organisation, or one I wrote in, was accepted or rejected.
@@ -28,6 +33,8 @@ pub enum Kind {
 crate::vocabulary::text_vocabulary!(Kind, "notification kind" {
     RemissInvited = "remiss_invited",
     ThreadReply = "thread_reply",
+    Mentioned = "mentioned",
+    ThreadOpened = "thread_opened",
     ThreadResolved = "thread_resolved",
     ProposalDecided = "proposal_decided",
     StatementReceived = "statement_received",
@@ -37,9 +44,11 @@ crate::vocabulary::text_vocabulary!(Kind, "notification kind" {
 
 impl Kind {
     /// Every kind, in the order the settings page lists them.
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 9] = [
         Kind::RemissInvited,
+        Kind::Mentioned,
         Kind::ThreadReply,
+        Kind::ThreadOpened,
         Kind::ThreadResolved,
         Kind::ProposalDecided,
         Kind::StatementReceived,
@@ -53,7 +62,7 @@ impl Kind {
     pub fn batched(self) -> bool {
         matches!(
             self,
-            Kind::ThreadReply | Kind::ThreadResolved | Kind::ProposalDecided
+            Kind::ThreadReply | Kind::ThreadOpened | Kind::ThreadResolved | Kind::ProposalDecided
         )
     }
 }

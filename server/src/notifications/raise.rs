@@ -8,8 +8,10 @@
 //!
 //! Who is told:
 //! - `member_invited` of an organisation: every active user of it (of a user: that user);
-//! - `comment_added`: everyone who wrote in the thread (following is automatic when
-//!   writing);
+//! - `comment_added`: the thread's followers: everyone who wrote in it or opened it, and
+//!   the document's followers, but not who unfollowed it (`comments::following`);
+//! - a new @mention, and a new thread in a followed document: see [`conversation`], whose
+//!   events come first; nobody is told twice of one entry ([`raise_all`]);
 //! - `thread_resolved`, `proposal_accepted`/`_rejected`: the thread's writers and every
 //!   user of the organisation that opened it;
 //! - `response_given`/`_declined`: the document's owners;
@@ -19,10 +21,13 @@
 //! Never the actor, never a disabled user, and never someone who no longer has a role on
 //! the document (a reply must not reach an organisation that was removed).
 
+use std::collections::HashSet;
+
 use serde_json::{Value, json};
 
 use crate::audit::Entry;
 use crate::ids::{DocId, MailId, NotificationId, OrgId, ThreadId, UserId};
+use crate::notifications::conversation;
 use crate::notifications::model::{Channel, Kind};
 use crate::on_tx;
 use crate::storage::{StoreError, Tx};
@@ -48,6 +53,8 @@ pub enum Audience {
     /// Every member who is not an owner: the invited organisations' users and users
     /// invited by name.
     Invitees,
+    /// Everyone who follows the whole document.
+    DocumentFollowers,
 }
 
 /// One event to tell people about.
@@ -80,10 +87,11 @@ pub const BATCH_WINDOW_KEY: &str = "notifications.batch_window_ms";
 /// Raises the notifications audit entry `entry` of `doc` causes, inside `tx`. Returns how
 /// many e-mails were queued or joined, so the caller can wake the mail worker.
 pub async fn record_in(tx: &mut Tx, doc: &DocId, entry: &Entry) -> Result<usize, StoreError> {
-    let Some(event) = event_for(tx, doc, entry).await? else {
-        return Ok(0);
-    };
-    raise_in(tx, &event).await
+    let detail: Value = serde_json::from_str(&entry.detail)
+        .map_err(|e| StoreError::Corrupt(format!("audit detail is not JSON: {e}")))?;
+    let mut events = conversation::events_for(tx, doc, entry, &detail).await?;
+    events.extend(event_for(tx, doc, entry).await?);
+    raise_all(tx, &events).await
 }
 
 /// The event an audit entry announces, if any, with its payload filled from the rows
@@ -218,11 +226,35 @@ pub fn shorten(text: &str, max: usize) -> String {
 /// Raises one event: one inbox row per recipient who wants it, and an e-mail queued or
 /// joined for each who wants that. Returns how many e-mails were queued or joined.
 pub async fn raise_in(tx: &mut Tx, event: &Event) -> Result<usize, StoreError> {
+    raise_all(tx, std::slice::from_ref(event)).await
+}
+
+/// Raises the events of one action in order, telling each person of the first event
+/// that concerns them and that they want (by its kind's setting), and of no later one:
+/// a follower who is also @mentioned gets the mention only.
+pub async fn raise_all(tx: &mut Tx, events: &[Event]) -> Result<usize, StoreError> {
+    let mut told = HashSet::new();
+    let mut mailed = 0;
+    for event in events {
+        mailed += raise_to(tx, event, &mut told).await?;
+    }
+    Ok(mailed)
+}
+
+/// Raises `event` to those it concerns who are not in `told`, adding them.
+async fn raise_to(
+    tx: &mut Tx,
+    event: &Event,
+    told: &mut HashSet<UserId>,
+) -> Result<usize, StoreError> {
     let policy = mail_policy(tx).await?;
     let recipients = recipients(tx, event).await?;
     let now = crate::storage::now_ms();
     let mut mailed = 0;
     for (user, address) in recipients {
+        if told.contains(&user) {
+            continue;
+        }
         let channel = tx.notification_channel(&user, event.kind).await?;
         if channel == Channel::None {
             continue;
@@ -237,6 +269,7 @@ pub async fn raise_in(tx: &mut Tx, event: &Event) -> Result<usize, StoreError> {
         mailed += usize::from(mail.is_some());
         tx.insert_notification(&user, event, channel.in_app(), mail.as_ref(), now)
             .await?;
+        told.insert(user);
     }
     Ok(mailed)
 }
@@ -261,6 +294,7 @@ async fn recipients(
         } => (THREAD_WRITERS_AND_ORG, thread.to_string()),
         Audience::Owners => (OWNERS, String::new()),
         Audience::Invitees => (INVITEES, String::new()),
+        Audience::DocumentFollowers => (DOCUMENT_FOLLOWERS, String::new()),
     };
     let sql = format!(
         "SELECT u.id, u.email FROM users u WHERE u.disabled_at IS NULL AND u.id <> $2 AND ({condition}) \
@@ -283,8 +317,16 @@ async fn recipients(
     }))
 }
 
-const THREAD_WRITERS: &str = "u.id IN (SELECT author_id FROM comments WHERE thread_id = $3) \
-     OR u.id = (SELECT author_id FROM threads WHERE id = $3)";
+/// The thread's followers: a choice to follow it, or no choice and a writer of it or a
+/// follower of the document (the rule of `comments::following`).
+const THREAD_WRITERS: &str = "EXISTS (SELECT 1 FROM follows f WHERE f.user_id = u.id AND f.doc_id = $1 \
+     AND f.thread_id = $3 AND f.following = 1) OR (NOT EXISTS (SELECT 1 FROM follows f WHERE f.user_id = u.id \
+     AND f.doc_id = $1 AND f.thread_id = $3) AND (u.id IN (SELECT author_id FROM comments WHERE thread_id = $3) \
+     OR u.id = (SELECT author_id FROM threads WHERE id = $3) OR EXISTS (SELECT 1 FROM follows f \
+     WHERE f.user_id = u.id AND f.doc_id = $1 AND f.thread_id = '' AND f.following = 1)))";
+
+const DOCUMENT_FOLLOWERS: &str = "$3 = '' AND EXISTS (SELECT 1 FROM follows f WHERE f.user_id = u.id \
+     AND f.doc_id = $1 AND f.thread_id = '' AND f.following = 1)";
 const THREAD_WRITERS_AND_ORG: &str = "u.id IN (SELECT author_id FROM comments WHERE thread_id = $3) \
      OR u.id = (SELECT author_id FROM threads WHERE id = $3) \
      OR u.org_id = (SELECT org_id FROM threads WHERE id = $3)";

@@ -20,12 +20,15 @@ import type {
   EditUserRequest,
   ErrorBody,
   ExportFormat,
+  Following,
   ImportDocumentResponse,
   Inbox,
   LoginResponse,
   LogoutResponse,
   Me,
   Member,
+  Mentionable,
+  MentionRequest,
   NewUserRequest,
   NotificationChannel,
   NotificationKind,
@@ -240,13 +243,35 @@ export const api = {
   threads: (id: string) => json<Thread[]>(`${docPath(id)}/threads`),
   createThread: (id: string, request: CreateThreadRequest) =>
     json<Thread>(`${docPath(id)}/threads`, { method: 'POST', body: request }),
-  reply: (id: string, threadId: string, body: string) =>
-    json<Thread>(`${threadPath(id, threadId)}/comments`, { method: 'POST', body: { body } }),
-  editComment: (id: string, threadId: string, commentId: string, body: string) =>
+  reply: (id: string, threadId: string, body: string, mentions: MentionRequest[] = []) =>
+    json<Thread>(`${threadPath(id, threadId)}/comments`, {
+      method: 'POST',
+      body: mentions.length > 0 ? { body, mentions } : { body },
+    }),
+  editComment: (
+    id: string,
+    threadId: string,
+    commentId: string,
+    body: string,
+    mentions: MentionRequest[] = [],
+  ) =>
     json<Thread>(`${threadPath(id, threadId)}/comments/${encodeURIComponent(commentId)}`, {
       method: 'PATCH',
-      body: { body },
+      body: { body, mentions },
     }),
+  /** Whom a comment can @mention in this document, by a name prefix. */
+  mentionable: (id: string, q: string) =>
+    json<Mentionable[]>(`${docPath(id)}/mentionable?q=${encodeURIComponent(q)}`),
+  following: (id: string) => json<Following>(`${docPath(id)}/following`),
+  followDocument: (id: string, following: boolean) =>
+    json<Following>(`${docPath(id)}/following`, { method: 'PUT', body: { following } }),
+  followThread: (id: string, threadId: string, following: boolean) =>
+    json<Following>(`${threadPath(id, threadId)}/following`, {
+      method: 'PUT',
+      body: { following },
+    }),
+  threadOpened: (id: string, threadId: string) =>
+    json<Following>(`${threadPath(id, threadId)}/opened`, { method: 'POST' }),
   deleteComment: (id: string, threadId: string, commentId: string) =>
     json<Thread>(`${threadPath(id, threadId)}/comments/${encodeURIComponent(commentId)}`, {
       method: 'DELETE',

@@ -378,6 +378,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/documents/{id}/following": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What the caller follows in this document. Any member may ask. */
+        get: operations["get_following"];
+        /**
+         * Follows the whole document (every new thread, and replies in threads not unfollowed)
+         *     or stops following it. Any member may.
+         */
+        put: operations["follow_document"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/documents/{id}/html": {
         parameters: {
             query?: never;
@@ -442,6 +463,27 @@ export interface paths {
         post?: never;
         /** Takes an organisation's role away and closes its connections (owners). */
         delete: operations["remove_org_member"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/documents/{id}/mentionable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Whom the caller can mention in this document's comments: its member organisations
+         *     (the owner included) and their active users, and users with a role of their own,
+         *     organisations first, at most 20, filtered by a name prefix. Any member may ask.
+         */
+        get: operations["list_mentionable"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -695,6 +737,46 @@ export interface paths {
         get: operations["list_revisions"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/documents/{id}/threads/{thread_id}/following": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Follows one thread (its replies reach the caller) or stops following it, even one
+         *     the caller wrote in. Any member may.
+         */
+        put: operations["follow_thread"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/documents/{id}/threads/{thread_id}/opened": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Tells the server the caller opened a thread (the web app does when a thread card is
+         *     opened): they follow it from now on, unless they chose not to.
+         */
+        post: operations["thread_opened"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1482,6 +1564,12 @@ export interface components {
         /** @description A reply, or an edit of one's own comment. */
         CommentRequest: {
             body: string;
+            /**
+             * @description Whom the comment @mentions (at most 20), each a member of the document; the body
+             *     carries the visible text (e.g. `@Anna Berg`). An edit sends the whole list again:
+             *     only principals no earlier wording mentioned are notified. Absent: none.
+             */
+            mentions?: components["schemas"]["MentionRequest"][] | null;
         };
         /** @description One comment. */
         CommentResponse: {
@@ -1511,6 +1599,11 @@ export interface components {
              */
             editedAt?: number | null;
             id: string;
+            /**
+             * @description Whom it @mentions, with their names: a client shows each `@name` in the body as a
+             *     mention (as text). Empty once deleted.
+             */
+            mentions: components["schemas"]["MentionResponse"][];
             org: string;
             orgName: string;
             /** @description It was part of a resolved thread: it can no longer be edited or deleted. */
@@ -1535,6 +1628,8 @@ export interface components {
              *     one paragraph. Default `comment`.
              */
             kind?: components["schemas"]["ThreadKind"];
+            /** @description Whom the first comment @mentions (at most 20); the body carries the visible text. */
+            mentions?: components["schemas"]["MentionRequest"][] | null;
             /**
              * @description Replacement text for the anchored range (a change proposal); `""` proposes to
              *     delete it. Any stance may carry one (none given: `andringsforslag`).
@@ -1652,6 +1747,17 @@ export interface components {
          * @enum {string}
          */
         Event: "thread.opened" | "comment.added" | "thread.resolved" | "organisation.done";
+        /** @description `PUT …/following`: follow (`true`) or stop following (`false`). */
+        FollowRequest: {
+            following: boolean;
+        };
+        /** @description What the caller follows in one document. */
+        FollowingResponse: {
+            /** @description The whole document: every new thread, and every reply in a thread not unfollowed. */
+            document: boolean;
+            /** @description The ids of the threads whose replies reach the caller, oldest first. */
+            threads: string[];
+        };
         /**
          * @description The output formats a read-out can be asked for (`?format=`).
          * @enum {string}
@@ -1716,7 +1822,7 @@ export interface components {
          * @description What a notification is about. The words are stored, so they never change.
          * @enum {string}
          */
-        Kind: "remiss_invited" | "thread_reply" | "thread_resolved" | "proposal_decided" | "statement_received" | "deadline_reminder" | "round_changed";
+        Kind: "remiss_invited" | "thread_reply" | "mentioned" | "thread_opened" | "thread_resolved" | "proposal_decided" | "statement_received" | "deadline_reminder" | "round_changed";
         /** @description Credentials for a password login. */
         LoginRequest: {
             password: string;
@@ -1828,6 +1934,32 @@ export interface components {
             kind: components["schemas"]["PrincipalKind"];
             name: string;
             role: components["schemas"]["Role"];
+        };
+        /**
+         * @description Whom a mention names.
+         * @enum {string}
+         */
+        MentionKind: "user" | "org";
+        /** @description One mention as a client sends it with a comment. */
+        MentionRequest: {
+            /** @description The user's or the organisation's id. */
+            id: string;
+            kind: components["schemas"]["MentionKind"];
+        };
+        /** @description A mention on a comment in the thread JSON, with the name to show. */
+        MentionResponse: {
+            id: string;
+            kind: components["schemas"]["MentionKind"];
+            /** @description The user's or organisation's name now (the body holds the text as written). */
+            name: string;
+        };
+        /** @description Someone who can be mentioned in a document, for the autocomplete. */
+        Mentionable: {
+            id: string;
+            kind: components["schemas"]["MentionKind"];
+            name: string;
+            /** @description A user's organisation's name (users only). */
+            orgName?: string | null;
         };
         /** @description A new organisation. */
         NewOrgRequest: {
@@ -4018,6 +4150,156 @@ export interface operations {
             };
         };
     };
+    get_following: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FollowingResponse"];
+                };
+            };
+            /** @description Malformed path, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The document is archived; its owners can still read and verify its audit trail */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    follow_document: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FollowRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FollowingResponse"];
+                };
+            };
+            /** @description Malformed path, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The document is archived; its owners can still read and verify its audit trail */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body has the wrong shape or values */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     document_html: {
         parameters: {
             query?: never;
@@ -4376,6 +4658,83 @@ export interface operations {
             };
             /** @description The document is archived; its owners can still read and verify its audit trail */
             410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_mentionable: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                /**
+                 * @description A prefix of the name or of one of its words, any case (`an` finds "Anna Berg"
+                 *     and "Maria Andersson"); empty or absent: everyone, up to the bound.
+                 */
+                q: string | null;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Mentionable"][];
+                };
+            };
+            /** @description Malformed path, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The document is archived; its owners can still read and verify its audit trail */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5662,6 +6021,158 @@ export interface operations {
                 };
             };
             /** @description a withdrawn comment, and the caller is neither an owner nor of its author's organisation */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The document is archived; its owners can still read and verify its audit trail */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    follow_thread: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                thread_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FollowRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FollowingResponse"];
+                };
+            };
+            /** @description Malformed path, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The document is archived; its owners can still read and verify its audit trail */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body has the wrong shape or values */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    thread_opened: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                thread_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FollowingResponse"];
+                };
+            };
+            /** @description Malformed path, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             403: {
                 headers: {
                     [name: string]: unknown;

@@ -80,6 +80,9 @@ export type Thread = Schemas['ThreadResponse'];
 /** A named version, as threads refer to it. */
 export type VersionRef = Schemas['VersionRef'];
 export type CreateThreadRequest = Schemas['CreateThreadRequest'];
+export type MentionRequest = Schemas['MentionRequest'];
+export type Mentionable = Schemas['Mentionable'];
+export type Following = Schemas['FollowingResponse'];
 export type BulkDecision = Schemas['BulkDecisionResponse'];
 
 /** May this role open threads and reply? */

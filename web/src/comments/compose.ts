@@ -6,6 +6,7 @@ import { describeError } from '../api/errors';
 import { type AnchorInput, STANCES, type Stance, type Thread } from '../api/types';
 import { h, uid } from '../dom';
 import { t } from '../i18n';
+import { mentionField } from './mentions';
 import type { ThreadStore } from './store';
 import { stanceLabel } from './thread-card';
 
@@ -25,6 +26,7 @@ export function composeForm(options: ComposeOptions): {
   const proposalId = uid('compose-proposal');
   const proposalHintId = uid('compose-proposal-hint');
   const errorId = uid('compose-error');
+  const mentionHintId = uid('compose-mention-hint');
   const group = uid('stance');
 
   const radios = [null, ...STANCES].map((stance) => {
@@ -42,7 +44,13 @@ export function composeForm(options: ComposeOptions): {
       el: h('div', { class: 'radio' }, input, h('label', { for: id }, stanceLabel(stance))),
     };
   });
-  const body = h('textarea', { id: bodyId, rows: 4, 'aria-required': 'true' });
+  const body = h('textarea', {
+    id: bodyId,
+    rows: 4,
+    'aria-required': 'true',
+    'aria-describedby': mentionHintId,
+  });
+  const mentions = mentionField(body, (q) => options.store.api.mentionable(options.store.docId, q));
   const proposal = h('textarea', {
     id: proposalId,
     rows: 3,
@@ -91,7 +99,14 @@ export function composeForm(options: ComposeOptions): {
       h('legend', {}, t('comments.compose.stance')),
       radios.map((r) => r.el),
     ),
-    h('div', { class: 'field' }, h('label', { for: bodyId }, t('comments.compose.body')), body),
+    h(
+      'div',
+      { class: 'field mention-field' },
+      h('label', { for: bodyId }, t('comments.compose.body')),
+      h('p', { id: mentionHintId, class: 'hint' }, t('mention.hint')),
+      body,
+      mentions.listbox,
+    ),
     proposalField,
     error,
     h('div', { class: 'form-actions' }, submit, cancel),
@@ -114,7 +129,7 @@ export function composeForm(options: ComposeOptions): {
     if (!text) {
       error.textContent = t('comments.compose.bodyMissing');
       body.setAttribute('aria-invalid', 'true');
-      body.setAttribute('aria-describedby', errorId);
+      body.setAttribute('aria-describedby', `${mentionHintId} ${errorId}`);
       body.focus();
       return;
     }
@@ -129,6 +144,7 @@ export function composeForm(options: ComposeOptions): {
       .createThread(options.store.docId, {
         anchor: options.anchor,
         body: text,
+        ...(mentions.mentions().length > 0 ? { mentions: mentions.mentions() } : {}),
         ...(stance ? { stance } : {}),
         ...(stance === 'andringsforslag' ? { proposal: proposed } : {}),
       })

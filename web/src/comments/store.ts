@@ -11,6 +11,7 @@ import type { Thread } from '../api/types';
 import { announce } from '../app/announce';
 import { t } from '../i18n';
 import { decodeAnchor } from './anchors';
+import { Following } from './following';
 import {
   type HighlightAnchor,
   setActiveHighlight,
@@ -25,6 +26,8 @@ export type ThreadsLoad = 'loading' | 'ready' | 'error';
 export class ThreadStore {
   readonly threads = new Map<string, Thread>();
   readonly api = api;
+  /** What this user follows in the document (threads, the whole document). */
+  readonly following: Following;
   load: ThreadsLoad = 'loading';
   active: string | null = null;
   private readonly listeners = new Set<(changed: Thread | null) => void>();
@@ -38,6 +41,7 @@ export class ThreadStore {
     provider: WebsocketProvider,
     private readonly selfId: string,
   ) {
+    this.following = new Following(docId);
     editor.registerPlugin(threadHighlightPlugin());
     this.offKeys = readonlyKeyboardSelection(editor);
     this.offEvents = subscribeThreadEvents(
@@ -59,6 +63,7 @@ export class ThreadStore {
     try {
       const list = await api.threads(this.docId);
       if (seq !== this.loadSeq) return;
+      void this.following.load();
       this.threads.clear();
       for (const thread of list) this.threads.set(thread.id, thread);
       this.load = 'ready';
@@ -75,6 +80,8 @@ export class ThreadStore {
     const before = this.threads.get(thread.id);
     if (before && before.updatedAt > thread.updatedAt) return;
     this.threads.set(thread.id, thread);
+    // An answer to one's own request: writing in a thread follows it.
+    if (!live) void this.following.load();
     if (live) {
       const known = new Set(before?.comments.map((c) => c.id) ?? []);
       const fresh = thread.comments.filter(

@@ -17,6 +17,8 @@ import { OUTCOMES, type Outcome, type Role, type Thread, type ThreadComment } fr
 import { announce } from '../app/announce';
 import { h, replaceChildren, uid } from '../dom';
 import { formatDateTime, type MessageKey, t, tCount } from '../i18n';
+import { followThreadButton } from './following';
+import { mentionField, renderMentions } from './mentions';
 import { confirmChangedText, conflictWordings } from './proposal-dialog';
 import type { ThreadStore } from './store';
 
@@ -79,12 +81,19 @@ export class ThreadCard {
       h('h3', { id: this.headingId, class: 'thread__heading' }, this.toggle),
       this.body,
     );
+    this.body.prepend(
+      h('p', { class: 'thread__follow' }, followThreadButton(ctx.store.following, thread.id)),
+    );
     this.update(thread);
   }
 
   get id(): string {
     return this.thread.id;
   }
+
+  /** The document's members matching an @-prefix, for the comment fields' autocomplete. */
+  private readonly searchMentions = (q: string) =>
+    this.ctx.store.api.mentionable(this.ctx.store.docId, q);
 
   /** Shows `thread`; a no-op for the very object already shown. */
   update(thread: Thread): void {
@@ -125,6 +134,8 @@ export class ThreadCard {
 
   /** The active card is the open one. */
   setActive(active: boolean): void {
+    // Opening a thread follows it, unless the user chose not to.
+    if (active && this.body.hidden) void this.ctx.store.following.opened(this.thread.id);
     this.el.classList.toggle('thread--active', active);
     this.toggle.setAttribute('aria-expanded', String(active));
     this.body.hidden = !active;
@@ -430,7 +441,11 @@ export class ThreadCard {
       'li',
       { class: 'comment', 'data-testid': 'comment' },
       meta,
-      h('p', { class: 'comment__body', lang: 'sv' }, comment.body),
+      h(
+        'p',
+        { class: 'comment__body', lang: 'sv' },
+        renderMentions(comment.body, comment.mentions),
+      ),
     );
     if (own) {
       const edit = h(
@@ -477,11 +492,13 @@ export class ThreadCard {
     area.addEventListener('input', () => {
       editing.draft = area.value;
     });
+    const mentions = mentionField(area, this.searchMentions, comment.mentions);
     const form = h(
       'form',
       { class: 'comment__edit' },
       h('label', { for: id }, t('comments.comment.editLabel')),
       area,
+      mentions.listbox,
       h(
         'div',
         { class: 'form-actions' },
@@ -516,7 +533,13 @@ export class ThreadCard {
       }
       void this.run(
         () =>
-          this.ctx.store.api.editComment(this.ctx.store.docId, this.thread.id, comment.id, body),
+          this.ctx.store.api.editComment(
+            this.ctx.store.docId,
+            this.thread.id,
+            comment.id,
+            body,
+            mentions.mentions(),
+          ),
         t('comments.comment.saved'),
       ).then((ok) => {
         if (!ok) return;
@@ -545,12 +568,21 @@ export class ThreadCard {
 
   private renderReply(): HTMLElement {
     const id = uid('reply');
-    const area = h('textarea', { id, rows: 2, class: 'thread__reply-text' });
+    const hintId = uid('reply-hint');
+    const area = h('textarea', {
+      id,
+      rows: 2,
+      class: 'thread__reply-text',
+      'aria-describedby': hintId,
+    });
+    const mentions = mentionField(area, this.searchMentions);
     const form = h(
       'form',
-      { class: 'thread__reply' },
+      { class: 'thread__reply mention-field' },
       h('label', { for: id }, t('comments.replyLabel')),
+      h('p', { id: hintId, class: 'hint' }, t('mention.hint')),
       area,
+      mentions.listbox,
       h('button', { type: 'submit', class: 'button button--small' }, t('comments.replySubmit')),
     );
     form.addEventListener('submit', (event) => {
@@ -561,10 +593,13 @@ export class ThreadCard {
         return;
       }
       void this.run(
-        () => this.ctx.store.api.reply(this.ctx.store.docId, this.thread.id, body),
+        () =>
+          this.ctx.store.api.reply(this.ctx.store.docId, this.thread.id, body, mentions.mentions()),
         t('comments.replied'),
       ).then((ok) => {
-        if (ok) area.value = '';
+        if (!ok) return;
+        area.value = '';
+        mentions.reset();
       });
     });
     return form;

@@ -12,6 +12,7 @@ import { setPageTitle } from '../app/page';
 import { loginPath, navigate, setFlash, type TeardownReason, type View } from '../app/router';
 import { clearSession, currentSession } from '../auth/session';
 import { type CommentsPanel, commentsPanel } from '../comments/comments-panel';
+import { followDocumentButton } from '../comments/following';
 import { h, replaceChildren } from '../dom';
 import { createToolbar, type Toolbar } from '../editor/toolbar';
 import { formatDateTime, type MessageKey, t } from '../i18n';
@@ -108,6 +109,7 @@ export function documentView(docId: string): View {
           { class: 'doc-bar__actions' },
           exportButtons(info.id, () => info.title),
           authorship.button,
+          followDocumentButton(doc.threads.following),
           toggle,
         ),
       );

@@ -1,0 +1,126 @@
+//! The events of a conversation beyond the thread's own: @mentions and followers
+//! (issue 17).
+//!
+//! From the same audit entries [`raise`](super::raise) reads:
+//! - a comment that newly @mentions someone (`thread_opened`, `comment_added` and
+//!   `comment_edited` carry `mentions`, only the new ones) raises `mentioned` to each
+//!   mentioned user, or to every active user of a mentioned organisation;
+//! - `thread_opened` raises `thread_opened` to the document's followers.
+//!
+//! Replies to followed threads reuse `thread_reply` (its audience in `raise` is the
+//! thread's followers): a follower wants the same message as a writer, and one kind per
+//! event keeps the settings page short. These events come before the thread's own in a
+//! raise, and nobody is told twice of one entry (`raise::raise_all`), so a follower who is
+//! also mentioned gets the mention only.
+
+use serde_json::{Value, json};
+
+use crate::audit::Entry;
+use crate::ids::{DocId, OrgId, ThreadId, UserId};
+use crate::notifications::model::Kind;
+use crate::notifications::raise::{Audience, Event, shorten};
+use crate::on_tx;
+use crate::storage::{StoreError, Tx};
+
+/// Longest excerpt of a comment carried in a notification (as `raise`'s).
+const EXCERPT_CHARS: usize = 280;
+
+/// The mention and follower events of audit entry `entry` (with its parsed `detail`), in
+/// the order they are raised: mentions first.
+pub async fn events_for(
+    tx: &mut Tx,
+    doc: &DocId,
+    entry: &Entry,
+    detail: &Value,
+) -> Result<Vec<Event>, StoreError> {
+    let action = entry.action.as_str();
+    if !matches!(action, "thread_opened" | "comment_added" | "comment_edited") {
+        return Ok(Vec::new());
+    }
+    let Some(thread) = detail
+        .get("thread")
+        .and_then(Value::as_str)
+        .and_then(|t| ThreadId::parse(t).ok())
+    else {
+        return Ok(Vec::new());
+    };
+    let excerpt = match detail.get("comment").and_then(Value::as_str) {
+        Some(comment) => body_of(tx, "SELECT body FROM comments WHERE id = $1", comment).await?,
+        None => {
+            let first =
+                "SELECT body FROM comments WHERE thread_id = $1 ORDER BY created_at, id LIMIT 1";
+            body_of(tx, first, thread.as_str()).await?
+        }
+    };
+    let quote: Option<String> = on_tx!(tx, conn => {
+        sqlx::query_scalar("SELECT original_quote FROM threads WHERE id = $1")
+            .bind(thread.as_str())
+            .fetch_optional(&mut *conn)
+            .await?
+    });
+    let base = json!({ "by": entry.actor_name, "byOrg": entry.org_id, "excerpt": excerpt,
+        "quote": quote.map(|q| shorten(&q, 160)) });
+    let actor = entry
+        .actor_id
+        .as_deref()
+        .and_then(|a| UserId::parse(a).ok());
+    let event = |kind, audience, payload| Event {
+        kind,
+        doc: doc.clone(),
+        thread: Some(thread.clone()),
+        audience,
+        actor: actor.clone(),
+        payload,
+    };
+    let mut events = Vec::new();
+    for mention in detail
+        .get("mentions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let (Some(kind), Some(id)) = (
+            mention.get("kind").and_then(Value::as_str),
+            mention.get("id").and_then(Value::as_str),
+        ) else {
+            continue;
+        };
+        let (audience, name) = match kind {
+            "user" => match UserId::parse(id) {
+                Ok(user) => (Audience::User(user), None),
+                Err(_) => continue,
+            },
+            "org" => match OrgId::parse(id) {
+                Ok(org) => {
+                    let name = org_name(tx, &org).await?;
+                    (Audience::Org(org), name)
+                }
+                Err(_) => continue,
+            },
+            _ => continue,
+        };
+        let mut payload = base.clone();
+        payload["mentioned"] = json!({ "kind": kind, "id": id, "name": name });
+        events.push(event(Kind::Mentioned, audience, payload));
+    }
+    if action == "thread_opened" {
+        events.push(event(Kind::ThreadOpened, Audience::DocumentFollowers, base));
+    }
+    Ok(events)
+}
+
+async fn body_of(tx: &mut Tx, sql: &'static str, id: &str) -> Result<Option<String>, StoreError> {
+    let body: Option<String> = on_tx!(tx, conn => {
+        sqlx::query_scalar(sql).bind(id).fetch_optional(&mut *conn).await?
+    });
+    Ok(body.map(|b| shorten(&b, EXCERPT_CHARS)))
+}
+
+async fn org_name(tx: &mut Tx, org: &OrgId) -> Result<Option<String>, StoreError> {
+    Ok(on_tx!(tx, conn => {
+        sqlx::query_scalar("SELECT name FROM organisations WHERE id = $1")
+            .bind(org.as_str())
+            .fetch_optional(&mut *conn)
+            .await?
+    }))
+}
