@@ -35,6 +35,7 @@ mod remiss;
 mod schema;
 mod suggestions;
 mod sync;
+mod tables;
 mod threads;
 mod tickets;
 mod trail;
