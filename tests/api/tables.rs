@@ -32,6 +32,20 @@ fn docx_rels(bytes: &[u8]) -> Result<String> {
     Ok(rels)
 }
 
+/// Saves the draft as a named version; its id.
+async fn save_version(app: &TestApp, owner: &str, doc: &str) -> Result<String> {
+    let (status, version) = call(
+        app,
+        Method::POST,
+        &format!("/api/documents/{doc}/versions"),
+        owner,
+        Some(json!({ "name": "Remissversion" })),
+    )
+    .await?;
+    assert_eq!(status, 201, "{version}");
+    Ok(version["id"].as_str().context("version id")?.to_owned())
+}
+
 both_dbs!(
     a_table_and_a_link_reach_every_read_out,
     |backend| async move {
@@ -84,16 +98,7 @@ both_dbs!(
         );
 
         // A named version, as the nämnd receives it.
-        let (status, version) = call(
-            &app,
-            Method::POST,
-            &format!("/api/documents/{doc}/versions"),
-            &owner,
-            Some(json!({ "name": "Remissversion" })),
-        )
-        .await?;
-        assert_eq!(status, 201, "{version}");
-        let vid = version["id"].as_str().context("version id")?;
+        let vid = save_version(&app, &owner, &doc).await?;
         let path =
             |format: &str| format!("/api/documents/{doc}/versions/{vid}/export?format={format}");
 
@@ -197,16 +202,7 @@ both_dbs!(
                 "{format}: {body}"
             );
         }
-        let (status, version) = call(
-            &app,
-            Method::POST,
-            &format!("/api/documents/{doc}/versions"),
-            &owner,
-            Some(json!({ "name": "V1" })),
-        )
-        .await?;
-        assert_eq!(status, 201, "{version}");
-        let vid = version["id"].as_str().context("version id")?;
+        let vid = save_version(&app, &owner, &doc).await?;
         let (_, docx) = get_export(
             &app,
             &owner,
