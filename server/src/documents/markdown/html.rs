@@ -254,6 +254,47 @@ mod tests {
     }
 
     #[test]
+    fn hostile_table_shapes_are_shown_through_their_content() {
+        // What a hostile client can store: a paragraph straight in a table and in a row,
+        // a span far too large, a header cell in a body row, a table without rows.
+        let (doc, fragment) = new_doc();
+        {
+            use yrs::{Any, Xml, XmlElementPrelim, XmlFragment, XmlTextPrelim};
+            let mut txn = doc.transact_mut();
+            let table = fragment.push_back(&mut txn, XmlElementPrelim::empty("table"));
+            let stray = table.push_back(&mut txn, XmlElementPrelim::empty("paragraph"));
+            stray.push_back(&mut txn, XmlTextPrelim::new("lös"));
+            let row = table.push_back(&mut txn, XmlElementPrelim::empty("tableRow"));
+            let head = row.push_back(&mut txn, XmlElementPrelim::empty("tableHeader"));
+            head.insert_attribute(&mut txn, "colspan", Any::from(1_000_000i64));
+            head.insert_attribute(&mut txn, "rowspan", Any::from("x"));
+            let p = head.push_back(&mut txn, XmlElementPrelim::empty("paragraph"));
+            p.push_back(&mut txn, XmlTextPrelim::new("Rad"));
+            let p = row.push_back(&mut txn, XmlElementPrelim::empty("paragraph"));
+            p.push_back(&mut txn, XmlTextPrelim::new("cell?"));
+            fragment.push_back(&mut txn, XmlElementPrelim::empty("table"));
+        }
+        let txn = doc.transact();
+        assert_eq!(
+            export_html(&txn, &fragment),
+            "<table><tbody><tr><td><p>lös</p></td></tr>\
+             <tr><th scope=\"row\" colspan=\"100\"><p>Rad</p></th><td><p>cell?</p></td></tr></tbody></table>\n\
+             <table></table>\n"
+        );
+        // Markdown pads a merged cell's columns (at most 100), text keeps the words.
+        let markdown = export_markdown(&txn, &fragment);
+        assert!(markdown.starts_with("| lös |"), "{markdown}");
+        assert_eq!(
+            markdown.lines().nth(2).map(|l| l.matches('|').count()),
+            Some(102)
+        );
+        assert_eq!(
+            super::super::export_text(&txn, &fragment),
+            "lös\nRad\tcell?\n"
+        );
+    }
+
+    #[test]
     fn html_export_covers_the_blocks() {
         let html = to_html(
             "## Mål\n\n- ett **fet**\n- två\n  1. inre\n\n4. fyra\n\n> citat\n\n```sh\necho <hej>\n```\n\n---\n\nrad\\\nbryt `kod` ~~s~~ *k*\n",
