@@ -37,6 +37,7 @@ mod saving;
 mod schema;
 mod suggestions;
 mod sync;
+mod tables;
 mod threads;
 mod tickets;
 mod trail;

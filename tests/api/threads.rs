@@ -15,7 +15,12 @@ Förebyggande arbete i skolan är viktigt.\n\n\
 Programmet gäller 2020–2023 och ska följas upp årligen.\n";
 
 /// An anchor made by the npm `yjs` package under Node, from a live WebsocketProvider.
-async fn node_anchor(app: &TestApp, doc: &str, token: &str, word: &str) -> Result<Value> {
+pub(crate) async fn node_anchor(
+    app: &TestApp,
+    doc: &str,
+    token: &str,
+    word: &str,
+) -> Result<Value> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node");
     let output = tokio::process::Command::new("node")
         .current_dir(&dir)

@@ -4,9 +4,10 @@
 //!
 //! It lives here, not in `versions`, because it writes through the read-outs' `Writer`
 //! (`remiss::render`), which sits above `versions`. The draft's text is written block by
-//! block: headings keep their level, every other block is a paragraph with its lines
-//! (a list's items one a line). Bold, italic, links and list markers are not carried yet;
-//! `…/versions/{vid}/markdown` keeps them.
+//! block (`documents::markdown::draft_blocks`): headings keep their level, tables are
+//! tables with their header row, paragraphs keep their http(s) and mailto links as links,
+//! and every other block is a paragraph with its lines (a list's items one a line). Bold,
+//! italic and list markers are not carried yet; `…/versions/{vid}/markdown` keeps them.
 
 use axum::extract::State;
 use axum::response::Response;
@@ -14,12 +15,12 @@ use yrs::{ReadTxn, Transact};
 
 use crate::auth::{AuthUser, Role};
 use crate::documents::content::{self, FRAGMENT};
-use crate::documents::markdown::{block_heading_levels, block_texts};
+use crate::documents::markdown::{DraftBlock, draft_blocks};
 use crate::error::{ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
 use crate::ids::VersionId;
 use crate::remiss::RemissContext;
 use crate::remiss::exports::{FormatQuery, docx_meta_for, download, write_binary, write_text};
-use crate::remiss::render::{Format, Writer, labels};
+use crate::remiss::render::{Format, Table, Writer, labels};
 
 /// A named version of the draft in Word, PDF/A-2a, HTML or Markdown (every member).
 #[utoipa::path(get, path = "/api/documents/{id}/versions/{vid}/export", tag = "remiss", security(("bearer" = [])),
@@ -67,7 +68,7 @@ pub async fn version_export(
         let doc = content::doc_from_parts(None, [bytes.as_slice()]);
         let txn = doc.transact();
         txn.get_xml_fragment(FRAGMENT)
-            .map(|f| (block_heading_levels(&txn, &f), block_texts(&txn, &f)))
+            .map(|f| draft_blocks(&txn, &f))
             .unwrap_or_default()
     })
     .await
@@ -80,7 +81,7 @@ pub async fn version_export(
         if let Some(number) = &diarienummer {
             out.field("Diarienummer", number);
         }
-        write_draft(out, &blocks.0, &blocks.1);
+        write_draft(out, &blocks);
     };
     if matches!(format, Format::Docx | Format::Pdf) {
         let meta = docx_meta_for(&title, &row.owner_org_name, round.diarienummer.as_deref());
@@ -105,16 +106,31 @@ fn extension(format: Format) -> &'static str {
     }
 }
 
-/// The draft's blocks: headings at their level, the rest as paragraphs; empty blocks
-/// are left out.
-fn write_draft(out: &mut dyn Writer, levels: &[Option<u8>], texts: &[String]) {
-    for (level, text) in levels.iter().zip(texts) {
-        if text.trim().is_empty() {
-            continue;
+/// The draft's blocks: headings at their level, tables (numbered "Tabell N", the first
+/// row as the header row), the rest as paragraphs with their links.
+fn write_draft(out: &mut dyn Writer, blocks: &[DraftBlock]) {
+    let mut tables = 0;
+    for block in blocks {
+        match block {
+            DraftBlock::Heading(level, text) => out.heading(*level, text),
+            DraftBlock::Paragraph(pieces) => out.linked_paragraph(pieces),
+            DraftBlock::Table { rows, .. } => {
+                tables += 1;
+                out.table(&draft_table(tables, rows));
+            }
         }
-        match level {
-            Some(level) => out.heading(*level, text),
-            None => out.paragraph(text),
-        }
+    }
+}
+
+/// A table of the draft for the writers, whose tables always have a header row: the
+/// draft's first row (its header row when it has one), as wide as the widest row.
+fn draft_table(number: usize, rows: &[Vec<String>]) -> Table {
+    let width = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let mut header: Vec<String> = rows.first().cloned().unwrap_or_default();
+    header.resize(width, String::new());
+    Table {
+        caption: format!("Tabell {number}"),
+        header,
+        rows: rows.iter().skip(1).cloned().collect(),
     }
 }

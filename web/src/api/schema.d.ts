@@ -1991,7 +1991,7 @@ export interface components {
          * @description A kind of content the import could not carry as it was.
          * @enum {string}
          */
-        NotCarriedKind: "image" | "drawing" | "text_box" | "comment" | "footnote" | "endnote" | "tracked_change" | "equation" | "embedded_object" | "header_footer" | "table";
+        NotCarriedKind: "image" | "drawing" | "text_box" | "comment" | "footnote" | "endnote" | "tracked_change" | "equation" | "embedded_object" | "header_footer";
         /** @description A notification in the inbox. */
         NotificationResponse: {
             /** Format: int64 */

@@ -204,7 +204,7 @@ function wordImport(title: () => string): HTMLElement {
   return form;
 }
 
-/** "2 bilder och 1 kommentar kom inte med." and "1 tabell kom med som text …". */
+/** "2 bilder och 1 kommentar kom inte med." */
 export function importNotice(items: NotCarried[]): string[] {
   const words = (list: NotCarried[]) =>
     new Intl.ListFormat(locale(), { type: 'conjunction' }).format(
@@ -214,11 +214,8 @@ export function importNotice(items: NotCarried[]): string[] {
         }),
       ),
     );
-  const lost = items.filter((item) => item.kind !== 'table');
-  const tables = items.filter((item) => item.kind === 'table');
   const lines: string[] = [];
-  if (lost.length > 0) lines.push(capitalise(t('import.notCarried', { list: words(lost) })));
-  if (tables.length > 0) lines.push(capitalise(t('import.tablesAsText', { list: words(tables) })));
+  if (items.length > 0) lines.push(capitalise(t('import.notCarried', { list: words(items) })));
   return lines;
 }
 

@@ -3,15 +3,20 @@
  * (`undoRedo: false`: Collaboration brings a Yjs-aware undo/redo that only undoes one's
  * own changes), Collaboration on the XmlFragment `default` (the server's layout), and
  * CollaborationCaret for remote carets and selections labelled "Name (Organisation)".
+ * Tables (table > tableRow > tableHeader/tableCell > blocks, the names the server reads)
+ * and StarterKit's Link, limited to http, https and mailto addresses (`links.ts`), so a
+ * pasted or typed `javascript:` address never becomes a link.
  */
 import { Editor } from '@tiptap/core';
 import Collaboration from '@tiptap/extension-collaboration';
 import CollaborationCaret from '@tiptap/extension-collaboration-caret';
+import { Table, TableCell, TableHeader, TableRow } from '@tiptap/extension-table';
 import StarterKit from '@tiptap/starter-kit';
 import type { WebsocketProvider } from 'y-websocket';
 import type * as Y from 'yjs';
 import { type PresenceUser, personLabel, safeColor } from '../sync/presence';
 import '../styles/editor-base.css';
+import { isSafeHref } from './links';
 
 export interface EditorOptions {
   host: HTMLElement;
@@ -32,8 +37,17 @@ export function createEditor(options: EditorOptions): Editor {
     extensions: [
       StarterKit.configure({
         undoRedo: false,
-        link: { openOnClick: false, autolink: true },
+        link: {
+          openOnClick: false,
+          autolink: true,
+          protocols: ['http', 'https', 'mailto'],
+          isAllowedUri: (url) => isSafeHref(url),
+        },
       }),
+      Table.configure({ resizable: false }),
+      TableRow,
+      TableHeader,
+      TableCell,
       Collaboration.configure({ document: options.ydoc, field: 'default' }),
       CollaborationCaret.configure({
         provider: options.provider,

@@ -7,6 +7,7 @@
 import type { Editor } from '@tiptap/core';
 import { h } from '../dom';
 import { t } from '../i18n';
+import { openLinkDialog } from './link-dialog';
 
 interface ToolDef {
   id: string;
@@ -18,7 +19,8 @@ interface ToolDef {
   /** Toggle state; undefined for plain actions (undo/redo). */
   isActive?: (editor: Editor) => boolean;
   isEnabled: (editor: Editor) => boolean;
-  run: (editor: Editor) => void;
+  /** `button` is where focus goes back to when a dialog it opens is cancelled. */
+  run: (editor: Editor, button: HTMLButtonElement) => void;
   group: number;
 }
 
@@ -30,6 +32,73 @@ const ICONS = {
   undo: '<svg viewBox="0 0 20 20" aria-hidden="true" focusable="false"><path d="M8 4 3 8.5 8 13v-3h4.5a3.5 3.5 0 0 1 0 7H10v2h2.5a5.5 5.5 0 0 0 0-11H8z"/></svg>',
   redo: '<svg viewBox="0 0 20 20" aria-hidden="true" focusable="false"><path d="m12 4 5 4.5-5 4.5v-3H7.5a3.5 3.5 0 0 0 0 7H10v2H7.5a5.5 5.5 0 0 1 0-11H12z"/></svg>',
 };
+
+/** Whether the table holding the selection has a header row. */
+function headerRowOn(editor: Editor): boolean {
+  const { $from } = editor.state.selection;
+  for (let depth = $from.depth; depth > 0; depth--) {
+    const node = $from.node(depth);
+    if (node.type.name === 'table') return node.firstChild?.firstChild?.type.name === 'tableHeader';
+  }
+  return false;
+}
+
+/** The table buttons: each has its name as its visible text (no icon to guess). */
+function tableTools(): ToolDef[] {
+  const action = (
+    id: string,
+    label: string,
+    isEnabled: (e: Editor) => boolean,
+    run: (e: Editor) => void,
+  ): ToolDef => ({ id, label, text: label, isEnabled, run, group: 4 });
+  return [
+    action(
+      'insertTable',
+      t('toolbar.insertTable'),
+      (e) => e.can().insertTable({ rows: 3, cols: 3, withHeaderRow: true }),
+      (e) => e.chain().focus().insertTable({ rows: 3, cols: 3, withHeaderRow: true }).run(),
+    ),
+    action(
+      'addRow',
+      t('toolbar.addRow'),
+      (e) => e.can().addRowAfter(),
+      (e) => e.chain().focus().addRowAfter().run(),
+    ),
+    action(
+      'deleteRow',
+      t('toolbar.deleteRow'),
+      (e) => e.can().deleteRow(),
+      (e) => e.chain().focus().deleteRow().run(),
+    ),
+    action(
+      'addColumn',
+      t('toolbar.addColumn'),
+      (e) => e.can().addColumnAfter(),
+      (e) => e.chain().focus().addColumnAfter().run(),
+    ),
+    action(
+      'deleteColumn',
+      t('toolbar.deleteColumn'),
+      (e) => e.can().deleteColumn(),
+      (e) => e.chain().focus().deleteColumn().run(),
+    ),
+    {
+      ...action(
+        'headerRow',
+        t('toolbar.headerRow'),
+        (e) => e.can().toggleHeaderRow(),
+        (e) => e.chain().focus().toggleHeaderRow().run(),
+      ),
+      isActive: headerRowOn,
+    },
+    action(
+      'deleteTable',
+      t('toolbar.deleteTable'),
+      (e) => e.can().deleteTable(),
+      (e) => e.chain().focus().deleteTable().run(),
+    ),
+  ];
+}
 
 function tools(): ToolDef[] {
   const heading = (level: 1 | 2 | 3): ToolDef => ({
@@ -95,13 +164,25 @@ function tools(): ToolDef[] {
       group: 2,
     },
     {
+      id: 'link',
+      label: t('toolbar.link'),
+      text: t('toolbar.link'),
+      isActive: (e) => e.isActive('link'),
+      isEnabled: (e) => e.can().setLink({ href: 'https://example.se' }),
+      run: (e, button) => {
+        void openLinkDialog(e, button);
+      },
+      group: 3,
+    },
+    ...tableTools(),
+    {
       id: 'undo',
       label: t('toolbar.undo'),
       icon: ICONS.undo,
       isEnabled: (e) => e.can().undo(),
       run: (e) => e.chain().focus().undo().run(),
       shortcut: 'Control+Z',
-      group: 3,
+      group: 5,
     },
     {
       id: 'redo',
@@ -110,7 +191,7 @@ function tools(): ToolDef[] {
       isEnabled: (e) => e.can().redo(),
       run: (e) => e.chain().focus().redo().run(),
       shortcut: 'Control+Shift+Z',
-      group: 3,
+      group: 5,
     },
   ];
 }
@@ -135,7 +216,7 @@ export function createToolbar(editor: Editor, editorId: string): Toolbar {
       tabindex: '-1',
       title: def.label,
       'aria-keyshortcuts': def.shortcut,
-      'aria-label': def.text || def.icon ? def.label : null,
+      'aria-label': (def.text && def.text !== def.label) || def.icon ? def.label : null,
     });
     if (def.icon)
       button.innerHTML = def.icon; // static, trusted SVG
@@ -143,7 +224,7 @@ export function createToolbar(editor: Editor, editorId: string): Toolbar {
     button.addEventListener('mousedown', (event) => event.preventDefault());
     button.addEventListener('click', () => {
       if (button.getAttribute('aria-disabled') === 'true') return;
-      def.run(editor);
+      def.run(editor, button);
     });
     buttons.push(button);
     let group = groups[def.group];

@@ -92,7 +92,6 @@ export const en: Messages = {
   'import.failed': 'The Word file could not be imported: {message}',
   'import.done': 'The document {title} has been created.',
   'import.notCarried': '{list} did not come along.',
-  'import.tablesAsText': '{list} came along as text, one paragraph per row.',
   'import.open': 'Open {title}',
   'import.kind.image.one': '{n} image',
   'import.kind.image.other': '{n} images',
@@ -114,8 +113,6 @@ export const en: Messages = {
   'import.kind.embedded_object.other': '{n} embedded objects',
   'import.kind.header_footer.one': '{n} page header or footer with text',
   'import.kind.header_footer.other': '{n} page headers or footers with text',
-  'import.kind.table.one': '{n} table',
-  'import.kind.table.other': '{n} tables',
   'create.title': 'Create a new document',
   'create.intro':
     'Your organisation will own the document. Start with an empty text or paste Markdown.',
@@ -158,6 +155,26 @@ export const en: Messages = {
   'toolbar.orderedList': 'Numbered list',
   'toolbar.undo': 'Undo',
   'toolbar.redo': 'Redo',
+  'toolbar.link': 'Link',
+  'toolbar.insertTable': 'Insert table',
+  'toolbar.addRow': 'Add row',
+  'toolbar.deleteRow': 'Delete row',
+  'toolbar.addColumn': 'Add column',
+  'toolbar.deleteColumn': 'Delete column',
+  'toolbar.headerRow': 'Header row',
+  'toolbar.deleteTable': 'Delete table',
+
+  'link.add': 'Add link',
+  'link.edit': 'Edit link',
+  'link.text': 'Text',
+  'link.address': 'Address',
+  'link.hint':
+    'For example https://www.example.se or name@municipality.se. Only web and e-mail addresses become links.',
+  'link.refused':
+    'The address cannot become a link: only http, https and e-mail (mailto) are allowed.',
+  'link.save': 'Save link',
+  'link.remove': 'Remove link',
+  'link.cancel': 'Cancel',
 
   'connection.label': 'Connection',
   'connection.connecting': 'Connecting…',

@@ -5,8 +5,8 @@
 //! through their content.
 
 use super::schema::{
-    BLOCKQUOTE, BULLET_LIST, CODE_BLOCK, HARD_BREAK, HEADING, HORIZONTAL_RULE, LIST_ITEM, Node,
-    ORDERED_LIST, PARAGRAPH, is_element,
+    BLOCKQUOTE, BULLET_LIST, CODE_BLOCK, HARD_BREAK, HEADING, HORIZONTAL_RULE, LIST_ITEM, MAX_SPAN,
+    Node, ORDERED_LIST, PARAGRAPH, TABLE, TABLE_CELL, TABLE_HEADER, TABLE_ROW, is_element,
 };
 
 /// How an exporter treats a node at block level. Unknown nodes are shown through their
@@ -19,6 +19,8 @@ pub(super) enum Block<'a> {
     BulletList(&'a [Node]),
     OrderedList(i64, &'a [Node]),
     Quote(&'a [Node]),
+    /// A table: its rows, read with [`table_rows`].
+    Table(&'a [Node]),
     Container(&'a [Node]),
     Skip,
 }
@@ -48,6 +50,7 @@ pub(super) fn classify(node: &Node) -> Block<'_> {
         BULLET_LIST => Block::BulletList(children),
         ORDERED_LIST => Block::OrderedList(el.int_attr("start").unwrap_or(1), children),
         BLOCKQUOTE => Block::Quote(children),
+        TABLE => Block::Table(children),
         _ if children
             .iter()
             .any(|c| matches!(c, Node::Text(_)) || is_element(c, HARD_BREAK)) =>
@@ -65,6 +68,55 @@ pub(super) fn item_blocks(node: &Node) -> &[Node] {
         Node::Element(el) if el.name == LIST_ITEM => &el.children,
         other => std::slice::from_ref(other),
     }
+}
+
+/// One cell of a table as the exporters see it.
+pub(super) struct Cell<'a> {
+    /// A `tableHeader` (a column's or a row's heading) rather than a `tableCell`.
+    pub(super) header: bool,
+    /// How many columns and rows it covers, each 1 to [`MAX_SPAN`].
+    pub(super) colspan: i64,
+    pub(super) rowspan: i64,
+    /// Its blocks (Tiptap's cell content is `block+`).
+    pub(super) blocks: &'a [Node],
+}
+
+/// The rows of a table, each a list of cells. A child of the table that is not a row
+/// is read as a row holding one cell with it, and a child of a row that is not a cell
+/// as a cell holding it, so nothing a client stored goes missing.
+pub(super) fn table_rows(rows: &[Node]) -> Vec<Vec<Cell<'_>>> {
+    rows.iter()
+        .map(|row| match row {
+            Node::Element(el) if el.name == TABLE_ROW => el.children.iter().map(cell).collect(),
+            other => vec![cell(other)],
+        })
+        .collect()
+}
+
+fn cell(node: &Node) -> Cell<'_> {
+    match node {
+        Node::Element(el) if el.name == TABLE_CELL || el.name == TABLE_HEADER => {
+            let span = |key| el.int_attr(key).unwrap_or(1).clamp(1, MAX_SPAN);
+            Cell {
+                header: el.name == TABLE_HEADER,
+                colspan: span("colspan"),
+                rowspan: span("rowspan"),
+                blocks: &el.children,
+            }
+        }
+        other => Cell {
+            header: false,
+            colspan: 1,
+            rowspan: 1,
+            blocks: std::slice::from_ref(other),
+        },
+    }
+}
+
+/// Whether the first row of a table is its header row: every cell a `tableHeader`.
+pub(super) fn has_header_row(rows: &[Vec<Cell<'_>>]) -> bool {
+    rows.first()
+        .is_some_and(|row| !row.is_empty() && row.iter().all(|c| c.header))
 }
 
 /// Text of inline content: hard breaks become newlines, unknown inline nodes give their text.

@@ -5,14 +5,15 @@
 
 use yrs::{ReadTxn, XmlFragmentRef};
 
-use super::blocks::{Block, classify, item_blocks};
+use super::blocks::{Block, Cell, classify, has_header_row, item_blocks, table_rows};
 use super::href::{HTML_SCHEMES, href_allowed};
 use super::inline::{InlineKind, Span, Step, inline_items, walk_inline};
 use super::read::read_fragment;
 use super::schema::Node;
 use crate::html_text::escape_into as escape_html;
 
-/// An HTML fragment (<h1>…, <p>, <ul><li><p>…, <strong>, <em>, <s>, <code>, <a href>),
+/// An HTML fragment (<h1>…, <p>, <ul><li><p>…, <table> with <th scope>, <strong>, <em>,
+/// <s>, <code>, <a href>),
 /// every text and attribute HTML-escaped; hrefs limited to http, https, mailto and
 /// relative URLs (others dropped) so a hostile document cannot inject script.
 ///
@@ -74,9 +75,62 @@ fn html_block(node: &Node, out: &mut String) {
             children.iter().for_each(|c| html_block(c, out));
             out.push_str("</blockquote>");
         }
+        Block::Table(rows) => html_table(rows, out),
         Block::Container(children) => children.iter().for_each(|c| html_block(c, out)),
         Block::Skip => {}
     }
+}
+
+/// A table: a header row (all `tableHeader`) goes in `<thead>` with `scope="col"`; a
+/// header cell elsewhere heads its row (`scope="row"`).
+fn html_table(rows: &[Node], out: &mut String) {
+    let rows = table_rows(rows);
+    let head = has_header_row(&rows);
+    out.push_str("<table>");
+    for (i, row) in rows.iter().enumerate() {
+        let in_head = head && i == 0;
+        if in_head {
+            out.push_str("<thead>");
+        } else if i == usize::from(head) {
+            out.push_str("<tbody>");
+        }
+        out.push_str("<tr>");
+        for cell in row {
+            html_cell(cell, in_head, out);
+        }
+        out.push_str("</tr>");
+        if in_head {
+            out.push_str("</thead>");
+        }
+    }
+    if rows.len() > usize::from(head) {
+        out.push_str("</tbody>");
+    }
+    out.push_str("</table>");
+}
+
+fn html_cell(cell: &Cell<'_>, in_head: bool, out: &mut String) {
+    let tag = if cell.header { "th" } else { "td" };
+    out.push('<');
+    out.push_str(tag);
+    if cell.header {
+        out.push_str(if in_head {
+            " scope=\"col\""
+        } else {
+            " scope=\"row\""
+        });
+    }
+    if cell.colspan > 1 {
+        out.push_str(&format!(" colspan=\"{}\"", cell.colspan));
+    }
+    if cell.rowspan > 1 {
+        out.push_str(&format!(" rowspan=\"{}\"", cell.rowspan));
+    }
+    out.push('>');
+    cell.blocks.iter().for_each(|b| html_block(b, out));
+    out.push_str("</");
+    out.push_str(tag);
+    out.push('>');
 }
 
 fn html_items(items: &[Node], out: &mut String) {
@@ -184,6 +238,60 @@ mod tests {
                    <p><a href=\"mailto:a@example.se\">e-post</a></p>\n"
         );
         assert!(!export_markdown(&txn, &fragment).contains("script:"));
+    }
+
+    #[test]
+    fn tables_have_header_cells_with_scope_and_safe_links() {
+        let html = to_html(
+            "| Förvaltning | Budget |\n| --- | --- |\n| Skola <b> | [plan](https://example.se/?a=1&b=2) [x](javascript:alert(1)) |\n",
+        );
+        assert_eq!(
+            html,
+            "<table><thead><tr><th scope=\"col\"><p>Förvaltning</p></th><th scope=\"col\"><p>Budget</p></th></tr></thead>\
+             <tbody><tr><td><p>Skola &lt;b&gt;</p></td><td><p><a href=\"https://example.se/?a=1&amp;b=2\">plan</a> x</p></td></tr></tbody></table>\n\
+             <p></p>\n"
+        );
+    }
+
+    #[test]
+    fn hostile_table_shapes_are_shown_through_their_content() {
+        // What a hostile client can store: a paragraph straight in a table and in a row,
+        // a span far too large, a header cell in a body row, a table without rows.
+        let (doc, fragment) = new_doc();
+        {
+            use yrs::{Any, Xml, XmlElementPrelim, XmlFragment, XmlTextPrelim};
+            let mut txn = doc.transact_mut();
+            let table = fragment.push_back(&mut txn, XmlElementPrelim::empty("table"));
+            let stray = table.push_back(&mut txn, XmlElementPrelim::empty("paragraph"));
+            stray.push_back(&mut txn, XmlTextPrelim::new("lös"));
+            let row = table.push_back(&mut txn, XmlElementPrelim::empty("tableRow"));
+            let head = row.push_back(&mut txn, XmlElementPrelim::empty("tableHeader"));
+            head.insert_attribute(&mut txn, "colspan", Any::from(1_000_000i64));
+            head.insert_attribute(&mut txn, "rowspan", Any::from("x"));
+            let p = head.push_back(&mut txn, XmlElementPrelim::empty("paragraph"));
+            p.push_back(&mut txn, XmlTextPrelim::new("Rad"));
+            let p = row.push_back(&mut txn, XmlElementPrelim::empty("paragraph"));
+            p.push_back(&mut txn, XmlTextPrelim::new("cell?"));
+            fragment.push_back(&mut txn, XmlElementPrelim::empty("table"));
+        }
+        let txn = doc.transact();
+        assert_eq!(
+            export_html(&txn, &fragment),
+            "<table><tbody><tr><td><p>lös</p></td></tr>\
+             <tr><th scope=\"row\" colspan=\"100\"><p>Rad</p></th><td><p>cell?</p></td></tr></tbody></table>\n\
+             <table></table>\n"
+        );
+        // Markdown pads a merged cell's columns (at most 100), text keeps the words.
+        let markdown = export_markdown(&txn, &fragment);
+        assert!(markdown.starts_with("| lös |"), "{markdown}");
+        assert_eq!(
+            markdown.lines().nth(2).map(|l| l.matches('|').count()),
+            Some(102)
+        );
+        assert_eq!(
+            super::super::export_text(&txn, &fragment),
+            "lös\nRad\tcell?\n"
+        );
     }
 
     #[test]

@@ -281,6 +281,57 @@ mod tests {
     }
 
     #[test]
+    fn tables_have_the_shape_tiptap_writes() {
+        let (doc, fragment) = import("| A | B |\n| --- | --- |\n| 1 |  |\n");
+        let txn = doc.transact();
+        let blocks = children(&txn, &fragment);
+        assert_eq!(
+            blocks.iter().map(tag).collect::<Vec<_>>(),
+            ["table", "paragraph"]
+        );
+        let table = element(&blocks[0]);
+        assert_eq!(table.attributes(&txn).count(), 0);
+        let rows = children(&txn, &table);
+        assert_eq!(
+            rows.iter().map(tag).collect::<Vec<_>>(),
+            ["tableRow", "tableRow"]
+        );
+        let head = children(&txn, &element(&rows[0]));
+        assert_eq!(
+            head.iter().map(tag).collect::<Vec<_>>(),
+            ["tableHeader", "tableHeader"]
+        );
+        let body = children(&txn, &element(&rows[1]));
+        assert_eq!(
+            body.iter().map(tag).collect::<Vec<_>>(),
+            ["tableCell", "tableCell"]
+        );
+        for cell in head.iter().chain(&body) {
+            let cell = element(cell);
+            for key in ["colspan", "rowspan"] {
+                assert!(
+                    matches!(
+                        cell.get_attribute(&txn, key),
+                        Some(Out::Any(Any::Number(yrs::Number::Int(1))))
+                    ),
+                    "{key}"
+                );
+            }
+            let inner = children(&txn, &cell);
+            assert_eq!(inner.iter().map(tag).collect::<Vec<_>>(), ["paragraph"]);
+        }
+        // The empty cell holds one empty paragraph (Tiptap's `block+`).
+        assert_eq!(element(&children(&txn, &element(&body[1]))[0]).len(&txn), 0);
+        assert_eq!(
+            plain(
+                &txn,
+                &text(&children(&txn, &element(&children(&txn, &element(&body[0]))[0]))[0])
+            ),
+            "1"
+        );
+    }
+
+    #[test]
     fn utf16_offsets_are_not_shifted() {
         let (doc, fragment) =
             import("Förebyggande arbete i skolan är viktigt.\n\n😀 **fet** och *å*\n");

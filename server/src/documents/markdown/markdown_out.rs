@@ -7,19 +7,21 @@
 
 use yrs::{ReadTxn, XmlFragmentRef};
 
-use super::blocks::{Block, classify, item_blocks};
+use super::blocks::{Block, classify, item_blocks, table_rows};
 use super::markdown_escape::looks_like_entity;
 use super::markdown_inline::md_inline;
 use super::read::read_fragment;
 use super::schema::Node;
 
 /// Markdown of the whole fragment (CommonMark: # headings, paragraphs, - and 1. lists
-/// (nested), > quotes, ``` code, ---, **bold**, *italic*, ~~strike~~, `code`, [text](href);
-/// escape characters that would otherwise be read as Markdown).
+/// (nested), > quotes, ``` code, ---, GFM tables, **bold**, *italic*, ~~strike~~, `code`,
+/// [text](href); escape characters that would otherwise be read as Markdown).
 ///
 /// Reading the output back with [`import_markdown`](super::import_markdown) gives the same text and marks, except
 /// for what CommonMark cannot say: empty paragraphs, underline, a link's target, rel and
-/// class, hard breaks in headings (they become spaces) or at the end of a paragraph, and
+/// class, hard breaks in headings or table cells (they become spaces) or at the end of a
+/// paragraph, a cell's blocks (one line of text in GFM), merged cells, a table whose first
+/// row is not a header row (GFM's first row always is), and
 /// whitespace at the edge of bold, italic or strike text (moved outside it). Emphasis
 /// that CommonMark's flanking rules would not read (`ord**"citat"**ord`) is kept by
 /// writing the neighbouring letter as a character reference.
@@ -80,6 +82,7 @@ fn md_blocks(nodes: &[Node], in_item: bool) -> String {
                     prefix_lines(&body, "> ", ">")
                 }
             }
+            Block::Table(rows) => md_table(rows),
             Block::Container(children) => md_blocks(children, in_item),
             Block::Skip => String::new(),
         };
@@ -100,6 +103,50 @@ fn md_blocks(nodes: &[Node], in_item: bool) -> String {
         previous_list = list.map(|(kind, alt, _)| (kind, alt));
     }
     out
+}
+
+/// A GFM table: the first row is the header row, as wide as the widest row (GFM reads a
+/// shorter body row as ending in empty cells, so those are not padded), each cell one
+/// line (its blocks joined by spaces) with `|` escaped.
+fn md_table(rows: &[Node]) -> String {
+    let rows: Vec<Vec<String>> = table_rows(rows)
+        .iter()
+        .map(|row| {
+            let mut cells = Vec::new();
+            for cell in row {
+                let text = md_blocks(cell.blocks, false)
+                    .replace("\\\n", " ")
+                    .replace('\n', " ")
+                    .replace('|', "\\|");
+                cells.push(text);
+                // A merged cell leaves the columns it covers empty.
+                for _ in 1..cell.colspan {
+                    cells.push(String::new());
+                }
+            }
+            cells
+        })
+        .collect();
+    let width = rows.iter().map(Vec::len).max().unwrap_or(0).max(1);
+    let line = |cells: &[String], width: usize| {
+        let mut out = String::from("|");
+        for i in 0..width {
+            out.push(' ');
+            out.push_str(cells.get(i).map(String::as_str).unwrap_or_default());
+            out.push_str(" |");
+        }
+        out
+    };
+    let mut lines = Vec::with_capacity(rows.len() + 1);
+    lines.push(line(
+        rows.first().map(Vec::as_slice).unwrap_or_default(),
+        width,
+    ));
+    lines.push(format!("|{}", " --- |".repeat(width)));
+    for row in rows.iter().skip(1) {
+        lines.push(line(row, row.len().max(1)));
+    }
+    lines.join("\n")
 }
 
 fn prefix_lines(body: &str, prefix: &str, empty_prefix: &str) -> String {
@@ -238,10 +285,27 @@ mod tests {
             "1. ett\n\n- punkt\n",
             "- a\n\n* b\n",
             "1. a\n\n1) b\n",
+            "| Förvaltning | Ansvar |\n| --- | --- |\n| Stadsledningskontoret | **Samordning** |\n| Skolförvaltningen | [Skolplan](https://example.se/skola) |\n",
+            "| a \\| b | `c \\| d` |\n| --- | --- |\n|  | e |\n",
+            "- i en lista\n\n  | A |\n  | --- |\n  | 1 |\n",
         ];
         for case in cases {
             assert_eq!(to_markdown(case), case, "round trip of {case:?}");
         }
+    }
+
+    #[test]
+    fn tables_normalise_to_one_header_row_and_full_width() {
+        // A short body row stays short (GFM reads the missing cells as empty); a long one
+        // widens the header.
+        assert_eq!(
+            to_markdown("|A|B|\n|-|-|\n|1|\n"),
+            "| A | B |\n| --- | --- |\n| 1 |  |\n"
+        );
+        assert_eq!(
+            to_markdown("A | B\n--|--\nx<br>y | z\n"),
+            "| A | B |\n| --- | --- |\n| x\\<br>y | z |\n"
+        );
     }
 
     #[test]

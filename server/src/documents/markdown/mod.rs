@@ -40,10 +40,12 @@
 //! The conversion is split by direction and by stage: `schema` (names and the intermediate
 //! tree), `parse` and `import` (Markdown → tree → Yjs), `read` (Yjs → tree), `blocks` and
 //! `inline` (the view of the tree the exporters share), and one module per output format
-//! (`markdown_out` with `markdown_inline` and `markdown_escape`, `html`, `text`). `href`
+//! (`markdown_out` with `markdown_inline` and `markdown_escape`, `html`, `text`, and
+//! `draft` for the read-outs' writers). `href`
 //! holds the link address policy used by both directions.
 
 mod blocks;
+mod draft;
 pub(super) mod href;
 mod html;
 mod import;
@@ -61,6 +63,7 @@ mod test_support;
 #[cfg(test)]
 mod tests;
 
+pub use draft::{DraftBlock, Piece, draft_blocks};
 pub use html::export_html;
 pub use import::import_markdown;
 pub(in crate::documents) use import::import_nodes;

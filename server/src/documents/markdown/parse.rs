@@ -12,7 +12,8 @@ use super::blocks::plain_inline;
 use super::href::{EDITOR_SCHEMES, href_allowed};
 use super::schema::{
     BLOCKQUOTE, BULLET_LIST, CODE_BLOCK, Element, HARD_BREAK, HEADING, HORIZONTAL_RULE, LIST_ITEM,
-    LinkMark, Marks, Node, ORDERED_LIST, PARAGRAPH, Run, empty_paragraph, is_element,
+    LinkMark, Marks, Node, ORDERED_LIST, PARAGRAPH, Run, TABLE, TABLE_CELL, TABLE_HEADER,
+    TABLE_ROW, cell_attrs, empty_paragraph, is_element,
 };
 
 /// What an open frame of the importer holds.
@@ -41,6 +42,12 @@ struct Importer {
     /// One entry per open container start tag: whether it got a frame (false past MAX_DEPTH,
     /// where its content goes to the deepest open container instead).
     containers: Vec<bool>,
+    /// One entry per open table: whether its rows and cells get frames (false when the
+    /// table, a row, a cell and its paragraph would not all fit under MAX_DEPTH; its cells
+    /// then become paragraphs of the deepest open container).
+    tables: Vec<bool>,
+    /// Inside a GFM table's header row, whose cells are `tableHeader`s.
+    table_head: bool,
     bold: u32,
     italic: u32,
     strike: u32,
@@ -75,6 +82,8 @@ pub(super) fn parse_markdown(markdown: &str) -> Result<Vec<Node>, ImportError> {
             element: Element::new("doc", Vec::new(), Vec::new()),
         }],
         containers: Vec::new(),
+        tables: Vec::new(),
+        table_head: false,
         bold: 0,
         italic: 0,
         strike: 0,
@@ -83,7 +92,7 @@ pub(super) fn parse_markdown(markdown: &str) -> Result<Vec<Node>, ImportError> {
         texts: 0,
         nodes: 0,
     };
-    let options = cmark::Options::ENABLE_STRIKETHROUGH;
+    let options = cmark::Options::ENABLE_STRIKETHROUGH | cmark::Options::ENABLE_TABLES;
     for event in cmark::Parser::new_ext(markdown, options) {
         importer.event(event);
         if importer.nodes > MAX_IMPORT_NODES {
@@ -163,6 +172,30 @@ impl Importer {
             }
             Tag::List(None) => self.open_container(BULLET_LIST, Vec::new()),
             Tag::Item => self.open_container(LIST_ITEM, Vec::new()),
+            Tag::Table(_) => {
+                // table > tableRow > cell > paragraph: four more frames.
+                let fits = self.frames.len() + 4 <= MAX_DEPTH;
+                self.tables.push(fits);
+                if fits {
+                    self.open_container(TABLE, Vec::new());
+                } else {
+                    self.close_inline();
+                    self.containers.push(false);
+                }
+            }
+            Tag::TableHead => {
+                self.table_head = true;
+                self.open_table_part(TABLE_ROW, Vec::new());
+            }
+            Tag::TableRow => self.open_table_part(TABLE_ROW, Vec::new()),
+            Tag::TableCell => {
+                let name = if self.table_head {
+                    TABLE_HEADER
+                } else {
+                    TABLE_CELL
+                };
+                self.open_table_part(name, cell_attrs());
+            }
             Tag::Emphasis => self.italic += 1,
             Tag::Strong => self.bold += 1,
             Tag::Strikethrough => self.strike += 1,
@@ -193,7 +226,19 @@ impl Importer {
             TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::CodeBlock | TagEnd::HtmlBlock => {
                 self.close_inline()
             }
-            TagEnd::BlockQuote(_) | TagEnd::List(_) | TagEnd::Item => {
+            TagEnd::BlockQuote(_)
+            | TagEnd::List(_)
+            | TagEnd::Item
+            | TagEnd::TableHead
+            | TagEnd::TableRow
+            | TagEnd::TableCell
+            | TagEnd::Table => {
+                if tag == TagEnd::TableHead {
+                    self.table_head = false;
+                }
+                if tag == TagEnd::Table {
+                    self.tables.pop();
+                }
                 self.close_inline();
                 if self.containers.pop() == Some(true) {
                     self.close_frame();
@@ -255,6 +300,17 @@ impl Importer {
                 kind: FrameKind::Container,
                 element: Element::new(name, attrs, Vec::new()),
             });
+        }
+    }
+
+    /// Opens a row or cell of the innermost table, or (for a table too deep to keep its
+    /// structure) only records it, so that its text goes to the enclosing container.
+    fn open_table_part(&mut self, name: &str, attrs: Vec<(String, Any)>) {
+        if self.tables.last() == Some(&true) {
+            self.open_container(name, attrs);
+        } else {
+            self.close_inline();
+            self.containers.push(false);
         }
     }
 
@@ -428,6 +484,10 @@ fn finish_frame(frame: Frame) -> Option<Node> {
                 element.children.push(empty_paragraph());
             }
             BULLET_LIST | ORDERED_LIST if element.children.is_empty() => return None,
+            // Tiptap's cell content is `block+`.
+            TABLE_CELL | TABLE_HEADER if element.children.is_empty() => {
+                element.children.push(empty_paragraph());
+            }
             _ => {}
         },
     }
@@ -481,6 +541,26 @@ mod tests {
         // Prose costs no nodes but its paragraphs: one long paragraph is one node.
         let prose = "Förankra ".repeat(200_000);
         assert_eq!(parse_markdown(&prose).map(|b| b.len()), Ok(1));
+    }
+
+    #[test]
+    fn a_huge_table_is_refused_and_a_deep_one_flattened() {
+        // 400 columns: each cell is a cell, a paragraph and (when not empty) a text.
+        let header = "|a".repeat(400) + "|\n" + &"|-".repeat(400) + "|\n";
+        let row = "|x".repeat(400) + "|\n";
+        let huge = header.clone() + &row.repeat(200);
+        assert_eq!(parse_markdown(&huge).err(), Some(ImportError::TooManyNodes));
+        // Missing cells are filled in by the parser and cost nodes as well.
+        let empty_rows = header + &"|x|\n".repeat(300);
+        assert_eq!(
+            parse_markdown(&empty_rows).err(),
+            Some(ImportError::TooManyNodes)
+        );
+        // A table nested in 47 quotes has no room for its rows: its cells are paragraphs.
+        let deep = ">".repeat(47) + " | A | B |\n" + &">".repeat(47) + " | - | - |\n";
+        let (doc, fragment) = import(&deep);
+        let txn = doc.transact();
+        assert_eq!(super::super::block_texts(&txn, &fragment)[0], "A\nB");
     }
 
     #[test]

@@ -227,7 +227,7 @@ mod tests {
         );
         assert_eq!(
             export_text(&txn, &fragment),
-            "Trygghet för äldre och unga\n\nunder och fet länk @Anna\n\nEn uppgift\n"
+            "Trygghet för äldre och unga\n\nunder och fet länk (https://example.se) @Anna\n\nEn uppgift\n"
         );
     }
 

@@ -18,6 +18,18 @@ pub(in crate::documents) const CODE_BLOCK: &str = "codeBlock";
 pub(in crate::documents) const HORIZONTAL_RULE: &str = "horizontalRule";
 pub(in crate::documents) const HARD_BREAK: &str = "hardBreak";
 
+// Node type names of Tiptap's table extensions (`@tiptap/extension-table`): a `table`
+// holds `tableRow`s, a row holds `tableHeader` and `tableCell`s, and a cell holds blocks
+// (at least one paragraph). Cells always store `colspan` and `rowspan` (numbers, default
+// 1); `colwidth` is null unless a column was resized, so it is absent.
+pub(in crate::documents) const TABLE: &str = "table";
+pub(in crate::documents) const TABLE_ROW: &str = "tableRow";
+pub(in crate::documents) const TABLE_HEADER: &str = "tableHeader";
+pub(in crate::documents) const TABLE_CELL: &str = "tableCell";
+/// The most columns or rows a cell may span as read out: a hostile client can store any
+/// number, and an exporter writes the attribute as it reads it.
+pub(in crate::documents) const MAX_SPAN: i64 = 100;
+
 // Mark names (formatting attribute keys on the `XmlText`).
 pub(in crate::documents) const BOLD: &str = "bold";
 pub(in crate::documents) const ITALIC: &str = "italic";
@@ -110,4 +122,12 @@ pub(in crate::documents) fn empty_paragraph() -> Node {
 
 pub(in crate::documents) fn is_element(node: &Node, name: &str) -> bool {
     matches!(node, Node::Element(el) if el.name == name)
+}
+
+/// The attributes Tiptap gives a new table cell or header cell.
+pub(in crate::documents) fn cell_attrs() -> Vec<(String, Any)> {
+    vec![
+        ("colspan".to_string(), Any::from(1i64)),
+        ("rowspan".to_string(), Any::from(1i64)),
+    ]
 }

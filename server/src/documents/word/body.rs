@@ -7,8 +7,9 @@
 //! ([`Counts`]), so the user is told what did not come along: images, drawings and text
 //! boxes, comments, footnotes, equations, embedded objects. Tracked changes are taken as
 //! they would read accepted (insertions kept, deletions dropped) and counted. A table
-//! becomes one paragraph per row, its cells separated by " | ", since the editor has no
-//! tables yet.
+//! becomes the editor's table (`table` > `tableRow` > `tableHeader`/`tableCell` >
+//! paragraphs), its first row the header row; a table nested in a cell gives its
+//! paragraphs to that cell.
 //!
 //! `mc:AlternateContent` carries the same object twice (a modern `Choice` and a legacy
 //! `Fallback`); only the `Choice` is read, so nothing is counted twice.
@@ -17,7 +18,10 @@ use super::WordError;
 use super::styles::{Level, Numbering, Relationships, RunFlags, Styles};
 use super::xml::{Step, Tag, walk};
 use crate::documents::markdown::href::{EDITOR_SCHEMES, href_allowed};
-use crate::documents::markdown::schema::{Element, HARD_BREAK, LinkMark, Marks, Node, Run};
+use crate::documents::markdown::schema::{
+    Element, HARD_BREAK, LinkMark, Marks, Node, PARAGRAPH, Run, TABLE, TABLE_CELL, TABLE_HEADER,
+    TABLE_ROW, cell_attrs, empty_paragraph,
+};
 
 /// What the editor cannot hold, counted by kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -33,8 +37,6 @@ pub struct Counts {
     pub embedded_objects: u32,
     /// Page headers and footers holding text (read from their own parts).
     pub headers_footers: u32,
-    /// Tables, carried as text (one paragraph per row).
-    pub tables: u32,
 }
 
 /// What the body read, with the relationship ids of the page headers and footers its
@@ -54,10 +56,9 @@ pub struct Block {
     pub list: Option<(Level, u8)>,
     /// Text runs and hard breaks.
     pub inline: Vec<Node>,
+    /// A whole table instead of a paragraph (`heading`, `list` and `inline` are empty).
+    pub table: Option<Node>,
 }
-
-/// Separates a table row's cells in the paragraph that carries the row.
-const CELL_SEPARATOR: &str = " | ";
 
 /// Word's list levels are 0–8.
 const MAX_LIST_LEVEL: u8 = 8;
@@ -135,11 +136,16 @@ struct RunState {
     style: Option<String>,
 }
 
-/// An open table (the outermost one; nested tables add to its current cell).
+/// An open table (the outermost one; nested tables add their paragraphs to its current
+/// cell).
 #[derive(Default)]
 struct Table {
     nesting: usize,
-    cells: Vec<Vec<Node>>,
+    /// The finished rows, each a list of cells.
+    rows: Vec<Node>,
+    /// The current row's finished cells.
+    cells: Vec<Node>,
+    /// The current cell's paragraphs.
     cell: Vec<Node>,
 }
 
@@ -396,14 +402,19 @@ impl BodyReader<'_> {
         };
         self.run = None;
         self.links.clear();
+        let mut paragraph = paragraph;
         if let Some(table) = self.table.as_mut() {
-            append_inline(&mut table.cell, paragraph.inline, " ");
+            trim_ends(&mut paragraph.inline);
+            if has_text(&paragraph.inline) {
+                self.nodes += 1;
+                let node = Element::new(PARAGRAPH, Vec::new(), paragraph.inline);
+                table.cell.push(Node::Element(node));
+            }
             return;
         }
         if !has_text(&paragraph.inline) {
             return;
         }
-        let mut paragraph = paragraph;
         trim_ends(&mut paragraph.inline);
         let heading = paragraph
             .style
@@ -420,6 +431,7 @@ impl BodyReader<'_> {
             heading,
             list,
             inline: paragraph.inline,
+            table: None,
         });
     }
 
@@ -438,7 +450,6 @@ impl BodyReader<'_> {
     }
 
     fn open_table(&mut self) {
-        self.counts.tables += 1;
         match self.table.as_mut() {
             Some(table) => table.nesting += 1,
             None => {
@@ -450,12 +461,27 @@ impl BodyReader<'_> {
     }
 
     fn close_cell(&mut self) {
-        if let Some(table) = self.table.as_mut()
-            && table.nesting == 0
-        {
-            let cell = std::mem::take(&mut table.cell);
-            table.cells.push(cell);
+        let Some(table) = self.table.as_mut() else {
+            return;
+        };
+        if table.nesting > 0 {
+            return;
         }
+        let mut blocks = std::mem::take(&mut table.cell);
+        if blocks.is_empty() {
+            // Tiptap's cell content is `block+`.
+            blocks.push(empty_paragraph());
+        }
+        // The first row is the header row.
+        let name = if table.rows.is_empty() {
+            TABLE_HEADER
+        } else {
+            TABLE_CELL
+        };
+        table
+            .cells
+            .push(Node::Element(Element::new(name, cell_attrs(), blocks)));
+        self.nodes += 1;
     }
 
     fn close_row(&mut self) {
@@ -463,51 +489,37 @@ impl BodyReader<'_> {
             return;
         };
         if table.nesting > 0 {
-            append_inline(&mut table.cell, Vec::new(), " / ");
             return;
         }
-        let mut inline = Vec::new();
         let cells = std::mem::take(&mut table.cells);
-        if cells.iter().all(|c| !has_text(c)) {
+        if cells.is_empty() {
             return;
         }
-        for (i, cell) in cells.into_iter().enumerate() {
-            let separator = if i == 0 { "" } else { CELL_SEPARATOR };
-            append_inline(&mut inline, cell, separator);
-        }
+        table
+            .rows
+            .push(Node::Element(Element::new(TABLE_ROW, Vec::new(), cells)));
         self.nodes += 1;
-        self.blocks.push(Block {
-            heading: None,
-            list: None,
-            inline,
-        });
     }
 
     fn close_table(&mut self) {
         match self.table.as_mut() {
             Some(table) if table.nesting > 0 => table.nesting -= 1,
-            _ => self.table = None,
-        }
-    }
-}
-
-/// Appends `more` to `inline`, with `separator` (unmarked) between them when both hold
-/// something.
-fn append_inline(inline: &mut Vec<Node>, more: Vec<Node>, separator: &str) {
-    if !inline.is_empty() && !separator.is_empty() {
-        let run = Run {
-            text: separator.to_owned(),
-            marks: Marks::default(),
-        };
-        match inline.last_mut() {
-            Some(Node::Text(runs)) => runs.push(run),
-            _ => inline.push(Node::Text(vec![run])),
-        }
-    }
-    for node in more {
-        match (inline.last_mut(), node) {
-            (Some(Node::Text(runs)), Node::Text(next)) => runs.extend(next),
-            (_, node) => inline.push(node),
+            Some(_) => {
+                let Some(table) = self.table.take() else {
+                    return;
+                };
+                if table.rows.is_empty() {
+                    return;
+                }
+                self.nodes += 1;
+                self.blocks.push(Block {
+                    heading: None,
+                    list: None,
+                    inline: Vec::new(),
+                    table: Some(Node::Element(Element::new(TABLE, Vec::new(), table.rows))),
+                });
+            }
+            None => {}
         }
     }
 }

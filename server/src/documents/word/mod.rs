@@ -1,6 +1,6 @@
 //! Word (.docx) into a new document: headings, paragraphs, bulleted and numbered lists
-//! (nested), links, bold, italic, underline and strike; tables as one paragraph per row,
-//! since the editor has no tables yet. Everything else the editor cannot hold (images,
+//! (nested), links, bold, italic, underline and strike, and tables (the first row as the
+//! header row). Everything else the editor cannot hold (images,
 //! drawings, text boxes, comments, footnotes, equations, embedded objects, page headers
 //! and footers that hold text, the marks of tracked changes) is counted and named to the
 //! user ([`NotCarried`]), never dropped silently.
@@ -87,8 +87,6 @@ pub enum NotCarriedKind {
     EmbeddedObject,
     /// Page headers and footers holding text (left out).
     HeaderFooter,
-    /// Tables: carried as text, one paragraph per row with " | " between the cells.
-    Table,
 }
 
 /// A Word document read for the editor.
@@ -201,7 +199,6 @@ fn not_carried(counts: body::Counts) -> Vec<NotCarried> {
         (Equation, counts.equations),
         (EmbeddedObject, counts.embedded_objects),
         (HeaderFooter, counts.headers_footers),
-        (Table, counts.tables),
     ]
     .into_iter()
     .filter(|(_, count)| *count > 0)

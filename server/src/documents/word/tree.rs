@@ -21,6 +21,11 @@ pub fn tree(blocks: Vec<Block>) -> Vec<Node> {
     let mut out = Vec::new();
     let mut lists = Lists::default();
     for block in blocks {
+        if let Some(table) = block.table {
+            lists.close_all(&mut out);
+            out.push(table);
+            continue;
+        }
         match block.list {
             Some((level, depth)) => lists.item(&mut out, level, depth, block.inline),
             None => {

@@ -19,11 +19,12 @@
 use std::io::Cursor;
 
 use docx_rs::{
-    AlignmentType, BreakType, Docx as Package, Footer, Header, NumPages, PageNum, Paragraph, Run,
-    Shading, Style, StyleType, Table as DocxTable, TableCell, TableRow, WidthType,
+    AlignmentType, BreakType, Docx as Package, Footer, Header, Hyperlink, HyperlinkType, NumPages,
+    PageNum, Paragraph, Run, Shading, Style, StyleType, Table as DocxTable, TableCell, TableRow,
+    WidthType,
 };
 
-use super::{Table, Writer};
+use super::{Piece, Table, Writer};
 
 /// Heading sizes in half-points, level 1 to 4.
 const HEADING_HALF_POINTS: [usize; 4] = [36, 30, 26, 24];
@@ -235,6 +236,43 @@ impl Writer for Docx {
 
     fn paragraph(&mut self, text: &str) {
         self.push(text_runs(Paragraph::new(), text, |r| r));
+    }
+
+    fn linked_paragraph(&mut self, pieces: &[Piece]) {
+        let mut paragraph = Paragraph::new();
+        let mut first = true;
+        for piece in pieces {
+            let (text, href) = match piece {
+                Piece::Text(text) => (text, None),
+                Piece::Link { text, href } => (text, Some(href)),
+            };
+            let mut runs = Vec::new();
+            for (i, line) in text.split('\n').enumerate() {
+                let mut run = Run::new();
+                if i > 0 || (!first && line.is_empty() && text.starts_with('\n')) {
+                    run = run.add_break(BreakType::TextWrapping);
+                }
+                // A link is underlined and blue, as Word shows its own hyperlinks.
+                let run = run.add_text(xml_chars(line));
+                runs.push(if href.is_some() {
+                    run.underline("single").color("0563C1")
+                } else {
+                    run
+                });
+            }
+            first = false;
+            paragraph = match href {
+                Some(href) => {
+                    let link = runs.into_iter().fold(
+                        Hyperlink::new(xml_chars(href), HyperlinkType::External),
+                        Hyperlink::add_run,
+                    );
+                    paragraph.add_hyperlink(link)
+                }
+                None => runs.into_iter().fold(paragraph, Paragraph::add_run),
+            };
+        }
+        self.push(paragraph);
     }
 
     fn quote(&mut self, text: &str) {

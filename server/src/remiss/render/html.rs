@@ -1,6 +1,6 @@
 //! The [`Writer`] for HTML: a whole page, every user text entity-encoded.
 
-use super::{Table, Writer};
+use super::{Piece, Table, Writer};
 use crate::html_text::escape_into as escape_html;
 
 /// The page's own style sheet: readable on screen and in print, tables with visible
@@ -68,6 +68,24 @@ impl Html {
 }
 
 impl Writer for Html {
+    fn linked_paragraph(&mut self, pieces: &[Piece]) {
+        self.end_list();
+        self.out.push_str("<p>");
+        for piece in pieces {
+            match piece {
+                Piece::Text(text) => self.text(text),
+                Piece::Link { text, href } => {
+                    self.out.push_str("<a href=\"");
+                    escape_html(href, &mut self.out);
+                    self.out.push_str("\">");
+                    self.text(text);
+                    self.out.push_str("</a>");
+                }
+            }
+        }
+        self.out.push_str("</p>\n");
+    }
+
     fn heading(&mut self, level: u8, text: &str) {
         self.end_list();
         let level = level.clamp(1, 6);

@@ -1,6 +1,6 @@
 //! The [`Writer`] for Markdown: every user text escaped so it reads back literally.
 
-use super::{Table, Writer};
+use super::{Piece, Table, Writer};
 use crate::documents::markdown::escape_md;
 
 /// Markdown text being written.
@@ -50,6 +50,44 @@ impl Writer for Markdown {
     fn paragraph(&mut self, text: &str) {
         self.block();
         self.lines(text, "");
+    }
+
+    fn linked_paragraph(&mut self, pieces: &[Piece]) {
+        self.block();
+        let mut line = String::new();
+        for piece in pieces {
+            match piece {
+                Piece::Text(text) => {
+                    for (i, part) in text.split('\n').enumerate() {
+                        if i > 0 {
+                            // A hard line break inside one paragraph.
+                            line.push_str("\\\n");
+                        }
+                        escape_md(
+                            part,
+                            line.is_empty() || line.ends_with('\n'),
+                            false,
+                            &mut line,
+                        );
+                    }
+                }
+                Piece::Link { text, href } => {
+                    line.push('[');
+                    escape_md(&text.replace('\n', " "), false, false, &mut line);
+                    line.push_str("](<");
+                    // Inside <…> only these end or break the destination.
+                    line.push_str(
+                        &href
+                            .replace('<', "%3C")
+                            .replace('>', "%3E")
+                            .replace('\n', ""),
+                    );
+                    line.push_str(">)");
+                }
+            }
+        }
+        self.out.push_str(&line);
+        self.out.push('\n');
     }
 
     fn quote(&mut self, text: &str) {

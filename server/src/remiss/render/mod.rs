@@ -13,12 +13,21 @@ pub mod labels;
 pub mod markdown;
 pub mod pdf;
 
+pub use crate::documents::markdown::Piece;
+
 /// A document being written, block by block.
 pub trait Writer {
     /// A heading, level 1 to 4.
     fn heading(&mut self, level: u8, text: &str);
     /// A paragraph of plain text (line breaks kept).
     fn paragraph(&mut self, text: &str);
+    /// A paragraph of the draft whose links stay links (a DOCX hyperlink, an HTML
+    /// `<a href>`, a Markdown link). The pieces' addresses were checked by
+    /// `documents::markdown::draft_blocks` (http, https, mailto); a writer that has no
+    /// links writes each as "text (address)".
+    fn linked_paragraph(&mut self, pieces: &[Piece]) {
+        self.paragraph(&pieces_as_text(pieces));
+    }
     /// Quoted text: a passage of the draft or an organisation's own words.
     fn quote(&mut self, text: &str);
     /// A labelled value, e.g. "Svarsdatum: 2020-11-30"; consecutive fields form a list.
@@ -64,6 +73,25 @@ impl Table {
                 .collect()
         })
     }
+}
+
+/// Linked pieces as plain text: each link as "text (address)", unless its text is the
+/// address.
+pub fn pieces_as_text(pieces: &[Piece]) -> String {
+    let mut out = String::new();
+    for piece in pieces {
+        match piece {
+            Piece::Text(text) => out.push_str(text),
+            Piece::Link { text, href } => {
+                out.push_str(text);
+                let bare = href.strip_prefix("mailto:").unwrap_or(href);
+                if text != href && text != bare {
+                    out.push_str(&format!(" ({href})"));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The output formats a read-out can be asked for (`?format=`).

@@ -26,7 +26,7 @@ use typst_layout::PagedDocument;
 use typst_pdf::{PdfOptions, PdfStandard, PdfStandards, Timestamp};
 
 use super::docx::Meta;
-use super::{Table, Writer};
+use super::{Piece, Table, Writer};
 
 /// The template every read-out is set in.
 const TEMPLATE: &str = include_str!("pdf.typ");
@@ -53,6 +53,10 @@ enum Block {
     Paragraph {
         text: String,
     },
+    /// A paragraph of the draft whose links are links (`link` in the template).
+    Linked {
+        pieces: Vec<PdfPiece>,
+    },
     Quote {
         text: String,
     },
@@ -67,6 +71,13 @@ enum Block {
         /// Per column: `None` for as wide as its text, or its share of the width left.
         widths: Vec<Option<usize>>,
     },
+}
+
+/// A piece of a linked paragraph: text, with the address it links to, if any.
+#[derive(Debug, Serialize)]
+struct PdfPiece {
+    text: String,
+    href: Option<String>,
 }
 
 /// What the template is given.
@@ -161,6 +172,23 @@ impl Writer for Pdf {
         self.blocks.push(Block::Paragraph {
             text: printable(text),
         });
+    }
+
+    fn linked_paragraph(&mut self, pieces: &[Piece]) {
+        let pieces = pieces
+            .iter()
+            .map(|piece| match piece {
+                Piece::Text(text) => PdfPiece {
+                    text: printable(text),
+                    href: None,
+                },
+                Piece::Link { text, href } => PdfPiece {
+                    text: printable(text),
+                    href: Some(printable(href)),
+                },
+            })
+            .collect();
+        self.blocks.push(Block::Linked { pieces });
     }
 
     fn quote(&mut self, text: &str) {
