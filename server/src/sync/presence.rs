@@ -227,8 +227,13 @@ impl Presence {
             if let Some(state) = self.states.remove(&client)
                 && !state.is_removed()
             {
+                // At the state's own clock, as y-websocket's server does: receivers
+                // take a null state at an equal clock as a removal, and the client's
+                // next state (it bumps its clock when it reconnects) is newer for
+                // them. One above would make them ignore that state too, leaving the
+                // person missing until the protocol's renewal.
                 let entry = AwarenessUpdateEntry {
-                    clock: state.clock + 1,
+                    clock: state.clock,
                     json: NULL_STATE.into(),
                 };
                 clients.insert(client, entry);
@@ -286,7 +291,7 @@ mod tests {
         assert_eq!(presence.len(), 1);
         let removal = presence.remove_conn(1).unwrap();
         let entry = &removal.clients[&ClientID::new(7)];
-        assert_eq!((entry.clock, &*entry.json), (3, "null"));
+        assert_eq!((entry.clock, &*entry.json), (2, "null"));
         assert!(presence.is_empty());
         assert!(presence.remove_conn(1).is_none());
     }

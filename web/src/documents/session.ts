@@ -117,6 +117,14 @@ export class DocumentSession {
     this.editorHost.addEventListener('suggestion-refused', () =>
       announce(t('suggest.oneParagraph')),
     );
+    // y-websocket removes the others' presence when its socket drops, then says
+    // 'disconnected': from then on their old clocks must not shut out the snapshot the
+    // server sends on reconnecting.
+    const onDrop = ({ status }: { status: string }) => {
+      if (status === 'disconnected') this.presence.forgetAbsent();
+    };
+    this.provider.on('status', onDrop);
+    this.unsubscribe.push(() => this.provider.off('status', onDrop));
     let wasConnected = false;
     const onVisible = () => {
       if (document.visibilityState === 'visible') {
@@ -130,6 +138,7 @@ export class DocumentSession {
       this.connection.subscribe((status) => {
         // Back after a disconnection: the role may have changed meanwhile.
         if (status.state === 'connected' && wasConnected) {
+          this.presence.renew();
           void this.refreshInfo();
           void this.remiss.reload();
         }

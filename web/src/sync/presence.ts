@@ -92,6 +92,31 @@ export class PresenceTracker {
     return () => this.changeListeners.delete(listener);
   }
 
+  /**
+   * After a reconnect: y-websocket resends our presence with the clock it had, and the
+   * others, who saw it removed at that clock when our old socket went, ignore a state
+   * that is not newer until the awareness protocol renews it (every 15 s). Setting the
+   * same state again gives it a new clock, so we are back in their lists at once.
+   */
+  renew(): void {
+    const state = this.awareness.getLocalState();
+    if (state) this.awareness.setLocalState({ ...state });
+  }
+
+  /**
+   * While our socket is down: y-websocket removed the others' states when it dropped but
+   * keeps their clocks, so the snapshot the server sends when we reconnect, at those same
+   * clocks, would be ignored until each of them renews (every 15 s). Forgetting the
+   * clocks of people no longer shown lets the snapshot in.
+   */
+  forgetAbsent(): void {
+    for (const client of [...this.awareness.meta.keys()]) {
+      if (client !== this.awareness.clientID && !this.awareness.states.has(client)) {
+        this.awareness.meta.delete(client);
+      }
+    }
+  }
+
   destroy(): void {
     this.awareness.off('change', this.onChange);
     this.listeners.clear();
