@@ -222,6 +222,7 @@ pub async fn raise_in(tx: &mut Tx, event: &Event) -> Result<usize, StoreError> {
     let recipients = recipients(tx, event).await?;
     let now = crate::storage::now_ms();
     let mut mailed = 0;
+    let mut inboxes = Vec::new();
     for (user, address) in recipients {
         let channel = tx.notification_channel(&user, event.kind).await?;
         if channel == Channel::None {
@@ -237,7 +238,11 @@ pub async fn raise_in(tx: &mut Tx, event: &Event) -> Result<usize, StoreError> {
         mailed += usize::from(mail.is_some());
         tx.insert_notification(&user, event, channel.in_app(), mail.as_ref(), now)
             .await?;
+        if channel.in_app() {
+            inboxes.push(user.to_string());
+        }
     }
+    crate::notifications::live::announce_in(tx, inboxes).await?;
     Ok(mailed)
 }
 
