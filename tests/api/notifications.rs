@@ -21,8 +21,8 @@ use crate::both_dbs;
 use crate::helpers::*;
 use crate::remiss::{anchor, answer, put_round, reply};
 
-const OWNER_ORG: &str = "stadsledningskontoret";
-const INVITED: &str = "utbildning";
+pub(crate) const OWNER_ORG: &str = "stadsledningskontoret";
+pub(crate) const INVITED: &str = "utbildning";
 
 /// The SMTP server, reading every accepted message as a JSON line.
 struct Sink {
@@ -123,7 +123,11 @@ fn text(mail: &Value) -> &str {
 }
 
 /// Adds an organisation with users `(id, e-mail)`.
-async fn org_with_users(app: &TestApp, org: &str, users: &[(&str, Option<&str>)]) -> Result<()> {
+pub(crate) async fn org_with_users(
+    app: &TestApp,
+    org: &str,
+    users: &[(&str, Option<&str>)],
+) -> Result<()> {
     let db = &app.state.db;
     let org_id = OrgId::parse(org)?;
     db.add_org(&org_id, org).await?;
@@ -159,7 +163,7 @@ async fn inbox(app: &TestApp, token: &str) -> Result<Value> {
 }
 
 /// A document of the owner's with a round in `remiss` and its svarsdatum.
-async fn draft_in_remiss(app: &TestApp, owner: &str, deadline: &str) -> Result<String> {
+pub(crate) async fn draft_in_remiss(app: &TestApp, owner: &str, deadline: &str) -> Result<String> {
     let doc = app
         .create_doc(
             owner,

@@ -53,6 +53,8 @@ const PIPELINE_FLUSH_EVERY: usize = 64;
 const PIPELINE_IO_TIMEOUT: Duration = Duration::from_secs(120);
 /// The custom message type of thread events (see the server's `sync::protocol`).
 const THREAD_EVENTS: u8 = 100;
+/// The custom message type of remiss round events (the server's `remiss::events`).
+const ROUND_EVENTS: u8 = 101;
 
 /// The socket a client reads and writes.
 pub type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -296,6 +298,15 @@ impl YClient {
         self.sync().await
     }
 
+    /// Asks the server for the remiss round's events (custom type 101) on this socket, as
+    /// [`YClient::subscribe_events`] does for threads; they land in `events` too, told
+    /// apart by their `"type"` (`"round"`).
+    pub async fn subscribe_round_events(&mut self) -> Result<()> {
+        self.send_message(Message::Custom(ROUND_EVENTS, b"round".to_vec()))
+            .await?;
+        self.sync().await
+    }
+
     /// The next frame from the server. Cancel-safe; an ended stream is an error, since
     /// the server never closes a healthy connection on its own.
     pub async fn next_frame(&mut self) -> Result<WsMessage> {
@@ -456,7 +467,7 @@ impl YClient {
                 }
                 Ok(false)
             }
-            Message::Custom(THREAD_EVENTS, json) => {
+            Message::Custom(THREAD_EVENTS | ROUND_EVENTS, json) => {
                 self.events
                     .push(serde_json::from_slice(&json).context("a thread event is not JSON")?);
                 Ok(false)
