@@ -9,13 +9,12 @@ import type { Page } from '@playwright/test';
 import {
   apiToken,
   bearer,
-  editor,
   expect,
   expectNoAxeViolations,
   loggedInPage,
   openDocument,
   ownedDocument,
-  selected,
+  selectParagraphStart,
   test,
 } from './fixtures';
 
@@ -23,12 +22,7 @@ const TEXT = 'Första stycket handlar om trygghet i skolan.\n\nAndra stycket gä
 
 /** Selects the first words of paragraph `index` (the title is 0) and opens the form. */
 async function startComment(page: Page, index: number, words: string): Promise<void> {
-  await editor(page).focus();
-  await page.keyboard.press('Control+Home');
-  for (let i = 0; i < index; i += 1) await page.keyboard.press('Control+ArrowDown');
-  await page.keyboard.press('Home');
-  for (const _ of words.split(' ')) await page.keyboard.press('Shift+Control+ArrowRight');
-  await selected(page, words);
+  await selectParagraphStart(page, index, words);
   await page.keyboard.press('Control+Alt+M');
   await expect(page.getByTestId('compose')).toBeVisible();
 }

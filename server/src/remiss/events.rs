@@ -20,8 +20,7 @@ use crate::ids::DocId;
 use crate::remiss::RemissContext;
 use crate::remiss::round;
 use crate::sync::hooks::{Hooks, MessageKind};
-use crate::sync::live::{LiveEvent, Reload, Reloaders};
-use crate::sync::protocol::write_var;
+use crate::sync::live::{LiveEvent, Reload, Reloaders, json_frame};
 
 /// The y-websocket message type of round events (100 is thread events).
 pub const MSG_ROUND: u64 = 101;
@@ -48,12 +47,7 @@ fn frame(round: RoundResponse) -> Bytes {
     let event = RoundEvent::Round {
         round: Box::new(round),
     };
-    let json = serde_json::to_vec(&event).unwrap_or_default();
-    let mut out = Vec::with_capacity(json.len() + 8);
-    write_var(&mut out, MSG_ROUND);
-    write_var(&mut out, json.len() as u64);
-    out.extend_from_slice(&json);
-    out.into()
+    json_frame(ROUND, &event)
 }
 
 /// Registers the round events' message type with the sync core.
