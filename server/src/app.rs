@@ -122,6 +122,7 @@ impl App {
         tracker.spawn(crate::remiss::reminders::run(db.clone(), shutdown.clone()));
         let limits = Arc::new(Limits::new(&config.limits));
         let providers = oidc_providers(&db, &config).await?;
+        let bells = crate::notifications::live::Bells::start(&db, shutdown.clone());
         let state = AppState {
             providers,
             limits,
@@ -134,11 +135,16 @@ impl App {
             metrics,
             opens: Arc::new(first_opens),
             decisions: Arc::default(),
+            bells,
             shutdown,
         };
         let reloaders = crate::comments::events::register_reload(
             Reloaders::default(),
             &crate::comments::CommentsContext::from_ref(&state),
+        );
+        let reloaders = crate::remiss::events::register_reload(
+            reloaders,
+            &crate::remiss::RemissContext::from_ref(&state),
         );
         Ok(Self {
             listener,
@@ -185,6 +191,7 @@ impl App {
             let rooms = RemoteRooms::new(state.rooms.clone(), state.db.clone(), reloaders);
             let listener = crate::cluster::listener::run(
                 Arc::new(rooms),
+                Arc::new(state.bells.clone()),
                 pool.clone(),
                 node.to_owned(),
                 shutdown.clone(),
@@ -223,10 +230,10 @@ impl App {
 }
 
 /// What the product attaches to the sync core, in order (see `sync::hooks`): first-open
-/// recording on join, and the thread events' message type.
+/// recording on join, the thread events' message type, the round events' type.
 fn sync_hooks(first_opens: &FirstOpens) -> Hooks {
     let hooks = Hooks::default().extension(first_opens.clone());
-    crate::comments::events::register(hooks)
+    crate::remiss::events::register(crate::comments::events::register(hooks))
 }
 
 /// Our HS256 secret (from the flag, or the one kept in the database) or the identity

@@ -24,6 +24,7 @@ use crate::config::Config;
 use crate::documents::OpenTracker;
 use crate::limits::Limits;
 use crate::metrics::Metrics;
+use crate::notifications::live::Bells;
 use crate::storage::Db;
 use crate::storage::journal::Journal;
 use crate::sync::RoomRegistry;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// One decision on a document's proposals at a time (`comments::decisions`).
     pub decisions: Arc<Decisions>,
+    /// The open notification streams, rung when a user's inbox changes.
+    pub bells: Bells,
     /// Cancelled when the server starts shutting down; sockets and rooms watch it.
     pub shutdown: CancellationToken,
 }

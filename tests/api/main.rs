@@ -19,6 +19,7 @@ mod durability;
 mod hostile;
 mod interop;
 mod limits;
+mod live;
 mod markdown_import;
 mod members;
 mod mentions;

@@ -174,6 +174,23 @@ export async function selected(page: Page, text: string): Promise<string> {
   return text;
 }
 
+/**
+ * Selects the first words of paragraph `index` (the title is 0) with the keyboard, and
+ * waits until the editor holds the selection.
+ */
+export async function selectParagraphStart(
+  page: Page,
+  index: number,
+  words: string,
+): Promise<void> {
+  await editor(page).focus();
+  await page.keyboard.press('Control+Home');
+  for (let i = 0; i < index; i += 1) await page.keyboard.press('Control+ArrowDown');
+  await page.keyboard.press('Home');
+  for (const _ of words.split(' ')) await page.keyboard.press('Shift+Control+ArrowRight');
+  await selected(page, words);
+}
+
 /** axe-core with the WCAG 2.1 A and AA rules finds nothing at all, of any impact. */
 export async function expectNoAxeViolations(page: Page, what: string): Promise<void> {
   const results = await new AxeBuilder({ page })

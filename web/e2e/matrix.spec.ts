@@ -6,13 +6,12 @@
  */
 import type { Page } from '@playwright/test';
 import {
-  editor,
   expect,
   expectNoAxeViolations,
   loggedInPage,
   openDocument,
   ownedDocument,
-  selected,
+  selectParagraphStart,
   test,
 } from './fixtures';
 
@@ -28,12 +27,7 @@ async function commentOn(
   stance: string,
   body: string,
 ): Promise<void> {
-  await editor(page).focus();
-  await page.keyboard.press('Control+Home');
-  for (let i = 0; i < index; i += 1) await page.keyboard.press('Control+ArrowDown');
-  await page.keyboard.press('Home');
-  for (const _ of words.split(' ')) await page.keyboard.press('Shift+Control+ArrowRight');
-  await selected(page, words);
+  await selectParagraphStart(page, index, words);
   await page.keyboard.press('Control+Alt+M');
   const compose = page.getByTestId('compose');
   await compose.getByLabel(stance).check();

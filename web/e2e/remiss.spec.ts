@@ -24,6 +24,7 @@ import {
   openDocument,
   ownedDocument,
   selected,
+  selectParagraphStart,
   test,
 } from './fixtures';
 
@@ -48,12 +49,7 @@ function inviteeStatus(panel: Locator, org: string): Locator {
 
 /** Selects the first words of paragraph `index` (the title is 0) and comments on them. */
 async function commentOn(page: Page, index: number, words: string, body: string): Promise<void> {
-  await editor(page).focus();
-  await page.keyboard.press('Control+Home');
-  for (let i = 0; i < index; i += 1) await page.keyboard.press('Control+ArrowDown');
-  await page.keyboard.press('Home');
-  for (const _ of words.split(' ')) await page.keyboard.press('Shift+Control+ArrowRight');
-  await selected(page, words);
+  await selectParagraphStart(page, index, words);
   await page.keyboard.press('Control+Alt+M');
   const compose = page.getByTestId('compose');
   await compose.getByLabel('Avstyrker').check();

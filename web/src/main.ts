@@ -6,6 +6,7 @@
 import './styles/app.css';
 import { api, onUnauthorized } from './api/client';
 import { mountLiveRegion } from './app/announce';
+import { stopBell } from './app/bell';
 import { renderHeader } from './app/header';
 import { notFoundView } from './app/not-found-view';
 import { setPageTitle } from './app/page';
@@ -58,6 +59,7 @@ let firstRender = true;
  * through the identity provider, names the provider's sign-out page to go on to.
  */
 async function logout(): Promise<void> {
+  stopBell();
   clearSession();
   await forgetSavedCopies();
   const answer = await api.logout().catch(() => ({ redirect: null }));

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use axum::extract::{FromRef, FromRequestParts};
+use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
@@ -50,5 +51,15 @@ where
             .strip_prefix("Bearer ")
             .ok_or_else(|| AuthError::Invalid("expected `Authorization: Bearer <token>`".into()))?;
         Ok(AuthUser(tokens.verify_bearer(token.trim())?))
+    }
+}
+
+/// The token a request presents, read as the extractor reads it (the bearer header, else
+/// the session cookie), for a long-lived response that must check it again later (the
+/// notification stream ends when the token expires or its user is disabled).
+pub fn presented_token(headers: &HeaderMap) -> Option<&str> {
+    match headers.get(AUTHORIZATION) {
+        Some(header) => header.to_str().ok()?.strip_prefix("Bearer ").map(str::trim),
+        None => session::cookie_value(headers, session::SESSION_COOKIE),
     }
 }

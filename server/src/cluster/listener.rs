@@ -42,9 +42,18 @@ pub trait RemoteSink: Send + Sync {
     fn node_gone(&self, node: String) -> BoxFuture<'_, ()>;
 }
 
-/// Listens until `shutdown`, telling this node's rooms through `rooms`.
+/// What the listener does for people rather than rooms: the notification streams open
+/// on this node (`notifications::live::Bells` implements it).
+pub trait InboxSink: Send + Sync {
+    /// The inboxes of `users` changed: their open streams reread them.
+    fn inbox_changed(&self, users: &[String]);
+}
+
+/// Listens until `shutdown`, telling this node's rooms through `rooms` and its open
+/// notification streams through `inboxes`.
 pub async fn run(
     rooms: Arc<dyn RemoteSink>,
+    inboxes: Arc<dyn InboxSink>,
     pool: PgPool,
     node: String,
     shutdown: CancellationToken,
@@ -71,6 +80,12 @@ pub async fn run(
                 received = listener.recv() => match received {
                     Ok(notification) => {
                         if let Some(envelope) = Envelope::decode(notification.payload()) {
+                            if let Notice::Inbox { u } = &envelope.notice {
+                                // Raised in a transaction, which knows no node: every
+                                // node hears it, this one included.
+                                inboxes.inbox_changed(u);
+                                continue;
+                            }
                             handle(state, &pool, &node, envelope, &mut peers).await;
                         }
                     }
@@ -154,7 +169,7 @@ async fn dispatch(rooms: &dyn RemoteSink, from: &str, notice: Notice) {
                 rooms.archived(doc).await;
             }
         }
-        Notice::Heartbeat | Notice::Stored { .. } => {}
+        Notice::Heartbeat | Notice::Stored { .. } | Notice::Inbox { .. } => {}
     }
 }
 

@@ -34,6 +34,11 @@ pub enum Notice {
     /// The document was archived: close its room.
     #[serde(rename = "x")]
     Archived { d: String },
+    /// These users' inboxes changed (a notification raised, one read): their open event
+    /// streams reread the unread count. Sent from inside the raising transaction, which
+    /// knows no node, so every node handles it, the sender's included.
+    #[serde(rename = "i")]
+    Inbox { u: Vec<String> },
     /// The sending node is alive.
     #[serde(rename = "h")]
     Heartbeat,

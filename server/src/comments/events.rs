@@ -16,8 +16,7 @@ use crate::comments::CommentsContext;
 use crate::comments::model::ThreadResponse;
 use crate::ids::DocId;
 use crate::sync::hooks::{Hooks, MessageKind};
-use crate::sync::live::{LiveEvent, Reload, Reloaders};
-use crate::sync::protocol::write_var;
+use crate::sync::live::{LiveEvent, Reload, Reloaders, json_frame};
 
 /// The y-websocket message type of thread events (types 0–3 belong to y-protocols).
 pub const MSG_EVENTS: u64 = 100;
@@ -38,12 +37,7 @@ pub enum ThreadEvent {
 
 /// The event as a WebSocket frame: varuint type, varuint length, JSON bytes.
 pub fn frame(event: &ThreadEvent) -> Bytes {
-    let json = serde_json::to_vec(event).unwrap_or_default();
-    let mut out = Vec::with_capacity(json.len() + 8);
-    write_var(&mut out, MSG_EVENTS);
-    write_var(&mut out, json.len() as u64);
-    out.extend_from_slice(&json);
-    out.into()
+    json_frame(EVENTS, event)
 }
 
 /// Registers the thread events' message type with the sync core: a client sending it

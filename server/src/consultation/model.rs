@@ -158,6 +158,9 @@ pub struct RoundResponse {
     pub deadline_passed: bool,
     /// Whether new threads are accepted now: not after the svarsdatum, not in `avslutad`.
     pub accepting_threads: bool,
+    /// The first moment after the svarsdatum (midnight in Stockholm starting the next
+    /// day), epoch ms: an open page closes its forms then without asking the server.
+    pub closes_at: Option<i64>,
     pub invitees: Vec<InviteeResponse>,
 }
 

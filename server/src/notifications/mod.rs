@@ -16,6 +16,9 @@
 //!   Activities on one thread for one recipient within the batching window (10 minutes
 //!   by default) go in one message. Each message has an unsubscribe link per kind
 //!   ([`unsubscribe`]).
+//! - **Live** ([`live`], [`stream`]): every open page of a user holds one event stream
+//!   (`GET /api/me/events`) that sends the unread count and newest item as soon as a
+//!   notification is raised or read, on any node.
 //! - **Settings per user and kind** ([`model::Channel`]): in the app, by e-mail, both
 //!   (the default) or neither.
 //!
@@ -23,12 +26,14 @@
 //! storage, auth, ids and the audit entry, and reads other modules' tables in SQL.
 
 pub mod conversation;
+pub mod live;
 pub mod mail;
 pub mod model;
 pub mod outbox;
 pub mod raise;
 pub mod routes;
 pub mod store;
+pub mod stream;
 pub mod unsubscribe;
 
 pub use model::{Channel, Kind};
@@ -41,6 +46,10 @@ crate::sub_state! {
     pub struct NotificationsContext {
         /// Storage: the inbox, settings, the outbox.
         pub db: crate::storage::Db,
+        /// The open event streams: a mark-read rings them.
+        pub bells: live::Bells,
+        /// Cancelled at shutdown: open event streams end (graceful shutdown waits for them).
+        pub shutdown: tokio_util::sync::CancellationToken,
     }
 }
 

@@ -251,6 +251,7 @@ async fn raise_to(
     let recipients = recipients(tx, event).await?;
     let now = crate::storage::now_ms();
     let mut mailed = 0;
+    let mut inboxes = Vec::new();
     for (user, address) in recipients {
         if told.contains(&user) {
             continue;
@@ -270,7 +271,11 @@ async fn raise_to(
         tx.insert_notification(&user, event, channel.in_app(), mail.as_ref(), now)
             .await?;
         told.insert(user);
+        if channel.in_app() {
+            inboxes.push(user.to_string());
+        }
     }
+    crate::notifications::live::announce_in(tx, inboxes).await?;
     Ok(mailed)
 }
 

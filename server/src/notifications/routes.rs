@@ -16,6 +16,7 @@ use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError, ErrorRespons
 use crate::html_text::escape;
 use crate::ids::NotificationId;
 use crate::notifications::NotificationsContext;
+use crate::notifications::live;
 use crate::notifications::mail::kind_label;
 use crate::notifications::model::*;
 use crate::notifications::unsubscribe;
@@ -39,6 +40,7 @@ where
         .routes(routes!(set_setting))
         .routes(routes!(unsubscribe_page, unsubscribe))
         .routes(routes!(list_troubled_mail))
+        .routes(routes!(crate::notifications::stream::events))
 }
 
 /// A page of the inbox.
@@ -108,6 +110,7 @@ pub async fn mark_read(
     if !state.db.mark_read(&who.user, &id).await? {
         return Err(none());
     }
+    live::announce(&state.db, &state.bells, &who.user).await?;
     Ok(ApiJson(UnreadResponse {
         unread: state.db.unread_count(&who.user).await?,
     }))
@@ -122,6 +125,7 @@ pub async fn mark_all_read(
     AuthUser(who): AuthUser,
 ) -> ApiResult<ApiJson<UnreadResponse>> {
     state.db.mark_all_read(&who.user).await?;
+    live::announce(&state.db, &state.bells, &who.user).await?;
     Ok(ApiJson(UnreadResponse {
         unread: state.db.unread_count(&who.user).await?,
     }))

@@ -12,6 +12,7 @@
 pub mod activity;
 pub mod changes;
 pub mod compilation;
+pub mod events;
 pub mod exports;
 pub mod gather;
 pub mod matrix;

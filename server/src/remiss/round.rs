@@ -18,7 +18,13 @@ pub async fn load(db: &Db, doc: &DocId) -> ApiResult<RoundResponse> {
         accepting_threads,
         ..
     } = deadline::openness(&round, deadline::today());
+    let closes_at = round
+        .deadline
+        .as_deref()
+        .and_then(|d| deadline::parse_date(d).ok())
+        .and_then(deadline::closes_at);
     Ok(RoundResponse {
+        closes_at,
         diarienummer: round.diarienummer,
         phase: round.phase,
         deadline: round.deadline,

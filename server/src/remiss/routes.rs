@@ -11,8 +11,10 @@ use crate::comments::routes::MAX_TEXT_CHARS;
 use crate::consultation::deadline;
 use crate::consultation::model::{AnswerRequest, RoundResponse, UpdateRoundRequest};
 use crate::error::{ApiJson, ApiPath, ApiResult, AppError, ErrorResponse};
+use crate::ids::DocId;
 use crate::remiss::RemissContext;
 use crate::remiss::changes::{self, RoundChange};
+use crate::remiss::events;
 use crate::remiss::exports;
 use crate::remiss::matrix::MatrixResponse;
 use crate::remiss::round;
@@ -104,7 +106,7 @@ pub async fn update_round(
     let mut tx = state.db.transaction_for(&doc).await?;
     changes::update_round(&mut tx, &doc, &who, change).await?;
     tx.commit().await?;
-    Ok(ApiJson(round::load(&state.db, &doc).await?))
+    present(&state, &doc).await
 }
 
 /// A svarsdatum as given, checked and written back as `YYYY-MM-DD`.
@@ -157,7 +159,15 @@ pub async fn answer(
     let answer = request.status;
     changes::answer(&mut tx, &doc, &who, role, answer, statement.as_deref()).await?;
     tx.commit().await?;
-    Ok(ApiJson(round::load(&state.db, &doc).await?))
+    present(&state, &doc).await
+}
+
+/// After a committed change: the round as it now stands, for the caller and, live, for
+/// everyone with the document open.
+async fn present(state: &RemissContext, doc: &DocId) -> ApiResult<ApiJson<RoundResponse>> {
+    let round = round::load(&state.db, doc).await?;
+    events::publish(state, doc, round.clone()).await;
+    Ok(ApiJson(round))
 }
 
 fn check_statement(text: &str) -> ApiResult<Option<String>> {

@@ -172,6 +172,8 @@ mod tests {
     #[test]
     fn only_custom_message_types_can_be_registered() {
         assert_eq!(MessageKind::custom(3), None);
+        // The sync core's own "saved" marker.
+        assert_eq!(MessageKind::custom(101), None);
         let events = MessageKind::custom(100).expect("custom");
         let hooks = Hooks::default().subscription(events);
         assert_eq!(hooks.subscription_for(100), Some(events));

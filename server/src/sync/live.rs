@@ -21,6 +21,7 @@ use crate::cluster::{Cluster, Notice};
 use crate::ids::DocId;
 use crate::sync::close::CloseReason;
 use crate::sync::hooks::MessageKind;
+use crate::sync::protocol::write_var;
 use crate::sync::registry::RoomRegistry;
 
 /// One event for the connections that subscribed to its kind.
@@ -31,6 +32,17 @@ pub struct LiveEvent {
     pub key: String,
     /// The frame sent to each subscribed connection, type varuint first.
     pub frame: Bytes,
+}
+
+/// An event's frame as the web client reads it (`lib0`'s `readVarString`): the message
+/// type as a varuint, then the JSON of `event` as a varuint length and its bytes.
+pub fn json_frame(kind: MessageKind, event: &impl serde::Serialize) -> Bytes {
+    let json = serde_json::to_vec(event).unwrap_or_default();
+    let mut out = Vec::with_capacity(json.len() + 8);
+    write_var(&mut out, kind.get());
+    write_var(&mut out, json.len() as u64);
+    out.extend_from_slice(&json);
+    out.into()
 }
 
 /// Rebuilds, on another node, the frame of an event named by its key; `None` when there

@@ -56,6 +56,8 @@ const PIPELINE_IO_TIMEOUT: Duration = Duration::from_secs(120);
 const THREAD_EVENTS: u8 = 100;
 /// The sync core's "saved" marker and its answer (`sync::room::saving`).
 const SAVED: u8 = 101;
+/// The custom message type of remiss round events (the server's `remiss::events`).
+const ROUND_EVENTS: u8 = 102;
 
 /// The socket a client reads and writes.
 pub type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -311,6 +313,15 @@ impl YClient {
         Ok(())
     }
 
+    /// Asks the server for the remiss round's events (custom type 102) on this socket, as
+    /// [`YClient::subscribe_events`] does for threads; they land in `events` too, told
+    /// apart by their `"type"` (`"round"`).
+    pub async fn subscribe_round_events(&mut self) -> Result<()> {
+        self.send_message(Message::Custom(ROUND_EVENTS, b"round".to_vec()))
+            .await?;
+        self.sync().await
+    }
+
     /// The next frame from the server. Cancel-safe; an ended stream is an error, since
     /// the server never closes a healthy connection on its own.
     pub async fn next_frame(&mut self) -> Result<WsMessage> {
@@ -471,7 +482,7 @@ impl YClient {
                 }
                 Ok(false)
             }
-            Message::Custom(THREAD_EVENTS, json) => {
+            Message::Custom(THREAD_EVENTS | ROUND_EVENTS, json) => {
                 self.events
                     .push(serde_json::from_slice(&json).context("a thread event is not JSON")?);
                 Ok(false)

@@ -1082,6 +1082,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/me/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My notification bell, live: the unread count and newest item at once and after every
+         *     change (Server-Sent Events, `event: bell`), until the token stops holding
+         *     (`event: end`).
+         */
+        get: operations["events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/me/password": {
         parameters: {
             query?: never;
@@ -1527,6 +1548,15 @@ export interface components {
              * @description 1, 2, 3… per document.
              */
             seq: number;
+        };
+        /** @description The bell's state: what an `event: bell` carries. */
+        BellEvent: {
+            latest?: null | components["schemas"]["NotificationResponse"];
+            /**
+             * Format: int64
+             * @description My unread notifications.
+             */
+            unread: number;
         };
         /**
          * @description What is wrong with the first bad entry (or the head), as a stable code.
@@ -2230,6 +2260,12 @@ export interface components {
         RoundResponse: {
             /** @description Whether new threads are accepted now: not after the svarsdatum, not in `avslutad`. */
             acceptingThreads: boolean;
+            /**
+             * Format: int64
+             * @description The first moment after the svarsdatum (midnight in Stockholm starting the next
+             *     day), epoch ms: an open page closes its forms then without asking the server.
+             */
+            closesAt?: number | null;
             /** @description The svarsdatum, `YYYY-MM-DD` in Europe/Stockholm, inclusive. */
             deadline?: string | null;
             /** @description The svarsdatum is over (it is a later day in Stockholm). */
@@ -7560,6 +7596,52 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    events: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `event: bell` with a BellEvent at once and after each change; `event: end` with an EndEvent before the stream closes */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": components["schemas"]["BellEvent"];
+                };
+            };
+            /** @description Malformed path, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description too many open streams for this user */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -105,7 +105,10 @@ export function commentsPanel(session: DocumentSession): CommentsPanel {
   // Keep the editor's selection when the button is pressed with a mouse.
   commentButton.addEventListener('mousedown', (event) => event.preventDefault());
 
+  /** The open compose form, told when the round closes under it. */
+  let compose: { closeForRound(reason: string): void } | null = null;
   const closeCompose = () => {
+    compose = null;
     replaceChildren(composeSlot);
     composeTop = null;
     layout.schedule();
@@ -144,6 +147,7 @@ export function commentsPanel(session: DocumentSession): CommentsPanel {
         }
       },
     });
+    compose = form;
     composeTop = () => textTop(editor.view, Math.min(from, editor.state.doc.content.size));
     replaceChildren(composeSlot, form.el);
     layout.schedule();
@@ -408,6 +412,7 @@ export function commentsPanel(session: DocumentSession): CommentsPanel {
     t('comments.closed'),
   );
   let wasClosed = false;
+  let drawn = false;
   const drawClosed = () => {
     const closed = session.remiss.acceptingThreads === false;
     if (closed === wasClosed) return;
@@ -416,8 +421,16 @@ export function commentsPanel(session: DocumentSession): CommentsPanel {
     if (closed) commentButton.setAttribute('aria-describedby', closedNoteId);
     else commentButton.removeAttribute('aria-describedby');
     for (const card of cards.values()) card.refresh();
+    // Closed while the page is open (the svarsdatum passed, or the owners closed the
+    // round): say so at once, politely, and stop the forms that would be refused.
+    if (closed && drawn && mayComment()) {
+      const message = t('comments.closedNow');
+      status.textContent = message;
+      compose?.closeForRound(t('comments.compose.closedKept'));
+    }
   };
   drawClosed();
+  drawn = true;
   const offRemiss = session.remiss.subscribe(drawClosed);
 
   const el = h(

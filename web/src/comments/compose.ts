@@ -20,6 +20,11 @@ export interface ComposeOptions {
 export function composeForm(options: ComposeOptions): {
   el: HTMLElement;
   focus(options?: FocusOptions): void;
+  /**
+   * The round closed while the form was open: it can no longer be sent, so it says why,
+   * and what was written stays visible, read-only (not lost); Cancel closes it.
+   */
+  closeForRound(reason: string): void;
 } {
   const headingId = uid('compose-heading');
   const bodyId = uid('compose-body');
@@ -118,8 +123,21 @@ export function composeForm(options: ComposeOptions): {
       options.onDone(null);
     }
   });
+  const closedNote = h('p', { class: 'hint compose__closed', hidden: true });
+  form.insertBefore(closedNote, form.children[1] ?? null);
+  let closed = false;
+  const closeForRound = (reason: string) => {
+    closed = true;
+    closedNote.textContent = reason;
+    closedNote.hidden = false;
+    for (const radio of radios) radio.input.disabled = true;
+    body.readOnly = true;
+    proposal.readOnly = true;
+    submit.disabled = true;
+  };
   form.addEventListener('submit', (event) => {
     event.preventDefault();
+    if (closed) return;
     const stance = chosen();
     const text = body.value.trim();
     const proposed = proposal.value.trim();
@@ -153,9 +171,9 @@ export function composeForm(options: ComposeOptions): {
         options.onDone(thread);
       })
       .catch((failure: unknown) => {
-        submit.disabled = false;
+        submit.disabled = closed;
         error.textContent = t('comments.compose.failed', { message: describeError(failure) });
       });
   });
-  return { el: form, focus: (options) => radios[0]?.input.focus(options) };
+  return { el: form, focus: (options) => radios[0]?.input.focus(options), closeForRound };
 }

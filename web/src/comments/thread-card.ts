@@ -19,6 +19,7 @@ import { h, replaceChildren, uid } from '../dom';
 import { formatDateTime, type MessageKey, t, tCount } from '../i18n';
 import { followThreadButton } from './following';
 import { mentionField, renderMentions } from './mentions';
+import { keptText } from './kept-text';
 import { confirmChangedText, conflictWordings } from './proposal-dialog';
 import type { ThreadStore } from './store';
 
@@ -118,7 +119,10 @@ export class ThreadCard {
     if (key !== this.actionsKey) {
       this.actionsKey = key;
       const hadFocus = focused !== null && this.actions.contains(focused);
-      replaceChildren(this.actions, this.renderActions());
+      // A reply being written when the round closes stays visible (not sent, not lost).
+      const pending =
+        this.actions.querySelector<HTMLTextAreaElement>('.thread__reply-text')?.value.trim() ?? '';
+      replaceChildren(this.actions, this.renderActions(pending));
       if (hadFocus) this.actions.querySelector<HTMLElement>('button')?.focus();
     }
   }
@@ -447,7 +451,7 @@ export class ThreadCard {
         renderMentions(comment.body, comment.mentions),
       ),
     );
-    if (own) {
+    if (own && !this.frozen()) {
       const edit = h(
         'button',
         { type: 'button', class: 'button button--small', 'data-focus-key': `edit-${comment.id}` },
@@ -493,20 +497,25 @@ export class ThreadCard {
       editing.draft = area.value;
     });
     const mentions = mentionField(area, this.searchMentions, comment.mentions);
+    // Closed while editing: the wording stays, read-only, and cannot be saved.
+    const frozen = this.frozen();
+    area.readOnly = frozen;
+    const save = h(
+      'button',
+      { type: 'submit', class: 'button button--small button--primary', disabled: frozen },
+      t('comments.comment.save'),
+    );
     const form = h(
       'form',
       { class: 'comment__edit' },
       h('label', { for: id }, t('comments.comment.editLabel')),
+      frozen ? h('p', { class: 'hint thread__closed' }, t('comments.closedEdit')) : null,
       area,
       mentions.listbox,
       h(
         'div',
         { class: 'form-actions' },
-        h(
-          'button',
-          { type: 'submit', class: 'button button--small button--primary' },
-          t('comments.comment.save'),
-        ),
+        save,
         h(
           'button',
           {
@@ -551,14 +560,24 @@ export class ThreadCard {
     return form;
   }
 
-  private renderActions(): Node[] {
+  /** Whether the round is closed to this user's replies and edits (owners go on). */
+  private frozen(): boolean {
+    return this.ctx.closed() && this.ctx.role() !== 'owner';
+  }
+
+  private renderActions(pending = ''): Node[] {
     const role = this.ctx.role();
     if (role === null || role === 'viewer') return [];
     const nodes: Node[] = [];
     if (this.thread.status === 'open') {
       nodes.push(
-        this.ctx.closed() && role !== 'owner'
-          ? h('p', { class: 'hint thread__closed' }, t('comments.closedReply'))
+        this.frozen()
+          ? h(
+              'div',
+              {},
+              h('p', { class: 'hint thread__closed' }, t('comments.closedReply')),
+              pending ? keptText(t('comments.keptReply'), pending) : null,
+            )
           : this.renderReply(),
       );
     }

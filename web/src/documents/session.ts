@@ -22,6 +22,7 @@ import { h } from '../dom';
 import { createEditor, setEditorAttributes } from '../editor/editor';
 import { type ShownSuggestion, SuggestingMode } from '../editor/suggesting';
 import { t } from '../i18n';
+import { subscribeRoundEvents } from '../remiss/live';
 import { RemissState } from '../remiss/state';
 import { ConnectionTracker } from '../sync/connection';
 import { CONNECTION_LABEL } from '../sync/indicators';
@@ -97,6 +98,15 @@ export class DocumentSession {
     });
     this.threads = new ThreadStore(docId, this.editor, this.provider, session.user.id);
     this.remiss = new RemissState(docId);
+    // The round live: phase, svarsdatum and answers as others change them; reread after
+    // a reconnect (below), when events may have been missed.
+    this.unsubscribe.push(
+      subscribeRoundEvents(
+        this.provider,
+        (round) => this.remiss.set(round),
+        () => {},
+      ),
+    );
     this.suggesting = new SuggestingMode(this.editor, async ({ anchor, proposal }) => {
       try {
         const thread = await api.createThread(docId, {

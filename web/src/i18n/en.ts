@@ -336,6 +336,13 @@ export const en: Messages = {
     'The consultation takes no new remarks. Only the owner can reply in the thread now.',
   'comments.closed':
     'The consultation takes no new remarks: the response date has passed or it is closed.',
+  'comments.closedNow':
+    'The consultation has now closed: no new remarks are taken. Text you were writing is kept.',
+  'comments.compose.closedKept':
+    'The consultation closed while you were writing. The remark cannot be sent, but your text stays here so you can copy it.',
+  'comments.keptReply': 'Your reply (not sent)',
+  'comments.closedEdit':
+    'The consultation is closed: the change cannot be saved. Your text is kept.',
   'comments.orphaned.link': 'Not anchored ({count})',
   'comments.keys.title': 'Keyboard shortcuts',
   'comments.keys.select': 'Select text in the document',
@@ -634,6 +641,7 @@ export const en: Messages = {
   'bell.markAll': 'Mark all as read',
   'bell.unread': 'Unread',
   'bell.failed': 'The notifications could not be loaded.',
+  'bell.new': 'New notification: {summary}',
   'notify.remiss_invited': 'Invited to a remiss: {title}',
   'notify.thread_reply': '{by} replied in a thread in {title}',
   'notify.mentioned': '{by} mentioned you or your organisation in {title}',

@@ -338,6 +338,12 @@ export const sv = {
     'Remissen tar inte emot nya synpunkter. Bara ägaren kan svara i tråden nu.',
   'comments.closed':
     'Remissen tar inte emot nya synpunkter: svarsdatum har passerat eller remissen är avslutad.',
+  'comments.closedNow':
+    'Remissen är stängd nu: nya synpunkter tas inte längre emot. Text du höll på att skriva finns kvar.',
+  'comments.compose.closedKept':
+    'Remissen stängdes medan du skrev. Synpunkten kan inte skickas, men texten finns kvar här så att du kan kopiera den.',
+  'comments.keptReply': 'Ditt svar (skickades inte)',
+  'comments.closedEdit': 'Remissen är stängd: ändringen kan inte sparas. Texten finns kvar.',
   'comments.orphaned.link': 'Utan förankring ({count})',
   'comments.keys.title': 'Kortkommandon',
   'comments.keys.select': 'Markera text i dokumentet',
@@ -636,6 +642,7 @@ export const sv = {
   'bell.markAll': 'Markera alla som lästa',
   'bell.unread': 'Oläst',
   'bell.failed': 'Aviseringarna gick inte att hämta.',
+  'bell.new': 'Ny avisering: {summary}',
   'notify.remiss_invited': 'Inbjudan till remiss: {title}',
   'notify.thread_reply': '{by} svarade i en tråd i {title}',
   'notify.mentioned': '{by} nämnde dig eller din organisation i {title}',
