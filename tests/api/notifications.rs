@@ -21,18 +21,18 @@ use crate::both_dbs;
 use crate::helpers::*;
 use crate::remiss::{anchor, answer, put_round, reply};
 
-const OWNER_ORG: &str = "stadsledningskontoret";
-const INVITED: &str = "utbildning";
+pub(crate) const OWNER_ORG: &str = "stadsledningskontoret";
+pub(crate) const INVITED: &str = "utbildning";
 
 /// The SMTP server, reading every accepted message as a JSON line.
-struct Sink {
+pub(crate) struct Sink {
     port: u16,
     mails: mpsc::UnboundedReceiver<Value>,
     _child: tokio::process::Child,
 }
 
 impl Sink {
-    async fn start(fail_first: u32) -> Result<Self> {
+    pub(crate) async fn start(fail_first: u32) -> Result<Self> {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node");
         let mut child = tokio::process::Command::new("node")
             .arg(dir.join("smtp-sink.mjs"))
@@ -70,7 +70,7 @@ impl Sink {
     }
 
     /// The next accepted message.
-    async fn next(&mut self) -> Result<Value> {
+    pub(crate) async fn next(&mut self) -> Result<Value> {
         tokio::time::timeout(WAIT * 2, self.mails.recv())
             .await
             .context("no mail arrived")?
@@ -78,7 +78,7 @@ impl Sink {
     }
 
     /// The next `n` messages.
-    async fn take(&mut self, n: usize) -> Result<Vec<Value>> {
+    pub(crate) async fn take(&mut self, n: usize) -> Result<Vec<Value>> {
         let mut mails = Vec::new();
         for _ in 0..n {
             mails.push(self.next().await?);
@@ -87,7 +87,7 @@ impl Sink {
     }
 
     /// What arrived already, without waiting.
-    fn drain(&mut self) -> Vec<Value> {
+    pub(crate) fn drain(&mut self) -> Vec<Value> {
         let mut mails = Vec::new();
         while let Ok(mail) = self.mails.try_recv() {
             mails.push(mail);
@@ -114,16 +114,20 @@ async fn outbox_settled(db: &forankra::storage::Db) -> Result<()> {
     .context("the outbox never emptied")?
 }
 
-fn to(mail: &Value) -> String {
+pub(crate) fn to(mail: &Value) -> String {
     mail["to"][0].as_str().unwrap_or_default().to_owned()
 }
 
-fn text(mail: &Value) -> &str {
+pub(crate) fn text(mail: &Value) -> &str {
     mail["text"].as_str().unwrap_or_default()
 }
 
 /// Adds an organisation with users `(id, e-mail)`.
-async fn org_with_users(app: &TestApp, org: &str, users: &[(&str, Option<&str>)]) -> Result<()> {
+pub(crate) async fn org_with_users(
+    app: &TestApp,
+    org: &str,
+    users: &[(&str, Option<&str>)],
+) -> Result<()> {
     let db = &app.state.db;
     let org_id = OrgId::parse(org)?;
     db.add_org(&org_id, org).await?;
@@ -142,7 +146,11 @@ async fn org_with_users(app: &TestApp, org: &str, users: &[(&str, Option<&str>)]
 }
 
 /// A server mailing to `sink` with a batching window and retry base for tests.
-async fn mailing_app(backend: Backend, sink: &Sink, window: Duration) -> Result<TestApp> {
+pub(crate) async fn mailing_app(
+    backend: Backend,
+    sink: &Sink,
+    window: Duration,
+) -> Result<TestApp> {
     let url = sink.url();
     TestApp::spawn_with(backend, move |config| {
         config.notify.smtp_url = Some(url.into());
@@ -152,14 +160,14 @@ async fn mailing_app(backend: Backend, sink: &Sink, window: Duration) -> Result<
     .await
 }
 
-async fn inbox(app: &TestApp, token: &str) -> Result<Value> {
+pub(crate) async fn inbox(app: &TestApp, token: &str) -> Result<Value> {
     let (status, body) = call(app, Method::GET, "/api/notifications", token, None).await?;
     ensure!(status == 200, "GET /api/notifications: {status} {body}");
     Ok(body)
 }
 
 /// A document of the owner's with a round in `remiss` and its svarsdatum.
-async fn draft_in_remiss(app: &TestApp, owner: &str, deadline: &str) -> Result<String> {
+pub(crate) async fn draft_in_remiss(app: &TestApp, owner: &str, deadline: &str) -> Result<String> {
     let doc = app
         .create_doc(
             owner,

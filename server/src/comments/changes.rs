@@ -102,7 +102,7 @@ pub async fn open_thread(
     role: Role,
     new: &NewThread<'_>,
 ) -> ApiResult<()> {
-    deadline::check_open(tx, new.doc, role, Contribution::Thread).await?;
+    deadline::check_open(tx, new.doc, &who.org, role, Contribution::Thread).await?;
     tx.ensure_user(&who.user, &who.name, &who.org).await?;
     tx.insert_thread(new).await?;
     let detail = json!({"thread": new.id, "stance": new.stance, "paragraph": new.paragraph,
@@ -121,7 +121,7 @@ pub async fn reply(
     body: &str,
 ) -> ApiResult<()> {
     on.lock(tx).await?;
-    deadline::check_open(tx, on.doc, on.role, Contribution::Reply).await?;
+    deadline::check_open(tx, on.doc, &on.who.org, on.role, Contribution::Reply).await?;
     let who = on.who;
     tx.ensure_user(&who.user, &who.name, &who.org).await?;
     tx.insert_comment(comment_id, on.thread, &author(who), body)
@@ -156,7 +156,7 @@ async fn changeable(
     if let Some(why) = frozen(thread.status, &comment) {
         return Err(AppError::ThreadResolved(why.into()));
     }
-    deadline::check_open(tx, on.doc, on.role, what).await
+    deadline::check_open(tx, on.doc, &on.who.org, on.role, what).await
 }
 
 /// Edits one's own comment: a new revision; the earlier wordings stay. Returns the
@@ -274,7 +274,7 @@ pub async fn reanchor_thread(
             "only owners and the thread's author may move it".into(),
         ));
     }
-    deadline::check_open(tx, on.doc, on.role, Contribution::Reanchor).await?;
+    deadline::check_open(tx, on.doc, &on.who.org, on.role, Contribution::Reanchor).await?;
     tx.set_thread_anchor(on.thread, start, end).await?;
     on.audit(tx, Action::ThreadReanchored, json!({"thread": on.thread}))
         .await

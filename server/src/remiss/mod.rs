@@ -13,6 +13,7 @@ pub mod activity;
 pub mod changes;
 pub mod compilation;
 pub mod exports;
+pub mod extensions;
 pub mod gather;
 pub mod matrix;
 pub mod reminders;

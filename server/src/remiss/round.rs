@@ -2,22 +2,31 @@
 //! each invitee's derived status.
 
 use crate::consultation::deadline::{self, Openness};
-use crate::consultation::model::{InviteeResponse, InviteeRow, OrgRef, RoundResponse};
+use crate::consultation::model::{InviteeResponse, InviteeRow, OrgRef, RoundResponse, RoundRow};
 use crate::error::ApiResult;
-use crate::ids::DocId;
+use crate::ids::{DocId, OrgId};
 use crate::remiss::statements;
 use crate::storage::Db;
 
-/// The round of `doc` with its invitees, as of now.
-pub async fn load(db: &Db, doc: &DocId) -> ApiResult<RoundResponse> {
+/// The round of `doc` with its invitees, as of now, for a member of organisation
+/// `viewer`: whether the svarsdatum has passed and threads are taken are said for the
+/// viewer's own svarsdatum (a later one granted to it counts).
+pub async fn load(db: &Db, doc: &DocId, viewer: &OrgId) -> ApiResult<RoundResponse> {
     let round = db.remiss_round(doc).await?;
     let invitees = db.remiss_invitees(doc).await?;
-    let mut submissions = statements::by_org(db.remiss_submissions(doc).await?, &round);
+    let mut submissions = statements::by_org(db.remiss_submissions(doc).await?, &round, &invitees);
+    let own = RoundRow {
+        deadline: invitees
+            .iter()
+            .find(|i| i.org_id == viewer.as_str())
+            .map_or_else(|| round.deadline.clone(), InviteeRow::deadline),
+        ..round.clone()
+    };
     let Openness {
         deadline_passed,
         accepting_threads,
         ..
-    } = deadline::openness(&round, deadline::today());
+    } = deadline::openness(&own, deadline::today());
     Ok(RoundResponse {
         diarienummer: round.diarienummer,
         phase: round.phase,
@@ -40,6 +49,8 @@ pub async fn load(db: &Db, doc: &DocId) -> ApiResult<RoundResponse> {
 /// One invitee row as JSON, without its submissions (see [`load`]).
 pub fn invitee_response(row: InviteeRow) -> InviteeResponse {
     InviteeResponse {
+        deadline: row.deadline(),
+        extended: row.extended(),
         status: row.status(),
         org: OrgRef {
             name: row.org_name.unwrap_or_else(|| row.org_id.clone()),

@@ -14,6 +14,7 @@ use crate::error::{ApiJson, ApiPath, ApiResult, AppError, ErrorResponse};
 use crate::remiss::RemissContext;
 use crate::remiss::changes::{self, RoundChange};
 use crate::remiss::exports;
+use crate::remiss::extensions;
 use crate::remiss::matrix::MatrixResponse;
 use crate::remiss::round;
 use crate::remiss::version_export;
@@ -32,6 +33,11 @@ where
     OpenApiRouter::new()
         .routes(routes!(get_round, update_round))
         .routes(routes!(answer))
+        .routes(routes!(
+            extensions::list_extensions,
+            extensions::request_extension
+        ))
+        .routes(routes!(extensions::decide_extension))
         .routes(routes!(exports::participation_report))
         .routes(routes!(exports::compilation))
         .routes(routes!(consensus_matrix))
@@ -50,7 +56,7 @@ pub async fn get_round(
     let doc = crate::auth::authorize(&state.db, &who, &id, Role::Viewer)
         .await?
         .doc;
-    Ok(ApiJson(round::load(&state.db, &doc).await?))
+    Ok(ApiJson(round::load(&state.db, &doc, &who.org).await?))
 }
 
 /// The consensus matrix (samsynsmatris) as data: paragraph by the draft's own section
@@ -104,7 +110,7 @@ pub async fn update_round(
     let mut tx = state.db.transaction_for(&doc).await?;
     changes::update_round(&mut tx, &doc, &who, change).await?;
     tx.commit().await?;
-    Ok(ApiJson(round::load(&state.db, &doc).await?))
+    Ok(ApiJson(round::load(&state.db, &doc, &who.org).await?))
 }
 
 /// A svarsdatum as given, checked and written back as `YYYY-MM-DD`.
@@ -157,7 +163,7 @@ pub async fn answer(
     let answer = request.status;
     changes::answer(&mut tx, &doc, &who, role, answer, statement.as_deref()).await?;
     tx.commit().await?;
-    Ok(ApiJson(round::load(&state.db, &doc).await?))
+    Ok(ApiJson(round::load(&state.db, &doc, &who.org).await?))
 }
 
 fn check_statement(text: &str) -> ApiResult<Option<String>> {
