@@ -150,7 +150,8 @@ impl Default for NotifySettings {
             ),
             batch_window: Duration::from_secs(10 * 60),
             retry_base: Duration::from_secs(30),
-            digest_hour: crate::notifications::digest::DEFAULT_HOUR,
+            // `notifications::digest::DEFAULT_HOUR` (config sits below notifications).
+            digest_hour: 7,
         }
     }
 }

@@ -17,9 +17,12 @@ use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use tokio_util::sync::CancellationToken;
 
-use crate::consultation::deadline::ZONE;
 use crate::on_pool;
 use crate::storage::{Db, StoreError, now_ms};
+
+/// The zone of the digest hour: the svarsdatum's (`consultation::deadline::ZONE`, which
+/// sits above this module).
+const ZONE: &str = "Europe/Stockholm";
 
 /// `next_attempt_at` of a digest message waiting for its hour.
 pub const HELD: i64 = i64::MAX;
