@@ -301,6 +301,20 @@ both_dbs!(
     }
 );
 
+/// A mailing server, the owner Maria (no address) and Eva and Olle of `INVITED`, each
+/// with an address; returns the server and Maria's and Eva's tokens.
+async fn eva_and_olle(backend: Backend, sink: &Sink) -> Result<(TestApp, String, String)> {
+    let app = mailing_app(backend, sink, Duration::from_secs(600)).await?;
+    org_with_users(&app, OWNER_ORG, &[("maria", None)]).await?;
+    let users = [
+        ("eva", Some("eva@utb.example")),
+        ("olle", Some("olle@utb.example")),
+    ];
+    org_with_users(&app, INVITED, &users).await?;
+    let (owner, eva) = (app.token("maria", OWNER_ORG), app.token("eva", INVITED));
+    Ok((app, owner, eva))
+}
+
 /// The moment the digest of `date` goes: `hour`:00 in Stockholm.
 fn digest_moment(date: jiff::civil::Date, hour: i8) -> Result<jiff::Timestamp> {
     let zone = jiff::tz::TimeZone::get("Europe/Stockholm")?;
@@ -312,19 +326,7 @@ both_dbs!(
     |backend| async move {
         use forankra::notifications::digest;
         let mut sink = Sink::start(0).await?;
-        let app = mailing_app(backend, &sink, Duration::from_secs(600)).await?;
-        org_with_users(&app, OWNER_ORG, &[("maria", None)]).await?;
-        org_with_users(
-            &app,
-            INVITED,
-            &[
-                ("eva", Some("eva@utb.example")),
-                ("olle", Some("olle@utb.example")),
-            ],
-        )
-        .await?;
-        let owner = app.token("maria", OWNER_ORG);
-        let eva = app.token("eva", INVITED);
+        let (app, owner, eva) = eva_and_olle(backend, &sink).await?;
         let (status, body) = call(
             &app,
             Method::PUT,
@@ -398,19 +400,7 @@ both_dbs!(
     a_user_who_chose_english_gets_english_mail,
     |backend| async move {
         let mut sink = Sink::start(0).await?;
-        let app = mailing_app(backend, &sink, Duration::from_secs(600)).await?;
-        org_with_users(&app, OWNER_ORG, &[("maria", None)]).await?;
-        org_with_users(
-            &app,
-            INVITED,
-            &[
-                ("eva", Some("eva@utb.example")),
-                ("olle", Some("olle@utb.example")),
-            ],
-        )
-        .await?;
-        let owner = app.token("maria", OWNER_ORG);
-        let eva = app.token("eva", INVITED);
+        let (app, owner, eva) = eva_and_olle(backend, &sink).await?;
         let (status, body) = call(
             &app,
             Method::PUT,
