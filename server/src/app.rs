@@ -70,6 +70,7 @@ impl App {
             &db,
             config.notify.smtp_url.is_some(),
             config.notify.batch_window,
+            config.notify.digest_hour,
         )
         .await
         .context("storing the notification e-mail settings")?;
@@ -120,6 +121,11 @@ impl App {
             .with_context(|| format!("binding {}", config.listen))?;
         spawn_mail(&config, &db, &listener, &tracker, &shutdown)?;
         tracker.spawn(crate::remiss::reminders::run(db.clone(), shutdown.clone()));
+        tracker.spawn(crate::notifications::digest::run(
+            db.clone(),
+            config.notify.digest_hour,
+            shutdown.clone(),
+        ));
         let limits = Arc::new(Limits::new(&config.limits));
         let providers = oidc_providers(&db, &config).await?;
         let bells = crate::notifications::live::Bells::start(&db, shutdown.clone());

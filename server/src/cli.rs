@@ -358,6 +358,10 @@ pub struct NotifyArgs {
     /// The wait before a failed e-mail is retried (e.g. 30s); doubled after each failure.
     #[arg(long, env = "FORANKRA_MAIL_RETRY_BASE", default_value = "30s", value_parser = humantime::parse_duration)]
     pub mail_retry_base: Duration,
+    /// The hour (0–23, Europe/Stockholm time) at which users who chose a daily digest
+    /// get their one message of the day.
+    #[arg(long, env = "FORANKRA_DIGEST_HOUR", default_value_t = 7, value_parser = clap::value_parser!(i8).range(0..=23))]
+    pub digest_hour: i8,
 }
 
 impl NotifyArgs {
@@ -370,6 +374,7 @@ impl NotifyArgs {
             mail_from,
             batch_window: self.mail_batch_window,
             retry_base: self.mail_retry_base,
+            digest_hour: self.digest_hour,
         })
     }
 }

@@ -136,6 +136,8 @@ pub struct NotifySettings {
     pub batch_window: Duration,
     /// The wait after a first failed attempt; doubled after each further one.
     pub retry_base: Duration,
+    /// The hour (0–23, Europe/Stockholm) at which daily digests go.
+    pub digest_hour: i8,
 }
 
 impl Default for NotifySettings {
@@ -148,6 +150,8 @@ impl Default for NotifySettings {
             ),
             batch_window: Duration::from_secs(10 * 60),
             retry_base: Duration::from_secs(30),
+            // `notifications::digest::DEFAULT_HOUR` (config sits below notifications).
+            digest_hour: 7,
         }
     }
 }

@@ -16,6 +16,7 @@ mod connections;
 mod demo;
 mod documents;
 mod durability;
+mod extensions;
 mod hostile;
 mod interop;
 mod limits;

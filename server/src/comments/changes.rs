@@ -105,7 +105,7 @@ pub async fn open_thread(
     new: &NewThread<'_>,
     mentioned: &[Mention],
 ) -> ApiResult<()> {
-    deadline::check_open(tx, new.doc, role, Contribution::Thread).await?;
+    deadline::check_open(tx, new.doc, &who.org, role, Contribution::Thread).await?;
     tx.check_mentionable(new.doc, mentioned).await?;
     tx.ensure_user(&who.user, &who.name, &who.org).await?;
     tx.insert_thread(new).await?;
@@ -139,7 +139,7 @@ pub async fn reply(
     mentioned: &[Mention],
 ) -> ApiResult<()> {
     on.lock(tx).await?;
-    deadline::check_open(tx, on.doc, on.role, Contribution::Reply).await?;
+    deadline::check_open(tx, on.doc, &on.who.org, on.role, Contribution::Reply).await?;
     tx.check_mentionable(on.doc, mentioned).await?;
     let who = on.who;
     tx.ensure_user(&who.user, &who.name, &who.org).await?;
@@ -177,7 +177,7 @@ async fn changeable(
     if let Some(why) = frozen(thread.status, &comment) {
         return Err(AppError::ThreadResolved(why.into()));
     }
-    deadline::check_open(tx, on.doc, on.role, what).await
+    deadline::check_open(tx, on.doc, &on.who.org, on.role, what).await
 }
 
 /// Edits one's own comment: a new revision; the earlier wordings stay. `mentioned` is
@@ -300,7 +300,7 @@ pub async fn reanchor_thread(
             "only owners and the thread's author may move it".into(),
         ));
     }
-    deadline::check_open(tx, on.doc, on.role, Contribution::Reanchor).await?;
+    deadline::check_open(tx, on.doc, &on.who.org, on.role, Contribution::Reanchor).await?;
     tx.set_thread_anchor(on.thread, start, end).await?;
     on.audit(tx, Action::ThreadReanchored, json!({"thread": on.thread}))
         .await

@@ -13,7 +13,7 @@ use jiff::tz::TimeZone;
 use crate::auth::Role;
 use crate::consultation::model::{Phase, RoundRow};
 use crate::error::{ApiResult, AppError};
-use crate::ids::DocId;
+use crate::ids::{DocId, OrgId};
 use crate::storage::Tx;
 
 /// The zone a svarsdatum is counted in.
@@ -145,11 +145,18 @@ pub fn refusal(round: &RoundRow, today: Date, role: Role, what: Contribution) ->
         .map(|because| format!("{because}: {}", what.refused()))
 }
 
-/// Refuses `what` once the round is closed (see [`refusal`]), with 409 `remiss_closed`.
-/// Reads the round inside the use case's transaction, so the change and the rule it
-/// passed are one consistent read.
-pub async fn check_open(tx: &mut Tx, doc: &DocId, role: Role, what: Contribution) -> ApiResult<()> {
-    let round = tx.remiss_round(doc).await?;
+/// Refuses `what` of organisation `org` once the round is closed for it (see
+/// [`refusal`]), with 409 `remiss_closed`: after its effective svarsdatum (the round's, or
+/// a later one granted to it, `extensions::effective`). Reads the round inside the use
+/// case's transaction, so the change and the rule it passed are one consistent read.
+pub async fn check_open(
+    tx: &mut Tx,
+    doc: &DocId,
+    org: &OrgId,
+    role: Role,
+    what: Contribution,
+) -> ApiResult<()> {
+    let round = tx.remiss_round_for(doc, org).await?;
     match refusal(&round, today(), role, what) {
         None => Ok(()),
         Some(message) => Err(AppError::RemissClosed(message)),

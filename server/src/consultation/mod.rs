@@ -1,6 +1,7 @@
 //! The remiss round's rules and rows, below the product modules that obey them: the
 //! round's vocabulary and JSON (`model`), its SQL, including an invitee's first moments
-//! (`store`), and the svarsdatum rule in Europe/Stockholm (`deadline`).
+//! (`store`), the svarsdatum rule in Europe/Stockholm (`deadline`) and the extensions of
+//! the svarsdatum granted per organisation (`extensions`).
 //!
 //! These used to sit in `remiss`, which gathers threads for its report and compilation
 //! and so imports `comments`; comments check the deadline and mark an invitee's first
@@ -10,5 +11,6 @@
 //! `remiss`.
 
 pub mod deadline;
+pub mod extensions;
 pub mod model;
 pub mod store;

@@ -98,9 +98,26 @@ pub struct InviteeRow {
     pub statement: Option<String>,
     /// Threads it opened on the document.
     pub threads: i64,
+    /// The round's svarsdatum.
+    pub round_deadline: Option<String>,
+    /// The latest later svarsdatum granted to it, if any (`extensions`).
+    pub granted_date: Option<String>,
 }
 
 impl InviteeRow {
+    /// Its effective svarsdatum: the round's, or the later date granted to it.
+    pub fn deadline(&self) -> Option<String> {
+        crate::consultation::extensions::effective(
+            self.round_deadline.as_deref(),
+            self.granted_date.as_deref(),
+        )
+    }
+
+    /// Whether a date later than the round's was granted to it.
+    pub fn extended(&self) -> bool {
+        self.deadline() != self.round_deadline
+    }
+
     /// The status, in the contract's order: declined, done, commenting, opened, invited.
     pub fn status(&self) -> InviteeStatus {
         if self.declined_at.is_some() {
@@ -141,6 +158,10 @@ pub struct InviteeResponse {
     pub statement: Option<String>,
     /// Threads it opened.
     pub threads: i64,
+    /// Its svarsdatum, `YYYY-MM-DD`: the round's, or a later one granted to it.
+    pub deadline: Option<String>,
+    /// A later svarsdatum than the round's was granted to it.
+    pub extended: bool,
     /// Every answer it submitted, oldest first: an answer replaced is kept here.
     pub submissions: Vec<SubmissionResponse>,
 }
@@ -154,9 +175,11 @@ pub struct RoundResponse {
     pub phase: Phase,
     /// The svarsdatum, `YYYY-MM-DD` in Europe/Stockholm, inclusive.
     pub deadline: Option<String>,
-    /// The svarsdatum is over (it is a later day in Stockholm).
+    /// The svarsdatum is over (it is a later day in Stockholm): the caller's
+    /// organisation's own svarsdatum, when a later one was granted to it.
     pub deadline_passed: bool,
-    /// Whether new threads are accepted now: not after the svarsdatum, not in `avslutad`.
+    /// Whether new threads are accepted now from the caller's organisation: not after its
+    /// svarsdatum, not in `avslutad`.
     pub accepting_threads: bool,
     /// The first moment after the svarsdatum (midnight in Stockholm starting the next
     /// day), epoch ms: an open page closes its forms then without asking the server.
@@ -213,6 +236,8 @@ mod tests {
             declined_at: None,
             statement: None,
             threads: 0,
+            round_deadline: None,
+            granted_date: None,
         }
     }
 

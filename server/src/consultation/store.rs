@@ -1,6 +1,7 @@
 //! SQL for remiss rounds and invitees.
 
 use crate::auth::Identity;
+use crate::consultation::extensions;
 use crate::consultation::model::{Answer, InviteeRow, Phase, RoundRow, SubmissionRow};
 use crate::ids::{DocId, OrgId, UserId};
 use crate::storage::{Db, StoreError, Tx, now_ms};
@@ -47,18 +48,22 @@ impl Db {
     /// The organisations with a role on the document other than its owner, with what
     /// they did, in the order they were invited.
     pub async fn remiss_invitees(&self, doc: &DocId) -> Result<Vec<InviteeRow>, StoreError> {
-        on_pool!(self, pool => {
-            Ok(sqlx::query_as::<_, InviteeRow>(
-                "SELECT i.org_id, o.name AS org_name, m.role, i.invited_at, i.opened_at, \
+        let sql = format!(
+            "SELECT i.org_id, o.name AS org_name, m.role, i.invited_at, i.opened_at, \
                  i.first_comment_at, i.done_at, i.declined_at, i.statement, \
-                 (SELECT COUNT(*) FROM threads t WHERE t.doc_id = i.doc_id AND t.org_id = i.org_id) AS threads \
+                 (SELECT COUNT(*) FROM threads t WHERE t.doc_id = i.doc_id AND t.org_id = i.org_id) AS threads, \
+                 (SELECT rr.deadline FROM remiss_rounds rr WHERE rr.doc_id = i.doc_id) AS round_deadline, \
+                 {} AS granted_date \
                  FROM remiss_invitees i \
                  JOIN documents d ON d.id = i.doc_id \
                  JOIN document_members m ON m.doc_id = i.doc_id AND m.principal_kind = 'org' AND m.principal_id = i.org_id \
                  LEFT JOIN organisations o ON o.id = i.org_id \
                  WHERE i.doc_id = $1 AND i.org_id <> d.owner_org \
                  ORDER BY i.invited_at, i.org_id",
-            )
+            extensions::GRANTED_SQL
+        );
+        on_pool!(self, pool => {
+            Ok(sqlx::query_as::<_, InviteeRow>(sqlx::AssertSqlSafe(sql))
             .bind(doc.as_str())
             .fetch_all(pool)
             .await?)
@@ -133,6 +138,19 @@ impl Tx {
                 .await?
         });
         Ok(round_or_default(row))
+    }
+
+    /// The round as it applies to `org`: its svarsdatum is `org`'s effective one (a later
+    /// date granted to it replaces the round's), read inside the transaction.
+    pub async fn remiss_round_for(
+        &mut self,
+        doc: &DocId,
+        org: &OrgId,
+    ) -> Result<RoundRow, StoreError> {
+        let mut round = self.remiss_round(doc).await?;
+        let granted = self.granted_date(doc, org).await?;
+        round.deadline = extensions::effective(round.deadline.as_deref(), granted.as_deref());
+        Ok(round)
     }
 
     /// Whether `org` is invited to the remiss on `doc`: it has an invitee row and a role on

@@ -1,4 +1,5 @@
-//! The words of a notification e-mail, in Swedish, as plain text and HTML.
+//! The words of a notification e-mail, in Swedish (English in `mail_en`, for users who
+//! chose it), as plain text and HTML.
 //!
 //! A message carries one notification or several on one thread (batched), and is
 //! written when it is sent, from the inbox rows linked to it, so a batch holds every
@@ -9,6 +10,7 @@ use serde_json::Value;
 
 use crate::html_text::escape;
 use crate::notifications::model::{Kind, NotificationRow, link_path};
+use crate::notifications::preferences::Language;
 
 /// A composed message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,38 +28,89 @@ pub trait Links {
     fn unsubscribe(&self, kind: Kind) -> String;
 }
 
-/// Writes the message carrying `items` (at least one, oldest first).
-pub fn compose(items: &[NotificationRow], links: &impl Links) -> Composed {
+/// The words of a message in one language: the Swedish ones here, the English ones in
+/// `mail_en`.
+pub struct Words {
+    pub lang: &'static str,
+    pub greeting: &'static str,
+    pub open: &'static str,
+    pub open_html: &'static str,
+    pub footer: &'static str,
+    /// "Stop getting e-mail about …", with the kind's label.
+    pub stop: fn(&str) -> String,
+    /// The subject of a message with several notifications on one document.
+    pub many_on: fn(usize, &str) -> String,
+    /// The subject of a message with notifications on several documents (a digest).
+    pub many: fn(usize) -> String,
+    pub subject: fn(&NotificationRow) -> String,
+    pub sentence: fn(&NotificationRow, &Value) -> String,
+    pub label: fn(Kind) -> &'static str,
+}
+
+/// The Swedish words (the default).
+pub const SWEDISH: Words = Words {
+    lang: "sv",
+    greeting: "Hej!",
+    open: "Öppna",
+    open_html: "Öppna i Förankra",
+    footer: "Du får det här brevet från Förankra.",
+    stop: |label| format!("Sluta få e-post om {label}"),
+    many_on: |n, title| format!("{n} nya händelser i ”{title}”"),
+    many: |n| format!("Förankra: {n} nya händelser"),
+    subject,
+    sentence,
+    label: kind_label,
+};
+
+/// The words for a user's language.
+pub fn words(language: Language) -> &'static Words {
+    match language {
+        Language::Sv => &SWEDISH,
+        Language::En => &crate::notifications::mail_en::ENGLISH,
+    }
+}
+
+/// Writes the message carrying `items` (at least one, oldest first) in `words`'s language.
+pub fn compose(items: &[NotificationRow], links: &impl Links, words: &Words) -> Composed {
     let first = &items[0];
     let subject = if items.len() == 1 {
-        subject(first)
+        (words.subject)(first)
+    } else if items.iter().all(|i| i.doc_id == first.doc_id) {
+        (words.many_on)(items.len(), &first.doc_title)
     } else {
-        format!("{} nya händelser i ”{}”", items.len(), first.doc_title)
+        (words.many)(items.len())
     };
-    let mut text = String::from("Hej!\n\n");
-    let mut html = String::from("<!doctype html><html lang=\"sv\"><body>\n<p>Hej!</p>\n");
+    let greeting = words.greeting;
+    let mut text = format!("{greeting}\n\n");
+    let mut html = format!(
+        "<!doctype html><html lang=\"{}\"><body>\n<p>{greeting}</p>\n",
+        words.lang
+    );
     for item in items {
         let payload: Value = serde_json::from_str(&item.payload).unwrap_or(Value::Null);
-        let line = sentence(item, &payload);
+        let line = (words.sentence)(item, &payload);
         let url = links.web(&link_path(&item.doc_id, item.thread_id.as_ref()));
-        text.push_str(&format!("{line}\nÖppna: {url}\n\n"));
+        text.push_str(&format!("{line}\n{}: {url}\n\n", words.open));
         html.push_str(&format!(
-            "<p>{}<br><a href=\"{}\">Öppna i Förankra</a></p>\n",
+            "<p>{}<br><a href=\"{}\">{}</a></p>\n",
             escape(&line),
-            escape(&url)
+            escape(&url),
+            words.open_html
         ));
     }
     let mut kinds: Vec<Kind> = items.iter().map(|i| i.kind).collect();
+    kinds.sort_by_key(|k| k.as_str());
     kinds.dedup();
-    text.push_str("-- \nDu får det här brevet från Förankra.\n");
-    html.push_str("<hr><p><small>Du får det här brevet från Förankra.");
+    text.push_str(&format!("-- \n{}\n", words.footer));
+    html.push_str(&format!("<hr><p><small>{}", words.footer));
     for kind in kinds {
         let url = links.unsubscribe(kind);
-        text.push_str(&format!("Sluta få e-post om {}: {url}\n", kind_label(kind)));
+        let stop = (words.stop)((words.label)(kind));
+        text.push_str(&format!("{stop}: {url}\n"));
         html.push_str(&format!(
-            " <a href=\"{}\">Sluta få e-post om {}</a>.",
+            " <a href=\"{}\">{}</a>.",
             escape(&url),
-            kind_label(kind)
+            escape(&stop)
         ));
     }
     html.push_str("</small></p>\n</body></html>\n");
@@ -80,10 +133,12 @@ pub fn kind_label(kind: Kind) -> &'static str {
         Kind::StatementReceived => "inkomna remissvar",
         Kind::DeadlineReminder => "påminnelser om svarsdatum",
         Kind::RoundChanged => "ändrad fas eller svarsdatum",
+        Kind::ExtensionRequested => "begärda förlängningar av svarsdatum",
+        Kind::ExtensionDecided => "beslut om förlängt svarsdatum",
     }
 }
 
-fn subject(item: &NotificationRow) -> String {
+pub fn subject(item: &NotificationRow) -> String {
     let title = &item.doc_title;
     match item.kind {
         Kind::RemissInvited => format!("Inbjudan till remiss: {title}"),
@@ -95,11 +150,13 @@ fn subject(item: &NotificationRow) -> String {
         Kind::StatementReceived => format!("Remissvar inkommet: {title}"),
         Kind::DeadlineReminder => format!("Påminnelse om svarsdatum: {title}"),
         Kind::RoundChanged => format!("Remissen av ”{title}” har ändrats"),
+        Kind::ExtensionRequested => format!("Begäran om förlängt svarsdatum: {title}"),
+        Kind::ExtensionDecided => format!("Beslut om förlängt svarsdatum: {title}"),
     }
 }
 
 /// One notification as a sentence.
-fn sentence(item: &NotificationRow, payload: &Value) -> String {
+pub fn sentence(item: &NotificationRow, payload: &Value) -> String {
     let field = |key: &str| payload.get(key).and_then(Value::as_str).unwrap_or("");
     let by = match field("by") {
         "" => "Någon".to_owned(),
@@ -189,6 +246,27 @@ fn sentence(item: &NotificationRow, payload: &Value) -> String {
                 phase(field("phase"))
             )
         }
+        Kind::ExtensionRequested => format!(
+            "{by} ({}) ber om förlängt svarsdatum för remissen av ”{title}”, till {} (nu {}). Skäl: {}",
+            field("org"),
+            field("date"),
+            field("deadline"),
+            field("reason")
+        ),
+        Kind::ExtensionDecided => {
+            if payload.get("granted").and_then(Value::as_bool) == Some(true) {
+                format!(
+                    "{by} har förlängt er organisations svarsdatum för remissen av ”{title}” till {}.",
+                    field("date")
+                )
+            } else {
+                format!(
+                    "{by} har avslagit er begäran om förlängt svarsdatum för remissen av ”{title}”; svarsdatum är fortfarande {}. {}",
+                    field("deadline"),
+                    motivation(field("reason"))
+                )
+            }
+        }
     }
 }
 
@@ -258,7 +336,7 @@ mod tests {
             ),
             row(Kind::ThreadReply, r#"{"by":"Olle","excerpt":"Håller med"}"#),
         ];
-        let mail = compose(&items, &Base);
+        let mail = compose(&items, &Base, &SWEDISH);
         assert_eq!(mail.subject, "2 nya händelser i ”Program <b>”");
         assert!(mail.text.contains("Eva svarade i tråden om ”skolan”"));
         assert!(mail.text.contains("Olle svarade"));
@@ -281,6 +359,7 @@ mod tests {
                 r#"{"by":"Stina","deadline":"2027-03-01"}"#,
             )],
             &Base,
+            &SWEDISH,
         );
         assert_eq!(mail.subject, "Inbjudan till remiss: Program <b>");
         assert!(mail.text.contains("Svarsdatum: 2027-03-01."));

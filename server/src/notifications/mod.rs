@@ -20,16 +20,20 @@
 //!   (`GET /api/me/events`) that sends the unread count and newest item as soon as a
 //!   notification is raised or read, on any node.
 //! - **Settings per user and kind** ([`model::Channel`]): in the app, by e-mail, both
-//!   (the default) or neither.
+//!   (the default) or neither; per user ([`preferences`]) the language of the e-mail
+//!   (Swedish or English) and whether it goes at once or in one daily [`digest`].
 //!
 //! This module sits between `audit` and `webhooks` in the layering: it imports only
 //! storage, auth, ids and the audit entry, and reads other modules' tables in SQL.
 
 pub mod conversation;
+pub mod digest;
 pub mod live;
 pub mod mail;
+pub mod mail_en;
 pub mod model;
 pub mod outbox;
+pub mod preferences;
 pub mod raise;
 pub mod routes;
 pub mod store;
@@ -54,13 +58,16 @@ crate::sub_state! {
 }
 
 /// Writes this node's e-mail settings where the use cases read them (`settings`):
-/// whether mail is on and the batching window. Every node of a deployment is started
+/// whether mail is on, the batching window and the daily digest's hour. Every node of a deployment is started
 /// with the same settings; the last to start wins.
 pub async fn publish_mail_policy(
     db: &crate::storage::Db,
     enabled: bool,
     batch_window: std::time::Duration,
+    digest_hour: i8,
 ) -> Result<(), crate::storage::StoreError> {
+    db.set_setting(digest::HOUR_KEY, &digest_hour.to_string())
+        .await?;
     db.set_setting(raise::MAIL_ENABLED_KEY, if enabled { "on" } else { "off" })
         .await?;
     let window = i64::try_from(batch_window.as_millis()).unwrap_or(i64::MAX);

@@ -28,6 +28,10 @@ pub enum Kind {
     DeadlineReminder,
     /// The owners moved the round's phase or svarsdatum (to the invitees).
     RoundChanged,
+    /// An invited organisation asked for a later svarsdatum (to the owners).
+    ExtensionRequested,
+    /// The owners granted or refused my organisation a later svarsdatum.
+    ExtensionDecided,
 }
 
 crate::vocabulary::text_vocabulary!(Kind, "notification kind" {
@@ -40,11 +44,13 @@ crate::vocabulary::text_vocabulary!(Kind, "notification kind" {
     StatementReceived = "statement_received",
     DeadlineReminder = "deadline_reminder",
     RoundChanged = "round_changed",
+    ExtensionRequested = "extension_requested",
+    ExtensionDecided = "extension_decided",
 });
 
 impl Kind {
     /// Every kind, in the order the settings page lists them.
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 11] = [
         Kind::RemissInvited,
         Kind::Mentioned,
         Kind::ThreadReply,
@@ -54,6 +60,8 @@ impl Kind {
         Kind::StatementReceived,
         Kind::DeadlineReminder,
         Kind::RoundChanged,
+        Kind::ExtensionRequested,
+        Kind::ExtensionDecided,
     ];
 
     /// Whether e-mails of this kind wait for the batching window so that later

@@ -158,7 +158,8 @@ impl Worker {
                 key,
                 user: &mail.recipient_id,
             };
-            let composed = mail::compose(&items, &links);
+            let language = self.db.user_preferences(&mail.recipient_id).await?.language;
+            let composed = mail::compose(&items, &links, mail::words(language));
             match self.send(mail, composed).await {
                 Ok(()) => MailOutcome::Sent,
                 Err(failure) => self.after_failure(mail, failure),

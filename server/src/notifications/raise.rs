@@ -16,7 +16,9 @@
 //!   user of the organisation that opened it;
 //! - `response_given`/`_declined`: the document's owners;
 //! - `remiss_changed` that moves the phase or the svarsdatum: every member who is not an
-//!   owner (the invitees; a new diarienummer alone tells nobody).
+//!   owner (the invitees; a new diarienummer alone tells nobody);
+//! - `extension_requested`: the document's owners; `extension_granted`/`_refused`: every
+//!   user of the organisation it concerns.
 //!
 //! Never the actor, never a disabled user, and never someone who no longer has a role on
 //! the document (a reply must not reach an organisation that was removed).
@@ -28,7 +30,9 @@ use serde_json::{Value, json};
 use crate::audit::Entry;
 use crate::ids::{DocId, MailId, NotificationId, OrgId, ThreadId, UserId};
 use crate::notifications::conversation;
+use crate::notifications::digest;
 use crate::notifications::model::{Channel, Kind};
+use crate::notifications::preferences::Digest;
 use crate::on_tx;
 use crate::storage::{StoreError, Tx};
 
@@ -78,6 +82,8 @@ pub struct MailPolicy {
     pub enabled: bool,
     /// How long a batched e-mail waits for more activities on its thread, in ms.
     pub batch_window_ms: i64,
+    /// The hour (Stockholm) of the daily digest (`digest`).
+    pub digest_hour: i8,
 }
 
 /// The setting keys of [`MailPolicy`].
@@ -172,6 +178,24 @@ async fn event_for(tx: &mut Tx, doc: &DocId, entry: &Entry) -> Result<Option<Eve
                 "fromPhase": from["phase"], "fromDeadline": from["deadline"] });
             (Kind::RoundChanged, Audience::Invitees, extra)
         }
+        ("extension_requested", _) => (
+            Kind::ExtensionRequested,
+            Audience::Owners,
+            json!({ "org": text("org"), "date": text("date"), "reason": text("reason"),
+                "deadline": text("deadline") }),
+        ),
+        (action @ ("extension_granted" | "extension_refused"), _) => {
+            let Some(org) = text("org") else {
+                return Ok(None);
+            };
+            let extra = json!({ "granted": action == "extension_granted", "org": org,
+                "date": text("date"), "reason": text("reason"), "deadline": text("deadline") });
+            (
+                Kind::ExtensionDecided,
+                Audience::Org(parse_id(OrgId::parse(&org))?),
+                extra,
+            )
+        }
         _ => return Ok(None),
     };
     let mut payload = by;
@@ -261,7 +285,15 @@ async fn raise_to(
             continue;
         }
         let mail = match address.filter(|a| policy.enabled && channel.email() && !a.is_empty()) {
-            Some(address) => Some(tx.queue_mail(&user, &address, event, policy, now).await?),
+            Some(address) => {
+                let daily = tx.user_preferences(&user).await?.email_digest == Digest::Daily;
+                let held =
+                    daily.then(|| digest::batch_key(digest::slot_date(now, policy.digest_hour)));
+                Some(
+                    tx.queue_mail(&user, &address, event, policy, held.as_deref(), now)
+                        .await?,
+                )
+            }
             None => None,
         };
         if mail.is_none() && !channel.in_app() {
@@ -270,10 +302,10 @@ async fn raise_to(
         mailed += usize::from(mail.is_some());
         tx.insert_notification(&user, event, channel.in_app(), mail.as_ref(), now)
             .await?;
-        told.insert(user);
         if channel.in_app() {
             inboxes.push(user.to_string());
         }
+        told.insert(user);
     }
     crate::notifications::live::announce_in(tx, inboxes).await?;
     Ok(mailed)
@@ -346,9 +378,10 @@ const INVITEES: &str = "$3 = '' AND u.org_id <> (SELECT owner_org FROM documents
 /// The e-mail settings every node wrote at start (see [`MailPolicy`]).
 async fn mail_policy(tx: &mut Tx) -> Result<MailPolicy, StoreError> {
     let rows: Vec<(String, String)> = on_tx!(tx, conn => {
-        sqlx::query_as("SELECT key, value FROM settings WHERE key IN ($1, $2)")
+        sqlx::query_as("SELECT key, value FROM settings WHERE key IN ($1, $2, $3)")
             .bind(MAIL_ENABLED_KEY)
             .bind(BATCH_WINDOW_KEY)
+            .bind(digest::HOUR_KEY)
             .fetch_all(&mut *conn)
             .await?
     });
@@ -358,6 +391,9 @@ async fn mail_policy(tx: &mut Tx) -> Result<MailPolicy, StoreError> {
         batch_window_ms: value(BATCH_WINDOW_KEY)
             .and_then(|v| v.parse().ok())
             .unwrap_or(crate::notifications::DEFAULT_BATCH_WINDOW_MS),
+        digest_hour: value(digest::HOUR_KEY)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(digest::DEFAULT_HOUR),
     })
 }
 
@@ -440,7 +476,9 @@ impl Tx {
 
     /// The e-mail that will carry a notification for `user`: a pending message on the
     /// same thread still inside its batching window if there is one, else a new message
-    /// (due at the end of the window for batched kinds, at once otherwise).
+    /// (due at the end of the window for batched kinds, at once otherwise). A daily
+    /// digest user's notifications all join the held message of their digest (`held`,
+    /// its batch key), released at the digest hour (`digest`).
     ///
     /// Joining is an `UPDATE … RETURNING` on a row nobody has leased yet: on PostgreSQL
     /// it holds the row's lock until this transaction ends, and the worker's claim skips
@@ -452,10 +490,12 @@ impl Tx {
         address: &str,
         event: &Event,
         policy: MailPolicy,
+        held: Option<&str>,
         now: i64,
     ) -> Result<MailId, StoreError> {
-        let batch_key = match (&event.thread, event.kind.batched()) {
-            (Some(thread), true) => Some(format!("thread:{thread}")),
+        let batch_key = match (held, &event.thread, event.kind.batched()) {
+            (Some(digest), _, _) => Some(digest.to_owned()),
+            (None, Some(thread), true) => Some(format!("thread:{thread}")),
             _ => None,
         };
         if let Some(key) = &batch_key {
@@ -476,7 +516,9 @@ impl Tx {
                 return Ok(id);
             }
         }
-        let due = if batch_key.is_some() {
+        let due = if held.is_some() {
+            digest::HELD
+        } else if batch_key.is_some() {
             now + policy.batch_window_ms
         } else {
             now

@@ -17,8 +17,8 @@ use crate::html_text::escape;
 use crate::ids::NotificationId;
 use crate::notifications::NotificationsContext;
 use crate::notifications::live;
-use crate::notifications::mail::kind_label;
 use crate::notifications::model::*;
+use crate::notifications::preferences::{self, Language};
 use crate::notifications::unsubscribe;
 
 /// Default and largest page of the inbox.
@@ -41,6 +41,10 @@ where
         .routes(routes!(unsubscribe_page, unsubscribe))
         .routes(routes!(list_troubled_mail))
         .routes(routes!(crate::notifications::stream::events))
+        .routes(routes!(
+            preferences::get_preferences,
+            preferences::set_preferences
+        ))
 }
 
 /// A page of the inbox.
@@ -180,8 +184,8 @@ pub struct UnsubscribeQuery {
 }
 
 /// The page an e-mail's unsubscribe link opens: it stops that kind of e-mail at once
-/// (the inbox keeps it) and says so, in Swedish. No sign-in: the signed token names the
-/// user and the kind.
+/// (the inbox keeps it) and says so, in the user's language (Swedish unless they chose
+/// English). No sign-in: the signed token names the user and the kind.
 #[utoipa::path(get, path = "/api/notifications/unsubscribe", tag = "notifications",
     params(UnsubscribeQuery), responses((status = 200, content_type = "text/html", body = String),
         (status = 400, content_type = "text/html", body = String)))]
@@ -190,22 +194,29 @@ pub async fn unsubscribe_page(
     State(state): State<NotificationsContext>,
     ApiQuery(query): ApiQuery<UnsubscribeQuery>,
 ) -> ApiResult<(StatusCode, Html<String>)> {
-    let page = |status, body: String| {
+    let page = |status, lang: &str, body: String| {
         (
             status,
             Html(format!(
-                "<!doctype html><html lang=\"sv\"><head><meta charset=\"utf-8\"><title>Förankra</title></head>\
+                "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><title>Förankra</title></head>\
              <body><main><h1>Förankra</h1><p>{body}</p></main></body></html>"
             )),
         )
     };
     match stop_email(&state, &query.token).await? {
-        Some(kind) => Ok(page(
-            StatusCode::OK,
-            format!("Du får inte längre e-post om {}. Aviseringarna finns kvar i Förankra.", escape(kind_label(kind))),
-        )),
+        Some((user, kind)) => {
+            let language = state.db.user_preferences(&user).await?.language;
+            let words = crate::notifications::mail::words(language);
+            let label = escape((words.label)(kind));
+            let body = match language {
+                Language::Sv => format!("Du får inte längre e-post om {label}. Aviseringarna finns kvar i Förankra."),
+                Language::En => format!("You no longer get e-mail about {label}. The notifications stay in Förankra."),
+            };
+            Ok(page(StatusCode::OK, words.lang, body))
+        }
         None => Ok(page(
             StatusCode::BAD_REQUEST,
+            "sv",
             "Länken gick inte att använda. Kopiera hela länken från brevet, eller ändra inställningarna i Förankra.".into(),
         )),
     }
@@ -233,11 +244,14 @@ async fn check_token(
 }
 
 /// Stops e-mail of the token's kind; `None` for a token that does not check out.
-async fn stop_email(state: &NotificationsContext, token: &str) -> ApiResult<Option<Kind>> {
+async fn stop_email(
+    state: &NotificationsContext,
+    token: &str,
+) -> ApiResult<Option<(crate::ids::UserId, Kind)>> {
     match check_token(state, token).await {
         Ok((user, kind)) => {
             stop(state, &user, kind).await?;
-            Ok(Some(kind))
+            Ok(Some((user, kind)))
         }
         Err(AppError::BadRequest(_)) => Ok(None),
         Err(other) => Err(other),

@@ -78,7 +78,7 @@ pub async fn answer(
     if !tx.is_remiss_invitee(doc, &who.org).await? {
         return Err(not_invited());
     }
-    deadline::check_open(tx, doc, role, Contribution::Statement).await?;
+    deadline::check_open(tx, doc, &who.org, role, Contribution::Statement).await?;
     let submission = tx
         .submit_remiss_answer(doc, who, answer, statement)
         .await?

@@ -59,6 +59,7 @@ fn write_cover(out: &mut dyn Writer, gathered: &Gathered) {
         "Remissinstanser och deras svar",
         &["Organisation", "Svar", "Inkommet"],
     );
+    let mut extended = Vec::new();
     for invitee in gathered.invitees.iter().cloned().map(invitee_response) {
         let used = statements::counted(gathered.submissions_of(&invitee.org.id));
         let (answer, at) = match used {
@@ -66,7 +67,13 @@ fn write_cover(out: &mut dyn Writer, gathered: &Gathered) {
             Some(s) => ("Avstått", labels::when(s.submitted_at)),
             None => ("Har inte svarat", "–".to_owned()),
         };
+        if let (true, Some(date)) = (invitee.extended, &invitee.deadline) {
+            extended.push(format!("{} {date}", invitee.org.name));
+        }
         table.row(vec![invitee.org.name, answer.to_owned(), at]);
+    }
+    if !extended.is_empty() {
+        out.field("Förlängt svarsdatum", &extended.join(", "));
     }
     if table.rows.is_empty() {
         out.paragraph("Inga organisationer är inbjudna.");
@@ -315,12 +322,17 @@ fn write_statements(out: &mut dyn Writer, gathered: &Gathered, orgs: &[OrgRef]) 
                 org.name.clone()
             },
         );
-        let status = gathered
+        let invitee = gathered
             .invitees
             .iter()
             .find(|i| i.org_id == org.id)
             .cloned()
-            .map(|i| labels::invitee_status(invitee_response(i).status));
+            .map(invitee_response);
+        let status = invitee.as_ref().map(|i| labels::invitee_status(i.status));
+        let deadline = match &invitee {
+            Some(i) if i.extended => i.deadline.clone(),
+            _ => gathered.round.deadline.clone(),
+        };
         if let Some(status) = status {
             out.field("Status", status);
         }
@@ -329,7 +341,7 @@ fn write_statements(out: &mut dyn Writer, gathered: &Gathered, orgs: &[OrgRef]) 
         statements::write(
             out,
             gathered.submissions_of(&org.id),
-            gathered.round.deadline.as_deref(),
+            deadline.as_deref(),
             (!owner).then_some("Inget yttrande har lämnats."),
         );
     }

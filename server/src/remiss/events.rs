@@ -80,7 +80,7 @@ pub async fn publish(state: &RemissContext, doc: &DocId, round: RoundResponse) {
 }
 
 async fn reload(state: &RemissContext, doc: &DocId) -> Option<Bytes> {
-    match round::load(&state.db, doc).await {
+    match round::load(&state.db, doc, None).await {
         Ok(round) => Some(frame(round)),
         Err(error) => {
             tracing::warn!(%error, "relaying another node's round change failed");

@@ -71,7 +71,8 @@ pub fn is_orphaned(thread: &ThreadResponse) -> bool {
 pub async fn gather(state: &RemissContext, doc: &DocId, row: DocumentRow) -> ApiResult<Gathered> {
     let round = state.db.remiss_round(doc).await?;
     let invitees = state.db.remiss_invitees(doc).await?;
-    let submissions = statements::by_org(state.db.remiss_submissions(doc).await?, &round);
+    let submissions =
+        statements::by_org(state.db.remiss_submissions(doc).await?, &round, &invitees);
     let rows = state.db.threads(doc).await?;
     let anchors = anchors_of(&rows);
     let (resolved, (paragraphs, levels)) = state

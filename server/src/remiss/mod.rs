@@ -14,6 +14,7 @@ pub mod changes;
 pub mod compilation;
 pub mod events;
 pub mod exports;
+pub mod extensions;
 pub mod gather;
 pub mod matrix;
 pub mod reminders;

@@ -6,7 +6,9 @@
 //! the sweep takes today's date as an argument ([`sweep`]), so tests set the clock
 //! instead of waiting. Each reminder is a row in `remiss_reminders` keyed by document,
 //! organisation, svarsdatum and stage, inserted in the transaction that raises it:
-//! whichever node sweeps first sends it, and a moved svarsdatum starts a new series.
+//! whichever node sweeps first sends it, and a moved svarsdatum starts a new series. The
+//! svarsdatum is the organisation's effective one (`consultation::extensions`): a later
+//! date granted to it moves its reminders.
 
 use std::time::Duration;
 
@@ -14,7 +16,7 @@ use jiff::civil::Date;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use crate::consultation::deadline;
+use crate::consultation::{deadline, extensions};
 use crate::ids::{DocId, OrgId};
 use crate::notifications::Kind;
 use crate::notifications::raise::{self, Audience, Event};
@@ -53,26 +55,37 @@ pub fn due_stage(svarsdatum: Date, today: Date) -> Option<i64> {
 struct Pending {
     doc_id: DocId,
     org_id: OrgId,
+    /// The round's svarsdatum.
     deadline: String,
+    /// A later one granted to the organisation, if any.
+    granted_date: Option<String>,
 }
 
 /// Raises the reminders due on `today`; returns how many (organisation, stage) reminders
-/// were raised.
+/// were raised. Each organisation is reminded of its effective svarsdatum (a later one
+/// granted to it replaces the round's), so a grant starts a new series for it.
 pub async fn sweep(db: &Db, today: Date) -> Result<usize, StoreError> {
+    let sql = format!(
+        "SELECT i.doc_id, i.org_id, r.deadline, {} AS granted_date FROM remiss_invitees i \
+         JOIN remiss_rounds r ON r.doc_id = i.doc_id \
+         JOIN documents d ON d.id = i.doc_id \
+         JOIN document_members m ON m.doc_id = i.doc_id AND m.principal_kind = 'org' AND m.principal_id = i.org_id \
+         WHERE r.phase = 'remiss' AND r.deadline IS NOT NULL AND i.org_id <> d.owner_org \
+         AND i.done_at IS NULL AND i.declined_at IS NULL ORDER BY i.doc_id, i.org_id",
+        extensions::GRANTED_SQL
+    );
     let pending: Vec<Pending> = on_pool!(db, pool => {
-        sqlx::query_as::<_, Pending>(
-            "SELECT i.doc_id, i.org_id, r.deadline FROM remiss_invitees i \
-             JOIN remiss_rounds r ON r.doc_id = i.doc_id \
-             JOIN documents d ON d.id = i.doc_id \
-             JOIN document_members m ON m.doc_id = i.doc_id AND m.principal_kind = 'org' AND m.principal_id = i.org_id \
-             WHERE r.phase = 'remiss' AND r.deadline IS NOT NULL AND i.org_id <> d.owner_org \
-             AND i.done_at IS NULL AND i.declined_at IS NULL ORDER BY i.doc_id, i.org_id",
-        )
+        sqlx::query_as::<_, Pending>(sqlx::AssertSqlSafe(sql))
         .fetch_all(pool)
         .await?
     });
     let mut raised = 0;
-    for invitee in pending {
+    for mut invitee in pending {
+        if let Some(effective) =
+            extensions::effective(Some(&invitee.deadline), invitee.granted_date.as_deref())
+        {
+            invitee.deadline = effective;
+        }
         let Ok(svarsdatum) = deadline::parse_date(&invitee.deadline) else {
             tracing::warn!(doc = %invitee.doc_id, deadline = %invitee.deadline, "a stored svarsdatum is not a date");
             continue;

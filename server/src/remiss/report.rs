@@ -69,6 +69,8 @@ pub struct Participation {
     pub threads: StanceCounts,
     /// Replies it wrote in threads (first comments not counted, deleted ones neither).
     pub replies: i64,
+    /// Its own svarsdatum when a later one than the round's was granted to it.
+    pub extended_deadline: Option<String>,
 }
 
 /// One thread as the report lists it.
@@ -174,6 +176,7 @@ pub fn build(gathered: &Gathered, text: AttributionResponse) -> ApiResult<Report
                 submissions,
                 threads: StanceCounts::default(),
                 replies: 0,
+                extended_deadline: invitee.extended.then_some(invitee.deadline).flatten(),
             },
         ));
     }
@@ -193,6 +196,7 @@ pub fn build(gathered: &Gathered, text: AttributionResponse) -> ApiResult<Report
             submissions: Vec::new(),
             threads: StanceCounts::default(),
             replies: 0,
+            extended_deadline: None,
         },
     ));
     Ok(ReportResponse {
@@ -255,7 +259,8 @@ pub fn write(out: &mut dyn Writer, report: &ReportResponse) {
     write_header(out, "Förankringsrapport", report);
     out.heading(2, "Deltagande per organisation");
     for org in &report.organisations {
-        write_participation(out, org, report.deadline.as_deref());
+        let deadline = org.extended_deadline.as_ref().or(report.deadline.as_ref());
+        write_participation(out, org, deadline.map(String::as_str));
     }
     write_text_shares(out, &report.text_shares);
     out.heading(2, "Synpunkter");
@@ -274,8 +279,14 @@ fn write_participation(out: &mut dyn Writer, org: &Participation, deadline: Opti
         out.heading(3, &org.org.name);
         out.field("Roll", labels::role(org.role));
     }
+    if let Some(date) = &org.extended_deadline {
+        out.field("Förlängt svarsdatum", date);
+    }
     if let Some(status) = org.status {
         out.field("Status", labels::invitee_status(status));
+        if org.done_at.is_none() && org.declined_at.is_none() {
+            out.field("Svar", "Har inte svarat");
+        }
         out.field("Inbjuden", &labels::when_or_dash(org.invited_at));
         out.field("Öppnade dokumentet", &labels::when_or_dash(org.opened_at));
         out.field(

@@ -2,23 +2,33 @@
 //! each invitee's derived status.
 
 use crate::consultation::deadline::{self, Openness};
-use crate::consultation::model::{InviteeResponse, InviteeRow, OrgRef, RoundResponse};
+use crate::consultation::model::{InviteeResponse, InviteeRow, OrgRef, RoundResponse, RoundRow};
 use crate::error::ApiResult;
-use crate::ids::DocId;
+use crate::ids::{DocId, OrgId};
 use crate::remiss::statements;
 use crate::storage::Db;
 
-/// The round of `doc` with its invitees, as of now.
-pub async fn load(db: &Db, doc: &DocId) -> ApiResult<RoundResponse> {
+/// The round of `doc` with its invitees, as of now, for a member of organisation
+/// `viewer`: whether the svarsdatum has passed, whether threads are taken and when the
+/// round closes are said for the viewer's own svarsdatum (a later one granted to it
+/// counts). Without a viewer (the live event every member receives), for the round's.
+pub async fn load(db: &Db, doc: &DocId, viewer: Option<&OrgId>) -> ApiResult<RoundResponse> {
     let round = db.remiss_round(doc).await?;
     let invitees = db.remiss_invitees(doc).await?;
-    let mut submissions = statements::by_org(db.remiss_submissions(doc).await?, &round);
+    let mut submissions = statements::by_org(db.remiss_submissions(doc).await?, &round, &invitees);
+    let own = RoundRow {
+        deadline: invitees
+            .iter()
+            .find(|i| viewer.is_some_and(|v| i.org_id == v.as_str()))
+            .map_or_else(|| round.deadline.clone(), InviteeRow::deadline),
+        ..round.clone()
+    };
     let Openness {
         deadline_passed,
         accepting_threads,
         ..
-    } = deadline::openness(&round, deadline::today());
-    let closes_at = round
+    } = deadline::openness(&own, deadline::today());
+    let closes_at = own
         .deadline
         .as_deref()
         .and_then(|d| deadline::parse_date(d).ok())
@@ -46,6 +56,8 @@ pub async fn load(db: &Db, doc: &DocId) -> ApiResult<RoundResponse> {
 /// One invitee row as JSON, without its submissions (see [`load`]).
 pub fn invitee_response(row: InviteeRow) -> InviteeResponse {
     InviteeResponse {
+        deadline: row.deadline(),
+        extended: row.extended(),
         status: row.status(),
         org: OrgRef {
             name: row.org_name.unwrap_or_else(|| row.org_id.clone()),

@@ -11,11 +11,12 @@ use crate::comments::routes::MAX_TEXT_CHARS;
 use crate::consultation::deadline;
 use crate::consultation::model::{AnswerRequest, RoundResponse, UpdateRoundRequest};
 use crate::error::{ApiJson, ApiPath, ApiResult, AppError, ErrorResponse};
-use crate::ids::DocId;
+use crate::ids::{DocId, OrgId};
 use crate::remiss::RemissContext;
 use crate::remiss::changes::{self, RoundChange};
 use crate::remiss::events;
 use crate::remiss::exports;
+use crate::remiss::extensions;
 use crate::remiss::matrix::MatrixResponse;
 use crate::remiss::round;
 use crate::remiss::version_export;
@@ -34,6 +35,11 @@ where
     OpenApiRouter::new()
         .routes(routes!(get_round, update_round))
         .routes(routes!(answer))
+        .routes(routes!(
+            extensions::list_extensions,
+            extensions::request_extension
+        ))
+        .routes(routes!(extensions::decide_extension))
         .routes(routes!(exports::participation_report))
         .routes(routes!(exports::compilation))
         .routes(routes!(consensus_matrix))
@@ -52,7 +58,7 @@ pub async fn get_round(
     let doc = crate::auth::authorize(&state.db, &who, &id, Role::Viewer)
         .await?
         .doc;
-    Ok(ApiJson(round::load(&state.db, &doc).await?))
+    Ok(ApiJson(round::load(&state.db, &doc, Some(&who.org)).await?))
 }
 
 /// The consensus matrix (samsynsmatris) as data: paragraph by the draft's own section
@@ -106,7 +112,7 @@ pub async fn update_round(
     let mut tx = state.db.transaction_for(&doc).await?;
     changes::update_round(&mut tx, &doc, &who, change).await?;
     tx.commit().await?;
-    present(&state, &doc).await
+    present(&state, &doc, &who.org).await
 }
 
 /// A svarsdatum as given, checked and written back as `YYYY-MM-DD`.
@@ -159,15 +165,19 @@ pub async fn answer(
     let answer = request.status;
     changes::answer(&mut tx, &doc, &who, role, answer, statement.as_deref()).await?;
     tx.commit().await?;
-    present(&state, &doc).await
+    present(&state, &doc, &who.org).await
 }
 
-/// After a committed change: the round as it now stands, for the caller and, live, for
-/// everyone with the document open.
-async fn present(state: &RemissContext, doc: &DocId) -> ApiResult<ApiJson<RoundResponse>> {
-    let round = round::load(&state.db, doc).await?;
-    events::publish(state, doc, round.clone()).await;
-    Ok(ApiJson(round))
+/// After a committed change: the round as it now stands, for the caller (its own
+/// svarsdatum) and, live, for everyone with the document open (the round's svarsdatum;
+/// each page rereads its own view when the event arrives).
+async fn present(
+    state: &RemissContext,
+    doc: &DocId,
+    caller: &OrgId,
+) -> ApiResult<ApiJson<RoundResponse>> {
+    events::publish(state, doc, round::load(&state.db, doc, None).await?).await;
+    Ok(ApiJson(round::load(&state.db, doc, Some(caller)).await?))
 }
 
 fn check_statement(text: &str) -> ApiResult<Option<String>> {

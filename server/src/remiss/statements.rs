@@ -9,21 +9,27 @@
 use std::collections::HashMap;
 
 use crate::consultation::deadline;
-use crate::consultation::model::{RoundRow, SubmissionResponse, SubmissionRow};
+use crate::consultation::model::{InviteeRow, RoundRow, SubmissionResponse, SubmissionRow};
 use crate::remiss::render::{Writer, labels};
 
-/// Each organisation's submissions, oldest first, each marked late or not for `round`.
+/// Each organisation's submissions, oldest first, each marked late or not for `round`
+/// and the organisation's own svarsdatum (a later one granted to it, in `invitees`).
 pub fn by_org(
     rows: Vec<SubmissionRow>,
     round: &RoundRow,
+    invitees: &[InviteeRow],
 ) -> HashMap<String, Vec<SubmissionResponse>> {
-    let closes_at = round
-        .deadline
-        .as_deref()
-        .and_then(|d| deadline::parse_date(d).ok())
-        .and_then(deadline::closes_at);
+    let ends = |date: Option<&str>| {
+        date.and_then(|d| deadline::parse_date(d).ok())
+            .and_then(deadline::closes_at)
+    };
+    let round_closes_at = ends(round.deadline.as_deref());
     let mut out: HashMap<String, Vec<SubmissionResponse>> = HashMap::new();
     for row in rows {
+        let closes_at = match invitees.iter().find(|i| i.org_id == row.org_id) {
+            Some(invitee) if invitee.extended() => ends(invitee.deadline().as_deref()),
+            _ => round_closes_at,
+        };
         out.entry(row.org_id).or_default().push(SubmissionResponse {
             status: row.answer,
             statement: row.statement,
@@ -136,7 +142,7 @@ mod tests {
             row(2, in_time.as_millisecond(), "Andra"),
             row(3, late.as_millisecond(), "Tredje"),
         ];
-        let by_org = by_org(rows, &round);
+        let by_org = by_org(rows, &round, &[]);
         let kept = &by_org["u"];
         assert_eq!(
             kept.iter().map(|s| s.late).collect::<Vec<_>>(),
@@ -150,7 +156,11 @@ mod tests {
 
     #[test]
     fn without_a_svarsdatum_the_latest_counts() {
-        let by_org = by_org(vec![row(1, 1, "A"), row(2, 2, "B")], &RoundRow::default());
+        let by_org = by_org(
+            vec![row(1, 1, "A"), row(2, 2, "B")],
+            &RoundRow::default(),
+            &[],
+        );
         assert_eq!(
             counted(&by_org["u"]).and_then(|s| s.statement.as_deref()),
             Some("B")

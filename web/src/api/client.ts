@@ -20,6 +20,7 @@ import type {
   EditUserRequest,
   ErrorBody,
   ExportFormat,
+  ExtensionDecisionRequest,
   Following,
   ImportDocumentResponse,
   Inbox,
@@ -36,8 +37,10 @@ import type {
   Organisation,
   OrgMapping,
   Outcome,
+  Preferences,
   Provider,
   RemissAnswer,
+  RemissExtensions,
   RemissMatrix,
   RemissRound,
   Role,
@@ -168,6 +171,9 @@ export const api = {
   markAllNotificationsRead: () =>
     json<UnreadCount>('/api/notifications/read-all', { method: 'POST' }),
   notificationSettings: () => json<NotificationSetting[]>('/api/notifications/settings'),
+  preferences: () => json<Preferences>('/api/me/preferences'),
+  setPreferences: (change: Partial<Preferences>) =>
+    json<Preferences>('/api/me/preferences', { method: 'PUT', body: change }),
   setNotificationChannel: (kind: NotificationKind, channel: NotificationChannel) =>
     json<NotificationSetting>(`/api/notifications/settings/${encodeURIComponent(kind)}`, {
       method: 'PUT',
@@ -307,6 +313,17 @@ export const api = {
     json<RemissRound>(`${docPath(id)}/remiss`, { method: 'PUT', body: request }),
   answerRemiss: (id: string, answer: RemissAnswer) =>
     json<RemissRound>(`${docPath(id)}/remiss/response`, { method: 'POST', body: answer }),
+  remissExtensions: (id: string) => json<RemissExtensions>(`${docPath(id)}/remiss/extensions`),
+  requestExtension: (id: string, date: string, reason: string) =>
+    json<RemissExtensions>(`${docPath(id)}/remiss/extensions`, {
+      method: 'POST',
+      body: { date, reason },
+    }),
+  decideExtension: (id: string, decision: ExtensionDecisionRequest) =>
+    json<RemissExtensions>(`${docPath(id)}/remiss/extensions/decisions`, {
+      method: 'POST',
+      body: decision,
+    }),
   versions: (id: string) => json<Version[]>(`${docPath(id)}/versions`),
   saveVersion: (id: string, name: string) =>
     json<Version>(`${docPath(id)}/versions`, { method: 'POST', body: { name } }),

@@ -510,6 +510,51 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/documents/{id}/remiss/extensions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Requests for a later svarsdatum and the owners' decisions, oldest first: every
+         *     organisation's for owners, the caller's organisation's for others.
+         */
+        get: operations["list_extensions"];
+        put?: never;
+        /**
+         * Asks, for the caller's invited organisation, for a later svarsdatum with a reason
+         *     (at most 2000 characters). Kept as received; the owners are notified.
+         */
+        post: operations["request_extension"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/documents/{id}/remiss/extensions/decisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Grants (with a date later than the round's svarsdatum) or refuses (with a reason) an
+         *     organisation's request, or grants a later svarsdatum unasked (owners). The
+         *     organisation's members are notified.
+         */
+        post: operations["decide_extension"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/documents/{id}/remiss/matrix": {
         parameters: {
             query?: never;
@@ -1125,6 +1170,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/me/preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My e-mail language and digest setting. */
+        get: operations["get_preferences"];
+        /**
+         * Sets my e-mail language (`sv`, `en`) and whether my e-mail goes at once
+         *     (`immediate`) or in one daily digest (`daily`).
+         */
+        put: operations["set_preferences"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/notifications": {
         parameters: {
             query?: never;
@@ -1202,8 +1268,8 @@ export interface paths {
         };
         /**
          * The page an e-mail's unsubscribe link opens: it stops that kind of e-mail at once
-         *     (the inbox keeps it) and says so, in Swedish. No sign-in: the signed token names the
-         *     user and the kind.
+         *     (the inbox keeps it) and says so, in the user's language (Swedish unless they chose
+         *     English). No sign-in: the signed token names the user and the kind.
          */
         get: operations["unsubscribe_page"];
         put?: never;
@@ -1702,6 +1768,43 @@ export interface components {
             expectedQuote?: string | null;
             motivation?: string;
         };
+        /** @description `POST /api/documents/{id}/remiss/extensions/decisions`: the owners grant or refuse. */
+        DecisionRequest: {
+            /** @description The granted date (required when granting), later than the round's svarsdatum. */
+            date?: string | null;
+            grant: boolean;
+            /** @description The organisation the decision concerns. */
+            org: string;
+            /** @description Why (required when refusing). */
+            reason?: string | null;
+            /**
+             * Format: int64
+             * @description The request answered; absent for a grant without a request.
+             */
+            request?: number | null;
+        };
+        /** @description A decision as the API shows it. */
+        DecisionResponse: {
+            /** @description The granted svarsdatum (`YYYY-MM-DD`), when granted. */
+            date?: string | null;
+            /**
+             * Format: int64
+             * @description Epoch milliseconds.
+             */
+            decidedAt: number;
+            decidedByName: string;
+            granted: boolean;
+            org: components["schemas"]["OrgRef"];
+            /** @description Why (required when refused). */
+            reason?: string | null;
+            /**
+             * Format: int64
+             * @description The request it answers; `null` for a grant the owners gave unasked.
+             */
+            request?: number | null;
+            /** Format: int64 */
+            seq: number;
+        };
         /** @description One event sent (or being sent) to a webhook, with its attempts, oldest first. */
         DeliveryResponse: {
             attempts: components["schemas"]["AttemptResponse"][];
@@ -1727,6 +1830,11 @@ export interface components {
             paragraphs: components["schemas"]["ParagraphDiff"][];
             to?: null | components["schemas"]["VersionResponse"];
         };
+        /**
+         * @description When a user's notification e-mail goes.
+         * @enum {string}
+         */
+        Digest: "immediate" | "daily";
         /** @description A document by id and title. */
         DocumentRef: {
             id: string;
@@ -1777,6 +1885,21 @@ export interface components {
          * @enum {string}
          */
         Event: "thread.opened" | "comment.added" | "thread.resolved" | "organisation.done";
+        /** @description `POST /api/documents/{id}/remiss/extensions`: an invitee asks for a later svarsdatum. */
+        ExtensionRequest: {
+            /** @description `YYYY-MM-DD`, later than the organisation's current svarsdatum. */
+            date: string;
+            reason: string;
+        };
+        /**
+         * @description `GET /api/documents/{id}/remiss/extensions`: requests and decisions, oldest first.
+         *     Owners see every organisation's; an invitee sees its own.
+         */
+        ExtensionsResponse: {
+            /** @description Every decision, on a request or not. */
+            decisions: components["schemas"]["DecisionResponse"][];
+            requests: components["schemas"]["RequestResponse"][];
+        };
         /** @description `PUT …/following`: follow (`true`) or stop following (`false`). */
         FollowRequest: {
             following: boolean;
@@ -1817,10 +1940,14 @@ export interface components {
         };
         /** @description One invited organisation and what it did. */
         InviteeResponse: {
+            /** @description Its svarsdatum, `YYYY-MM-DD`: the round's, or a later one granted to it. */
+            deadline?: string | null;
             /** Format: int64 */
             declinedAt?: number | null;
             /** Format: int64 */
             doneAt?: number | null;
+            /** @description A later svarsdatum than the round's was granted to it. */
+            extended: boolean;
             /** Format: int64 */
             firstCommentAt?: number | null;
             /**
@@ -1852,7 +1979,12 @@ export interface components {
          * @description What a notification is about. The words are stored, so they never change.
          * @enum {string}
          */
-        Kind: "remiss_invited" | "thread_reply" | "mentioned" | "thread_opened" | "thread_resolved" | "proposal_decided" | "statement_received" | "deadline_reminder" | "round_changed";
+        Kind: "remiss_invited" | "thread_reply" | "mentioned" | "thread_opened" | "thread_resolved" | "proposal_decided" | "statement_received" | "deadline_reminder" | "round_changed" | "extension_requested" | "extension_decided";
+        /**
+         * @description The language of a user's e-mail (and of the web app, if the user wants).
+         * @enum {string}
+         */
+        Language: "sv" | "en";
         /** @description Credentials for a password login. */
         LoginRequest: {
             password: string;
@@ -2116,6 +2248,8 @@ export interface components {
             declinedAt?: number | null;
             /** Format: int64 */
             doneAt?: number | null;
+            /** @description Its own svarsdatum when a later one than the round's was granted to it. */
+            extendedDeadline?: string | null;
             /** Format: int64 */
             firstCommentAt?: number | null;
             /** Format: int64 */
@@ -2156,6 +2290,16 @@ export interface components {
             stance?: null | components["schemas"]["Stance"];
             /** @description The thread's id (the web app links the cell to it). */
             thread: string;
+        };
+        /** @description `PUT /api/me/preferences`: an absent field stays as it is. */
+        PreferencesRequest: {
+            emailDigest?: null | components["schemas"]["Digest"];
+            language?: null | components["schemas"]["Language"];
+        };
+        /** @description `GET|PUT /api/me/preferences`. */
+        PreferencesResponse: {
+            emailDigest: components["schemas"]["Digest"];
+            language: components["schemas"]["Language"];
         };
         /**
          * @description Whether a membership row names an organisation or a single user.
@@ -2220,6 +2364,22 @@ export interface components {
             stance?: null | components["schemas"]["Stance"];
             status: components["schemas"]["ThreadStatus"];
         };
+        /** @description A request as the API shows it, with its decision once made. */
+        RequestResponse: {
+            /** @description The date asked for, `YYYY-MM-DD`. */
+            date: string;
+            decision?: null | components["schemas"]["DecisionResponse"];
+            org: components["schemas"]["OrgRef"];
+            reason: string;
+            /**
+             * Format: int64
+             * @description Epoch milliseconds.
+             */
+            requestedAt: number;
+            requestedByName: string;
+            /** Format: int64 */
+            seq: number;
+        };
         /** @description How a thread was resolved. */
         ResolutionResponse: {
             motivation: string;
@@ -2258,7 +2418,10 @@ export interface components {
         Role: "viewer" | "commenter" | "editor" | "owner";
         /** @description `GET|PUT /api/documents/{id}/remiss`: the round and its invitees. */
         RoundResponse: {
-            /** @description Whether new threads are accepted now: not after the svarsdatum, not in `avslutad`. */
+            /**
+             * @description Whether new threads are accepted now from the caller's organisation: not after its
+             *     svarsdatum, not in `avslutad`.
+             */
             acceptingThreads: boolean;
             /**
              * Format: int64
@@ -2268,7 +2431,10 @@ export interface components {
             closesAt?: number | null;
             /** @description The svarsdatum, `YYYY-MM-DD` in Europe/Stockholm, inclusive. */
             deadline?: string | null;
-            /** @description The svarsdatum is over (it is a later day in Stockholm). */
+            /**
+             * @description The svarsdatum is over (it is a later day in Stockholm): the caller's
+             *     organisation's own svarsdatum, when a later one was granted to it.
+             */
             deadlinePassed: boolean;
             /** @description E.g. "KS 2019/1939". */
             diarienummer?: string | null;
@@ -4895,6 +5061,259 @@ export interface operations {
             };
             /** @description No such document, thread or member */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The document is archived; its owners can still read and verify its audit trail */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_extensions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExtensionsResponse"];
+                };
+            };
+            /** @description Malformed path, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The document is archived; its owners can still read and verify its audit trail */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    request_extension: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExtensionRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExtensionsResponse"];
+                };
+            };
+            /** @description Malformed path, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such document, thread or member */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a request awaits a decision, or the round is avslutad (remiss_closed) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The document is archived; its owners can still read and verify its audit trail */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    decide_extension: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DecisionRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExtensionsResponse"];
+                };
+            };
+            /** @description Malformed path, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description the request was decided already, or the round is avslutad (remiss_closed) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7709,6 +8128,102 @@ export interface operations {
             };
             /** @description Too many wrong current passwords */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_preferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreferencesResponse"];
+                };
+            };
+            /** @description Malformed path, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    set_preferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreferencesRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreferencesResponse"];
+                };
+            };
+            /** @description Malformed path, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body has the wrong shape or values */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -101,6 +101,16 @@ export type Invitee = Schemas['InviteeResponse'];
 export type Submission = Schemas['SubmissionResponse'];
 /** `GET /api/documents/{id}/remiss`. */
 export type RemissRound = Schemas['RoundResponse'];
+/** `GET /api/documents/{id}/remiss/extensions`: requests for a later svarsdatum and decisions. */
+export type RemissExtensions = Schemas['ExtensionsResponse'];
+export type ExtensionRequest = Schemas['RequestResponse'];
+export type ExtensionDecision = Schemas['DecisionResponse'];
+/** `POST /api/documents/{id}/remiss/extensions/decisions`. */
+export type ExtensionDecisionRequest = Schemas['DecisionRequest'];
+/** `GET|PUT /api/me/preferences`: e-mail language and digest. */
+export type Preferences = Schemas['PreferencesResponse'];
+export type MailLanguage = Schemas['Language'];
+export type EmailDigest = Schemas['Digest'];
 /** `GET /api/documents/{id}/remiss/matrix`: the consensus matrix. */
 export type RemissMatrix = Schemas['MatrixResponse'];
 /** One organisation's point in a matrix cell. */

@@ -1,7 +1,7 @@
 /**
- * `/installningar`: my own settings. Today one section, how each kind of notification
- * reaches me (issue 17): in the app and by e-mail, only in the app, only by e-mail, or
- * not at all. Each kind is a fieldset of radio buttons (its legend names the kind), and
+ * `/installningar`: my own settings: how each kind of notification reaches me (issue
+ * 17): in the app and by e-mail, only in the app, only by e-mail, or not at all; and my
+ * e-mail's language and digest (`mail-preferences`). Each kind is a fieldset of radio buttons (its legend names the kind), and
  * a choice is saved as soon as it is made, with the outcome said in words in a status
  * line and to screen readers, so nothing depends on seeing a colour or a tick.
  */
@@ -10,6 +10,7 @@ import type { NotificationChannel, NotificationKind, NotificationSetting } from 
 import { h, uid } from '../dom';
 import { type MessageKey, t } from '../i18n';
 import { announce } from './announce';
+import { mailPreferencesSection } from './mail-preferences';
 import type { View } from './router';
 
 /** The choices, in the order they are offered. */
@@ -31,7 +32,8 @@ export function settingsView(): View {
     form,
     status,
   );
-  const el = h('div', { class: 'page page--narrow' }, heading, section);
+  const mail = mailPreferencesSection(status);
+  const el = h('div', { class: 'page page--narrow' }, heading, section, mail.el);
 
   let ended = false;
   api.notificationSettings().then(
@@ -49,6 +51,7 @@ export function settingsView(): View {
     focusTarget: heading,
     destroy() {
       ended = true;
+      mail.destroy();
     },
   };
 }

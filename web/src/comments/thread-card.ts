@@ -18,8 +18,8 @@ import { announce } from '../app/announce';
 import { h, replaceChildren, uid } from '../dom';
 import { formatDateTime, type MessageKey, t, tCount } from '../i18n';
 import { followThreadButton } from './following';
-import { mentionField, renderMentions } from './mentions';
 import { keptText } from './kept-text';
+import { mentionField, renderMentions } from './mentions';
 import { confirmChangedText, conflictWordings } from './proposal-dialog';
 import type { ThreadStore } from './store';
 

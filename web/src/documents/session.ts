@@ -103,7 +103,9 @@ export class DocumentSession {
     this.unsubscribe.push(
       subscribeRoundEvents(
         this.provider,
-        (round) => this.remiss.set(round),
+        // The event carries the round's own svarsdatum; this page's organisation may have
+        // a later one, so it rereads its own view.
+        () => void this.remiss.reload(),
         () => {},
       ),
     );

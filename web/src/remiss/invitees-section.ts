@@ -1,6 +1,6 @@
 /**
  * The invited organisations as a table: role, status (Inbjuden, Har öppnat, Kommenterar,
- * Yttrande lämnat, Avstår), when they were invited, first opened, first commented and
+ * Yttrande lämnat, Avstår), its svarsdatum (its own when extended), when they were invited, first opened, first commented and
  * answered, their threads and their statement. For the caller's own organisation, when
  * it is invited: "Lämna yttrande" and "Avstå".
  */
@@ -9,7 +9,15 @@ import { describeError } from '../api/errors';
 import type { Invitee, RemissRound } from '../api/types';
 import { h, replaceChildren, uid } from '../dom';
 import { formatDateTime, type MessageKey, t } from '../i18n';
-import { dataTable, type Part, section, statusLine, tableWrap, timeOrDash } from './parts';
+import {
+  dataTable,
+  formatCalendarDate,
+  type Part,
+  section,
+  statusLine,
+  tableWrap,
+  timeOrDash,
+} from './parts';
 import { loadNote } from './round-section';
 import type { RemissState } from './state';
 
@@ -61,6 +69,7 @@ function inviteeTable(round: RemissRound): HTMLElement {
     [
       'remiss.invitees.colOrg',
       'remiss.invitees.colStatus',
+      'remiss.invitees.colDeadline',
       'remiss.invitees.colInvited',
       'remiss.invitees.colOpened',
       'remiss.invitees.colFirstComment',
@@ -91,6 +100,12 @@ function inviteeRow(invitee: Invitee): HTMLElement {
         t(`inviteeStatus.${invitee.status}` as MessageKey),
       ),
       invitee.statement ? statementDetails(invitee) : null,
+    ),
+    h(
+      'td',
+      { 'data-testid': 'invitee-deadline' },
+      invitee.deadline ? formatCalendarDate(invitee.deadline) : '–',
+      invitee.extended ? ` (${t('remiss.invitees.extended')})` : '',
     ),
     h('td', {}, timeOrDash(invitee.invitedAt)),
     h('td', {}, timeOrDash(invitee.openedAt)),

@@ -10,6 +10,7 @@ import { h } from '../dom';
 import { t } from '../i18n';
 import { auditSection } from './audit-section';
 import { downloadsSection } from './downloads-section';
+import { extensionsSection } from './extensions-section';
 import { inviteesSection } from './invitees-section';
 import { matrixSection } from './matrix-section';
 import type { Part } from './parts';
@@ -39,6 +40,7 @@ export function remissPanel(
   const parts: Part[] = [
     roundSection(state, isOwner),
     inviteesSection(state, session.session.user.org),
+    extensionsSection(state, session.session.user.org, isOwner),
     matrix,
     versionsSection(info.id, isOwner),
     downloadsSection(info.id, () => info.title),
