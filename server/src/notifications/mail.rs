@@ -180,13 +180,7 @@ pub fn sentence(item: &NotificationRow, payload: &Value) -> String {
             field("excerpt")
         ),
         Kind::Mentioned => {
-            let whom = match payload["mentioned"]["kind"].as_str() {
-                Some("org") => match payload["mentioned"]["name"].as_str() {
-                    Some(name) if !name.is_empty() => name.to_owned(),
-                    _ => "din organisation".to_owned(),
-                },
-                _ => "dig".to_owned(),
-            };
+            let whom = mentioned_whom(payload, "dig", "din organisation");
             format!(
                 "{by} nämnde {whom} i en kommentar{on_quote} i ”{title}”: {}",
                 field("excerpt")
@@ -271,6 +265,18 @@ pub fn sentence(item: &NotificationRow, payload: &Value) -> String {
 }
 
 /// A round's phase in words.
+/// Who a `mentioned` notification names: the organisation by its name when it was the
+/// one mentioned, else the reader (`you`); the words are the language's.
+pub(super) fn mentioned_whom(payload: &Value, you: &str, your_org: &str) -> String {
+    match payload["mentioned"]["kind"].as_str() {
+        Some("org") => match payload["mentioned"]["name"].as_str() {
+            Some(name) if !name.is_empty() => name.to_owned(),
+            _ => your_org.to_owned(),
+        },
+        _ => you.to_owned(),
+    }
+}
+
 fn phase(word: &str) -> &str {
     match word {
         "beredning" => "under beredning",

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::notifications::mail::Words;
+use crate::notifications::mail::{Words, mentioned_whom};
 use crate::notifications::model::{Kind, NotificationRow};
 
 /// The English words.
@@ -88,13 +88,7 @@ fn sentence(item: &NotificationRow, payload: &Value) -> String {
             field("excerpt")
         ),
         Kind::Mentioned => {
-            let whom = match payload["mentioned"]["kind"].as_str() {
-                Some("org") => match payload["mentioned"]["name"].as_str() {
-                    Some(name) if !name.is_empty() => name.to_owned(),
-                    _ => "your organisation".to_owned(),
-                },
-                _ => "you".to_owned(),
-            };
+            let whom = mentioned_whom(payload, "you", "your organisation");
             format!(
                 "{by} mentioned {whom} in a comment{on_quote} in “{title}”: {}",
                 field("excerpt")
