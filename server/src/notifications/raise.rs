@@ -256,26 +256,32 @@ pub async fn raise_in(tx: &mut Tx, event: &Event) -> Result<usize, StoreError> {
 /// Raises the events of one action in order, telling each person of the first event
 /// that concerns them and that they want (by its kind's setting), and of no later one:
 /// a follower who is also @mentioned gets the mention only.
+/// The mail policy is read once and the changed inboxes are announced once, for the
+/// whole action.
 pub async fn raise_all(tx: &mut Tx, events: &[Event]) -> Result<usize, StoreError> {
+    let policy = mail_policy(tx).await?;
     let mut told = HashSet::new();
+    let mut inboxes = Vec::new();
     let mut mailed = 0;
     for event in events {
-        mailed += raise_to(tx, event, &mut told).await?;
+        mailed += raise_to(tx, event, policy, &mut told, &mut inboxes).await?;
     }
+    crate::notifications::live::announce_in(tx, inboxes).await?;
     Ok(mailed)
 }
 
-/// Raises `event` to those it concerns who are not in `told`, adding them.
+/// Raises `event` to those it concerns who are not in `told`, adding them, and the
+/// users whose inbox it changed to `inboxes`.
 async fn raise_to(
     tx: &mut Tx,
     event: &Event,
+    policy: MailPolicy,
     told: &mut HashSet<UserId>,
+    inboxes: &mut Vec<String>,
 ) -> Result<usize, StoreError> {
-    let policy = mail_policy(tx).await?;
     let recipients = recipients(tx, event).await?;
     let now = crate::storage::now_ms();
     let mut mailed = 0;
-    let mut inboxes = Vec::new();
     for (user, address) in recipients {
         if told.contains(&user) {
             continue;
@@ -307,7 +313,6 @@ async fn raise_to(
         }
         told.insert(user);
     }
-    crate::notifications::live::announce_in(tx, inboxes).await?;
     Ok(mailed)
 }
 
