@@ -285,15 +285,21 @@ both_dbs!(
     |backend| async move {
         let app = TestApp::spawn_with(backend, |c| c.max_body_bytes = 2048).await?;
         let owner = app.token("anna", "stadsledningskontoret");
-        let (status, body) = call(
-            &app,
-            reqwest::Method::POST,
-            "/api/documents",
-            &owner,
-            Some(json!({"title": "Stor", "markdown": "x".repeat(4096)})),
-        )
-        .await?;
-        assert_eq!(status, 413, "{body}");
+        let response = app
+            .http
+            .post(app.url("/api/documents"))
+            .bearer_auth(&owner)
+            .json(&json!({"title": "Stor", "markdown": "x".repeat(4096)}))
+            .send()
+            .await?;
+        assert_eq!(response.status(), 413);
+        // The refused body was not read, so the connection cannot carry another request:
+        // a client that pooled it had its next request fail with a broken pipe.
+        assert_eq!(
+            response.headers().get("connection").map(|v| v.as_bytes()),
+            Some(&b"close"[..])
+        );
+        let body: serde_json::Value = response.json().await?;
         assert_eq!(body["error"], "payload_too_large");
         assert_eq!(hits(&app, "body_size").await?, 1.0);
         app.create_doc(&owner, "Liten", Some("Lagom")).await?;
