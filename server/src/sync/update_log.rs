@@ -255,6 +255,18 @@ impl MemoryLog {
             .append(&[Bytes::copy_from_slice(update)])
     }
 
+    /// Appends straight to the log with its authorship (its client ids bound as the
+    /// journal binds them), as another node would.
+    pub fn append_authored(
+        &self,
+        doc: &DocId,
+        update: &[u8],
+        authored: Authored,
+    ) -> Result<i64, StoreError> {
+        self.memory()
+            .append(doc, &[Bytes::copy_from_slice(update)], vec![authored])
+    }
+
     /// From now on appends and compactions wait for [`MemoryLog::release`].
     pub fn hold(&self) {
         self.memory().held.get_or_insert_with(Vec::new);

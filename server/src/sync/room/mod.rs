@@ -10,6 +10,7 @@
 //! | [`pipeline`] | the updates queued and the commit in flight; applies and relays a stored batch |
 //! | [`replica`] | the `Doc` and its log position; rebuilds it after a panic, compacts it |
 //! | [`catch_up`] | what the other nodes said: their presence, and the log entries to read |
+//! | [`second_look`] | updates under another user's client id, held until the room has caught up |
 //!
 //! An update from an editor travels `connection` → [`pipeline`] → `update_log` (the
 //! journal) → [`peers`]; see the first of those for why it is applied only once stored.
@@ -20,6 +21,7 @@ mod peers;
 mod pipeline;
 mod replica;
 mod saving;
+mod second_look;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -39,7 +41,7 @@ use crate::sync::authority::Authority;
 use crate::sync::authorship::{Author, Foreign};
 use crate::sync::close::{self, CloseReason};
 use crate::sync::hooks::{Hooks, MessageKind};
-use crate::sync::protocol::{self, Inbound};
+use crate::sync::protocol::{self, Inbound, IncomingUpdate};
 use crate::sync::registry::{RoomError, RoomRegistry};
 use crate::sync::update_log::UpdateLog;
 
@@ -48,8 +50,9 @@ pub use peers::Peer;
 
 use catch_up::Remote;
 use peers::Peers;
-use pipeline::Pipeline;
+use pipeline::{Pipeline, Queued};
 use replica::{Opening, Replica};
+use second_look::{Held, SecondLook};
 
 /// Why a join did not happen.
 pub enum JoinError {
@@ -192,6 +195,7 @@ pub struct Room {
     peers: Peers,
     pipeline: Pipeline,
     remote: Remote,
+    second_look: SecondLook,
     members: Option<Vec<Member>>,
 }
 
@@ -229,6 +233,7 @@ pub async fn run(
         peers,
         pipeline: Pipeline::default(),
         remote: Remote::default(),
+        second_look: SecondLook::default(),
         members: None,
     };
     room.serve(&mut commands).await;
@@ -288,7 +293,7 @@ impl Room {
     }
 
     fn unload_deadline(&self) -> Option<tokio::time::Instant> {
-        let idle = self.peers.is_empty() && self.pipeline.is_idle();
+        let idle = self.peers.is_empty() && self.pipeline.is_idle() && self.second_look.is_empty();
         match (idle, self.peers.idle_since()) {
             (true, Some(since)) => Some(since + self.env.ctx.settings.idle_unload),
             _ => None,
@@ -366,18 +371,7 @@ impl Room {
             // Every client answers the server's step 1 with a step 2, usually empty:
             // nothing to store or relay.
             Inbound::Update(incoming) if incoming.update.is_empty() => {}
-            Inbound::Update(incoming) => {
-                let (env, replica) = (&self.env, &mut self.replica);
-                let queued = self
-                    .pipeline
-                    .queue(conn, incoming, from, env, replica, &self.peers);
-                if queued {
-                    self.peers.queued(conn);
-                }
-                if queued && !self.pipeline.is_committing() {
-                    self.pipeline.start_commit(env, &mut self.peers).await;
-                }
-            }
+            Inbound::Update(incoming) => self.on_update(conn, incoming, from).await,
             Inbound::Awareness { update, .. } => self.peers.on_awareness(conn, &update),
             Inbound::AwarenessQuery => self.peers.send_presence(conn),
             Inbound::Saved(marker) => self.peers.mark_saved(conn, marker),
@@ -387,6 +381,75 @@ impl Room {
                 }
             }
             Inbound::Ignored => {}
+        }
+    }
+
+    /// A client's update: queued for the next commit, or held for a second look.
+    async fn on_update(&mut self, conn: ConnId, incoming: IncomingUpdate, from: Authority) {
+        if self.second_look.holds(conn) {
+            self.peers.queued(conn);
+            let held = Held {
+                origin: conn,
+                incoming,
+                author: from,
+            };
+            return self.second_look.hold(held);
+        }
+        let (env, replica) = (&self.env, &mut self.replica);
+        match self
+            .pipeline
+            .queue(conn, incoming, from, env, replica, &self.peers)
+        {
+            Queued::Yes => {
+                self.peers.queued(conn);
+                if !self.pipeline.is_committing() {
+                    self.pipeline.start_commit(env, &mut self.peers).await;
+                }
+            }
+            Queued::No => {}
+            Queued::Doubtful(doubt) => {
+                self.peers.queued(conn);
+                self.second_look.hold(doubt.held);
+                self.look_again().await;
+            }
+        }
+    }
+
+    /// Catches up from the log and checks the held updates again, in order; those still
+    /// under another user's client id are refused. Waits while a commit is in flight
+    /// (its outcome comes back through [`Room::on_committed`], which calls this again).
+    async fn look_again(&mut self) {
+        if self.second_look.is_empty() || self.pipeline.is_committing() {
+            return;
+        }
+        let Self {
+            env,
+            replica,
+            peers,
+            pipeline,
+            remote,
+            second_look,
+            ..
+        } = self;
+        remote.catch_up(None, false, env, replica, peers).await;
+        let mut refused = Vec::new();
+        let mut queued = false;
+        for held in second_look.take() {
+            if refused.contains(&held.origin) {
+                continue;
+            }
+            let origin = held.origin;
+            match pipeline.queue(origin, held.incoming, held.author, env, replica, peers) {
+                Queued::Yes => queued = true,
+                Queued::No => {}
+                Queued::Doubtful(doubt) => {
+                    pipeline::refuse(doubt, env, peers);
+                    refused.push(origin);
+                }
+            }
+        }
+        if queued {
+            pipeline.start_commit(env, peers).await;
         }
     }
 
@@ -439,12 +502,27 @@ impl Room {
         if settled.behind {
             remote.set_due();
         }
-        if settled.applied {
-            replica.maybe_compact(env);
+        if let Some(doubt) = settled.doubt {
+            let origin = doubt.held.origin;
+            let mut earlier = vec![doubt.held];
+            earlier.extend(pipeline.withdraw(origin));
+            self.second_look.hold_first(earlier);
         }
-        if replica.suspect {
+        if settled.applied {
+            self.replica.maybe_compact(&self.env);
+        }
+        if self.replica.suspect {
             return;
         }
+        self.look_again().await;
+        let Self {
+            env,
+            replica,
+            peers,
+            pipeline,
+            remote,
+            ..
+        } = self;
         if !pipeline.next_commit(env, peers).await && remote.is_due() {
             remote.catch_up(None, false, env, replica, peers).await;
         }
@@ -460,8 +538,18 @@ impl Room {
             replica,
             peers,
             pipeline,
+            second_look,
             ..
         } = self;
+        // Held updates get their second look without a catch-up: one still under
+        // another user's client id is refused.
+        for held in second_look.take() {
+            let queued =
+                pipeline.queue(held.origin, held.incoming, held.author, env, replica, peers);
+            if let Queued::Doubtful(doubt) = queued {
+                pipeline::refuse(doubt, env, peers);
+            }
+        }
         // Updates still queued from connections that are gone are stored all the same:
         // their senders believe them sent.
         while let Some(command) = commands.recv().await {
@@ -474,7 +562,10 @@ impl Room {
                     message: Inbound::Update(incoming),
                     from,
                 } if !incoming.update.is_empty() => {
-                    pipeline.queue(conn, incoming, from, env, replica, peers);
+                    let queued = pipeline.queue(conn, incoming, from, env, replica, peers);
+                    if let Queued::Doubtful(doubt) = queued {
+                        pipeline::refuse(doubt, env, peers);
+                    }
                 }
                 RoomCommand::Edit { make, author, done } => {
                     pipeline

@@ -33,6 +33,7 @@ use crate::sync::quarantine::{self, Panicked};
 
 use super::peers::Peers;
 use super::replica::Replica;
+use super::second_look::{Doubt, Held};
 use super::{DocEditor, EditDone, EditError, Env};
 
 /// The origin of updates the server makes itself: no connection has this id.
@@ -89,6 +90,20 @@ pub(super) struct Settled {
     pub(super) applied: bool,
     /// Another node's entries came in between ours: the room must catch up.
     pub(super) behind: bool,
+    /// The journal found an update of the batch under a client id another node had
+    /// bound to someone else: it gets a second look once the room has caught up.
+    pub(super) doubt: Option<Doubt>,
+}
+
+/// What became of an update offered to [`Pipeline::queue`].
+pub(super) enum Queued {
+    /// Waiting for the next commit.
+    Yes,
+    /// Dropped (a read-only sender) or refused (its socket is closing).
+    No,
+    /// It writes under a client id this room believes another user's; the room may
+    /// only be behind the log (see `second_look`).
+    Doubtful(Doubt),
 }
 
 /// The updates a room has accepted and not yet applied.
@@ -113,7 +128,7 @@ impl Pipeline {
     }
 
     /// Queues a client's update for the next commit if its sender may edit; counts and
-    /// drops it otherwise. True if it was queued.
+    /// drops it otherwise.
     pub(super) fn queue(
         &mut self,
         origin: ConnId,
@@ -122,13 +137,13 @@ impl Pipeline {
         env: &Env,
         replica: &mut Replica,
         peers: &Peers,
-    ) -> bool {
+    ) -> Queued {
         if !author.can_edit() {
             env.ctx
                 .metrics
                 .updates_dropped_read_only
                 .fetch_add(1, Relaxed);
-            return false;
+            return Queued::No;
         }
         if let Err(refused) = self.check_nesting(replica, &incoming) {
             tracing::info!(doc = %env.id, conn = origin, %refused, "an update was refused");
@@ -136,21 +151,17 @@ impl Pipeline {
                 origin,
                 CloseReason::new(close::MALFORMED, refused.to_string()),
             );
-            return false;
+            return Queued::No;
         }
         let binds = match check_author(replica, author.author(), &incoming.shape.written) {
             Ok(binds) => binds,
             Err(foreign) => {
-                tracing::info!(doc = %env.id, conn = origin, %foreign, "an update under another user's client id was refused");
-                env.ctx
-                    .metrics
-                    .updates_refused_foreign
-                    .fetch_add(1, Relaxed);
-                peers.close(
+                let held = Held {
                     origin,
-                    CloseReason::new(close::FOREIGN_CLIENT_ID, foreign.to_string()),
-                );
-                return false;
+                    incoming,
+                    author,
+                };
+                return Queued::Doubtful(Doubt { held, foreign });
             }
         };
         self.pending.push(Pending {
@@ -160,7 +171,24 @@ impl Pipeline {
             binds,
             done: None,
         });
-        true
+        Queued::Yes
+    }
+
+    /// Takes back the updates of `conn` waiting for a commit, in order (they must wait
+    /// behind its update that is held for a second look).
+    pub(super) fn withdraw(&mut self, conn: ConnId) -> Vec<Held> {
+        let (theirs, rest) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|p| p.origin == conn && p.done.is_none());
+        self.pending = rest;
+        theirs
+            .into_iter()
+            .map(|p: Pending| Held {
+                origin: p.origin,
+                incoming: p.incoming,
+                author: p.author,
+            })
+            .collect()
     }
 
     /// Bounds how deep the update's new elements would hang in the document
@@ -323,7 +351,10 @@ impl Pipeline {
         loop {
             if self.inflight.is_some() {
                 let (batch, outcome) = self.committed().await;
-                settle(batch, outcome, env, replica, peers).await;
+                // Unloading: no second look, as before catching up was possible.
+                if let Some(doubt) = settle(batch, outcome, env, replica, peers).await.doubt {
+                    refuse(doubt, env, peers);
+                }
             } else if !self.pending.is_empty() {
                 self.start_commit(env, peers).await;
             } else {
@@ -357,10 +388,11 @@ pub(super) async fn settle(
                 org: owner_org,
             };
             replica.authors.taken(client, owner);
-            refuse_foreign(batch, index, Foreign { client }, env, peers);
+            let doubt = refuse_batch(batch, index, Foreign { client }, env, peers);
             return Settled {
                 applied: false,
-                behind: false,
+                behind: true,
+                doubt,
             };
         }
         Err(error) => {
@@ -368,6 +400,7 @@ pub(super) async fn settle(
             return Settled {
                 applied: false,
                 behind: false,
+                doubt: None,
             };
         }
     };
@@ -382,6 +415,7 @@ pub(super) async fn settle(
         return Settled {
             applied: false,
             behind,
+            doubt: None,
         };
     }
     let applied = match apply_and_relay(batch, env, replica, peers) {
@@ -397,7 +431,11 @@ pub(super) async fn settle(
             .hooks
             .committed(&env.id, Committed { head, updates });
     }
-    Settled { applied, behind }
+    Settled {
+        applied,
+        behind,
+        doubt: None,
+    }
 }
 
 /// Applies a stored batch to the `Doc` and relays it. A panic inside yrs hands the
@@ -543,33 +581,52 @@ fn authored(pending: &Pending) -> Authored {
 }
 
 /// A batch the journal refused because update `index` writes under a client id another
-/// node had bound to someone else: its sender is closed with the authorship code, the
-/// other senders reconnect and send theirs again (nothing of the batch was stored).
-fn refuse_foreign(
-    batch: Vec<Pending>,
+/// node had bound to someone else. Nothing of the batch was stored: the other senders
+/// reconnect and send theirs again, and that update is handed back for a second look
+/// once the room has caught up (it may only pass on what that node stored).
+fn refuse_batch(
+    mut batch: Vec<Pending>,
     index: usize,
     foreign: Foreign,
     env: &Env,
     peers: &mut Peers,
-) {
-    tracing::info!(doc = %env.id, %foreign, "the journal refused an update under another user's client id");
-    env.ctx
-        .metrics
-        .updates_refused_foreign
-        .fetch_add(1, Relaxed);
-    if let Some(forger) = batch.get(index) {
-        let reason = CloseReason::new(close::FOREIGN_CLIENT_ID, foreign.to_string());
-        peers.disconnect(forger.origin, reason);
-    }
+) -> Option<Doubt> {
+    tracing::info!(doc = %env.id, %foreign, "the journal found a client id bound to another user");
+    let doubted = (index < batch.len() && batch[index].done.is_none()).then(|| batch.remove(index));
     for pending in batch {
         if let Some(done) = pending.done {
             let _ = done.send(Err(EditError::NotStored));
         }
-        // A no-op for the sender already closed above.
+        if doubted.as_ref().is_some_and(|d| d.origin == pending.origin) {
+            continue;
+        }
         let reason = CloseReason::new(
             close::TRY_AGAIN,
             "the update could not be stored; reconnect",
         );
         peers.disconnect(pending.origin, reason);
     }
+    doubted.map(|p| Doubt {
+        held: Held {
+            origin: p.origin,
+            incoming: p.incoming,
+            author: p.author,
+        },
+        foreign,
+    })
+}
+
+/// Refuses an update that writes under a client id bound to another user, after the
+/// second look: its socket closes with the authorship code.
+pub(super) fn refuse(doubt: Doubt, env: &Env, peers: &Peers) {
+    let Doubt { held, foreign } = doubt;
+    tracing::info!(doc = %env.id, conn = held.origin, %foreign, "an update under another user's client id was refused");
+    env.ctx
+        .metrics
+        .updates_refused_foreign
+        .fetch_add(1, Relaxed);
+    peers.close(
+        held.origin,
+        CloseReason::new(close::FOREIGN_CLIENT_ID, foreign.to_string()),
+    );
 }

@@ -12,6 +12,7 @@ use yrs::{GetString, StateVector, Text, Update};
 use super::*;
 use crate::auth::{Identity, PrincipalKind};
 use crate::ids::{OrgId, UserId};
+use crate::storage::authorship::Authored;
 use crate::sync::authorship::Author;
 use crate::sync::hooks::Committed;
 use crate::sync::hooks::Extension;
@@ -522,6 +523,120 @@ async fn an_update_under_another_users_client_id_is_refused_and_never_stored() {
     assert!(authored[0].1.deletes.is_none());
     assert!(authored[1].1.deletes.is_some(), "the deletion is kept");
     assert!(authored[1].1.binds.is_empty(), "already bound: not again");
+}
+
+/// Anna writes `text` through another node: it is in the log, bound to her, and this
+/// room has not read it. Bo's document has it, as if he had been on that node.
+fn anna_writes_elsewhere(server: &Server, anna: &Client, bo: &Client, text: &str) {
+    let before = anna.doc.transact().state_vector();
+    let field = anna.doc.get_or_insert_text("t");
+    let end = field.len(&anna.doc.transact());
+    field.insert(&mut anna.doc.transact_mut(), end, text);
+    let update = anna.doc.transact().encode_diff_v1(&before);
+    let author = writer("anna");
+    let authored = Authored {
+        user: author.user,
+        org: author.org,
+        binds: vec![anna.doc.client_id().get()],
+        deletes: None,
+    };
+    server
+        .log
+        .append_authored(&server.doc, &update, authored)
+        .expect("stored");
+    bo.doc
+        .transact_mut()
+        .apply_update(Update::decode_v1(&update).expect("decodes"))
+        .expect("applies");
+}
+
+/// Bo's whole document, as his sync step 2 to a room that knows nothing of it.
+async fn bo_sends_everything(bo: &mut Client, text: &str) {
+    let field = bo.doc.get_or_insert_text("t");
+    let end = field.len(&bo.doc.transact());
+    field.insert(&mut bo.doc.transact_mut(), end, text);
+    let all = bo
+        .doc
+        .transact()
+        .encode_state_as_update_v1(&StateVector::default());
+    bo.send(&protocol::update(&all)).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn passing_on_what_another_node_stored_is_no_claim() {
+    let server = server();
+    let (mut anna, mut bo) = server.two_editors(16).await;
+    // Bound here first: this room knows Anna's id is hers.
+    anna.types("Annas ").await;
+    settle().await;
+    bo.receive();
+    // Then she writes on through another node, which this room has not read yet; Bo
+    // got it there and moves here. His update carries her new structs along with his.
+    anna_writes_elsewhere(&server, &anna, &bo, "text");
+    bo_sends_everything(&mut bo, " och Bos").await;
+    settle().await;
+
+    assert_eq!(bo.close_code(), None, "passing on is no forgery");
+    assert_eq!(server.text().await, "Annas text och Bos");
+    assert_eq!(server.metrics.updates_refused_foreign.load(Relaxed), 0);
+    let mut bound: Vec<_> = server
+        .log
+        .bindings(&server.doc)
+        .into_iter()
+        .map(|b| (b.client(), b.user_id.as_str().to_owned()))
+        .collect();
+    bound.sort();
+    let mut expected = vec![
+        (anna.doc.client_id().get(), "anna".to_owned()),
+        (bo.doc.client_id().get(), "bo".to_owned()),
+    ];
+    expected.sort();
+    assert_eq!(bound, expected);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_journal_refusing_a_binding_gets_a_second_look_after_catching_up() {
+    let server = server();
+    let (anna, mut bo) = server.two_editors(16).await;
+    // This room has never seen Anna's id: it would bind it to Bo, and the journal,
+    // which has her binding from the other node, refuses the commit.
+    anna_writes_elsewhere(&server, &anna, &bo, "Annas text");
+    bo_sends_everything(&mut bo, " och Bos").await;
+    settle().await;
+
+    assert_eq!(bo.close_code(), None, "passing on is no forgery");
+    assert_eq!(server.text().await, "Annas text och Bos");
+    assert_eq!(server.metrics.updates_refused_foreign.load(Relaxed), 0);
+
+    // A real forgery the same way is still refused once the room has caught up.
+    let mut carol = server.join("carol", Role::Editor, 16).await;
+    settle().await;
+    carol.receive();
+    let forged = Doc::with_client_id(anna.doc.client_id().get());
+    let state = server
+        .rooms
+        .read(&server.doc, |doc| {
+            doc.transact()
+                .encode_state_as_update_v1(&StateVector::default())
+        })
+        .await
+        .expect("reads");
+    forged
+        .transact_mut()
+        .apply_update(Update::decode_v1(&state).expect("decodes"))
+        .expect("applies");
+    let before = forged.transact().state_vector();
+    let field = forged.get_or_insert_text("t");
+    field.insert(&mut forged.transact_mut(), 0, "Förfalskat: ");
+    carol
+        .send(&protocol::update(
+            &forged.transact().encode_diff_v1(&before),
+        ))
+        .await;
+    settle().await;
+    assert_eq!(carol.close_code(), Some(close::FOREIGN_CLIENT_ID));
+    assert_eq!(server.text().await, "Annas text och Bos");
+    assert_eq!(server.metrics.updates_refused_foreign.load(Relaxed), 1);
 }
 
 #[tokio::test(start_paused = true)]
