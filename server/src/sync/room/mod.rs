@@ -490,41 +490,28 @@ impl Room {
     /// A commit came back: its batch is settled, then the next commit starts, or the
     /// catch-up it held back runs.
     async fn on_committed(&mut self, (batch, outcome): pipeline::Outcome) {
-        let Self {
-            env,
-            replica,
-            peers,
-            pipeline,
-            remote,
-            ..
-        } = self;
-        let settled = pipeline::settle(batch, outcome, env, replica, peers).await;
+        let (env, peers) = (&self.env, &mut self.peers);
+        let settled = pipeline::settle(batch, outcome, env, &mut self.replica, peers).await;
         if settled.behind {
-            remote.set_due();
+            self.remote.set_due();
         }
         if let Some(doubt) = settled.doubt {
             let origin = doubt.held.origin;
             let mut earlier = vec![doubt.held];
-            earlier.extend(pipeline.withdraw(origin));
+            earlier.extend(self.pipeline.withdraw(origin));
             self.second_look.hold_first(earlier);
         }
         if settled.applied {
-            self.replica.maybe_compact(&self.env);
+            self.replica.maybe_compact(env);
         }
         if self.replica.suspect {
             return;
         }
         self.look_again().await;
-        let Self {
-            env,
-            replica,
-            peers,
-            pipeline,
-            remote,
-            ..
-        } = self;
-        if !pipeline.next_commit(env, peers).await && remote.is_due() {
-            remote.catch_up(None, false, env, replica, peers).await;
+        let (env, peers) = (&self.env, &mut self.peers);
+        if !self.pipeline.next_commit(env, peers).await && self.remote.is_due() {
+            let replica = &mut self.replica;
+            self.remote.catch_up(None, false, env, replica, peers).await;
         }
     }
 
