@@ -73,13 +73,22 @@ test('the owner sees in the text which organisation wrote it', async ({ browser,
     await openDocument(maria.page, id);
     const mariaText = editor(maria.page);
     await mariaText.locator('p').first().click();
-    await maria.page.keyboard.press('End');
+    await expect(async () => {
+      await maria.page.keyboard.press('End');
+      expect(await aroundCaret(maria.page)).toEqual(['Skolan är viktig.', '']);
+    }).toPass();
     await maria.page.keyboard.type(' Stadsledningen håller med.');
     await openDocument(sara.page, id);
     const saraText = editor(sara.page);
     await expect(saraText.locator('p').first()).toContainText('Stadsledningen håller med.');
     await saraText.locator('p').first().click();
-    await sara.page.keyboard.press('Control+End');
+    await expect(async () => {
+      await sara.page.keyboard.press('Control+End');
+      expect(await aroundCaret(sara.page)).toEqual([
+        'Skolan är viktig. Stadsledningen håller med.',
+        '',
+      ]);
+    }).toPass();
     await sara.page.keyboard.press('Enter');
     await sara.page.keyboard.type('Förskolan behöver fler lärare.');
     await expect(mariaText).toContainText('Förskolan behöver fler lärare.');
