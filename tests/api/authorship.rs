@@ -410,3 +410,106 @@ both_dbs!(
         Ok::<_, anyhow::Error>(())
     }
 );
+
+both_dbs!(
+    the_client_ids_of_a_document_name_their_organisations_a_page_at_a_time,
+    |backend| async move {
+        let app = TestApp::spawn(backend).await?;
+        let (owner, doc) = shared_draft(&app).await?;
+        let eva = app.token("eva", "utbildning");
+        let bo = app.token("bo", "miljo");
+        for (token, client, text) in [
+            (&eva, 30, "Utbildningens första rad."),
+            (&bo, 20, "Miljöns rad."),
+            (&eva, 10, "Utbildningens andra rad."),
+        ] {
+            node_writes(
+                &app,
+                &doc,
+                token,
+                Some(client),
+                json!([{"op": "append", "text": text}]),
+            )
+            .await?;
+        }
+        let path = format!("/api/documents/{doc}/attribution/clients");
+        let (status, all) = call(&app, reqwest::Method::GET, &path, &owner, None).await?;
+        assert_eq!(status, 200, "{all}");
+        let clients: Vec<(i64, String)> = all["clients"]
+            .as_array()
+            .context("clients")?
+            .iter()
+            .map(|c| {
+                (
+                    c["clientId"].as_i64().unwrap_or(-1),
+                    c["org"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            clients,
+            [
+                (10, "utbildning".to_owned()),
+                (20, "miljo".to_owned()),
+                (30, "utbildning".to_owned())
+            ]
+        );
+        assert!(all["clients"][0]["orgName"].is_string(), "{all}");
+        assert!(all.get("nextAfter").is_none(), "{all}");
+
+        // Two at a time: the second page starts after the first page's last id.
+        let (_, first) = call(
+            &app,
+            reqwest::Method::GET,
+            &format!("{path}?limit=2"),
+            &owner,
+            None,
+        )
+        .await?;
+        assert_eq!(first["clients"].as_array().map(Vec::len), Some(2));
+        assert_eq!(first["nextAfter"], 20, "{first}");
+        let (_, second) = call(
+            &app,
+            reqwest::Method::GET,
+            &format!("{path}?limit=2&after=20"),
+            &owner,
+            None,
+        )
+        .await?;
+        assert_eq!(second["clients"][0]["clientId"], 30, "{second}");
+        assert!(second.get("nextAfter").is_none(), "{second}");
+
+        // Hostile paging is refused; a viewer may read it, an outsider may not.
+        for bad in ["limit=0", "limit=1001", "after=x", "sort=1"] {
+            let (status, body) = call(
+                &app,
+                reqwest::Method::GET,
+                &format!("{path}?{bad}"),
+                &owner,
+                None,
+            )
+            .await?;
+            assert_eq!(status, 400, "{bad}: {body}");
+        }
+        app.set_role(&owner, &doc, "kultur", "viewer").await?;
+        let (status, _) = call(
+            &app,
+            reqwest::Method::GET,
+            &path,
+            &app.token("kim", "kultur"),
+            None,
+        )
+        .await?;
+        assert_eq!(status, 200);
+        let (status, _) = call(
+            &app,
+            reqwest::Method::GET,
+            &path,
+            &app.token("x", "okand"),
+            None,
+        )
+        .await?;
+        assert_eq!(status, 403);
+        Ok::<_, anyhow::Error>(())
+    }
+);

@@ -84,6 +84,64 @@ pub struct AttributionResponse {
     pub organisations: Vec<OrganisationAttribution>,
 }
 
+/// One Yjs client id and the organisation that writes under it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientAttribution {
+    pub client_id: i64,
+    pub org: String,
+    /// The organisation's name (its id if the organisation is gone).
+    pub org_name: String,
+}
+
+/// `GET /api/documents/{id}/attribution/clients`: a page of the document's client ids,
+/// so the editor can mark the text by the organisation that wrote it (issue 16).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientsResponse {
+    /// In client id order.
+    pub clients: Vec<ClientAttribution>,
+    /// Pass as `after` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_after: Option<i64>,
+}
+
+/// Largest page of [`ClientsResponse`]: a document gathers one client id per page load
+/// per writer, so a long-lived one has thousands; the editor pages through them.
+pub const MAX_CLIENTS_PAGE: i64 = 1000;
+
+/// A page of `doc`'s client ids above `after`, at most `limit` (1..=[`MAX_CLIENTS_PAGE`]).
+#[tracing::instrument(skip(db))]
+pub async fn clients(
+    db: &Db,
+    doc: &DocId,
+    after: Option<i64>,
+    limit: i64,
+) -> Result<ClientsResponse, StoreError> {
+    let mut rows = authorship::client_orgs(db, doc, after, limit + 1).await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_after = if more {
+        rows.last().map(|r| r.client_id)
+    } else {
+        None
+    };
+    let clients = rows
+        .into_iter()
+        .map(|row| ClientAttribution {
+            client_id: row.client_id,
+            org_name: row
+                .org_name
+                .unwrap_or_else(|| row.org_id.as_str().to_owned()),
+            org: row.org_id.as_str().to_owned(),
+        })
+        .collect();
+    Ok(ClientsResponse {
+        clients,
+        next_after,
+    })
+}
+
 /// Why attribution could not be computed: stored data that does not decode.
 #[derive(Debug, thiserror::Error)]
 pub enum AttributionError {

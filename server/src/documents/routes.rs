@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 use crate::auth::{AuthUser, Identity, Role, TokenKeys};
 use crate::cluster::Notice;
 use crate::documents::DocumentsContext;
-use crate::documents::attribution::{self, AttributionResponse};
+use crate::documents::attribution::{self, AttributionResponse, ClientsResponse, MAX_CLIENTS_PAGE};
 use crate::documents::changes;
 use crate::documents::content::{self, Format};
 use crate::documents::model::*;
@@ -43,6 +43,7 @@ where
         .routes(routes!(document_html))
         .routes(routes!(document_text))
         .routes(routes!(document_attribution))
+        .routes(routes!(document_attribution_clients))
 }
 
 /// The row of a document the caller was just authorized on; 404 if it went in between.
@@ -463,5 +464,42 @@ pub async fn document_attribution(
         .doc;
     Ok(ApiJson(
         attribution::read(&state.db, &state.rooms, &id).await?,
+    ))
+}
+
+/// A page of the client ids of a document.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ClientsQuery {
+    /// The `nextAfter` of the previous page.
+    pub after: Option<i64>,
+    /// How many (1–1000, default 1000).
+    pub limit: Option<i64>,
+}
+
+/// Which organisation writes under each Yjs client id of the document, a page at a time
+/// in client id order: the editor marks the text standing in it by organisation with
+/// these ("Visa vem som skrivit", issue 16). Anyone who may read the document may see it.
+#[utoipa::path(get, path = "/api/documents/{id}/attribution/clients", tag = "content", security(("bearer" = [])),
+    params(("id" = String, Path), ClientsQuery),
+    responses((status = 200, body = ClientsResponse), (status = 400, body = ErrorResponse), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+#[tracing::instrument(skip(state, who))]
+pub async fn document_attribution_clients(
+    State(state): State<DocumentsContext>,
+    AuthUser(who): AuthUser,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<ClientsQuery>,
+) -> ApiResult<ApiJson<ClientsResponse>> {
+    let limit = query.limit.unwrap_or(MAX_CLIENTS_PAGE);
+    if !(1..=MAX_CLIENTS_PAGE).contains(&limit) {
+        return Err(AppError::BadRequest(format!(
+            "limit must be 1–{MAX_CLIENTS_PAGE}"
+        )));
+    }
+    let id = crate::auth::authorize(&state.db, &who, &id, Role::Viewer)
+        .await?
+        .doc;
+    Ok(ApiJson(
+        attribution::clients(&state.db, &id, query.after, limit).await?,
     ))
 }

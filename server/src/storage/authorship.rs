@@ -80,3 +80,36 @@ pub async fn deletions(db: &Db, doc: &DocId) -> Result<Vec<Deletion>, StoreError
         Ok(rows)
     })
 }
+
+/// One client id's organisation, named, for the editor's marks in the text.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct ClientOrg {
+    pub client_id: i64,
+    pub org_id: OrgId,
+    /// The organisation's name; `None` if the organisation is gone.
+    pub org_name: Option<String>,
+}
+
+/// Up to `limit` client ids bound in `doc` above `after`, in client id order: a page of
+/// them, because a document gathers one per page load per writer.
+#[tracing::instrument(skip(db))]
+pub async fn client_orgs(
+    db: &Db,
+    doc: &DocId,
+    after: Option<i64>,
+    limit: i64,
+) -> Result<Vec<ClientOrg>, StoreError> {
+    on_pool!(db, pool => {
+        let rows: Vec<ClientOrg> = sqlx::query_as(
+            "SELECT a.client_id, a.org_id, o.name AS org_name FROM document_authors a \
+             LEFT JOIN organisations o ON o.id = a.org_id \
+             WHERE a.doc_id = $1 AND a.client_id > $2 ORDER BY a.client_id LIMIT $3",
+        )
+        .bind(doc.as_str())
+        .bind(after.unwrap_or(i64::MIN))
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+        Ok(rows)
+    })
+}

@@ -11,6 +11,7 @@ import type {
   AdminUser,
   AnchorInput,
   Attribution,
+  AttributionClients,
   AuditEntry,
   AuditVerification,
   BulkDecision,
@@ -348,6 +349,11 @@ export const api = {
   audit: (id: string) => json<AuditEntry[]>(`${docPath(id)}/audit`),
   /** Who wrote the text standing now, per organisation and per paragraph. */
   attribution: (id: string) => json<Attribution>(`${docPath(id)}/attribution`),
+  /** A page of the document's Yjs client ids and the organisations writing under them. */
+  attributionClients: (id: string, after?: number) =>
+    json<AttributionClients>(
+      `${docPath(id)}/attribution/clients${after === undefined ? '' : `?after=${after}`}`,
+    ),
   verifyAudit: (id: string) => json<AuditVerification>(`${docPath(id)}/audit/verify`),
   webhooks: (id: string) => json<Webhook[]>(`${docPath(id)}/webhooks`),
   addWebhook: (id: string, url: string, events: WebhookEvent[]) =>

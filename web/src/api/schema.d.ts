@@ -319,6 +319,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/documents/{id}/attribution/clients": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Which organisation writes under each Yjs client id of the document, a page at a time
+         *     in client id order: the editor marks the text standing in it by organisation with
+         *     these ("Visa vem som skrivit", issue 16). Anyone who may read the document may see it.
+         */
+        get: operations["document_attribution_clients"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/documents/{id}/audit": {
         parameters: {
             query?: never;
@@ -1657,6 +1678,27 @@ export interface components {
          * @enum {string}
          */
         Channel: "in_app" | "email" | "both" | "none";
+        /** @description One Yjs client id and the organisation that writes under it. */
+        ClientAttribution: {
+            /** Format: int64 */
+            clientId: number;
+            org: string;
+            /** @description The organisation's name (its id if the organisation is gone). */
+            orgName: string;
+        };
+        /**
+         * @description `GET /api/documents/{id}/attribution/clients`: a page of the document's client ids,
+         *     so the editor can mark the text by the organisation that wrote it (issue 16).
+         */
+        ClientsResponse: {
+            /** @description In client id order. */
+            clients: components["schemas"]["ClientAttribution"][];
+            /**
+             * Format: int64
+             * @description Pass as `after` for the next page; absent on the last page.
+             */
+            nextAfter?: number | null;
+        };
         /** @description A reply, or an edit of one's own comment. */
         CommentRequest: {
             body: string;
@@ -4094,6 +4136,73 @@ export interface operations {
                 };
             };
             /** @description Malformed path, query or body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The document is archived; its owners can still read and verify its audit trail */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    document_attribution_clients: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                /** @description The `nextAfter` of the previous page. */
+                after: number | null;
+                /** @description How many (1–1000, default 1000). */
+                limit: number | null;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClientsResponse"];
+                };
+            };
             400: {
                 headers: {
                     [name: string]: unknown;

@@ -28,6 +28,8 @@ export type Member = Schemas['MemberResponse'];
 export type Organisation = Schemas['OrganisationResponse'];
 /** Who wrote the text standing now (`GET /api/documents/{id}/attribution`). */
 export type Attribution = Schemas['AttributionResponse'];
+/** A page of a document's Yjs client ids and their organisations. */
+export type AttributionClients = Schemas['ClientsResponse'];
 /** The body of every error. */
 export type ErrorBody = Schemas['ErrorResponse'];
 

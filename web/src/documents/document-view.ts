@@ -241,6 +241,8 @@ function authorshipToggle(
     panel?.destroy();
     panel = open ? authorshipPanel(docId) : null;
     replaceChildren(slot, panel?.el);
+    // The same toggle marks the text itself by organisation.
+    void doc.authorshipMarks.set(open);
   };
   button.addEventListener('click', () => {
     show(!doc.ui.authorshipOpen);
@@ -362,6 +364,20 @@ function renderEditorColumn(
   drawNote();
   const offStatus = doc.connection.subscribe(drawNote);
 
+  // While the text is marked by organisation: what the marks are, and who wrote the text
+  // at the caret or under the pointer, announced politely as it changes.
+  const authorLine = h('p', { class: 'author-status__line', role: 'status' });
+  const authorStatus = h(
+    'div',
+    { class: 'author-status', hidden: true, 'data-testid': 'author-status' },
+    h('p', { class: 'muted' }, t('authorship.marks.hint')),
+    authorLine,
+  );
+  const offAuthor = doc.authorshipMarks.subscribe((text) => {
+    authorStatus.hidden = !doc.authorshipMarks.on;
+    authorLine.textContent = text ?? '';
+  });
+
   // Alt+F10 moves from the text to the toolbar (the convention of desktop word processors).
   const onKeydown = (event: KeyboardEvent) => {
     if (toolbar && event.altKey && event.key === 'F10') {
@@ -379,12 +395,14 @@ function renderEditorColumn(
     toolbar && h('p', { class: 'visually-hidden' }, t('doc.toolbarHint')),
     modeSwitch,
     note,
+    authorStatus,
     h('div', { class: 'paper' }, doc.editorHost),
   );
   return {
     el,
     destroy() {
       offStatus();
+      offAuthor();
       toolbar?.destroy();
       doc.editorHost.removeEventListener('keydown', onKeydown);
     },

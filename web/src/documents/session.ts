@@ -19,6 +19,7 @@ import type { Session } from '../auth/session';
 import { decodeAnchor } from '../comments/anchors';
 import { ThreadStore } from '../comments/store';
 import { h } from '../dom';
+import { AuthorshipMarks, loadAllClients } from '../editor/authorship-marks';
 import { createEditor, setEditorAttributes } from '../editor/editor';
 import { type ShownSuggestion, SuggestingMode } from '../editor/suggesting';
 import { t } from '../i18n';
@@ -63,6 +64,8 @@ export class DocumentSession {
   readonly remiss: RemissState;
   /** Suggesting mode: typing becomes suggestions instead of changes. */
   readonly suggesting: SuggestingMode;
+  /** "Visa vem som skrivit" in the text: marks by organisation, and the status line. */
+  readonly authorshipMarks: AuthorshipMarks;
   /** An editor's or owner's choice of suggesting mode (commenters always suggest). */
   private suggestChoice = false;
   infoState: InfoState = { kind: 'loading' };
@@ -123,6 +126,12 @@ export class DocumentSession {
         announce(t('suggest.failed', { message: describeError(error) }));
       }
     });
+    this.authorshipMarks = new AuthorshipMarks(
+      this.editor,
+      this.ydoc,
+      () => loadAllClients((after) => api.attributionClients(docId, after)),
+      { org: session.user.org, orgName: session.user.orgName },
+    );
     this.unsubscribe.push(
       this.threads.subscribe(() => this.suggesting.show(this.shownSuggestions())),
     );
@@ -212,6 +221,7 @@ export class DocumentSession {
     for (const off of this.unsubscribe) off();
     this.infoListeners.clear();
     this.suggesting.destroy();
+    this.authorshipMarks.destroy();
     this.threads.destroy();
     this.remiss.destroy();
     this.editor.destroy();

@@ -253,6 +253,12 @@ export const en: Messages = {
   'authorship.deletedHint':
     'Deletions count characters; a deleted paragraph or format counts as one.',
   'authorship.loadFailed': 'Could not load who wrote the text: {message}',
+  'authorship.marks.by': 'Written by {org}',
+  'authorship.marks.unknown': 'Written just now, not saved yet',
+  'authorship.marks.unknownShort': 'Not saved yet',
+  'authorship.marks.status': 'Who wrote the text at the caret',
+  'authorship.marks.hint':
+    'The text is underlined by organisation, with the organisation’s name where its text starts. Move the caret or the pointer to the text to see who wrote it.',
   'members.title': 'Members',
   'members.toggle': 'Members',
   'members.intro':

@@ -255,6 +255,12 @@ export const sv = {
   'authorship.deletedHint':
     'Borttaget räknas i tecken; ett borttaget stycke eller format räknas som ett.',
   'authorship.loadFailed': 'Det gick inte att hämta vem som skrivit texten: {message}',
+  'authorship.marks.by': 'Skrivet av {org}',
+  'authorship.marks.unknown': 'Skrivet nyss, ej sparat ännu',
+  'authorship.marks.unknownShort': 'Ej sparat ännu',
+  'authorship.marks.status': 'Vem som skrivit texten vid markören',
+  'authorship.marks.hint':
+    'Texten är understruken per organisation, med organisationens namn där dess text börjar. Flytta markören eller pekaren till texten för att se vem som skrivit den.',
   'members.title': 'Medlemmar',
   'members.toggle': 'Medlemmar',
   'members.intro':
