@@ -519,7 +519,7 @@ pub async fn reanchor_thread(
     params(("id" = String, Path), ("thread_id" = String, Path)), request_body = DecideProposalRequest,
     responses((status = 200, body = ThreadResponse), (status = 403, body = ErrorResponse),
         (status = 409, description = "anchor_changed: the anchored text is not the text the proposal was written against \
-            (nor the expectedQuote sent); anchor_orphaned: it is all deleted; conflict: resolved, no proposal, or spans paragraphs",
+            (nor the expectedQuote sent); anchor_orphaned: it is all deleted; conflict: resolved, no proposal, or spans blocks a join may not (a table, a list, over 10 paragraphs)",
             body = AnchorConflictResponse)))]
 pub async fn accept_proposal(
     State(state): State<CommentsContext>,
