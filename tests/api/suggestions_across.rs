@@ -412,3 +412,59 @@ both_dbs!(
         Ok::<_, anyhow::Error>(())
     }
 );
+
+both_dbs!(
+    a_proposal_with_paragraph_breaks_splits_the_paragraph_when_accepted,
+    |backend| async move {
+        let s = Scenario::new(backend, DRAFT).await?;
+        // Within one paragraph: the text after the range moves to the new paragraph.
+        let (status, within) = s
+            .suggest(
+                &s.utb,
+                (1, " varje vecka."),
+                (1, " varje vecka."),
+                ".\nDen ges varje vecka.",
+            )
+            .await?;
+        assert_eq!(status, 201, "{within}");
+        // Across two paragraphs, ending with a break of its own.
+        let (status, across) = s
+            .suggest(
+                &s.kultur,
+                (4, " rustas."),
+                (5, "Badhuset"),
+                " rustas.\nSimhallen",
+            )
+            .await?;
+        assert_eq!(status, 201, "{across}");
+        // Too many breaks for one suggestion.
+        let (status, refused) = s
+            .suggest(&s.utb, (2, "öppet"), (2, "öppet"), &"stängt\n".repeat(10))
+            .await?;
+        assert_eq!(status, 422, "{refused}");
+        assert!(
+            refused["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("at most 9 paragraph breaks")),
+            "{refused}"
+        );
+        for thread in [&within, &across] {
+            let id = thread["id"].as_str().context("id")?;
+            let (status, accepted) = s.accept(id, json!({})).await?;
+            assert_eq!(status, 200, "{accepted}");
+        }
+        s.until_blocks_are(&[
+            "Plan",
+            "Skolorna erbjuder läxhjälp.",
+            "Den ges varje vecka.",
+            "Biblioteken har öppet på kvällarna.",
+            "Parkerna sköts av stadsmiljöförvaltningen varje år.",
+            "Idrottshallerna rustas.",
+            "Simhallen byggs om.",
+            "",
+            "Efter tabellen kommer ett stycke.",
+        ])
+        .await?;
+        Ok::<_, anyhow::Error>(())
+    }
+);

@@ -4,7 +4,8 @@
  * live, opens its popover at the text with the keyboard and accepts it, and the joined
  * paragraph reads right in both browsers. A second suggestion, made conflicting by the
  * owner's edit, carries the conflict label in the text and is accepted only through the
- * explicit "Godkänn ändå" step after both texts are shown.
+ * explicit "Godkänn ändå" step after both texts are shown. Enter while suggesting
+ * proposes a paragraph break, which splits the paragraph once accepted.
  */
 import type { Locator, Page } from '@playwright/test';
 import {
@@ -86,6 +87,24 @@ async function selectAcross(
     },
     { first, from, last, to },
   );
+}
+
+/** Puts the caret right after `word` in block `block`, through the editor's command. */
+async function caretAfter(page: Page, [block, word]: [number, string]): Promise<void> {
+  await selectAcross(page, [block, word], [block, word]);
+  await page.evaluate(() => {
+    const dom = document.getElementById('document-editor') as
+      | (Element & {
+          editor?: {
+            state: { selection: { to: number } };
+            commands: { setTextSelection(at: number): boolean };
+          };
+        })
+      | null;
+    const editor = dom?.editor;
+    if (!editor) throw new Error('no editor');
+    editor.commands.setTextSelection(editor.state.selection.to);
+  });
 }
 
 /** The sent suggestion's struck-through parts containing `text`. */
@@ -205,6 +224,26 @@ test('a suggestion across paragraphs is drawn inline and decided at the text, co
       await expect.poll(() => blocks(page)).toEqual([expect.any(String), final]);
     }
     await expect(maria.page.getByTestId('suggestion-conflict-label')).toHaveCount(0);
+
+    // Enter while suggesting proposes a paragraph break; accepted, it splits the paragraph.
+    await selectWords(sara.page, 1, 'varje dag,');
+    await sara.page.keyboard.press('ArrowRight');
+    await sara.page.keyboard.press('Enter');
+    const pilcrow = maria.page.locator('ins.suggestion-ins:not(.suggestion--pending)');
+    await expect(pilcrow).toContainText('¶');
+    await caretAfter(maria.page, [1, 'varje dag,']);
+    await maria.page.keyboard.press('Enter');
+    await expect(popover).toBeVisible();
+    await popover.getByRole('button', { name: 'Godkänn', exact: true }).click();
+    for (const page of [maria.page, sara.page]) {
+      await expect
+        .poll(() => blocks(page))
+        .toEqual([
+          expect.any(String),
+          'Skolorna erbjuder läxhjälp varje dag,',
+          ' och biblioteken har öppet sköts av stadsmiljöförvaltningen.',
+        ]);
+    }
   } finally {
     await maria.context.close();
     await sara.context.close();

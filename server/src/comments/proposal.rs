@@ -159,6 +159,11 @@ pub fn replacement(
     let Ok(XmlOut::Text(text)) = XmlOut::try_from(start.branch) else {
         return Err(SpanError::Structure.into());
     };
+    if replacement.contains('\n') {
+        // Paragraph breaks: the paragraph is split as Enter would split it.
+        let span = span::within(&txn, text, start.index, end.index)?;
+        return joined(&mut txn, &span, replacement);
+    }
     if end.index > start.index {
         text.remove_range(&mut txn, start.index, end.index - start.index);
     }
@@ -189,8 +194,27 @@ fn across_blocks(
         return Err(SpanError::Structure.into());
     };
     let span = span::locate(txn, (first, start.index), (last, end.index), units)?;
-    let end_of_replacement = span::join(txn, &span, replacement)?;
-    let new_anchor = anchor_of(txn, &span.first, span.from, end_of_replacement).ok_or_else(gone)?;
+    joined(txn, &span, replacement)
+}
+
+/// Makes `span::join` and anchors the thread on the text it put in (which may now run
+/// from the first paragraph into a new one).
+fn joined(
+    txn: &mut yrs::TransactionMut,
+    span: &span::Span,
+    replacement: &str,
+) -> Result<(Vec<u8>, Anchor), ProposalError> {
+    let (last, end) = span::join(txn, span, replacement)?;
+    let start = span
+        .first
+        .sticky_index(txn, span.from, Assoc::After)
+        .or_else(|| anchor::position_after(txn, &span.first, span.from))
+        .ok_or_else(gone)?;
+    let end = anchor::position_after(txn, &last, end).ok_or_else(gone)?;
+    let new_anchor = Anchor {
+        start: start.encode_v1(),
+        end: end.encode_v1(),
+    };
     Ok((txn.encode_update_v1(), new_anchor))
 }
 

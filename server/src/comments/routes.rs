@@ -54,7 +54,7 @@ where
 }
 
 /// A suggestion's text as typed: kept exactly (its spaces are part of the change), only
-/// its length checked; required, and `""` proposes a deletion.
+/// its length and its paragraph breaks counted; required, and `""` proposes a deletion.
 fn suggested_text(proposal: Option<&str>) -> ApiResult<String> {
     let text = proposal.ok_or_else(|| {
         AppError::Unprocessable("a suggestion needs a proposal (\"\" deletes the range)".into())
@@ -63,6 +63,12 @@ fn suggested_text(proposal: Option<&str>) -> ApiResult<String> {
         return Err(AppError::Unprocessable(format!(
             "the proposal is over {MAX_TEXT_CHARS} characters"
         )));
+    }
+    // Each "\n" is a paragraph break on accept (comments/span.rs).
+    if text.split('\n').count() > crate::comments::span::MAX_SPAN_BLOCKS {
+        return Err(
+            anchor::AnchorError::from(crate::comments::span::SpanError::TooManyBreaks).into(),
+        );
     }
     Ok(text.to_owned())
 }

@@ -24,6 +24,10 @@
 //! range makes the quote differ from the original and accepting answers
 //! `anchor_changed` with both texts.
 //!
+//! A proposal may also break paragraphs: each "\n" in it starts a new `paragraph` on
+//! accept (Enter while suggesting), at most [`MAX_SPAN_BLOCKS`] lines. The same join
+//! makes it, so the text after the range follows the last line with its marks.
+//!
 //! Attribution: the last paragraph's remaining text is moved into the first, which in
 //! Yjs is a new insertion. It is written, like the proposal, under the suggesting user
 //! and organisation (one update has one writer), exactly as joining two paragraphs by
@@ -31,7 +35,10 @@
 
 use yrs::types::Attrs;
 use yrs::types::xml::XmlOut;
-use yrs::{Any, Array, Out, ReadTxn, Text, TransactionMut, WriteTxn, XmlFragment, XmlTextRef};
+use yrs::{
+    Any, Array, Out, ReadTxn, Text, TransactionMut, WriteTxn, XmlElementPrelim, XmlFragment,
+    XmlTextPrelim, XmlTextRef,
+};
 
 use crate::documents::content::FRAGMENT;
 
@@ -64,6 +71,8 @@ pub enum SpanError {
         "the first or last paragraph holds a line break or other inline element; suggest within the paragraph instead"
     )]
     InlineContent,
+    #[error("a suggestion may add at most {} paragraph breaks", MAX_SPAN_BLOCKS - 1)]
+    TooManyBreaks,
 }
 
 /// Where a range over several blocks starts and ends, in the document as it is now.
@@ -152,8 +161,19 @@ fn top_level_block<T: ReadTxn>(txn: &T, text: &XmlTextRef) -> Result<u32, SpanEr
 
 /// Makes the change on `txn`: the range's text removed, `replacement` put at its start,
 /// the last block's remaining text (with its marks) appended after it, and the blocks
-/// after the first up to the last removed. Returns the replacement's end in `first`.
-pub fn join(txn: &mut TransactionMut, span: &Span, replacement: &str) -> Result<u32, SpanError> {
+/// after the first up to the last removed. Each "\n" in `replacement` is a paragraph
+/// break: the text after it goes into a new `paragraph` after the first block, and the
+/// remaining text follows the last line. Returns the text and index where the
+/// replacement ends.
+pub fn join(
+    txn: &mut TransactionMut,
+    span: &Span,
+    replacement: &str,
+) -> Result<(XmlTextRef, u32), SpanError> {
+    let lines: Vec<&str> = replacement.split('\n').collect();
+    if lines.len() > MAX_SPAN_BLOCKS {
+        return Err(SpanError::TooManyBreaks);
+    }
     let rest = remaining(txn, &span.last, span.to)?;
     let first_len = span.first.len(txn);
     if span.from > first_len {
@@ -161,27 +181,69 @@ pub fn join(txn: &mut TransactionMut, span: &Span, replacement: &str) -> Result<
     }
     span.first
         .remove_range(txn, span.from, first_len - span.from);
-    let mut at = span.from;
-    if !replacement.is_empty() {
-        span.first.insert(txn, at, replacement);
-        at += replacement.encode_utf16().count() as u32;
+    let fragment = txn.get_or_insert_xml_fragment(FRAGMENT);
+    if span.last_block > span.first_block {
+        fragment.remove_range(
+            txn,
+            span.first_block + 1,
+            span.last_block - span.first_block,
+        );
     }
-    let end_of_replacement = at;
+    let mut text = span.first.clone();
+    let mut at = span.from;
+    for (n, line) in lines.iter().enumerate() {
+        if n > 0 {
+            let paragraph = fragment.insert(
+                txn,
+                span.first_block + n as u32,
+                XmlElementPrelim::empty("paragraph"),
+            );
+            text = paragraph.insert(txn, 0, XmlTextPrelim::new(""));
+            at = 0;
+        }
+        if !line.is_empty() {
+            text.insert(txn, at, line);
+            at += line.encode_utf16().count() as u32;
+        }
+    }
+    let end_of_replacement = (text.clone(), at);
     for (chunk, attributes) in rest {
         let units = chunk.encode_utf16().count() as u32;
         // Explicit attributes (none for plain text) so the moved words keep exactly their
         // own marks and take none from the words they now follow.
-        span.first
-            .insert_with_attributes(txn, at, &chunk, attributes);
+        text.insert_with_attributes(txn, at, &chunk, attributes);
         at += units;
     }
-    let fragment = txn.get_or_insert_xml_fragment(FRAGMENT);
-    fragment.remove_range(
-        txn,
-        span.first_block + 1,
-        span.last_block - span.first_block,
-    );
     Ok(end_of_replacement)
+}
+
+/// The span of a range within one text whose replacement breaks it into paragraphs: the
+/// text must be a top-level paragraph's or heading's only content, as for a range across
+/// paragraphs.
+pub fn within<T: ReadTxn>(
+    txn: &T,
+    text: XmlTextRef,
+    from: u32,
+    to: u32,
+) -> Result<Span, SpanError> {
+    let block = top_level_block(txn, &text)?;
+    let fragment = txn.get_xml_fragment(FRAGMENT).ok_or(SpanError::Structure)?;
+    match fragment.get(txn, block) {
+        Some(XmlOut::Element(element)) if SPANNABLE.contains(&element.tag().as_ref()) => {
+            if element.len(txn) != 1 {
+                return Err(SpanError::InlineContent);
+            }
+        }
+        _ => return Err(SpanError::Structure),
+    }
+    Ok(Span {
+        first: text.clone(),
+        from,
+        last: text,
+        to,
+        first_block: block,
+        last_block: block,
+    })
 }
 
 /// The text of `text` from `from` on, as chunks with their formatting attributes.

@@ -23,8 +23,9 @@
  * Across paragraphs: a selection running from one paragraph or heading into a later one
  * (at most `MAX_SPAN_BLOCKS`, nothing else between) may be typed over or deleted, and
  * Backspace at a paragraph's start (Delete at its end) suggests joining it with the
- * neighbour; the server joins them when the suggestion is accepted. Enter stays refused:
- * a suggestion never adds a paragraph break.
+ * neighbour; the server joins them when the suggestion is accepted. Enter adds a
+ * paragraph break to the pending suggestion ("\n" in its proposal), which the server
+ * makes a new paragraph when it is accepted.
  *
  * A click on a drawn suggestion, or Enter with the caret in one, asks for its popover at
  * the text (`suggestion-open`, handled by the document session).
@@ -297,8 +298,9 @@ export class SuggestingMode {
           if (event.key === 'Backspace') return this.erase(view, true);
           if (event.key === 'Delete') return this.erase(view, false);
           if (event.key === 'Enter') {
-            view.dom.dispatchEvent(new CustomEvent('suggestion-refused', { bubbles: true }));
-            return true;
+            // A paragraph break: "\n" in the proposal, a new paragraph once accepted.
+            const { from, to } = view.state.selection;
+            return this.propose(view, from, to, '\n');
           }
           return false;
         },
@@ -407,8 +409,19 @@ function insertion(id: string, text: string, label: string, modifier: string): H
       title: label,
     },
     hidden(t('suggest.insertLabel')),
-    text,
+    ...text.split('\n').flatMap((part, i) => (i === 0 ? [part] : [paragraphBreak(), part])),
   );
+}
+
+/** A proposed paragraph break: a visible ¶ and words for screen readers, then the break. */
+function paragraphBreak(): DocumentFragment {
+  const fragment = document.createDocumentFragment();
+  fragment.append(
+    h('span', { class: 'suggestion-break', 'aria-hidden': 'true' }, '¶'),
+    hidden(t('suggest.breakLabel')),
+    '\n',
+  );
+  return fragment;
 }
 
 /** The visible label of a suggestion whose text changed: words, not colour alone. */

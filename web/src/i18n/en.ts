@@ -830,7 +830,8 @@ export const en: Messages = {
   'suggest.sent': 'Suggestion sent.',
   'suggest.failed': 'The suggestion could not be sent: {message}',
   'suggest.oneParagraph':
-    'A suggestion may cover at most 10 consecutive paragraphs and headings, not tables or lists; a new line cannot be suggested.',
+    'A suggestion may cover at most 10 consecutive paragraphs and headings, not tables or lists.',
+  'suggest.breakLabel': 'new paragraph',
   'suggest.conflictLabel': 'Conflict: the text has changed',
   'suggest.popover.title': 'Suggestion from {name} ({org})',
   'suggest.popover.removes': 'Removes',

@@ -833,7 +833,8 @@ export const sv = {
   'suggest.sent': 'Förslaget skickat.',
   'suggest.failed': 'Förslaget kunde inte skickas: {message}',
   'suggest.oneParagraph':
-    'Ett förslag kan gälla högst 10 stycken och rubriker i följd, inte tabeller eller listor; ny rad kan inte föreslås.',
+    'Ett förslag kan gälla högst 10 stycken och rubriker i följd, inte tabeller eller listor.',
+  'suggest.breakLabel': 'nytt stycke',
   'suggest.conflictLabel': 'Konflikt: texten har ändrats',
   'suggest.popover.title': 'Förslag från {name} ({org})',
   'suggest.popover.removes': 'Tar bort',
