@@ -38,6 +38,7 @@ mod remiss;
 mod saving;
 mod schema;
 mod suggestions;
+mod suggestions_across;
 mod sync;
 mod tables;
 mod threads;

@@ -59,8 +59,9 @@ pub enum AnchorError {
     Unresolvable,
     #[error("the anchor covers no text: select the passage to comment on")]
     Empty,
-    #[error("a suggestion lies within one paragraph's text: put both ends in the same paragraph")]
-    SpansBlocks,
+    /// A range over several blocks that a suggestion may not cover (see `span`).
+    #[error(transparent)]
+    Span(#[from] crate::comments::span::SpanError),
 }
 
 /// A decoded pair of positions, with the bytes as they were sent (kept verbatim).
@@ -332,9 +333,11 @@ pub fn resolve_new(doc: &Doc, anchor: &Anchor) -> Result<(Resolved, Anchor), Anc
     }
 }
 
-/// Resolves the anchor of a new suggestion: both ends in the same paragraph text (the
-/// server makes the change in that text when it is accepted), and a collapsed anchor
-/// is allowed (an insertion at that point). Returned as [`resolve_new`] does.
+/// Resolves the anchor of a new suggestion: both ends in paragraph text, the start
+/// before or at the end; a collapsed anchor is allowed (an insertion at that point), and
+/// a range may run from one paragraph into a later one within the limits `span` sets
+/// (the server makes the change in those texts when it is accepted). Returned as
+/// [`resolve_new`] does.
 pub fn resolve_new_suggestion(
     doc: &Doc,
     anchor: &Anchor,
@@ -343,14 +346,17 @@ pub fn resolve_new_suggestion(
     if resolved.paragraph.is_none() {
         return Err(AnchorError::Unresolvable);
     }
-    if !in_one_text(doc, anchor) {
-        return Err(AnchorError::SpansBlocks);
-    }
+    check_suggestion_ends(doc, anchor, resolved.quote.encode_utf16().count())?;
     Ok((resolved, settled(doc, anchor)))
 }
 
-/// Both ends of the anchor lie in the same XmlText, start before or at end.
-fn in_one_text(doc: &Doc, anchor: &Anchor) -> bool {
+/// Both ends of the anchor lie in a text, start before or at end: in the same text, or
+/// in the texts of paragraphs a suggestion may span (`span::locate`).
+fn check_suggestion_ends(
+    doc: &Doc,
+    anchor: &Anchor,
+    quote_units: usize,
+) -> Result<(), AnchorError> {
     let txn = doc.transact();
     let offset = |position: &[u8]| {
         StickyIndex::decode_v1(position)
@@ -358,12 +364,25 @@ fn in_one_text(doc: &Doc, anchor: &Anchor) -> bool {
             .and_then(|sticky| sticky.get_offset(&txn))
     };
     let (Some(start), Some(end)) = (offset(&anchor.start), offset(&anchor.end)) else {
-        return false;
+        return Err(AnchorError::Unresolvable);
     };
-    start.branch.id() == end.branch.id()
-        && !start.branch.is_deleted()
-        && start.index <= end.index
-        && matches!(XmlOut::try_from(start.branch), Ok(XmlOut::Text(_)))
+    if start.branch.is_deleted() || end.branch.is_deleted() {
+        return Err(AnchorError::Unresolvable);
+    }
+    let (Ok(XmlOut::Text(first)), Ok(XmlOut::Text(last))) =
+        (XmlOut::try_from(start.branch), XmlOut::try_from(end.branch))
+    else {
+        return Err(crate::comments::span::SpanError::Structure.into());
+    };
+    if start.branch.id() == end.branch.id() {
+        return if start.index <= end.index {
+            Ok(())
+        } else {
+            Err(crate::comments::span::SpanError::Reversed.into())
+        };
+    }
+    crate::comments::span::locate(&txn, (first, start.index), (last, end.index), quote_units)?;
+    Ok(())
 }
 
 /// The anchor with each end re-encoded to stick to the character after it, where the end

@@ -18,6 +18,7 @@ pub mod model;
 pub mod proposal;
 pub mod revisions;
 pub mod routes;
+pub mod span;
 pub mod store;
 pub mod suggestions;
 

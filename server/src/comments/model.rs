@@ -226,7 +226,7 @@ pub struct DecideProposalRequest {
 /// The 409 answer to accepting a proposal: `anchor_changed` when the anchored text is not
 /// the text it was written against (send `expectedQuote` = `quote` to accept anyway),
 /// `anchor_orphaned` when it is all deleted (`quote` is empty); both carry the quotes.
-/// Other refusals (`conflict`: already resolved, no proposal, several paragraphs) carry
+/// Other refusals (`conflict`: already resolved, no proposal, a range over paragraphs a join may not span) carry
 /// only `error` and `message`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -24,6 +24,7 @@ use yrs::{
 
 use crate::comments::anchor::{self, Anchor};
 use crate::comments::model::{AnchorConflictResponse, AnchorState};
+use crate::comments::span::{self, SpanError};
 use crate::documents::content::new_doc;
 use crate::error::AppError;
 
@@ -42,8 +43,10 @@ pub enum ProposalError {
         quote: String,
         original_quote: String,
     },
-    #[error("the anchored text spans several paragraphs; edit the document by hand")]
-    SpansBlocks,
+    /// The range runs over blocks a change may not span (a table, a list, too many);
+    /// see `span`.
+    #[error("{0}; edit the document by hand")]
+    SpansBlocks(#[from] SpanError),
 }
 
 impl From<ProposalError> for AppError {
@@ -57,7 +60,7 @@ impl From<ProposalError> for AppError {
             ProposalError::Orphaned { original_quote } => {
                 ("anchor_orphaned", String::new(), original_quote)
             }
-            ProposalError::SpansBlocks => return AppError::Conflict(message),
+            ProposalError::SpansBlocks(_) => return AppError::Conflict(message),
         };
         let body = AnchorConflictResponse {
             error: code,
@@ -144,7 +147,8 @@ pub fn replacement(
         .and_then(|s| s.get_offset(&txn))
         .ok_or_else(gone)?;
     if start.branch.id() != end.branch.id() {
-        return Err(ProposalError::SpansBlocks);
+        let units = anchor::resolve(doc, anchor).quote.encode_utf16().count();
+        return across_blocks(&mut txn, (start, end), units, replacement);
     }
     if start.branch.is_deleted()
         || end.index < start.index
@@ -153,8 +157,13 @@ pub fn replacement(
         return Err(gone());
     }
     let Ok(XmlOut::Text(text)) = XmlOut::try_from(start.branch) else {
-        return Err(ProposalError::SpansBlocks);
+        return Err(SpanError::Structure.into());
     };
+    if replacement.contains('\n') {
+        // Paragraph breaks: the paragraph is split as Enter would split it.
+        let span = span::within(&txn, text, start.index, end.index)?;
+        return joined(&mut txn, &span, replacement);
+    }
     if end.index > start.index {
         text.remove_range(&mut txn, start.index, end.index - start.index);
     }
@@ -164,6 +173,48 @@ pub fn replacement(
     let inserted = replacement.encode_utf16().count() as u32;
     let new_anchor =
         anchor_of(&txn, &text, start.index, start.index + inserted).ok_or_else(gone)?;
+    Ok((txn.encode_update_v1(), new_anchor))
+}
+
+/// The replacement of a range running from one block's text into a later one's: the
+/// blocks joined as `span::join` does, checked against the same limits a new suggestion
+/// is (the document may have changed shape since: a table put between them).
+fn across_blocks(
+    txn: &mut yrs::TransactionMut,
+    (start, end): (yrs::Offset, yrs::Offset),
+    units: usize,
+    replacement: &str,
+) -> Result<(Vec<u8>, Anchor), ProposalError> {
+    if start.branch.is_deleted() || end.branch.is_deleted() {
+        return Err(gone());
+    }
+    let (Ok(XmlOut::Text(first)), Ok(XmlOut::Text(last))) =
+        (XmlOut::try_from(start.branch), XmlOut::try_from(end.branch))
+    else {
+        return Err(SpanError::Structure.into());
+    };
+    let span = span::locate(txn, (first, start.index), (last, end.index), units)?;
+    joined(txn, &span, replacement)
+}
+
+/// Makes `span::join` and anchors the thread on the text it put in (which may now run
+/// from the first paragraph into a new one).
+fn joined(
+    txn: &mut yrs::TransactionMut,
+    span: &span::Span,
+    replacement: &str,
+) -> Result<(Vec<u8>, Anchor), ProposalError> {
+    let (last, end) = span::join(txn, span, replacement)?;
+    let start = span
+        .first
+        .sticky_index(txn, span.from, Assoc::After)
+        .or_else(|| anchor::position_after(txn, &span.first, span.from))
+        .ok_or_else(gone)?;
+    let end = anchor::position_after(txn, &last, end).ok_or_else(gone)?;
+    let new_anchor = Anchor {
+        start: start.encode_v1(),
+        end: end.encode_v1(),
+    };
     Ok((txn.encode_update_v1(), new_anchor))
 }
 

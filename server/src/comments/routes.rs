@@ -54,7 +54,7 @@ where
 }
 
 /// A suggestion's text as typed: kept exactly (its spaces are part of the change), only
-/// its length checked; required, and `""` proposes a deletion.
+/// its length and its paragraph breaks counted; required, and `""` proposes a deletion.
 fn suggested_text(proposal: Option<&str>) -> ApiResult<String> {
     let text = proposal.ok_or_else(|| {
         AppError::Unprocessable("a suggestion needs a proposal (\"\" deletes the range)".into())
@@ -63,6 +63,12 @@ fn suggested_text(proposal: Option<&str>) -> ApiResult<String> {
         return Err(AppError::Unprocessable(format!(
             "the proposal is over {MAX_TEXT_CHARS} characters"
         )));
+    }
+    // Each "\n" is a paragraph break on accept (comments/span.rs).
+    if text.split('\n').count() > crate::comments::span::MAX_SPAN_BLOCKS {
+        return Err(
+            anchor::AnchorError::from(crate::comments::span::SpanError::TooManyBreaks).into(),
+        );
     }
     Ok(text.to_owned())
 }
@@ -519,7 +525,7 @@ pub async fn reanchor_thread(
     params(("id" = String, Path), ("thread_id" = String, Path)), request_body = DecideProposalRequest,
     responses((status = 200, body = ThreadResponse), (status = 403, body = ErrorResponse),
         (status = 409, description = "anchor_changed: the anchored text is not the text the proposal was written against \
-            (nor the expectedQuote sent); anchor_orphaned: it is all deleted; conflict: resolved, no proposal, or spans paragraphs",
+            (nor the expectedQuote sent); anchor_orphaned: it is all deleted; conflict: resolved, no proposal, or spans blocks a join may not (a table, a list, over 10 paragraphs)",
             body = AnchorConflictResponse)))]
 pub async fn accept_proposal(
     State(state): State<CommentsContext>,

@@ -60,7 +60,7 @@ pub struct BulkDecisionRequest {
 pub struct SkippedSuggestion {
     pub thread: String,
     /// `anchor_changed` (its text changed since), `anchor_orphaned` (its text is gone)
-    /// or `conflict` (e.g. it spans paragraphs, or was decided meanwhile).
+    /// or `conflict` (e.g. it spans a table or too many paragraphs, or was decided meanwhile).
     pub error: String,
     pub message: String,
     /// The anchored text now.

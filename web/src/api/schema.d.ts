@@ -1525,7 +1525,7 @@ export interface components {
          * @description The 409 answer to accepting a proposal: `anchor_changed` when the anchored text is not
          *     the text it was written against (send `expectedQuote` = `quote` to accept anyway),
          *     `anchor_orphaned` when it is all deleted (`quote` is empty); both carry the quotes.
-         *     Other refusals (`conflict`: already resolved, no proposal, several paragraphs) carry
+         *     Other refusals (`conflict`: already resolved, no proposal, a range over paragraphs a join may not span) carry
          *     only `error` and `message`.
          */
         AnchorConflictResponse: {
@@ -2517,7 +2517,7 @@ export interface components {
         SkippedSuggestion: {
             /**
              * @description `anchor_changed` (its text changed since), `anchor_orphaned` (its text is gone)
-             *     or `conflict` (e.g. it spans paragraphs, or was decided meanwhile).
+             *     or `conflict` (e.g. it spans a table or too many paragraphs, or was decided meanwhile).
              */
             error: string;
             message: string;
@@ -6823,7 +6823,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description anchor_changed: the anchored text is not the text the proposal was written against (nor the expectedQuote sent); anchor_orphaned: it is all deleted; conflict: resolved, no proposal, or spans paragraphs */
+            /** @description anchor_changed: the anchored text is not the text the proposal was written against (nor the expectedQuote sent); anchor_orphaned: it is all deleted; conflict: resolved, no proposal, or spans blocks a join may not (a table, a list, over 10 paragraphs) */
             409: {
                 headers: {
                     [name: string]: unknown;

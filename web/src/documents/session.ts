@@ -18,10 +18,16 @@ import { announce } from '../app/announce';
 import type { Session } from '../auth/session';
 import { decodeAnchor } from '../comments/anchors';
 import { ThreadStore } from '../comments/store';
+import { closeSuggestionPopover, openSuggestionPopover } from '../comments/suggestion-popover';
 import { h } from '../dom';
 import { AuthorshipMarks, loadAllClients } from '../editor/authorship-marks';
 import { createEditor, setEditorAttributes } from '../editor/editor';
-import { type ShownSuggestion, SuggestingMode } from '../editor/suggesting';
+import {
+  currentText,
+  type ShownSuggestion,
+  SuggestingMode,
+  type SuggestionOpen,
+} from '../editor/suggesting';
 import { t } from '../i18n';
 import { subscribeRoundEvents } from '../remiss/live';
 import { RemissState } from '../remiss/state';
@@ -138,6 +144,35 @@ export class DocumentSession {
     this.editorHost.addEventListener('suggestion-refused', () =>
       announce(t('suggest.oneParagraph')),
     );
+    // A suggestion clicked, or Enter in one: its popover at the text.
+    this.editorHost.addEventListener('suggestion-open', (event) => {
+      const { id, ...at } = (event as CustomEvent<SuggestionOpen>).detail;
+      const known = this.threads.threads.get(id);
+      if (known?.status !== 'open') return;
+      // The text under it as this editor has it now (the list's state may be older).
+      const decoded = decodeAnchor(known.anchor);
+      const now = decoded ? currentText(this.editor.state, decoded) : null;
+      const changed = now !== null && now !== '' && known.anchor.originalQuote !== '';
+      const thread =
+        changed && now !== known.anchor.originalQuote
+          ? { ...known, anchor: { ...known.anchor, state: 'changed' as const, quote: now } }
+          : known;
+      openSuggestionPopover(
+        {
+          thread,
+          canDecide: this.role === 'owner',
+          decide: (decision, expectedQuote) =>
+            api.decideProposal(docId, id, decision, '', expectedQuote),
+          receive: (decided) => this.threads.receive(decided),
+          returnFocus: () => {
+            if (!this.editor.isDestroyed) this.editor.view.focus();
+          },
+          say: announce,
+        },
+        at,
+      );
+    });
+    this.unsubscribe.push(closeSuggestionPopover);
     // y-websocket removes the others' presence when its socket drops, then says
     // 'disconnected': from then on their old clocks must not shut out the snapshot the
     // server sends on reconnecting.
@@ -291,7 +326,8 @@ export class DocumentSession {
       if (!anchor) continue;
       const when = new Date(thread.createdAt).toLocaleString('sv-SE');
       const label = t('suggest.title', { name: thread.authorName, org: thread.orgName, when });
-      shown.push({ id: thread.id, anchor, proposal: thread.proposal, label });
+      const originalQuote = thread.anchor.originalQuote;
+      shown.push({ id: thread.id, anchor, proposal: thread.proposal, label, originalQuote });
     }
     return shown;
   }

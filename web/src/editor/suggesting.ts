@@ -16,7 +16,19 @@
  * It is sent after a pause, when the caret leaves it, or when the text loses focus.
  * Everyone's open suggestions are drawn here too: the replaced text struck through, the
  * suggested text as an underlined widget after it, each with a text label for screen
- * readers and a title naming who suggested it.
+ * readers and a title naming who suggested it. One whose text changed since it was made
+ * is drawn differently (dashed, with a visible "Konflikt: texten har ändrats" label, so
+ * not by colour alone).
+ *
+ * Across paragraphs: a selection running from one paragraph or heading into a later one
+ * (at most `MAX_SPAN_BLOCKS`, nothing else between) may be typed over or deleted, and
+ * Backspace at a paragraph's start (Delete at its end) suggests joining it with the
+ * neighbour; the server joins them when the suggestion is accepted. Enter adds a
+ * paragraph break to the pending suggestion ("\n" in its proposal), which the server
+ * makes a new paragraph when it is accepted.
+ *
+ * A click on a drawn suggestion, or Enter with the caret in one, asks for its popover at
+ * the text (`suggestion-open`, handled by the document session).
  */
 import type { Editor } from '@tiptap/core';
 import { type EditorState, Plugin, PluginKey, TextSelection } from '@tiptap/pm/state';
@@ -30,6 +42,20 @@ import { t } from '../i18n';
 /** How long typing may pause before the pending suggestion is sent. */
 export const SUGGESTION_PAUSE_MS = 1500;
 
+/** Most blocks a suggestion may span; the server's limit (comments/span.rs). */
+export const MAX_SPAN_BLOCKS = 10;
+
+/** The block kinds a suggestion may run across; the server allows the same. */
+const SPANNABLE = new Set(['paragraph', 'heading']);
+
+/** The detail of a `suggestion-open` event: which suggestion, and where to show it. */
+export interface SuggestionOpen {
+  id: string;
+  left: number;
+  top: number;
+  bottom: number;
+}
+
 /** An open suggestion to draw. */
 export interface ShownSuggestion {
   id: string;
@@ -37,6 +63,25 @@ export interface ShownSuggestion {
   proposal: string;
   /** "Name (Organisation), time": the title of its marks. */
   label: string;
+  /** The text it was made against; when the text there differs now, it is conflicting. */
+  originalQuote: string;
+}
+
+/**
+ * The text an anchor covers in the editor now, paragraphs joined by "\n" as the server
+ * lays them out; null when the anchor no longer resolves.
+ */
+export function currentText(state: EditorState, anchor: DecodedAnchor): string | null {
+  const points = anchorPoints(state, anchor);
+  if (!points) return null;
+  return points.to > points.from ? state.doc.textBetween(points.from, points.to, '\n') : '';
+}
+
+/** Whether the text under a suggestion differs from what it was made against. */
+export function isConflicting(state: EditorState, shown: ShownSuggestion): boolean {
+  if (shown.originalQuote === '') return false;
+  const now = currentText(state, shown.anchor);
+  return now !== null && now !== '' && now !== shown.originalQuote;
 }
 
 interface Pending {
@@ -134,9 +179,7 @@ export class SuggestingMode {
   /** Makes `[from, to)` → `text` the pending suggestion and puts the caret after it. */
   private propose(view: EditorView, from: number, to: number, text: string): boolean {
     const { state } = view;
-    const $from = state.doc.resolve(from);
-    const $to = state.doc.resolve(to);
-    if ($from.parent !== $to.parent || !$from.parent.isTextblock) {
+    if (!spannable(state, from, to)) {
       view.dom.dispatchEvent(new CustomEvent('suggestion-refused', { bubbles: true }));
       return true;
     }
@@ -194,6 +237,13 @@ export class SuggestingMode {
     if (backward && $pos.parentOffset > 0) return this.propose(view, from - 1, from, '');
     if (!backward && $pos.parentOffset < $pos.parent.content.size)
       return this.propose(view, from, from + 1, '');
+    // At a paragraph's edge: suggest joining it with its neighbour (the break between).
+    if (backward && $pos.depth === 1 && $pos.index(0) > 0) {
+      return this.propose(view, from - 2, from, '');
+    }
+    if (!backward && $pos.depth === 1 && $pos.index(0) < state.doc.childCount - 1) {
+      return this.propose(view, from, from + 2, '');
+    }
     return true;
   }
 
@@ -234,12 +284,23 @@ export class SuggestingMode {
         handleTextInput: (view, from, to, text) =>
           this.on ? this.propose(view, from, to, text) : false,
         handleKeyDown: (view, event) => {
+          if (
+            event.key === 'Enter' &&
+            !event.shiftKey &&
+            !event.altKey &&
+            !event.ctrlKey &&
+            !event.metaKey &&
+            openAtCaret(view)
+          ) {
+            return true;
+          }
           if (!this.on || event.altKey || event.metaKey) return false;
           if (event.key === 'Backspace') return this.erase(view, true);
           if (event.key === 'Delete') return this.erase(view, false);
           if (event.key === 'Enter') {
-            view.dom.dispatchEvent(new CustomEvent('suggestion-refused', { bubbles: true }));
-            return true;
+            // A paragraph break: "\n" in the proposal, a new paragraph once accepted.
+            const { from, to } = view.state.selection;
+            return this.propose(view, from, to, '\n');
           }
           return false;
         },
@@ -252,6 +313,14 @@ export class SuggestingMode {
         },
         handleDrop: () => this.on,
         handleDOMEvents: {
+          click: (view, event) => {
+            const mark = (event.target as Element | null)?.closest?.('[data-suggestion]');
+            const id = mark?.getAttribute('data-suggestion');
+            if (!mark || !id || id === 'pending' || !view.state.selection.empty) return false;
+            const box = mark.getBoundingClientRect();
+            requestOpen(view, { id, left: box.left, top: box.top, bottom: box.bottom });
+            return false;
+          },
           blur: () => {
             if (this.on) void this.flush();
             return false;
@@ -280,10 +349,19 @@ function draw(state: EditorState, value: SuggestState): DecorationSet {
     text: string,
     label: string,
     pending: boolean,
+    conflict = false,
   ) => {
     const points = anchorPoints(state, anchor);
     if (!points) return;
-    const modifier = pending ? ' suggestion--pending' : '';
+    const modifier = pending ? ' suggestion--pending' : conflict ? ' suggestion--conflict' : '';
+    if (conflict) {
+      decorations.push(
+        Decoration.widget(points.from, () => conflictLabel(id), {
+          side: -2,
+          key: `conflict-${id}`,
+        }),
+      );
+    }
     if (points.to > points.from) {
       decorations.push(
         Decoration.widget(points.from, () => hidden(t('suggest.deleteLabel')), {
@@ -307,7 +385,9 @@ function draw(state: EditorState, value: SuggestState): DecorationSet {
       );
     }
   };
-  for (const shown of value.shown) add(shown.id, shown.anchor, shown.proposal, shown.label, false);
+  for (const shown of value.shown) {
+    add(shown.id, shown.anchor, shown.proposal, shown.label, false, isConflicting(state, shown));
+  }
   if (value.pending) {
     const p = value.pending;
     add('pending', p.anchor, p.text, t('suggest.pendingLabel'), true);
@@ -329,6 +409,73 @@ function insertion(id: string, text: string, label: string, modifier: string): H
       title: label,
     },
     hidden(t('suggest.insertLabel')),
-    text,
+    ...text.split('\n').flatMap((part, i) => (i === 0 ? [part] : [paragraphBreak(), part])),
+  );
+}
+
+/** A proposed paragraph break: a visible ¶ and words for screen readers, then the break. */
+function paragraphBreak(): DocumentFragment {
+  const fragment = document.createDocumentFragment();
+  fragment.append(
+    h('span', { class: 'suggestion-break', 'aria-hidden': 'true' }, '¶'),
+    hidden(t('suggest.breakLabel')),
+    '\n',
+  );
+  return fragment;
+}
+
+/** The visible label of a suggestion whose text changed: words, not colour alone. */
+function conflictLabel(id: string): HTMLElement {
+  return h(
+    'span',
+    {
+      class: 'suggestion-conflict-label',
+      'data-suggestion': id,
+      'data-thread-id': id,
+      'data-testid': 'suggestion-conflict-label',
+      contenteditable: 'false',
+    },
+    t('suggest.conflictLabel'),
+  );
+}
+
+/**
+ * Whether `[from, to)` may be a suggestion: within one text block, or from one top-level
+ * paragraph or heading into a later one with only paragraphs and headings between, at
+ * most `MAX_SPAN_BLOCKS` in all (what the server accepts, checked there too).
+ */
+function spannable(state: EditorState, from: number, to: number): boolean {
+  const $from = state.doc.resolve(from);
+  const $to = state.doc.resolve(to);
+  if ($from.parent === $to.parent) return $from.parent.isTextblock;
+  if ($from.depth !== 1 || $to.depth !== 1) return false;
+  const first = $from.index(0);
+  const last = $to.index(0);
+  if (last <= first || last - first + 1 > MAX_SPAN_BLOCKS) return false;
+  for (let i = first; i <= last; i += 1) {
+    if (!SPANNABLE.has(state.doc.child(i).type.name)) return false;
+  }
+  return true;
+}
+
+/** Asks for the popover of the shown suggestion the caret is in; false when none. */
+function openAtCaret(view: EditorView): boolean {
+  const { selection } = view.state;
+  if (!selection.empty) return false;
+  const value = suggestingKey.getState(view.state);
+  const at = selection.from;
+  for (const shown of value?.shown ?? []) {
+    const points = anchorPoints(view.state, shown.anchor);
+    if (!points || at < points.from || at > points.to) continue;
+    const box = view.coordsAtPos(at);
+    requestOpen(view, { id: shown.id, left: box.left, top: box.top, bottom: box.bottom });
+    return true;
+  }
+  return false;
+}
+
+function requestOpen(view: EditorView, detail: SuggestionOpen): void {
+  view.dom.dispatchEvent(
+    new CustomEvent<SuggestionOpen>('suggestion-open', { bubbles: true, detail }),
   );
 }
