@@ -335,7 +335,11 @@ async fn one_insertion_accepted_on_two_nodes_at_once_is_inserted_once() -> Resul
             fresh
                 .wait_for(|c| c.paragraphs().first().is_some_and(|p| p.contains("runda")))
                 .await?;
-            assert_eq!(fresh.paragraphs(), [expected.clone()], "round {round}");
+            assert_eq!(
+                fresh.paragraphs(),
+                std::slice::from_ref(&expected),
+                "round {round}"
+            );
         }
     }
     cluster.a.kill().await?;
