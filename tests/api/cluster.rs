@@ -273,3 +273,76 @@ async fn a_revocation_without_a_notice_closes_sockets_on_every_node() -> Result<
     cluster.b.kill().await?;
     Ok(())
 }
+
+/// Rounds of two owners on two nodes accepting the same insertion at once.
+const DECISION_ROUNDS: usize = 20;
+
+/// One decision at a time across nodes (docs/REMISS.md): the same insertion suggestion
+/// accepted on both nodes in the same instant is inserted exactly once; one owner gets
+/// 200, the other 409, every round.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_insertion_accepted_on_two_nodes_at_once_is_inserted_once() -> Result<()> {
+    let Some(cluster) =
+        Cluster::start("cluster::one_insertion_accepted_on_two_nodes_at_once_is_inserted_once")
+            .await?
+    else {
+        return Ok(());
+    };
+    let utb = ProcessServer::token(SECRET, "ulla", "utbildningsforvaltningen");
+    let second_owner = ProcessServer::token(SECRET, "per", "stadsledningskontoret");
+    for round in 0..DECISION_ROUNDS {
+        let doc = cluster.create_doc("Skolorna erbjuder läxhjälp.").await?;
+        let status = cluster
+            .set_role(&cluster.a, &doc, "utbildningsforvaltningen", "commenter")
+            .await?;
+        assert_eq!(status, 200);
+        let reader = WsClient::connect(&cluster.a.ws_url(&doc, &cluster.owner)).await?;
+        let word = reader.anchor_for("läxhjälp")?;
+        let point = json!({ "start": word["end"], "end": word["end"] });
+        let insertion = format!(" (runda {round})");
+        let thread: Value = cluster
+            .http
+            .post(cluster.a.url(&format!("/api/documents/{doc}/threads")))
+            .bearer_auth(&utb)
+            .json(&json!({ "anchor": point, "body": "", "proposal": insertion, "kind": "suggestion" }))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let id = thread["id"].as_str().context("thread id")?;
+        let accept = |node: &ProcessServer, token: &str| {
+            cluster
+                .http
+                .post(node.url(&format!(
+                    "/api/documents/{doc}/threads/{id}/proposal/accept"
+                )))
+                .bearer_auth(token.to_owned())
+                .json(&json!({}))
+                .send()
+        };
+        let (on_a, on_b) = tokio::join!(
+            accept(&cluster.a, &cluster.owner),
+            accept(&cluster.b, &second_owner)
+        );
+        let mut statuses = [on_a?.status().as_u16(), on_b?.status().as_u16()];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 409], "round {round}");
+        // The losing decision never edits, and the winner's edit was stored before it
+        // answered: each node's copy holds the insertion, once.
+        let expected = format!("Skolorna erbjuder läxhjälp{insertion}.");
+        for node in [&cluster.a, &cluster.b] {
+            let mut fresh = WsClient::connect(&node.ws_url(&doc, &cluster.owner)).await?;
+            fresh
+                .wait_for(|c| c.paragraphs().first().is_some_and(|p| p.contains("runda")))
+                .await?;
+            assert_eq!(
+                fresh.paragraphs(),
+                std::slice::from_ref(&expected),
+                "round {round}"
+            );
+        }
+    }
+    cluster.a.kill().await?;
+    cluster.b.kill().await?;
+    Ok(())
+}

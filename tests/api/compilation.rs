@@ -416,3 +416,116 @@ both_dbs!(
         Ok::<_, anyhow::Error>(())
     }
 );
+
+both_dbs!(
+    suggestions_read_as_tracked_changes_with_their_decision,
+    |backend| async move {
+        const UTB: &str = "utbildningsforvaltningen";
+        let Draft { app, owner, doc } = Draft::new(
+            backend,
+            "Plan",
+            "# Plan\n\nSkolorna erbjuder läxhjälp varje vecka till alla elever.\n",
+            &[(UTB, "commenter")],
+        )
+        .await?;
+        let ulla = app.token("ulla", UTB);
+        let client = WsClient::connect(&app.ws_url(&doc, &ulla)).await?;
+        let suggest = |anchor: Value, proposal: &'static str| {
+            let (app, ulla, doc) = (&app, &ulla, &doc);
+            async move {
+                let request = json!({ "anchor": anchor, "body": "", "proposal": proposal, "kind": "suggestion" });
+                let (status, body) = call(
+                    app,
+                    Method::POST,
+                    &format!("/api/documents/{doc}/threads"),
+                    ulla,
+                    Some(request),
+                )
+                .await?;
+                anyhow::ensure!(status == 201, "suggesting: {status} {body}");
+                body["id"].as_str().map(str::to_owned).context("id")
+            }
+        };
+        let after = client.anchor_for("läxhjälp")?;
+        let point = json!({ "start": after["end"], "end": after["end"] });
+        let insert = suggest(point, " och studiestöd").await?;
+        let strike = suggest(client.anchor_for("varje vecka ")?, "").await?;
+        suggest(client.anchor_for("alla elever")?, "varje elev").await?;
+        let decide = |thread: String, verb: &'static str| {
+            let (app, owner, doc) = (&app, &owner, &doc);
+            async move {
+                let (status, body) = call(
+                    app,
+                    Method::POST,
+                    &format!("/api/documents/{doc}/threads/{thread}/proposal/{verb}"),
+                    owner,
+                    Some(json!({ "motivation": "Beslutat." })),
+                )
+                .await?;
+                anyhow::ensure!(status == 200, "{verb}: {status} {body}");
+                Ok::<_, anyhow::Error>(())
+            }
+        };
+        decide(insert, "accept").await?;
+        decide(strike, "reject").await?;
+
+        let path = |format: &str| format!("/api/documents/{doc}/compilation?format={format}");
+        let (_, markdown) = get_export(&app, &owner, &path("markdown")).await?;
+        let markdown = String::from_utf8(markdown)?;
+        assert!(markdown.contains("Infoga ” och studiestöd”"), "{markdown}");
+        assert!(
+            markdown.contains("Godkänd och införd av maria"),
+            "{markdown}"
+        );
+        assert!(markdown.contains("Stryk ”varje vecka ”"), "{markdown}");
+        assert!(markdown.contains("Avvisad av maria"), "{markdown}");
+        assert!(
+            markdown.contains("Ersätt ”alla elever” med ”varje elev”"),
+            "{markdown}"
+        );
+        assert!(markdown.contains("Öppen (inte avgjord)"), "{markdown}");
+
+        let (_, docx) = get_export(&app, &owner, &path("docx")).await?;
+        let word = crate::word::read(&docx)?;
+        let counts = word.table(&["Organisation", "Godkända och införda"])?;
+        assert_eq!(counts.rows.len(), 2, "{:?}", counts.rows);
+        assert_eq!(
+            counts.rows[0][2..],
+            ["Avvisade", "Avgjorda på annat sätt", "Öppna", "Totalt"]
+        );
+        assert_eq!(
+            counts.rows[1][1..],
+            ["1", "1", "0", "1", "3"],
+            "{:?}",
+            counts.rows
+        );
+        let points = word.table(&["Stycke", "Organisation", "Ställningstagande"])?;
+        let decided: Vec<(&str, &str)> = points
+            .rows
+            .iter()
+            .skip(1)
+            .map(|r| (r[5].as_str(), r[6].as_str()))
+            .collect();
+        assert!(
+            decided
+                .iter()
+                .any(|(change, decision)| *change == "Infoga ” och studiestöd”"
+                    && decision.starts_with("Godkänd och införd av ")),
+            "{decided:?}"
+        );
+        assert!(
+            decided
+                .iter()
+                .any(|(change, decision)| *change == "Stryk ”varje vecka ”"
+                    && decision.starts_with("Avvisad av ")),
+            "{decided:?}"
+        );
+        assert!(
+            decided.iter().any(|(change, decision)| *change
+                == "Ersätt ”alla elever” med ”varje elev”"
+                && *decision == "Öppen (inte avgjord)"),
+            "{decided:?}"
+        );
+        Ok::<_, anyhow::Error>(())
+    }
+);

@@ -37,6 +37,7 @@ mod record;
 mod remiss;
 mod saving;
 mod schema;
+mod suggestion_rule;
 mod suggestions;
 mod suggestions_across;
 mod sync;

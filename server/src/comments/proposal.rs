@@ -47,6 +47,9 @@ pub enum ProposalError {
     /// see `span`.
     #[error("{0}; edit the document by hand")]
     SpansBlocks(#[from] SpanError),
+    /// The decision's claim is too old to make the edit under (`comments::decisions`).
+    #[error("the decision took too long and was not applied; try again")]
+    TooLate,
 }
 
 impl From<ProposalError> for AppError {
@@ -61,6 +64,7 @@ impl From<ProposalError> for AppError {
                 ("anchor_orphaned", String::new(), original_quote)
             }
             ProposalError::SpansBlocks(_) => return AppError::Conflict(message),
+            ProposalError::TooLate => return AppError::Unavailable(message),
         };
         let body = AnchorConflictResponse {
             error: code,
@@ -87,11 +91,19 @@ pub struct Acceptance {
     pub expected_quote: Option<String>,
     /// The proposed wording.
     pub proposal: String,
+    /// The Yjs client id to write the edit under (the decision's claim names it), and
+    /// the moment after which the edit must not be made; `None`: a fresh one, any time.
+    pub claim: Option<(u64, tokio::time::Instant)>,
 }
 
 /// Checks that the anchored text is what the owner decided on, then makes the update that
 /// puts the proposal in its place (see [`replacement`]).
 pub fn accept(doc: &Doc, acceptance: &Acceptance) -> Result<(Vec<u8>, Anchor), ProposalError> {
+    if let Some((_, deadline)) = acceptance.claim
+        && tokio::time::Instant::now() > deadline
+    {
+        return Err(ProposalError::TooLate);
+    }
     let now = anchor::resolve(doc, &acceptance.anchor);
     if now.state(&acceptance.original_quote) == AnchorState::Orphaned {
         return Err(ProposalError::Orphaned {
@@ -108,7 +120,8 @@ pub fn accept(doc: &Doc, acceptance: &Acceptance) -> Result<(Vec<u8>, Anchor), P
             original_quote: acceptance.original_quote.clone(),
         });
     }
-    replacement(doc, &acceptance.anchor, &acceptance.proposal).map_err(|e| match e {
+    let client = acceptance.claim.map(|(client, _)| client);
+    replacement_as(doc, &acceptance.anchor, &acceptance.proposal, client).map_err(|e| match e {
         ProposalError::Orphaned { .. } => ProposalError::Orphaned {
             original_quote: acceptance.original_quote.clone(),
         },
@@ -126,7 +139,26 @@ pub fn replacement(
     anchor: &Anchor,
     replacement: &str,
 ) -> Result<(Vec<u8>, Anchor), ProposalError> {
-    let scratch = new_doc();
+    replacement_as(doc, anchor, replacement, None)
+}
+
+/// [`replacement`], written under Yjs client id `client` when given (a fresh one
+/// otherwise), so the decision that claimed the thread can later tell whether it was
+/// stored (`comments::decisions`).
+fn replacement_as(
+    doc: &Doc,
+    anchor: &Anchor,
+    replacement: &str,
+    client: Option<u64>,
+) -> Result<(Vec<u8>, Anchor), ProposalError> {
+    let scratch = match client {
+        Some(id) => Doc::with_options(yrs::Options {
+            client_id: yrs::ClientID::new(id),
+            offset_kind: yrs::OffsetKind::Utf16,
+            ..yrs::Options::default()
+        }),
+        None => new_doc(),
+    };
     {
         let state = doc
             .transact()

@@ -16,6 +16,7 @@ use crate::auth::{AuthUser, Role, TokenKeys};
 use crate::comments::CommentsContext;
 use crate::comments::anchor::{self, Anchor};
 use crate::comments::changes::{self, Change, author};
+use crate::comments::decisions::{self, Claimed};
 use crate::comments::events::{self, ThreadEvent};
 use crate::comments::model::*;
 use crate::comments::store::NewThread;
@@ -569,6 +570,27 @@ pub(crate) async fn accept_one(
     let doc = decision.doc;
     let _decision = state.decisions.lock(doc).await;
     let (row, _) = open_proposal(state, doc, thread_id).await?;
+    let writer = suggester(&row).unwrap_or_else(|| Author {
+        user: decision.who.user.clone(),
+        org: decision.who.org.clone(),
+    });
+    let written_by = writer.org.as_str().to_owned();
+    let on = Change::new(doc, decision.who, decision.role, thread_id);
+    // The thread is this decision's on every node before the room edit (see
+    // `comments::decisions`).
+    let mut tx = state.db.transaction_for(doc).await?;
+    let claim = match decisions::claim(&mut tx, doc, thread_id).await? {
+        Claimed::Fresh { client, deadline } => (client, deadline),
+        Claimed::AlreadyApplied => {
+            // A dead node's edit was stored: record it, without editing again.
+            let anchor = (row.anchor_start.as_slice(), row.anchor_end.as_slice());
+            changes::accept_proposal(&mut tx, on, anchor, decision.motivation, &written_by).await?;
+            tx.set_decision_claim(thread_id, None, None).await?;
+            tx.commit().await?;
+            return publish_thread(state, doc, thread_id).await;
+        }
+    };
+    tx.commit().await?;
     let acceptance = proposal::Acceptance {
         anchor: Anchor {
             start: row.anchor_start.clone(),
@@ -577,23 +599,44 @@ pub(crate) async fn accept_one(
         original_quote: row.original_quote.clone(),
         expected_quote,
         proposal: row.proposal.clone().unwrap_or_default(),
+        claim: Some(claim),
     };
-    let writer = suggester(&row).unwrap_or_else(|| Author {
-        user: decision.who.user.clone(),
-        org: decision.who.org.clone(),
-    });
-    let written_by = writer.org.as_str().to_owned();
-    let moved = state
+    let edited = state
         .rooms
         .edit(doc, writer, move |d| proposal::accept(d, &acceptance))
-        .await
-        .map_err(edit_failed)??;
+        .await;
+    let moved = match edited {
+        Ok(Ok(moved)) => moved,
+        Ok(Err(refused)) => return Err(released(state, doc, thread_id, refused.into()).await),
+        Err(error) => return Err(released(state, doc, thread_id, edit_failed(error)).await),
+    };
     let mut tx = state.db.transaction_for(doc).await?;
-    let on = Change::new(doc, decision.who, decision.role, thread_id);
     let moved = (moved.start.as_slice(), moved.end.as_slice());
     changes::accept_proposal(&mut tx, on, moved, decision.motivation, &written_by).await?;
+    tx.set_decision_claim(thread_id, None, None).await?;
     tx.commit().await?;
     publish_thread(state, doc, thread_id).await
+}
+
+/// Lifts a decision's claim after its edit was not made, so the thread is free again at
+/// once rather than after the lease, and hands back why. The client id stays: were the
+/// edit stored after all, the next decision would find it. A failure to lift is logged;
+/// the lease then ends the claim.
+async fn released(
+    state: &CommentsContext,
+    doc: &DocId,
+    thread: &ThreadId,
+    error: AppError,
+) -> AppError {
+    let lifted = async {
+        let mut tx = state.db.transaction_for(doc).await?;
+        tx.set_decision_claim(thread, None, None).await?;
+        tx.commit().await
+    };
+    if let Err(failure) = lifted.await {
+        tracing::warn!(%failure, "lifting a decision's claim failed; it expires with its lease");
+    }
+    error
 }
 
 /// The user and organisation that opened the thread, whom accepted text is attributed
@@ -657,8 +700,17 @@ pub(crate) async fn reject_one(
     let doc = decision.doc;
     let _decision = state.decisions.lock(doc).await;
     let mut tx = state.db.transaction_for(doc).await?;
+    // An acceptance under way on another node holds the thread (409); a dead node's
+    // acceptance whose edit was stored stands, and only accepting can record it.
+    if decisions::claim(&mut tx, doc, thread_id).await? == Claimed::AlreadyApplied {
+        return Err(AppError::Conflict(
+            "an earlier acceptance of this proposal was applied to the text; accept it to record it"
+                .into(),
+        ));
+    }
     let on = Change::new(doc, decision.who, decision.role, thread_id);
     changes::reject_proposal(&mut tx, on, decision.motivation).await?;
+    tx.set_decision_claim(thread_id, None, None).await?;
     tx.commit().await?;
     publish_thread(state, doc, thread_id).await
 }

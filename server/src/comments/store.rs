@@ -192,7 +192,71 @@ pub struct CommentState {
     pub sealed_at: Option<i64>,
 }
 
+/// A thread's decision claim (`comments::decisions`), read inside the transaction.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClaimRow {
+    pub status: ThreadStatus,
+    /// Until when (epoch ms) a decision under way holds the thread.
+    pub decision_claim_until: Option<i64>,
+    /// The Yjs client id the last acceptance wrote (or was to write) its edit under.
+    pub decision_client: Option<i64>,
+}
+
 impl Tx {
+    /// The decision claim on a thread of `doc`, `None` for no such thread.
+    pub async fn decision_claim(
+        &mut self,
+        doc: &DocId,
+        id: &ThreadId,
+    ) -> Result<Option<ClaimRow>, StoreError> {
+        Ok(on_tx!(self, conn => {
+            sqlx::query_as::<_, ClaimRow>(
+                "SELECT status, decision_claim_until, decision_client FROM threads WHERE doc_id = $1 AND id = $2",
+            )
+            .bind(doc.as_str())
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?
+        }))
+    }
+
+    /// Sets (or, with `until` `None`, lifts) the decision claim on a thread. The client id
+    /// is kept when the claim is lifted: the next decision checks whether it was stored.
+    pub async fn set_decision_claim(
+        &mut self,
+        id: &ThreadId,
+        until: Option<i64>,
+        client: Option<u64>,
+    ) -> Result<(), StoreError> {
+        on_tx!(self, conn => {
+            sqlx::query(
+                "UPDATE threads SET decision_claim_until = $2, \
+                 decision_client = COALESCE($3, decision_client) WHERE id = $1",
+            )
+            .bind(id)
+            .bind(until)
+            .bind(client.map(|c| c as i64))
+            .execute(&mut *conn)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Whether an update written under Yjs client id `client` is stored in `doc`: the
+    /// journal binds each client id to its author in the transaction that stores the
+    /// update writing under it first (`document_authors`).
+    pub async fn client_wrote(&mut self, doc: &DocId, client: i64) -> Result<bool, StoreError> {
+        let found: Option<(i64,)> = on_tx!(self, conn => {
+            sqlx::query_as(
+                "SELECT client_id FROM document_authors WHERE doc_id = $1 AND client_id = $2",
+            )
+            .bind(doc.as_str())
+            .bind(client)
+            .fetch_optional(&mut *conn)
+            .await?
+        });
+        Ok(found.is_some())
+    }
     /// Takes the thread's row lock (by touching `updated_at`) and reads its status, so a
     /// resolve and an edit of the same thread are ordered on both databases: whichever
     /// comes second sees what the first committed. `None` if the document has no such thread.

@@ -172,6 +172,7 @@ mod tests {
             diarienummer: None,
             phase,
             deadline: deadline.map(str::to_owned),
+            ..RoundRow::default()
         }
     }
 

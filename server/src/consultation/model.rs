@@ -21,6 +21,72 @@ pub enum Phase {
 
 text_vocabulary!(Phase, "remiss phase" { Beredning = "beredning", Remiss = "remiss", Avslutad = "avslutad" });
 
+impl Phase {
+    /// Every phase, in the order a round goes through them.
+    pub const ALL: [Self; 3] = [Self::Beredning, Self::Remiss, Self::Avslutad];
+
+    const fn bit(self) -> u8 {
+        match self {
+            Self::Beredning => 1,
+            Self::Remiss => 2,
+            Self::Avslutad => 4,
+        }
+    }
+}
+
+/// The phases in which the owners require changes to be suggested (issue 16): while the
+/// round is in one of them, only owners edit the text directly. Stored as the phase words
+/// joined by commas in the order of [`Phase::ALL`] (`remiss_rounds.suggestion_phases`);
+/// a word that is not a phase fails the read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PhaseSet(u8);
+
+impl PhaseSet {
+    /// The set of `phases` (repeats count once).
+    pub fn of(phases: &[Phase]) -> Self {
+        Self(phases.iter().fold(0, |bits, p| bits | p.bit()))
+    }
+
+    /// Whether `phase` is in the set.
+    pub fn contains(self, phase: Phase) -> bool {
+        self.0 & phase.bit() != 0
+    }
+
+    /// The phases in the set, in the round's order.
+    pub fn phases(self) -> Vec<Phase> {
+        Phase::ALL
+            .into_iter()
+            .filter(|p| self.contains(*p))
+            .collect()
+    }
+
+    /// The stored text.
+    pub fn as_str(self) -> &'static str {
+        match self.0 & 7 {
+            0 => "",
+            1 => "beredning",
+            2 => "remiss",
+            3 => "beredning,remiss",
+            4 => "avslutad",
+            5 => "beredning,avslutad",
+            6 => "remiss,avslutad",
+            _ => "beredning,remiss,avslutad",
+        }
+    }
+
+    /// Reads the stored text.
+    pub fn parse(text: &str) -> Result<Self, crate::vocabulary::UnknownValue> {
+        let phases = text
+            .split(',')
+            .filter(|word| !word.is_empty())
+            .map(str::parse)
+            .collect::<Result<Vec<Phase>, _>>()?;
+        Ok(Self::of(&phases))
+    }
+}
+
+crate::vocabulary::stored_as_text!(PhaseSet, PhaseSet::parse);
+
 /// What an invited organisation has done, derived from its row (see [`InviteeRow::status`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -82,6 +148,16 @@ pub struct RoundRow {
     pub diarienummer: Option<String>,
     pub phase: Phase,
     pub deadline: Option<String>,
+    /// The phases in which changes must be suggested.
+    pub suggestion_phases: PhaseSet,
+}
+
+impl RoundRow {
+    /// Whether the owners require changes to be suggested now: the round is in one of
+    /// the phases they chose. Owners still edit directly.
+    pub fn suggestions_required(&self) -> bool {
+        self.suggestion_phases.contains(self.phase)
+    }
 }
 
 /// A `remiss_invitees` row joined with the organisation's name and its current role.
@@ -184,13 +260,19 @@ pub struct RoundResponse {
     /// The first moment after the svarsdatum (midnight in Stockholm starting the next
     /// day), epoch ms: an open page closes its forms then without asking the server.
     pub closes_at: Option<i64>,
+    /// The phases in which the owners require changes to be suggested (issue 16).
+    pub suggestion_phases: Vec<Phase>,
+    /// Changes must be suggested now (the phase is one of `suggestionPhases`): an
+    /// editor's direct updates are not stored, and the editor keeps suggesting; owners
+    /// still edit directly.
+    pub suggestions_required: bool,
     pub invitees: Vec<InviteeResponse>,
 }
 
 /// `PUT /api/documents/{id}/remiss`: any of the fields; an absent field is left as it is,
 /// `null` clears it.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UpdateRoundRequest {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
@@ -200,6 +282,8 @@ pub struct UpdateRoundRequest {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub deadline: Option<Option<String>>,
+    /// The phases in which changes must be suggested (replaces the list; `[]` for none).
+    pub suggestion_phases: Option<Vec<Phase>>,
 }
 
 /// `POST /api/documents/{id}/remiss/response`.
@@ -264,5 +348,18 @@ mod tests {
                 .expect("json");
         assert_eq!(null.diarienummer, Some(None));
         assert_eq!(null.deadline, Some(Some("2020-11-30".into())));
+    }
+
+    #[test]
+    fn a_phase_set_is_stored_as_its_words_and_an_unknown_word_fails() {
+        for bits in 0..8u8 {
+            let set = PhaseSet(bits);
+            assert_eq!(PhaseSet::parse(set.as_str()), Ok(set));
+        }
+        let set = PhaseSet::of(&[Phase::Avslutad, Phase::Remiss, Phase::Remiss]);
+        assert_eq!(set.as_str(), "remiss,avslutad");
+        assert_eq!(set.phases(), [Phase::Remiss, Phase::Avslutad]);
+        assert!(!set.contains(Phase::Beredning));
+        assert!(PhaseSet::parse("remiss,utkast").is_err());
     }
 }

@@ -2,13 +2,14 @@
 
 use crate::auth::Identity;
 use crate::consultation::extensions;
-use crate::consultation::model::{Answer, InviteeRow, Phase, RoundRow, SubmissionRow};
+use crate::consultation::model::{Answer, InviteeRow, Phase, PhaseSet, RoundRow, SubmissionRow};
 use crate::ids::{DocId, OrgId, UserId};
 use crate::storage::{Db, StoreError, Tx, now_ms};
 use crate::{on_pool, on_tx};
 
 /// The round's stored fields.
-const ROUND_SQL: &str = "SELECT diarienummer, phase, deadline FROM remiss_rounds WHERE doc_id = $1";
+const ROUND_SQL: &str =
+    "SELECT diarienummer, phase, deadline, suggestion_phases FROM remiss_rounds WHERE doc_id = $1";
 
 /// A missing round row: a document that never had one is in `beredning`.
 fn round_or_default(row: Option<RoundRow>) -> RoundRow {
@@ -21,6 +22,7 @@ pub struct RoundUpdate<'a> {
     pub diarienummer: Option<&'a str>,
     pub phase: Phase,
     pub deadline: Option<&'a str>,
+    pub suggestion_phases: PhaseSet,
     pub by: &'a UserId,
 }
 
@@ -43,6 +45,13 @@ impl Db {
                 .await?
         });
         Ok(round_or_default(row))
+    }
+
+    /// Whether the owners require changes to `doc` to be suggested now (its round is in
+    /// one of the phases they chose): what a connection's admission reads, and the
+    /// periodic membership recheck with it.
+    pub async fn suggestions_required(&self, doc: &DocId) -> Result<bool, StoreError> {
+        Ok(self.remiss_round(doc).await?.suggestions_required())
     }
 
     /// The organisations with a role on the document other than its owner, with what
@@ -111,10 +120,11 @@ impl Tx {
     ) -> Result<(), StoreError> {
         on_tx!(self, conn => {
             sqlx::query(
-                "INSERT INTO remiss_rounds (doc_id, diarienummer, phase, deadline, updated_at, updated_by) \
-                 VALUES ($1, $2, $3, $4, $5, $6) \
+                "INSERT INTO remiss_rounds (doc_id, diarienummer, phase, deadline, updated_at, updated_by, suggestion_phases) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) \
                  ON CONFLICT (doc_id) DO UPDATE SET diarienummer = excluded.diarienummer, \
                  phase = excluded.phase, deadline = excluded.deadline, \
+                 suggestion_phases = excluded.suggestion_phases, \
                  updated_at = excluded.updated_at, updated_by = excluded.updated_by",
             )
             .bind(doc.as_str())
@@ -123,6 +133,7 @@ impl Tx {
             .bind(update.deadline)
             .bind(now_ms())
             .bind(update.by.as_str())
+            .bind(update.suggestion_phases)
             .execute(&mut *conn)
             .await?;
         });

@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::audit::Action;
 use crate::auth::{Identity, Role};
 use crate::consultation::deadline::{self, Contribution};
-use crate::consultation::model::{Answer, Phase};
+use crate::consultation::model::{Answer, Phase, PhaseSet};
 use crate::consultation::store::RoundUpdate;
 use crate::error::{ApiResult, AppError};
 use crate::ids::DocId;
@@ -23,10 +23,13 @@ pub struct RoundChange {
     pub phase: Option<Phase>,
     /// A real date, `YYYY-MM-DD`.
     pub deadline: Option<Option<String>>,
+    /// The phases in which changes must be suggested (issue 16).
+    pub suggestion_phases: Option<PhaseSet>,
 }
 
 /// Changes the round (the caller is an owner). The round is read, changed and audited in
-/// one transaction, so the entry's `from` is what was replaced.
+/// one transaction, so the entry's `from` is what was replaced. Whether changes must be
+/// suggested afterwards reaches the open rooms once committed (`remiss::events::publish`).
 pub async fn update_round(
     tx: &mut Tx,
     doc: &DocId,
@@ -39,16 +42,22 @@ pub async fn update_round(
         .unwrap_or_else(|| current.diarienummer.clone());
     let deadline = change.deadline.unwrap_or_else(|| current.deadline.clone());
     let phase = change.phase.unwrap_or(current.phase);
+    let suggestion_phases = change
+        .suggestion_phases
+        .unwrap_or(current.suggestion_phases);
     let update = RoundUpdate {
         diarienummer: diarienummer.as_deref(),
         phase,
         deadline: deadline.as_deref(),
+        suggestion_phases,
         by: &who.user,
     };
     tx.set_remiss_round(doc, &update).await?;
     let detail = json!({
-        "from": { "diarienummer": current.diarienummer, "phase": current.phase, "deadline": current.deadline },
-        "to": { "diarienummer": diarienummer, "phase": phase, "deadline": deadline },
+        "from": { "diarienummer": current.diarienummer, "phase": current.phase, "deadline": current.deadline,
+            "suggestionPhases": current.suggestion_phases.phases() },
+        "to": { "diarienummer": diarienummer, "phase": phase, "deadline": deadline,
+            "suggestionPhases": suggestion_phases.phases() },
     });
     webhooks::record_in(tx, doc, Some(who), Action::RemissChanged, detail).await?;
     Ok(())

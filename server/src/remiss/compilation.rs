@@ -2,11 +2,14 @@
 //! archive, in this order:
 //! 1. a cover: title, diarienummer, owner, date, svarsdatum, and the invited
 //!    organisations with their answer (svarat / avstått / har inte svarat);
-//! 2. a summary per organisation: its points counted by stance and by outcome;
+//! 2. a summary per organisation: its points counted by stance and by outcome, and its
+//!    suggestions typed in the text counted by decision ([`tracked`]);
 //! 3. the consensus matrix ([`matrix`]): paragraph × organisation, contested first;
 //! 4. per section of the draft (its own numbering, [`crate::remiss::sections`]) a table
 //!    of points: organisation, stance, the quoted text (original beside the current
-//!    where they differ), the comments, any proposal, outcome and motivation; threads
+//!    where they differ), the comments, any proposal, outcome and motivation (a
+//!    suggestion reads as a tracked change: "Ersätt ”y” med ”x”", godkänd/avvisad/öppen
+//!    with who decided and when); threads
 //!    whose text was deleted in a last table with the text they were opened on;
 //! 5. each organisation's statement in full: the last one received by the svarsdatum
 //!    ([`statements::counted`]); one received later is shown as late.
@@ -21,6 +24,7 @@ use crate::remiss::matrix;
 use crate::remiss::render::{Table, Writer, labels};
 use crate::remiss::round::invitee_response;
 use crate::remiss::statements;
+use crate::remiss::tracked;
 use crate::storage::now_ms;
 
 /// The title every format uses, e.g. "Remissammanställning: Trygghetsprogram".
@@ -112,6 +116,17 @@ fn write_summary(out: &mut dyn Writer, gathered: &Gathered, orgs: &[OrgRef]) {
             .map(|o| o.map_or("Ej avgjord", labels::outcome)),
     );
     let mut outcomes = Table::new("Synpunkter per utfall", &header);
+    let mut suggestions = Table::new(
+        "Förslag i texten per beslut",
+        &[
+            "Organisation",
+            "Godkända och införda",
+            "Avvisade",
+            "Avgjorda på annat sätt",
+            "Öppna",
+            "Totalt",
+        ],
+    );
     for org in orgs {
         let threads: Vec<&ThreadResponse> = gathered
             .threads
@@ -137,9 +152,23 @@ fn write_summary(out: &mut dyn Writer, gathered: &Gathered, orgs: &[OrgRef]) {
                 .to_string()
         }));
         outcomes.row(row);
+        let counts = tracked::Counts::of(threads.iter().copied());
+        if counts.total() > 0 {
+            suggestions.row(vec![
+                org.name.clone(),
+                counts.accepted.to_string(),
+                counts.rejected.to_string(),
+                counts.other.to_string(),
+                counts.open.to_string(),
+                counts.total().to_string(),
+            ]);
+        }
     }
     out.table(&stances);
     out.table(&outcomes);
+    if !suggestions.rows.is_empty() {
+        out.table(&suggestions);
+    }
 }
 
 fn write_matrix(out: &mut dyn Writer, gathered: &Gathered, orgs: &[OrgRef]) {
@@ -245,8 +274,13 @@ fn point_row(place: String, thread: &ThreadResponse) -> Vec<String> {
         AnchorState::Attached => thread.anchor.quote.clone(),
     };
     let (outcome, motivation) = match &thread.resolution {
-        Some(r) => (labels::outcome(r.outcome), r.motivation.clone()),
-        None => ("Ej avgjord", String::new()),
+        Some(r) => (labels::outcome(r.outcome).to_owned(), r.motivation.clone()),
+        None => ("Ej avgjord".to_owned(), String::new()),
+    };
+    // A suggestion reads as a tracked change: what it changes, and its decision.
+    let (proposal, outcome) = match tracked::change(thread) {
+        Some(change) => (change, tracked::decision(thread)),
+        None => (thread.proposal.clone().unwrap_or_default(), outcome),
     };
     vec![
         place,
@@ -254,8 +288,8 @@ fn point_row(place: String, thread: &ThreadResponse) -> Vec<String> {
         labels::stance(thread.stance).to_owned(),
         quote,
         comments(thread),
-        thread.proposal.clone().unwrap_or_default(),
-        outcome.to_owned(),
+        proposal,
+        outcome,
         motivation,
     ]
 }

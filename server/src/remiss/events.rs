@@ -68,9 +68,16 @@ pub fn register_reload(reloaders: Reloaders, state: &RemissContext) -> Reloaders
 }
 
 /// After a committed change to the round of `doc` (or an answer): its subscribed sockets
-/// here and on the other nodes receive the round as it now stands. A failed read is
-/// logged; the pages catch up when they next reload the round.
+/// here and on the other nodes receive the round as it now stands, and every connection
+/// to it, here and there, learns whether changes must be suggested now (the rule rides on
+/// the round's notice: the other nodes reread the round for the frame anyway). A failed
+/// read is logged; the pages catch up when they next reload the round, and the rooms
+/// at the next membership recheck (`sync::membership`).
 pub async fn publish(state: &RemissContext, doc: &DocId, round: RoundResponse) {
+    state
+        .rooms
+        .set_owners_only(doc, round.suggestions_required)
+        .await;
     let event = LiveEvent {
         kind: ROUND,
         key: KEY.to_owned(),
@@ -81,7 +88,13 @@ pub async fn publish(state: &RemissContext, doc: &DocId, round: RoundResponse) {
 
 async fn reload(state: &RemissContext, doc: &DocId) -> Option<Bytes> {
     match round::load(&state.db, doc, None).await {
-        Ok(round) => Some(frame(round)),
+        Ok(round) => {
+            state
+                .rooms
+                .set_owners_only(doc, round.suggestions_required)
+                .await;
+            Some(frame(round))
+        }
         Err(error) => {
             tracing::warn!(%error, "relaying another node's round change failed");
             None

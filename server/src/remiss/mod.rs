@@ -24,6 +24,7 @@ pub mod round;
 pub mod routes;
 pub mod sections;
 pub mod statements;
+pub mod tracked;
 pub mod version_export;
 
 pub use activity::SeenOpens;

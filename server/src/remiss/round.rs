@@ -35,6 +35,8 @@ pub async fn load(db: &Db, doc: &DocId, viewer: Option<&OrgId>) -> ApiResult<Rou
         .and_then(deadline::closes_at);
     Ok(RoundResponse {
         closes_at,
+        suggestion_phases: round.suggestion_phases.phases(),
+        suggestions_required: round.suggestions_required(),
         diarienummer: round.diarienummer,
         phase: round.phase,
         deadline: round.deadline,

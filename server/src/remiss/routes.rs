@@ -9,7 +9,7 @@ use utoipa_axum::routes;
 use crate::auth::{AuthUser, Role, TokenKeys};
 use crate::comments::routes::MAX_TEXT_CHARS;
 use crate::consultation::deadline;
-use crate::consultation::model::{AnswerRequest, RoundResponse, UpdateRoundRequest};
+use crate::consultation::model::{AnswerRequest, PhaseSet, RoundResponse, UpdateRoundRequest};
 use crate::error::{ApiJson, ApiPath, ApiResult, AppError, ErrorResponse};
 use crate::ids::{DocId, OrgId};
 use crate::remiss::RemissContext;
@@ -82,8 +82,10 @@ pub async fn consensus_matrix(
     Ok(ApiJson(MatrixResponse::new(&gathered, orgs)))
 }
 
-/// Changes the diarienummer, phase or svarsdatum (owners); absent fields stay, `null`
-/// clears.
+/// Changes the diarienummer, phase, svarsdatum or the phases in which changes must be
+/// suggested (owners); absent fields stay, `null` clears. While the round is in one of
+/// `suggestionPhases`, editors' direct updates are not stored, on every open connection
+/// on every node from the moment this answers.
 #[utoipa::path(put, path = "/api/documents/{id}/remiss", tag = "remiss", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = UpdateRoundRequest,
     responses((status = 200, body = RoundResponse), (status = 403, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
@@ -108,6 +110,7 @@ pub async fn update_round(
             .deadline
             .map(|given| given.as_deref().map(check_deadline).transpose())
             .transpose()?,
+        suggestion_phases: request.suggestion_phases.as_deref().map(PhaseSet::of),
     };
     let mut tx = state.db.transaction_for(&doc).await?;
     changes::update_round(&mut tx, &doc, &who, change).await?;

@@ -133,6 +133,7 @@ mod tests {
             diarienummer: None,
             phase: Phase::Remiss,
             deadline: Some("2020-11-30".into()),
+            ..RoundRow::default()
         };
         // 2020-11-30T22:59:59Z is 23:59:59 in Stockholm; 23:00Z is the next day there.
         let in_time: jiff::Timestamp = "2020-11-30T22:59:59Z".parse().expect("ts");

@@ -10,9 +10,15 @@
 //! the cell again at the moment of commit for every update it is about to store. A
 //! role change (the membership recheck, a cluster notice, the members API) writes the
 //! cell, so a demotion reaches the updates of that connection that are not yet stored.
+//!
+//! The second cell is the document's rule that changes must be suggested (issue 16: the
+//! owners require it in a phase of the remiss round). While it holds, an editor's direct
+//! updates are read-only in exactly the same way, through the same checks, while an
+//! owner keeps editing (owners decide the suggestions). The room sets it on every
+//! connection when the rule or the phase changes, so it too reaches queued updates.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use crate::auth::Role;
 use crate::sync::authorship::Author;
@@ -22,6 +28,8 @@ use crate::sync::authorship::Author;
 #[derive(Debug, Clone)]
 pub struct Authority {
     role: Arc<AtomicU8>,
+    /// Direct edits are for owners only now (changes must be suggested).
+    owners_only: Arc<AtomicBool>,
     author: Arc<Author>,
 }
 
@@ -30,6 +38,7 @@ impl Authority {
     pub fn new(role: Role, author: Author) -> Self {
         Self {
             role: Arc::new(AtomicU8::new(encode(role))),
+            owners_only: Arc::new(AtomicBool::new(false)),
             author: Arc::new(author),
         }
     }
@@ -55,9 +64,22 @@ impl Authority {
         self.role.store(encode(role), Ordering::Release);
     }
 
-    /// Whether updates carrying this authority may be stored now.
+    /// Requires (or stops requiring) that changes by anyone but an owner be suggested,
+    /// for everything that shares this cell.
+    pub fn set_owners_only(&self, owners_only: bool) {
+        self.owners_only.store(owners_only, Ordering::Release);
+    }
+
+    /// Whether direct edits are for owners only now.
+    pub fn owners_only(&self) -> bool {
+        self.owners_only.load(Ordering::Acquire)
+    }
+
+    /// Whether updates carrying this authority may be stored now: the role allows
+    /// editing, and while changes must be suggested, the role is owner.
     pub fn can_edit(&self) -> bool {
-        self.role().can_edit()
+        let role = self.role();
+        role.can_edit() && (role == Role::Owner || !self.owners_only())
     }
 }
 
@@ -96,6 +118,17 @@ mod tests {
         connection.set(Role::Viewer);
         assert_eq!(queued.role(), Role::Viewer);
         assert!(!queued.can_edit());
+        connection.set(Role::Editor);
+        connection.set_owners_only(true);
+        assert!(
+            !queued.can_edit(),
+            "an editor must suggest while the rule holds"
+        );
+        connection.set(Role::Owner);
+        assert!(queued.can_edit(), "owners keep editing directly");
+        connection.set(Role::Editor);
+        connection.set_owners_only(false);
+        assert!(queued.can_edit());
         for role in [Role::Viewer, Role::Commenter, Role::Editor, Role::Owner] {
             assert_eq!(decode(encode(role)), role);
         }

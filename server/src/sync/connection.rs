@@ -123,7 +123,7 @@ fn serve(
     slot: IpSlot,
 ) -> impl Future<Output = ()> {
     async move {
-        let (doc, identity, role) = match admit(&state, doc, token).await {
+        let (doc, identity, role, owners_only) = match admit(&state, doc, token).await {
             Ok(admitted) => admitted,
             Err(reason) => {
                 state.metrics.connections_refused.fetch_add(1, Relaxed);
@@ -140,6 +140,7 @@ fn serve(
             org: identity.org.clone(),
         };
         let authority = Authority::new(role, author);
+        authority.set_owners_only(owners_only);
         let peer = Peer::new(
             identity.clone(),
             authority.clone(),
@@ -212,12 +213,14 @@ fn serve(
     }
 }
 
-/// Token, document and role; a close reason when any of them is missing.
+/// Token, document, role and whether direct edits are for owners only now (the owners
+/// require suggestions in the current phase); a close reason when any of them is missing.
+/// A change of the rule after this read reaches the connection through its room.
 async fn admit(
     state: &SyncContext,
     doc: String,
     token: Option<String>,
-) -> Result<(DocId, Identity, Role), CloseReason> {
+) -> Result<(DocId, Identity, Role, bool), CloseReason> {
     let token = token
         .filter(|t| !t.is_empty())
         .ok_or_else(|| CloseReason::new(close::UNAUTHORIZED, "a token is required"))?;
@@ -228,7 +231,15 @@ async fn admit(
     let grant = crate::auth::authorize(&state.db, &identity, &doc, Role::Viewer)
         .await
         .map_err(refusal)?;
-    Ok((grant.doc, identity, grant.role))
+    let owners_only = state
+        .db
+        .suggestions_required(&grant.doc)
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "reading the suggestion rule failed");
+            CloseReason::new(close::INTERNAL, "the server could not check access")
+        })?;
+    Ok((grant.doc, identity, grant.role, owners_only))
 }
 
 /// The close code for an access refusal: the same [`AccessError`] HTTP maps to a status.

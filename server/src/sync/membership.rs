@@ -9,7 +9,8 @@
 //! one query per room, and hands them to the room, which closes a connection whose
 //! access is gone with 4403 and one whose role changed with 4100, exactly as for a
 //! notice. A revocation therefore reaches every node's sockets within one interval
-//! (plus the query), whatever happened to the notice.
+//! (plus the query), whatever happened to the notice. The same pass rereads whether the
+//! owners require suggestions now (issue 16), for the same reason.
 
 use std::time::Duration;
 
@@ -50,6 +51,14 @@ pub async fn recheck_rooms(db: &crate::storage::Db, rooms: &crate::sync::RoomReg
             Ok(members) => rooms.members_changed(&doc, members).await,
             // The rooms keep the roles they had; the next pass tries again.
             Err(error) => tracing::warn!(doc = %doc, %error, "rechecking members failed"),
+        }
+        // The owners' rule that changes be suggested rides on the round's notice; like
+        // a role, it must not depend on that notice arriving.
+        match db.suggestions_required(&doc).await {
+            Ok(required) => rooms.set_owners_only(&doc, required).await,
+            Err(error) => {
+                tracing::warn!(doc = %doc, %error, "rechecking the suggestion rule failed")
+            }
         }
     });
     futures_util::future::join_all(open).await;

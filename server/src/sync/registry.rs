@@ -250,6 +250,15 @@ impl RoomRegistry {
         }
     }
 
+    /// Tells an open room whether direct edits are for owners only now (changes must
+    /// be suggested); a closed room has nobody to tell, and its next connections read
+    /// the rule when they are admitted.
+    pub async fn set_owners_only(&self, id: &DocId, owners_only: bool) {
+        if let Some(handle) = self.get(id) {
+            let _ = handle.send(RoomCommand::OwnersOnly(owners_only)).await;
+        }
+    }
+
     /// Sends a live event to the subscribed connections of an open room; a closed room
     /// has nobody to tell. Products publish through [`Live`], which also tells the
     /// other nodes.

@@ -520,8 +520,10 @@ export interface paths {
         /** The round, its invitees and their status (every member). */
         get: operations["get_round"];
         /**
-         * Changes the diarienummer, phase or svarsdatum (owners); absent fields stay, `null`
-         *     clears.
+         * Changes the diarienummer, phase, svarsdatum or the phases in which changes must be
+         *     suggested (owners); absent fields stay, `null` clears. While the round is in one of
+         *     `suggestionPhases`, editors' direct updates are not stored, on every open connection
+         *     on every node from the moment this answers.
          */
         put: operations["update_round"];
         post?: never;
@@ -2482,6 +2484,14 @@ export interface components {
             diarienummer?: string | null;
             invitees: components["schemas"]["InviteeResponse"][];
             phase: components["schemas"]["Phase"];
+            /** @description The phases in which the owners require changes to be suggested (issue 16). */
+            suggestionPhases: components["schemas"]["Phase"][];
+            /**
+             * @description Changes must be suggested now (the phase is one of `suggestionPhases`): an
+             *     editor's direct updates are not stored, and the editor keeps suggesting; owners
+             *     still edit directly.
+             */
+            suggestionsRequired: boolean;
         };
         /** @description `PUT /api/documents/{id}/members/{org_id}` and `…/user-members/{user_id}`. */
         SetMemberRequest: {
@@ -2651,6 +2661,8 @@ export interface components {
             deadline?: string | null;
             diarienummer?: string | null;
             phase?: null | components["schemas"]["Phase"];
+            /** @description The phases in which changes must be suggested (replaces the list; `[]` for none). */
+            suggestionPhases?: components["schemas"]["Phase"][] | null;
         };
         /** @description The outcome of checking a whole trail. */
         Verification: {

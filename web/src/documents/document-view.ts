@@ -26,6 +26,9 @@ import { tabs } from './tabs';
 
 let active: DocumentSession | null = null;
 
+/** The note that says why an editor's suggesting switch is locked on. */
+const SUGGEST_LOCK_ID = 'document-suggest-lock';
+
 const READONLY_MESSAGES: Record<Exclude<ReadonlyReason, null>, MessageKey> = {
   commenter: 'doc.readonly.commenter',
   viewer: 'doc.readonly.viewer',
@@ -338,8 +341,20 @@ function renderEditorColumn(
       },
       t('suggest.mode'),
     );
+  // While the owners require suggestions an editor's switch stays on, says why, and
+  // stays focusable (aria-disabled) so that reason is read out with it.
+  const lockNote = h('p', {
+    id: SUGGEST_LOCK_ID,
+    class: 'hint suggest-lock',
+    hidden: true,
+    'data-testid': 'suggest-lock',
+  });
   if (modeSwitch) {
     modeSwitch.addEventListener('click', () => {
+      if (doc.suggestingLocked) {
+        announce(lockNote.textContent ?? '');
+        return;
+      }
       doc.setSuggesting(!doc.suggestingOn);
       drawNote();
       announce(t(doc.suggestingOn ? 'suggest.modeOn' : 'suggest.modeOff'));
@@ -360,9 +375,28 @@ function renderEditorColumn(
     note.dataset.reason = reason ?? (suggesting ? 'suggesting' : '');
     note.classList.toggle('suggest-note', suggesting);
     if (modeSwitch) modeSwitch.setAttribute('aria-pressed', String(doc.suggestingOn));
+    const locked = doc.suggestingLocked;
+    lockNote.hidden = !locked;
+    if (locked) {
+      const phase = doc.remiss.round?.phase ?? 'remiss';
+      lockNote.textContent = t('suggest.required', {
+        phase: t(`phase.${phase}` as MessageKey).toLowerCase(),
+      });
+    } else lockNote.textContent = '';
+    if (modeSwitch) {
+      if (locked) {
+        modeSwitch.setAttribute('aria-disabled', 'true');
+        modeSwitch.setAttribute('aria-describedby', SUGGEST_LOCK_ID);
+      } else {
+        modeSwitch.removeAttribute('aria-disabled');
+        modeSwitch.removeAttribute('aria-describedby');
+      }
+    }
   }
   drawNote();
   const offStatus = doc.connection.subscribe(drawNote);
+  // The round live: the owners' rule or the phase may change while the page is open.
+  const offRound = doc.remiss.subscribe(drawNote);
 
   // While the text is marked by organisation: what the marks are, and who wrote the text
   // at the caret or under the pointer, announced politely as it changes.
@@ -394,6 +428,7 @@ function renderEditorColumn(
     toolbar?.el,
     toolbar && h('p', { class: 'visually-hidden' }, t('doc.toolbarHint')),
     modeSwitch,
+    modeSwitch && lockNote,
     note,
     authorStatus,
     h('div', { class: 'paper' }, doc.editorHost),
@@ -403,6 +438,7 @@ function renderEditorColumn(
     destroy() {
       offStatus();
       offAuthor();
+      offRound();
       toolbar?.destroy();
       doc.editorHost.removeEventListener('keydown', onKeydown);
     },

@@ -28,7 +28,7 @@ import {
   SuggestingMode,
   type SuggestionOpen,
 } from '../editor/suggesting';
-import { t } from '../i18n';
+import { type MessageKey, t } from '../i18n';
 import { subscribeRoundEvents } from '../remiss/live';
 import { RemissState } from '../remiss/state';
 import { ConnectionTracker } from '../sync/connection';
@@ -74,6 +74,8 @@ export class DocumentSession {
   readonly authorshipMarks: AuthorshipMarks;
   /** An editor's or owner's choice of suggesting mode (commenters always suggest). */
   private suggestChoice = false;
+  /** Whether the owners' rule held when the round was last seen (issue 16). */
+  private ruleHeld = false;
   infoState: InfoState = { kind: 'loading' };
   /** View state that survives a redraw. */
   readonly ui = { membersOpen: false, authorshipOpen: false, tab: 'text' as 'text' | 'remiss' };
@@ -107,6 +109,7 @@ export class DocumentSession {
     });
     this.threads = new ThreadStore(docId, this.editor, this.provider, session.user.id);
     this.remiss = new RemissState(docId);
+    this.unsubscribe.push(this.remiss.subscribe(() => this.onRound()));
     // The round live: phase, svarsdatum and answers as others change them; reread after
     // a reconnect (below), when events may have been missed.
     this.unsubscribe.push(
@@ -226,15 +229,51 @@ export class DocumentSession {
     return this.infoState.kind === 'ready' ? this.infoState.info.role : null;
   }
 
-  /** Whether typing becomes suggestions: always for commenters, by choice for editors. */
+  /**
+   * Whether typing becomes suggestions: always for commenters, and for editors while the
+   * owners require suggestions in the current phase; otherwise by choice.
+   */
   get suggestingOn(): boolean {
     const role = this.role;
-    return role === 'commenter' || (role !== null && canEdit(role) && this.suggestChoice);
+    if (role === 'commenter' || this.suggestingLocked) return true;
+    return role !== null && canEdit(role) && this.suggestChoice;
   }
 
-  /** An editor or owner switches suggesting mode on or off. */
+  /** Whether the owners require changes to be suggested now (the round says so). */
+  get suggestionsRequired(): boolean {
+    return this.remiss.round?.suggestionsRequired ?? false;
+  }
+
+  /**
+   * An editor cannot leave suggesting mode while the owners require suggestions: the
+   * server would not store the edits anyway. Owners keep the choice (they decide).
+   */
+  get suggestingLocked(): boolean {
+    return this.role === 'editor' && this.suggestionsRequired;
+  }
+
+  /** An editor or owner switches suggesting mode on or off (not while it is locked). */
   setSuggesting(on: boolean): void {
+    if (this.suggestingLocked) return;
     this.suggestChoice = on;
+    this.applyEditable();
+  }
+
+  /**
+   * The round changed (loaded, or live): when the owners' rule comes into force, owners
+   * start suggesting too (they may switch back); editors are locked in by
+   * `suggestingLocked`, and are told either way.
+   */
+  private onRound(): void {
+    const held = this.suggestionsRequired;
+    if (held === this.ruleHeld) return;
+    this.ruleHeld = held;
+    if (held && this.role === 'owner') this.suggestChoice = true;
+    if (this.role === 'editor') {
+      const phase = this.remiss.round?.phase ?? 'remiss';
+      const name = t(`phase.${phase}` as MessageKey).toLowerCase();
+      announce(held ? t('suggest.requiredOn', { phase: name }) : t('suggest.requiredOff'));
+    }
     this.applyEditable();
   }
 
@@ -299,6 +338,10 @@ export class DocumentSession {
   private setInfo(state: InfoState): void {
     const previous = this.infoState;
     this.infoState = state;
+    // An owner whose page opens while the rule holds starts in suggesting mode.
+    if (previous.kind !== 'ready' && state.kind === 'ready' && this.ruleHeld) {
+      if (state.info.role === 'owner') this.suggestChoice = true;
+    }
     this.applyEditable();
     for (const listener of this.infoListeners) listener(state, previous);
   }

@@ -829,6 +829,20 @@ export const en: Messages = {
     'You are suggesting changes: what you type, delete or replace shows as a suggestion until the owners accept or reject it.',
   'suggest.noteCommenter':
     'You are a commenter: what you type, delete or replace becomes a suggestion the owners accept or reject. Select text (Shift and the arrow keys) and press Ctrl+Alt+M to comment.',
+  'remiss.rule.legend': 'Require suggestions in the phases',
+  'remiss.rule.hint':
+    "In the chosen phases, editors' changes become suggestions the owners accept or reject. Owners edit as usual.",
+  'remiss.rule.save': 'Save the suggestion rule',
+  'remiss.rule.saved': 'The suggestion rule is saved.',
+  'remiss.rule.failed': 'The suggestion rule could not be saved: {message}',
+  'remiss.rule.none': 'Changes need not be suggested in any phase.',
+  'remiss.rule.inForce': 'The owners require changes to be suggested now (phases: {phases}).',
+  'remiss.rule.notNow':
+    'The owners require changes to be suggested in the phases: {phases}. Not now.',
+  'suggest.required': 'The owners require changes to be suggested in the phase {phase}.',
+  'suggest.requiredOn':
+    'The owners now require changes to be suggested in the phase {phase}: what you type becomes suggestions.',
+  'suggest.requiredOff': 'The owners no longer require suggestions: you can edit the text again.',
   'suggest.insertLabel': 'Suggestion: insert',
   'suggest.deleteLabel': 'Suggestion: delete',
   'suggest.pendingLabel': 'Your suggestion (sent when you stop typing)',

@@ -832,6 +832,20 @@ export const sv = {
     'Du föreslår ändringar: det du skriver, tar bort eller ersätter visas som förslag tills ägarna godkänner eller avvisar det.',
   'suggest.noteCommenter':
     'Du har rollen kommentator: det du skriver, tar bort eller ersätter blir förslag som ägarna godkänner eller avvisar. Markera text (Skift och piltangenterna) och tryck Ctrl+Alt+M för att kommentera.',
+  'remiss.rule.legend': 'Kräv förslag i faserna',
+  'remiss.rule.hint':
+    'I de valda faserna blir redaktörernas ändringar förslag som ägarna godkänner eller avvisar. Ägarna redigerar som vanligt.',
+  'remiss.rule.save': 'Spara kravet på förslag',
+  'remiss.rule.saved': 'Kravet på förslag är sparat.',
+  'remiss.rule.failed': 'Kravet på förslag kunde inte sparas: {message}',
+  'remiss.rule.none': 'Ändringar behöver inte föreslås i någon fas.',
+  'remiss.rule.inForce': 'Ägarna kräver att ändringar föreslås nu (faserna: {phases}).',
+  'remiss.rule.notNow':
+    'Ägarna kräver att ändringar föreslås i faserna: {phases}. Det gäller inte nu.',
+  'suggest.required': 'Ägarna kräver att ändringar föreslås i fasen {phase}.',
+  'suggest.requiredOn':
+    'Ägarna kräver nu att ändringar föreslås i fasen {phase}: det du skriver blir förslag.',
+  'suggest.requiredOff': 'Ägarna kräver inte längre förslag: du kan redigera texten igen.',
   'suggest.insertLabel': 'Förslag: infoga',
   'suggest.deleteLabel': 'Förslag: ta bort',
   'suggest.pendingLabel': 'Ditt förslag (skickas när du slutar skriva)',

@@ -20,7 +20,9 @@ import type { RemissState } from './state';
 export function roundSection(state: RemissState, isOwner: boolean): Part {
   const body = h('div', { class: 'remiss-round' });
   const formSlot = h('div', {});
+  const ruleSlot = h('div', {});
   const status = statusLine();
+  const ruleStatus = statusLine();
   const draw = () => {
     const round = state.round;
     if (!round) {
@@ -30,11 +32,20 @@ export function roundSection(state: RemissState, isOwner: boolean): Part {
     replaceChildren(body, facts(round));
     // The form is made once: a later change must not take focus or half-typed values.
     if (isOwner && !formSlot.firstChild) formSlot.append(ownerForm(state, round, status));
+    if (isOwner && !ruleSlot.firstChild) ruleSlot.append(ruleForm(state, round, ruleStatus));
   };
   draw();
   const off = state.subscribe(draw);
   return {
-    el: section('remiss-round', 'remiss.round.title', body, formSlot, status.el),
+    el: section(
+      'remiss-round',
+      'remiss.round.title',
+      body,
+      formSlot,
+      status.el,
+      ruleSlot,
+      ruleStatus.el,
+    ),
     destroy: off,
   };
 }
@@ -80,7 +91,86 @@ function facts(round: RemissRound): HTMLElement {
       },
       text,
     ),
+    h('p', { 'data-testid': 'round-suggestion-rule' }, ruleText(round)),
   );
+}
+
+/** Which phases require suggestions, and whether the rule holds now, in words. */
+function ruleText(round: RemissRound): string {
+  const phases = round.suggestionPhases ?? [];
+  if (phases.length === 0) return t('remiss.rule.none');
+  const names = phases.map((p) => t(`phase.${p}` as MessageKey).toLowerCase()).join(', ');
+  return t(round.suggestionsRequired ? 'remiss.rule.inForce' : 'remiss.rule.notNow', {
+    phases: names,
+  });
+}
+
+/**
+ * The owners' rule (issue 16): in which phases changes must be suggested. One labelled
+ * checkbox per phase in a fieldset; saved on its own so it never resends the round's
+ * other fields.
+ */
+function ruleForm(
+  state: RemissState,
+  round: RemissRound,
+  status: ReturnType<typeof statusLine>,
+): HTMLElement {
+  const hintId = uid('rule-hint');
+  const boxes = PHASES.map((p) => {
+    const id = uid(`rule-${p}`);
+    const box = h('input', {
+      type: 'checkbox',
+      id,
+      value: p,
+      checked: (round.suggestionPhases ?? []).includes(p),
+      'data-testid': `rule-${p}`,
+    });
+    return {
+      phase: p,
+      box,
+      el: h(
+        'div',
+        { class: 'checkbox' },
+        box,
+        h('label', { for: id }, t(`phase.${p}` as MessageKey)),
+      ),
+    };
+  });
+  const save = submitButton('remiss.rule.save');
+  const form = h(
+    'form',
+    { class: 'remiss-form', 'data-testid': 'rule-form', novalidate: true },
+    h(
+      'fieldset',
+      { 'aria-describedby': hintId },
+      h('legend', {}, t('remiss.rule.legend')),
+      h('p', { id: hintId, class: 'hint' }, t('remiss.rule.hint')),
+      h(
+        'div',
+        { class: 'remiss-form__fields' },
+        boxes.map((b) => b.el),
+      ),
+      save,
+    ),
+  );
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    save.disabled = true;
+    const suggestionPhases = boxes.filter((b) => b.box.checked).map((b) => b.phase);
+    api
+      .updateRemiss(state.docId, { suggestionPhases })
+      .then((updated) => {
+        state.set(updated);
+        status.ok(t('remiss.rule.saved'));
+      })
+      .catch((error: unknown) => {
+        status.fail(t('remiss.rule.failed', { message: describeError(error) }));
+      })
+      .finally(() => {
+        save.disabled = false;
+      });
+  });
+  return form;
 }
 
 function ownerForm(

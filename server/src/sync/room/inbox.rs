@@ -140,11 +140,14 @@ impl Inbox {
 
 impl RoomCommand {
     /// Whether the command only reads the `Doc` and a client waits on it for its first
-    /// sync, so it may overtake the updates queued ahead of it.
+    /// sync, so it may overtake the updates queued ahead of it; or it narrows who may
+    /// edit ([`RoomCommand::OwnersOnly`]), which must reach the updates queued ahead of it
+    /// before they are stored (it stays behind the joins before it, which it then sets).
     pub(super) fn reads_only(&self) -> bool {
         matches!(
             self,
             Self::Join { .. }
+                | Self::OwnersOnly(_)
                 | Self::Message {
                     message: Inbound::SyncStep1(_),
                     ..

@@ -126,6 +126,9 @@ pub enum RoomCommand {
     },
     /// The document's membership changed: re-derive every connection's role.
     Members(Vec<Member>),
+    /// Whether direct edits are now for owners only (the owners require suggestions in
+    /// the current phase): set on every connection and on those that join later.
+    OwnersOnly(bool),
     /// Read the document (exports, anchors).
     Read(DocReader),
     /// A change made by the server (an accepted proposal): `make` computes the update
@@ -197,6 +200,9 @@ pub struct Room {
     remote: Remote,
     second_look: SecondLook,
     members: Option<Vec<Member>>,
+    /// The last rule on direct edits the room was told (`None`: never told; each
+    /// connection keeps what its admission read).
+    owners_only: Option<bool>,
 }
 
 /// Loads the document and serves commands until the room unloads.
@@ -235,6 +241,7 @@ pub async fn run(
         remote: Remote::default(),
         second_look: SecondLook::default(),
         members: None,
+        owners_only: None,
     };
     room.serve(&mut commands).await;
     room.env.ctx.metrics.rooms_open.fetch_sub(1, Relaxed);
@@ -313,6 +320,12 @@ impl Room {
             } => self.on_message(conn, message, from).await,
             RoomCommand::Leave { conn } => self.peers.leave(conn),
             RoomCommand::Members(members) => self.on_members(members),
+            RoomCommand::OwnersOnly(owners_only) => {
+                self.owners_only = Some(owners_only);
+                for (_, peer) in self.peers.iter_mut() {
+                    peer.authority.set_owners_only(owners_only);
+                }
+            }
             RoomCommand::Read(reader) => reader(&self.replica.doc),
             RoomCommand::Edit { make, author, done } => {
                 let (env, replica) = (&self.env, &mut self.replica);
@@ -352,6 +365,9 @@ impl Room {
                     return;
                 }
             }
+        }
+        if let Some(owners_only) = self.owners_only {
+            peer.authority.set_owners_only(owners_only);
         }
         let step1 = protocol::sync_step1(self.replica.doc.transact().state_vector());
         let identity = peer.identity.clone();
