@@ -54,7 +54,7 @@ async fn node_edit(
 }
 
 /// Like [`node_edit`], failing unless the client's writes were stored.
-async fn node_writes(
+pub(crate) async fn node_writes(
     app: &TestApp,
     doc: &str,
     token: &str,

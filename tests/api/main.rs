@@ -14,6 +14,7 @@ mod cluster;
 mod compilation;
 mod connections;
 mod demo;
+mod diff_authors;
 mod documents;
 mod durability;
 mod extensions;

@@ -248,14 +248,8 @@ fn changed(before: &str, after: &str, deadline: Instant) -> ParagraphDiff {
         word_changes(&diff)
     } else {
         vec![
-            WordChange {
-                op: WordOp::Delete,
-                text: before.to_owned(),
-            },
-            WordChange {
-                op: WordOp::Insert,
-                text: after.to_owned(),
-            },
+            WordChange::new(WordOp::Delete, before.to_owned()),
+            WordChange::new(WordOp::Insert, after.to_owned()),
         ]
     };
     ParagraphDiff {
@@ -263,6 +257,8 @@ fn changed(before: &str, after: &str, deadline: Instant) -> ParagraphDiff {
         before: Some(before.to_owned()),
         after: Some(after.to_owned()),
         words: Some(words),
+        inserted_by: None,
+        deleted_by: None,
     }
 }
 
@@ -278,10 +274,7 @@ fn word_changes(diff: &TextDiff<'_, '_, str>) -> Vec<WordChange> {
         };
         match runs.last_mut() {
             Some(run) if run.op == op => run.text.push_str(change.value()),
-            _ => runs.push(WordChange {
-                op,
-                text: change.value().to_owned(),
-            }),
+            _ => runs.push(WordChange::new(op, change.value().to_owned())),
         }
     }
     runs
@@ -293,6 +286,8 @@ fn unchanged(before: &str, after: &str) -> ParagraphDiff {
         before: Some(before.to_owned()),
         after: Some(after.to_owned()),
         words: None,
+        inserted_by: None,
+        deleted_by: None,
     }
 }
 
@@ -302,6 +297,8 @@ fn removed(before: &str) -> ParagraphDiff {
         before: Some(before.to_owned()),
         after: None,
         words: None,
+        inserted_by: None,
+        deleted_by: None,
     }
 }
 
@@ -311,6 +308,8 @@ fn added(after: &str) -> ParagraphDiff {
         before: None,
         after: Some(after.to_owned()),
         words: None,
+        inserted_by: None,
+        deleted_by: None,
     }
 }
 

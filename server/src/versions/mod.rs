@@ -8,6 +8,7 @@
 //! so a version's Markdown is what `GET …/markdown` said when it was saved. The diff
 //! (`diff`) works on plain text per top-level block, the unit threads are anchored to.
 
+pub mod authors;
 pub mod changes;
 pub mod diff;
 pub mod model;

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 
 use crate::ids::{DocId, VersionId};
+pub use crate::versions::authors::{DiffAuthor, DiffUser};
 
 /// Longest version name, in characters.
 pub const MAX_NAME_CHARS: usize = 200;
@@ -113,13 +114,33 @@ pub enum WordOp {
 
 /// A run of words (with the white space between them) that one operation covers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct WordChange {
     pub op: WordOp,
     pub text: String,
+    /// For an `insert`: who wrote the inserted text, one entry per organisation (an
+    /// entry with `org: null` for text of unknown authorship). `null` otherwise, or when
+    /// the diff ran out of time before attributing it.
+    pub inserted_by: Option<Vec<DiffAuthor>>,
+    /// For a `delete`: who deleted the text, likewise.
+    pub deleted_by: Option<Vec<DiffAuthor>>,
+}
+
+impl WordChange {
+    /// A run not attributed (yet).
+    pub fn new(op: WordOp, text: String) -> Self {
+        Self {
+            op,
+            text,
+            inserted_by: None,
+            deleted_by: None,
+        }
+    }
 }
 
 /// One paragraph of a diff, in the order of the newer text (removed ones where they were).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct ParagraphDiff {
     pub change: ParagraphChange,
     /// The text in `from`; `null` when added.
@@ -128,6 +149,10 @@ pub struct ParagraphDiff {
     pub after: Option<String>,
     /// Word-level operations; set for `changed` paragraphs only.
     pub words: Option<Vec<WordChange>>,
+    /// For an `added` paragraph: who wrote it (as [`WordChange::inserted_by`]).
+    pub inserted_by: Option<Vec<DiffAuthor>>,
+    /// For a `removed` paragraph: who deleted it (as [`WordChange::deleted_by`]).
+    pub deleted_by: Option<Vec<DiffAuthor>>,
 }
 
 /// `GET …/versions/diff`.

@@ -1,5 +1,6 @@
 //! `/api/documents/{id}/versions…`: save (owners), list, read, Markdown, diff.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{FromRef, State};
@@ -12,9 +13,11 @@ use yrs::{ReadTxn, StateVector, Transact};
 use crate::auth::{AuthUser, Role, TokenKeys};
 use crate::documents::content::{self, Format};
 use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, AppError, ErrorResponse};
-use crate::ids::{DocId, VersionId};
+use crate::ids::{DocId, OrgId, UserId, VersionId};
+use crate::storage::authorship;
 use crate::storage::now_ms;
 use crate::versions::VersionsContext;
+use crate::versions::authors::{self, Authorship, Side, attribute};
 use crate::versions::changes;
 use crate::versions::diff::{diff_paragraphs, paragraphs};
 use crate::versions::model::*;
@@ -221,12 +224,19 @@ pub async fn diff_versions(
         .version(&doc, &version_in_path(&query.from)?)
         .await?
         .ok_or_else(no_such_version)?;
-    let before = read_version(&state, &doc, &from.id, paragraphs).await?;
-    let (to, after) = match query.to.as_deref().unwrap_or(CURRENT) {
+    let from_state = state
+        .db
+        .version_state(&doc, &from.id)
+        .await?
+        .ok_or_else(no_such_version)?;
+    let (to, to_state) = match query.to.as_deref().unwrap_or(CURRENT) {
         CURRENT => {
             let live = state
                 .rooms
-                .read(&doc, paragraphs)
+                .read(&doc, |d| {
+                    d.transact()
+                        .encode_state_as_update_v1(&StateVector::default())
+                })
                 .await
                 .map_err(|e| AppError::Unavailable(e.to_string()))?;
             (None, live)
@@ -237,11 +247,43 @@ pub async fn diff_versions(
                 .version(&doc, &version_in_path(vid)?)
                 .await?
                 .ok_or_else(no_such_version)?;
-            let texts = read_version(&state, &doc, &row.id, paragraphs).await?;
-            (Some(row.into()), texts)
+            let bytes = state
+                .db
+                .version_state(&doc, &row.id)
+                .await?
+                .ok_or_else(no_such_version)?;
+            (Some(row.into()), bytes)
         }
     };
-    let paragraphs = blocking(move || diff_paragraphs(&before, &after)).await?;
+    // Read after the states: the journal stores bindings and deletions with the update
+    // they come with, before any room or version holds it.
+    let bindings = authorship::bindings(&state.db, &doc).await?;
+    let deletions = authorship::deletions(&state.db, &doc).await?;
+    let mut paragraphs = blocking(move || {
+        let before = Side::read(&content::doc_from_parts(None, [from_state.as_slice()]));
+        let after = Side::read(&content::doc_from_parts(None, [to_state.as_slice()]));
+        let mut diff = diff_paragraphs(&before.texts, &after.texts);
+        let who = Authorship::new(&bindings, &deletions).map_err(|e| {
+            AppError::Internal(anyhow::Error::new(e).context("a stored delete set"))
+        })?;
+        attribute(&mut diff, &before, &after, &who);
+        Ok::<_, AppError>(diff)
+    })
+    .await??;
+    let (org_ids, user_ids) = authors::named(&paragraphs);
+    let mut orgs = HashMap::new();
+    for org in org_ids {
+        if let Some(row) = state.db.org(&OrgId::parse(org.as_str())?).await? {
+            orgs.insert(org, row.name);
+        }
+    }
+    let mut users = HashMap::new();
+    for user in user_ids {
+        if let Some(row) = state.db.user(&UserId::parse(user.as_str())?).await? {
+            users.insert(user, row.name);
+        }
+    }
+    authors::name(&mut paragraphs, &orgs, &users);
     Ok(ApiJson(DiffResponse {
         from: from.into(),
         to,

@@ -1868,11 +1868,29 @@ export interface components {
          * @enum {string}
          */
         DeliveryStatus: "pending" | "delivered" | "failed";
+        /**
+         * @description An organisation (and the users of it) that inserted or deleted a run; `org: null` for
+         *     text whose author is unknown (written before authorship was kept, or deleted by no
+         *     stored update).
+         */
+        DiffAuthor: {
+            /** @description The organisation id; `null` when unknown. */
+            org?: string | null;
+            /** @description Its name; `null` when unknown. */
+            orgName?: string | null;
+            /** @description The users of that organisation who did it, by name. */
+            users: components["schemas"]["DiffUser"][];
+        };
         /** @description `GET …/versions/diff`. */
         DiffResponse: {
             from: components["schemas"]["VersionResponse"];
             paragraphs: components["schemas"]["ParagraphDiff"][];
             to?: null | components["schemas"]["VersionResponse"];
+        };
+        /** @description A user named in a [`DiffAuthor`]. */
+        DiffUser: {
+            id: string;
+            name: string;
         };
         /**
          * @description When a user's notification e-mail goes.
@@ -2283,6 +2301,10 @@ export interface components {
             /** @description The text in `from`; `null` when added. */
             before?: string | null;
             change: components["schemas"]["ParagraphChange"];
+            /** @description For a `removed` paragraph: who deleted it (as [`WordChange::deleted_by`]). */
+            deletedBy?: components["schemas"]["DiffAuthor"][] | null;
+            /** @description For an `added` paragraph: who wrote it (as [`WordChange::inserted_by`]). */
+            insertedBy?: components["schemas"]["DiffAuthor"][] | null;
             /** @description Word-level operations; set for `changed` paragraphs only. */
             words?: components["schemas"]["WordChange"][] | null;
         };
@@ -2720,6 +2742,14 @@ export interface components {
         };
         /** @description A run of words (with the white space between them) that one operation covers. */
         WordChange: {
+            /** @description For a `delete`: who deleted the text, likewise. */
+            deletedBy?: components["schemas"]["DiffAuthor"][] | null;
+            /**
+             * @description For an `insert`: who wrote the inserted text, one entry per organisation (an
+             *     entry with `org: null` for text of unknown authorship). `null` otherwise, or when
+             *     the diff ran out of time before attributing it.
+             */
+            insertedBy?: components["schemas"]["DiffAuthor"][] | null;
             op: components["schemas"]["WordOp"];
             text: string;
         };

@@ -130,6 +130,8 @@ export type Version = Schemas['VersionResponse'];
 export type ParagraphChange = Schemas['ParagraphChange'];
 export type WordChange = Schemas['WordChange'];
 export type ParagraphDiff = Schemas['ParagraphDiff'];
+/** Who inserted or deleted a run of a diff; `org: null` for unknown authorship. */
+export type DiffAuthor = Schemas['DiffAuthor'];
 /** `GET …/versions/diff`. */
 export type VersionDiff = Schemas['DiffResponse'];
 

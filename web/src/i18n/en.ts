@@ -573,6 +573,9 @@ export const en: Messages = {
   'remiss.diff.insEnd': ':end of addition]',
   'remiss.diff.delStart': '[removed:',
   'remiss.diff.delEnd': ':end of removal]',
+  'remiss.diff.insertedBy': 'Inserted by {who}',
+  'remiss.diff.deletedBy': 'Deleted by {who}',
+  'remiss.diff.unknownAuthor': 'unknown',
   'remiss.diff.failed': 'Could not load it: {message}',
   'remiss.matrix.title': 'Consensus matrix',
   'remiss.matrix.intro':

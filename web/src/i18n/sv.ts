@@ -573,6 +573,9 @@ export const sv = {
   'remiss.diff.insEnd': ':slut på tillägg]',
   'remiss.diff.delStart': '[borttaget:',
   'remiss.diff.delEnd': ':slut på borttaget]',
+  'remiss.diff.insertedBy': 'Infogat av {who}',
+  'remiss.diff.deletedBy': 'Struket av {who}',
+  'remiss.diff.unknownAuthor': 'okänd',
   'remiss.diff.failed': 'Det gick inte att hämta: {message}',
   'remiss.matrix.title': 'Samsynsmatris',
   'remiss.matrix.intro':

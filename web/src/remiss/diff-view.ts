@@ -4,10 +4,15 @@
  * are struck through in `del` and added words underlined in `ins`, each announced to
  * screen readers by a hidden "start/end of insertion" text. Unchanged paragraphs are
  * folded into a count unless asked for.
+ *
+ * Each insertion and deletion is followed by who made it, in words ("Infogat av
+ * Miljöförvaltningen (Bo Ek)", "Struket av okänd" for text from before authorship was
+ * kept, issue 16): visible text in the reading order, so a screen reader reads it right
+ * after the change it belongs to.
  */
-import type { ParagraphDiff, VersionDiff, WordChange } from '../api/types';
+import type { DiffAuthor, ParagraphDiff, VersionDiff, WordChange } from '../api/types';
 import { h, srOnly } from '../dom';
-import { type MessageKey, t, tCount } from '../i18n';
+import { locale, type MessageKey, t, tCount } from '../i18n';
 
 const LABELS: Record<ParagraphDiff['change'], MessageKey> = {
   added: 'remiss.diff.added',
@@ -16,39 +21,69 @@ const LABELS: Record<ParagraphDiff['change'], MessageKey> = {
   unchanged: 'remiss.diff.unchanged',
 };
 
-function inserted(text: string): HTMLElement {
-  return h(
-    'ins',
-    { class: 'diff__ins' },
-    srOnly(`${t('remiss.diff.insStart')} `),
-    text,
-    srOnly(` ${t('remiss.diff.insEnd')}`),
-  );
+/** "Miljöförvaltningen (Bo Ek) och okänd": each organisation with its users. */
+export function authorNames(authors: DiffAuthor[]): string {
+  const names = authors.map((a) => {
+    if (a.org == null) return t('remiss.diff.unknownAuthor');
+    const org = a.orgName ?? a.org;
+    return a.users.length > 0 ? `${org} (${a.users.map((u) => u.name).join(', ')})` : org;
+  });
+  return new Intl.ListFormat(locale(), { type: 'conjunction' }).format(names);
 }
 
-function deleted(text: string): HTMLElement {
-  return h(
-    'del',
-    { class: 'diff__del' },
-    srOnly(`${t('remiss.diff.delStart')} `),
-    text,
-    srOnly(` ${t('remiss.diff.delEnd')}`),
-  );
+/** The visible "Infogat av …"/"Struket av …" after a change; nothing if not attributed. */
+function byline(key: MessageKey, authors: DiffAuthor[] | null | undefined): (Node | string)[] {
+  if (!authors || authors.length === 0) return [];
+  return [
+    ' ',
+    h(
+      'span',
+      { class: 'diff__by', 'data-testid': 'diff-by' },
+      t(key, { who: authorNames(authors) }),
+    ),
+    ' ',
+  ];
 }
 
-function words(changes: WordChange[]): Node[] {
-  return changes.map((w) => {
-    if (w.op === 'insert') return inserted(w.text);
-    if (w.op === 'delete') return deleted(w.text);
-    return document.createTextNode(w.text);
+function inserted(text: string, by?: DiffAuthor[] | null): (Node | string)[] {
+  return [
+    h(
+      'ins',
+      { class: 'diff__ins' },
+      srOnly(`${t('remiss.diff.insStart')} `),
+      text,
+      srOnly(` ${t('remiss.diff.insEnd')}`),
+    ),
+    ...byline('remiss.diff.insertedBy', by),
+  ];
+}
+
+function deleted(text: string, by?: DiffAuthor[] | null): (Node | string)[] {
+  return [
+    h(
+      'del',
+      { class: 'diff__del' },
+      srOnly(`${t('remiss.diff.delStart')} `),
+      text,
+      srOnly(` ${t('remiss.diff.delEnd')}`),
+    ),
+    ...byline('remiss.diff.deletedBy', by),
+  ];
+}
+
+function words(changes: WordChange[]): (Node | string)[] {
+  return changes.flatMap((w) => {
+    if (w.op === 'insert') return inserted(w.text, w.insertedBy);
+    if (w.op === 'delete') return deleted(w.text, w.deletedBy);
+    return [document.createTextNode(w.text)];
   });
 }
 
 function paragraphText(p: ParagraphDiff): (Node | string)[] {
-  if (p.change === 'added') return [inserted(p.after ?? '')];
-  if (p.change === 'removed') return [deleted(p.before ?? '')];
+  if (p.change === 'added') return inserted(p.after ?? '', p.insertedBy);
+  if (p.change === 'removed') return deleted(p.before ?? '', p.deletedBy);
   if (p.change === 'changed' && p.words && p.words.length > 0) return words(p.words);
-  if (p.change === 'changed') return [deleted(p.before ?? ''), ' ', inserted(p.after ?? '')];
+  if (p.change === 'changed') return [...deleted(p.before ?? ''), ' ', ...inserted(p.after ?? '')];
   return [document.createTextNode(p.after ?? p.before ?? '')];
 }
 
