@@ -10,6 +10,8 @@
  */
 import type { Locator, Page } from '@playwright/test';
 import {
+  apiToken,
+  bearer,
   editor,
   expect,
   expectNoAxeViolations,
@@ -189,6 +191,22 @@ test('a commenter suggests in the text; the owner accepts, rejects and accepts t
       'Skolorna erbjuder läxhjälp och studiestöd varje vecka till varje elev i grundskolan och gymnasiet.';
     await expectParagraph(maria.page, final);
     await expectParagraph(sara.page, final);
+
+    // The compilation records each suggestion as a tracked change with its decision.
+    const owner = await apiToken(request, 'maria.holmberg');
+    const compiled = await request.get(
+      `/api/documents/${encodeURIComponent(id)}/compilation`,
+      bearer(owner),
+    );
+    expect(compiled.ok()).toBe(true);
+    const compilation = await compiled.text();
+    expect(compilation).toContain('Infoga ” och studiestöd”');
+    expect(compilation).toContain('Stryk ”varje vecka”');
+    expect(compilation).toContain('Ersätt ”alla elever” med ”varje elev”');
+    expect(compilation).toContain('Infoga ” och gymnasiet”');
+    expect(compilation.match(/Godkänd och införd av Maria/g)).toHaveLength(3);
+    expect(compilation.match(/Avvisad av Maria/g)).toHaveLength(1);
+    expect(compilation).not.toContain('Öppen (inte avgjord)');
   } finally {
     await maria.context.close();
     await sara.context.close();
