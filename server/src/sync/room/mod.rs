@@ -9,6 +9,7 @@
 //! | [`peers`] | the connections, their outboxes and presence, and when the room went idle |
 //! | [`pipeline`] | the updates queued and the commit in flight; applies and relays a stored batch |
 //! | [`replica`] | the `Doc` and its log position; rebuilds it after a panic, compacts it |
+//! | [`full_state`] | the whole `Doc` encoded for clients that hold nothing, kept until it changes |
 //! | [`catch_up`] | what the other nodes said: their presence, and the log entries to read |
 //! | [`second_look`] | updates under another user's client id, held until the room has caught up |
 //!
@@ -16,6 +17,7 @@
 //! journal) → [`peers`]; see the first of those for why it is applied only once stored.
 
 mod catch_up;
+mod full_state;
 mod inbox;
 mod peers;
 mod pipeline;
@@ -380,6 +382,10 @@ impl Room {
             return;
         }
         match message {
+            Inbound::SyncStep1(sv) if sv.is_empty() => {
+                let step2 = self.replica.full_state.step2(&self.replica.doc);
+                self.peers.send(conn, step2);
+            }
             Inbound::SyncStep1(sv) => {
                 let diff = self.replica.doc.transact().encode_diff_v1(&sv);
                 self.peers.send(conn, protocol::sync_step2(diff));

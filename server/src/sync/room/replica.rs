@@ -19,6 +19,7 @@ use crate::sync::nesting;
 use crate::sync::protocol;
 use crate::sync::quarantine::{self, Panicked};
 
+use super::full_state::FullState;
 use super::peers::Peers;
 use super::pipeline::Relay;
 use super::{EditError, Env};
@@ -48,6 +49,8 @@ pub(super) struct Replica {
     /// Who each client id that wrote into `doc` belongs to (`sync::authorship`); kept
     /// across a rebuild, since bindings are never undone.
     pub(super) authors: Authors,
+    /// The answer to a client that holds nothing, kept while `doc` is unchanged.
+    pub(super) full_state: FullState,
 }
 
 impl Replica {
@@ -69,6 +72,7 @@ impl Replica {
             tracing::error!(doc = %env.id, "the document nests too deep to edit safely; read-only");
         }
         Opening::Ready(Self {
+            full_state: FullState::watch(&loaded.doc),
             doc: loaded.doc,
             applied_seq: loaded.applied_seq,
             compacted_seq: loaded.compacted_seq,
@@ -134,6 +138,7 @@ impl Replica {
             }
             return;
         };
+        self.full_state = FullState::watch(&loaded.doc);
         self.doc = loaded.doc;
         self.applied_seq = loaded.applied_seq;
         self.compacted_seq = loaded.compacted_seq;
