@@ -480,7 +480,15 @@ async fn write_loop(
                     }
                 },
                 None => {
-                    let _ = sink.close().await;
+                    // The room let this peer go. If that was to close it, the close
+                    // code must still reach the client: a bare close reads as 1005.
+                    let reason = close_rx.borrow_and_update().clone();
+                    match reason {
+                        Some(reason) => send_close(&mut sink, reason).await,
+                        None => {
+                            let _ = sink.close().await;
+                        }
+                    }
                     return;
                 }
             },
