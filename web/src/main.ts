@@ -44,7 +44,6 @@ const main = h('main', { id: 'main', tabindex: '-1' });
 const liveRegion = h('div', {
   class: 'visually-hidden',
   'aria-live': 'polite',
-  'aria-atomic': 'true',
   'data-testid': 'live-region',
 });
 root.replaceChildren(skipLink, headerSlot, main, liveRegion);
