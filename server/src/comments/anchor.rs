@@ -107,6 +107,25 @@ fn xml_children<T: ReadTxn>(txn: &T, node: &impl AsRef<ArrayRef>) -> Vec<XmlOut>
         .collect()
 }
 
+/// The branch id of an XML node (a fragment is no node of the text).
+fn node_id(node: &XmlOut) -> Option<BranchID> {
+    match node {
+        XmlOut::Text(t) => Some(branch_of(t).id()),
+        XmlOut::Element(e) => Some(branch_of(e).id()),
+        XmlOut::Fragment(_) => None,
+    }
+}
+
+/// A block's identity as text, `client:clock` of the Yjs item that made it. y-prosemirror
+/// edits a paragraph's text in place, so the id stays while the paragraph is written in
+/// or moved; splitting one keeps it for the first half. A root has no item and no key.
+pub fn block_key(id: &BranchID) -> Option<String> {
+    match id {
+        BranchID::Nested(id) => Some(format!("{}:{}", id.client, id.clock)),
+        BranchID::Root(_) => None,
+    }
+}
+
 /// The branch behind an XML node, for comparing positions by branch id.
 fn branch_of(node: &impl AsRef<yrs::branch::Branch>) -> BranchPtr {
     BranchPtr::from(node.as_ref())
@@ -117,6 +136,9 @@ fn branch_of(node: &impl AsRef<yrs::branch::Branch>) -> BranchPtr {
 pub struct Resolved {
     /// Index of the top-level block holding the start; `None` when nothing is left.
     pub paragraph: Option<i64>,
+    /// That block's Yjs id as `client:clock`: the paragraph's identity, kept while its
+    /// text is edited or moved (see [`block_key`]); `None` when nothing is left.
+    pub block: Option<String>,
     /// The text between start and end now.
     pub quote: String,
     /// Where the start lies in the whole text (UTF-16 units), for sorting threads in
@@ -161,6 +183,8 @@ struct Layout {
     elements: HashMap<BranchID, (usize, usize)>,
     /// Start of each top-level block, in order.
     blocks: Vec<usize>,
+    /// Each top-level block's branch, in the same order.
+    block_ids: Vec<Option<BranchID>>,
 }
 
 impl Layout {
@@ -170,10 +194,12 @@ impl Layout {
             spans: HashMap::new(),
             elements: HashMap::new(),
             blocks: Vec::new(),
+            block_ids: Vec::new(),
         };
         let mut first = true;
         for child in xml_children(txn, fragment) {
             layout.blocks.push(layout.next_start(first));
+            layout.block_ids.push(node_id(&child));
             layout.visit(txn, child, &mut first);
         }
         layout
@@ -273,6 +299,12 @@ impl Layout {
         let index = self.blocks.partition_point(|&start| start <= offset);
         index.checked_sub(1).map(|i| i as i64)
     }
+
+    /// The identity of the top-level block holding `offset`.
+    fn block_key_of(&self, offset: usize) -> Option<String> {
+        let index = usize::try_from(self.block_of(offset)?).ok()?;
+        block_key(self.block_ids.get(index)?.as_ref()?)
+    }
 }
 
 /// Resolves an anchor against the document's current text.
@@ -281,6 +313,7 @@ pub fn resolve(doc: &Doc, anchor: &Anchor) -> Resolved {
         .pop()
         .unwrap_or(Resolved {
             paragraph: None,
+            block: None,
             quote: String::new(),
             offset: None,
         })
@@ -290,6 +323,7 @@ pub fn resolve(doc: &Doc, anchor: &Anchor) -> Resolved {
 pub fn resolve_all(doc: &Doc, anchors: &[Anchor]) -> Vec<Resolved> {
     let gone = || Resolved {
         paragraph: None,
+        block: None,
         quote: String::new(),
         offset: None,
     };
@@ -307,11 +341,13 @@ pub fn resolve_all(doc: &Doc, anchors: &[Anchor]) -> Vec<Resolved> {
             ) {
                 (Some(start), Some(end)) if end > start => Resolved {
                     paragraph: layout.block_of(start),
+                    block: layout.block_key_of(start),
                     quote: String::from_utf16_lossy(&layout.text[start..end]),
                     offset: Some(start),
                 },
                 (Some(start), Some(_)) => Resolved {
                     paragraph: layout.block_of(start),
+                    block: layout.block_key_of(start),
                     quote: String::new(),
                     offset: Some(start),
                 },

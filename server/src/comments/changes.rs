@@ -342,6 +342,7 @@ mod tests {
             anchor_end: &[],
             quote: "text",
             paragraph: Some(0),
+            block: None,
             doc_version: &[],
             author: author(who),
             stance: Some(Stance::Avstyrker),

@@ -314,6 +314,7 @@ pub async fn create_thread(
         anchor_end: &anchor.end,
         quote: &resolved.quote,
         paragraph: resolved.paragraph,
+        block: resolved.block.as_deref(),
         doc_version: &version,
         author: author(&who),
         stance,

@@ -61,6 +61,9 @@ pub struct NewThread<'a> {
     pub quote: &'a str,
     /// The top-level block holding the anchor's start (`None` stores as 0).
     pub paragraph: Option<i64>,
+    /// That block's identity (`anchor::block_key`), which tells which threads share a
+    /// paragraph (`notifications::paragraph`); `None` when it has none.
+    pub block: Option<&'a str>,
     pub doc_version: &'a [u8],
     pub author: Author<'a>,
     pub stance: Option<Stance>,
@@ -300,8 +303,8 @@ impl Tx {
         on_tx!(self, conn => {
             sqlx::query(
                 "INSERT INTO threads (id, doc_id, anchor_start, anchor_end, original_quote, original_paragraph, \
-                 doc_version, author_id, author_name, org_id, stance, proposal, kind, status, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, 'open', $13, $13)",
+                 doc_version, author_id, author_name, org_id, stance, proposal, kind, status, created_at, updated_at, block_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, 'open', $13, $13, $15)",
             )
             .bind(new.id)
             .bind(new.doc.as_str())
@@ -317,6 +320,7 @@ impl Tx {
             .bind(new.proposal)
             .bind(now)
             .bind(new.kind)
+            .bind(new.block)
             .execute(&mut *conn)
             .await?;
         });

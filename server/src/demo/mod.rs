@@ -236,6 +236,7 @@ async fn create_thread(
         anchor_end: &anchor.end,
         quote: &resolved.quote,
         paragraph: resolved.paragraph,
+        block: resolved.block.as_deref(),
         doc_version: &version,
         author: changes::author(&author),
         stance: thread.stance,
