@@ -29,6 +29,7 @@ mod nesting;
 mod notifications;
 mod oidc;
 mod openapi;
+mod paragraph_notices;
 mod pdf;
 mod presence;
 mod proposals;

@@ -512,16 +512,26 @@ both_dbs!(
                 kinds(&app, token).await?
             );
         }
-        // Eva follows again and hears of the next reply; a new thread reaches nobody.
+        // Eva follows again and hears of the next reply.
         let (_, state) = put(&eva, thread_path.clone(), true).await?;
         ensure!(state["threads"] == json!([thread_id]), "{state}");
         let (_, _) = reply_with(&app, &owner, &doc, &thread_id, "Svar tre.", json!([])).await?;
         ensure!(kinds(&app, &eva).await?[0] == "thread_reply");
         ensure!(to(&sink.next().await?) == "eva@utb.example");
+        // A new thread on the same paragraph: no follower of the document is left, so it
+        // reaches only Eva's organisation, which commented on the paragraph, as such.
         let (status, _) = open_with(&app, &owner, &doc, "En till.", json!([])).await?;
         ensure!(status == 201);
+        let mut mails = sink.take(2).await?;
+        mails.sort_by_key(to);
+        let to_all: Vec<String> = mails.iter().map(to).collect();
+        ensure!(
+            to_all == ["eva@utb.example", "olle@utb.example"],
+            "{to_all:?}"
+        );
+        ensure!(kinds(&app, &olle).await?[0] == "paragraph_activity");
         outbox_settled(&app.state.db).await?;
-        ensure!(sink.drain().is_empty(), "no follower, no mail");
+        ensure!(sink.drain().is_empty(), "no follower, no more mail");
         ensure!(kinds(&app, &mats).await?.len() == 3);
         // Following an unknown thread is 404; a non-member may not follow.
         let (status, _) = put(

@@ -1,23 +1,30 @@
-//! The events of a conversation beyond the thread's own: @mentions and followers
-//! (issue 17).
+//! The events of a conversation beyond the thread's own: @mentions, followers and the
+//! paragraph's other commenters (issue 17).
 //!
 //! From the same audit entries [`raise`](super::raise) reads:
 //! - a comment that newly @mentions someone (`thread_opened`, `comment_added` and
 //!   `comment_edited` carry `mentions`, only the new ones) raises `mentioned` to each
 //!   mentioned user, or to every active user of a mentioned organisation;
-//! - `thread_opened` raises `thread_opened` to the document's followers.
+//! - `thread_opened` raises `thread_opened` to the document's followers;
+//! - `thread_opened` and `comment_added` raise `paragraph_activity` to every active user
+//!   of each organisation that commented on the same paragraph in another thread
+//!   ([`paragraph`](super::paragraph)), but not to whoever unfollowed the thread.
 //!
 //! Replies to followed threads reuse `thread_reply` (its audience in `raise` is the
 //! thread's followers): a follower wants the same message as a writer, and one kind per
-//! event keeps the settings page short. These events come before the thread's own in a
-//! raise, and nobody is told twice of one entry (`raise::raise_all`), so a follower who is
-//! also mentioned gets the mention only.
+//! event keeps the settings page short. Nobody is told twice of one entry
+//! (`raise::raise_all` tells each person of the first event that concerns them): the
+//! mentions and followers' events come before the thread's own ([`Conversation::ahead`]),
+//! the paragraph's after it ([`Conversation::behind`]), so a follower who is also
+//! mentioned gets the mention only, and a writer of the thread its reply, not the
+//! paragraph notice.
 
 use serde_json::{Value, json};
 
 use crate::audit::Entry;
 use crate::ids::{DocId, OrgId, ThreadId, UserId};
 use crate::notifications::model::Kind;
+use crate::notifications::paragraph;
 use crate::notifications::raise::{Audience, Event, shorten};
 use crate::on_tx;
 use crate::storage::{StoreError, Tx};
@@ -25,24 +32,33 @@ use crate::storage::{StoreError, Tx};
 /// Longest excerpt of a comment carried in a notification (as `raise`'s).
 const EXCERPT_CHARS: usize = 280;
 
-/// The mention and follower events of audit entry `entry` (with its parsed `detail`), in
-/// the order they are raised: mentions first.
+/// The conversation's events of one audit entry, around the thread's own.
+#[derive(Debug, Default)]
+pub struct Conversation {
+    /// Raised before the thread's own event: mentions, then the document's followers.
+    pub ahead: Vec<Event>,
+    /// Raised after it: the paragraph's other commenting organisations.
+    pub behind: Vec<Event>,
+}
+
+/// The mention, follower and paragraph events of audit entry `entry` (with its parsed
+/// `detail`).
 pub async fn events_for(
     tx: &mut Tx,
     doc: &DocId,
     entry: &Entry,
     detail: &Value,
-) -> Result<Vec<Event>, StoreError> {
+) -> Result<Conversation, StoreError> {
     let action = entry.action.as_str();
     if !matches!(action, "thread_opened" | "comment_added" | "comment_edited") {
-        return Ok(Vec::new());
+        return Ok(Conversation::default());
     }
     let Some(thread) = detail
         .get("thread")
         .and_then(Value::as_str)
         .and_then(|t| ThreadId::parse(t).ok())
     else {
-        return Ok(Vec::new());
+        return Ok(Conversation::default());
     };
     let excerpt = match detail.get("comment").and_then(Value::as_str) {
         Some(comment) => body_of(tx, "SELECT body FROM comments WHERE id = $1", comment).await?,
@@ -104,9 +120,28 @@ pub async fn events_for(
         events.push(event(Kind::Mentioned, audience, payload));
     }
     if action == "thread_opened" {
-        events.push(event(Kind::ThreadOpened, Audience::DocumentFollowers, base));
+        events.push(event(
+            Kind::ThreadOpened,
+            Audience::DocumentFollowers,
+            base.clone(),
+        ));
     }
-    Ok(events)
+    let mut behind = Vec::new();
+    if action != "comment_edited" {
+        let mut payload = base;
+        payload["reply"] = json!(action == "comment_added");
+        for org in paragraph::commenting_orgs(tx, doc, &thread).await? {
+            behind.push(event(
+                Kind::ParagraphActivity,
+                Audience::Org(org),
+                payload.clone(),
+            ));
+        }
+    }
+    Ok(Conversation {
+        ahead: events,
+        behind,
+    })
 }
 
 async fn body_of(tx: &mut Tx, sql: &'static str, id: &str) -> Result<Option<String>, StoreError> {

@@ -128,6 +128,7 @@ pub fn kind_label(kind: Kind) -> &'static str {
         Kind::ThreadReply => "svar i trådar du följer",
         Kind::Mentioned => "omnämnanden av dig eller din organisation",
         Kind::ThreadOpened => "nya trådar i dokument du följer",
+        Kind::ParagraphActivity => "nya kommentarer på stycken din organisation kommenterat",
         Kind::ThreadResolved => "avgjorda trådar",
         Kind::ProposalDecided => "beslut om ändringsförslag",
         Kind::StatementReceived => "inkomna remissvar",
@@ -145,6 +146,9 @@ pub fn subject(item: &NotificationRow) -> String {
         Kind::ThreadReply => format!("Nytt svar i en tråd i ”{title}”"),
         Kind::Mentioned => format!("Du har nämnts i ”{title}”"),
         Kind::ThreadOpened => format!("Ny tråd i ”{title}”"),
+        Kind::ParagraphActivity => {
+            format!("Ny kommentar på ett stycke ni kommenterat i ”{title}”")
+        }
         Kind::ThreadResolved => format!("En tråd har avgjorts i ”{title}”"),
         Kind::ProposalDecided => format!("Beslut om ändringsförslag i ”{title}”"),
         Kind::StatementReceived => format!("Remissvar inkommet: {title}"),
@@ -190,6 +194,17 @@ pub fn sentence(item: &NotificationRow, payload: &Value) -> String {
             "{by} öppnade en ny tråd{on_quote} i ”{title}”: {}",
             field("excerpt")
         ),
+        Kind::ParagraphActivity => {
+            let what = if payload.get("reply").and_then(Value::as_bool) == Some(true) {
+                "svarade i en tråd"
+            } else {
+                "öppnade en ny tråd"
+            };
+            format!(
+                "{by} {what}{on_quote} på ett stycke som er organisation har kommenterat i ”{title}”: {}",
+                field("excerpt")
+            )
+        }
         Kind::ThreadResolved => format!(
             "{by} avgjorde tråden{on_quote} i ”{title}”: {}. {}",
             outcome(field("outcome")),

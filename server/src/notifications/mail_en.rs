@@ -29,6 +29,7 @@ pub fn kind_label(kind: Kind) -> &'static str {
         Kind::ThreadReply => "replies in threads you follow",
         Kind::Mentioned => "mentions of you or your organisation",
         Kind::ThreadOpened => "new threads in documents you follow",
+        Kind::ParagraphActivity => "new comments on paragraphs your organisation commented on",
         Kind::ThreadResolved => "decided threads",
         Kind::ProposalDecided => "decisions on change proposals",
         Kind::StatementReceived => "statements received",
@@ -46,6 +47,9 @@ fn subject(item: &NotificationRow) -> String {
         Kind::ThreadReply => format!("New reply in a thread in “{title}”"),
         Kind::Mentioned => format!("You were mentioned in “{title}”"),
         Kind::ThreadOpened => format!("New thread in “{title}”"),
+        Kind::ParagraphActivity => {
+            format!("New comment on a paragraph you commented on in “{title}”")
+        }
         Kind::ThreadResolved => format!("A thread was decided in “{title}”"),
         Kind::ProposalDecided => format!("Decision on a change proposal in “{title}”"),
         Kind::StatementReceived => format!("Statement received: {title}"),
@@ -98,6 +102,17 @@ fn sentence(item: &NotificationRow, payload: &Value) -> String {
             "{by} opened a new thread{on_quote} in “{title}”: {}",
             field("excerpt")
         ),
+        Kind::ParagraphActivity => {
+            let what = if payload.get("reply").and_then(Value::as_bool) == Some(true) {
+                "replied in a thread"
+            } else {
+                "opened a new thread"
+            };
+            format!(
+                "{by} {what}{on_quote} on a paragraph your organisation commented on in “{title}”: {}",
+                field("excerpt")
+            )
+        }
         Kind::ThreadResolved => format!(
             "{by} decided the thread{on_quote} in “{title}”: {}. {}",
             outcome(field("outcome")),

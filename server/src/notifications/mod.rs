@@ -33,6 +33,7 @@ pub mod mail;
 pub mod mail_en;
 pub mod model;
 pub mod outbox;
+pub mod paragraph;
 pub mod preferences;
 pub mod raise;
 pub mod routes;

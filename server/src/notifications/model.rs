@@ -18,6 +18,8 @@ pub enum Kind {
     Mentioned,
     /// A new thread in a document I follow.
     ThreadOpened,
+    /// A new thread or reply on a paragraph my organisation commented on.
+    ParagraphActivity,
     /// A thread of my organisation, or one I wrote in, was resolved with an outcome.
     ThreadResolved,
     /// A proposal in a thread of my organisation, or one I wrote in, was accepted or rejected.
@@ -39,6 +41,7 @@ crate::vocabulary::text_vocabulary!(Kind, "notification kind" {
     ThreadReply = "thread_reply",
     Mentioned = "mentioned",
     ThreadOpened = "thread_opened",
+    ParagraphActivity = "paragraph_activity",
     ThreadResolved = "thread_resolved",
     ProposalDecided = "proposal_decided",
     StatementReceived = "statement_received",
@@ -50,11 +53,12 @@ crate::vocabulary::text_vocabulary!(Kind, "notification kind" {
 
 impl Kind {
     /// Every kind, in the order the settings page lists them.
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 12] = [
         Kind::RemissInvited,
         Kind::Mentioned,
         Kind::ThreadReply,
         Kind::ThreadOpened,
+        Kind::ParagraphActivity,
         Kind::ThreadResolved,
         Kind::ProposalDecided,
         Kind::StatementReceived,
@@ -70,7 +74,11 @@ impl Kind {
     pub fn batched(self) -> bool {
         matches!(
             self,
-            Kind::ThreadReply | Kind::ThreadOpened | Kind::ThreadResolved | Kind::ProposalDecided
+            Kind::ThreadReply
+                | Kind::ThreadOpened
+                | Kind::ParagraphActivity
+                | Kind::ThreadResolved
+                | Kind::ProposalDecided
         )
     }
 }

@@ -11,9 +11,12 @@
 //! - `comment_added`: the thread's followers: everyone who wrote in it or opened it, and
 //!   the document's followers, but not who unfollowed it (`comments::following`);
 //! - a new @mention, and a new thread in a followed document: see [`conversation`], whose
-//!   events come first; nobody is told twice of one entry ([`raise_all`]);
+//!   events come first; a new thread or reply on a paragraph an organisation commented
+//!   on: every user of it, after the thread's own; nobody is told twice of one entry
+//!   ([`raise_all`]);
 //! - `thread_resolved`, `proposal_accepted`/`_rejected`: the thread's writers and every
-//!   user of the organisation that opened it;
+//!   user of the organisation that opened it; a decision on a proposal, which also
+//!   resolves the thread, is told once, as `proposal_decided`;
 //! - `response_given`/`_declined`: the document's owners;
 //! - `remiss_changed` that moves the phase or the svarsdatum: every member who is not an
 //!   owner (the invitees; a new diarienummer alone tells nobody);
@@ -95,8 +98,10 @@ pub const BATCH_WINDOW_KEY: &str = "notifications.batch_window_ms";
 pub async fn record_in(tx: &mut Tx, doc: &DocId, entry: &Entry) -> Result<usize, StoreError> {
     let detail: Value = serde_json::from_str(&entry.detail)
         .map_err(|e| StoreError::Corrupt(format!("audit detail is not JSON: {e}")))?;
-    let mut events = conversation::events_for(tx, doc, entry, &detail).await?;
+    let conversation = conversation::events_for(tx, doc, entry, &detail).await?;
+    let mut events = conversation.ahead;
     events.extend(event_for(tx, doc, entry).await?);
+    events.extend(conversation.behind);
     raise_all(tx, &events).await
 }
 
@@ -134,6 +139,9 @@ async fn event_for(tx: &mut Tx, doc: &DocId, entry: &Entry) -> Result<Option<Eve
             (Kind::ThreadReply, audience, json!({ "excerpt": excerpt }))
         }
         ("thread_resolved", Some(thread)) => {
+            if follows_a_proposal_decision(tx, doc, entry.seq, &thread).await? {
+                return Ok(None);
+            }
             let extra =
                 json!({ "outcome": detail.get("outcome"), "motivation": detail.get("motivation") });
             (
@@ -222,6 +230,30 @@ async fn event_for(tx: &mut Tx, doc: &DocId, entry: &Entry) -> Result<Option<Eve
             .as_deref()
             .and_then(|a| UserId::parse(a).ok()),
         payload,
+    }))
+}
+
+/// Whether the entry before `seq` in `doc`'s trail decided `thread`'s proposal: accepting
+/// or rejecting one resolves the thread in the same transaction, with two entries
+/// (`proposal_accepted` then `thread_resolved`), and the people concerned are told once,
+/// by the proposal's notice, which carries the outcome and motivation too.
+async fn follows_a_proposal_decision(
+    tx: &mut Tx,
+    doc: &DocId,
+    seq: i64,
+    thread: &ThreadId,
+) -> Result<bool, StoreError> {
+    let before: Option<(String, String)> = on_tx!(tx, conn => {
+        sqlx::query_as("SELECT action, detail FROM audit_log WHERE doc_id = $1 AND seq = $2")
+            .bind(doc.as_str())
+            .bind(seq - 1)
+            .fetch_optional(&mut *conn)
+            .await?
+    });
+    Ok(before.is_some_and(|(action, detail)| {
+        matches!(action.as_str(), "proposal_accepted" | "proposal_rejected")
+            && serde_json::from_str::<Value>(&detail)
+                .is_ok_and(|d| d.get("thread").and_then(Value::as_str) == Some(thread.as_str()))
     }))
 }
 
@@ -317,7 +349,8 @@ async fn raise_to(
 }
 
 /// The active users `event` concerns who still have a role on its document, but not its
-/// actor, with their e-mail addresses.
+/// actor, and for a paragraph notice not who unfollowed its thread (a choice not to hear
+/// of that thread), with their e-mail addresses.
 async fn recipients(
     tx: &mut Tx,
     event: &Event,
@@ -338,8 +371,11 @@ async fn recipients(
         Audience::Invitees => (INVITEES, String::new()),
         Audience::DocumentFollowers => (DOCUMENT_FOLLOWERS, String::new()),
     };
+    // $4: a thread whose unfollowers are left out ('' for none).
     let sql = format!(
         "SELECT u.id, u.email FROM users u WHERE u.disabled_at IS NULL AND u.id <> $2 AND ({condition}) \
+         AND NOT EXISTS (SELECT 1 FROM follows f WHERE $4 <> '' AND f.user_id = u.id AND f.doc_id = $1 \
+         AND f.thread_id = $4 AND f.following = 0) \
          AND (u.org_id = (SELECT owner_org FROM documents WHERE id = $1) OR EXISTS (SELECT 1 FROM document_members m \
          WHERE m.doc_id = $1 AND ((m.principal_kind = 'org' AND m.principal_id = u.org_id) \
          OR (m.principal_kind = 'user' AND m.principal_id = u.id)))) ORDER BY u.id"
@@ -349,11 +385,16 @@ async fn recipients(
         .as_ref()
         .map(UserId::to_string)
         .unwrap_or_default();
+    let muted = match (&event.thread, event.kind) {
+        (Some(thread), Kind::ParagraphActivity) => thread.to_string(),
+        _ => String::new(),
+    };
     Ok(on_tx!(tx, conn => {
         sqlx::query_as::<_, (UserId, Option<String>)>(sqlx::AssertSqlSafe(sql))
             .bind(event.doc.as_str())
             .bind(&actor)
             .bind(&id)
+            .bind(&muted)
             .fetch_all(&mut *conn)
             .await?
     }))

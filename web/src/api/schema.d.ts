@@ -2041,7 +2041,7 @@ export interface components {
          * @description What a notification is about. The words are stored, so they never change.
          * @enum {string}
          */
-        Kind: "remiss_invited" | "thread_reply" | "mentioned" | "thread_opened" | "thread_resolved" | "proposal_decided" | "statement_received" | "deadline_reminder" | "round_changed" | "extension_requested" | "extension_decided";
+        Kind: "remiss_invited" | "thread_reply" | "mentioned" | "thread_opened" | "paragraph_activity" | "thread_resolved" | "proposal_decided" | "statement_received" | "deadline_reminder" | "round_changed" | "extension_requested" | "extension_decided";
         /**
          * @description The language of a user's e-mail (and of the web app, if the user wants).
          * @enum {string}

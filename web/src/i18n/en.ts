@@ -16,6 +16,7 @@ export const en: Messages = {
   'settings.kind.mentioned': 'Mentions of you or your organisation',
   'settings.kind.thread_reply': 'Replies in a thread you follow',
   'settings.kind.thread_opened': 'New threads in a document you follow',
+  'settings.kind.paragraph_activity': 'New comments on a paragraph your organisation commented on',
   'settings.kind.thread_resolved': 'Your organisation’s threads decided',
   'settings.kind.proposal_decided': 'Decisions on change proposals',
   'settings.kind.statement_received': 'Statements received (to the owners)',
@@ -701,6 +702,8 @@ export const en: Messages = {
   'notify.thread_reply': '{by} replied in a thread in {title}',
   'notify.mentioned': '{by} mentioned you or your organisation in {title}',
   'notify.thread_opened': '{by} opened a new thread in {title}',
+  'notify.paragraph_activity':
+    '{by} commented on a paragraph your organisation commented on in {title}',
   'notify.thread_resolved': '{by} resolved a thread in {title}',
   'notify.proposal_decided': '{by} decided on a proposal in {title}',
   'notify.statement_received': 'Statement received from {org}: {title}',

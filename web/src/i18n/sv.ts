@@ -18,6 +18,8 @@ export const sv = {
   'settings.kind.mentioned': 'Omnämnanden av dig eller din organisation',
   'settings.kind.thread_reply': 'Svar i en tråd du följer',
   'settings.kind.thread_opened': 'Nya trådar i ett dokument du följer',
+  'settings.kind.paragraph_activity':
+    'Nya kommentarer på ett stycke din organisation har kommenterat',
   'settings.kind.thread_resolved': 'Din organisations trådar avgjorda',
   'settings.kind.proposal_decided': 'Beslut om ändringsförslag',
   'settings.kind.statement_received': 'Inkomna remissvar (till ägarna)',
@@ -701,6 +703,8 @@ export const sv = {
   'notify.thread_reply': '{by} svarade i en tråd i {title}',
   'notify.mentioned': '{by} nämnde dig eller din organisation i {title}',
   'notify.thread_opened': '{by} öppnade en ny tråd i {title}',
+  'notify.paragraph_activity':
+    '{by} kommenterade ett stycke som din organisation har kommenterat i {title}',
   'notify.thread_resolved': '{by} avgjorde en tråd i {title}',
   'notify.proposal_decided': '{by} beslutade om ett ändringsförslag i {title}',
   'notify.statement_received': 'Remissvar inkommet från {org}: {title}',
