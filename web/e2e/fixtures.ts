@@ -272,4 +272,6 @@ export async function selectWords(page: Page, index: number, text: string): Prom
     { index, text },
   );
   await selected(page, text);
+  // Tiptap focuses on a later animation frame; a key pressed before goes elsewhere.
+  await expect(editor(page)).toBeFocused();
 }

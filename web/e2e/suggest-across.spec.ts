@@ -88,6 +88,8 @@ async function selectAcross(
     },
     { first, from, last, to },
   );
+  // Tiptap focuses on a later animation frame; a key pressed before goes elsewhere.
+  await expect(editor(page)).toBeFocused();
 }
 
 /** Puts the caret right after `word` in block `block`, through the editor's command. */

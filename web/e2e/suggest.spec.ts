@@ -41,7 +41,7 @@ async function expectParagraph(page: Page, text: string): Promise<void> {
   await expect.poll(() => blockText(page, 1)).toBe(text);
 }
 
-/** Puts the caret right after `word` in the paragraph (block 1). */
+/** Puts the caret right after `word` in the paragraph (block 1), with the editor focused. */
 async function caretAfter(page: Page, word: string): Promise<void> {
   await page.evaluate((word) => {
     type Node = { isText: boolean; text?: string; nodeSize: number };
@@ -70,6 +70,9 @@ async function caretAfter(page: Page, word: string): Promise<void> {
     editor.commands.focus();
     editor.commands.setTextSelection(at);
   }, word);
+  // Tiptap's focus lands on a later animation frame: a key pressed before it goes to
+  // whatever had focus (a space on the mode button toggles the mode back).
+  await expect(editor(page)).toBeFocused();
 }
 
 /** The sent (not pending) suggestion mark with this text, as a page shows it. */
