@@ -33,7 +33,7 @@ use crate::storage::{BeginWrite, Db, StoreError, now_ms};
 
 /// Most operations one group commit takes.
 const MAX_OPS_PER_COMMIT: usize = 1024;
-/// Rows per multi-row INSERT statement (4 binds each, well under SQLite's bind limit).
+/// Rows per multi-row INSERT statement (at most 6 binds each, well under SQLite's bind limit).
 const ROWS_PER_INSERT: usize = 256;
 /// Operations that may wait for the writer before submitters are slowed down.
 const QUEUE_CAPACITY: usize = if cfg!(test) { 1 } else { 4096 };
@@ -449,20 +449,29 @@ async fn write_batch(
                                 });
                                 insert.build().execute(&mut *tx).await?;
                             }
-                            for (i, author) in authored.iter().enumerate() {
-                                let Some(deletes) = &author.deletes else { continue };
-                                sqlx::query(
-                                    "INSERT INTO document_deletions (doc_id, seq, user_id, org_id, deleted_at, delete_set) \
-                                     VALUES ($1, $2, $3, $4, $5, $6)",
-                                )
-                                .bind(doc.as_str())
-                                .bind(first + i as i64)
-                                .bind(&author.user)
-                                .bind(&author.org)
-                                .bind(now)
-                                .bind(deletes.as_slice())
-                                .execute(&mut *tx)
-                                .await?;
+                            // One statement per chunk of deleting updates, not per update:
+                            // a row at a time was a round trip to the database for each,
+                            // and the B4 trace's pushes carry tens of thousands.
+                            let deleting: Vec<(i64, &Authored, &[u8])> = authored
+                                .iter()
+                                .enumerate()
+                                .filter_map(|(i, a)| {
+                                    a.deletes.as_deref().map(|d| (first + i as i64, a, d))
+                                })
+                                .collect();
+                            for chunk in deleting.chunks(ROWS_PER_INSERT) {
+                                let mut insert = QueryBuilder::new(
+                                    "INSERT INTO document_deletions (doc_id, seq, user_id, org_id, deleted_at, delete_set) ",
+                                );
+                                insert.push_values(chunk, |mut row, (seq, author, deletes)| {
+                                    row.push_bind(doc.as_str())
+                                        .push_bind(*seq)
+                                        .push_bind(&author.user)
+                                        .push_bind(&author.org)
+                                        .push_bind(now)
+                                        .push_bind(*deletes);
+                                });
+                                insert.build().execute(&mut *tx).await?;
                             }
                             if let Some(announce) = announce {
                                 notices.push(announce(doc, head));
