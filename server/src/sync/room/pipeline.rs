@@ -9,7 +9,7 @@
 //! While one batch is being committed, further updates queue up and go in the next
 //! batch: one commit in flight per room, as many updates per commit as arrived.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
@@ -109,7 +109,10 @@ pub(super) enum Queued {
 /// The updates a room has accepted and not yet applied.
 #[derive(Default)]
 pub(super) struct Pipeline {
-    pending: Vec<Pending>,
+    /// Oldest first. A deque: a commit takes a batch from the front, and with a Vec the
+    /// rest of a long backlog (a large paste, a client catching up) was moved forward
+    /// each time, quadratic in the backlog (13 % of the server's time in the B4 push).
+    pending: VecDeque<Pending>,
     inflight: Option<Inflight>,
     /// Depths of the shared types in accepted updates not yet applied to `doc` (so an
     /// update hanging elements under them is bounded too); emptied once none is pending.
@@ -164,7 +167,7 @@ impl Pipeline {
                 return Queued::Doubtful(Doubt { held, foreign });
             }
         };
-        self.pending.push(Pending {
+        self.pending.push_back(Pending {
             origin,
             author,
             incoming,
@@ -177,9 +180,10 @@ impl Pipeline {
     /// Takes back the updates of `conn` waiting for a commit, in order (they must wait
     /// behind its update that is held for a second look).
     pub(super) fn withdraw(&mut self, conn: ConnId) -> Vec<Held> {
-        let (theirs, rest) = std::mem::take(&mut self.pending)
-            .into_iter()
-            .partition(|p| p.origin == conn && p.done.is_none());
+        let (theirs, rest): (VecDeque<Pending>, VecDeque<Pending>) =
+            std::mem::take(&mut self.pending)
+                .into_iter()
+                .partition(|p| p.origin == conn && p.done.is_none());
         self.pending = rest;
         theirs
             .into_iter()
@@ -257,7 +261,7 @@ impl Pipeline {
             raw: raw.into(),
             received: Instant::now(),
         };
-        self.pending.push(Pending {
+        self.pending.push_back(Pending {
             origin: SERVER_ORIGIN,
             author: Authority::server(writer),
             incoming,
@@ -314,11 +318,7 @@ impl Pipeline {
             }
             count += 1;
         }
-        if count == self.pending.len() {
-            std::mem::take(&mut self.pending)
-        } else {
-            self.pending.drain(..count).collect()
-        }
+        self.pending.drain(..count).collect()
     }
 
     /// Resolves when the commit in flight does, with its batch; never without one.
