@@ -18,7 +18,25 @@ use crate::notifications::{
 };
 use crate::remiss::anchor;
 
-const MILJO: &str = "miljo";
+pub(crate) const MILJO: &str = "miljo";
+pub(crate) const KULTUR: &str = "kultur";
+
+/// The owner `maria` (stadsledningskontoret), `eva` and `olle` (utbildning), `mats`
+/// (miljo) and `nils` (kultur), each with an e-mail address.
+pub(crate) async fn four_organisations(app: &TestApp) -> Result<()> {
+    org_with_users(app, OWNER_ORG, &[("maria", Some("maria@stad.example"))]).await?;
+    org_with_users(
+        app,
+        INVITED,
+        &[
+            ("eva", Some("eva@utb.example")),
+            ("olle", Some("olle@utb.example")),
+        ],
+    )
+    .await?;
+    org_with_users(app, MILJO, &[("mats", Some("mats@miljo.example"))]).await?;
+    org_with_users(app, KULTUR, &[("nils", Some("nils@kultur.example"))]).await
+}
 
 /// A mailing server, its SMTP sink with the invitations taken, and a document in remiss
 /// with the owner `maria`, the invited commenters `eva` and `olle` (utbildning) and `mats`
@@ -35,18 +53,7 @@ struct Cast {
 async fn cast(backend: Backend, window: Duration, miljo_invited: bool) -> Result<Cast> {
     let mut sink = Sink::start(0).await?;
     let app = mailing_app(backend, &sink, window).await?;
-    org_with_users(&app, OWNER_ORG, &[("maria", Some("maria@stad.example"))]).await?;
-    org_with_users(
-        &app,
-        INVITED,
-        &[
-            ("eva", Some("eva@utb.example")),
-            ("olle", Some("olle@utb.example")),
-        ],
-    )
-    .await?;
-    org_with_users(&app, MILJO, &[("mats", Some("mats@miljo.example"))]).await?;
-    org_with_users(&app, "kultur", &[("nils", Some("nils@kultur.example"))]).await?;
+    four_organisations(&app).await?;
     let owner = app.token("maria", OWNER_ORG);
     let doc = draft_in_remiss(&app, &owner, "2031-05-20").await?;
     ensure!(app.set_role(&owner, &doc, INVITED, "commenter").await? == 200);

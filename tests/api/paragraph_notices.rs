@@ -17,13 +17,12 @@ use yrs::{Text, XmlElementPrelim, XmlFragment, XmlTextPrelim};
 
 use crate::both_dbs;
 use crate::helpers::*;
+use crate::mentions::{KULTUR, MILJO, four_organisations};
 use crate::notifications::{
-    INVITED, OWNER_ORG, Sink, inbox, mailing_app, org_with_users, outbox_settled, text, to,
+    INVITED, OWNER_ORG, Sink, inbox, mailing_app, outbox_settled, text, to,
 };
 use crate::remiss::{anchor, put_round, reply};
 
-const MILJO: &str = "miljo";
-const KULTUR: &str = "kultur";
 const DRAFT: &str = "Skolan ska vara trygg för alla elever.\n\nParken behöver bättre belysning.";
 
 /// Opens a thread on `word`, with `proposal` if any; its id.
@@ -101,18 +100,7 @@ both_dbs!(
     |backend| async move {
         let mut sink = Sink::start(0).await?;
         let app = mailing_app(backend, &sink, Duration::from_millis(200)).await?;
-        org_with_users(&app, OWNER_ORG, &[("maria", Some("maria@stad.example"))]).await?;
-        org_with_users(
-            &app,
-            INVITED,
-            &[
-                ("eva", Some("eva@utb.example")),
-                ("olle", Some("olle@utb.example")),
-            ],
-        )
-        .await?;
-        org_with_users(&app, MILJO, &[("mats", Some("mats@miljo.example"))]).await?;
-        org_with_users(&app, KULTUR, &[("nils", Some("nils@kultur.example"))]).await?;
+        four_organisations(&app).await?;
         let owner = app.token("maria", OWNER_ORG);
         let doc = app
             .create_doc(&owner, "Trygghetsprogram", Some(DRAFT))
