@@ -13,6 +13,12 @@
 //! `WebsocketProvider` joins them), Hocuspocus one URL with the document named in every
 //! message.
 //! The in-process [`Hub`] is the floor: a relay with no CRDT and no storage.
+//!
+//! y-sweet's documents are created over its HTTP API (`POST /doc/new`) before any client
+//! connects, as an application using y-sweet does (it creates the document, then hands
+//! clients a token). Its socket handler also creates a missing document, but two first
+//! connections at once each load one and the second replaces the first, so the clients
+//! of a run split across two copies (seen as runs with every receipt missing).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -238,6 +244,9 @@ impl Target {
             }
             Backend::Peer { process, .. } => {
                 let addr = process.addr();
+                if self.kind == TargetKind::YSweet {
+                    create_y_sweet_documents(addr, names.clone()).await?;
+                }
                 Ok(names
                     .map(|name| match self.kind {
                         TargetKind::Hocuspocus => Endpoint {
@@ -382,4 +391,35 @@ impl OursServer {
     pub async fn stop(mut self) -> Result<Duration> {
         self.process.shut_down().await
     }
+}
+
+/// Creates y-sweet documents `names` through its HTTP API, a few at a time.
+async fn create_y_sweet_documents(
+    addr: std::net::SocketAddr,
+    names: impl Iterator<Item = String>,
+) -> Result<()> {
+    let http = reqwest::Client::new();
+    futures_util::stream::iter(names)
+        .map(|name| {
+            let http = http.clone();
+            async move {
+                let response = http
+                    .post(format!("http://{addr}/doc/new"))
+                    .json(&json!({ "docId": name }))
+                    .send()
+                    .await
+                    .with_context(|| format!("y-sweet POST /doc/new {name}"))?;
+                if !response.status().is_success() {
+                    bail!(
+                        "y-sweet POST /doc/new {name} answered {}",
+                        response.status()
+                    );
+                }
+                Ok::<_, anyhow::Error>(())
+            }
+        })
+        .buffer_unordered(CREATE_CONCURRENCY)
+        .try_collect::<Vec<()>>()
+        .await?;
+    Ok(())
 }
