@@ -181,10 +181,8 @@ struct Layout {
     spans: HashMap<BranchID, usize>,
     /// Where the text of each element begins and ends.
     elements: HashMap<BranchID, (usize, usize)>,
-    /// Start of each top-level block, in order.
-    blocks: Vec<usize>,
-    /// Each top-level block's branch, in the same order.
-    block_ids: Vec<Option<BranchID>>,
+    /// Each top-level block, in order: where its text starts, and its branch.
+    blocks: Vec<(usize, Option<BranchID>)>,
 }
 
 impl Layout {
@@ -194,12 +192,12 @@ impl Layout {
             spans: HashMap::new(),
             elements: HashMap::new(),
             blocks: Vec::new(),
-            block_ids: Vec::new(),
         };
         let mut first = true;
         for child in xml_children(txn, fragment) {
-            layout.blocks.push(layout.next_start(first));
-            layout.block_ids.push(node_id(&child));
+            layout
+                .blocks
+                .push((layout.next_start(first), node_id(&child)));
             layout.visit(txn, child, &mut first);
         }
         layout
@@ -296,14 +294,17 @@ impl Layout {
     }
 
     fn block_of(&self, offset: usize) -> Option<i64> {
-        let index = self.blocks.partition_point(|&start| start <= offset);
-        index.checked_sub(1).map(|i| i as i64)
+        self.block_index(offset).map(|i| i as i64)
+    }
+
+    fn block_index(&self, offset: usize) -> Option<usize> {
+        let index = self.blocks.partition_point(|&(start, _)| start <= offset);
+        index.checked_sub(1)
     }
 
     /// The identity of the top-level block holding `offset`.
     fn block_key_of(&self, offset: usize) -> Option<String> {
-        let index = usize::try_from(self.block_of(offset)?).ok()?;
-        block_key(self.block_ids.get(index)?.as_ref()?)
+        block_key(self.blocks.get(self.block_index(offset)?)?.1.as_ref()?)
     }
 }
 
