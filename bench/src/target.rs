@@ -393,7 +393,8 @@ impl OursServer {
     }
 }
 
-/// Creates y-sweet documents `names` through its HTTP API, a few at a time.
+/// Creates y-sweet documents `names` through its HTTP API, a few at a time. The harness
+/// starts y-sweet without an auth key, so it ignores the bearer token `post_json` sends.
 async fn create_y_sweet_documents(
     addr: std::net::SocketAddr,
     names: impl Iterator<Item = String>,
@@ -403,23 +404,12 @@ async fn create_y_sweet_documents(
         .map(|name| {
             let http = http.clone();
             async move {
-                let response = http
-                    .post(format!("http://{addr}/doc/new"))
-                    .json(&json!({ "docId": name }))
-                    .send()
-                    .await
-                    .with_context(|| format!("y-sweet POST /doc/new {name}"))?;
-                if !response.status().is_success() {
-                    bail!(
-                        "y-sweet POST /doc/new {name} answered {}",
-                        response.status()
-                    );
-                }
-                Ok::<_, anyhow::Error>(())
+                let body = json!({ "docId": name });
+                crate::http::post_json(&http, addr, "bench", "/doc/new", &body).await
             }
         })
         .buffer_unordered(CREATE_CONCURRENCY)
-        .try_collect::<Vec<()>>()
+        .try_collect::<Vec<Value>>()
         .await?;
     Ok(())
 }
