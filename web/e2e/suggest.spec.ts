@@ -53,7 +53,8 @@ async function caretAfter(page: Page, word: string): Promise<void> {
                 child(i: number): Node & { descendants(f: (n: Node, pos: number) => void): void };
               };
             };
-            commands: { focus(): boolean; setTextSelection(at: number): boolean };
+            view: { focus(): void };
+            commands: { setTextSelection(at: number): boolean };
           };
         })
       | null;
@@ -67,11 +68,12 @@ async function caretAfter(page: Page, word: string): Promise<void> {
       if (i >= 0) at = start + 1 + pos + i + word.length;
     });
     if (at < 0) throw new Error(`"${word}" is not in the paragraph`);
-    editor.commands.focus();
+    editor.view.focus();
     editor.commands.setTextSelection(at);
   }, word);
-  // Tiptap's focus lands on a later animation frame: a key pressed before it goes to
-  // whatever had focus (a space on the mode button toggles the mode back).
+  // ProseMirror's own focus is synchronous. Tiptap's `focus` command lands on a later
+  // animation frame: a key pressed before it went to whatever had focus (a space on the
+  // mode button toggled the mode back), or had its caret move undone by that frame.
   await expect(editor(page)).toBeFocused();
 }
 
