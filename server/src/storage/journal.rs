@@ -22,19 +22,18 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use sqlx::{FromRow, QueryBuilder};
+use sqlx::FromRow;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::ids::{DocId, OrgId, UserId};
 use crate::on_pool;
 use crate::storage::authorship::{self, Authored, Binding};
+use crate::storage::log_rows::{Deletion, LogRows};
 use crate::storage::snapshot::Snapshot;
 use crate::storage::{BeginWrite, Db, StoreError, now_ms};
 
 /// Most operations one group commit takes.
 const MAX_OPS_PER_COMMIT: usize = 1024;
-/// Rows per multi-row INSERT statement (at most 6 binds each, well under SQLite's bind limit).
-const ROWS_PER_INSERT: usize = 256;
 /// Operations that may wait for the writer before submitters are slowed down.
 const QUEUE_CAPACITY: usize = if cfg!(test) { 1 } else { 4096 };
 
@@ -436,43 +435,15 @@ async fn write_batch(
                         None => Outcome::NoSuchDocument,
                         Some((head,)) => {
                             let first = head - updates.len() as i64 + 1;
-                            for (chunk_index, chunk) in updates.chunks(ROWS_PER_INSERT).enumerate() {
-                                let base = first + (chunk_index * ROWS_PER_INSERT) as i64;
-                                let mut insert = QueryBuilder::new(
-                                    "INSERT INTO document_updates (doc_id, seq, data, created_at) ",
-                                );
-                                insert.push_values(chunk.iter().enumerate(), |mut row, (i, update)| {
-                                    row.push_bind(doc.as_str())
-                                        .push_bind(base + i as i64)
-                                        .push_bind(update.as_ref())
-                                        .push_bind(now);
-                                });
-                                insert.build().execute(&mut *tx).await?;
-                            }
-                            // One statement per chunk of deleting updates, not per update:
-                            // a row at a time was a round trip to the database for each,
-                            // and the B4 trace's pushes carry tens of thousands.
-                            let deleting: Vec<(i64, &Authored, &[u8])> = authored
+                            LogRows::insert_updates(&mut *tx, doc, first, updates, now).await?;
+                            let deleting: Vec<Deletion> = authored
                                 .iter()
                                 .enumerate()
                                 .filter_map(|(i, a)| {
                                     a.deletes.as_deref().map(|d| (first + i as i64, a, d))
                                 })
                                 .collect();
-                            for chunk in deleting.chunks(ROWS_PER_INSERT) {
-                                let mut insert = QueryBuilder::new(
-                                    "INSERT INTO document_deletions (doc_id, seq, user_id, org_id, deleted_at, delete_set) ",
-                                );
-                                insert.push_values(chunk, |mut row, (seq, author, deletes)| {
-                                    row.push_bind(doc.as_str())
-                                        .push_bind(*seq)
-                                        .push_bind(&author.user)
-                                        .push_bind(&author.org)
-                                        .push_bind(now)
-                                        .push_bind(*deletes);
-                                });
-                                insert.build().execute(&mut *tx).await?;
-                            }
+                            LogRows::insert_deletions(&mut *tx, doc, &deleting, now).await?;
                             if let Some(announce) = announce {
                                 notices.push(announce(doc, head));
                             }

@@ -5,11 +5,13 @@
 //! each, so there is one implementation to test rather than two that drift apart. Times
 //! are stored as epoch milliseconds in `BIGINT` and booleans as integers, which both
 //! databases read the same way. Where the dialects do differ (how a write transaction
-//! begins), [`Db::begin_write`] hides it.
+//! begins), [`Db::begin_write`] hides it; where the fastest way to write differs (the
+//! update log's bulk inserts: arrays on PostgreSQL), `log_rows` does.
 
 pub mod authorship;
 pub mod checkpoint;
 pub mod journal;
+mod log_rows;
 pub mod queue;
 pub mod settings;
 pub mod snapshot;
