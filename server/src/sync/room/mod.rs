@@ -511,8 +511,16 @@ impl Room {
 
     /// A commit came back: its batch is settled, then the next commit starts, or the
     /// catch-up it held back runs.
+    ///
+    /// After a clean commit the next one starts first, so the database stores one batch
+    /// while this room applies and relays the one before (on two cores the B4 push
+    /// took the sum of both). Not when a catch-up or a second look waits: they run only
+    /// between commits, and a room under constant load would never reach them.
     async fn on_committed(&mut self, (batch, outcome): pipeline::Outcome) {
         let (env, peers) = (&self.env, &mut self.peers);
+        if outcome.is_ok() && self.second_look.is_empty() && !self.remote.is_due() {
+            self.pipeline.start_commit(env, peers).await;
+        }
         let settled = pipeline::settle(batch, outcome, env, &mut self.replica, peers).await;
         if settled.behind {
             self.remote.set_due();
@@ -530,6 +538,10 @@ impl Room {
             return;
         }
         self.look_again().await;
+        if self.pipeline.is_committing() {
+            // Started above: the rest waits until that commit settles.
+            return;
+        }
         let (env, peers) = (&self.env, &mut self.peers);
         if !self.pipeline.next_commit(env, peers).await && self.remote.is_due() {
             let replica = &mut self.replica;
