@@ -358,6 +358,12 @@ both_dbs!(
         let sql = "DELETE FROM audit_log WHERE doc_id = $1 AND action = 'document_archived'";
         tamper(&app.state.db, sql, &broken).await?;
         let last = stored(&draft).await?.pop().context("trail")?;
+        // Log rows of both kinds, which the purge must take along (PostgreSQL has no
+        // foreign key on them since migration 0430).
+        plant_update(&draft.app, &doc, &[0]).await?;
+        let sql = "INSERT INTO document_deletions (doc_id, seq, user_id, org_id, deleted_at, delete_set) \
+                   VALUES ($1, 1, 'u', 'o', 0, '')";
+        tamper(&draft.app.state.db, sql, &doc).await?;
         let test_db = draft.app.stop().await?;
         let (ok, stderr) = purge(&test_db.url, &doc, &[]).await?;
         ensure!(ok, "purge failed: {stderr}");
@@ -404,6 +410,17 @@ both_dbs!(
             audit::entries(&db, &id).await?.is_empty(),
             "the trail is still there"
         );
+        let left = forankra::on_pool!(&db, pool => {
+            let (n,): (i64,) = sqlx::query_as(
+                "SELECT (SELECT COUNT(*) FROM document_updates WHERE doc_id = $1) \
+                 + (SELECT COUNT(*) FROM document_deletions WHERE doc_id = $1)",
+            )
+            .bind(&doc)
+            .fetch_one(pool)
+            .await?;
+            Ok::<_, anyhow::Error>(n)
+        })?;
+        ensure!(left == 0, "{left} rows of the purged document's log are left");
         // The record cannot be edited with database access alone.
         tamper(
             &db,

@@ -189,12 +189,23 @@ pub async fn purge(
         .bind(&record.mac)
         .execute(&mut *tx)
         .await?;
-        // Updates, snapshots, members, threads, the trail and its head go with the row
-        // (ON DELETE CASCADE).
+        // Snapshots, members, threads, the trail and its head go with the row (ON DELETE
+        // CASCADE). The update log has no foreign key on PostgreSQL (migration 0430), so
+        // its rows are deleted here, after the document's row: that delete holds the row,
+        // so no append can add to the log in between.
         sqlx::query("DELETE FROM documents WHERE id = $1")
             .bind(doc.as_str())
             .execute(&mut *tx)
             .await?;
+        for log in [
+            "DELETE FROM document_updates WHERE doc_id = $1",
+            "DELETE FROM document_deletions WHERE doc_id = $1",
+        ] {
+            sqlx::query(log)
+                .bind(doc.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(record)
     })
