@@ -3,11 +3,13 @@
 //! An update from an editor travels: `connection` (decoded) → here (queued) → the
 //! update log (group commit, `sync::update_log`) → here again (applied to the `Doc`)
 //! → `peers` (relayed to every other connection). Applying after the commit keeps the
-//! `Doc` equal to what is durable, so a sync step 2 answered to a joining client never
-//! contains anything a crash could take back.
+//! `Doc` never ahead of what is durable, so a sync step 2 answered to a joining client
+//! never contains anything a crash could take back.
 //!
 //! While one batch is being committed, further updates queue up and go in the next
-//! batch: one commit in flight per room, as many updates per commit as arrived.
+//! batch: one commit in flight per room, as many updates per commit as arrived. The
+//! room submits that next batch before it applies the one just stored, so storing and
+//! applying overlap (`Room::on_committed`).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
