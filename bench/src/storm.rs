@@ -101,6 +101,9 @@ pub struct StormResult {
     pub quiet: LoadFigures,
     /// The small document during the storm.
     pub stormy: LoadFigures,
+    /// The same load on the loopback relay floor, while the storm still runs against
+    /// this server (ours only): what the machine itself leaves of the target.
+    pub floor_during_storm: Option<LoadFigures>,
     /// Full syncs of the large document completed during the storm.
     pub resyncs: u64,
     /// Connect to step 2 applied, per full sync.
@@ -200,6 +203,11 @@ async fn on_target(target: &mut Target, args: &StormArgs) -> Result<StormResult>
         .map(|_| storm_runtime.spawn(resync_loop(big.clone(), clock, stop.clone())))
         .collect();
     let stormy = load::measure(target, &spec).await;
+    let floor = if target.kind() == TargetKind::Forankra {
+        Some(floor_during_storm(args, &spec).await)
+    } else {
+        None
+    };
     let _ = stop_tx.send(true);
     let mut histogram = latency_histogram()?;
     let mut resyncs = 0;
@@ -226,11 +234,24 @@ async fn on_target(target: &mut Target, args: &StormArgs) -> Result<StormResult>
         build_secs,
         quiet,
         stormy: stormy?,
+        floor_during_storm: floor.transpose()?,
         resyncs,
         resync: LatencySummary::from(&histogram),
         resync_errors: errors,
         resync_error_sample: sample,
     })
+}
+
+/// The small document's load on the loopback relay floor (no CRDT, no storage, in this
+/// process), measured while the storm goes on against the server under test. The 2
+/// cores are shared by that server, the re-syncing clients' decoding and the measuring
+/// clients, so the floor's p99 here is what the machine alone costs the small document:
+/// a target below it cannot be met on this machine by any server.
+async fn floor_during_storm(args: &StormArgs, spec: &LoadSpec) -> Result<LoadFigures> {
+    let mut floor = Target::start(TargetKind::Hub, &args.programs).await?;
+    let figures = load::measure(&mut floor, spec).await;
+    floor.stop().await?;
+    figures
 }
 
 /// The runtime the re-syncing clients run on, on threads of their own. They stand for
@@ -442,6 +463,19 @@ impl StormFigures {
             self.seconds,
             table.markdown()
         );
+        for (run, floor) in self.runs.iter().filter_map(|r| {
+            let floor = r.figures.as_ref()?.floor_during_storm.as_ref()?;
+            Some((r, floor))
+        }) {
+            out.push_str(&format!(
+                "\nThe same small document on the {} (in the harness's process), during {}'s \
+                 storm: p50 / p99 {} / {}.\n",
+                TargetKind::Hub.label(),
+                run.target.label(),
+                latency(floor.fanout.p50_us),
+                latency(floor.fanout.p99_us),
+            ));
+        }
         out.push_str(&not_measured(&skipped));
         out
     }
