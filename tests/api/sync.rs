@@ -184,3 +184,42 @@ both_dbs!(
         Ok::<_, anyhow::Error>(())
     }
 );
+
+both_dbs!(
+    a_document_over_a_megabyte_reaches_a_joining_client_who_keeps_receiving_edits,
+    |backend| async move {
+        // A frame of 1 MiB or more (the joining client's whole document) is written
+        // on the bulk thread (`sync::bulk`), which takes the socket's sink for the write
+        // and must hand it back: the same connection goes on to receive edits.
+        let app = TestApp::spawn(backend).await?;
+        let owner = app.token("anna", "stadsledningskontoret");
+        let doc = app.create_doc(&owner, "Stor remiss", None).await?;
+        let mut writer = WsClient::connect(&app.ws_url(&doc, &owner)).await?;
+        let long = "Trygghet i staden kräver samverkan mellan förvaltningarna. ".repeat(24_000);
+        assert!(long.len() > 1 << 20);
+        writer.append_paragraph(&long).await?;
+        // Whether it reaches the reader in its sync step 2 or relayed just after, it is
+        // one frame of more than 1 MiB.
+        let mut reader = WsClient::connect(&app.ws_url(&doc, &owner)).await?;
+        reader.wait_for(|c| c.paragraphs().contains(&long)).await?;
+        for line in [
+            "Socialförvaltningen tillstyrker.",
+            "Kulturförvaltningen avstyrker.",
+        ] {
+            writer.append_paragraph(line).await?;
+            reader
+                .wait_for(|c| c.paragraphs().last().map(String::as_str) == Some(line))
+                .await?;
+        }
+        // A second large frame (a relayed update), on the same connection.
+        writer.append_paragraph(&long).await?;
+        reader
+            .wait_for(|c| c.paragraphs().iter().filter(|p| **p == long).count() == 2)
+            .await?;
+        writer.append_paragraph("Slut.").await?;
+        reader
+            .wait_for(|c| c.paragraphs().last().map(String::as_str) == Some("Slut."))
+            .await?;
+        Ok::<_, anyhow::Error>(())
+    }
+);

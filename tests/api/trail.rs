@@ -420,7 +420,10 @@ both_dbs!(
             .await?;
             Ok::<_, anyhow::Error>(n)
         })?;
-        ensure!(left == 0, "{left} rows of the purged document's log are left");
+        ensure!(
+            left == 0,
+            "{left} rows of the purged document's log are left"
+        );
         // The record cannot be edited with database access alone.
         tamper(
             &db,

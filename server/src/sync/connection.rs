@@ -18,11 +18,13 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Extension, Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use futures_util::future::Either;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::AbortOnDropHandle;
 
 use crate::auth::{AccessError, Identity, Role};
 use crate::error::AppError;
@@ -33,6 +35,7 @@ use crate::sync::ConnId;
 use crate::sync::SyncContext;
 use crate::sync::authority::Authority;
 use crate::sync::authorship::Author;
+use crate::sync::bulk;
 use crate::sync::close::{self, CloseReason};
 use crate::sync::presence::{self, PresenceError};
 use crate::sync::protocol::{self, Inbound, ProtocolError, parse_frame};
@@ -471,14 +474,19 @@ async fn write_loop(
                 return;
             }
             frame = outbox.recv() => match frame {
-                Some(frame) => match write_frame(&mut sink, frame, &mut close_rx).await {
-                    Written::Sent => {}
-                    Written::Failed => return,
-                    Written::ThenClose(reason) => {
-                        send_close(&mut sink, reason).await;
-                        return;
+                Some(frame) => {
+                    let (back, written) = write_frame(sink, frame, &mut close_rx).await;
+                    let Some(back) = back else { return };
+                    sink = back;
+                    match written {
+                        Written::Sent => {}
+                        Written::Failed => return,
+                        Written::ThenClose(reason) => {
+                            send_close(&mut sink, reason).await;
+                            return;
+                        }
                     }
-                },
+                }
                 None => {
                     // The room let this peer go. If that was to close it, the close
                     // code must still reach the client: a bare close reads as 1005.
@@ -517,24 +525,42 @@ enum Written {
 /// the client a connection ended without a close code. A write still unfinished after
 /// that means the client is not reading; a half-written frame leaves no way to send a
 /// close frame, so the connection is dropped and the client reconnects and re-syncs.
+///
+/// The sink is handed in and back: a frame of [`bulk::BULK_FROM_BYTES`] or more is
+/// written on the bulk thread (`sync::bulk`), which needs the sink for the time of the
+/// write. `None` comes back when the sink was lost with a write that could not finish.
 async fn write_frame(
-    sink: &mut Sink,
+    mut sink: Sink,
     frame: Bytes,
     close_rx: &mut watch::Receiver<Option<CloseReason>>,
-) -> Written {
-    let sending = tokio::time::timeout(WRITE_TIMEOUT, sink.send(Message::Binary(frame)));
+) -> (Option<Sink>, Written) {
+    let large = frame.len() >= bulk::BULK_FROM_BYTES;
+    let send = async move {
+        let sent = tokio::time::timeout(WRITE_TIMEOUT, sink.send(Message::Binary(frame))).await;
+        (sink, matches!(sent, Ok(Ok(()))))
+    };
+    let on_bulk = if large { bulk::spawn(send) } else { Err(send) };
+    let sending = match on_bulk {
+        // Given up on (the client stopped reading before a close), the write is aborted
+        // and the sink dropped with it, as an inline write would be.
+        Ok(task) => Either::Left(async { AbortOnDropHandle::new(task).await.ok() }),
+        Err(send) => Either::Right(async { Some(send.await) }),
+    };
     tokio::pin!(sending);
     tokio::select! {
-        sent = &mut sending => {
-            if matches!(sent, Ok(Ok(()))) { Written::Sent } else { Written::Failed }
-        }
+        sent = &mut sending => match sent {
+            Some((sink, true)) => (Some(sink), Written::Sent),
+            Some((sink, false)) => (Some(sink), Written::Failed),
+            None => (None, Written::Failed),
+        },
         _ = close_rx.changed() => {
             let finished = tokio::time::timeout(CLOSE_GRACE, &mut sending).await;
             let reason = close_rx.borrow_and_update().clone();
             match (finished, reason) {
-                (Ok(Ok(Ok(()))), Some(reason)) => Written::ThenClose(reason),
-                (Ok(Ok(Ok(()))), None) => Written::Sent,
-                _ => Written::Failed,
+                (Ok(Some((sink, true))), Some(reason)) => (Some(sink), Written::ThenClose(reason)),
+                (Ok(Some((sink, true))), None) => (Some(sink), Written::Sent),
+                (Ok(Some((sink, false))), _) => (Some(sink), Written::Failed),
+                _ => (None, Written::Failed),
             }
         }
     }

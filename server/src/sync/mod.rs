@@ -9,6 +9,7 @@
 
 pub mod authority;
 pub mod authorship;
+pub mod bulk;
 pub mod close;
 pub mod compaction;
 pub mod connection;
