@@ -251,6 +251,7 @@ export async function selectWords(page: Page, index: number, text: string): Prom
               view: { focus(): void };
               commands: {
                 setTextSelection(range: { from: number; to: number }): boolean;
+                scrollIntoView(): boolean;
               };
             };
           })
@@ -268,6 +269,8 @@ export async function selectWords(page: Page, index: number, text: string): Prom
       if (from < 0) throw new Error(`"${text}" is not in paragraph ${index}`);
       editor.view.focus();
       editor.commands.setTextSelection({ from, to: from + text.length });
+      // As Tiptap's `focus` command did: the selection is scrolled into view.
+      editor.commands.scrollIntoView();
     },
     { index, text },
   );

@@ -62,6 +62,7 @@ async function selectAcross(
               view: { focus(): void };
               commands: {
                 setTextSelection(range: { from: number; to: number }): boolean;
+                scrollIntoView(): boolean;
               };
             };
           })
@@ -85,6 +86,7 @@ async function selectAcross(
         from: find(first, from, false),
         to: find(last, to, true),
       });
+      editor.commands.scrollIntoView();
     },
     { first, from, last, to },
   );
@@ -102,7 +104,7 @@ async function caretAfter(page: Page, [block, word]: [number, string]): Promise<
       | (Element & {
           editor?: {
             state: { selection: { to: number } };
-            commands: { setTextSelection(at: number): boolean };
+            commands: { setTextSelection(at: number): boolean; scrollIntoView(): boolean };
           };
         })
       | null;

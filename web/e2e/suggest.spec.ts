@@ -54,7 +54,7 @@ async function caretAfter(page: Page, word: string): Promise<void> {
               };
             };
             view: { focus(): void };
-            commands: { setTextSelection(at: number): boolean };
+            commands: { setTextSelection(at: number): boolean; scrollIntoView(): boolean };
           };
         })
       | null;
@@ -70,6 +70,7 @@ async function caretAfter(page: Page, word: string): Promise<void> {
     if (at < 0) throw new Error(`"${word}" is not in the paragraph`);
     editor.view.focus();
     editor.commands.setTextSelection(at);
+    editor.commands.scrollIntoView();
   }, word);
   // ProseMirror's own focus is synchronous. Tiptap's `focus` command lands on a later
   // animation frame: a key pressed before it went to whatever had focus (a space on the
