@@ -104,7 +104,7 @@ async function caretAfter(page: Page, [block, word]: [number, string]): Promise<
       | (Element & {
           editor?: {
             state: { selection: { to: number } };
-            commands: { setTextSelection(at: number): boolean; scrollIntoView(): boolean };
+            commands: { setTextSelection(at: number): boolean };
           };
         })
       | null;

@@ -474,19 +474,14 @@ async fn write_loop(
                 return;
             }
             frame = outbox.recv() => match frame {
-                Some(frame) => {
-                    let (back, written) = write_frame(sink, frame, &mut close_rx).await;
-                    let Some(back) = back else { return };
-                    sink = back;
-                    match written {
-                        Written::Sent => {}
-                        Written::Failed => return,
-                        Written::ThenClose(reason) => {
-                            send_close(&mut sink, reason).await;
-                            return;
-                        }
+                Some(frame) => match write_frame(sink, frame, &mut close_rx).await {
+                    Written::Sent(back) => sink = back,
+                    Written::Failed => return,
+                    Written::ThenClose(mut back, reason) => {
+                        send_close(&mut back, reason).await;
+                        return;
                     }
-                }
+                },
                 None => {
                     // The room let this peer go. If that was to close it, the close
                     // code must still reach the client: a bare close reads as 1005.
@@ -509,14 +504,14 @@ async fn write_loop(
     }
 }
 
-/// How a frame's write ended.
+/// How a frame's write ended; the sink comes back with every outcome it can still serve.
 enum Written {
-    Sent,
+    Sent(Sink),
     /// The write failed, timed out, or was still unfinished when the connection was told
     /// to close: nothing more can be sent.
     Failed,
     /// The connection was told to close during the write, which then finished.
-    ThenClose(CloseReason),
+    ThenClose(Sink, CloseReason),
 }
 
 /// Writes one frame. Told to close meanwhile, it gives the write [`CLOSE_GRACE`] to
@@ -528,12 +523,12 @@ enum Written {
 ///
 /// The sink is handed in and back: a frame of [`bulk::BULK_FROM_BYTES`] or more is
 /// written on the bulk thread (`sync::bulk`), which needs the sink for the time of the
-/// write. `None` comes back when the sink was lost with a write that could not finish.
+/// write.
 async fn write_frame(
     mut sink: Sink,
     frame: Bytes,
     close_rx: &mut watch::Receiver<Option<CloseReason>>,
-) -> (Option<Sink>, Written) {
+) -> Written {
     let large = frame.len() >= bulk::BULK_FROM_BYTES;
     let send = async move {
         let sent = tokio::time::timeout(WRITE_TIMEOUT, sink.send(Message::Binary(frame))).await;
@@ -549,18 +544,16 @@ async fn write_frame(
     tokio::pin!(sending);
     tokio::select! {
         sent = &mut sending => match sent {
-            Some((sink, true)) => (Some(sink), Written::Sent),
-            Some((sink, false)) => (Some(sink), Written::Failed),
-            None => (None, Written::Failed),
+            Some((sink, true)) => Written::Sent(sink),
+            _ => Written::Failed,
         },
         _ = close_rx.changed() => {
             let finished = tokio::time::timeout(CLOSE_GRACE, &mut sending).await;
             let reason = close_rx.borrow_and_update().clone();
             match (finished, reason) {
-                (Ok(Some((sink, true))), Some(reason)) => (Some(sink), Written::ThenClose(reason)),
-                (Ok(Some((sink, true))), None) => (Some(sink), Written::Sent),
-                (Ok(Some((sink, false))), _) => (Some(sink), Written::Failed),
-                _ => (None, Written::Failed),
+                (Ok(Some((sink, true))), Some(reason)) => Written::ThenClose(sink, reason),
+                (Ok(Some((sink, true))), None) => Written::Sent(sink),
+                _ => Written::Failed,
             }
         }
     }
