@@ -82,7 +82,7 @@ impl App {
             Db::Postgres(pool) => Cluster::start(pool.clone(), shutdown.clone()),
             Db::Sqlite(_) => Cluster::single(),
         };
-        let journal = Journal::start(db.clone(), cluster.append_notice());
+        let journal = Journal::start(db.clone(), cluster.append_notice(), Arc::clone(&metrics));
         let first_opens = FirstOpens::new(db.clone(), crate::remiss::SeenOpens::default());
         let hooks = sync_hooks(&first_opens);
         let ctx = RoomContext {

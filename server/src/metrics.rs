@@ -114,6 +114,10 @@ pub struct Metrics {
     /// From receiving an update to handing it to the other clients' outboxes, which
     /// includes the durable commit.
     pub relay_latency: Histogram,
+    /// How long one group commit of the update log takes, from taking its batch to the
+    /// database's commit: the share of [`Self::relay_latency`] the database owns, so an
+    /// operator can tell a slow disk from a busy server.
+    pub commit_latency: Histogram,
 }
 
 impl Metrics {
@@ -212,6 +216,11 @@ impl Metrics {
             &mut out,
             "forankra_relay_latency_seconds",
             "Time from receiving an update to relaying it, durable commit included.",
+        );
+        self.commit_latency.render(
+            &mut out,
+            "forankra_commit_seconds",
+            "Time one group commit of the update log takes, from taking its batch to the commit.",
         );
         out
     }

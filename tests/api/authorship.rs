@@ -513,3 +513,89 @@ both_dbs!(
         Ok::<_, anyhow::Error>(())
     }
 );
+
+both_dbs!(
+    a_group_commit_across_documents_numbers_each_documents_updates_and_deletions,
+    |backend| async move {
+        use axum::body::Bytes;
+        use forankra::ids::{DocId, OrgId, UserId};
+        use forankra::storage::StoreError;
+        use forankra::storage::authorship::{self, Authored};
+
+        // Appends to two documents and to one that does not exist, queued before any
+        // is answered so that they can share one commit: each document's rows follow
+        // its own head, each deletion keeps its update's number, and the missing
+        // document is refused without taking the others with it.
+        let app = TestApp::spawn(backend).await?;
+        let (_, first) = shared_draft(&app).await?;
+        let (_, second) = shared_draft(&app).await?;
+        let (first, second) = (DocId::parse(first)?, DocId::parse(second)?);
+        let missing = DocId::parse("no-such-document")?;
+        let journal = &app.state.journal;
+        let head_of = |doc: DocId| async move {
+            let stored = journal.load(&doc).await?.context("the document")?;
+            Ok::<_, anyhow::Error>(stored.head_seq)
+        };
+        let (first_before, second_before) = (
+            head_of(first.clone()).await?,
+            head_of(second.clone()).await?,
+        );
+        let by = |deletes: Option<Vec<u8>>| Authored {
+            user: UserId::parse("eva").expect("user"),
+            org: OrgId::parse("utbildning").expect("org"),
+            binds: Vec::new(),
+            deletes,
+        };
+        let empty = || Bytes::from_static(&[0, 0]);
+        let to_first = journal
+            .submit_append(
+                first.clone(),
+                vec![empty(), empty(), empty()],
+                vec![by(None), by(Some(vec![7])), by(None)],
+            )
+            .await?;
+        let to_missing = journal
+            .submit_append(missing, vec![empty()], vec![by(Some(vec![9]))])
+            .await?;
+        let to_second = journal
+            .submit_append(
+                second.clone(),
+                vec![empty(), empty()],
+                vec![by(Some(vec![8])), by(Some(vec![6]))],
+            )
+            .await?;
+        assert_eq!(to_first.await??, first_before + 3);
+        assert!(matches!(to_missing.await?, Err(StoreError::NoSuchDocument)));
+        assert_eq!(to_second.await??, second_before + 2);
+
+        for (doc, before, appended, expected) in [
+            (&first, first_before, 3, vec![(first_before + 2, vec![7])]),
+            (
+                &second,
+                second_before,
+                2,
+                vec![(second_before + 1, vec![8]), (second_before + 2, vec![6])],
+            ),
+        ] {
+            let stored = journal.load(doc).await?.context("the document")?;
+            let seqs: Vec<i64> = stored
+                .updates
+                .iter()
+                .map(|(seq, _)| *seq)
+                .filter(|s| *s > before)
+                .collect();
+            assert_eq!(
+                seqs,
+                ((before + 1)..=(before + appended)).collect::<Vec<_>>()
+            );
+            let deletions: Vec<(i64, Vec<u8>)> = authorship::deletions(&app.state.db, doc)
+                .await?
+                .into_iter()
+                .filter(|d| d.seq > before)
+                .map(|d| (d.seq, d.delete_set))
+                .collect();
+            assert_eq!(deletions, expected);
+        }
+        Ok::<_, anyhow::Error>(())
+    }
+);

@@ -20,15 +20,17 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
-use sqlx::FromRow;
+use sqlx::{FromRow, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::ids::{DocId, OrgId, UserId};
+use crate::metrics::Metrics;
 use crate::on_pool;
 use crate::storage::authorship::{self, Authored, Binding};
-use crate::storage::log_rows::{Deletion, LogRows};
+use crate::storage::log_rows::{self, Append, LogRows};
 use crate::storage::snapshot::Snapshot;
 use crate::storage::{BeginWrite, Db, StoreError, now_ms};
 
@@ -111,9 +113,9 @@ impl Journal {
     /// With an `announce` (PostgreSQL, several nodes), every commit that appends also
     /// sends the notifications it builds, inside the same transaction, so the other
     /// nodes hear of exactly what was committed.
-    pub fn start(db: Db, announce: Option<AppendNotice>) -> Self {
+    pub fn start(db: Db, announce: Option<AppendNotice>, metrics: Arc<Metrics>) -> Self {
         let (ops, rx) = mpsc::channel(QUEUE_CAPACITY);
-        tokio::spawn(run_writer(db.clone(), announce, rx));
+        tokio::spawn(run_writer(db.clone(), announce, metrics, rx));
         Self { db, ops }
     }
 
@@ -299,10 +301,18 @@ fn stored_snapshot(
         .map_err(StoreError::Corrupt)
 }
 
-async fn run_writer(db: Db, announce: Option<AppendNotice>, mut rx: mpsc::Receiver<Op>) {
+async fn run_writer(
+    db: Db,
+    announce: Option<AppendNotice>,
+    metrics: Arc<Metrics>,
+    mut rx: mpsc::Receiver<Op>,
+) {
     let mut ops = Vec::with_capacity(MAX_OPS_PER_COMMIT);
     while rx.recv_many(&mut ops, MAX_OPS_PER_COMMIT).await > 0 {
-        match write_batch_retrying(&db, announce.as_ref(), &ops).await {
+        let started = Instant::now();
+        let written = write_batch_retrying(&db, announce.as_ref(), &ops).await;
+        metrics.commit_latency.observe(started.elapsed());
+        match written {
             Ok(outcomes) => {
                 for (op, outcome) in ops.drain(..).zip(outcomes) {
                     reply(op, outcome);
@@ -357,6 +367,12 @@ async fn write_batch(
     ops: &[Op],
 ) -> Result<Vec<Result<Outcome, StoreError>>, StoreError> {
     let now = now_ms();
+    if let Db::Sqlite(pool) = db
+        && announce.is_none()
+        && let Some(appends) = plain_appends(ops)
+    {
+        return write_appends(pool, appends, now).await;
+    }
     let mut notices = Vec::new();
     on_pool!(db, pool => {
         let mut tx = pool.begin_write().await?;
@@ -423,27 +439,9 @@ async fn write_batch(
                             .await?;
                         }
                     }
-                    let head: Option<(i64,)> = sqlx::query_as(
-                        "UPDATE documents SET head_seq = head_seq + $2, updated_at = $3 WHERE id = $1 RETURNING head_seq",
-                    )
-                    .bind(doc.as_str())
-                    .bind(updates.len() as i64)
-                    .bind(now)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    match head {
+                    match LogRows::append(&mut *tx, doc, updates, authored, now).await? {
                         None => Outcome::NoSuchDocument,
-                        Some((head,)) => {
-                            let first = head - updates.len() as i64 + 1;
-                            LogRows::insert_updates(&mut *tx, doc, first, updates, now).await?;
-                            let deleting: Vec<Deletion> = authored
-                                .iter()
-                                .enumerate()
-                                .filter_map(|(i, a)| {
-                                    a.deletes.as_deref().map(|d| (first + i as i64, a, d))
-                                })
-                                .collect();
-                            LogRows::insert_deletions(&mut *tx, doc, &deleting, now).await?;
+                        Some(head) => {
                             if let Some(announce) = announce {
                                 notices.push(announce(doc, head));
                             }
@@ -496,6 +494,62 @@ async fn write_batch(
         outcomes.sort_by_key(|(index, _)| *index);
         Ok(outcomes.into_iter().map(|(_, outcome)| outcome).collect())
     })
+}
+
+/// A batch's operations in [`lock_order`], as the appends they are, when each is an
+/// append that binds no client id and the batch fits one SQLite script: what
+/// [`write_appends`] takes. Anything else (a compaction, a first write under a client
+/// id, which is checked against the table first) goes statement by statement.
+fn plain_appends(ops: &[Op]) -> Option<Vec<(usize, Append<'_>)>> {
+    let appends = lock_order(ops)
+        .into_iter()
+        .map(|index| match &ops[index] {
+            Op::Append {
+                doc,
+                updates,
+                authored,
+                ..
+            } if authored.iter().all(|a| a.binds.is_empty()) => Some((
+                index,
+                Append {
+                    doc,
+                    updates,
+                    authored,
+                },
+            )),
+            _ => None,
+        })
+        .collect::<Option<Vec<_>>>()?;
+    log_rows::fits_one_script(appends.iter().map(|(_, a)| a)).then_some(appends)
+}
+
+/// Writes a batch of plain appends on SQLite in one round trip (`log_rows::append_all`).
+async fn write_appends(
+    pool: &SqlitePool,
+    appends: Vec<(usize, Append<'_>)>,
+    now: i64,
+) -> Result<Vec<Result<Outcome, StoreError>>, StoreError> {
+    let (order, appends): (Vec<usize>, Vec<Append<'_>>) = appends.into_iter().unzip();
+    let mut conn = pool.acquire().await?;
+    let heads = match log_rows::append_all(&mut conn, &appends, now).await {
+        Ok(heads) => heads,
+        Err(error) => {
+            // The script may have stopped inside its transaction: closing the
+            // connection rolls it back, where the pool would hand it on still open.
+            conn.close_on_drop();
+            return Err(error.into());
+        }
+    };
+    let mut outcomes: Vec<(usize, Result<Outcome, StoreError>)> = order
+        .into_iter()
+        .zip(heads)
+        .map(|(index, head)| {
+            let outcome = head.map_or(Outcome::NoSuchDocument, Outcome::Appended);
+            (index, Ok(outcome))
+        })
+        .collect();
+    outcomes.sort_by_key(|(index, _)| *index);
+    Ok(outcomes.into_iter().map(|(_, outcome)| outcome).collect())
 }
 
 /// The order a batch's operations are written in: by document, each document's own in

@@ -142,6 +142,11 @@ impl Db {
         } else {
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
+                // sqlx pings a connection each time it leaves the pool, to find ones the
+                // network dropped. An embedded file has no network, and on SQLite the ping
+                // is a round trip to the connection's worker thread, which doubled the
+                // thread wake-ups of a short query (the update log's commit among them).
+                .test_before_acquire(false)
                 .connect_with(sqlite_options(url)?)
                 .await?;
             if vacuum::ensure_incremental(&pool).await? {
