@@ -497,9 +497,9 @@ async fn write_batch(
 }
 
 /// A batch's operations in [`lock_order`], as the appends they are, when each is an
-/// append that binds no client id and the batch fits one SQLite script: what
-/// [`write_appends`] takes. Anything else (a compaction, a first write under a client
-/// id, which is checked against the table first) goes statement by statement.
+/// append that binds no client id: what [`write_appends`] takes. Anything else (a
+/// compaction, a first write under a client id, which is checked against the table
+/// first) goes statement by statement.
 fn plain_appends(ops: &[Op]) -> Option<Vec<(usize, Append<'_>)>> {
     let appends = lock_order(ops)
         .into_iter()
@@ -520,7 +520,7 @@ fn plain_appends(ops: &[Op]) -> Option<Vec<(usize, Append<'_>)>> {
             _ => None,
         })
         .collect::<Option<Vec<_>>>()?;
-    log_rows::fits_one_script(appends.iter().map(|(_, a)| a)).then_some(appends)
+    Some(appends)
 }
 
 /// Writes a batch of plain appends on SQLite in one round trip (`log_rows::append_all`).

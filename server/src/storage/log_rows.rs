@@ -124,8 +124,8 @@ impl LogRows for SqliteConnection {
             authored,
         };
         let mut script = Script::default();
-        script.append(&append);
-        let heads = script.run(self, std::slice::from_ref(&append), now).await?;
+        script.append(&append, now);
+        let heads = script.run(self).await?;
         Ok(heads.into_iter().next().flatten())
     }
 }
@@ -136,20 +136,6 @@ pub(super) struct Append<'a> {
     pub updates: &'a [Bytes],
     /// `authored[i]` wrote `updates[i]`; empty when nobody did.
     pub authored: &'a [Authored],
-}
-
-/// Variables one SQLite statement may number (`SQLITE_MAX_VARIABLE_NUMBER`).
-const MAX_VARIABLE_NUMBER: usize = 32_766;
-
-/// Whether [`append_all`] can write these appends in one script: it numbers every
-/// bound value of the batch, and SQLite numbers at most [`MAX_VARIABLE_NUMBER`].
-pub(super) fn fits_one_script<'a>(appends: impl IntoIterator<Item = &'a Append<'a>>) -> bool {
-    let values: usize = appends
-        .into_iter()
-        .map(|a| 2 + a.updates.len() + 3 * deletions(a.authored).count())
-        .sum();
-    // `?1`, the time, comes first.
-    values < MAX_VARIABLE_NUMBER
 }
 
 /// Writes a whole group commit of appends on SQLite in one round trip to the
@@ -168,121 +154,126 @@ pub(super) async fn append_all(
     appends: &[Append<'_>],
     now: i64,
 ) -> Result<Vec<Option<i64>>, sqlx::Error> {
-    let mut script = Script {
-        sql: String::from("BEGIN IMMEDIATE;\n"),
-        ..Script::default()
-    };
+    let mut script = Script::default();
+    script.sql.push_str("BEGIN IMMEDIATE;\n");
     for append in appends {
-        script.append(append);
+        script.append(append, now);
     }
     script.sql.push_str("COMMIT;");
-    script.run(conn, appends, now).await
+    script.run(conn).await
 }
 
-/// The SQL of appends on SQLite. `?1` is the time; each append numbers its values
-/// after the previous one's: the document, the number of its updates, each update's
-/// bytes, then user, organisation and delete set of each deleting update. Each append
-/// ends in a `SELECT` of its new head (`NULL` when the document is gone).
-struct Script {
+/// A value bound to a script's placeholder.
+enum Value<'a> {
+    Int(i64),
+    Text(&'a str),
+    Blob(&'a [u8]),
+}
+
+/// The SQL of appends on SQLite and its values, in the order of its `?` placeholders.
+///
+/// Placeholders are anonymous: sqlx binds a script's values statement by statement,
+/// each anonymous placeholder taking the next value, whereas a numbered one that a
+/// statement skips (`?5` with no `?4` before it in that statement) makes sqlx stop
+/// binding that statement, leaving the rest `NULL`.
+#[derive(Default)]
+struct Script<'a> {
     sql: String,
-    /// The number of the next bound value.
-    next: usize,
+    values: Vec<Value<'a>>,
 }
 
-impl Default for Script {
-    fn default() -> Self {
-        Self {
-            sql: String::new(),
-            next: 2,
-        }
-    }
-}
-
-impl Script {
-    fn value(&mut self) -> usize {
-        self.next += 1;
-        self.next - 1
-    }
-
-    fn append(&mut self, append: &Append<'_>) {
-        let doc = self.value();
-        let count = self.value();
-        let _ = writeln!(
-            self.sql,
-            "UPDATE documents SET head_seq = head_seq + ?{count}, updated_at = ?1 WHERE id = ?{doc};"
+impl<'a> Script<'a> {
+    /// One append: the head moved, the rows numbered from it, the new head read back
+    /// (`NULL` when the document is gone, and then nothing was written).
+    fn append(&mut self, append: &Append<'a>, now: i64) {
+        let doc = append.doc.as_str();
+        let count = append.updates.len() as i64;
+        self.sql.push_str(
+            "UPDATE documents SET head_seq = head_seq + ?, updated_at = ? WHERE id = ?;\n",
         );
-        let rows: Vec<String> = (0..append.updates.len())
-            .map(|i| format!("({}, ?{})", i + 1, self.value()))
+        self.values
+            .extend([Value::Int(count), Value::Int(now), Value::Text(doc)]);
+        let rows: Vec<(usize, Vec<Value<'a>>)> = append
+            .updates
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (i, vec![Value::Blob(u.as_ref())]))
             .collect();
         self.inserts(
-            (doc, count),
             "document_updates (doc_id, seq, data, created_at)",
-            "v.column2, ?1",
-            &rows,
+            "v.column2, ?",
+            (doc, count, now),
+            rows,
         );
-        let rows: Vec<String> = deletions(append.authored)
-            .map(|(i, ..)| {
-                let user = self.value();
-                format!("({}, ?{user}, ?{}, ?{})", i + 1, self.value(), self.value())
+        let rows: Vec<(usize, Vec<Value<'a>>)> = deletions(append.authored)
+            .map(|(i, author, set)| {
+                let values = vec![
+                    Value::Text(author.user.as_str()),
+                    Value::Text(author.org.as_str()),
+                    Value::Blob(set),
+                ];
+                (i, values)
             })
             .collect();
         self.inserts(
-            (doc, count),
             "document_deletions (doc_id, seq, user_id, org_id, deleted_at, delete_set)",
-            "v.column2, v.column3, ?1, v.column4",
-            &rows,
+            "v.column2, v.column3, ?, v.column4",
+            (doc, count, now),
+            rows,
         );
-        let _ = writeln!(
-            self.sql,
-            "SELECT (SELECT head_seq FROM documents WHERE id = ?{doc});"
-        );
+        self.sql
+            .push_str("SELECT (SELECT head_seq FROM documents WHERE id = ?);\n");
+        self.values.push(Value::Text(doc));
     }
 
-    /// Multi-row inserts of `rows` (each `(index from 1, values…)`), numbered after the
-    /// head the append's `UPDATE` moved: update `i` of `n` is `head - n + i`.
+    /// Multi-row inserts of `rows` (an update's index from 0 and its values), numbered
+    /// after the head the append's `UPDATE` moved: update `i` of `n` is `head - n + 1 + i`.
+    /// `columns` takes the time as its one placeholder.
     fn inserts(
         &mut self,
-        (doc, count): (usize, usize),
         into: &str,
         columns: &str,
-        rows: &[String],
+        (doc, count, now): (&'a str, i64, i64),
+        rows: Vec<(usize, Vec<Value<'a>>)>,
     ) {
-        for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<_> = rows.by_ref().take(ROWS_PER_INSERT).collect();
+            let placeholders = |values: &[Value<'_>]| vec!["?"; values.len()].join(", ");
+            let tuples: Vec<String> = chunk
+                .iter()
+                .map(|(i, values)| format!("({}, {})", i + 1, placeholders(values)))
+                .collect();
             let _ = writeln!(
                 self.sql,
-                "INSERT INTO {into} SELECT ?{doc}, d.head_seq - ?{count} + v.column1, {columns} \
-                 FROM documents AS d, (VALUES {}) AS v WHERE d.id = ?{doc};",
-                chunk.join(", ")
+                "INSERT INTO {into} SELECT d.id, d.head_seq - ? + v.column1, {columns} \
+                 FROM documents AS d, (VALUES {}) AS v WHERE d.id = ?;",
+                tuples.join(", ")
             );
+            self.values.extend([Value::Int(count), Value::Int(now)]);
+            self.values
+                .extend(chunk.into_iter().flat_map(|(_, values)| values));
+            self.values.push(Value::Text(doc));
         }
     }
 
-    /// Binds the values in the order [`Script::append`] numbered them, and runs.
-    async fn run(
-        self,
-        conn: &mut SqliteConnection,
-        appends: &[Append<'_>],
-        now: i64,
-    ) -> Result<Vec<Option<i64>>, sqlx::Error> {
-        let small = appends.iter().map(|a| a.updates.len()).sum::<usize>() <= PREPARED_UP_TO;
-        // The text is built from counts and numbered placeholders only; every value is
+    /// Binds the values in order and runs the script; one head per append.
+    async fn run(self, conn: &mut SqliteConnection) -> Result<Vec<Option<i64>>, sqlx::Error> {
+        let blobs = self
+            .values
+            .iter()
+            .filter(|v| matches!(v, Value::Blob(_)))
+            .count();
+        // The text is built from counts and anonymous placeholders only; every value is
         // bound.
         let mut query = sqlx::query_as::<_, (Option<i64>,)>(sqlx::AssertSqlSafe(self.sql))
-            .persistent(small)
-            .bind(now);
-        for append in appends {
-            query = query
-                .bind(append.doc.as_str())
-                .bind(append.updates.len() as i64);
-            for update in append.updates {
-                query = query.bind(update.as_ref());
-            }
-            for (_, author, set) in deletions(append.authored) {
-                query = query
-                    .bind(author.user.as_str())
-                    .bind(author.org.as_str())
-                    .bind(set);
-            }
+            .persistent(blobs <= PREPARED_UP_TO);
+        for value in self.values {
+            query = match value {
+                Value::Int(v) => query.bind(v),
+                Value::Text(v) => query.bind(v),
+                Value::Blob(v) => query.bind(v),
+            };
         }
         // `fetch_all`, never `fetch_optional`: sqlx stops a script at its first row when
         // asked for one, and every append's head is a row.
@@ -293,55 +284,154 @@ impl Script {
 
 #[cfg(test)]
 mod tests {
+    use sqlx::Connection;
+
     use super::*;
     use crate::ids::{OrgId, UserId};
 
-    fn authored(deletes: bool) -> Authored {
+    fn by(deletes: Option<&[u8]>) -> Authored {
         Authored {
-            user: UserId::parse("anna").expect("an id"),
-            org: OrgId::parse("sof").expect("an id"),
+            user: UserId::parse("eva").expect("an id"),
+            org: OrgId::parse("utbildning").expect("an id"),
             binds: Vec::new(),
-            deletes: deletes.then(|| vec![0]),
+            deletes: deletes.map(<[u8]>::to_vec),
         }
     }
 
-    #[test]
-    fn the_sqlite_script_numbers_every_value_once_in_binding_order() {
-        let doc = DocId::parse("d").expect("an id");
-        let updates = [Bytes::new(), Bytes::new()];
-        let authored = [authored(false), authored(true)];
-        let mut script = Script::default();
-        script.append(&Append {
-            doc: &doc,
-            updates: &updates,
-            authored: &authored,
-        });
-        assert_eq!(
-            script.sql,
-            "UPDATE documents SET head_seq = head_seq + ?3, updated_at = ?1 WHERE id = ?2;\n\
-             INSERT INTO document_updates (doc_id, seq, data, created_at) SELECT ?2, d.head_seq - ?3 + v.column1, v.column2, ?1 \
-             FROM documents AS d, (VALUES (1, ?4), (2, ?5)) AS v WHERE d.id = ?2;\n\
-             INSERT INTO document_deletions (doc_id, seq, user_id, org_id, deleted_at, delete_set) SELECT ?2, d.head_seq - ?3 + v.column1, v.column2, v.column3, ?1, v.column4 \
-             FROM documents AS d, (VALUES (2, ?6, ?7, ?8)) AS v WHERE d.id = ?2;\n\
-             SELECT (SELECT head_seq FROM documents WHERE id = ?2);\n"
-        );
-        assert_eq!(script.next, 9);
+    /// A database with the real schema and two documents, `a` at head 5, `b` at 0.
+    async fn database() -> (tempfile::TempDir, crate::storage::Db, SqliteConnection) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("log.db");
+        let db = crate::storage::Db::connect(&path.display().to_string())
+            .await
+            .expect("database");
+        let mut conn = SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .expect("connection");
+        sqlx::raw_sql(
+            "INSERT INTO organisations (id, name, created_at) VALUES ('sof', 'Stadsledningskontoret', 0);
+             INSERT INTO documents (id, title, owner_org, created_by, created_at, updated_at, head_seq)
+             VALUES ('a', 'A', 'sof', 'anna', 0, 0, 5), ('b', 'B', 'sof', 'anna', 0, 0, 0);",
+        )
+        .execute(&mut conn)
+        .await
+        .expect("documents");
+        (dir, db, conn)
     }
 
-    #[test]
-    fn a_batch_fits_one_script_until_it_numbers_more_values_than_sqlite_allows() {
-        let doc = DocId::parse("d").expect("an id");
-        let updates = vec![Bytes::new(); 1024];
-        let authored = vec![authored(true); 1024];
+    #[tokio::test]
+    async fn one_script_appends_to_several_documents_each_from_its_own_head() {
+        let (_dir, _db, mut conn) = database().await;
+        let (a, b, gone) = (
+            DocId::parse("a").expect("id"),
+            DocId::parse("b").expect("id"),
+            DocId::parse("gone").expect("id"),
+        );
+        let a_updates = [
+            Bytes::from_static(b"a1"),
+            Bytes::from_static(b"a2"),
+            Bytes::from_static(b"a3"),
+        ];
+        let a_authors = [by(None), by(Some(b"da2")), by(None)];
+        let gone_updates = [Bytes::from_static(b"g1")];
+        let gone_authors = [by(Some(b"dg1"))];
+        let b_updates = [Bytes::from_static(b"b1"), Bytes::from_static(b"b2")];
+        let b_authors = [by(Some(b"db1")), by(Some(b"db2"))];
+        let appends = [
+            Append {
+                doc: &a,
+                updates: &a_updates,
+                authored: &a_authors,
+            },
+            Append {
+                doc: &gone,
+                updates: &gone_updates,
+                authored: &gone_authors,
+            },
+            Append {
+                doc: &b,
+                updates: &b_updates,
+                authored: &b_authors,
+            },
+        ];
+        let heads = append_all(&mut conn, &appends, 42).await.expect("appended");
+        assert_eq!(heads, [Some(8), None, Some(2)]);
+
+        let rows: Vec<(String, i64, Vec<u8>)> =
+            sqlx::query_as("SELECT doc_id, seq, data FROM document_updates ORDER BY doc_id, seq")
+                .fetch_all(&mut conn)
+                .await
+                .expect("rows");
+        let row = |doc: &str, seq, data: &[u8]| (doc.to_owned(), seq, data.to_vec());
+        assert_eq!(
+            rows,
+            [
+                row("a", 6, b"a1"),
+                row("a", 7, b"a2"),
+                row("a", 8, b"a3"),
+                row("b", 1, b"b1"),
+                row("b", 2, b"b2")
+            ]
+        );
+        let deletions: Vec<(String, i64, String, String, i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT doc_id, seq, user_id, org_id, deleted_at, delete_set FROM document_deletions ORDER BY doc_id, seq",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .expect("deletions");
+        let deletion = |doc: &str, seq, set: &[u8]| {
+            (
+                doc.to_owned(),
+                seq,
+                "eva".to_owned(),
+                "utbildning".to_owned(),
+                42,
+                set.to_vec(),
+            )
+        };
+        assert_eq!(
+            deletions,
+            [
+                deletion("a", 7, b"da2"),
+                deletion("b", 1, b"db1"),
+                deletion("b", 2, b"db2")
+            ]
+        );
+        // The script's transaction is over: a new one can begin.
+        sqlx::raw_sql("BEGIN; ROLLBACK;")
+            .execute(&mut conn)
+            .await
+            .expect("no transaction left open");
+    }
+
+    #[tokio::test]
+    async fn a_failing_script_writes_nothing_of_its_batch() {
+        let (dir, _db, mut conn) = database().await;
+        let a = DocId::parse("a").expect("id");
+        let updates = [Bytes::from_static(b"a1")];
+        let authored = [by(None)];
+        // Sequence number 6 is taken, so the first append's insert fails.
+        sqlx::query("INSERT INTO document_updates (doc_id, seq, data, created_at) VALUES ('a', 6, x'00', 0)")
+            .execute(&mut conn)
+            .await
+            .expect("planted");
         let append = || Append {
-            doc: &doc,
+            doc: &a,
             updates: &updates,
             authored: &authored,
         };
-        // Each append numbers 2 + 1,024 + 3 × 1,024 = 4,098 values, after the time.
-        let seven: Vec<Append<'_>> = (0..7).map(|_| append()).collect();
-        let eight: Vec<Append<'_>> = (0..8).map(|_| append()).collect();
-        assert!(fits_one_script(&seven));
-        assert!(!fits_one_script(&eight));
+        let error = append_all(&mut conn, &[append(), append()], 42).await;
+        assert!(error.is_err(), "{error:?}");
+        conn.close().await.expect("closed, rolling back");
+
+        let mut conn =
+            SqliteConnection::connect(&format!("sqlite://{}", dir.path().join("log.db").display()))
+                .await
+                .expect("connection");
+        let head: (i64,) = sqlx::query_as("SELECT head_seq FROM documents WHERE id = 'a'")
+            .fetch_one(&mut conn)
+            .await
+            .expect("head");
+        assert_eq!(head, (5,));
     }
 }
