@@ -26,8 +26,9 @@ use crate::storage::authorship::Authored;
 /// Rows per multi-row INSERT statement of the SQLite script.
 const ROWS_PER_INSERT: usize = 256;
 
-/// Scripts of at most this many updates are kept prepared (the typing path); larger
-/// ones vary with every batch and would only push useful statements out of the cache.
+/// Scripts binding at most this many byte strings (updates and delete sets) are kept
+/// prepared (the typing path); larger ones vary with every batch and would only push
+/// useful statements out of the cache.
 const PREPARED_UP_TO: usize = 4;
 
 /// Appends a batch to one document's log.
