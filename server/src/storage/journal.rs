@@ -491,8 +491,7 @@ async fn write_batch(
             sqlx::query("SELECT pg_notify($1, $2)").bind(notice.channel).bind(notice.payload.as_str()).execute(&mut *tx).await?;
         }
         tx.commit().await?;
-        outcomes.sort_by_key(|(index, _)| *index);
-        Ok(outcomes.into_iter().map(|(_, outcome)| outcome).collect())
+        Ok(in_batch_order(outcomes))
     })
 }
 
@@ -501,7 +500,7 @@ async fn write_batch(
 /// compaction, a first write under a client id, which is checked against the table
 /// first) goes statement by statement.
 fn plain_appends(ops: &[Op]) -> Option<Vec<(usize, Append<'_>)>> {
-    let appends = lock_order(ops)
+    lock_order(ops)
         .into_iter()
         .map(|index| match &ops[index] {
             Op::Append {
@@ -519,8 +518,7 @@ fn plain_appends(ops: &[Op]) -> Option<Vec<(usize, Append<'_>)>> {
             )),
             _ => None,
         })
-        .collect::<Option<Vec<_>>>()?;
-    Some(appends)
+        .collect()
 }
 
 /// Writes a batch of plain appends on SQLite in one round trip (`log_rows::append_all`).
@@ -540,7 +538,7 @@ async fn write_appends(
             return Err(error.into());
         }
     };
-    let mut outcomes: Vec<(usize, Result<Outcome, StoreError>)> = order
+    let outcomes = order
         .into_iter()
         .zip(heads)
         .map(|(index, head)| {
@@ -548,8 +546,15 @@ async fn write_appends(
             (index, Ok(outcome))
         })
         .collect();
+    Ok(in_batch_order(outcomes))
+}
+
+/// Outcomes written in [`lock_order`], put back in the order of the batch's operations.
+fn in_batch_order(
+    mut outcomes: Vec<(usize, Result<Outcome, StoreError>)>,
+) -> Vec<Result<Outcome, StoreError>> {
     outcomes.sort_by_key(|(index, _)| *index);
-    Ok(outcomes.into_iter().map(|(_, outcome)| outcome).collect())
+    outcomes.into_iter().map(|(_, outcome)| outcome).collect()
 }
 
 /// The order a batch's operations are written in: by document, each document's own in

@@ -165,6 +165,7 @@ pub(super) async fn append_all(
 }
 
 /// A value bound to a script's placeholder.
+#[derive(Clone, Copy)]
 enum Value<'a> {
     Int(i64),
     Text(&'a str),
@@ -194,21 +195,21 @@ impl<'a> Script<'a> {
         );
         self.values
             .extend([Value::Int(count), Value::Int(now), Value::Text(doc)]);
-        let rows: Vec<(usize, Vec<Value<'a>>)> = append
+        let rows: Vec<(usize, [Value<'a>; 1])> = append
             .updates
             .iter()
             .enumerate()
-            .map(|(i, u)| (i, vec![Value::Blob(u.as_ref())]))
+            .map(|(i, u)| (i, [Value::Blob(u.as_ref())]))
             .collect();
         self.inserts(
             "document_updates (doc_id, seq, data, created_at)",
             "v.column2, ?",
             (doc, count, now),
-            rows,
+            &rows,
         );
-        let rows: Vec<(usize, Vec<Value<'a>>)> = deletions(append.authored)
+        let rows: Vec<(usize, [Value<'a>; 3])> = deletions(append.authored)
             .map(|(i, author, set)| {
-                let values = vec![
+                let values = [
                     Value::Text(author.user.as_str()),
                     Value::Text(author.org.as_str()),
                     Value::Blob(set),
@@ -220,7 +221,7 @@ impl<'a> Script<'a> {
             "document_deletions (doc_id, seq, user_id, org_id, deleted_at, delete_set)",
             "v.column2, v.column3, ?, v.column4",
             (doc, count, now),
-            rows,
+            &rows,
         );
         self.sql
             .push_str("SELECT (SELECT head_seq FROM documents WHERE id = ?);\n");
@@ -230,20 +231,18 @@ impl<'a> Script<'a> {
     /// Multi-row inserts of `rows` (an update's index from 0 and its values), numbered
     /// after the head the append's `UPDATE` moved: update `i` of `n` is `head - n + 1 + i`.
     /// `columns` takes the time as its one placeholder.
-    fn inserts(
+    fn inserts<const N: usize>(
         &mut self,
         into: &str,
         columns: &str,
         (doc, count, now): (&'a str, i64, i64),
-        rows: Vec<(usize, Vec<Value<'a>>)>,
+        rows: &[(usize, [Value<'a>; N])],
     ) {
-        let mut rows = rows.into_iter().peekable();
-        while rows.peek().is_some() {
-            let chunk: Vec<_> = rows.by_ref().take(ROWS_PER_INSERT).collect();
-            let placeholders = |values: &[Value<'_>]| vec!["?"; values.len()].join(", ");
+        let placeholders = vec!["?"; N].join(", ");
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
             let tuples: Vec<String> = chunk
                 .iter()
-                .map(|(i, values)| format!("({}, {})", i + 1, placeholders(values)))
+                .map(|(i, _)| format!("({}, {placeholders})", i + 1))
                 .collect();
             let _ = writeln!(
                 self.sql,
@@ -253,7 +252,7 @@ impl<'a> Script<'a> {
             );
             self.values.extend([Value::Int(count), Value::Int(now)]);
             self.values
-                .extend(chunk.into_iter().flat_map(|(_, values)| values));
+                .extend(chunk.iter().flat_map(|(_, values)| *values));
             self.values.push(Value::Text(doc));
         }
     }
